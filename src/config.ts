@@ -1,0 +1,130 @@
+// Configuration: every setting is an environment variable and a command-line flag, validated
+// with TypeBox at start-up. This module is the only reader of process.env.
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+interface Option<S extends TSchema = TSchema> {
+  env: string;
+  flag: string;
+  schema: S;
+  default: Static<S> | undefined;
+  help: string;
+  /** Extra check beyond the schema; returns what is expected when the value is wrong. */
+  refine?(value: Static<S>): string | undefined;
+  secret?: boolean;
+}
+
+const option = <S extends TSchema>(o: Option<S>): Option<S> => o;
+const int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+const targetUrl = (v: unknown) => {
+  if (typeof v !== "string") return "a string";
+  if (v === "sim") return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol === "http:" || u.protocol === "https:") return undefined;
+  } catch {
+    // fall through
+  }
+  return "an http(s) URL such as http://127.0.0.1:11434, or the word sim";
+};
+
+export const options = {
+  target: option({ env: "FOREMAN_TARGET", flag: "--target", schema: Type.String(), default: "http://127.0.0.1:11434", refine: targetUrl, help: "Ollama base URL; `sim` runs the built-in simulator in-process" }),
+  host: option({ env: "FOREMAN_HOST", flag: "--host", schema: Type.String({ minLength: 1 }), default: "0.0.0.0", help: "address to listen on" }),
+  port: option({ env: "FOREMAN_PORT", flag: "--port", schema: int(0, 65535), default: 8080, help: "port to listen on (0 = any free port)" }),
+  db: option({ env: "FOREMAN_DB", flag: "--db", schema: Type.String({ minLength: 1 }), default: "./data/foreman.db", help: "SQLite database file (its directory is created)" }),
+  token: option({ env: "FOREMAN_TOKEN", flag: "--token", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, secret: true, help: "bearer token clients must send (unset = no auth)" }),
+  targetToken: option({ env: "FOREMAN_TARGET_TOKEN", flag: "--target-token", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, secret: true, help: "bearer token sent to the target" }),
+  logLevel: option({ env: "FOREMAN_LOG_LEVEL", flag: "--log-level", schema: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error"), Type.Literal("silent")]), default: "info", help: "debug | info | warn | error | silent" }),
+  logFormat: option({ env: "FOREMAN_LOG_FORMAT", flag: "--log-format", schema: Type.Union([Type.Literal("json"), Type.Literal("pretty")]), default: "json", help: "json (one line per event) | pretty" }),
+  pollIntervalMs: option({ env: "FOREMAN_POLL_INTERVAL_MS", flag: "--poll-interval-ms", schema: int(50, 3_600_000), default: 2000, help: "how often the poller checks the target (liveness, /api/tags, /api/ps)" }),
+  pollMaxBackoffMs: option({ env: "FOREMAN_POLL_MAX_BACKOFF_MS", flag: "--poll-max-backoff-ms", schema: int(50, 3_600_000), default: 30_000, help: "cap of the poller's exponential back-off while the target is down" }),
+  agingCapMs: option({ env: "FOREMAN_AGING_CAP_MS", flag: "--aging-cap-ms", schema: int(0, 86_400_000), default: 600_000, help: "a model whose oldest job waited this long is served even while the resident model has work" }),
+  connectTimeoutMs: option({ env: "FOREMAN_CONNECT_TIMEOUT_MS", flag: "--connect-timeout-ms", schema: int(1, 3_600_000), default: 5000, help: "time to reach the target (liveness probes, polls)" }),
+  firstByteTimeoutMs: option({ env: "FOREMAN_FIRST_BYTE_TIMEOUT_MS", flag: "--first-byte-timeout-ms", schema: int(1, 86_400_000), default: 600_000, help: "time from sending a request to the target's first byte (model loads take minutes)" }),
+  idleTimeoutMs: option({ env: "FOREMAN_IDLE_TIMEOUT_MS", flag: "--idle-timeout-ms", schema: int(1, 86_400_000), default: 120_000, help: "longest silence between two chunks of a streamed reply" }),
+  maxAttempts: option({ env: "FOREMAN_MAX_ATTEMPTS", flag: "--max-attempts", schema: int(1, 100), default: 5, help: "attempts per job (target 5xx, crashes) before it fails" }),
+  retryBaseMs: option({ env: "FOREMAN_RETRY_BASE_MS", flag: "--retry-base-ms", schema: int(0, 3_600_000), default: 1000, help: "first back-off after a target 5xx; doubles per attempt" }),
+  interactiveMaxWaitMs: option({ env: "FOREMAN_INTERACTIVE_MAX_WAIT_MS", flag: "--interactive-max-wait-ms", schema: int(1, 86_400_000), default: 300_000, help: "how long a passthrough request may wait in the queue before 503" }),
+  interactiveMaxWaiting: option({ env: "FOREMAN_INTERACTIVE_MAX_WAITING", flag: "--interactive-max-waiting", schema: int(1, 1_000_000), default: 512, help: "passthrough requests that may wait at once; more get 503" }),
+  maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body accepted" }),
+} as const;
+
+type Options = typeof options;
+type Key = keyof Options;
+/** The options as a list, for the loops that treat them alike. */
+const optionList = Object.keys(options).map((key): [Key, Option] => [key as Key, options[key as Key] as Option]);
+export type Config = { [K in keyof Options]: Static<Options[K]["schema"]> };
+export type ConfigResult = { ok: true; config: Config } | { ok: false; error: string };
+
+/** Environment strings become the schema's type before validation ("8080" → 8080). */
+function coerce(schema: TSchema, raw: string): unknown {
+  return Value.Convert(schema, raw);
+}
+
+/** Pure: argv flags (after the subcommand) override env; returns the config or a one-line error. */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const fromFlags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) return { ok: false, error: `unexpected argument "${arg}" (see --help)` };
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    if (!optionList.some(([, o]) => o.flag === flag)) return { ok: false, error: `unknown option ${flag} (see --help)` };
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) return { ok: false, error: `option ${flag} needs a value` };
+    fromFlags.set(flag, value);
+  }
+  const config: Record<string, unknown> = {};
+  for (const [key, o] of optionList) {
+    const flagValue = fromFlags.get(o.flag);
+    const raw = flagValue ?? (env[o.env] === "" ? undefined : env[o.env]);
+    const source = flagValue !== undefined ? o.flag : o.env;
+    if (raw === undefined) {
+      config[key] = o.default;
+      continue;
+    }
+    const value = coerce(o.schema, raw);
+    const shown = o.secret ? "(hidden)" : JSON.stringify(raw);
+    if (!Value.Check(o.schema, value)) return { ok: false, error: `invalid ${source} ${shown}: expected ${describe(o.schema)}` };
+    const problem = o.refine?.(value);
+    if (problem) return { ok: false, error: `invalid ${source} ${shown}: expected ${problem}` };
+    config[key] = value;
+  }
+  return { ok: true, config: config as Config };
+}
+
+function describe(schema: TSchema): string {
+  if (schema.anyOf) return `one of ${(schema.anyOf as TSchema[]).map((s) => JSON.stringify(s.const)).join(", ")}`;
+  if (schema.type === "integer") return `an integer from ${schema.minimum} to ${schema.maximum}`;
+  if (schema.type === "string") return "a non-empty string";
+  return "a valid value";
+}
+
+/** Reads the real environment; the one place process.env is touched. */
+export function loadConfig(argv: readonly string[]): ConfigResult {
+  return parseConfig(argv, process.env);
+}
+
+/** Reads one extra variable that is not an option (e.g. NO_COLOR); kept here so env access stays in one module. */
+export function envFlag(name: string): string | undefined {
+  return process.env[name];
+}
+
+export function helpText(): string {
+  const rows = optionList.map(([, o]) => {
+    const def = o.default === undefined ? "(unset)" : String(o.default);
+    return `  ${o.flag.padEnd(28)} ${o.env.padEnd(34)} default ${def}\n      ${o.help}`;
+  });
+  return rows.join("\n");
+}
+
+/** A copy safe to log or print: secrets replaced. */
+export function redacted(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, o] of optionList) {
+    out[key] = o.secret && config[key] !== undefined ? "(set)" : config[key];
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { helpText, options, parseConfig, redacted } from "../src/config.ts";
+
+describe("parseConfig", () => {
+  test("defaults match the documented ones", () => {
+    const r = parseConfig([], {});
+    if (!r.ok) throw new Error(r.error);
+    expect(r.config.target).toBe("http://127.0.0.1:11434");
+    expect(r.config.host).toBe("0.0.0.0");
+    expect(r.config.port).toBe(8080);
+    expect(r.config.db).toBe("./data/foreman.db");
+    expect(r.config.token).toBeUndefined();
+    expect(r.config.logLevel).toBe("info");
+  });
+
+  test("environment values are converted to the schema's type", () => {
+    const r = parseConfig([], { FOREMAN_PORT: "9000", FOREMAN_TARGET: "sim", FOREMAN_LOG_LEVEL: "debug" });
+    expect(r).toEqual({ ok: true, config: expect.objectContaining({ port: 9000, target: "sim", logLevel: "debug" }) });
+  });
+
+  test("flags override the environment, in both --flag value and --flag=value forms", () => {
+    const r = parseConfig(["--port", "7000", "--target=https://gpu.lan:11434"], { FOREMAN_PORT: "9000" });
+    expect(r).toEqual({ ok: true, config: expect.objectContaining({ port: 7000, target: "https://gpu.lan:11434" }) });
+  });
+
+  test.each([
+    [{ FOREMAN_PORT: "abc" }, 'invalid FOREMAN_PORT "abc": expected an integer from 0 to 65535'],
+    [{ FOREMAN_PORT: "70000" }, 'invalid FOREMAN_PORT "70000": expected an integer from 0 to 65535'],
+    [{ FOREMAN_TARGET: "not a url" }, 'invalid FOREMAN_TARGET "not a url": expected an http(s) URL such as http://127.0.0.1:11434, or the word sim'],
+    [{ FOREMAN_TARGET: "ftp://x" }, 'invalid FOREMAN_TARGET "ftp://x": expected an http(s) URL such as http://127.0.0.1:11434, or the word sim'],
+    [{ FOREMAN_LOG_LEVEL: "loud" }, 'invalid FOREMAN_LOG_LEVEL "loud": expected one of "debug", "info", "warn", "error", "silent"'],
+  ])("bad value %p is one line naming variable, value and expectation", (env, message) => {
+    expect(parseConfig([], env)).toEqual({ ok: false, error: message });
+  });
+
+  test("a bad secret is named but its value is not shown", () => {
+    const r = parseConfig(["--token="], {});
+    expect(r.ok).toBe(false);
+    const r2 = parseConfig([], { FOREMAN_MAX_ATTEMPTS: "0" });
+    expect(r2).toEqual({ ok: false, error: 'invalid FOREMAN_MAX_ATTEMPTS "0": expected an integer from 1 to 100' });
+  });
+
+  test("unknown flags and stray arguments are refused", () => {
+    expect(parseConfig(["--nope", "1"], {})).toEqual({ ok: false, error: "unknown option --nope (see --help)" });
+    expect(parseConfig(["serve"], {})).toEqual({ ok: false, error: 'unexpected argument "serve" (see --help)' });
+    expect(parseConfig(["--port"], {})).toEqual({ ok: false, error: "option --port needs a value" });
+  });
+
+  test("an empty environment variable means unset", () => {
+    const r = parseConfig([], { FOREMAN_TOKEN: "" });
+    expect(r.ok && r.config.token).toBeUndefined();
+  });
+
+  test("help lists every option with its variable and default; redaction hides secrets", () => {
+    const help = helpText();
+    for (const o of Object.values(options)) {
+      expect(help).toContain(o.flag);
+      expect(help).toContain(o.env);
+    }
+    const r = parseConfig([], { FOREMAN_TOKEN: "s3cret", FOREMAN_TARGET_TOKEN: "t0ken" });
+    if (!r.ok) throw new Error(r.error);
+    expect(JSON.stringify(redacted(r.config))).not.toMatch(/s3cret|t0ken/);
+  });
+});
