@@ -1,0 +1,80 @@
+// Numbered schema migrations. PRAGMA user_version holds the number applied; append only.
+// The queue indexes are partial (status = 'queued') so the scheduler's seeks touch only waiting work.
+export const migrations: readonly string[] = [
+  // 1: jobs, their events, artifacts, webhook deliveries (outbox) and delivery attempts
+  `
+  CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    lane INTEGER NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_key TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    request TEXT,
+    metadata TEXT,
+    webhook TEXT,
+    idempotency_key TEXT UNIQUE,
+    request_hash TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    queued_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    progress_chunks INTEGER NOT NULL DEFAULT 0,
+    progress_tokens INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    timings TEXT
+  );
+  CREATE INDEX jobs_queued_lane ON jobs(lane, seq) WHERE status = 'queued';
+  CREATE INDEX jobs_queued_best ON jobs(lane, model_key, priority DESC, seq) WHERE status = 'queued';
+  CREATE INDEX jobs_queued_age ON jobs(lane, model_key, seq) WHERE status = 'queued';
+  CREATE INDEX jobs_status ON jobs(status, seq);
+  CREATE INDEX jobs_model ON jobs(model_key, seq);
+  CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+
+  CREATE TABLE job_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    data TEXT
+  );
+  CREATE INDEX job_events_job ON job_events(job_id, id);
+
+  CREATE TABLE artifacts (
+    job_id TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL,
+    job_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    last_status INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at, id) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_job ON webhook_deliveries(job_id, id);
+
+  CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    error TEXT,
+    duration_ms REAL
+  );
+  CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
+  `,
+];
