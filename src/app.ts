@@ -1,0 +1,75 @@
+// The HTTP edge: registers every route of the generated manifest on Elysia, and does the
+// few things all routes share — request ids, the bearer token, query/body validation and
+// mapping errors into the caller's dialect.
+import { Elysia } from "elysia";
+import { bearerMatches } from "./auth.ts";
+import { dialectOf, errorResponse, HttpError } from "./errors.ts";
+import { readJson, validate, type RouteDef } from "./route.ts";
+import { routes } from "./routes.gen.ts";
+import type { Services } from "./services.ts";
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function notFound(pathname: string, method: string): Response {
+  const dialect = dialectOf(pathname);
+  if (dialect === "ollama") return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
+  return errorResponse(dialect, 404, `no route for ${method} ${pathname}`);
+}
+
+async function dispatch(def: RouteDef, request: Request, params: Record<string, string>, ip: string | undefined, services: Services): Promise<Response> {
+  const given = request.headers.get("x-request-id");
+  const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  const url = new URL(request.url);
+  let response: Response;
+  try {
+    if (services.config.token && !def.public && !bearerMatches(request.headers.get("authorization"), services.config.token)) {
+      throw new HttpError(401, "unauthorized: send the foreman token as Authorization: Bearer <token>", undefined, { "www-authenticate": "Bearer" });
+    }
+    const query = def.query ? validate(def.query, queryObject(def, url), "query ") : undefined;
+    const body = def.body ? validate(def.body, await readJson(request, services.config.maxBodyBytes)) : undefined;
+    response = await def.handle({ request, url, params, query, body, services, requestId, ip });
+  } catch (err) {
+    response = toErrorResponse(err, url.pathname, services, requestId);
+  }
+  if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+  return response;
+}
+
+function queryObject(def: RouteDef, url: URL): unknown {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) raw[k] = v;
+  return def.query ? coerceQuery(def, raw) : raw;
+}
+
+/** Query strings are text; numbers and booleans are converted before validation. */
+function coerceQuery(def: RouteDef, raw: Record<string, string>): unknown {
+  const props = (def.query?.properties ?? {}) as Record<string, { type?: string }>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const type = props[k]?.type;
+    if ((type === "integer" || type === "number") && v.trim() !== "" && Number.isFinite(Number(v))) out[k] = Number(v);
+    else if (type === "boolean" && (v === "true" || v === "false")) out[k] = v === "true";
+    else out[k] = v;
+  }
+  return out;
+}
+
+function toErrorResponse(err: unknown, pathname: string, services: Services, requestId: string): Response {
+  const dialect = dialectOf(pathname);
+  if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers);
+  services.log.error("unhandled error", { requestId, path: pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  return errorResponse(dialect, 500, "internal error; see foreman's log for request " + requestId);
+}
+
+export function createApp(services: Services) {
+  const app = new Elysia();
+  for (const { method, path, def } of routes) {
+    app.route(method, path, ({ request, params, server }) => dispatch(def, request, params as Record<string, string>, server?.requestIP(request)?.address, services), { parse: "none" });
+  }
+  app.onError(({ code, request }) => {
+    const url = new URL(request.url);
+    if (code === "NOT_FOUND") return notFound(url.pathname, request.method);
+    return errorResponse(dialectOf(url.pathname), 400, "bad request");
+  });
+  return app;
+}

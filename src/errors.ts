@@ -1,0 +1,49 @@
+// Errors are values with a status and a message a human can act on; they are turned into
+// the caller's dialect once, at the edge: Ollama's {"error"} on /api/*, the OpenAI envelope
+// on /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** JSON pointer of the offending field, when there is one (e.g. "/request/model"). */
+    readonly field?: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export type Dialect = "ollama" | "openai" | "foreman";
+
+export function dialectOf(pathname: string): Dialect {
+  if (pathname === "/" || pathname.startsWith("/api/")) return "ollama";
+  if (pathname.startsWith("/v1/")) return "openai";
+  return "foreman";
+}
+
+export function openaiErrorType(status: number): string {
+  if (status === 400 || status === 413 || status === 422) return "invalid_request_error";
+  if (status === 401) return "authentication_error";
+  if (status === 404) return "not_found_error";
+  return "api_error";
+}
+
+/** The error body for a dialect; shared by foreman's own errors and synthesized target errors. */
+export function errorBody(dialect: Dialect, status: number, message: string, field?: string): unknown {
+  switch (dialect) {
+    case "ollama":
+      return { error: message };
+    case "openai":
+      return { error: { message, type: openaiErrorType(status), param: field ? field.replace(/^\//, "").replaceAll("/", ".") : null, code: null } };
+    case "foreman":
+      return { error: { status, message, ...(field ? { field } : {}) } };
+  }
+}
+
+export function errorResponse(dialect: Dialect, status: number, message: string, field?: string, headers?: Record<string, string>): Response {
+  const contentType = dialect === "ollama" ? "application/json; charset=utf-8" : "application/json";
+  return new Response(JSON.stringify(errorBody(dialect, status, message, field)), {
+    status,
+    headers: { "content-type": contentType, ...headers },
+  });
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bun
+// The foreman executable: `foreman [serve]` runs the daemon; other subcommands are tools
+// around it (the simulator, a health probe for containers).
+import { helpText, loadConfig } from "./config.ts";
+import { startForeman } from "./server.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `foreman ${VERSION} — a queued, observable Ollama/OpenAI endpoint in front of one Ollama server
+
+Usage:
+  foreman [serve] [options]     run the daemon
+  foreman sim [--port N]        run the Ollama simulator on its own (try: foreman sim --help)
+  foreman healthcheck [--url U] exit 0 when foreman at U (default http://127.0.0.1:$FOREMAN_PORT) is healthy
+  foreman --help | --version
+
+Options (each also an environment variable; flags win):
+${helpText()}
+`;
+
+async function serve(args: string[]): Promise<number> {
+  const result = loadConfig(args);
+  if (!result.ok) {
+    console.error(`foreman: ${result.error}`);
+    return 2;
+  }
+  let foreman;
+  try {
+    foreman = await startForeman(result.config);
+  } catch (err) {
+    console.error(`foreman: ${(err as Error).message}`);
+    return 1;
+  }
+  const { promise, resolve } = Promise.withResolvers<number>();
+  const shutdown = (signal: string) => {
+    foreman.services.log.info("shutting down", { signal });
+    foreman.stop().then(() => resolve(0), () => resolve(1));
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  return promise;
+}
+
+async function healthcheck(args: string[]): Promise<number> {
+  const i = args.indexOf("--url");
+  let url = i >= 0 ? args[i + 1] : undefined;
+  if (!url) {
+    const result = loadConfig([]);
+    const port = result.ok ? result.config.port : 8080;
+    url = `http://127.0.0.1:${port}`;
+  }
+  try {
+    const res = await fetch(`${url.replace(/\/$/, "")}/healthz`, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? 0 : 1;
+  } catch {
+    return 1;
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (first === "--version" || first === "-v") {
+    console.log(VERSION);
+    return 0;
+  }
+  switch (first) {
+    case "sim": {
+      const { simCommand } = await import("./sim/cli.ts");
+      return simCommand(rest);
+    }
+    case "healthcheck":
+      return healthcheck(rest);
+    case "serve":
+      return serve(rest);
+    case undefined:
+      return serve([]);
+    default:
+      if (first.startsWith("--")) return serve(argv);
+      console.error(`foreman: unknown command "${first}" (see foreman --help)`);
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

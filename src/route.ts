@@ -1,0 +1,76 @@
+// The shape of one route file: a TypeBox schema for what it accepts and a handler that
+// gets typed values from that same schema. Bodies are read and validated here (not by
+// Elysia) so that every error comes back in the caller's dialect and names the field.
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { HttpError } from "./errors.ts";
+import type { Services } from "./services.ts";
+
+type Maybe<S extends TSchema | undefined> = S extends TSchema ? Static<S> : undefined;
+
+export interface RouteContext<B extends TSchema | undefined, Q extends TSchema | undefined> {
+  request: Request;
+  url: URL;
+  params: Record<string, string>;
+  query: Maybe<Q>;
+  body: Maybe<B>;
+  services: Services;
+  requestId: string;
+  /** The peer's address, when the server knows it. */
+  ip: string | undefined;
+}
+
+export interface RouteDef<B extends TSchema | undefined = TSchema | undefined, Q extends TSchema | undefined = TSchema | undefined> {
+  summary: string;
+  tags?: string[];
+  /** JSON body schema; when absent the body is not read (passthrough routes stream it on). */
+  body?: B;
+  query?: Q;
+  /** Documented response schemas by status, for /openapi.json. */
+  responses?: Record<number, { description: string; schema?: TSchema; contentType?: string }>;
+  /** Health endpoints are reachable without FOREMAN_TOKEN. */
+  public?: boolean;
+  handle(ctx: RouteContext<B, Q>): Response | Promise<Response>;
+}
+
+export function defineRoute<B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined>(def: RouteDef<B, Q>): RouteDef<B, Q> {
+  return def;
+}
+
+/** Validates a decoded value; the first problem becomes a 400 naming the field. */
+export function validate<S extends TSchema>(schema: S, value: unknown, prefix = ""): Static<S> {
+  if (Value.Check(schema, value)) return value;
+  const first = Value.Errors(schema, value).First();
+  const path = prefix + (first?.path ?? "");
+  const what = first ? describeError(first.message, first.schema) : "invalid value";
+  throw new HttpError(400, `${path || "body"}: ${what}`, path || undefined);
+}
+
+function describeError(message: string, schema: TSchema): string {
+  if (schema.description) return `${message.toLowerCase()} (${schema.description})`;
+  return message.charAt(0).toLowerCase() + message.slice(1);
+}
+
+/** Reads a JSON body with a size bound; malformed or empty bodies are 400s, not 500s. */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
+  const buf = await request.arrayBuffer();
+  if (buf.byteLength > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
+  if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+  } catch {
+    throw new HttpError(400, "request body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function json(value: unknown, status = 200, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json", ...headers } });
+}

@@ -1,0 +1,66 @@
+// One running foreman: the store, the target (or the in-process simulator), the HTTP app,
+// and an orderly stop. Tests and the CLI both start foreman through here.
+import type { Config } from "./config.ts";
+import { createApp } from "./app.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { openStore } from "./store.ts";
+import type { Services } from "./services.ts";
+
+export interface Foreman {
+  readonly url: string;
+  readonly port: number;
+  readonly services: Services;
+  stop(): Promise<void>;
+}
+
+export async function startForeman(config: Config, opts: { log?: Logger } = {}): Promise<Foreman> {
+  const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const store = openStore(config.db);
+  let stopSim: (() => Promise<void>) | undefined;
+  let targetUrl = config.target;
+  try {
+    if (config.target === "sim") {
+      const { startSimulator } = await import("./sim/index.ts");
+      const sim = await startSimulator({ port: 0 });
+      stopSim = () => sim.stop();
+      targetUrl = sim.url;
+      log.info("built-in simulator started", { url: sim.url });
+    }
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const services: Services = {
+    config,
+    store,
+    log,
+    targetUrl,
+    startedAt: Date.now(),
+    targetUp: () => null,
+  };
+  const app = createApp(services);
+  app.listen({
+    hostname: config.host,
+    port: config.port,
+    // Queued requests and long generations are silent for minutes; never cut them off.
+    idleTimeout: 0,
+    maxRequestBodySize: config.maxBodyBytes + 1,
+  });
+  const server = app.server!;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  log.info("foreman listening", { url, target: targetUrl, db: config.db });
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port: server.port!,
+    services,
+    stop: () =>
+      (stopped ??= (async () => {
+        await server.stop();
+        await stopSim?.();
+        store.close();
+        log.info("foreman stopped");
+      })()),
+  };
+}
