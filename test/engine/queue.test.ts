@@ -1,0 +1,145 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { ID_PATTERN } from "../../src/ids.ts";
+import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/job-states.ts";
+import { ASYNC, INTERACTIVE, Queue } from "../../src/queue.ts";
+import { openStore, type Store } from "../../src/store.ts";
+import { tempDir } from "../helpers.ts";
+
+let store: Store;
+let queue: Queue;
+let dir: { path: string; remove(): void };
+let now = 1_000;
+beforeEach(() => {
+  dir = tempDir();
+  store = openStore(`${dir.path}/q.db`);
+  queue = new Queue(store.db, () => now);
+});
+afterEach(() => {
+  store.close();
+  dir.remove();
+});
+
+const add = (model: string, priority = 0, lane = ASYNC) => queue.enqueue({ lane, endpoint: "/api/chat", model, priority, request: JSON.stringify({ model }) });
+
+describe("queue", () => {
+  test("enqueue commits the job and its queued event; ids are time-sortable", () => {
+    const a = add("llama3.2");
+    now++;
+    const b = add("llama3.2");
+    expect(a.id).toMatch(ID_PATTERN);
+    expect(a.id < b.id).toBe(true);
+    expect(a.status).toBe("queued");
+    expect(a.modelKey).toBe("llama3.2:latest");
+    expect(queue.events(a.id).map((e) => e.type)).toEqual(["queued"]);
+    // durable: visible through a second connection
+    const reader = new (require("bun:sqlite").Database)(`${dir.path}/q.db`, { readonly: true });
+    expect(reader.query("SELECT COUNT(*) AS n FROM jobs").get()).toEqual({ n: 2 });
+    reader.close();
+  });
+
+  test("every legal transition is accepted and every illegal one throws, leaving the job untouched", () => {
+    for (const from of JOB_STATES) {
+      for (const to of JOB_STATES) {
+        const job = add("m");
+        // walk the job to `from` along legal edges
+        const path: Record<string, string[]> = { queued: [], loading: ["loading"], working: ["working"], done: ["working", "done"], failed: ["failed"], canceled: ["canceled"] };
+        for (const step of path[from]!) queue.transition(job.id, step as never);
+        const legal = TRANSITIONS[from].includes(to);
+        if (legal) expect(queue.transition(job.id, to).status).toBe(to);
+        else {
+          const before = queue.get(job.id)!;
+          expect(() => queue.transition(job.id, to)).toThrow(IllegalTransition);
+          expect(queue.get(job.id)).toEqual(before);
+          expect(queue.events(job.id).length).toBe(1 + path[from]!.length);
+        }
+      }
+    }
+  });
+
+  test("a transition writes the event and runs the outbox hooks in the same transaction", () => {
+    const seen: string[] = [];
+    queue.onEvent((job, event) => seen.push(`${job.id}:${event.type}`));
+    const job = add("m");
+    queue.transition(job.id, "working", { attempt: true });
+    queue.transition(job.id, "done", { artifact: { contentType: "application/json", body: '{"ok":true}' }, timings: { totalMs: 5 } });
+    expect(seen).toEqual([`${job.id}:queued`, `${job.id}:working`, `${job.id}:done`]);
+    const done = queue.get(job.id)!;
+    expect(done.attempts).toBe(1);
+    expect(done.startedAt).toBe(now);
+    expect(done.finishedAt).toBe(now);
+    expect(done.timings).toEqual({ totalMs: 5 });
+    expect(new TextDecoder().decode(queue.artifact(job.id)!.body)).toBe('{"ok":true}');
+  });
+
+  test("a hook that throws rolls the whole transition back", () => {
+    const job = add("m");
+    queue.onEvent(() => {
+      throw new Error("outbox down");
+    });
+    expect(() => queue.transition(job.id, "working")).toThrow("outbox down");
+    expect(queue.get(job.id)!.status).toBe("queued");
+    expect(queue.events(job.id).length).toBe(1);
+  });
+
+  test("heads: oldest interactive request, and per model the best job and the oldest wait", () => {
+    now = 10;
+    const a1 = add("a");
+    now = 20;
+    add("b");
+    now = 30;
+    const a2 = add("a", 5);
+    expect(queue.heads().interactive).toBeNull();
+    now = 40;
+    const i = add("b", 0, INTERACTIVE);
+    const heads = queue.heads();
+    expect(heads.interactive?.id).toBe(i.id);
+    const a = heads.models.find((m) => m.modelKey === "a:latest")!;
+    expect(a.best.id).toBe(a2.id);
+    expect(a.oldestQueuedAt).toBe(10);
+    expect(heads.models.map((m) => m.modelKey)).toEqual(["a:latest", "b:latest"]);
+    queue.transition(a2.id, "working");
+    expect(queue.heads().models.find((m) => m.modelKey === "a:latest")!.best.id).toBe(a1.id);
+  });
+
+  test("queue position counts interactive work and older jobs ahead", () => {
+    const a = add("a");
+    const b = add("b");
+    add("c", 0, INTERACTIVE);
+    expect(queue.position(a)).toBe(1);
+    expect(queue.position(b)).toBe(2);
+    queue.transition(a.id, "working");
+    expect(queue.position(queue.get(a.id)!)).toBeNull();
+  });
+
+  test("recover: running async jobs go back to the queue, repeat offenders fail, passthrough is canceled", () => {
+    const running = add("a");
+    queue.transition(running.id, "working", { attempt: true });
+    const loading = add("a");
+    queue.transition(loading.id, "loading", { attempt: true });
+    const offender = add("a");
+    queue.transition(offender.id, "working");
+    queue.transition(offender.id, "queued", { failure: true });
+    queue.transition(offender.id, "working");
+    const waiting = add("a");
+    const passthrough = add("a", 0, INTERACTIVE);
+    expect(queue.recover(2)).toEqual({ requeued: 2, failed: 1, canceled: 1 });
+    expect(queue.get(running.id)!.status).toBe("queued");
+    expect(queue.get(running.id)!.failures).toBe(1);
+    expect(queue.get(offender.id)!.status).toBe("failed");
+    expect(queue.get(offender.id)!.error?.message).toContain("interrupted by a foreman restart");
+    expect(queue.get(waiting.id)!.status).toBe("queued");
+    expect(queue.get(passthrough.id)!.status).toBe("canceled");
+  });
+
+  test("choosing the next job stays a few index seeks with many queued jobs", () => {
+    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, created_at, queued_at, updated_at) VALUES (?, 1, '/api/chat', ?, ?, 0, 'queued', ?, ?, ?)`);
+    store.db.transaction(() => {
+      for (let n = 0; n < 50_000; n++) insert.run(`x${n}`, `m${n % 5}`, `m${n % 5}:latest`, n, n, n);
+    })();
+    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`).all("m1:latest") as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(" ")).not.toContain("SCAN");
+    const heads = queue.heads();
+    expect(heads.models).toHaveLength(5);
+    expect(heads.models[0]!.best.id).toBe("x0");
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, expect, test } from "bun:test";
+import { chooseNext, type Candidate, type ModelHead, type QueueHeads, type SchedulingState } from "../../src/scheduler.ts";
+
+let seq = 0;
+const job = (modelKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, modelKey, priority, queuedAt });
+const head = (best: Candidate, oldestQueuedAt = best.queuedAt): ModelHead => ({ modelKey: best.modelKey, best, oldestQueuedAt });
+const state = (over: Partial<SchedulingState> = {}): SchedulingState => ({ resident: [], now: 1000, agingCapMs: 500, ...over });
+const heads = (models: ModelHead[], interactive: Candidate | null = null): QueueHeads => ({ interactive, models });
+
+describe("chooseNext (drain-by-model)", () => {
+  test("an empty queue chooses nothing", () => {
+    expect(chooseNext(heads([]), state())).toBeNull();
+    expect(chooseNext(heads([]), state({ resident: ["a:latest"] }))).toBeNull();
+  });
+
+  test("interactive work goes first, whatever is resident and however long jobs waited", () => {
+    const i = job("b:latest", 999);
+    const a = job("a:latest", 0);
+    expect(chooseNext(heads([head(a)], i), state({ resident: ["a:latest"] }))).toBe(i);
+    expect(chooseNext(heads([head(a)], i), state({ now: 1_000_000 }))).toBe(i);
+  });
+
+  test("the resident model's best job runs before an older job of another model", () => {
+    const a = job("a:latest", 900);
+    const b = job("b:latest", 800);
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["a:latest"] }))).toBe(a);
+  });
+
+  test("with nothing resident, the model whose oldest job waited longest goes first", () => {
+    const a = job("a:latest", 900);
+    const b = job("b:latest", 800);
+    const c = job("c:latest", 850);
+    expect(chooseNext(heads([head(a), head(b), head(c)]), state())).toBe(b);
+  });
+
+  test("a resident model without queued work does not hold the worker", () => {
+    const b = job("b:latest", 800);
+    const c = job("c:latest", 700);
+    expect(chooseNext(heads([head(b), head(c)]), state({ resident: ["a:latest"] }))).toBe(c);
+  });
+
+  test("the model's chosen job is its best (priority, then age), while the model's age is its oldest job", () => {
+    const urgent = job("b:latest", 950, 10);
+    const a = job("a:latest", 900);
+    // b's oldest job is older than a's even though its best (urgent) job is new
+    expect(chooseNext(heads([head(a), head(urgent, 100)]), state())).toBe(urgent);
+  });
+
+  test("aging cap: a model waiting at least the cap is served even though the resident model has work", () => {
+    const a = job("a:latest", 990);
+    const b = job("b:latest", 500); // waited exactly 500 = cap
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["a:latest"] }))).toBe(b);
+    const b2 = job("b:latest", 501); // 499 < cap
+    expect(chooseNext(heads([head(a), head(b2)]), state({ resident: ["a:latest"] }))).toBe(a);
+  });
+
+  test("aging cap: of several starved models the longest-waiting one goes first", () => {
+    const a = job("a:latest", 990);
+    const b = job("b:latest", 400);
+    const c = job("c:latest", 100);
+    expect(chooseNext(heads([head(a), head(b), head(c)]), state({ resident: ["a:latest"] }))).toBe(c);
+  });
+
+  test("aging counts from when foreman last left a model, so two backlogs alternate in slices", () => {
+    const a = job("a:latest", 0);
+    const b = job("b:latest", 0);
+    // b is resident now; a was left at t=700: a has waited only 300 of its 500 cap
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["b:latest"], leftAt: { "a:latest": 700 } }))).toBe(b);
+    // at t=1200 a's slice wait reached the cap
+    expect(chooseNext(heads([head(a), head(b)]), state({ now: 1200, resident: ["b:latest"], leftAt: { "a:latest": 700 } }))).toBe(a);
+  });
+
+  test("an aging cap of 0 degenerates to oldest-model-first (no draining)", () => {
+    const a = job("a:latest", 900);
+    const b = job("b:latest", 800);
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["a:latest"], agingCapMs: 0 }))).toBe(b);
+  });
+
+  test("of several resident models, the most recently used one with work drains first", () => {
+    const a = job("a:latest", 900);
+    const b = job("b:latest", 950);
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["b:latest", "a:latest"] }))).toBe(b);
+    expect(chooseNext(heads([head(a)]), state({ resident: ["b:latest", "a:latest"] }))).toBe(a);
+  });
+
+  test("exhaustive: over every small queue the choice obeys the four rules", () => {
+    const models = ["a:latest", "b:latest", "c:latest"];
+    const times = [0, 400, 600, 999];
+    let checked = 0;
+    for (const residentIdx of [-1, 0, 1, 2]) {
+      for (const ta of [undefined, ...times]) for (const tb of [undefined, ...times]) for (const tc of [undefined, ...times]) {
+        const ts = [ta, tb, tc];
+        const hs = models.flatMap((m, i) => (ts[i] === undefined ? [] : [head(job(m, ts[i]!))]));
+        const st = state({ resident: residentIdx >= 0 ? [models[residentIdx]!] : [] });
+        const chosen = chooseNext(heads(hs), st);
+        checked++;
+        if (hs.length === 0) {
+          expect(chosen).toBeNull();
+          continue;
+        }
+        const res = hs.find((h) => h.modelKey === st.resident[0]);
+        const starved = hs.filter((h) => h !== res && st.now - h.oldestQueuedAt >= st.agingCapMs);
+        const oldest = (list: ModelHead[]) => Math.min(...list.map((h) => h.oldestQueuedAt));
+        const chosenHead = hs.find((h) => h.best === chosen)!;
+        if (res && starved.length === 0) expect(chosenHead).toBe(res);
+        else if (res) expect(chosenHead.oldestQueuedAt).toBe(oldest(starved));
+        else expect(chosenHead.oldestQueuedAt).toBe(oldest(hs));
+      }
+    }
+    expect(checked).toBe(4 * 125);
+  });
+});
