@@ -248,7 +248,10 @@ export class Queue {
         params.timings = JSON.stringify({ ...current.timings, ...patch.timings });
       }
       const row = this.db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = $id RETURNING *`).get(params) as Row;
-      if (patch.artifact) this.s.artifact!.run(id, patch.artifact.contentType, patch.artifact.body, now);
+      if (patch.artifact) {
+        const { contentType, body } = patch.artifact;
+        this.s.artifact!.run(id, contentType, typeof body === "string" ? new TextEncoder().encode(body) : body, now);
+      }
       const job = toRecord(row);
       this.appendEvent(job, to, now, patch.data ?? (patch.error ? { error: patch.error } : null));
       return job;
