@@ -4,9 +4,11 @@ import type { Method } from "./route-files.ts";
 import r0 from "../routes/healthz.get.ts";
 import r1 from "../routes/openapi.json.get.ts";
 import r2 from "../routes/readyz.get.ts";
+import r3 from "../routes/status.get.ts";
 
 export const routes: readonly { method: Method; path: string; file: string; def: RouteDef }[] = [
   { method: "GET", path: "/healthz", file: "healthz.get.ts", def: r0 },
   { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r1 },
   { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r2 },
+  { method: "GET", path: "/status", file: "status.get.ts", def: r3 },
 ];

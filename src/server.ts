@@ -4,7 +4,11 @@ import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openStore } from "./store.ts";
+import { Poller } from "./poller.ts";
+import { Queue } from "./queue.ts";
 import type { Services } from "./services.ts";
+import { TargetClient } from "./target.ts";
+import { Worker } from "./worker.ts";
 
 export interface Foreman {
   readonly url: string;
@@ -30,14 +34,20 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
     store.close();
     throw err;
   }
-  const services: Services = {
-    config,
-    store,
-    log,
-    targetUrl,
-    startedAt: Date.now(),
-    targetUp: () => null,
-  };
+  const queue = new Queue(store.db);
+  const recovered = queue.recover(config.maxAttempts);
+  if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
+  const target = new TargetClient(targetUrl, {
+    token: config.targetToken,
+    connectTimeoutMs: config.connectTimeoutMs,
+    firstByteTimeoutMs: config.firstByteTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
+  const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
+  const worker = new Worker(queue, target, poller, config, log);
+  const services: Services = { config, store, log, queue, target, poller, worker, startedAt: Date.now() };
+  poller.start();
+  worker.wake();
   const app = createApp(services);
   app.listen({
     hostname: config.host,
@@ -50,6 +60,7 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
   log.info("foreman listening", { url, target: targetUrl, db: config.db });
+  void poller.poll();
   let stopped: Promise<void> | undefined;
   return {
     url,
@@ -58,6 +69,8 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
     stop: () =>
       (stopped ??= (async () => {
         await server.stop();
+        poller.stop();
+        await worker.stop();
         await stopSim?.();
         store.close();
         log.info("foreman stopped");

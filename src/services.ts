@@ -1,15 +1,19 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
+import type { Poller } from "./poller.ts";
+import type { Queue } from "./queue.ts";
 import type { Store } from "./store.ts";
+import type { TargetClient } from "./target.ts";
+import type { Worker } from "./worker.ts";
 
 export interface Services {
   config: Config;
   store: Store;
   log: Logger;
-  /** The target's base URL (the in-process simulator's when FOREMAN_TARGET=sim). */
-  targetUrl: string;
+  queue: Queue;
+  target: TargetClient;
+  poller: Poller;
+  worker: Worker;
   startedAt: number;
-  /** Whether the target answered its last liveness probe; null before the first probe. */
-  targetUp(): boolean | null;
 }

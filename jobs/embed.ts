@@ -1,0 +1,8 @@
+// POST /api/embed and the legacy /api/embeddings: one JSON reply, which is the artifact.
+import type { JobKind } from "./kind.ts";
+import { EmbeddingsRequest, EmbedRequest } from "./schemas.ts";
+
+const single = () => false;
+
+export const embed: JobKind = { endpoint: "/api/embed", dialect: "ollama", request: EmbedRequest, streams: single, jobBody: (b) => b };
+export const embeddings: JobKind = { endpoint: "/api/embeddings", dialect: "ollama", request: EmbeddingsRequest, streams: single, jobBody: (b) => b };

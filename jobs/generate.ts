@@ -1,0 +1,38 @@
+// POST /api/generate: NDJSON chunks carrying `response`; the artifact is the final chunk
+// (with `context` and metrics) holding the whole response text.
+import { nativeStreams, str, type Assembler, type JobKind } from "./kind.ts";
+import { GenerateRequest } from "./schemas.ts";
+
+function assembler(): Assembler {
+  let response = "";
+  let thinking = "";
+  let final: Record<string, unknown> | null = null;
+  return {
+    push(msg) {
+      const text = str(msg.response);
+      response += text;
+      thinking += str(msg.thinking);
+      if (msg.done === true) {
+        final = msg;
+        return { text, tokens: 0 };
+      }
+      return { text, tokens: text || msg.thinking ? 1 : 0 };
+    },
+    get complete() {
+      return final !== null;
+    },
+    result() {
+      return { ...final, response, ...(thinking ? { thinking } : {}) };
+    },
+  };
+}
+
+export const generate: JobKind = {
+  endpoint: "/api/generate",
+  dialect: "ollama",
+  request: GenerateRequest,
+  streams: nativeStreams,
+  jobBody: (body) => ({ ...body, stream: true }),
+  assembler,
+  framing: "ndjson",
+};

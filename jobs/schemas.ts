@@ -1,0 +1,53 @@
+// Request shapes of the target's endpoints, as far as foreman checks them: the model is
+// required, known fields have their types, anything else passes through to the target.
+import { Type, type TProperties } from "@sinclair/typebox";
+
+const Model = Type.String({ minLength: 1, description: "the model name, e.g. llama3.2" });
+const KeepAlive = Type.Union([Type.Number(), Type.String()]);
+const Options = Type.Record(Type.String(), Type.Unknown());
+
+const request = (props: TProperties) => Type.Object({ model: Model, ...props }, { additionalProperties: true });
+
+const Message = Type.Object({ role: Type.String(), content: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Unknown())])) }, { additionalProperties: true });
+
+export const ChatRequest = request({
+  messages: Type.Optional(Type.Array(Message)),
+  stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  keep_alive: Type.Optional(KeepAlive),
+  options: Type.Optional(Options),
+  tools: Type.Optional(Type.Array(Type.Unknown())),
+});
+export const GenerateRequest = request({
+  prompt: Type.Optional(Type.String()),
+  system: Type.Optional(Type.String()),
+  stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  keep_alive: Type.Optional(KeepAlive),
+  options: Type.Optional(Options),
+});
+export const EmbedRequest = request({
+  input: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+  truncate: Type.Optional(Type.Boolean()),
+  keep_alive: Type.Optional(KeepAlive),
+  options: Type.Optional(Options),
+});
+export const EmbeddingsRequest = request({
+  prompt: Type.Optional(Type.String()),
+  keep_alive: Type.Optional(KeepAlive),
+  options: Type.Optional(Options),
+});
+export const OpenAIChatRequest = request({
+  messages: Type.Array(Message, { minItems: 1 }),
+  stream: Type.Optional(Type.Boolean()),
+  max_tokens: Type.Optional(Type.Integer()),
+  temperature: Type.Optional(Type.Number()),
+});
+export const OpenAICompletionsRequest = request({
+  prompt: Type.String(),
+  stream: Type.Optional(Type.Boolean()),
+  max_tokens: Type.Optional(Type.Integer()),
+});
+export const OpenAIEmbeddingsRequest = request({
+  input: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
+  encoding_format: Type.Optional(Type.Union([Type.Literal("float"), Type.Literal("base64")])),
+  dimensions: Type.Optional(Type.Integer()),
+});

@@ -1,0 +1,134 @@
+// The poller knows whether the target is up and which models are resident. Liveness comes
+// from HEAD / (cheap, answers during loads); /api/tags and /api/ps are refreshed beside it
+// with timeouts, since /api/ps blocks while a model loads. While the target is down the
+// poll interval backs off exponentially, capped.
+import type { Logger } from "./log.ts";
+import { modelKey } from "./model-name.ts";
+import type { TargetClient } from "./target.ts";
+
+export interface PollerOptions {
+  intervalMs: number;
+  maxBackoffMs: number;
+}
+
+export interface CachedReply {
+  status: number;
+  text: string;
+  contentType: string;
+  at: number;
+}
+
+export class Poller {
+  up: boolean | null = null;
+  since = Date.now();
+  /** Resident models (keys), most recently used first. */
+  resident: string[] = [];
+  /** The last good /api/tags reply, served while the target is unreachable. */
+  tags: CachedReply | null = null;
+  errors = 0;
+  private failures = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = true;
+  private inFlight: Promise<void> | undefined;
+  private readonly listeners: ((up: boolean) => void)[] = [];
+
+  constructor(
+    private readonly target: TargetClient,
+    private readonly options: PollerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  onChange(listener: (up: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** One poll now (coalesced with one already running). */
+  poll(): Promise<void> {
+    return (this.inFlight ??= this.pollOnce().finally(() => (this.inFlight = undefined)));
+  }
+
+  /** The worker saw the target fail: believe it at once and poll with back-off. */
+  markDown(reason: string): void {
+    this.setUp(false, reason);
+    this.schedule(this.delay());
+  }
+
+  /** The worker just ran work on this model, so it is resident now, whatever the last poll said. */
+  noteResident(model: string): void {
+    const key = modelKey(model);
+    this.resident = [key, ...this.resident.filter((m) => m !== key)];
+  }
+
+  isResident(model: string): boolean {
+    return this.resident.includes(modelKey(model));
+  }
+
+  private delay(): number {
+    if (this.up !== false) return this.options.intervalMs;
+    return Math.min(this.options.intervalMs * 2 ** Math.min(this.failures, 20), this.options.maxBackoffMs);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.poll().finally(() => this.schedule(this.delay()));
+    }, ms);
+  }
+
+  private async pollOnce(): Promise<void> {
+    const up = await this.target.probe();
+    if (!up) {
+      this.failures++;
+      this.errors++;
+      this.setUp(false, "liveness probe failed");
+      return;
+    }
+    this.failures = 0;
+    this.setUp(true, "liveness probe answered");
+    await Promise.all([this.refreshTags(), this.refreshResident()]);
+  }
+
+  private async refreshTags(): Promise<void> {
+    try {
+      const reply = await this.target.getJson("/api/tags");
+      if (reply.status === 200) this.tags = { ...reply, at: Date.now() };
+    } catch (err) {
+      this.errors++;
+      this.log.debug("poll /api/tags failed", { error: (err as Error).message });
+    }
+  }
+
+  private async refreshResident(): Promise<void> {
+    try {
+      const reply = await this.target.getJson("/api/ps");
+      if (reply.status !== 200) return;
+      const models = ((JSON.parse(reply.text) as { models?: { model?: string; name?: string }[] | null }).models ?? []).map((m) => modelKey(m.model ?? m.name ?? ""));
+      // keep our most-recently-used order for models that are still there
+      this.resident = [...this.resident.filter((m) => models.includes(m)), ...models.filter((m) => !this.resident.includes(m))];
+    } catch (err) {
+      // /api/ps blocks during a load: keep what we knew
+      this.errors++;
+      this.log.debug("poll /api/ps failed", { error: (err as Error).message });
+    }
+  }
+
+  private setUp(up: boolean, reason: string): void {
+    if (this.up === up) return;
+    this.up = up;
+    this.since = Date.now();
+    if (!up) this.failures = Math.max(this.failures, 1);
+    this.log.info(up ? "target is up" : "target is down", { reason });
+    for (const l of this.listeners) l(up);
+  }
+}

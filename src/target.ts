@@ -1,0 +1,140 @@
+// The target client: how foreman talks to the one Ollama server. It owns the headers sent
+// (Host is the target's own, the target token is added, hop-by-hop and client credentials
+// are dropped) and the difference between "the target is unreachable" (not the job's fault:
+// requeue) and an answer from the target.
+export class TargetUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** The target accepted the request but said nothing for too long. */
+export class TargetTimeout extends Error {}
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "authorization",
+  "accept-encoding",
+  "x-request-id",
+]);
+
+export interface TargetOptions {
+  token?: string;
+  connectTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export function isUnreachableError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? "";
+  return /ECONNREFUSED|ECONNRESET|ConnectionRefused|ConnectionClosed|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|ETIMEDOUT|FailedToOpenSocket|UNABLE_TO_CONNECT/i.test(code)
+    || /Unable to connect|socket connection was closed|ECONNRESET/i.test((err as Error)?.message ?? "");
+}
+
+export class TargetClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly options: TargetOptions,
+  ) {}
+
+  /** End-to-end request headers for the target, from a client's headers (or none). */
+  headers(incoming?: Headers): Headers {
+    const out = new Headers();
+    incoming?.forEach((value, key) => {
+      if (!HOP_BY_HOP.has(key.toLowerCase())) out.set(key, value);
+    });
+    // Ollama only checks Origin against its own Host; a browser's Origin for foreman means nothing there.
+    out.delete("origin");
+    if (!out.has("content-type")) out.set("content-type", "application/json");
+    if (this.options.token) out.set("authorization", `Bearer ${this.options.token}`);
+    return out;
+  }
+
+  /**
+   * Sends a request; resolves when the target's headers arrive (Ollama sends them with the
+   * first output chunk). Network failures become TargetUnreachable; silence past
+   * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is.
+   */
+  async send(path: string, init: { method: string; body?: string | Uint8Array | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
+    const timeout = new AbortController();
+    const limit = init.timeoutMs ?? this.options.firstByteTimeoutMs;
+    const timer = setTimeout(() => timeout.abort(new TargetTimeout(`the target sent nothing for ${limit} ms`)), limit);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
+    try {
+      return await fetch(this.baseUrl + path, {
+        method: init.method,
+        body: init.body ?? null,
+        headers: init.headers ?? this.headers(),
+        signal,
+        redirect: "manual",
+        decompress: false,
+      } as RequestInit);
+    } catch (err) {
+      if (init.signal?.aborted) throw init.signal.reason ?? err;
+      if (timeout.signal.aborted) throw timeout.signal.reason;
+      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.baseUrl} is unreachable: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps). */
+  async probe(): Promise<boolean> {
+    try {
+      const res = await this.send("/", { method: "HEAD", timeoutMs: this.options.connectTimeoutMs });
+      await res.body?.cancel();
+      return res.status < 500;
+    } catch {
+      return false;
+    }
+  }
+
+  async getJson(path: string, timeoutMs = this.options.connectTimeoutMs): Promise<{ status: number; text: string; contentType: string }> {
+    const res = await this.send(path, { method: "GET", timeoutMs });
+    return { status: res.status, text: await res.text(), contentType: res.headers.get("content-type") ?? "application/json" };
+  }
+}
+
+/**
+ * Reads a body, calling onChunk for each piece; a silence longer than idleMs aborts with
+ * TargetTimeout. Returns when the body ends; rethrows the signal's reason when aborted.
+ */
+export async function readBody(body: ReadableStream<Uint8Array>, idleMs: number, onChunk: (chunk: Uint8Array) => void, signal?: AbortSignal): Promise<void> {
+  const reader = body.getReader();
+  const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TargetTimeout(`the target went silent for ${idleMs} ms mid-stream`)), idleMs);
+      });
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await Promise.race([reader.read(), idle]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (signal?.aborted) throw signal.reason;
+      if (next.done) return;
+      onChunk(next.value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    if (signal?.aborted) throw signal.reason;
+    if (isUnreachableError(err)) throw new TargetUnreachable(`the target dropped the connection mid-stream: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,253 @@
+// The one worker: everything that reaches the target for inference goes through here, one
+// request at a time, in the order the drain-by-model scheduler picks. It runs on a heartbeat
+// interval and is also woken at once on enqueue, on completion and when the target returns,
+// so no job waits for a tick.
+import { kindOf } from "../jobs/index.ts";
+import type { Config } from "./config.ts";
+import { consumeReply, type Outcome } from "./job-runner.ts";
+import type { Logger } from "./log.ts";
+import type { Poller } from "./poller.ts";
+import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "./queue.ts";
+import { chooseNext } from "./scheduler.ts";
+import { TargetTimeout, TargetUnreachable, type TargetClient } from "./target.ts";
+
+/** Why a running job was stopped from inside foreman. */
+export class Canceled extends Error {}
+export class ShuttingDown extends Error {}
+
+/** A passthrough request: the caller holds the body and receives the target's reply. */
+export interface InteractiveRequest {
+  path: string;
+  body: Uint8Array;
+  headers: Headers;
+  /** Aborted when the caller goes away. */
+  signal: AbortSignal;
+  /** Streams the target's reply to the caller; resolves when the caller has all of it. */
+  deliver(res: Response, signal: AbortSignal): Promise<Outcome | { kind: "gone" }>;
+}
+
+export type WorkerState = { kind: "idle" } | { kind: "running"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
+
+export interface WorkerStats {
+  jobs: number;
+  loads: number;
+  swaps: number;
+}
+
+export interface LiveListener {
+  (jobId: string, update: { chunks: number; tokens: number; text: string }): void;
+}
+
+type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs">;
+
+const PROGRESS_EVERY_MS = 250;
+
+export class Worker {
+  stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0 };
+  private looping = false;
+  private stopped = false;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private backoffUntil = 0;
+  private backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  private current: { job: JobRecord; abort: AbortController; since: number } | undefined;
+  private lastModel: string | undefined;
+  private readonly leftAt: Record<string, number> = {};
+  private readonly interactive = new Map<string, InteractiveRequest>();
+  private readonly live = new Set<LiveListener>();
+  private idle: PromiseWithResolvers<void> | undefined;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly target: TargetClient,
+    private readonly poller: Poller,
+    private readonly config: WorkerConfig,
+    private readonly log: Logger,
+    heartbeatMs = 1000,
+  ) {
+    poller.onChange((up) => up && this.wake());
+    this.heartbeat = setInterval(() => this.wake(), heartbeatMs);
+  }
+
+  get state(): WorkerState {
+    if (this.current) return { kind: "running", jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
+    if (this.poller.up === false) return { kind: "paused", reason: "target down" };
+    if (Date.now() < this.backoffUntil) return { kind: "paused", reason: "backing off after a target error", until: this.backoffUntil };
+    return { kind: "idle" };
+  }
+
+  get runningJobId(): string | undefined {
+    return this.current?.job.id;
+  }
+
+  /** Streams of generated text, for live views of running jobs. */
+  onLive(listener: LiveListener): () => void {
+    this.live.add(listener);
+    return () => this.live.delete(listener);
+  }
+
+  /** A passthrough request waits in the queue as `jobId`; the worker calls it when its turn comes. */
+  attach(jobId: string, request: InteractiveRequest): void {
+    this.interactive.set(jobId, request);
+  }
+
+  detach(jobId: string): void {
+    this.interactive.delete(jobId);
+  }
+
+  /** Aborts the job if it is the one running; returns whether it was. */
+  cancelRunning(jobId: string, reason: string): boolean {
+    if (this.current?.job.id !== jobId) return false;
+    this.current.abort.abort(new Canceled(reason));
+    return true;
+  }
+
+  wake(): void {
+    if (this.looping || this.stopped) return;
+    this.looping = true;
+    queueMicrotask(() => void this.loop());
+  }
+
+  /** Stops taking work; a running job is aborted and handed back to the queue. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.backoffTimer);
+    if (this.looping) {
+      this.idle ??= Promise.withResolvers<void>();
+      this.current?.abort.abort(new ShuttingDown("foreman is shutting down"));
+      await this.idle.promise;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && this.poller.up !== false && Date.now() >= this.backoffUntil) {
+        const next = this.pick();
+        if (!next) break;
+        await this.execute(next);
+      }
+    } catch (err) {
+      this.log.error("worker loop error", { error: (err as Error).stack ?? String(err) });
+    } finally {
+      this.looping = false;
+      this.idle?.resolve();
+    }
+  }
+
+  private pick(): JobRecord | null {
+    const resident = this.lastModel && (this.poller.resident.length === 0 || this.poller.isResident(this.lastModel)) ? [this.lastModel, ...this.poller.resident] : this.poller.resident;
+    const choice = chooseNext(this.queue.heads(), { resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt });
+    return choice ? this.queue.get(choice.id) : null;
+  }
+
+  private async execute(job: JobRecord): Promise<void> {
+    const request = job.lane === INTERACTIVE ? this.interactive.get(job.id) : undefined;
+    if (job.lane === INTERACTIVE && !request) {
+      this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
+      return;
+    }
+    const kind = kindOf(job.endpoint);
+    if (!kind) {
+      this.queue.transition(job.id, "failed", { error: { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` } });
+      return;
+    }
+    const abort = new AbortController();
+    const signal = request ? AbortSignal.any([abort.signal, request.signal]) : abort.signal;
+    const since = Date.now();
+    this.current = { job, abort, since };
+    const resident = this.poller.isResident(job.model) || (this.lastModel !== undefined && this.lastModel === job.modelKey);
+    if (this.lastModel && this.lastModel !== job.modelKey) this.leftAt[this.lastModel] = since;
+    if (!resident) {
+      this.stats.loads++;
+      if (this.poller.resident.length > 0 || this.lastModel) this.stats.swaps++;
+    }
+    let state: "loading" | "working" = resident ? "working" : "loading";
+    this.queue.transition(job.id, state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
+    const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
+    let outcome: Outcome | { kind: "gone" };
+    let firstByteMs: number | undefined;
+    try {
+      const res = await this.target.send(kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
+      firstByteMs = Date.now() - since;
+      if (state === "loading" && res.ok) {
+        this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } });
+        state = "working";
+      }
+      this.lastModel = job.modelKey;
+      this.poller.noteResident(job.model);
+      outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
+    } catch (err) {
+      this.current = undefined;
+      this.afterFailure(job, err, Boolean(request));
+      return;
+    } finally {
+      this.current = undefined;
+    }
+    this.finish(job, outcome, since, firstByteMs);
+  }
+
+  private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {
+    let last = 0;
+    return (chunks, tokens, text) => {
+      const now = Date.now();
+      if (now - last >= PROGRESS_EVERY_MS) {
+        last = now;
+        this.queue.progress(jobId, chunks, tokens);
+      }
+      for (const l of this.live) l(jobId, { chunks, tokens, text });
+    };
+  }
+
+  private finish(job: JobRecord, outcome: Outcome | { kind: "gone" }, since: number, firstByteMs: number): void {
+    this.stats.jobs++;
+    const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
+    if (outcome.kind === "done") {
+      this.queue.progress(job.id, Math.max(1, this.queue.get(job.id)!.progressChunks), outcome.tokens);
+      this.queue.transition(job.id, "done", { timings, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
+    } else if (outcome.kind === "gone") {
+      this.queue.transition(job.id, "canceled", { timings, data: { reason: "the caller went away" } });
+    } else if (job.lane === INTERACTIVE || outcome.status < 500) {
+      // passthrough callers got the target's answer as it was; 4xx is the job's own fault
+      this.queue.transition(job.id, "failed", { timings, error: { status: outcome.status, message: outcome.message } });
+    } else {
+      this.retryOrFail(job, { status: outcome.status, message: outcome.message });
+    }
+  }
+
+  private afterFailure(job: JobRecord, err: unknown, interactive: boolean): void {
+    if (err instanceof Canceled) {
+      this.queue.transition(job.id, "canceled", { data: { reason: err.message } });
+    } else if (err instanceof ShuttingDown) {
+      this.queue.transition(job.id, interactive ? "canceled" : "queued", { data: { reason: err.message } });
+    } else if (err instanceof TargetUnreachable) {
+      // not the job's fault: back in line, and the worker waits for the poller to see the target again
+      this.log.warn("target unreachable; job requeued", { jobId: job.id, error: err.message });
+      this.queue.transition(job.id, "queued", { data: { reason: err.message } });
+      this.poller.markDown(err.message);
+    } else if (err instanceof TargetTimeout) {
+      if (interactive) this.queue.transition(job.id, "failed", { error: { status: 504, message: err.message } });
+      else this.retryOrFail(job, { status: 504, message: err.message });
+    } else if (interactive && (err as Error)?.name === "AbortError") {
+      this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away" } });
+    } else {
+      this.log.error("job run failed unexpectedly", { jobId: job.id, error: (err as Error)?.stack ?? String(err) });
+      if (interactive) this.queue.transition(job.id, "failed", { error: { status: 502, message: (err as Error)?.message ?? String(err) } });
+      else this.retryOrFail(job, { status: 502, message: (err as Error)?.message ?? String(err) });
+    }
+  }
+
+  /** A target 5xx or timeout: back to the queue after a back-off, until the attempts run out. */
+  private retryOrFail(job: JobRecord, error: JobError): void {
+    const failures = this.queue.get(job.id)!.failures + 1;
+    if (failures >= this.config.maxAttempts) {
+      this.queue.transition(job.id, "failed", { failure: true, error: { ...error, message: `${error.message} (gave up after ${failures} attempts)` } });
+      return;
+    }
+    const delay = Math.min(this.config.retryBaseMs * 2 ** (failures - 1), 60_000);
+    this.queue.transition(job.id, "queued", { failure: true, data: { reason: error.message, status: error.status, retryInMs: delay } });
+    this.backoffUntil = Date.now() + delay;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = setTimeout(() => this.wake(), delay);
+  }
+}
+
