@@ -168,6 +168,7 @@ export class Queue {
       event: q(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`),
       get: q(`SELECT * FROM jobs WHERE id = ?`),
       byKey: q(`SELECT * FROM jobs WHERE idempotency_key = ?`),
+      waitingInteractive: q(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
       interactive: q(`SELECT id, seq, model_key, priority, created_at FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
       // loose index scan: one seek per distinct queued model instead of reading every row
       models: q(`WITH RECURSIVE m(k) AS (
@@ -279,6 +280,11 @@ export class Queue {
       models.push({ modelKey: k, best: toCandidate(best), oldestQueuedAt: oldest.created_at });
     }
     return { interactive: interactive ? toCandidate(interactive) : null, models };
+  }
+
+  /** Passthrough requests waiting for the worker. */
+  waitingInteractive(): number {
+    return (this.s.waitingInteractive!.get() as { n: number }).n;
   }
 
   events(jobId: string, afterId = 0): JobEvent[] {

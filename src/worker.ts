@@ -24,6 +24,8 @@ export interface InteractiveRequest {
   signal: AbortSignal;
   /** Streams the target's reply to the caller; resolves when the caller has all of it. */
   deliver(res: Response, signal: AbortSignal): Promise<Outcome | { kind: "gone" }>;
+  /** The request ended without a reply from the target (timeout, shutdown, foreman error). */
+  fail(status: number, message: string): void;
 }
 
 export type WorkerState = { kind: "idle" } | { kind: "running"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
@@ -178,7 +180,7 @@ export class Worker {
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
     } catch (err) {
       this.current = undefined;
-      this.afterFailure(job, err, Boolean(request));
+      this.afterFailure(job, err, request);
       return;
     } finally {
       this.current = undefined;
@@ -214,25 +216,32 @@ export class Worker {
     }
   }
 
-  private afterFailure(job: JobRecord, err: unknown, interactive: boolean): void {
-    if (err instanceof Canceled) {
-      this.queue.transition(job.id, "canceled", { data: { reason: err.message } });
-    } else if (err instanceof ShuttingDown) {
-      this.queue.transition(job.id, interactive ? "canceled" : "queued", { data: { reason: err.message } });
-    } else if (err instanceof TargetUnreachable) {
-      // not the job's fault: back in line, and the worker waits for the poller to see the target again
+  private afterFailure(job: JobRecord, err: unknown, request: InteractiveRequest | undefined): void {
+    const end = (status: "failed" | "canceled", error: JobError) => {
+      this.queue.transition(job.id, status, status === "failed" ? { error } : { data: { reason: error.message } });
+      request?.fail(error.status, error.message);
+    };
+    if (err instanceof TargetUnreachable) {
+      // not the job's fault: back in line (a passthrough caller keeps waiting), and the worker
+      // waits for the poller to see the target again
       this.log.warn("target unreachable; job requeued", { jobId: job.id, error: err.message });
       this.queue.transition(job.id, "queued", { data: { reason: err.message } });
       this.poller.markDown(err.message);
+    } else if (err instanceof Canceled) {
+      end("canceled", { status: 499, message: err.message });
+    } else if (err instanceof ShuttingDown) {
+      if (request) end("canceled", { status: 503, message: err.message });
+      else this.queue.transition(job.id, "queued", { data: { reason: err.message } });
+    } else if (request?.signal.aborted) {
+      end("canceled", { status: 499, message: "the caller went away" });
     } else if (err instanceof TargetTimeout) {
-      if (interactive) this.queue.transition(job.id, "failed", { error: { status: 504, message: err.message } });
+      if (request) end("failed", { status: 504, message: err.message });
       else this.retryOrFail(job, { status: 504, message: err.message });
-    } else if (interactive && (err as Error)?.name === "AbortError") {
-      this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away" } });
     } else {
       this.log.error("job run failed unexpectedly", { jobId: job.id, error: (err as Error)?.stack ?? String(err) });
-      if (interactive) this.queue.transition(job.id, "failed", { error: { status: 502, message: (err as Error)?.message ?? String(err) } });
-      else this.retryOrFail(job, { status: 502, message: (err as Error)?.message ?? String(err) });
+      const error = { status: 502, message: (err as Error)?.message ?? String(err) };
+      if (request) end("failed", error);
+      else this.retryOrFail(job, error);
     }
   }
 

@@ -1,0 +1,4 @@
+// POST /api/copy: forwarded to the target directly (not queued).
+import { directPassthrough } from "../../src/passthrough.ts";
+
+export default directPassthrough("POST /api/copy");

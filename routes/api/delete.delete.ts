@@ -1,0 +1,4 @@
+// DELETE /api/delete: forwarded to the target directly (not queued).
+import { directPassthrough } from "../../src/passthrough.ts";
+
+export default directPassthrough("DELETE /api/delete");

@@ -1,0 +1,4 @@
+// GET / (Ollama's liveness text): forwarded to the target directly (not queued).
+import { directPassthrough } from "../src/passthrough.ts";
+
+export default directPassthrough("GET /");

@@ -1,0 +1,4 @@
+// HEAD / (Ollama's liveness probe): forwarded to the target directly (not queued).
+import { directPassthrough } from "../src/passthrough.ts";
+
+export default directPassthrough("HEAD /");

@@ -1,0 +1,195 @@
+// Transparent passthrough. Inference requests (chat, generate, embeddings, /v1) wait in the
+// interactive lane of the queue and are sent by the worker; everything else goes straight to
+// the target. Either way the body goes out unchanged and the reply comes back as the target
+// sent it — status, content type, each NDJSON line or SSE event as soon as it arrives.
+import { kindOf } from "../jobs/index.ts";
+import { dialectOf, errorResponse, HttpError, type Dialect } from "./errors.ts";
+import { errorMessage, type Outcome } from "./job-runner.ts";
+import { INTERACTIVE } from "./queue.ts";
+import { defineRoute, type RouteContext, type RouteDef } from "./route.ts";
+import { TargetTimeout, TargetUnreachable } from "./target.ts";
+
+/** Ollama's own queue-full message (two spaces after the first period). */
+export const BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";
+
+const RESPONSE_HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"];
+
+function replyHeaders(res: Response, extra: Record<string, string> = {}): Headers {
+  const headers = new Headers(res.headers);
+  for (const h of RESPONSE_HOP_BY_HOP) headers.delete(h);
+  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  return headers;
+}
+
+async function readRaw(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
+  const body = new Uint8Array(await request.arrayBuffer());
+  if (body.byteLength > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
+  return body;
+}
+
+/** The model named by a request body; foreman needs it to schedule, the body itself stays as sent. */
+function modelOf(body: Uint8Array): string {
+  if (body.byteLength === 0) throw new HttpError(400, "missing request body");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const model = (parsed as { model?: unknown } | null)?.model;
+  if (typeof model !== "string" || model.trim() === "") throw new HttpError(400, "model is required", "/model");
+  return model;
+}
+
+const ms = (n: number) => Math.max(0, Math.round(n * 10) / 10);
+
+/**
+ * Streams `res` to the caller. Resolves once the caller has everything (or went away); the
+ * worker holds the target for exactly that long.
+ */
+function relay(res: Response, startedAt: number, queuedMs: number, dispatchedAt: number): { response: Response; finished: Promise<Outcome | { kind: "gone" }> } {
+  const { promise, resolve } = Promise.withResolvers<Outcome | { kind: "gone" }>();
+  const timing = { "server-timing": `queue;dur=${ms(queuedMs)}, target;dur=${ms(Date.now() - dispatchedAt)};desc="until first byte", foreman;dur=${ms(Date.now() - startedAt - queuedMs - (Date.now() - dispatchedAt))}` };
+  const headers = replyHeaders(res, timing);
+  if (!res.body) {
+    resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, tokens: 0 } : { kind: "error", status: res.status, message: res.statusText });
+    return { response: new Response(null, { status: res.status, headers }), finished: promise };
+  }
+  const reader = res.body.getReader();
+  let errorText = "";
+  const decoder = new TextDecoder();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          controller.close();
+          resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, tokens: 0 } : { kind: "error", status: res.status, message: errorMessage(errorText) });
+          return;
+        }
+        if (!res.ok) errorText += decoder.decode(value, { stream: true });
+        controller.enqueue(value);
+      } catch (err) {
+        // the target broke off mid-stream: end the caller's stream the way Ollama would, with an error line
+        const message = `the target dropped the connection mid-stream: ${(err as Error).message}`;
+        if (/x-ndjson/.test(res.headers.get("content-type") ?? "")) controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
+        controller.close();
+        resolve({ kind: "error", status: 502, message });
+      }
+    },
+    cancel() {
+      reader.cancel().catch(() => {});
+      resolve({ kind: "gone" });
+    },
+  });
+  return { response: new Response(body, { status: res.status, headers }), finished: promise };
+}
+
+function busy(dialect: Dialect, why: string): Response {
+  return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`);
+}
+
+/** A queued passthrough route for one inference endpoint. */
+export function queuedPassthrough(endpoint: string): RouteDef {
+  const kind = kindOf(endpoint);
+  if (!kind) throw new Error(`no job kind for ${endpoint}`);
+  return defineRoute({
+    summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
+    tags: ["passthrough"],
+    responses: { 200: { description: "the target's reply, streamed as it arrives" } },
+    handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
+      const startedAt = Date.now();
+      const dialect = dialectOf(endpoint);
+      const body = await readRaw(request, services.config.maxBodyBytes);
+      const model = modelOf(body);
+      const { queue, worker, config } = services;
+      const waiting = queue.waitingInteractive();
+      if (waiting >= config.interactiveMaxWaiting) return busy(dialect, `${waiting} requests already waiting`);
+      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
+      const { promise, resolve } = Promise.withResolvers<Response>();
+      let settled = false;
+      const settle = (r: Response) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(r);
+      };
+      const giveUp = (status: "failed" | "canceled", reason: string) => {
+        worker.detach(job.id);
+        if (queue.get(job.id)?.status === "queued") queue.transition(job.id, status, status === "failed" ? { error: { status: 503, message: reason } } : { data: { reason } });
+      };
+      const timer = setTimeout(() => {
+        giveUp("failed", `waited ${config.interactiveMaxWaitMs} ms in the queue`);
+        settle(busy(dialect, `waited ${config.interactiveMaxWaitMs} ms in the queue`));
+      }, config.interactiveMaxWaitMs);
+      request.signal.addEventListener("abort", () => {
+        giveUp("canceled", "the caller went away while queued");
+        settle(new Response(null, { status: 499 }));
+      }, { once: true });
+      worker.attach(job.id, {
+        path: endpoint,
+        body,
+        headers: request.headers,
+        signal: request.signal,
+        deliver: async (res) => {
+          worker.detach(job.id);
+          const dispatched = queue.get(job.id)?.startedAt ?? Date.now();
+          const { response, finished } = relay(res, startedAt, dispatched - startedAt, dispatched);
+          settle(response);
+          return finished;
+        },
+        fail: (status: number, message: string) => settle(errorResponse(dialect, status, message)),
+      });
+      worker.wake();
+      return promise;
+    },
+  });
+}
+
+/** Metadata and model management: straight to the target, not queued. */
+export function directPassthrough(path?: string, opts: { cached?: "tags" | "models" } = {}): RouteDef {
+  return defineRoute({
+    summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
+    tags: ["passthrough"],
+    handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
+      const { target, poller } = services;
+      const targetPath = url.pathname + url.search;
+      const hasBody = request.method !== "GET" && request.method !== "HEAD";
+      try {
+        const res = await target.send(targetPath, {
+          method: request.method,
+          body: hasBody ? await readRaw(request, services.config.maxBodyBytes) : null,
+          headers: target.headers(request.headers),
+          signal: request.signal,
+          timeoutMs: services.config.firstByteTimeoutMs,
+        });
+        return new Response(res.body, { status: res.status, headers: replyHeaders(res) });
+      } catch (err) {
+        if (!(err instanceof TargetUnreachable || err instanceof TargetTimeout)) throw err;
+        poller.markDown((err as Error).message);
+        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
+        if (cached) return cached;
+        throw new HttpError(503, `the target is unreachable (${(err as Error).message}); try again later`);
+      }
+    },
+  });
+}
+
+/** /api/tags or /v1/models answered from the poller's last good /api/tags. */
+function fromCache(kind: "tags" | "models", tagsText: string, at: number, pathname: string): Response | null {
+  const headers = { "x-foreman-cache": `stale; copied-at=${new Date(at).toISOString()}` };
+  if (kind === "tags") return new Response(tagsText, { status: 200, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+  const models = ((JSON.parse(tagsText) as { models?: { name: string; modified_at?: string }[] }).models ?? []).map((m) => ({
+    id: m.name,
+    object: "model",
+    created: Math.floor(Date.parse(m.modified_at ?? "") / 1000) || 0,
+    owned_by: m.name.includes("/") ? m.name.split("/")[0] : "library",
+  }));
+  if (pathname === "/v1/models") return new Response(JSON.stringify({ object: "list", data: models.length ? models : null }), { status: 200, headers: { "content-type": "application/json", ...headers } });
+  const id = decodeURIComponent(pathname.slice("/v1/models/".length));
+  const found = models.find((m) => m.id === id || m.id === `${id}:latest`);
+  if (!found) return null;
+  return new Response(JSON.stringify({ ...found, id }), { status: 200, headers: { "content-type": "application/json", ...headers } });
+}
