@@ -48,6 +48,10 @@ export const options = {
   retryBaseMs: option({ env: "FOREMAN_RETRY_BASE_MS", flag: "--retry-base-ms", schema: int(0, 3_600_000), default: 1000, help: "first back-off after a target 5xx; doubles per attempt" }),
   interactiveMaxWaitMs: option({ env: "FOREMAN_INTERACTIVE_MAX_WAIT_MS", flag: "--interactive-max-wait-ms", schema: int(1, 86_400_000), default: 300_000, help: "how long a passthrough request may wait in the queue before 503" }),
   interactiveMaxWaiting: option({ env: "FOREMAN_INTERACTIVE_MAX_WAITING", flag: "--interactive-max-waiting", schema: int(1, 1_000_000), default: 512, help: "passthrough requests that may wait at once; more get 503" }),
+  webhookSecret: option({ env: "FOREMAN_WEBHOOK_SECRET", flag: "--webhook-secret", schema: Type.Optional(Type.String({ pattern: "^whsec_[A-Za-z0-9+/=]{8,}$" })), default: undefined, secret: true, help: "Standard Webhooks signing secret (whsec_ + base64); unset = webhooks are sent unsigned" }),
+  webhookUrl: option({ env: "FOREMAN_WEBHOOK_URL", flag: "--webhook-url", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, help: "default webhook for jobs that name none" }),
+  webhookAllow: option({ env: "FOREMAN_WEBHOOK_ALLOW", flag: "--webhook-allow", schema: Type.String(), default: "", help: "comma-separated hosts and CIDRs webhooks may go to (empty = any host)" }),
+  retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
   maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body accepted" }),
 } as const;
 
@@ -98,6 +102,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
 function describe(schema: TSchema): string {
   if (schema.anyOf) return `one of ${(schema.anyOf as TSchema[]).map((s) => JSON.stringify(s.const)).join(", ")}`;
   if (schema.type === "integer") return `an integer from ${schema.minimum} to ${schema.maximum}`;
+  if (schema.type === "string" && schema.pattern) return `a string matching ${schema.pattern}`;
   if (schema.type === "string") return "a non-empty string";
   return "a valid value";
 }

@@ -4,10 +4,12 @@ import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openStore } from "./store.ts";
+import { JobWatch } from "./job-watch.ts";
 import { Poller } from "./poller.ts";
 import { Queue } from "./queue.ts";
 import type { Services } from "./services.ts";
 import { TargetClient } from "./target.ts";
+import { webhookUrlChecker } from "./webhook-policy.ts";
 import { Worker } from "./worker.ts";
 
 export interface Foreman {
@@ -45,7 +47,9 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
   });
   const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
   const worker = new Worker(queue, target, poller, config, log);
-  const services: Services = { config, store, log, queue, target, poller, worker, startedAt: Date.now() };
+  const watch = new JobWatch(queue);
+  const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
+  const services: Services = { config, store, log, queue, target, poller, worker, watch, checkWebhookUrl, startedAt: Date.now() };
   poller.start();
   worker.wake();
   const app = createApp(services);

@@ -1,5 +1,6 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "./config.ts";
+import type { JobWatch } from "./job-watch.ts";
 import type { Logger } from "./log.ts";
 import type { Poller } from "./poller.ts";
 import type { Queue } from "./queue.ts";
@@ -15,5 +16,8 @@ export interface Services {
   target: TargetClient;
   poller: Poller;
   worker: Worker;
+  watch: JobWatch;
+  /** Why a webhook URL is refused, or undefined when it is allowed. */
+  checkWebhookUrl(url: string): string | undefined;
   startedAt: number;
 }

@@ -1,0 +1,23 @@
+// POST /jobs/{id}/cancel: a queued job is canceled at once; a running one has its target
+// request aborted and then ends canceled; a finished one cannot be canceled (409).
+import { defineRoute, json } from "../../../src/route.ts";
+import { HttpError } from "../../../src/errors.ts";
+import { JobSchema, jobView } from "../../../src/job-view.ts";
+import { isTerminal } from "../../../src/job-states.ts";
+import { findJob } from "../../../src/job-lookup.ts";
+
+const RUNNING_CANCEL_WAIT_MS = 10_000;
+
+export default defineRoute({
+  summary: "Cancel a job",
+  tags: ["jobs"],
+  responses: { 200: { description: "the canceled job", schema: JobSchema }, 404: { description: "no such job" }, 409: { description: "the job already finished" } },
+  handle: async ({ params, services: { queue, worker, watch } }) => {
+    const job = findJob(queue, params.id);
+    if (isTerminal(job.status)) throw new HttpError(409, `job ${job.id} already ended ${job.status}; nothing to cancel`);
+    if (job.status === "queued") return json(jobView(queue.transition(job.id, "canceled", { data: { reason: "canceled by request" } })));
+    worker.cancelRunning(job.id, "canceled by request");
+    const after = (await watch.untilTerminal(job.id, RUNNING_CANCEL_WAIT_MS)) ?? job;
+    return json(jobView(after, queue), isTerminal(after.status) ? 200 : 202);
+  },
+});

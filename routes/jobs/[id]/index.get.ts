@@ -1,0 +1,18 @@
+// GET /jobs/{id}: the job; `?wait=N` long-polls up to N seconds until it is finished.
+import { Type } from "@sinclair/typebox";
+import { defineRoute, json } from "../../../src/route.ts";
+import { JobSchema, jobView } from "../../../src/job-view.ts";
+import { MAX_WAIT_SECONDS } from "../../../src/prefer.ts";
+import { findJob } from "../../../src/job-lookup.ts";
+
+export default defineRoute({
+  summary: "Get a job (optionally waiting for it to finish)",
+  tags: ["jobs"],
+  query: Type.Object({ wait: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, description: "seconds to wait for a terminal state" })) }),
+  responses: { 200: { description: "the job", schema: JobSchema }, 404: { description: "no such job" } },
+  handle: async ({ params, query, services, request }) => {
+    const job = findJob(services.queue, params.id);
+    const current = query.wait ? ((await services.watch.untilTerminal(job.id, query.wait * 1000, request.signal)) ?? job) : job;
+    return json(jobView(current, services.queue));
+  },
+});

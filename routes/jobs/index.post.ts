@@ -1,0 +1,36 @@
+// POST /jobs: accept work now, run it when its turn comes. 202 with the job once it is
+// committed; `Prefer: wait=N` holds the reply up to N seconds for a finished job.
+import { defineRoute, json } from "../../src/route.ts";
+import { JobSchema, jobView } from "../../src/job-view.ts";
+import { submit, Submission } from "../../src/job-submit.ts";
+import { HttpError } from "../../src/errors.ts";
+import { isTerminal } from "../../src/job-states.ts";
+import { preferWaitSeconds } from "../../src/prefer.ts";
+
+export default defineRoute({
+  summary: "Submit a job",
+  tags: ["jobs"],
+  body: Submission,
+  responses: {
+    202: { description: "accepted; durable before this reply", schema: JobSchema },
+    200: { description: "with Prefer: wait, the job finished in time (or an Idempotency-Key replay of a finished job)", schema: JobSchema },
+    400: { description: "invalid submission; the message names the field" },
+    422: { description: "Idempotency-Key reused with another body" },
+  },
+  handle: async ({ body, request, services }) => {
+    const key = request.headers.get("idempotency-key");
+    if (key !== null && (key.length === 0 || key.length > 255)) throw new HttpError(400, "Idempotency-Key must be 1 to 255 characters", "/headers/idempotency-key");
+    const defaultWebhook = services.config.webhookUrl ? { url: services.config.webhookUrl, events: null } : null;
+    const { job, replayed } = submit(services.queue, body, key, services.checkWebhookUrl, defaultWebhook);
+    if (!replayed) services.worker.wake();
+    const headers: Record<string, string> = { location: `/jobs/${job.id}` };
+    if (replayed) headers["idempotent-replayed"] = "true";
+    const wait = preferWaitSeconds(request.headers.get("prefer"));
+    let current = job;
+    if (wait !== null) {
+      current = (await services.watch.untilTerminal(job.id, wait * 1000, request.signal)) ?? job;
+      headers["preference-applied"] = `wait=${wait}`;
+    }
+    return json(jobView(current, services.queue), isTerminal(current.status) ? 200 : 202, headers);
+  },
+});

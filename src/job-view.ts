@@ -1,0 +1,49 @@
+// The job object clients see (GET /jobs/{id}, webhooks, events): one schema, one mapping
+// from the stored record.
+import { Type, type Static } from "@sinclair/typebox";
+import { JOB_STATES } from "./job-states.ts";
+import type { JobRecord, Queue } from "./queue.ts";
+
+export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
+
+export const JobSchema = Type.Object({
+  id: Type.String({ description: "time-sortable, opaque" }),
+  status: Type.Union(JOB_STATES.map((s) => Type.Literal(s))),
+  endpoint: Type.String(),
+  model: Type.String(),
+  priority: Type.Integer(),
+  metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  created_at: Type.String({ format: "date-time" }),
+  started_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  finished_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+  attempts: Type.Integer({ description: "times the job was sent to the target" }),
+  queue_position: Type.Union([Type.Integer(), Type.Null()], { description: "requests ahead of this job while it is queued" }),
+  progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
+  error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
+  timings: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()], { description: "milliseconds: queueMs, loadMs, ttftMs, totalMs" }),
+  links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
+});
+export type Job = Static<typeof JobSchema>;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function jobView(job: JobRecord, queue?: Queue): Job {
+  const self = `/jobs/${job.id}`;
+  return {
+    id: job.id,
+    status: job.status,
+    endpoint: job.endpoint,
+    model: job.model,
+    priority: job.priority,
+    metadata: (job.metadata as Record<string, unknown> | null) ?? null,
+    created_at: iso(job.createdAt)!,
+    started_at: iso(job.startedAt),
+    finished_at: iso(job.finishedAt),
+    attempts: job.attempts,
+    queue_position: queue ? queue.position(job) : null,
+    progress: { chunks: job.progressChunks, tokens: job.progressTokens },
+    error: job.error,
+    timings: job.timings,
+    links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
+  };
+}
