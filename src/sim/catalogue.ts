@@ -1,0 +1,156 @@
+// The models "on disk": what /api/tags, /api/show and /v1/models describe, what
+// pull adds and copy/delete change. Shapes follow wire spec §4 exactly.
+
+import { localStamp } from "./clock.ts";
+import { displayName, nameKey, parseName, type ModelName } from "./names.ts";
+import type { SimModelSpec } from "./types.ts";
+
+export interface ModelEntry {
+  key: string;
+  name: ModelName;
+  display: string;
+  kind: "chat" | "embed";
+  loadMs: number | undefined;
+  size: number;
+  digest: string;
+  family: string;
+  parameterSize: string;
+  quantization: string;
+  contextLength: number;
+  embeddingLength: number;
+  capabilities: string[];
+  modifiedMs: number;
+}
+
+export const DEFAULT_MODELS: SimModelSpec[] = [
+  { name: "llama3.2", family: "llama", parameterSize: "3.2B", size: 2019393189, contextLength: 131072, embeddingLength: 3072 },
+  { name: "qwen2.5:0.5b", family: "qwen2", parameterSize: "494.03M", size: 397821319, contextLength: 32768, embeddingLength: 896 },
+  { name: "mistral", family: "llama", parameterSize: "7.2B", quantization: "Q4_0", size: 4113301824, contextLength: 32768, embeddingLength: 4096 },
+  { name: "nomic-embed-text", kind: "embed", family: "nomic-bert", parameterSize: "137M", quantization: "F16", size: 274302450, contextLength: 2048, embeddingLength: 768 },
+];
+
+/** Models /api/pull can fetch besides the defaults. */
+export const PULLABLE: SimModelSpec[] = [
+  ...DEFAULT_MODELS,
+  { name: "llama3.1", family: "llama", parameterSize: "8.0B", size: 4920753328, contextLength: 131072, embeddingLength: 4096 },
+  { name: "gemma2:2b", family: "gemma2", parameterSize: "2.6B", size: 1629518495, contextLength: 8192, embeddingLength: 2304 },
+  { name: "phi3", family: "phi3", parameterSize: "3.8B", size: 2176178913, contextLength: 131072, embeddingLength: 3072 },
+  { name: "all-minilm", kind: "embed", family: "bert", parameterSize: "23M", quantization: "F16", size: 45960996, contextLength: 512, embeddingLength: 384 },
+];
+
+export function sha256Hex(text: string): string {
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+}
+
+export function entryFromSpec(spec: SimModelSpec, modifiedMs: number): ModelEntry {
+  const name = parseName(spec.name);
+  if (!name) throw new Error(`simulator: invalid model name ${JSON.stringify(spec.name)}`);
+  const kind = spec.kind ?? "chat";
+  return {
+    key: nameKey(name),
+    name,
+    display: displayName(name),
+    kind,
+    loadMs: spec.loadMs,
+    size: spec.size ?? 1_000_000_000,
+    digest: sha256Hex(`manifest:${nameKey(name)}`),
+    family: spec.family ?? "llama",
+    parameterSize: spec.parameterSize ?? "1.0B",
+    quantization: spec.quantization ?? "Q4_K_M",
+    contextLength: spec.contextLength ?? 8192,
+    embeddingLength: spec.embeddingLength ?? (kind === "embed" ? 768 : 2048),
+    capabilities: spec.capabilities ?? (kind === "embed" ? ["embedding"] : ["completion", "tools"]),
+    modifiedMs,
+  };
+}
+
+export class Catalogue {
+  private readonly entries = new Map<string, ModelEntry>();
+
+  constructor(specs: SimModelSpec[]) {
+    // The first spec is the newest, so /api/tags lists them in the given order.
+    const now = Date.now();
+    specs.forEach((spec, i) => this.add(entryFromSpec(spec, now - (i + 1) * 3_600_000)));
+  }
+
+  add(entry: ModelEntry): void {
+    this.entries.set(entry.key, entry);
+  }
+
+  remove(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /** Looks a request's model string up; null when unknown or invalid. */
+  find(raw: string): ModelEntry | null {
+    const name = parseName(raw);
+    return name ? (this.entries.get(nameKey(name)) ?? null) : null;
+  }
+
+  /** Newest first, as /api/tags sorts. */
+  list(): ModelEntry[] {
+    return [...this.entries.values()].sort((a, b) => b.modifiedMs - a.modifiedMs);
+  }
+}
+
+export function supports(entry: ModelEntry, capability: string): boolean {
+  return entry.capabilities.includes(capability);
+}
+
+function details(entry: ModelEntry): Record<string, unknown> {
+  return {
+    parent_model: "",
+    format: "gguf",
+    family: entry.family,
+    families: [entry.family],
+    parameter_size: entry.parameterSize,
+    quantization_level: entry.quantization,
+  };
+}
+
+export function tagsEntry(entry: ModelEntry): Record<string, unknown> {
+  return {
+    name: entry.display,
+    model: entry.display,
+    modified_at: localStamp(entry.modifiedMs),
+    size: entry.size,
+    digest: entry.digest,
+    details: { ...details(entry), context_length: entry.contextLength, embedding_length: entry.embeddingLength },
+    capabilities: entry.capabilities,
+  };
+}
+
+export function psEntry(entry: ModelEntry, expiresMs: number, contextLength: number): Record<string, unknown> {
+  return {
+    name: entry.display,
+    model: entry.display,
+    size: entry.size,
+    digest: entry.digest,
+    details: details(entry),
+    expires_at: localStamp(expiresMs),
+    size_vram: entry.size,
+    context_length: contextLength,
+  };
+}
+
+export function showReply(entry: ModelEntry): Record<string, unknown> {
+  const template = entry.kind === "embed" ? "{{ .Prompt }}" : "{{ if .System }}{{ .System }}\n{{ end }}{{ .Prompt }}";
+  return {
+    modelfile: `# Modelfile generated by "ollama show"\nFROM ${entry.display}\nTEMPLATE """${template}"""\n`,
+    parameters: entry.kind === "embed" ? "num_ctx                        " + entry.contextLength : 'stop                           "<|eot_id|>"',
+    template,
+    details: details(entry),
+    model_info: {
+      "general.architecture": entry.family,
+      "general.parameter_count": Math.round(parseFloat(entry.parameterSize) * (entry.parameterSize.endsWith("M") ? 1e6 : 1e9)),
+      [`${entry.family}.context_length`]: entry.contextLength,
+      [`${entry.family}.embedding_length`]: entry.embeddingLength,
+    },
+    capabilities: entry.capabilities,
+    modified_at: localStamp(entry.modifiedMs),
+  };
+}
+
+export function openAIModel(entry: ModelEntry, id: string = entry.display): Record<string, unknown> {
+  return { id, object: "model", created: Math.floor(entry.modifiedMs / 1000), owned_by: entry.name.namespace };
+}

@@ -1,0 +1,67 @@
+// Response builders with the exact status lines, bodies and Content-Types Go's
+// net/http and gin emit, plus the flush-per-chunk streaming both dialects use.
+
+import { ClientGone, openAIErrorBody, SimError } from "./errors.ts";
+
+export const JSON_UTF8 = "application/json; charset=utf-8";
+export const JSON_PLAIN = "application/json";
+export const NDJSON = "application/x-ndjson";
+export const SSE = "text/event-stream";
+
+export function json(body: unknown, status = 200, contentType = JSON_UTF8): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": contentType } });
+}
+
+export function text(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}
+
+export function empty(): Response {
+  return new Response(null, { status: 200 });
+}
+
+export const notFound = (): Response => new Response("404 page not found", { status: 404, headers: { "Content-Type": "text/plain" } });
+export const methodNotAllowed = (): Response =>
+  new Response("405 method not allowed", { status: 405, headers: { "Content-Type": "text/plain" } });
+
+/** Native `{"error"}`, with the Content-Type of whichever Ollama code path made it. */
+export function nativeError(err: SimError): Response {
+  return json({ error: err.message }, err.status, err.plain ? JSON_PLAIN : JSON_UTF8);
+}
+
+export function openAIError(err: SimError): Response {
+  return new Response(openAIErrorBody(err.status, err.message), { status: err.status, headers: { "Content-Type": JSON_PLAIN } });
+}
+
+/** Maps anything thrown by a handler into a SimError (unknown errors are 500s). */
+export function toSimError(err: unknown): SimError {
+  if (err instanceof SimError) return err;
+  if (err instanceof ClientGone) return new SimError(499, err.message);
+  return new SimError(500, err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * Streams `chunks` with one flush each. The first chunk is awaited before the
+ * Response exists, so no headers leave before the first output (§2.1).
+ * `cancel` runs when the client goes away mid-stream.
+ */
+export async function stream(chunks: AsyncGenerator<string>, contentType: string, cancel: () => void): Promise<Response> {
+  const encoder = new TextEncoder();
+  const first = await chunks.next();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.done) controller.close();
+      else controller.enqueue(encoder.encode(first.value));
+    },
+    async pull(controller) {
+      const next = await chunks.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      cancel();
+      await chunks.return(undefined);
+    },
+  });
+  return new Response(body, { status: 200, headers: { "Content-Type": contentType } });
+}

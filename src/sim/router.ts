@@ -1,0 +1,79 @@
+// The route table: which handler answers which METHOD /path, in which error
+// dialect, plus gin's 404/405/trailing-slash behaviour for everything else.
+
+import type { SimContext } from "./context.ts";
+import { ClientGone } from "./errors.ts";
+import { embed, embeddings } from "./embed.ts";
+import { methodNotAllowed, nativeError, notFound, openAIError, toSimError } from "./http.ts";
+import { copy, ps, pull, remove, root, show, tags, version } from "./models.ts";
+import { chat, generate } from "./native.ts";
+import { chatCompletions, completions, embeddingsV1, listModels, retrieveModel } from "./openai.ts";
+
+/** Per-request plumbing: `signal` aborts when the client goes (or the simulator sleeps/stops). */
+export interface Call {
+  signal: AbortSignal;
+  cancel(): void;
+  param: string;
+}
+
+type Handler = (ctx: SimContext, req: Request, call: Call) => Response | Promise<Response>;
+
+interface Route {
+  /** Exact path, or a prefix ending in "/:" for one trailing parameter. */
+  path: string;
+  dialect: "native" | "openai";
+  methods: Partial<Record<string, Handler>>;
+}
+
+const ROUTES: Route[] = [
+  { path: "/", dialect: "native", methods: { GET: root, HEAD: root } },
+  { path: "/api/version", dialect: "native", methods: { GET: version, HEAD: version } },
+  { path: "/api/tags", dialect: "native", methods: { GET: tags, HEAD: tags } },
+  { path: "/api/ps", dialect: "native", methods: { GET: ps } },
+  { path: "/api/show", dialect: "native", methods: { POST: show } },
+  { path: "/api/chat", dialect: "native", methods: { POST: chat } },
+  { path: "/api/generate", dialect: "native", methods: { POST: generate } },
+  { path: "/api/embed", dialect: "native", methods: { POST: embed } },
+  { path: "/api/embeddings", dialect: "native", methods: { POST: embeddings } },
+  { path: "/api/pull", dialect: "native", methods: { POST: pull } },
+  { path: "/api/copy", dialect: "native", methods: { POST: copy } },
+  { path: "/api/delete", dialect: "native", methods: { DELETE: remove } },
+  { path: "/v1/chat/completions", dialect: "openai", methods: { POST: chatCompletions } },
+  { path: "/v1/completions", dialect: "openai", methods: { POST: completions } },
+  { path: "/v1/embeddings", dialect: "openai", methods: { POST: embeddingsV1 } },
+  { path: "/v1/models", dialect: "openai", methods: { GET: listModels } },
+  { path: "/v1/models/:", dialect: "openai", methods: { GET: (ctx, _req, call) => retrieveModel(ctx, call.param) } },
+];
+
+/** The route for a path and its parameter, if any. Pure. */
+export function match(path: string): { route: Route; param: string } | null {
+  for (const route of ROUTES) {
+    if (route.path === path) return { route, param: "" };
+    if (route.path.endsWith("/:")) {
+      const prefix = route.path.slice(0, -1);
+      const rest = path.slice(prefix.length);
+      if (path.startsWith(prefix) && rest !== "" && !rest.includes("/")) return { route, param: decodeURIComponent(rest) };
+    }
+  }
+  return null;
+}
+
+export async function route(ctx: SimContext, req: Request, call: Omit<Call, "param">): Promise<Response> {
+  const path = new URL(req.url).pathname;
+  const found = match(path);
+  if (!found) {
+    if (path.length > 1 && path.endsWith("/") && match(path.slice(0, -1))) {
+      return new Response(null, { status: req.method === "GET" ? 301 : 307, headers: { Location: path.slice(0, -1) } });
+    }
+    return notFound();
+  }
+  const handler = found.route.methods[req.method];
+  if (!handler) return methodNotAllowed();
+  try {
+    return await handler(ctx, req, { ...call, param: found.param });
+  } catch (err) {
+    if (err instanceof ClientGone) return new Response(null, { status: 499 });
+    const simError = toSimError(err);
+    return found.route.dialect === "openai" ? openAIError(simError) : nativeError(simError);
+  }
+}

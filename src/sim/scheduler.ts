@@ -1,0 +1,253 @@
+// Model residency as Ollama's scheduler runs it: one slot per model
+// (NUM_PARALLEL=1), loads one at a time from a bounded pending queue, LRU-ish
+// eviction at maxLoaded, sticky keep_alive and idle expiry timers.
+
+import { abortable, FOREVER_MS, sleep } from "./clock.ts";
+import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
+import type { KeepAlive } from "./duration.ts";
+import type { ModelEntry } from "./catalogue.ts";
+import type { SimCounters, SimFaults, SimSettings } from "./types.ts";
+
+interface Runner {
+  entry: ModelEntry;
+  loaded: boolean;
+  ready: Promise<void>;
+  refs: number;
+  keepAliveMs: number;
+  expiresMs: number;
+  everIdle: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  slotBusy: boolean;
+  slotWaiters: Array<() => void>;
+}
+
+export interface Lease {
+  entry: ModelEntry;
+  /** ms from acquire() until the runner was handed over (queue + load). */
+  loadMs: number;
+  release(): void;
+}
+
+/** Other requests waiting on a load whose own client went away re-queue. */
+class LoadAborted extends Error {}
+
+const noop = (): void => {};
+
+export class Scheduler {
+  private readonly runners = new Map<string, Runner>();
+  private pending = 0;
+  private loadChain: Promise<void> = Promise.resolve();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly settings: SimSettings,
+    private readonly counters: SimCounters,
+    private readonly faults: () => SimFaults,
+  ) {}
+
+  /** Takes a reference on a loaded runner for `entry`, loading it if needed; `slot` also waits for its one slot. */
+  async acquire(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal, slot: boolean): Promise<Lease> {
+    const started = performance.now();
+    for (;;) {
+      const runner = await this.reference(entry, keepAlive, signal);
+      try {
+        await abortable(runner.ready, signal);
+      } catch (err) {
+        this.unref(runner);
+        if (err instanceof LoadAborted) continue;
+        throw err;
+      }
+      if (keepAlive !== undefined) runner.keepAliveMs = keepAlive;
+      const loadMs = performance.now() - started;
+      if (slot) {
+        try {
+          await this.takeSlot(runner, signal);
+        } catch (err) {
+          this.unref(runner);
+          throw err;
+        }
+      }
+      let released = false;
+      return {
+        entry: runner.entry,
+        loadMs,
+        release: () => {
+          if (released) return;
+          released = true;
+          if (slot) this.giveSlot(runner);
+          this.unref(runner);
+        },
+      };
+    }
+  }
+
+  /** The unload request (§5.3): expire now if idle, else once its requests finish. */
+  unload(entry: ModelEntry): void {
+    const runner = this.runners.get(entry.key);
+    if (!runner) return;
+    runner.keepAliveMs = 0;
+    runner.expiresMs = Date.now();
+    if (runner.refs === 0) this.evict(runner);
+  }
+
+  /** Drops an idle runner of a deleted model. */
+  forget(key: string): void {
+    const runner = this.runners.get(key);
+    if (runner && runner.refs === 0) this.evict(runner);
+  }
+
+  resident(): ModelEntry[] {
+    return [...this.runners.values()].filter((r) => r.loaded).map((r) => r.entry);
+  }
+
+  /** /api/ps rows; like Ollama it blocks while a load is in progress. */
+  async ps(): Promise<Array<{ entry: ModelEntry; expiresMs: number; contextLength: number }>> {
+    await Promise.allSettled([...this.runners.values()].map((r) => r.ready));
+    const now = Date.now();
+    return [...this.runners.values()]
+      .filter((r) => r.loaded)
+      .map((r) => ({
+        entry: r.entry,
+        expiresMs: r.keepAliveMs === Infinity ? FOREVER_MS : r.everIdle ? r.expiresMs : now + r.keepAliveMs,
+        contextLength: Math.min(r.entry.contextLength, 4096),
+      }))
+      .sort((a, b) => b.expiresMs - a.expiresMs);
+  }
+
+  stop(): void {
+    for (const runner of this.runners.values()) clearTimeout(runner.timer);
+    this.runners.clear();
+  }
+
+  /** A referenced runner: the resident one, or one from the load queue. */
+  private async reference(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+    const resident = this.runners.get(entry.key);
+    if (resident) {
+      this.ref(resident);
+      return resident;
+    }
+    const queued = this.enqueueLoad(entry, keepAlive, signal);
+    try {
+      return await abortable(queued, signal);
+    } catch (err) {
+      queued.then((r) => this.unref(r), noop);
+      throw err;
+    }
+  }
+
+  private enqueueLoad(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+    if (this.pending >= this.settings.maxQueue) return Promise.reject(new SimError(503, QUEUE_FULL));
+    this.pending++;
+    const run = this.loadChain.then(() => this.loadOne(entry, keepAlive, signal));
+    this.loadChain = run.then((r) => r.ready.catch(noop), noop);
+    return run;
+  }
+
+  private async loadOne(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+    this.pending--;
+    if (signal.aborted) throw new ClientGone();
+    const existing = this.runners.get(entry.key);
+    if (existing) {
+      this.ref(existing);
+      return existing;
+    }
+    let evicted = false;
+    while (this.runners.size >= this.settings.maxLoaded) {
+      const idle = [...this.runners.values()].filter((r) => r.refs === 0 && r.loaded);
+      idle.sort((a, b) => a.keepAliveMs - b.keepAliveMs);
+      const victim = idle[0];
+      if (victim) {
+        this.evict(victim);
+        evicted = true;
+      } else {
+        await abortable(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), signal);
+      }
+    }
+    const keepAliveMs = keepAlive ?? this.settings.keepAliveMs;
+    const runner: Runner = {
+      entry,
+      loaded: false,
+      ready: Promise.resolve(),
+      refs: 1,
+      keepAliveMs,
+      expiresMs: Date.now() + keepAliveMs,
+      everIdle: false,
+      timer: undefined,
+      slotBusy: false,
+      slotWaiters: [],
+    };
+    this.runners.set(entry.key, runner);
+    this.counters.loads++;
+    if (evicted) this.counters.swaps++;
+    runner.ready = this.load(runner, signal);
+    runner.ready.catch(noop);
+    return runner;
+  }
+
+  private async load(runner: Runner, signal: AbortSignal): Promise<void> {
+    try {
+      await sleep(runner.entry.loadMs ?? this.settings.loadMs, signal);
+      if (this.faults().failLoad.some((name) => name === runner.entry.display || runner.entry.key.endsWith(`/${name}`) || runner.entry.name.model === name)) {
+        throw new SimError(500, "llama-server process has terminated: exit status 2: error loading model: unable to allocate CPU buffer");
+      }
+      runner.loaded = true;
+    } catch (err) {
+      this.runners.delete(runner.entry.key);
+      this.notifyIdle();
+      throw err instanceof ClientGone ? new LoadAborted() : err;
+    }
+  }
+
+  private ref(runner: Runner): void {
+    runner.refs++;
+    clearTimeout(runner.timer);
+    runner.timer = undefined;
+  }
+
+  private unref(runner: Runner): void {
+    runner.refs--;
+    if (runner.refs > 0 || this.runners.get(runner.entry.key) !== runner) return;
+    runner.everIdle = true;
+    runner.expiresMs = runner.keepAliveMs === Infinity ? FOREVER_MS : Date.now() + runner.keepAliveMs;
+    if (runner.keepAliveMs <= 0) this.evict(runner);
+    else if (runner.keepAliveMs !== Infinity) runner.timer = setTimeout(() => this.evict(runner), runner.keepAliveMs);
+    this.notifyIdle();
+  }
+
+  private evict(runner: Runner): void {
+    clearTimeout(runner.timer);
+    if (this.runners.get(runner.entry.key) === runner) this.runners.delete(runner.entry.key);
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private takeSlot(runner: Runner, signal: AbortSignal): Promise<void> {
+    if (!runner.slotBusy) {
+      runner.slotBusy = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        runner.slotWaiters = runner.slotWaiters.filter((w) => w !== grant);
+        reject(new ClientGone());
+      };
+      runner.slotWaiters.push(grant);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private giveSlot(runner: Runner): void {
+    const next = runner.slotWaiters.shift();
+    if (next) next();
+    else runner.slotBusy = false;
+  }
+}

@@ -1,0 +1,73 @@
+// The simulator's public contract, kept apart from the server so every module
+// (and every other engineer's code) can import the shapes without the shell.
+
+export interface SimModelSpec {
+  name: string;
+  kind?: "chat" | "embed";
+  loadMs?: number;
+  size?: number;
+  family?: string;
+  parameterSize?: string;
+  quantization?: string;
+  contextLength?: number;
+  embeddingLength?: number;
+  capabilities?: string[];
+}
+
+export interface SimFaults {
+  asleep: boolean;
+  hung: boolean;
+  firstByteDelayMs: number;
+  errorBeforeFirstByte: { status: number; message: string } | null;
+  errorMidStream: { afterChunks: number; message: string } | null;
+  busy: boolean;
+  failLoad: string[];
+}
+
+export interface SimOptions {
+  port?: number;
+  hostname?: string;
+  models?: SimModelSpec[];
+  tokenDelayMs?: number;
+  loadMs?: number;
+  responseTokens?: number;
+  maxLoaded?: number;
+  maxQueue?: number;
+  keepAliveMs?: number;
+  seed?: number;
+  version?: string;
+  faults?: Partial<SimFaults>;
+}
+
+export interface SimCounters {
+  requests: Record<string, number>;
+  loads: number;
+  swaps: number;
+  concurrent: number;
+  maxConcurrent: number;
+  aborted: number;
+  completed: number;
+}
+
+export interface Simulator {
+  readonly url: string;
+  readonly port: number;
+  readonly counters: SimCounters;
+  faults(): SimFaults;
+  setFaults(patch: Partial<SimFaults>): Promise<void>;
+  resetCounters(): void;
+  resident(): string[];
+  stop(): Promise<void>;
+}
+
+/** Options with every default applied; what the modules below the shell read. */
+export interface SimSettings {
+  tokenDelayMs: number;
+  loadMs: number;
+  responseTokens: number;
+  maxLoaded: number;
+  maxQueue: number;
+  keepAliveMs: number;
+  seed: number;
+  version: string;
+}
