@@ -7,7 +7,7 @@ import { splitLines, splitSse } from "./lines.ts";
 import { readBody } from "./target.ts";
 
 export type Outcome =
-  | { kind: "done"; artifact: { contentType: string; body: string }; tokens: number }
+  | { kind: "done"; artifact: { contentType: string; body: string }; chunks: number; tokens: number }
   /** The target answered with an error or broke the stream: `status` is the HTTP status (or 500 mid-stream). */
   | { kind: "error"; status: number; message: string };
 
@@ -36,7 +36,7 @@ export async function consumeReply(kind: JobKind, res: Response, idleMs: number,
     if (res.body) await readBody(res.body, idleMs, (c) => (text += decoder.decode(c, { stream: true })), signal);
     if (!res.ok) return { kind: "error", status: res.status, message: errorMessage(text) };
     onProgress(1, 0, "");
-    return { kind: "done", artifact: { contentType, body: text }, tokens: 0 };
+    return { kind: "done", artifact: { contentType, body: text }, chunks: 1, tokens: 0 };
   }
   const assembler = kind.assembler();
   const split = kind.framing === "sse" ? splitSse : splitLines;
@@ -80,5 +80,5 @@ export async function consumeReply(kind: JobKind, res: Response, idleMs: number,
   const result = assembler.result() as Record<string, unknown>;
   const evalCount = typeof result.eval_count === "number" ? result.eval_count : tokens;
   const artifactType = kind.dialect === "ollama" ? "application/json; charset=utf-8" : "application/json";
-  return { kind: "done", artifact: { contentType: artifactType, body: JSON.stringify(result) }, tokens: evalCount };
+  return { kind: "done", artifact: { contentType: artifactType, body: JSON.stringify(result) }, chunks, tokens: evalCount };
 }

@@ -54,7 +54,7 @@ function relay(res: Response, startedAt: number, queuedMs: number, dispatchedAt:
   const timing = { "server-timing": `queue;dur=${ms(queuedMs)}, target;dur=${ms(Date.now() - dispatchedAt)};desc="until first byte", foreman;dur=${ms(Date.now() - startedAt - queuedMs - (Date.now() - dispatchedAt))}` };
   const headers = replyHeaders(res, timing);
   if (!res.body) {
-    resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, tokens: 0 } : { kind: "error", status: res.status, message: res.statusText });
+    resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, chunks: 0, tokens: 0 } : { kind: "error", status: res.status, message: res.statusText });
     return { response: new Response(null, { status: res.status, headers }), finished: promise };
   }
   const reader = res.body.getReader();
@@ -66,7 +66,7 @@ function relay(res: Response, startedAt: number, queuedMs: number, dispatchedAt:
         const { value, done } = await reader.read();
         if (done) {
           controller.close();
-          resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, tokens: 0 } : { kind: "error", status: res.status, message: errorMessage(errorText) });
+          resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, chunks: 0, tokens: 0 } : { kind: "error", status: res.status, message: errorMessage(errorText) });
           return;
         }
         if (!res.ok) errorText += decoder.decode(value, { stream: true });

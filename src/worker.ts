@@ -204,7 +204,7 @@ export class Worker {
     this.stats.jobs++;
     const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
     if (outcome.kind === "done") {
-      this.queue.progress(job.id, Math.max(1, this.queue.get(job.id)!.progressChunks), outcome.tokens);
+      this.queue.progress(job.id, outcome.chunks, outcome.tokens);
       this.queue.transition(job.id, "done", { timings, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
     } else if (outcome.kind === "gone") {
       this.queue.transition(job.id, "canceled", { timings, data: { reason: "the caller went away" } });
