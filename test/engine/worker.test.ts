@@ -1,0 +1,193 @@
+// The engine against a real simulator: drain-by-model, the aging cap, one request at a time
+// on the target, and a target that falls asleep mid-run.
+import { afterEach, describe, expect, test } from "bun:test";
+import { isTerminal } from "../../src/job-states.ts";
+import { ASYNC, type JobRecord } from "../../src/queue.ts";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { startTestForeman, type TestForeman } from "../helpers.ts";
+
+let sim: Simulator | undefined;
+let foreman: TestForeman | undefined;
+afterEach(async () => {
+  await foreman?.stop();
+  await sim?.stop();
+  foreman = sim = undefined;
+});
+
+const chat = (model: string, content = "hello") => JSON.stringify({ model, messages: [{ role: "user", content }] });
+
+function enqueue(f: TestForeman, model: string, priority = 0, content = "hello"): JobRecord {
+  const job = f.services.queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, priority, request: chat(model, content) });
+  f.services.worker.wake();
+  return job;
+}
+
+/** Resolves when every job is terminal; polls the database, not a timer-based assertion. */
+async function settle(f: TestForeman, ids: string[], limitMs = 60_000): Promise<JobRecord[]> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const jobs = ids.map((id) => f.services.queue.get(id)!);
+    if (jobs.every((j) => isTerminal(j.status))) return jobs;
+    if (Date.now() > deadline) throw new Error(`jobs not finished: ${jobs.filter((j) => !isTerminal(j.status)).map((j) => `${j.id}:${j.status}`).join(", ")}`);
+    await Bun.sleep(20);
+  }
+}
+
+describe("worker", () => {
+  test("an interleaved workload over three models loads each model once per drain, one request at a time", async () => {
+    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 });
+    foreman = await startTestForeman({ target: sim.url });
+    const models = ["llama3.2", "mistral", "qwen2.5:0.5b"];
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) ids.push(enqueue(foreman, models[i % 3]!).id);
+    const jobs = await settle(foreman, ids);
+    expect(jobs.every((j) => j.status === "done")).toBe(true);
+    expect(sim.counters.loads).toBe(3);
+    expect(sim.counters.maxConcurrent).toBe(1);
+    // drained: the finish order groups models together
+    const order = [...jobs].sort((a, b) => a.finishedAt! - b.finishedAt! || a.seq - b.seq).map((j) => j.modelKey);
+    const switches = order.filter((m, i) => i > 0 && m !== order[i - 1]).length;
+    expect(switches).toBe(2);
+    expect(foreman.services.worker.stats.loads).toBe(3);
+  });
+
+  test("each job's artifact is the target's non-streamed reply shape, and the job records its timings", async () => {
+    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
+    foreman = await startTestForeman({ target: sim.url });
+    const job = enqueue(foreman, "llama3.2", 0, "tell me");
+    const [done] = await settle(foreman, [job.id]);
+    expect(done!.status).toBe("done");
+    const artifact = JSON.parse(new TextDecoder().decode(foreman.services.queue.artifact(job.id)!.body));
+    const direct = (await (await fetch(`${sim.url}/api/chat`, { method: "POST", body: JSON.stringify({ ...JSON.parse(chat("llama3.2", "tell me")), stream: false }) })).json()) as Record<string, unknown>;
+    expect(artifact.message).toEqual(direct.message);
+    expect(artifact.done).toBe(true);
+    expect(artifact.done_reason).toBe(direct.done_reason);
+    expect(Object.keys(artifact)).toEqual(Object.keys(direct));
+    expect(done!.progressTokens).toBe(direct.eval_count as number);
+    expect(done!.timings).toEqual(expect.objectContaining({ queueMs: expect.any(Number), ttftMs: expect.any(Number), totalMs: expect.any(Number) }));
+    expect(foreman.services.queue.events(job.id).map((e) => e.type)).toEqual(["queued", "loading", "working", "done"]);
+  });
+
+  test("the aging cap serves a waiting model even though the resident model still has work", async () => {
+    sim = await startSimulator({ tokenDelayMs: 5, loadMs: 10, responseTokens: 4, maxLoaded: 1 });
+    foreman = await startTestForeman({ target: sim.url, agingCapMs: 150 });
+    const backlog: string[] = [];
+    for (let i = 0; i < 40; i++) backlog.push(enqueue(foreman, "llama3.2").id);
+    const starved = enqueue(foreman, "mistral").id;
+    const jobs = await settle(foreman, [...backlog, starved]);
+    const b = jobs.find((j) => j.id === starved)!;
+    const afterB = jobs.filter((j) => j.id !== starved && j.startedAt! > b.startedAt!);
+    expect(b.status).toBe("done");
+    // the starved job did not wait for the whole backlog
+    expect(afterB.length).toBeGreaterThan(0);
+    expect(sim.counters.maxConcurrent).toBe(1);
+  });
+
+  test("without the aging cap pressure, a late model waits for the resident model's drain", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, responseTokens: 2, maxLoaded: 1 });
+    foreman = await startTestForeman({ target: sim.url, agingCapMs: 3_600_000 });
+    const backlog: string[] = [];
+    for (let i = 0; i < 10; i++) backlog.push(enqueue(foreman, "llama3.2").id);
+    const late = enqueue(foreman, "mistral").id;
+    const jobs = await settle(foreman, [...backlog, late]);
+    const b = jobs.find((j) => j.id === late)!;
+    expect(jobs.filter((j) => j.id !== late).every((j) => j.finishedAt! <= b.startedAt!)).toBe(true);
+    expect(sim.counters.loads).toBe(2);
+  });
+
+  test("priority orders jobs within a model", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, responseTokens: 2 });
+    foreman = await startTestForeman({ target: sim.url });
+    // hold the worker on a first job so the rest queue up together
+    const first = enqueue(foreman, "llama3.2");
+    const low = enqueue(foreman, "llama3.2", 0);
+    const high = enqueue(foreman, "llama3.2", 5);
+    const jobs = await settle(foreman, [first.id, low.id, high.id]);
+    const byId = Object.fromEntries(jobs.map((j) => [j.id, j]));
+    expect(byId[high.id]!.startedAt! <= byId[low.id]!.startedAt!).toBe(true);
+  });
+
+  test("a target that falls asleep mid-run costs no job: work resumes when it wakes", async () => {
+    sim = await startSimulator({ tokenDelayMs: 5, loadMs: 5, responseTokens: 5 });
+    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 200, connectTimeoutMs: 500 });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(enqueue(foreman, i % 2 ? "llama3.2" : "mistral").id);
+    // let some finish, then sleep
+    while (ids.filter((id) => foreman!.services.queue.get(id)!.status === "done").length < 3) await Bun.sleep(10);
+    await sim.setFaults({ asleep: true });
+    while (foreman.services.poller.up !== false) await Bun.sleep(10);
+    expect(foreman.services.worker.state.kind).toBe("paused");
+    await Bun.sleep(300);
+    const whileAsleep = ids.map((id) => foreman!.services.queue.get(id)!);
+    expect(whileAsleep.some((j) => j.status === "failed")).toBe(false);
+    await sim.setFaults({ asleep: false });
+    const jobs = await settle(foreman, ids);
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => "done"));
+    expect(sim.counters.maxConcurrent).toBe(1);
+  });
+
+  test("a target 4xx fails the job with the target's message and status", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5 });
+    foreman = await startTestForeman({ target: sim.url });
+    const job = enqueue(foreman, "no-such-model");
+    const [failed] = await settle(foreman, [job.id]);
+    expect(failed!.status).toBe("failed");
+    expect(failed!.error).toEqual({ status: 404, message: "model 'no-such-model' not found" });
+    expect(failed!.attempts).toBe(1);
+  });
+
+  test("a target 5xx is retried with back-off a bounded number of times, then fails", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { failLoad: ["mistral"] } });
+    foreman = await startTestForeman({ target: sim.url, maxAttempts: 3, retryBaseMs: 10 });
+    const job = enqueue(foreman, "mistral");
+    const [failed] = await settle(foreman, [job.id]);
+    expect(failed!.status).toBe("failed");
+    expect(failed!.error?.status).toBe(500);
+    expect(failed!.error?.message).toContain("gave up after 3 attempts");
+    expect(failed!.attempts).toBe(3);
+    expect(foreman.services.queue.events(job.id).filter((e) => e.type === "queued")).toHaveLength(3);
+  });
+
+  test("a 5xx that clears up succeeds on a later attempt", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { busy: true } });
+    foreman = await startTestForeman({ target: sim.url, maxAttempts: 5, retryBaseMs: 50 });
+    const job = enqueue(foreman, "llama3.2");
+    while (foreman.services.queue.get(job.id)!.failures < 1) await Bun.sleep(5);
+    await sim.setFaults({ busy: false });
+    const [done] = await settle(foreman, [job.id]);
+    expect(done!.status).toBe("done");
+    expect(done!.failures).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a mid-stream target error is retried, and the job fails with the target's message when it persists", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { errorMidStream: { afterChunks: 2, message: "runner crashed" } } });
+    foreman = await startTestForeman({ target: sim.url, maxAttempts: 2, retryBaseMs: 5 });
+    const job = enqueue(foreman, "llama3.2");
+    const [failed] = await settle(foreman, [job.id]);
+    expect(failed!.status).toBe("failed");
+    expect(failed!.error?.message).toContain("runner crashed");
+  });
+
+  test("a hung target times out at the first byte and the job is retried, then fails", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { hung: true } });
+    foreman = await startTestForeman({ target: sim.url, firstByteTimeoutMs: 100, maxAttempts: 2, retryBaseMs: 5, pollIntervalMs: 60_000 });
+    const job = enqueue(foreman, "llama3.2");
+    const [failed] = await settle(foreman, [job.id]);
+    expect(failed!.status).toBe("failed");
+    expect(failed!.error?.status).toBe(504);
+  });
+
+  test("/status shows the queue by model and state, the resident model and swaps", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, responseTokens: 1 });
+    foreman = await startTestForeman({ target: sim.url });
+    const ids = [enqueue(foreman, "llama3.2").id, enqueue(foreman, "mistral").id];
+    await settle(foreman, ids);
+    const status = (await (await fetch(`${foreman.url}/status`)).json()) as Record<string, any>;
+    expect(status.target.up).toBe(true);
+    expect(status.target.resident[0]).toBe("mistral:latest");
+    expect(status.worker.state).toBe("idle");
+    expect(status.loads).toBe(2);
+    expect(status.swaps).toBe(1);
+    expect(status.queue.byState.queued).toBe(0);
+  });
+});
