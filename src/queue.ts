@@ -73,6 +73,8 @@ export interface TransitionPatch {
   /** A failed attempt that counts against the retry bound. */
   failure?: boolean;
   timings?: Record<string, number>;
+  /** Final progress, written with the state change instead of in a separate commit. */
+  progress?: { chunks: number; tokens: number };
   /** Extra detail stored with the event (e.g. why a job went back to the queue). */
   data?: Record<string, unknown>;
 }
@@ -243,6 +245,11 @@ export class Queue {
       if (patch.error) {
         sets.push("error = $error");
         params.error = JSON.stringify(patch.error);
+      }
+      if (patch.progress) {
+        sets.push("progress_chunks = $chunks", "progress_tokens = $tokens");
+        params.chunks = patch.progress.chunks;
+        params.tokens = patch.progress.tokens;
       }
       if (patch.timings) {
         sets.push("timings = $timings");

@@ -189,7 +189,7 @@ export class Worker {
   }
 
   private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {
-    let last = 0;
+    let last = Date.now();
     return (chunks, tokens, text) => {
       const now = Date.now();
       if (now - last >= PROGRESS_EVERY_MS) {
@@ -204,8 +204,8 @@ export class Worker {
     this.stats.jobs++;
     const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
     if (outcome.kind === "done") {
-      this.queue.progress(job.id, outcome.chunks, outcome.tokens);
-      this.queue.transition(job.id, "done", { timings, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
+      const progress = { chunks: outcome.chunks, tokens: outcome.tokens };
+      this.queue.transition(job.id, "done", { timings, progress, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
     } else if (outcome.kind === "gone") {
       this.queue.transition(job.id, "canceled", { timings, data: { reason: "the caller went away" } });
     } else if (job.lane === INTERACTIVE || outcome.status < 500) {

@@ -1,0 +1,31 @@
+// Benchmarks write their results into their own "## Heading" section of docs/benchmarks.md,
+// leaving the other sections alone, and print them too.
+import { join } from "node:path";
+
+const FILE = join(import.meta.dir, "..", "docs", "benchmarks.md");
+const HEADER = "# Benchmarks\n\nMeasured on the project's 2-core machines; every number comes with its command. Each section is rewritten by its own benchmark run.\n";
+
+export async function writeSection(heading: string, body: string): Promise<void> {
+  const file = Bun.file(FILE);
+  let text = (await file.exists()) ? await file.text() : HEADER;
+  const section = `## ${heading}\n\n${body.trim()}\n`;
+  const start = text.indexOf(`## ${heading}\n`);
+  if (start === -1) text = `${text.trimEnd()}\n\n${section}`;
+  else {
+    const next = text.indexOf("\n## ", start + 1);
+    text = text.slice(0, start) + section + (next === -1 ? "" : text.slice(next));
+  }
+  await Bun.write(FILE, text.trimEnd() + "\n");
+  console.log(section);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+export function machine(): string {
+  return `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
