@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Ollama } from "ollama";
 import OpenAI, { APIError } from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { ndjson, post, sseData } from "./support.ts";
+import { jsonOf, ndjson, post, sseData } from "./support.ts";
 
 let sim: Simulator;
 let ollama: Ollama;
@@ -83,7 +83,7 @@ describe("fault switches", () => {
     const data = sseData(await res.text());
     expect(data).toHaveLength(3);
     expect(data).not.toContain("[DONE]");
-    expect(JSON.parse(data[2]!).choices[0].delta).toEqual({ content: "" });
+    expect((JSON.parse(data[2]!) as { choices: Array<{ delta: unknown }> }).choices[0]?.delta).toEqual({ content: "" });
     expect(res.status).toBe(200);
   });
 
@@ -101,7 +101,7 @@ describe("fault switches", () => {
     await sim.setFaults({ failLoad: ["mistral"] });
     const res = await post(`${sim.url}/api/generate`, { model: "mistral", prompt: "x" });
     expect(res.status).toBe(500);
-    expect((await res.json()).error).toContain("llama-server process has terminated");
+    expect((await jsonOf<{ error: string }>(res)).error).toContain("llama-server process has terminated");
     expect(sim.resident()).not.toContain("mistral:latest");
     await sim.setFaults({ failLoad: [] });
     expect((await post(`${sim.url}/api/generate`, { model: "mistral", prompt: "x", stream: false })).status).toBe(200);

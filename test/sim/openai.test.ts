@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { BadRequestError, NotFoundError } from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { post, sseData } from "./support.ts";
+import { jsonOf, post, sseData } from "./support.ts";
 
 let sim: Simulator;
 let openai: OpenAI;
@@ -63,8 +63,10 @@ describe("openai client", () => {
     const res = await openai.embeddings.create({ model: "nomic-embed-text", input: ["a", "b"], encoding_format: "float" });
     expect(res.data).toHaveLength(2);
     expect(res.data[0]?.embedding).toHaveLength(768);
-    const raw = await (await post(`${sim.url}/v1/embeddings`, { model: "nomic-embed-text", input: "a", encoding_format: "base64" })).json();
-    const bytes = Buffer.from(raw.data[0].embedding as string, "base64");
+    const raw = await jsonOf<{ data: Array<{ embedding: string }> }>(
+      await post(`${sim.url}/v1/embeddings`, { model: "nomic-embed-text", input: "a", encoding_format: "base64" }),
+    );
+    const bytes = Buffer.from(raw.data[0]?.embedding ?? "", "base64");
     expect(bytes.length).toBe(768 * 4);
     expect(bytes.readFloatLE(0)).toBe(res.data[0]!.embedding[0]!);
     // The SDK decodes base64 by default.
@@ -95,7 +97,7 @@ describe("raw /v1 framing", () => {
   test("stream defaults to false on /v1", async () => {
     const res = await post(`${sim.url}/v1/chat/completions`, { model: "llama3.2", messages });
     expect(res.headers.get("content-type")).toBe("application/json");
-    expect((await res.json()).object).toBe("chat.completion");
+    expect((await jsonOf(res)).object).toBe("chat.completion");
   });
 
   test("SSE framing ends with [DONE]", async () => {
@@ -125,6 +127,6 @@ describe("raw /v1 framing", () => {
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(await res.json()).toEqual({ error: { message: "EOF", type: "invalid_request_error", param: null, code: null } });
     const emb = await post(`${sim.url}/v1/embeddings`, { model: "nomic-embed-text", input: [] });
-    expect((await emb.json()).error.message).toBe("invalid input");
+    expect((await jsonOf<{ error: { message: string } }>(emb)).error.message).toBe("invalid input");
   });
 });

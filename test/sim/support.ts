@@ -46,6 +46,11 @@ export function sseData(text: string): string[] {
   });
 }
 
+/** A decoded JSON body, typed by the caller's expectation. */
+export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
 export function post(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), ...init });
 }
