@@ -9,7 +9,7 @@ import { SimError } from "./errors.ts";
 import { json, NDJSON } from "./http.ts";
 import { begin, loadOnly, type Metrics, type Plan, type Session } from "./inference.ts";
 import { countTokens, tokenIds } from "./output.ts";
-import { chatInput, limitOf, lookup, optionsOf, requireCompletion, seedOf } from "./request.ts";
+import { chatInput, limitOf, lookup, optionsOf, requireCompletion, requireThinking, seedOf, thinkOf } from "./request.ts";
 import { renderSession, type Framing } from "./render.ts";
 import type { Call } from "./router.ts";
 
@@ -72,6 +72,7 @@ interface Common {
   streaming: boolean;
   keepAlive: ReturnType<typeof parseKeepAlive>;
   options: JsonObject;
+  think: boolean;
 }
 
 function common(body: JsonObject, structName: string): Common {
@@ -82,6 +83,7 @@ function common(body: JsonObject, structName: string): Common {
     streaming: body.stream !== false,
     keepAlive: parseKeepAlive(body.keep_alive),
     options: optionsOf(body, structName),
+    think: thinkOf(body.think),
   };
 }
 
@@ -93,6 +95,7 @@ async function loadOrUnload(ctx: SimContext, call: Call, c: Common, empty: boole
   }
   const entry = lookup(ctx.catalogue, c.model, "single");
   requireCompletion(entry, c.model, verb);
+  requireThinking(entry, c.model, c.think);
   if (!empty) return null;
   await loadOnly(ctx, entry, c.keepAlive, call.signal);
   return json(shape.load(c.model, "load"));

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { decodeBody, goDecodeError } from "../../src/sim/body.ts";
+import { decodeBody } from "../../src/sim/body.ts";
+import { scanJson } from "../../src/sim/gojson.ts";
 import { localStamp, utcStamp } from "../../src/sim/clock.ts";
 import { parseGoDuration, parseKeepAlive } from "../../src/sim/duration.ts";
 import { SimError } from "../../src/sim/errors.ts";
@@ -41,9 +42,21 @@ describe("keep_alive", () => {
 describe("bodies", () => {
   test("empty and malformed bodies read like Go", () => {
     expect(() => decodeBody("", "ChatRequest")).toThrow("missing request body");
-    expect(goDecodeError("xyz")).toBe("invalid character 'x' looking for beginning of value");
-    expect(goDecodeError('{"model":"a"')).toBe("unexpected EOF");
+    expect(() => decodeBody("xyz", "ChatRequest")).toThrow("invalid character 'x' looking for beginning of value");
+    expect(() => decodeBody('{"model":"a"', "ChatRequest")).toThrow("unexpected EOF");
+    expect(scanJson('{"model": x}')).toEqual({ error: "invalid character 'x' looking for beginning of value" });
+    expect(scanJson("{model:1}")).toEqual({ error: "invalid character 'm' looking for beginning of object key string" });
+    expect(scanJson('{"a" 1}')).toEqual({ error: "invalid character '1' after object key" });
+    expect(scanJson('{"a":1 "b":2}')).toEqual({ error: "invalid character '\"' after object key:value pair" });
+    expect(scanJson("[1 2]")).toEqual({ error: "invalid character '2' after array element" });
+    expect(scanJson('{"a":tru}')).toEqual({ error: "invalid character '}' in literal true (expecting 'e')" });
+    expect(scanJson('{"a":-x}')).toEqual({ error: "invalid character 'x' in numeric literal" });
+    expect(scanJson(String.raw`{"a":"\\q"} x`)).toEqual({ end: 11 });
+    expect(scanJson(String.raw`{"a":"\q"}`)).toEqual({ error: "invalid character 'q' in string escape code" });
     expect(() => decodeBody("[1]", "ChatRequest")).toThrow("json: cannot unmarshal array into Go value of type api.ChatRequest");
+  });
+  test("like json.Decoder, trailing data after the first value is not read", () => {
+    expect(decodeBody('{"model":"a"} trailing', "ChatRequest")).toEqual({ model: "a" });
   });
 });
 
