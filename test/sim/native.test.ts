@@ -92,6 +92,10 @@ describe("ollama-js chat and generate", () => {
       message: 'model "nope" not found, try pulling it first',
       status: 404,
     });
+    expect(await failure(ollama.chat({ model: "llama3.2", messages: [{ role: "user", content: "x" }], think: true }))).toEqual({
+      message: '"llama3.2" does not support thinking',
+      status: 400,
+    });
     expect(await failure(ollama.show({ model: "nope" }))).toEqual({ message: "model 'nope:latest' not found", status: 404 });
   });
 });

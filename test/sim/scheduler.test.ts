@@ -67,6 +67,27 @@ describe("residency and counters", () => {
     expect(sim.resident()).toEqual([]);
   });
 
+  test("others waiting on an abandoned load re-queue and still get an answer", async () => {
+    const ac = new AbortController();
+    const trigger = post(`${sim.url}/api/generate`, { model: "mistral", prompt: "x" }, { signal: ac.signal }).catch(() => null);
+    await eventually(() => sim.counters.loads === 1);
+    const follower = gen("mistral");
+    await Bun.sleep(10);
+    ac.abort();
+    await trigger;
+    expect((await follower).status).toBe(200);
+    expect(sim.counters.loads).toBe(2);
+    expect(sim.counters.aborted).toBe(1);
+  });
+
+  test("/api/ps waits for a load in progress", async () => {
+    const load = gen("llama3.2");
+    await eventually(() => sim.counters.loads === 1);
+    const { models } = (await (await fetch(`${sim.url}/api/ps`)).json()) as { models: Array<{ name: string }> };
+    expect(models.map((m) => m.name)).toEqual(["llama3.2:latest"]);
+    await load;
+  });
+
   test("keep_alive expiry unloads an idle model; sticky without keep_alive", async () => {
     await gen("llama3.2", { keep_alive: "150ms" });
     expect(sim.resident()).toEqual(["llama3.2:latest"]);
