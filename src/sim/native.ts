@@ -6,7 +6,7 @@ import { utcStamp } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { parseKeepAlive } from "./duration.ts";
 import { SimError } from "./errors.ts";
-import { json, NDJSON } from "./http.ts";
+import { json, NDJSON, ndjsonLine } from "./http.ts";
 import { begin, loadOnly, type Metrics, type Plan, type Session } from "./inference.ts";
 import { countTokens, tokenIds } from "./output.ts";
 import { chatInput, limitOf, lookup, optionsOf, requireCompletion, requireThinking, seedOf, thinkOf } from "./request.ts";
@@ -54,15 +54,13 @@ function generateShape(raw: boolean): Shape {
   };
 }
 
-const line = (value: JsonObject): string => `${JSON.stringify(value)}\n`;
-
 /** The native dialect: NDJSON lines, `{"error"}` on a break (§3.3). */
 function framing(shape: Shape, model: string): Framing {
   return {
     contentType: NDJSON,
-    chunk: (token) => line(shape.chunk(model, token)),
-    tail: (session) => [line(shape.final(model, "", session))],
-    broken: (message) => line({ error: message }),
+    chunk: (token) => ndjsonLine(shape.chunk(model, token)),
+    tail: (session) => [ndjsonLine(shape.final(model, "", session))],
+    broken: (message) => ndjsonLine({ error: message }),
     whole: (text, session) => json(shape.final(model, text, session)),
   };
 }
