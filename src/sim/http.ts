@@ -8,6 +8,12 @@ export const JSON_PLAIN = "application/json";
 export const NDJSON = "application/x-ndjson";
 export const SSE = "text/event-stream";
 
+/** One NDJSON frame: compact JSON and a newline. */
+export const ndjsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
+
+/** One SSE frame: a `data:` line and a blank line. */
+export const sseEvent = (data: string): string => `data: ${data}\n\n`;
+
 export function json(body: unknown, status = 200, contentType = JSON_UTF8): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": contentType } });
 }

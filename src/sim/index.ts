@@ -60,6 +60,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   let server: ReturnType<typeof Bun.serve> | null = null;
   let port = options.port ?? 0;
   let wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
 
   async function handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
@@ -89,6 +90,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   }
 
   async function setFaults(patch: Partial<SimFaults>): Promise<void> {
+    if (stopped) return;
     const wasAsleep = faults.asleep;
     faults = { ...faults, ...patch };
     if (faults.asleep && !wasAsleep) await close();
@@ -130,8 +132,8 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
     resetCounters: controls.resetCounters,
     resident: controls.resident,
     async stop() {
+      stopped = true;
       clearTimeout(wakeTimer);
-      faults = { ...faults, asleep: true };
       await close();
       scheduler.stop();
     },

@@ -6,7 +6,7 @@ import { entryFromSpec, PULLABLE, psEntry, sha256Hex, showReply, tagsEntry } fro
 import { sleep } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
-import { empty, json, JSON_PLAIN, NDJSON, stream, text } from "./http.ts";
+import { empty, json, JSON_PLAIN, NDJSON, ndjsonLine, stream, text } from "./http.ts";
 import { displayName, nameKey, parseName } from "./names.ts";
 import type { Call } from "./router.ts";
 
@@ -105,7 +105,7 @@ export async function pull(ctx: SimContext, req: Request, call: Call): Promise<R
   async function* lines(): AsyncGenerator<string> {
     for (const [i, step] of steps.entries()) {
       if (i > 0) await sleep(ctx.settings.tokenDelayMs, call.signal);
-      yield `${JSON.stringify(step)}\n`;
+      yield ndjsonLine(step);
     }
     finish();
   }

@@ -6,10 +6,10 @@ import { utcStamp } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { parseKeepAlive } from "./duration.ts";
 import { SimError } from "./errors.ts";
-import { json, NDJSON } from "./http.ts";
+import { json, NDJSON, ndjsonLine } from "./http.ts";
 import { begin, loadOnly, type Metrics, type Plan, type Session } from "./inference.ts";
 import { countTokens, tokenIds } from "./output.ts";
-import { chatInput, limitOf, lookup, optionsOf, requireCompletion, seedOf } from "./request.ts";
+import { chatInput, limitOf, lookup, optionsOf, requireCompletion, requireThinking, seedOf, thinkOf } from "./request.ts";
 import { renderSession, type Framing } from "./render.ts";
 import type { Call } from "./router.ts";
 
@@ -54,15 +54,13 @@ function generateShape(raw: boolean): Shape {
   };
 }
 
-const line = (value: JsonObject): string => `${JSON.stringify(value)}\n`;
-
 /** The native dialect: NDJSON lines, `{"error"}` on a break (§3.3). */
 function framing(shape: Shape, model: string): Framing {
   return {
     contentType: NDJSON,
-    chunk: (token) => line(shape.chunk(model, token)),
-    tail: (session) => [line(shape.final(model, "", session))],
-    broken: (message) => line({ error: message }),
+    chunk: (token) => ndjsonLine(shape.chunk(model, token)),
+    tail: (session) => [ndjsonLine(shape.final(model, "", session))],
+    broken: (message) => ndjsonLine({ error: message }),
     whole: (text, session) => json(shape.final(model, text, session)),
   };
 }
@@ -72,6 +70,7 @@ interface Common {
   streaming: boolean;
   keepAlive: ReturnType<typeof parseKeepAlive>;
   options: JsonObject;
+  think: boolean;
 }
 
 function common(body: JsonObject, structName: string): Common {
@@ -82,6 +81,7 @@ function common(body: JsonObject, structName: string): Common {
     streaming: body.stream !== false,
     keepAlive: parseKeepAlive(body.keep_alive),
     options: optionsOf(body, structName),
+    think: thinkOf(body.think),
   };
 }
 
@@ -93,6 +93,7 @@ async function loadOrUnload(ctx: SimContext, call: Call, c: Common, empty: boole
   }
   const entry = lookup(ctx.catalogue, c.model, "single");
   requireCompletion(entry, c.model, verb);
+  requireThinking(entry, c.model, c.think);
   if (!empty) return null;
   await loadOnly(ctx, entry, c.keepAlive, call.signal);
   return json(shape.load(c.model, "load"));

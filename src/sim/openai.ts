@@ -7,7 +7,7 @@ import { openAIModel } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
 import { embedTexts } from "./embed.ts";
-import { json, JSON_PLAIN, SSE } from "./http.ts";
+import { json, JSON_PLAIN, SSE, sseEvent } from "./http.ts";
 import { begin, type Plan, type Session } from "./inference.ts";
 import { countTokens, float32Base64 } from "./output.ts";
 import { chatInput, limitOf, lookup, requireCompletion, seedOf } from "./request.ts";
@@ -41,13 +41,13 @@ interface Dialect {
   whole(text: string, session: Session): JsonObject;
 }
 
-const event = (value: JsonObject): string => `data: ${JSON.stringify(value)}\n\n`;
+const event = (value: JsonObject): string => sseEvent(JSON.stringify(value));
 
 function framing(dialect: Dialect): Framing {
   return {
     contentType: SSE,
     chunk: (token, first) => event(dialect.chunk(token, first)),
-    tail: (session) => [...dialect.tail(session).map(event), "data: [DONE]\n\n"],
+    tail: (session) => [...dialect.tail(session).map(event), sseEvent("[DONE]")],
     broken: (_message, first) => event(dialect.lost(first)),
     whole: (text, session) => reply(dialect.whole(text, session)),
   };

@@ -68,3 +68,17 @@ export function chatInput(messages: unknown[]): ChatInput {
   }
   return { input, promptTokens };
 }
+
+const THINK_LEVELS = ["low", "medium", "high", "max"];
+
+/** `think` is a bool or a level; anything else fails at decode (400). */
+export function thinkOf(value: unknown): boolean {
+  if (value === undefined || value === null || typeof value === "boolean") return value === true;
+  if (typeof value === "string" && THINK_LEVELS.includes(value)) return true;
+  throw new SimError(400, `invalid think value: ${JSON.stringify(value)} (must be "high", "medium", "low", "max", true, or false)`);
+}
+
+/** Thinking requested of a model without the capability is Ollama's 400. */
+export function requireThinking(entry: ModelEntry, model: string, think: boolean): void {
+  if (think && !supports(entry, "thinking")) throw new SimError(400, `${JSON.stringify(model)} does not support thinking`);
+}
