@@ -16,7 +16,8 @@ function notFound(pathname: string, method: string): Response {
   return errorResponse(dialect, 404, `no route for ${method} ${pathname}`);
 }
 
-async function dispatch(def: RouteDef, request: Request, params: Record<string, string>, ip: string | undefined, services: Services): Promise<Response> {
+async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, ip: string | undefined, services: Services): Promise<Response> {
+  const started = performance.now();
   const given = request.headers.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const url = new URL(request.url);
@@ -32,6 +33,10 @@ async function dispatch(def: RouteDef, request: Request, params: Record<string, 
     response = toErrorResponse(err, url.pathname, services, requestId);
   }
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+  services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
+  const fields = { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip };
+  if (def.public || route === "/metrics") services.log.debug("request", fields);
+  else services.log.info("request", fields);
   return response;
 }
 
@@ -64,7 +69,7 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
 export function createApp(services: Services) {
   const app = new Elysia();
   for (const { method, path, def } of routes) {
-    app.route(method, path, ({ request, params, server }) => dispatch(def, request, params as Record<string, string>, server?.requestIP(request)?.address, services), { parse: "none" });
+    app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, server?.requestIP(request)?.address, services), { parse: "none" });
   }
   app.onError(({ code, request }) => {
     const url = new URL(request.url);

@@ -21,14 +21,15 @@ import r16 from "../routes/jobs/index.post.ts";
 import r17 from "../routes/jobs/[id]/index.get.ts";
 import r18 from "../routes/jobs/[id]/artifact.get.ts";
 import r19 from "../routes/jobs/[id]/cancel.post.ts";
-import r20 from "../routes/openapi.json.get.ts";
-import r21 from "../routes/readyz.get.ts";
-import r22 from "../routes/status.get.ts";
-import r23 from "../routes/v1/chat/completions.post.ts";
-import r24 from "../routes/v1/completions.post.ts";
-import r25 from "../routes/v1/embeddings.post.ts";
-import r26 from "../routes/v1/models/index.get.ts";
-import r27 from "../routes/v1/models/[...id].get.ts";
+import r20 from "../routes/metrics.get.ts";
+import r21 from "../routes/openapi.json.get.ts";
+import r22 from "../routes/readyz.get.ts";
+import r23 from "../routes/status.get.ts";
+import r24 from "../routes/v1/chat/completions.post.ts";
+import r25 from "../routes/v1/completions.post.ts";
+import r26 from "../routes/v1/embeddings.post.ts";
+import r27 from "../routes/v1/models/index.get.ts";
+import r28 from "../routes/v1/models/[...id].get.ts";
 
 export const routes: readonly { method: Method; path: string; file: string; def: RouteDef }[] = [
   { method: "GET", path: "/", file: "index.get.ts", def: r0 },
@@ -51,12 +52,13 @@ export const routes: readonly { method: Method; path: string; file: string; def:
   { method: "GET", path: "/jobs/:id", file: "jobs/[id]/index.get.ts", def: r17 },
   { method: "GET", path: "/jobs/:id/artifact", file: "jobs/[id]/artifact.get.ts", def: r18 },
   { method: "POST", path: "/jobs/:id/cancel", file: "jobs/[id]/cancel.post.ts", def: r19 },
-  { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r20 },
-  { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r21 },
-  { method: "GET", path: "/status", file: "status.get.ts", def: r22 },
-  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r23 },
-  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r24 },
-  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r25 },
-  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r26 },
-  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r27 },
+  { method: "GET", path: "/metrics", file: "metrics.get.ts", def: r20 },
+  { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r21 },
+  { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r22 },
+  { method: "GET", path: "/status", file: "status.get.ts", def: r23 },
+  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r24 },
+  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r25 },
+  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r26 },
+  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r27 },
+  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r28 },
 ];

@@ -8,6 +8,7 @@ import { JobWatch } from "./job-watch.ts";
 import { Poller } from "./poller.ts";
 import { Queue } from "./queue.ts";
 import type { Services } from "./services.ts";
+import { createTelemetry } from "./telemetry.ts";
 import { TargetClient } from "./target.ts";
 import { webhookUrlChecker } from "./webhook-policy.ts";
 import { Worker } from "./worker.ts";
@@ -49,7 +50,8 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
   const worker = new Worker(queue, target, poller, config, log);
   const watch = new JobWatch(queue);
   const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
-  const services: Services = { config, store, log, queue, target, poller, worker, watch, checkWebhookUrl, startedAt: Date.now() };
+  const telemetry = createTelemetry({ queue, watch, poller, worker });
+  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, checkWebhookUrl, startedAt: Date.now() };
   poller.start();
   worker.wake();
   const app = createApp(services);
