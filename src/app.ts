@@ -59,9 +59,20 @@ function coerceQuery(def: RouteDef, raw: Record<string, string>): unknown {
   return out;
 }
 
+/** SQLite trouble that is the machine's, not the request's: full disk, read-only file, I/O error, lock. */
+function storageTrouble(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^SQLITE_(FULL|READONLY|IOERR|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB)/.test(code) ? code : undefined;
+}
+
 function toErrorResponse(err: unknown, pathname: string, services: Services, requestId: string): Response {
   const dialect = dialectOf(pathname);
   if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers);
+  const sqlite = storageTrouble(err);
+  if (sqlite) {
+    services.log.error("database unavailable", { requestId, path: pathname, code: sqlite });
+    return errorResponse(dialect, 503, `foreman cannot write to its database right now (${sqlite}); nothing was accepted — try again later`, undefined, { "retry-after": "5" });
+  }
   services.log.error("unhandled error", { requestId, path: pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
   return errorResponse(dialect, 500, "internal error; see foreman's log for request " + requestId);
 }
