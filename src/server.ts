@@ -60,7 +60,8 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
     port: config.port,
     // Queued requests and long generations are silent for minutes; never cut them off.
     idleTimeout: 0,
-    maxRequestBodySize: config.maxBodyBytes + 1,
+    // the routes enforce FOREMAN_MAX_BODY_BYTES themselves, so the refusal comes in the caller's dialect
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   });
   const server = app.server!;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
