@@ -11,6 +11,8 @@ import type { Services } from "./services.ts";
 import { createTelemetry } from "./telemetry.ts";
 import { TargetClient } from "./target.ts";
 import { webhookUrlChecker } from "./webhook-policy.ts";
+import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
+import { installOutbox } from "./webhooks/outbox.ts";
 import { Worker } from "./worker.ts";
 
 export interface Foreman {
@@ -20,7 +22,13 @@ export interface Foreman {
   stop(): Promise<void>;
 }
 
-export async function startForeman(config: Config, opts: { log?: Logger } = {}): Promise<Foreman> {
+export interface StartOptions {
+  log?: Logger;
+  /** Tests shorten the webhook retry schedule and timeout. */
+  webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency">;
+}
+
+export async function startForeman(config: Config, opts: StartOptions = {}): Promise<Foreman> {
   const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(config.db);
   let stopSim: (() => Promise<void>) | undefined;
@@ -38,6 +46,7 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
     throw err;
   }
   const queue = new Queue(store.db);
+  installOutbox(queue, store.db);
   const recovered = queue.recover(config.maxAttempts);
   if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
   const target = new TargetClient(targetUrl, {
@@ -51,7 +60,9 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
   const watch = new JobWatch(queue);
   const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
   const telemetry = createTelemetry({ queue, watch, poller, worker });
-  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, checkWebhookUrl, startedAt: Date.now() };
+  const dispatcher = new Dispatcher(store.db, watch, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, checkWebhookUrl, startedAt: Date.now() };
+  dispatcher.start();
   poller.start();
   worker.wake();
   const app = createApp(services);
@@ -78,6 +89,7 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
         await server.stop();
         poller.stop();
         await worker.stop();
+        await dispatcher.stop();
         await stopSim?.();
         store.close();
         log.info("foreman stopped");

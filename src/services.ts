@@ -7,6 +7,7 @@ import type { Queue } from "./queue.ts";
 import type { Store } from "./store.ts";
 import type { Telemetry } from "./telemetry.ts";
 import type { TargetClient } from "./target.ts";
+import type { Dispatcher } from "./webhooks/dispatcher.ts";
 import type { Worker } from "./worker.ts";
 
 export interface Services {
@@ -19,6 +20,7 @@ export interface Services {
   worker: Worker;
   watch: JobWatch;
   telemetry: Telemetry;
+  dispatcher: Dispatcher;
   /** Why a webhook URL is refused, or undefined when it is allowed. */
   checkWebhookUrl(url: string): string | undefined;
   startedAt: number;
