@@ -33,6 +33,6 @@ export default defineRoute({
     }
     const timing = jobServerTiming(current);
     if (timing) headers["server-timing"] = timing;
-    return json(jobView(current, services.queue), isTerminal(current.status) ? 200 : 202, headers);
+    return json(jobView(current, services.queue), replayed || isTerminal(current.status) ? 200 : 202, headers);
   },
 });
