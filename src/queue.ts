@@ -312,6 +312,30 @@ export class Queue {
     return rows.map(toRecord);
   }
 
+  /**
+   * Retention: removes up to `batch` finished jobs that ended before `cutoff`, with their
+   * events, artifact, deliveries and attempts — never one whose webhooks are still pending.
+   * Returns how many jobs went.
+   */
+  prune(cutoff: number, batch = 1000): number {
+    return this.db.transaction(() => {
+      const ids = (
+        this.db
+          .query(
+            `SELECT id FROM jobs INDEXED BY jobs_finished WHERE finished_at < ? AND status IN ('done', 'failed', 'canceled')
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = jobs.id AND d.status = 'pending') LIMIT ?`,
+          )
+          .all(cutoff, batch) as { id: string }[]
+      ).map((r) => r.id);
+      if (ids.length === 0) return 0;
+      const list = `(${ids.map(() => "?").join(",")})`;
+      this.db.query(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id IN ${list})`).run(...ids);
+      for (const table of ["webhook_deliveries", "job_events", "artifacts"]) this.db.query(`DELETE FROM ${table} WHERE job_id IN ${list}`).run(...ids);
+      this.db.query(`DELETE FROM jobs WHERE id IN ${list}`).run(...ids);
+      return ids.length;
+    })();
+  }
+
   /** Passthrough requests waiting for the worker. */
   waitingInteractive(): number {
     return (this.s.waitingInteractive!.get() as { n: number }).n;

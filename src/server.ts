@@ -8,6 +8,7 @@ import { JobWatch } from "./job-watch.ts";
 import { Poller } from "./poller.ts";
 import { Queue } from "./queue.ts";
 import type { Services } from "./services.ts";
+import { startRetention } from "./retention.ts";
 import { createTelemetry } from "./telemetry.ts";
 import { TargetClient } from "./target.ts";
 import { webhookUrlChecker } from "./webhook-policy.ts";
@@ -63,6 +64,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   const dispatcher = new Dispatcher(store.db, watch, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
   const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, checkWebhookUrl, startedAt: Date.now() };
   dispatcher.start();
+  const stopRetention = startRetention(queue, config.retentionHours, log);
   poller.start();
   worker.wake();
   const app = createApp(services);
@@ -88,6 +90,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
       (stopped ??= (async () => {
         await server.stop();
         poller.stop();
+        stopRetention();
         await worker.stop();
         await dispatcher.stop();
         await stopSim?.();

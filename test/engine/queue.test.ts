@@ -143,3 +143,27 @@ describe("queue", () => {
     expect(heads.models[0]!.best.id).toBe("x0");
   });
 });
+
+describe("retention", () => {
+  test("prune removes finished jobs older than the cutoff with everything they own, keeping live ones and pending webhooks", () => {
+    now = 1000;
+    const old = add("a");
+    queue.transition(old.id, "working");
+    queue.transition(old.id, "done", { artifact: { contentType: "application/json", body: "{}" } });
+    const pendingHook = add("a");
+    queue.transition(pendingHook.id, "failed", { error: { status: 400, message: "x" } });
+    store.db.query("INSERT INTO webhook_deliveries (event_id, job_id, event_type, url, payload, status, next_attempt_at, created_at) VALUES (1, ?, 'job.failed', 'http://h', '{}', 'pending', 0, 0)").run(pendingHook.id);
+    const waiting = add("a");
+    now = 5000;
+    const recent = add("a");
+    queue.transition(recent.id, "canceled");
+    expect(queue.prune(2000)).toBe(1);
+    expect(queue.get(old.id)).toBeNull();
+    expect(queue.artifact(old.id)).toBeNull();
+    expect(queue.events(old.id)).toEqual([]);
+    expect(queue.get(pendingHook.id)).not.toBeNull();
+    expect(queue.get(waiting.id)!.status).toBe("queued");
+    expect(queue.get(recent.id)).not.toBeNull();
+    expect(queue.prune(2000)).toBe(0);
+  });
+});

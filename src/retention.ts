@@ -1,0 +1,28 @@
+// Retention: finished jobs older than FOREMAN_RETENTION_HOURS leave the database (with their
+// artifacts, events and deliveries), at start-up and then hourly, in small batches that never
+// hold the database for long.
+import type { Logger } from "./log.ts";
+import type { Queue } from "./queue.ts";
+
+const EVERY_MS = 3_600_000;
+const BATCH = 1000;
+
+export function startRetention(queue: Queue, retentionHours: number, log: Logger): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const run = async () => {
+    const cutoff = Date.now() - retentionHours * 3_600_000;
+    let total = 0;
+    for (let n = queue.prune(cutoff, BATCH); n > 0 && !stopped; n = queue.prune(cutoff, BATCH)) {
+      total += n;
+      await Bun.sleep(0); // let requests in between batches
+    }
+    if (total > 0) log.info("pruned finished jobs", { jobs: total, olderThanHours: retentionHours });
+    if (!stopped) timer = setTimeout(() => void run().catch((err) => log.error("pruning failed", { error: (err as Error).message })), EVERY_MS);
+  };
+  void run().catch((err) => log.error("pruning failed", { error: (err as Error).message }));
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
