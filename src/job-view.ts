@@ -27,7 +27,8 @@ export type Job = Static<typeof JobSchema>;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function jobView(job: JobRecord, queue?: Queue): Job {
+/** `position` may be given when known (a new job's); otherwise it is counted when a queue is given. */
+export function jobView(job: JobRecord, queue?: Queue, position?: number | null): Job {
   const self = `/jobs/${job.id}`;
   return {
     id: job.id,
@@ -40,7 +41,7 @@ export function jobView(job: JobRecord, queue?: Queue): Job {
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     attempts: job.attempts,
-    queue_position: queue ? queue.position(job) : null,
+    queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
     timings: job.timings,

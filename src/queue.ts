@@ -157,6 +157,8 @@ export class JobNotFound extends Error {
 
 export class Queue {
   private readonly hooks: EventHook[] = [];
+  /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
+  private queuedNow: number;
   private readonly s: Record<string, Statement>;
 
   constructor(
@@ -166,8 +168,8 @@ export class Queue {
     const q = (sql: string) => db.query(sql);
     this.s = {
       insert: q(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, created_at, queued_at, updated_at)
-                 VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now) RETURNING *`),
-      event: q(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`),
+                 VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now)`),
+      event: q(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?)`),
       get: q(`SELECT * FROM jobs WHERE id = ?`),
       byKey: q(`SELECT * FROM jobs WHERE idempotency_key = ?`),
       waitingInteractive: q(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
@@ -188,6 +190,7 @@ export class Queue {
       position: q(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
       counts: q(`SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`),
     };
+    this.queuedNow = (db.query("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n;
   }
 
   /** Registers a hook that runs inside every transition's transaction (the outbox). */
@@ -195,27 +198,61 @@ export class Queue {
     this.hooks.push(hook);
   }
 
+  /** How many jobs are queued (all lanes). */
+  get queuedCount(): number {
+    return this.queuedNow;
+  }
+
   enqueue(input: EnqueueInput): JobRecord {
-    return this.db.transaction(() => {
+    const job = this.db.transaction(() => {
       const now = this.clock();
-      const row = this.s.insert!.get({
+      const row: Row = {
+        seq: 0,
         id: newId(now),
         lane: input.lane,
         endpoint: input.endpoint,
         model: input.model,
-        modelKey: modelKey(input.model),
+        model_key: modelKey(input.model),
         priority: input.priority ?? 0,
+        status: "queued",
         request: input.request ?? null,
         metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
         webhook: input.webhook === undefined ? null : JSON.stringify(input.webhook),
-        idem: input.idempotencyKey ?? null,
-        hash: input.requestHash ?? null,
+        idempotency_key: input.idempotencyKey ?? null,
+        request_hash: input.requestHash ?? null,
+        attempts: 0,
+        failures: 0,
+        created_at: now,
+        queued_at: now,
+        started_at: null,
+        finished_at: null,
+        updated_at: now,
+        progress_chunks: 0,
+        progress_tokens: 0,
+        error: null,
+        timings: null,
+      };
+      const { lastInsertRowid } = this.s.insert!.run({
+        id: row.id,
+        lane: row.lane,
+        endpoint: row.endpoint,
+        model: row.model,
+        modelKey: row.model_key,
+        priority: row.priority,
+        request: row.request,
+        metadata: row.metadata,
+        webhook: row.webhook,
+        idem: row.idempotency_key,
+        hash: row.request_hash,
         now,
-      }) as Row;
+      });
+      row.seq = Number(lastInsertRowid);
       const job = toRecord(row);
       this.appendEvent(job, "queued", now, null);
       return job;
     })();
+    this.queuedNow++;
+    return job;
   }
 
   get(id: string): JobRecord | null {
@@ -230,10 +267,12 @@ export class Queue {
 
   /** Moves a job to another state, atomically with its event (and outbox rows). */
   transition(id: string, to: JobStatus, patch: TransitionPatch = {}): JobRecord {
-    return this.db.transaction(() => {
+    let from: JobStatus = to;
+    const job = this.db.transaction(() => {
       const current = this.get(id);
       if (!current) throw new JobNotFound(id);
       checkTransition(current.status, to);
+      from = current.status;
       const now = this.clock();
       const sets: string[] = ["status = $to", "updated_at = $now"];
       const params: Record<string, string | number | null | Uint8Array> = { id, to, now };
@@ -264,10 +303,13 @@ export class Queue {
       this.appendEvent(job, to, now, patch.data ?? (patch.error ? { error: patch.error } : null));
       return job;
     })();
+    if (from === "queued") this.queuedNow--;
+    if (to === "queued") this.queuedNow++;
+    return job;
   }
 
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
-    const { id } = this.s.event!.get(job.id, type, at, data === null ? null : JSON.stringify(data)) as { id: number };
+    const id = Number(this.s.event!.run(job.id, type, at, data === null ? null : JSON.stringify(data)).lastInsertRowid);
     const event: JobEvent = { id, jobId: job.id, type, at, data };
     for (const hook of this.hooks) hook(job, event);
   }

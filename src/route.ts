@@ -57,8 +57,11 @@ function describeError(message: string, schema: TSchema): string {
  */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () => new HttpError(413, `request body is larger than ${maxBytes} bytes`);
-  if (Number(request.headers.get("content-length") ?? "0") > maxBytes) throw tooLarge();
+  const declared = request.headers.get("content-length");
+  if (Number(declared ?? "0") > maxBytes) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
+  // a declared length within the bound: read it whole (fast); otherwise count as it streams
+  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const part of request.body) {

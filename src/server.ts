@@ -4,6 +4,7 @@ import type { Config } from "./config.ts";
 import { createApp } from "./app.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openStore } from "./store.ts";
+import { Submitter } from "./job-submit.ts";
 import { JobWatch } from "./job-watch.ts";
 import { Poller } from "./poller.ts";
 import { Queue } from "./queue.ts";
@@ -27,6 +28,8 @@ export interface StartOptions {
   log?: Logger;
   /** Tests shorten the webhook retry schedule and timeout. */
   webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency">;
+  /** Commit POST /jobs submissions in batches (default); off only to measure the difference. */
+  groupCommit?: boolean;
 }
 
 export async function startForeman(config: Config, opts: StartOptions = {}): Promise<Foreman> {
@@ -47,7 +50,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     throw err;
   }
   const queue = new Queue(store.db);
-  installOutbox(queue, store.db);
+  let dispatcher: Dispatcher | undefined;
+  installOutbox(queue, store.db, () => dispatcher?.wake());
   const recovered = queue.recover(config.maxAttempts);
   if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
   const target = new TargetClient(targetUrl, {
@@ -61,8 +65,9 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   const watch = new JobWatch(queue);
   const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
   const telemetry = createTelemetry({ queue, watch, poller, worker });
-  const dispatcher = new Dispatcher(store.db, watch, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
-  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, checkWebhookUrl, startedAt: Date.now() };
+  dispatcher = new Dispatcher(store.db, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+  const submitter = new Submitter(queue, opts.groupCommit ?? true);
+  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
   dispatcher.start();
   const stopRetention = startRetention(queue, config.retentionHours, log);
   poller.start();

@@ -1,5 +1,6 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "./config.ts";
+import type { Submitter } from "./job-submit.ts";
 import type { JobWatch } from "./job-watch.ts";
 import type { Logger } from "./log.ts";
 import type { Poller } from "./poller.ts";
@@ -21,6 +22,7 @@ export interface Services {
   watch: JobWatch;
   telemetry: Telemetry;
   dispatcher: Dispatcher;
+  submitter: Submitter;
   /** Why a webhook URL is refused, or undefined when it is allowed. */
   checkWebhookUrl(url: string): string | undefined;
   startedAt: number;

@@ -2,7 +2,7 @@
 // committed; `Prefer: wait=N` holds the reply up to N seconds for a finished job.
 import { defineRoute, json } from "../../src/route.ts";
 import { JobSchema, jobServerTiming, jobView } from "../../src/job-view.ts";
-import { submit, Submission } from "../../src/job-submit.ts";
+import { Submission } from "../../src/job-submit.ts";
 import { HttpError } from "../../src/errors.ts";
 import { isTerminal } from "../../src/job-states.ts";
 import { preferWaitSeconds } from "../../src/prefer.ts";
@@ -21,18 +21,20 @@ export default defineRoute({
     const key = request.headers.get("idempotency-key");
     if (key !== null && (key.length === 0 || key.length > 255)) throw new HttpError(400, "Idempotency-Key must be 1 to 255 characters", "/headers/idempotency-key");
     const defaultWebhook = services.config.webhookUrl ? { url: services.config.webhookUrl, events: null } : null;
-    const { job, replayed } = submit(services.queue, body, key, services.checkWebhookUrl, defaultWebhook);
+    const { job, replayed, position } = await services.submitter.submit(body, key, services.checkWebhookUrl, defaultWebhook);
     if (!replayed) services.worker.wake();
     const headers: Record<string, string> = { location: `/jobs/${job.id}` };
     if (replayed) headers["idempotent-replayed"] = "true";
     const wait = preferWaitSeconds(request.headers.get("prefer"));
     let current = job;
+    let known = position;
     if (wait !== null) {
       current = (await services.watch.untilTerminal(job.id, wait * 1000, request.signal)) ?? job;
+      known = null;
       headers["preference-applied"] = `wait=${wait}`;
     }
     const timing = jobServerTiming(current);
     if (timing) headers["server-timing"] = timing;
-    return json(jobView(current, services.queue), replayed || isTerminal(current.status) ? 200 : 202, headers);
+    return json(jobView(current, services.queue, known), replayed || isTerminal(current.status) ? 200 : 202, headers);
   },
 });

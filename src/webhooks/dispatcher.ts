@@ -4,7 +4,6 @@
 // out in order: the next waits until the one before it was delivered or given up. Everything
 // lives in SQLite, so a restart picks up where the last run stopped.
 import type { Database, Statement } from "bun:sqlite";
-import type { JobWatch } from "../job-watch.ts";
 import type { Logger } from "../log.ts";
 import type { Telemetry } from "../telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
@@ -50,11 +49,9 @@ export class Dispatcher {
   private readonly concurrency: number;
   private readonly timeoutMs: number;
   private readonly schedule: readonly number[];
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly db: Database,
-    private readonly watch: JobWatch,
     private readonly log: Logger,
     private readonly telemetry: Telemetry,
     private readonly options: DispatcherOptions = {},
@@ -81,19 +78,17 @@ export class Dispatcher {
 
   start(): void {
     this.stopped = false;
-    // new outbox rows commit with state changes: look right after each one
-    this.unsubscribe = this.watch.subscribe(null, () => this.wake());
     this.wake();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.unsubscribe?.();
     for (const a of this.aborts) a.abort();
     while (this.inFlight.size > 0) await Bun.sleep(5);
   }
 
+  /** Called when outbox rows were added; the look happens in a microtask, after their commit. */
   wake(): void {
     if (this.stopped) return;
     if (this.pumping) {

@@ -28,7 +28,8 @@ export function payloadFor(job: JobRecord, event: JobEvent, queue: Queue): strin
   return JSON.stringify({ type: `job.${event.type}`, timestamp: new Date(event.at).toISOString(), data });
 }
 
-export function installOutbox(queue: Queue, db: Database): void {
+/** `onDelivery` runs (inside the transaction) when a row was added: the dispatcher's cue to look once it commits. */
+export function installOutbox(queue: Queue, db: Database, onDelivery: () => void): void {
   const insert = db.query(
     `INSERT INTO webhook_deliveries (event_id, job_id, event_type, url, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
   );
@@ -38,5 +39,6 @@ export function installOutbox(queue: Queue, db: Database): void {
     const type = `job.${event.type}`;
     if (hook.events && !hook.events.includes(type)) return;
     insert.run(event.id, job.id, type, hook.url, payloadFor(job, event, queue), event.at, event.at);
+    onDelivery();
   });
 }
