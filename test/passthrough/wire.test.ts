@@ -1,0 +1,311 @@
+// Raw wire behaviour of the passthrough: framing, timing of chunks, byte-exact replies,
+// cancellation, headers, tokens, errors in the caller's dialect, and a sleeping target.
+import { afterEach, describe, expect, test } from "bun:test";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { BUSY_MESSAGE } from "../../src/passthrough.ts";
+import { startTestForeman, type TestForeman } from "../helpers.ts";
+
+let sim: Simulator | undefined;
+let foreman: TestForeman | undefined;
+let extra: { stop(force?: boolean): unknown } | undefined;
+afterEach(async () => {
+  await foreman?.stop();
+  await sim?.stop();
+  extra?.stop(true);
+  foreman = sim = extra = undefined;
+});
+
+const chatBody = (over: Record<string, unknown> = {}) => JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "hi" }], ...over });
+const post = (base: string, path: string, body: string, headers: Record<string, string> = {}, signal?: AbortSignal) => fetch(`${base}${path}`, { method: "POST", body, headers, signal });
+const TIME_FIELDS = /"(created_at|created|id|total_duration|load_duration|prompt_eval_duration|eval_duration)":("[^"]*"|\d+)/g;
+
+async function arrivals(res: Response): Promise<{ at: number; text: string }[]> {
+  const out: { at: number; text: string }[] = [];
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body!) out.push({ at: performance.now(), text: decoder.decode(chunk) });
+  return out;
+}
+
+describe("streaming", () => {
+  test("NDJSON lines arrive spaced as the target emits them, framed and typed as the target's", async () => {
+    sim = await startSimulator({ tokenDelayMs: 50, loadMs: 5, responseTokens: 6 });
+    foreman = await startTestForeman({ target: sim.url });
+    const res = await post(foreman.url, "/api/chat", chatBody());
+    expect(res.headers.get("content-type")).toBe("application/x-ndjson");
+    expect(res.headers.get("server-timing")).toMatch(/queue;dur=/);
+    const chunks = await arrivals(res);
+    const lines = chunks.map((c) => c.text).join("").split("\n").filter(Boolean);
+    expect(lines.every((l) => JSON.parse(l))).toBe(true);
+    expect(JSON.parse(lines.at(-1)!).done).toBe(true);
+    // not all at the end: the content chunks are spread over (n-1) token delays
+    expect(chunks.length).toBeGreaterThanOrEqual(4);
+    expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThanOrEqual(5 * 25);
+  });
+
+  test("SSE events arrive as the target emits them and end with [DONE]", async () => {
+    sim = await startSimulator({ tokenDelayMs: 50, loadMs: 5, responseTokens: 6 });
+    foreman = await startTestForeman({ target: sim.url });
+    const res = await post(foreman.url, "/v1/chat/completions", chatBody({ stream: true }));
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const chunks = await arrivals(res);
+    const text = chunks.map((c) => c.text).join("");
+    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThanOrEqual(5 * 25);
+  });
+
+  test("replies are byte-for-byte the target's (apart from clocks), and stream is not added to the body", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url });
+    for (const [path, body] of [
+      ["/api/chat", chatBody({ stream: false })],
+      ["/api/chat", chatBody()],
+      ["/api/generate", JSON.stringify({ model: "llama3.2", prompt: "x" })],
+      ["/v1/chat/completions", chatBody()],
+      ["/v1/chat/completions", chatBody({ stream: true })],
+      ["/api/embed", JSON.stringify({ model: "nomic-embed-text", input: "x" })],
+    ] as const) {
+      const a = await post(sim.url, path, body);
+      const b = await post(foreman.url, path, body);
+      expect(b.status).toBe(a.status);
+      expect(b.headers.get("content-type")).toBe(a.headers.get("content-type"));
+      expect((await b.text()).replace(TIME_FIELDS, "")).toBe((await a.text()).replace(TIME_FIELDS, ""));
+    }
+  });
+});
+
+describe("cancellation", () => {
+  test("a client that goes away mid-stream stops the target's generation", async () => {
+    sim = await startSimulator({ tokenDelayMs: 20, loadMs: 5 });
+    foreman = await startTestForeman({ target: sim.url });
+    const abort = new AbortController();
+    const res = await post(foreman.url, "/api/chat", chatBody({ options: { num_predict: 500 } }), {}, abort.signal);
+    const reader = res.body!.getReader();
+    await reader.read();
+    abort.abort();
+    while (sim.counters.aborted < 1) await Bun.sleep(10);
+    expect(sim.counters.completed).toBe(0);
+    while (foreman.services.queue.activeCounts().length) await Bun.sleep(10);
+    const row = foreman.services.store.db.query("SELECT status FROM jobs WHERE lane = 0").get() as { status: string };
+    expect(row.status).toBe("canceled");
+  });
+
+  test("a client that goes away while its model loads aborts the load", async () => {
+    sim = await startSimulator({ tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }] });
+    foreman = await startTestForeman({ target: sim.url });
+    const abort = new AbortController();
+    const pending = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, abort.signal).catch((e) => e);
+    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    abort.abort();
+    await pending;
+    while (sim.counters.aborted < 1) await Bun.sleep(10);
+    expect(sim.resident()).toEqual([]);
+  });
+
+  test("a client that goes away while queued never reaches the target", async () => {
+    sim = await startSimulator({ tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }, { name: "llama3.2" }] });
+    foreman = await startTestForeman({ target: sim.url });
+    const blocker = new AbortController();
+    const first = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, blocker.signal).catch((e) => e);
+    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    const abort = new AbortController();
+    const queued = post(foreman.url, "/api/chat", chatBody(), {}, abort.signal).catch((e) => e);
+    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+    abort.abort();
+    await queued;
+    while (foreman.services.queue.waitingInteractive() > 0) await Bun.sleep(5);
+    blocker.abort();
+    await first;
+    expect(sim.counters.requests["POST /api/chat"]).toBe(1);
+  });
+});
+
+describe("one request at a time", () => {
+  test("eight concurrent clients on two models: the target never sees two inference requests", async () => {
+    sim = await startSimulator({ tokenDelayMs: 2, loadMs: 10 });
+    foreman = await startTestForeman({ target: sim.url });
+    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => post(foreman!.url, "/api/chat", chatBody({ model: i % 2 ? "mistral" : "llama3.2", stream: false })).then((r) => r.json())));
+    expect(replies.every((r) => (r as { done: boolean }).done)).toBe(true);
+    expect(sim.counters.maxConcurrent).toBe(1);
+    while (foreman.services.queue.activeCounts().length) await Bun.sleep(5);
+    const rows = foreman.services.store.db.query("SELECT status, COUNT(*) AS n FROM jobs WHERE lane = 0 GROUP BY status").all();
+    expect(rows).toEqual([{ status: "done", n: 8 }]);
+  });
+});
+
+describe("headers and tokens", () => {
+  test("go-llm style: native /api/chat with a bearer token streams; without it, 401 in each dialect", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url, token: "client-secret" });
+    const ok = await post(foreman.url, "/api/chat", chatBody(), { authorization: "Bearer client-secret", "content-type": "application/json", accept: "application/x-ndjson" });
+    expect(ok.status).toBe(200);
+    expect((await ok.text()).trim().split("\n").length).toBeGreaterThan(2);
+    const native = await post(foreman.url, "/api/chat", chatBody());
+    expect(native.status).toBe(401);
+    expect(native.headers.get("content-type")).toContain("application/json");
+    expect(await native.json()).toEqual({ error: expect.stringContaining("unauthorized") });
+    const openai = await post(foreman.url, "/v1/chat/completions", chatBody(), { authorization: "Bearer wrong" });
+    expect(openai.status).toBe(401);
+    expect(await openai.json()).toEqual({ error: { message: expect.stringContaining("unauthorized"), type: "authentication_error", param: null, code: null } });
+  });
+
+  test("Host is the target's, the client's token is dropped, the target token added, hop-by-hop headers dropped, X-Request-Id echoed", async () => {
+    const seen: Headers[] = [];
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        seen.push(req.headers);
+        if (new URL(req.url).pathname === "/") return new Response("Ollama is running");
+        return new Response(JSON.stringify({ model: "m", created_at: "x", message: { role: "assistant", content: "" }, done: true, done_reason: "stop" }), { headers: { "content-type": "application/json; charset=utf-8" } });
+      },
+    });
+    extra = target;
+    foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}`, token: "client-secret", targetToken: "target-secret" });
+    const res = await post(foreman.url, "/api/chat", chatBody({ stream: false }), { authorization: "Bearer client-secret", "x-request-id": "req-42", "proxy-authorization": "x", te: "trailers", "x-custom": "kept" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBe("req-42");
+    const h = seen.find((x) => x.get("x-custom"))!;
+    expect(h.get("host")).toBe(`127.0.0.1:${target.port}`);
+    expect(h.get("authorization")).toBe("Bearer target-secret");
+    expect(h.get("proxy-authorization")).toBeNull();
+    expect(h.get("te")).toBeNull();
+    const generated = await post(foreman.url, "/api/chat", chatBody({ stream: false }), { authorization: "Bearer client-secret" });
+    expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("errors in the caller's dialect", () => {
+  test("bad JSON, a missing model and a body over the limit are refused before the queue", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url, maxBodyBytes: 2048 });
+    const bad = await post(foreman.url, "/api/chat", "{nope");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain("not valid JSON");
+    const noModel = await post(foreman.url, "/v1/chat/completions", JSON.stringify({ messages: [] }));
+    expect(noModel.status).toBe(400);
+    expect(await noModel.json()).toEqual({ error: { message: "model is required", type: "invalid_request_error", param: "model", code: null } });
+    const big = await post(foreman.url, "/api/generate", JSON.stringify({ model: "llama3.2", prompt: "x".repeat(5000) }));
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: string }).error).toContain("larger than 2048 bytes");
+    expect(sim.counters.requests["POST /api/chat"] ?? 0).toBe(0);
+  });
+
+  test("target errors pass through unchanged; a mid-stream failure keeps the target's error line and no done", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { failLoad: ["mistral"] } });
+    foreman = await startTestForeman({ target: sim.url });
+    const a = await post(sim.url, "/api/chat", chatBody({ model: "mistral" }));
+    const b = await post(foreman.url, "/api/chat", chatBody({ model: "mistral" }));
+    expect(b.status).toBe(500);
+    expect(await b.text()).toBe(await a.text());
+    await sim.setFaults({ failLoad: [], errorMidStream: { afterChunks: 2, message: "runner crashed" } });
+    const mid = await post(foreman.url, "/api/chat", chatBody());
+    expect(mid.status).toBe(200);
+    const lines = (await mid.text()).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toEqual({ error: "runner crashed" });
+    expect(lines.some((l) => l.done === true)).toBe(false);
+  });
+
+  test("a target that drops the connection mid-stream: the NDJSON stream ends with an error line", async () => {
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        if (new URL(req.url).pathname === "/") return new Response("Ollama is running");
+        let sent = 0;
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              if (sent++ < 2) {
+                c.enqueue(new TextEncoder().encode(JSON.stringify({ model: "m", created_at: "x", message: { role: "assistant", content: "a" }, done: false }) + "\n"));
+                await Bun.sleep(5);
+              } else c.error(new Error("boom"));
+            },
+          }),
+          { headers: { "content-type": "application/x-ndjson" } },
+        );
+      },
+    });
+    extra = target;
+    foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}` });
+    const res = await post(foreman.url, "/api/chat", chatBody());
+    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toEqual({ error: expect.stringContaining("mid-stream") });
+  });
+});
+
+describe("a sleeping target", () => {
+  test("tags and models come from the last good copy; other metadata answers 503; inference waits and completes on waking", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 300 });
+    const tags = await (await fetch(`${foreman.url}/api/tags`)).text();
+    while (!foreman.services.poller.tags) await Bun.sleep(10);
+    await sim.setFaults({ asleep: true });
+    const cached = await fetch(`${foreman.url}/api/tags`);
+    expect(cached.status).toBe(200);
+    expect(cached.headers.get("x-foreman-cache")).toStartWith("stale; copied-at=");
+    expect(await cached.text()).toBe(tags);
+    const models = await fetch(`${foreman.url}/v1/models`);
+    expect(models.status).toBe(200);
+    expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toContain("llama3.2:latest");
+    const ps = await fetch(`${foreman.url}/api/ps`);
+    expect(ps.status).toBe(503);
+    expect(await ps.json()).toEqual({ error: expect.stringContaining("unreachable") });
+    const show = await post(foreman.url, "/api/show", JSON.stringify({ model: "llama3.2" }));
+    expect(show.status).toBe(503);
+    // inference waits in the queue...
+    const pending = post(foreman.url, "/api/chat", chatBody({ stream: false }));
+    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(10);
+    await Bun.sleep(100);
+    expect(foreman.services.queue.waitingInteractive()).toBe(1);
+    // ...and completes when the target wakes
+    await sim.setFaults({ asleep: false });
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { done: boolean }).done).toBe(true);
+  });
+
+  test("past the maximum wait or the maximum number waiting: 503 with Ollama's busy message, or the OpenAI envelope", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } });
+    foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 200, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
+    const waited = await post(foreman.url, "/api/chat", chatBody());
+    expect(waited.status).toBe(503);
+    expect(await waited.json()).toEqual({ error: BUSY_MESSAGE });
+    const openai = await post(foreman.url, "/v1/chat/completions", chatBody());
+    expect(openai.status).toBe(503);
+    expect(await openai.json()).toEqual({ error: { message: expect.stringContaining(BUSY_MESSAGE), type: "api_error", param: null, code: null } });
+    await foreman.stop();
+    foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 60_000, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
+    const held = [new AbortController(), new AbortController()];
+    const waiting = held.map((a) => post(foreman!.url, "/api/chat", chatBody(), {}, a.signal).catch(() => null));
+    while (foreman.services.queue.waitingInteractive() < 2) await Bun.sleep(5);
+    const third = await post(foreman.url, "/api/generate", JSON.stringify({ model: "llama3.2", prompt: "x" }));
+    expect(third.status).toBe(503);
+    expect(await third.json()).toEqual({ error: BUSY_MESSAGE });
+    held.forEach((a) => a.abort());
+    await Promise.all(waiting);
+  });
+});
+
+describe("direct routes", () => {
+  test("/, HEAD /, version, show, model ids with a colon, pull progress, copy and delete are the target's", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url });
+    expect(await (await fetch(`${foreman.url}/`)).text()).toBe("Ollama is running");
+    const head = await fetch(`${foreman.url}/`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await (await fetch(`${foreman.url}/api/version`)).json()).toEqual(await (await fetch(`${sim.url}/api/version`)).json());
+    const model = await fetch(`${foreman.url}/v1/models/llama3.2:latest`);
+    expect(((await model.json()) as { id: string }).id).toBe("llama3.2:latest");
+    const pull = await post(foreman.url, "/api/pull", JSON.stringify({ model: "llama3.1" }));
+    expect(pull.headers.get("content-type")).toBe("application/x-ndjson");
+    const statuses = (await pull.text()).trim().split("\n").map((l) => (JSON.parse(l) as { status: string }).status);
+    expect(statuses[0]).toBe("pulling manifest");
+    expect(statuses.at(-1)).toBe("success");
+    const copy = await post(foreman.url, "/api/copy", JSON.stringify({ source: "llama3.2", destination: "mine" }));
+    expect([copy.status, await copy.text()]).toEqual([200, ""]);
+    const del = await fetch(`${foreman.url}/api/delete`, { method: "DELETE", body: JSON.stringify({ model: "mine" }) });
+    expect([del.status, await del.text()]).toEqual([200, ""]);
+    const gone = await fetch(`${foreman.url}/api/delete`, { method: "DELETE", body: JSON.stringify({ model: "mine" }) });
+    expect(gone.status).toBe(404);
+  });
+});
