@@ -4,7 +4,7 @@
 // The waiting facade is run(), in run.ts; the event stream is in events.ts.
 import { ForemanConnectionError, httpErrorOf, messageOf } from "./errors.ts";
 import { jobEvents } from "./events.ts";
-import { runJob } from "./run.ts";
+import { runJob, waitForJob } from "./run.ts";
 import type { ClientOptions, Job, JobEvent, JobList, ListFilter, RunOptions, Submission } from "./types.ts";
 
 export interface RequestOptions {
@@ -61,6 +61,11 @@ export class ForemanClient {
   /** GET /jobs/{id}/events as an async iterator; reconnects with Last-Event-ID until the job ends. */
   events(id: string, options: RequestOptions & { lastEventId?: string } = {}): AsyncGenerator<JobEvent> {
     return jobEvents(this, id, options);
+  }
+
+  /** Waits (long-polling) until the job ends and returns it, whatever the outcome; JobTimeoutError after `timeout` ms. */
+  async wait(id: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Job> {
+    return waitForJob(this, await this.get(id, { signal: options.signal }), options);
   }
 
   /** Submit and wait: the artifact when the job is done, else a JobFailedError / JobCanceledError / JobTimeoutError. */

@@ -19,6 +19,27 @@ export function jobEndError(job: Job): JobFailedError | JobCanceledError {
   return job.status === "canceled" ? new JobCanceledError(job) : new JobFailedError(job);
 }
 
+/**
+ * Long-polls until the job ends and returns it as it ended (done, failed or canceled);
+ * throws JobTimeoutError when `deadline` passes first. The job is never canceled here.
+ */
+export async function waitForJob(client: ForemanClient, start: Job, options: { timeout?: number; signal?: AbortSignal }, deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout): Promise<Job> {
+  const { signal } = options;
+  let job = start;
+  while (!isTerminal(job.status)) {
+    const current = job;
+    const next = await retrying((s) => client.get(current.id, { wait: waitSeconds(deadline - Date.now()), signal: s }), signal, deadline);
+    if (next === TIMED_OUT) {
+      const briefly = AbortSignal.timeout(2000);
+      job = await client.get(job.id, { signal: signal ? AbortSignal.any([signal, briefly]) : briefly }).catch(() => job);
+      if (isTerminal(job.status)) break;
+      throw new JobTimeoutError(job, options.timeout ?? 0);
+    }
+    job = next;
+  }
+  return job;
+}
+
 export async function runJob(client: ForemanClient, submission: Submission, options: RunOptions): Promise<unknown> {
   const { signal, timeout } = options;
   const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
@@ -29,20 +50,7 @@ export async function runJob(client: ForemanClient, submission: Submission, opti
     const why = lastError === undefined ? "no answer in time" : messageOf(lastError);
     throw new ForemanConnectionError(`could not submit the job within ${timeout} ms (${why}); no job was confirmed — submitting again with Idempotency-Key ${key} cannot make a second one`, lastError);
   }
-  let job: Job = submitted;
-  while (!isTerminal(job.status)) {
-    const current = job;
-    const next = await retrying((s) => client.get(current.id, { wait: waitSeconds(deadline - Date.now()), signal: s }), signal, deadline);
-    if (next === TIMED_OUT) {
-      const briefly = AbortSignal.timeout(2000);
-      job = await client.get(job.id, { signal: signal ? AbortSignal.any([signal, briefly]) : briefly }).catch(() => job);
-      if (isTerminal(job.status)) break;
-      throw new JobTimeoutError(job, timeout ?? 0);
-    }
-    job = next;
-  }
+  const job = await waitForJob(client, submitted, { timeout, signal }, deadline);
   if (job.status !== "done") throw jobEndError(job);
-  const done = job;
-  const artifact = await retrying((s) => client.artifact(done.id, { signal: s }), signal, Infinity);
-  return artifact;
+  return retrying((s) => client.artifact(job.id, { signal: s }), signal, Infinity);
 }
