@@ -69,8 +69,8 @@ export class ForemanClient {
   }
 
   /** Submit and wait: the artifact when the job is done, else a JobFailedError / JobCanceledError / JobTimeoutError. */
-  run(job: Submission, options: RunOptions = {}): Promise<unknown> {
-    return runJob(this, job, options);
+  run<T = unknown>(job: Submission, options: RunOptions = {}): Promise<T> {
+    return runJob(this, job, options) as Promise<T>;
   }
 
   /** One HTTP exchange with auth; non-2xx becomes ForemanHttpError, a failed connection ForemanConnectionError. */
