@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -366,5 +367,63 @@ func TestParseSSE(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].ID != "1" || got[0].Job.Status != StatusQueued || got[1].ID != "2" || got[1].Progress.Text != "hi" {
 		t.Fatalf("parsed %+v", got)
+	}
+}
+
+func TestEventsResumeWithLastEventID(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Last-Event-Id"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		if r.Header.Get("Last-Event-Id") == "" {
+			// dropped before the job ends, in the middle of event 3
+			fmt.Fprint(w, "retry: 10\nid: 1\nevent: job.queued\ndata: {\"id\":\"j1\",\"status\":\"queued\"}\n\nid: 2\nevent: job.progress\ndata: {\"text\":\"he\",\"chunks\":1,\"tokens\":1}\n\nid: 3\nevent: job.prog")
+			return
+		}
+		fmt.Fprint(w, "id: 4\nevent: job.done\ndata: {\"id\":\"j1\",\"status\":\"done\"}\n\nid: 5\nevent: job.never\ndata: {}\n\n")
+	}))
+	defer stub.Close()
+	var got []string
+	err := New(stub.URL).Events(timeout(t, time.Minute), "j1", "", func(e Event) error {
+		got = append(got, e.ID+" "+e.Type)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "1 job.queued,2 job.progress,4 job.done" {
+		t.Fatalf("events %v", got)
+	}
+	if strings.Join(seen, ",") != ",2" {
+		t.Fatalf("Last-Event-ID sent: %q", seen)
+	}
+}
+
+func TestEventsFromForeman(t *testing.T) {
+	c := New(foremanURL)
+	ctx := timeout(t, time.Minute)
+	job, err := c.Submit(ctx, chat("llama3.2"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	err = c.Events(ctx, job.ID, "", func(e Event) error {
+		if e.Job != nil {
+			states = append(states, e.Type)
+		}
+		return nil
+	})
+	var h *HTTPError
+	if errors.As(err, &h) && h.Status == http.StatusNotFound {
+		t.Skip("GET /jobs/{id}/events is not available on this foreman")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) < 2 || states[0] != "job.queued" || states[len(states)-1] != "job.done" {
+		t.Fatalf("states %v", states)
 	}
 }
