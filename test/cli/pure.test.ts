@@ -38,7 +38,7 @@ describe("buildSubmission", () => {
     [{ request: "[1]" }, "expected a JSON object"],
     [{ request: "@missing.json" }, "cannot read missing.json"],
     [{ model: "m", endpoint: "/api/generate", message: ["x"] }, "--message is for chat endpoints"],
-  ])("%p is a usage error", (flags, message) => {
+  ])("%j is a usage error", (flags, message) => {
     expect(() => buildSubmission(flags, noFiles)).toThrow(message);
     expect(() => buildSubmission(flags, noFiles)).toThrow(UsageError);
   });
@@ -47,12 +47,12 @@ describe("buildSubmission", () => {
 describe("exit codes", () => {
   const job = { id: "j", status: "failed", error: null } as unknown as Job;
   test.each([
-    ["UsageError", new UsageError("x"), EXIT.usage],
-    ["JobFailedError", new JobFailedError(job), EXIT.jobEnded],
-    ["JobTimeoutError", new JobTimeoutError({ ...job, status: "queued" }, 5), EXIT.timeout],
-    ["ForemanHttpError", new ForemanHttpError(409, "x"), EXIT.http],
-    ["ForemanConnectionError", new ForemanConnectionError("x"), EXIT.http],
-  ])("%s → exit %p", (_name, err, code) => {
+    ["UsageError", EXIT.usage, new UsageError("x")],
+    ["JobFailedError", EXIT.jobEnded, new JobFailedError(job)],
+    ["JobTimeoutError", EXIT.timeout, new JobTimeoutError({ ...job, status: "queued" }, 5)],
+    ["ForemanHttpError", EXIT.http, new ForemanHttpError(409, "x")],
+    ["ForemanConnectionError", EXIT.http, new ForemanConnectionError("x")],
+  ])("%s → exit %d", (_name, code, err) => {
     expect(describeError(err).code).toBe(code);
   });
 

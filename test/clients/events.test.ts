@@ -64,7 +64,7 @@ describe.skipIf(!hasEvents)("events() against foreman", () => {
   let foreman: TestForeman;
 
   beforeAll(async () => {
-    sim = await startSimulator({ port: 0, tokenDelayMs: 5, loadMs: 20 });
+    sim = await startSimulator({ port: 0, tokenDelayMs: 20, loadMs: 20 });
     foreman = await startTestForeman({ target: sim.url });
   });
 
@@ -73,19 +73,21 @@ describe.skipIf(!hasEvents)("events() against foreman", () => {
     await sim.stop();
   });
 
-  test("a job's state changes and progress, ending with job.done", async () => {
+  test("a job's state changes and progress, ending with job.done; resumable after any state event", async () => {
     const client = new ForemanClient({ baseUrl: foreman.url });
     const job = await client.submit({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } });
     const events: JobEvent[] = [];
     for await (const e of client.events(job.id)) events.push(e);
-    const states = events.filter((e) => e.event !== "job.progress").map((e) => e.event);
-    expect(states[0]).toBe("job.queued");
-    expect(states.at(-1)).toBe("job.done");
-    expect(events.every((e) => e.id !== undefined)).toBe(true);
-    // resuming from the middle replays only what came after
-    const middle = events[1]!.id!;
+    const states = events.filter((e) => e.event !== "job.progress");
+    expect(states[0]!.event).toBe("job.queued");
+    expect(states.at(-1)!.event).toBe("job.done");
+    expect(states.every((e) => e.id !== undefined && e.data.id === job.id)).toBe(true);
+    const progress = events.filter((e) => e.event === "job.progress");
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.map((e) => (e.data as { text: string }).text).join("")).toBeTruthy();
+    // resuming after the first state event replays only the ones that came after it
     const rest: JobEvent[] = [];
-    for await (const e of client.events(job.id, { lastEventId: middle })) rest.push(e);
-    expect(rest.map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
+    for await (const e of client.events(job.id, { lastEventId: states[0]!.id })) rest.push(e);
+    expect(rest.map((e) => e.id)).toEqual(states.slice(1).map((e) => e.id));
   });
 });
