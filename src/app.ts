@@ -16,7 +16,8 @@ function notFound(pathname: string, method: string): Response {
   return errorResponse(dialect, 404, `no route for ${method} ${pathname}`);
 }
 
-async function dispatch(def: RouteDef, request: Request, params: Record<string, string>, ip: string | undefined, services: Services): Promise<Response> {
+async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, ip: string | undefined, services: Services): Promise<Response> {
+  const started = performance.now();
   const given = request.headers.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const url = new URL(request.url);
@@ -32,6 +33,10 @@ async function dispatch(def: RouteDef, request: Request, params: Record<string, 
     response = toErrorResponse(err, url.pathname, services, requestId);
   }
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+  services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
+  const fields = { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip };
+  if (def.public || route === "/metrics") services.log.debug("request", fields);
+  else services.log.info("request", fields);
   return response;
 }
 
@@ -54,9 +59,20 @@ function coerceQuery(def: RouteDef, raw: Record<string, string>): unknown {
   return out;
 }
 
+/** SQLite trouble that is the machine's, not the request's: full disk, read-only file, I/O error, lock. */
+function storageTrouble(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^SQLITE_(FULL|READONLY|IOERR|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB)/.test(code) ? code : undefined;
+}
+
 function toErrorResponse(err: unknown, pathname: string, services: Services, requestId: string): Response {
   const dialect = dialectOf(pathname);
   if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers);
+  const sqlite = storageTrouble(err);
+  if (sqlite) {
+    services.log.error("database unavailable", { requestId, path: pathname, code: sqlite });
+    return errorResponse(dialect, 503, `foreman cannot write to its database right now (${sqlite}); nothing was accepted — try again later`, undefined, { "retry-after": "5" });
+  }
   services.log.error("unhandled error", { requestId, path: pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
   return errorResponse(dialect, 500, "internal error; see foreman's log for request " + requestId);
 }
@@ -64,7 +80,7 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
 export function createApp(services: Services) {
   const app = new Elysia();
   for (const { method, path, def } of routes) {
-    app.route(method, path, ({ request, params, server }) => dispatch(def, request, params as Record<string, string>, server?.requestIP(request)?.address, services), { parse: "none" });
+    app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, server?.requestIP(request)?.address, services), { parse: "none" });
   }
   app.onError(({ code, request }) => {
     const url = new URL(request.url);

@@ -47,3 +47,13 @@ export function jobView(job: JobRecord, queue?: Queue): Job {
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
   };
 }
+
+const dur = (name: string, ms: number | undefined, desc?: string) => (ms === undefined ? [] : [`${name};dur=${Math.max(0, Math.round(ms * 10) / 10)}${desc ? `;desc="${desc}"` : ""}`]);
+
+/** Server-Timing for a job: where its time went — the queue, the model load, the target, foreman itself. */
+export function jobServerTiming(job: JobRecord): string {
+  const t = job.timings ?? {};
+  const parts = [...dur("queue", t.queueMs), ...dur("load", t.loadMs, "model load"), ...dur("target", t.totalMs)];
+  if (job.finishedAt !== null && t.queueMs !== undefined && t.totalMs !== undefined) parts.push(...dur("foreman", job.finishedAt - job.createdAt - t.queueMs - t.totalMs));
+  return parts.join(", ");
+}

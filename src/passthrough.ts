@@ -6,7 +6,7 @@ import { kindOf } from "../jobs/index.ts";
 import { dialectOf, errorResponse, HttpError, type Dialect } from "./errors.ts";
 import { errorMessage, type Outcome } from "./job-runner.ts";
 import { INTERACTIVE } from "./queue.ts";
-import { defineRoute, type RouteContext, type RouteDef } from "./route.ts";
+import { defineRoute, readBody, type RouteContext, type RouteDef } from "./route.ts";
 import { TargetTimeout, TargetUnreachable } from "./target.ts";
 
 /** Ollama's own queue-full message (two spaces after the first period). */
@@ -19,14 +19,6 @@ function replyHeaders(res: Response, extra: Record<string, string> = {}): Header
   for (const h of RESPONSE_HOP_BY_HOP) headers.delete(h);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   return headers;
-}
-
-async function readRaw(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
-  const body = new Uint8Array(await request.arrayBuffer());
-  if (body.byteLength > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
-  return body;
 }
 
 /** The model named by a request body; foreman needs it to schedule, the body itself stays as sent. */
@@ -102,7 +94,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
       const startedAt = Date.now();
       const dialect = dialectOf(endpoint);
-      const body = await readRaw(request, services.config.maxBodyBytes);
+      const body = await readBody(request, services.config.maxBodyBytes);
       const model = modelOf(body);
       const { queue, worker, config } = services;
       const waiting = queue.waitingInteractive();
@@ -160,7 +152,7 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
       try {
         const res = await target.send(targetPath, {
           method: request.method,
-          body: hasBody ? await readRaw(request, services.config.maxBodyBytes) : null,
+          body: hasBody ? await readBody(request, services.config.maxBodyBytes) : null,
           headers: target.headers(request.headers),
           signal: request.signal,
           timeoutMs: services.config.firstByteTimeoutMs,

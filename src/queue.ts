@@ -289,6 +289,29 @@ export class Queue {
     return { interactive: interactive ? toCandidate(interactive) : null, models };
   }
 
+  /**
+   * Async jobs newest first, optionally by status and model; `before` is the seq to continue
+   * after (the cursor). Passthrough records are not listed: their caller is the only reader.
+   */
+  list(filter: { status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
+    const where = ["lane = 1"];
+    const params: Record<string, string | number> = { limit: filter.limit };
+    if (filter.status) {
+      where.push("status = $status");
+      params.status = filter.status;
+    }
+    if (filter.model) {
+      where.push("model_key = $model");
+      params.model = modelKey(filter.model);
+    }
+    if (filter.before !== undefined) {
+      where.push("seq < $before");
+      params.before = filter.before;
+    }
+    const rows = this.db.query(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT $limit`).all(params) as Row[];
+    return rows.map(toRecord);
+  }
+
   /** Passthrough requests waiting for the worker. */
   waitingInteractive(): number {
     return (this.s.waitingInteractive!.get() as { n: number }).n;

@@ -51,12 +51,27 @@ function describeError(message: string, schema: TSchema): string {
   return message.charAt(0).toLowerCase() + message.slice(1);
 }
 
+/**
+ * Reads a body up to `maxBytes`, stopping as soon as it is exceeded (a declared
+ * Content-Length over the bound is refused before reading anything).
+ */
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new HttpError(413, `request body is larger than ${maxBytes} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of request.body) {
+    size += part.byteLength;
+    if (size > maxBytes) throw tooLarge();
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}
+
 /** Reads a JSON body with a size bound; malformed or empty bodies are 400s, not 500s. */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
-  const buf = await request.arrayBuffer();
-  if (buf.byteLength > maxBytes) throw new HttpError(413, `request body is larger than ${maxBytes} bytes`);
+  const buf = await readBody(request, maxBytes);
   if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
   let text: string;
   try {

@@ -8,8 +8,11 @@ import { JobWatch } from "./job-watch.ts";
 import { Poller } from "./poller.ts";
 import { Queue } from "./queue.ts";
 import type { Services } from "./services.ts";
+import { createTelemetry } from "./telemetry.ts";
 import { TargetClient } from "./target.ts";
 import { webhookUrlChecker } from "./webhook-policy.ts";
+import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
+import { installOutbox } from "./webhooks/outbox.ts";
 import { Worker } from "./worker.ts";
 
 export interface Foreman {
@@ -19,7 +22,13 @@ export interface Foreman {
   stop(): Promise<void>;
 }
 
-export async function startForeman(config: Config, opts: { log?: Logger } = {}): Promise<Foreman> {
+export interface StartOptions {
+  log?: Logger;
+  /** Tests shorten the webhook retry schedule and timeout. */
+  webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency">;
+}
+
+export async function startForeman(config: Config, opts: StartOptions = {}): Promise<Foreman> {
   const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const store = openStore(config.db);
   let stopSim: (() => Promise<void>) | undefined;
@@ -37,6 +46,7 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
     throw err;
   }
   const queue = new Queue(store.db);
+  installOutbox(queue, store.db);
   const recovered = queue.recover(config.maxAttempts);
   if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
   const target = new TargetClient(targetUrl, {
@@ -49,7 +59,10 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
   const worker = new Worker(queue, target, poller, config, log);
   const watch = new JobWatch(queue);
   const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
-  const services: Services = { config, store, log, queue, target, poller, worker, watch, checkWebhookUrl, startedAt: Date.now() };
+  const telemetry = createTelemetry({ queue, watch, poller, worker });
+  const dispatcher = new Dispatcher(store.db, watch, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, checkWebhookUrl, startedAt: Date.now() };
+  dispatcher.start();
   poller.start();
   worker.wake();
   const app = createApp(services);
@@ -58,7 +71,8 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
     port: config.port,
     // Queued requests and long generations are silent for minutes; never cut them off.
     idleTimeout: 0,
-    maxRequestBodySize: config.maxBodyBytes + 1,
+    // the routes enforce FOREMAN_MAX_BODY_BYTES themselves, so the refusal comes in the caller's dialect
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
   });
   const server = app.server!;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -75,6 +89,7 @@ export async function startForeman(config: Config, opts: { log?: Logger } = {}):
         await server.stop();
         poller.stop();
         await worker.stop();
+        await dispatcher.stop();
         await stopSim?.();
         store.close();
         log.info("foreman stopped");

@@ -65,22 +65,25 @@ export class TargetClient {
    * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is.
    */
   async send(path: string, init: { method: string; body?: string | Uint8Array | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
-    const timeout = new AbortController();
     const limit = init.timeoutMs ?? this.options.firstByteTimeoutMs;
-    const timer = setTimeout(() => timeout.abort(new TargetTimeout(`the target sent nothing for ${limit} ms`)), limit);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
+    // one controller for the caller's abort and the first-byte timeout; it stays linked to the
+    // caller's signal so aborting also stops reading the body
+    const control = new AbortController();
+    const timer = setTimeout(() => control.abort(new TargetTimeout(`the target sent nothing for ${limit} ms`)), limit);
+    if (init.signal?.aborted) control.abort(init.signal.reason);
+    else init.signal?.addEventListener("abort", () => control.abort(init.signal!.reason), { once: true });
     try {
       return await fetch(this.baseUrl + path, {
         method: init.method,
         body: init.body ?? null,
         headers: init.headers ?? this.headers(),
-        signal,
+        signal: control.signal,
         redirect: "manual",
         decompress: false,
       } as RequestInit);
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
-      if (timeout.signal.aborted) throw timeout.signal.reason;
+      if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;
       if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.baseUrl} is unreachable: ${(err as Error).message}`);
       throw err;
     } finally {
@@ -111,22 +114,21 @@ export class TargetClient {
  */
 export async function readBody(body: ReadableStream<Uint8Array>, idleMs: number, onChunk: (chunk: Uint8Array) => void, signal?: AbortSignal): Promise<void> {
   const reader = body.getReader();
+  let idle = false;
+  // one timer, pushed back on every chunk; when it fires the pending read ends
+  const timer = setTimeout(() => {
+    idle = true;
+    reader.cancel().catch(() => {});
+  }, idleMs);
   const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TargetTimeout(`the target went silent for ${idleMs} ms mid-stream`)), idleMs);
-      });
-      let next: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        next = await Promise.race([reader.read(), idle]);
-      } finally {
-        clearTimeout(timer);
-      }
+      const next = await reader.read();
       if (signal?.aborted) throw signal.reason;
+      if (idle) throw new TargetTimeout(`the target went silent for ${idleMs} ms mid-stream`);
       if (next.done) return;
+      timer.refresh();
       onChunk(next.value);
     }
   } catch (err) {
@@ -135,6 +137,7 @@ export async function readBody(body: ReadableStream<Uint8Array>, idleMs: number,
     if (isUnreachableError(err)) throw new TargetUnreachable(`the target dropped the connection mid-stream: ${(err as Error).message}`);
     throw err;
   } finally {
+    clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type Config } from "../src/config.ts";
-import { startForeman, type Foreman } from "../src/server.ts";
+import { startForeman, type Foreman, type StartOptions } from "../src/server.ts";
 
 export function tempDir(prefix = "foreman-test-"): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -21,9 +21,9 @@ export interface TestForeman extends Foreman {
   readonly dir: string;
 }
 
-export async function startTestForeman(overrides: Partial<Config> = {}): Promise<TestForeman> {
+export async function startTestForeman(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestForeman> {
   const dir = tempDir();
-  const foreman = await startForeman(testConfig(overrides, dir.path));
+  const foreman = await startForeman(testConfig(overrides, dir.path), options);
   return {
     ...foreman,
     dir: dir.path,

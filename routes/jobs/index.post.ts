@@ -1,7 +1,7 @@
 // POST /jobs: accept work now, run it when its turn comes. 202 with the job once it is
 // committed; `Prefer: wait=N` holds the reply up to N seconds for a finished job.
 import { defineRoute, json } from "../../src/route.ts";
-import { JobSchema, jobView } from "../../src/job-view.ts";
+import { JobSchema, jobServerTiming, jobView } from "../../src/job-view.ts";
 import { submit, Submission } from "../../src/job-submit.ts";
 import { HttpError } from "../../src/errors.ts";
 import { isTerminal } from "../../src/job-states.ts";
@@ -31,6 +31,8 @@ export default defineRoute({
       current = (await services.watch.untilTerminal(job.id, wait * 1000, request.signal)) ?? job;
       headers["preference-applied"] = `wait=${wait}`;
     }
-    return json(jobView(current, services.queue), isTerminal(current.status) ? 200 : 202, headers);
+    const timing = jobServerTiming(current);
+    if (timing) headers["server-timing"] = timing;
+    return json(jobView(current, services.queue), replayed || isTerminal(current.status) ? 200 : 202, headers);
   },
 });

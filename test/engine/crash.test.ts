@@ -56,3 +56,29 @@ test("a SIGKILLed foreman restarts on the same database and finishes every accep
     await sim.stop();
   }
 }, 120_000);
+
+test("SIGTERM hands the running job back to the queue, closes the database, and the next start finishes it", async () => {
+  const sim = await startSimulator({ tokenDelayMs: 10, loadMs: 10, responseTokens: 100 });
+  const db = join(dir.path, "term.db");
+  try {
+    let proc = spawnForeman(sim.url, db);
+    let url = await listeningUrl(proc.stderr);
+    const res = await fetch(`${url}/jobs`, { method: "POST", body: JSON.stringify({ request: { model: "llama3.2", messages: [{ role: "user", content: "long" }] } }) });
+    const { id } = (await res.json()) as { id: string };
+    while (((await (await fetch(`${url}/jobs/${id}`)).json()) as { status: string }).status !== "working") await Bun.sleep(10);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    const check = new Database(db, { readonly: true });
+    expect(check.query("SELECT status FROM jobs WHERE id = ?").get(id)).toEqual({ status: "queued" });
+    check.close();
+    proc = spawnForeman(sim.url, db);
+    url = await listeningUrl(proc.stderr);
+    const done = (await (await fetch(`${url}/jobs/${id}?wait=60`)).json()) as { status: string; attempts: number };
+    expect(done.status).toBe("done");
+    expect(done.attempts).toBe(2);
+    proc.kill("SIGTERM");
+    await proc.exited;
+  } finally {
+    await sim.stop();
+  }
+}, 120_000);

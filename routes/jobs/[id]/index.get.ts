@@ -1,7 +1,7 @@
 // GET /jobs/{id}: the job; `?wait=N` long-polls up to N seconds until it is finished.
 import { Type } from "@sinclair/typebox";
 import { defineRoute, json } from "../../../src/route.ts";
-import { JobSchema, jobView } from "../../../src/job-view.ts";
+import { JobSchema, jobServerTiming, jobView } from "../../../src/job-view.ts";
 import { MAX_WAIT_SECONDS } from "../../../src/prefer.ts";
 import { findJob } from "../../../src/job-lookup.ts";
 
@@ -13,6 +13,7 @@ export default defineRoute({
   handle: async ({ params, query, services, request }) => {
     const job = findJob(services.queue, params.id);
     const current = query.wait ? ((await services.watch.untilTerminal(job.id, query.wait * 1000, request.signal)) ?? job) : job;
-    return json(jobView(current, services.queue));
+    const timing = jobServerTiming(current);
+    return json(jobView(current, services.queue), 200, timing ? { "server-timing": timing } : {});
   },
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { routes } from "../src/routes.gen.ts";
-import { startTestForeman, type TestForeman } from "./helpers.ts";
+import { routes } from "../../src/routes.gen.ts";
+import { startTestForeman, type TestForeman } from "../helpers.ts";
 
 let foreman: TestForeman;
 let secured: TestForeman;

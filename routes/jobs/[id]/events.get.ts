@@ -1,0 +1,54 @@
+// GET /jobs/{id}/events: Server-Sent Events — every state change (`id` = the stored event's id,
+// so `Last-Event-ID` resumes after it) and, while the job runs, the generated text as it
+// streams (`job.progress`, not stored, no id). The stream ends after the terminal event.
+import { defineRoute } from "../../../src/route.ts";
+import { findJob } from "../../../src/job-lookup.ts";
+import { isTerminal } from "../../../src/job-states.ts";
+import { jobView } from "../../../src/job-view.ts";
+import type { JobEvent, JobRecord } from "../../../src/queue.ts";
+
+const HEARTBEAT_MS = 15_000;
+const encoder = new TextEncoder();
+
+export default defineRoute({
+  summary: "Live job events (Server-Sent Events), resumable with Last-Event-ID",
+  tags: ["jobs"],
+  responses: { 200: { description: "event stream", contentType: "text/event-stream" }, 404: { description: "no such job" } },
+  handle: ({ params, request, services: { queue, watch, worker } }) => {
+    const job = findJob(queue, params.id);
+    const after = Number(request.headers.get("last-event-id") ?? "0");
+    const cleanups: (() => void)[] = [];
+    const stop = () => cleanups.splice(0).forEach((c) => c());
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        let lastId = Number.isSafeInteger(after) && after > 0 ? after : 0;
+        let closed = false;
+        const write = (text: string) => {
+          if (!closed) controller.enqueue(encoder.encode(text));
+        };
+        const close = () => {
+          if (closed) return;
+          closed = true;
+          stop();
+          controller.close();
+        };
+        const send = (record: JobRecord, event: JobEvent) => {
+          if (event.id <= lastId) return;
+          lastId = event.id;
+          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify({ ...jobView(record, queue), status: event.type })}\n\n`);
+          if (isTerminal(event.type)) close();
+        };
+        cleanups.push(watch.subscribe(job.id, send));
+        cleanups.push(worker.onLive((jobId, update) => jobId === job.id && write(`event: job.progress\ndata: ${JSON.stringify(update)}\n\n`)));
+        const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
+        cleanups.push(() => clearInterval(heartbeat));
+        // replay what is stored (the job as it is now, with each event's state)
+        const current = queue.get(job.id) ?? job;
+        for (const event of queue.events(job.id, lastId)) send(current, event);
+      },
+      cancel: stop,
+    });
+    request.signal.addEventListener("abort", stop, { once: true });
+    return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" } });
+  },
+});

@@ -1,0 +1,42 @@
+// The outbox: inside the transaction of every job state change, one delivery row per webhook
+// that wants the event, carrying the payload as it is at that moment. Whatever commits the
+// state change commits its deliveries; nothing is sent from inside the transaction.
+import type { Database } from "bun:sqlite";
+import { jobView } from "../job-view.ts";
+import type { JobEvent, JobRecord, Queue } from "../queue.ts";
+
+/** job.done carries its artifact inline up to this size; larger ones only by link. */
+export const INLINE_ARTIFACT_BYTES = 64 * 1024;
+
+interface WebhookSpec {
+  url: string;
+  events: string[] | null;
+}
+
+export function payloadFor(job: JobRecord, event: JobEvent, queue: Queue): string {
+  const data: Record<string, unknown> = { ...jobView(job) };
+  if (event.type === "done") {
+    const artifact = queue.artifact(job.id);
+    if (artifact && artifact.body.byteLength <= INLINE_ARTIFACT_BYTES && /json/.test(artifact.contentType)) {
+      try {
+        data.artifact = JSON.parse(new TextDecoder().decode(artifact.body));
+      } catch {
+        // not JSON after all: the link will do
+      }
+    }
+  }
+  return JSON.stringify({ type: `job.${event.type}`, timestamp: new Date(event.at).toISOString(), data });
+}
+
+export function installOutbox(queue: Queue, db: Database): void {
+  const insert = db.query(
+    `INSERT INTO webhook_deliveries (event_id, job_id, event_type, url, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+  );
+  queue.onEvent((job, event) => {
+    const hook = job.webhook as WebhookSpec | null;
+    if (!hook) return;
+    const type = `job.${event.type}`;
+    if (hook.events && !hook.events.includes(type)) return;
+    insert.run(event.id, job.id, type, hook.url, payloadFor(job, event, queue), event.at, event.at);
+  });
+}

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Counter, Histogram, Registry } from "../../src/metrics.ts";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { startTestForeman, type TestForeman } from "../helpers.ts";
+
+describe("metrics registry", () => {
+  test("renders counters and histograms in the Prometheus text format", () => {
+    const r = new Registry();
+    const c = r.add(new Counter("x_total", "things"));
+    const h = r.add(new Histogram("d_seconds", "durations", [0.1, 1]));
+    c.inc({ route: '/a"b' });
+    c.inc({ route: '/a"b' }, 2);
+    h.observe(0.05);
+    h.observe(0.5);
+    h.observe(5);
+    expect(r.render()).toBe(
+      [
+        "# HELP x_total things",
+        "# TYPE x_total counter",
+        'x_total{route="/a\\"b"} 3',
+        "# HELP d_seconds durations",
+        "# TYPE d_seconds histogram",
+        'd_seconds_bucket{le="0.1"} 1',
+        'd_seconds_bucket{le="1"} 2',
+        'd_seconds_bucket{le="+Inf"} 3',
+        "d_seconds_sum 5.55",
+        "d_seconds_count 3",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("GET /metrics", () => {
+  let sim: Simulator;
+  let foreman: TestForeman;
+  beforeAll(async () => {
+    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
+    foreman = await startTestForeman({ target: sim.url });
+  });
+  afterAll(async () => {
+    await foreman.stop();
+    await sim.stop();
+  });
+
+  test("reports jobs, durations, tokens, loads, target state and HTTP requests after real work", async () => {
+    const job = await fetch(`${foreman.url}/jobs`, {
+      method: "POST",
+      headers: { prefer: "wait=30" },
+      body: JSON.stringify({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } }),
+    });
+    expect(job.status).toBe(200);
+    expect(job.headers.get("server-timing")).toMatch(/queue;dur=[\d.]+.*target;dur=[\d.]+/);
+    const chat = await fetch(`${foreman.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "hi" }], stream: false }) });
+    expect(chat.status).toBe(200);
+    await chat.text();
+    // the passthrough's terminal state commits just after its body is relayed
+    while (foreman.services.queue.activeCounts().length > 0) await Bun.sleep(5);
+    const res = await fetch(`${foreman.url}/metrics`);
+    expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
+    const text = await res.text();
+    for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+-]+|\w+(\{[^}]*\})? (NaN|\+Inf))$/);
+    expect(text).toContain('foreman_jobs_finished_total{kind="job",state="done",model="llama3.2:latest"} 1');
+    expect(text).toContain('foreman_jobs_finished_total{kind="passthrough",state="done",model="llama3.2:latest"} 1');
+    expect(text).toMatch(/foreman_run_duration_seconds_count\{kind="job"\} 1/);
+    expect(text).toMatch(/foreman_tokens_generated_total\{model="llama3.2:latest"\} \d+/);
+    expect(text).toContain("foreman_model_loads_total 1");
+    expect(text).toContain("foreman_target_up 1");
+    expect(text).toMatch(/foreman_http_requests_total\{route="\/jobs",method="POST",status="200"\} 1/);
+    expect(text).toMatch(/foreman_http_requests_total\{route="\/api\/chat",method="POST",status="200"\} 1/);
+  });
+});
