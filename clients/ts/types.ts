@@ -3,6 +3,7 @@
 import type { Job } from "../../src/job-view.ts";
 import type { Submission } from "../../src/job-submit.ts";
 import type { JobStatus } from "../../src/job-states.ts";
+import type { LiveListener } from "../../src/worker.ts";
 
 export type { Job, JobStatus, Submission };
 
@@ -19,12 +20,8 @@ export interface JobList {
   next_cursor: string | null;
 }
 
-/** Live output of a running job (`event: job.progress`). */
-export interface JobProgress {
-  text: string;
-  chunks: number;
-  tokens: number;
-}
+/** Live output of a running job (`event: job.progress`): the text since the last one, and the totals. */
+export type JobProgress = Parameters<LiveListener>[1];
 
 /** One event of `GET /jobs/{id}/events`: a state change carrying the job, or live progress. */
 export type JobEvent = { id?: string; event: `job.${JobStatus}`; data: Job } | { id?: string; event: "job.progress"; data: JobProgress };
