@@ -42,8 +42,7 @@ export async function* jobEvents(client: ForemanClient, id: string, options: { l
       const headers: Record<string, string> = { accept: "text/event-stream" };
       if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
       const res = await client.request("GET", `/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
-      if (!res.body) continue;
-      for await (const raw of sseEvents(res.body)) {
+      for await (const raw of res.body ? sseEvents(res.body) : []) {
         failures = 0;
         if (raw.retry !== undefined) retryMs = raw.retry;
         if (raw.id !== undefined) lastEventId = raw.id;
