@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // The foreman executable: `foreman [serve]` runs the daemon; other subcommands are tools
-// around it (the simulator, a health probe for containers).
+// around it (the job CLI, model pulls, the simulator, a health probe for containers).
+import { defaultUrl } from "./cli/connection.ts";
 import { helpText, loadConfig } from "./config.ts";
 import { startForeman } from "./server.ts";
 import { VERSION } from "./version.ts";
@@ -9,8 +10,10 @@ const USAGE = `foreman ${VERSION} — a queued, observable Ollama/OpenAI endpoin
 
 Usage:
   foreman [serve] [options]     run the daemon
+  foreman jobs <command>        submit, get, ls, cancel, wait for jobs and fetch artifacts (try: foreman jobs --help)
+  foreman pull MODEL...         have the target pull models, with progress (try: foreman pull --help)
   foreman sim [--port N]        run the Ollama simulator on its own (try: foreman sim --help)
-  foreman healthcheck [--url U] exit 0 when foreman at U (default http://127.0.0.1:$FOREMAN_PORT) is healthy
+  foreman healthcheck [--url U] exit 0 when foreman at U (default $FOREMAN_URL, else http://127.0.0.1:$FOREMAN_PORT) is healthy
   foreman --help | --version
 
 Options (each also an environment variable; flags win):
@@ -42,12 +45,7 @@ async function serve(args: string[]): Promise<number> {
 
 async function healthcheck(args: string[]): Promise<number> {
   const i = args.indexOf("--url");
-  let url = i >= 0 ? args[i + 1] : undefined;
-  if (!url) {
-    const result = loadConfig([]);
-    const port = result.ok ? result.config.port : 8080;
-    url = `http://127.0.0.1:${port}`;
-  }
+  const url = (i >= 0 ? args[i + 1] : undefined) || defaultUrl();
   try {
     const res = await fetch(`${url.replace(/\/$/, "")}/healthz`, { signal: AbortSignal.timeout(3000) });
     return res.ok ? 0 : 1;
@@ -70,6 +68,14 @@ async function main(argv: string[]): Promise<number> {
     case "sim": {
       const { simCommand } = await import("./sim/cli.ts");
       return simCommand(rest);
+    }
+    case "jobs": {
+      const { jobsCommand } = await import("./cli/jobs.ts");
+      return jobsCommand(rest);
+    }
+    case "pull": {
+      const { pullCommand } = await import("./cli/pull.ts");
+      return pullCommand(rest);
     }
     case "healthcheck":
       return healthcheck(rest);

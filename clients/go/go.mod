@@ -1,0 +1,3 @@
+module foreman.local/client
+
+go 1.19

@@ -1,0 +1,118 @@
+// Package client is the Go client for foreman's job API: submit work, wait for it with
+// long-polls, read its artifact, follow its events — standard library only.
+//
+// The types mirror the server's TypeBox schemas (src/job-view.ts, src/job-submit.ts);
+// the tests run against a real foreman, so a drift between them fails there.
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Job states.
+const (
+	StatusQueued   = "queued"
+	StatusLoading  = "loading"
+	StatusWorking  = "working"
+	StatusDone     = "done"
+	StatusFailed   = "failed"
+	StatusCanceled = "canceled"
+)
+
+// Job is foreman's public job object.
+type Job struct {
+	ID            string             `json:"id"`
+	Status        string             `json:"status"`
+	Endpoint      string             `json:"endpoint"`
+	Model         string             `json:"model"`
+	Priority      int                `json:"priority"`
+	Metadata      map[string]any     `json:"metadata"`
+	CreatedAt     time.Time          `json:"created_at"`
+	StartedAt     *time.Time         `json:"started_at"`
+	FinishedAt    *time.Time         `json:"finished_at"`
+	Attempts      int                `json:"attempts"`
+	QueuePosition *int               `json:"queue_position"`
+	Progress      Progress           `json:"progress"`
+	Error         *JobFailure        `json:"error"`
+	Timings       map[string]float64 `json:"timings"`
+	Links         map[string]string  `json:"links"`
+}
+
+// Terminal reports whether the job has ended (done, failed or canceled).
+func (j *Job) Terminal() bool {
+	return j.Status == StatusDone || j.Status == StatusFailed || j.Status == StatusCanceled
+}
+
+// Progress counts the output a job has produced so far.
+type Progress struct {
+	Chunks int `json:"chunks"`
+	Tokens int `json:"tokens"`
+}
+
+// JobFailure is why a job failed: the target's (or foreman's) message and HTTP status.
+type JobFailure struct {
+	Message string `json:"message"`
+	Status  int    `json:"status"`
+}
+
+// Submission is the body of POST /jobs.
+type Submission struct {
+	// Endpoint is the target endpoint; empty means /api/chat.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Request is the target's request body (a map or a struct); it must name a model.
+	Request  any            `json:"request"`
+	Webhook  *Webhook       `json:"webhook,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+	// Priority: higher runs first within a model (-1000..1000).
+	Priority int `json:"priority,omitempty"`
+}
+
+// Webhook is where foreman posts the job's state changes; nil Events means all of them.
+type Webhook struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events,omitempty"`
+}
+
+// ListFilter narrows GET /jobs; Cursor is the NextCursor of the previous page.
+type ListFilter struct {
+	Status string
+	Model  string
+	Limit  int
+	Cursor string
+}
+
+// JobList is one page of GET /jobs.
+type JobList struct {
+	Jobs       []Job   `json:"jobs"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// Artifact is a finished job's result, in the target's non-streamed response shape.
+type Artifact struct {
+	Job         *Job
+	ContentType string
+	Body        []byte
+}
+
+// Decode unmarshals a JSON artifact into v.
+func (a *Artifact) Decode(v any) error {
+	return json.Unmarshal(a.Body, v)
+}
+
+// Event is one event of GET /jobs/{id}/events: a state change (Type "job.<status>", Job
+// set) or live output (Type "job.progress", Progress set).
+type Event struct {
+	ID       string
+	Type     string
+	Job      *Job
+	Progress *LiveProgress
+	Data     json.RawMessage
+}
+
+// LiveProgress is the data of a job.progress event.
+type LiveProgress struct {
+	Text   string `json:"text"`
+	Chunks int    `json:"chunks"`
+	Tokens int    `json:"tokens"`
+}

@@ -1,0 +1,105 @@
+// ForemanClient: foreman's job API over plain fetch — nothing else at run time, no Bun-only
+// APIs — so it runs in Bun and Node ≥ 20. Each method is one HTTP exchange; errors come back
+// as ForemanHttpError (foreman answered 4xx/5xx) or ForemanConnectionError (it did not).
+// The waiting facade is run(), in run.ts; the event stream is in events.ts.
+import { ForemanConnectionError, httpErrorOf, messageOf } from "./errors.ts";
+import { jobEvents } from "./events.ts";
+import { runJob, waitForJob } from "./run.ts";
+import type { ClientOptions, Job, JobEvent, JobList, ListFilter, RunOptions, Submission } from "./types.ts";
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+type Fetch = NonNullable<ClientOptions["fetch"]>;
+
+export class ForemanClient {
+  readonly baseUrl: string;
+  readonly #token: string | undefined;
+  readonly #fetch: Fetch;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((url, init) => fetch(url, init));
+  }
+
+  /** POST /jobs. With an idempotency key, a repeat of the same submission returns the same job. */
+  async submit(job: Submission, options: RequestOptions & { idempotencyKey?: string; wait?: number } = {}): Promise<Job> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (options.idempotencyKey !== undefined) headers["idempotency-key"] = options.idempotencyKey;
+    if (options.wait !== undefined) headers.prefer = `wait=${options.wait}`;
+    return this.json<Job>(await this.request("POST", "/jobs", { headers, body: JSON.stringify(job), signal: options.signal }));
+  }
+
+  /** GET /jobs/{id}; `wait` (seconds, ≤ 300) long-polls until the job is finished. */
+  async get(id: string, options: RequestOptions & { wait?: number } = {}): Promise<Job> {
+    const query = options.wait ? `?wait=${options.wait}` : "";
+    return this.json<Job>(await this.request("GET", `${jobPath(id)}${query}`, options));
+  }
+
+  /** GET /jobs: one page; pass `next_cursor` back as `cursor` for the next one. */
+  async list(filter: ListFilter = {}, options: RequestOptions = {}): Promise<JobList> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+    const qs = query.toString();
+    return this.json<JobList>(await this.request("GET", qs ? `/jobs?${qs}` : "/jobs", options));
+  }
+
+  /** POST /jobs/{id}/cancel: the job as it is after the request (canceled, or still stopping). */
+  async cancel(id: string, options: RequestOptions = {}): Promise<Job> {
+    return this.json<Job>(await this.request("POST", `${jobPath(id)}/cancel`, options));
+  }
+
+  /** GET /jobs/{id}/artifact: parsed JSON for JSON content types, the text otherwise. */
+  async artifact(id: string, options: RequestOptions = {}): Promise<unknown> {
+    const res = await this.request("GET", `${jobPath(id)}/artifact`, options);
+    const text = await this.read(res, () => res.text());
+    return /[/+]json\b/i.test(res.headers.get("content-type") ?? "") ? JSON.parse(text) : text;
+  }
+
+  /** GET /jobs/{id}/events as an async iterator; reconnects with Last-Event-ID until the job ends. */
+  events(id: string, options: RequestOptions & { lastEventId?: string } = {}): AsyncGenerator<JobEvent> {
+    return jobEvents(this, id, options);
+  }
+
+  /** Waits (long-polling) until the job ends and returns it, whatever the outcome; JobTimeoutError after `timeout` ms. */
+  async wait(id: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<Job> {
+    return waitForJob(this, await this.get(id, { signal: options.signal }), options);
+  }
+
+  /** Submit and wait: the artifact when the job is done, else a JobFailedError / JobCanceledError / JobTimeoutError. */
+  run<T = unknown>(job: Submission, options: RunOptions = {}): Promise<T> {
+    return runJob(this, job, options) as Promise<T>;
+  }
+
+  /** One HTTP exchange with auth; non-2xx becomes ForemanHttpError, a failed connection ForemanConnectionError. */
+  async request(method: string, path: string, init: RequestOptions & { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+    const headers: Record<string, string> = { accept: "application/json", ...init.headers };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.baseUrl}${path}`, { method, headers, body: init.body, signal: init.signal });
+    } catch (err) {
+      if (init.signal?.aborted) throw init.signal.reason;
+      throw new ForemanConnectionError(`cannot reach foreman at ${this.baseUrl}: ${messageOf(err)}`, err);
+    }
+    if (!res.ok) throw await httpErrorOf(res);
+    return res;
+  }
+
+  private async json<T>(res: Response): Promise<T> {
+    return JSON.parse(await this.read(res, () => res.text())) as T;
+  }
+
+  /** Reads a body; a connection that breaks halfway is a ForemanConnectionError like any other. */
+  private async read<T>(res: Response, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      throw new ForemanConnectionError(`connection to foreman broke while reading ${res.url || "a reply"}: ${messageOf(err)}`, err);
+    }
+  }
+}
+
+const jobPath = (id: string) => `/jobs/${encodeURIComponent(id)}`;

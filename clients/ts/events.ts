@@ -1,0 +1,61 @@
+// GET /jobs/{id}/events as an async iterator. A dropped stream is re-opened with
+// Last-Event-ID, so the caller sees each event once and in order, until the terminal one.
+import { isTerminal } from "../../src/job-states.ts";
+import { splitSseEvents, type SseEvent } from "../../src/lines.ts";
+import type { ForemanClient } from "./client.ts";
+import { ForemanConnectionError, messageOf } from "./errors.ts";
+import { backoffMs, isTransient, sleep } from "./retry.ts";
+import type { JobEvent } from "./types.ts";
+
+/** Pure: a wire event as a JobEvent, or null for what this client does not know (comments, other types). */
+export function toJobEvent(raw: SseEvent): JobEvent | null {
+  if (raw.data === undefined || !raw.event?.startsWith("job.")) return null;
+  const id = raw.id === undefined ? {} : { id: raw.id };
+  return { ...id, event: raw.event, data: JSON.parse(raw.data) } as JobEvent;
+}
+
+async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let rest = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read().catch((err: unknown) => {
+        throw new ForemanConnectionError(`the event stream broke: ${messageOf(err)}`, err);
+      });
+      if (done) return;
+      const split = splitSseEvents(rest + decoder.decode(value, { stream: true }));
+      rest = split.rest;
+      yield* split.items;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+export async function* jobEvents(client: ForemanClient, id: string, options: { lastEventId?: string; signal?: AbortSignal }): AsyncGenerator<JobEvent> {
+  const { signal } = options;
+  let lastEventId = options.lastEventId;
+  let retryMs: number | undefined;
+  for (let failures = 0; ; failures++) {
+    try {
+      const headers: Record<string, string> = { accept: "text/event-stream" };
+      if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
+      const res = await client.request("GET", `/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
+      for await (const raw of res.body ? sseEvents(res.body) : []) {
+        failures = 0;
+        if (raw.retry !== undefined) retryMs = raw.retry;
+        if (raw.id !== undefined) lastEventId = raw.id;
+        const event = toJobEvent(raw);
+        if (!event) continue;
+        yield event;
+        if (event.event !== "job.progress" && isTerminal(event.data.status)) return;
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      // a stream that broke halfway is resumed like one that could not be opened
+      if (!isTransient(err)) throw err;
+    }
+    await sleep(retryMs ?? backoffMs(failures), signal);
+  }
+}

@@ -1,0 +1,34 @@
+// The CLI's exit codes, so scripts can tell a failed job from a usage mistake, an
+// unreachable foreman and a wait that ran out. One mapping from error to code (ADR 0009).
+import { ForemanConnectionError, ForemanHttpError, JobError, JobTimeoutError } from "../../clients/ts/errors.ts";
+import type { Job } from "../../clients/ts/types.ts";
+
+export const EXIT = { ok: 0, jobEnded: 1, usage: 2, http: 3, timeout: 4 } as const;
+
+export const EXIT_HELP = `Exit codes:
+  0  ok (for wait/submit --wait: the job is done)
+  1  the job failed or was canceled (pull: a model did not reach success)
+  2  usage error
+  3  HTTP error from foreman, or foreman could not be reached
+  4  timed out waiting (the job is still there; it was not canceled)`;
+
+/** A usage mistake: exit 2 with the message. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Pure: the exit code for a finished wait. */
+export function exitCodeOfJob(job: Job): number {
+  return job.status === "done" ? EXIT.ok : EXIT.jobEnded;
+}
+
+/** Pure: the exit code and the one line to print for an error a command threw. */
+export function describeError(err: unknown): { code: number; message: string } {
+  if (err instanceof UsageError) return { code: EXIT.usage, message: `${err.message} (see --help)` };
+  if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
+  if (err instanceof JobError) return { code: EXIT.jobEnded, message: err.message };
+  if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
+  if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
+  if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) return { code: EXIT.usage, message: `${err.message} (see --help)` };
+  return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };
+}

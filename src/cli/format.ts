@@ -1,0 +1,47 @@
+// How the CLI shows jobs and artifacts to a person: aligned tables and the reply's text.
+// Pure; `--json` bypasses all of it.
+import type { Job } from "../../clients/ts/types.ts";
+
+/** Pads every column to its widest cell; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === "" ? "-" : String(v));
+
+/** One job, one field per line. */
+export function jobDetails(job: Job): string {
+  const rows: [string, string][] = [
+    ["id", job.id],
+    ["status", job.status],
+    ["model", job.model],
+    ["endpoint", job.endpoint],
+    ["priority", String(job.priority)],
+    ["created", job.created_at],
+    ["started", dash(job.started_at)],
+    ["finished", dash(job.finished_at)],
+    ["attempts", String(job.attempts)],
+    ["progress", `${job.progress.chunks} chunks, ${job.progress.tokens} tokens`],
+  ];
+  if (job.queue_position !== null) rows.push(["queue position", String(job.queue_position)]);
+  if (job.error) rows.push(["error", `(${job.error.status}) ${job.error.message}`]);
+  if (job.timings) rows.push(["timings", Object.entries(job.timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(" ")]);
+  if (job.metadata) rows.push(["metadata", JSON.stringify(job.metadata)]);
+  return table(rows);
+}
+
+/** Many jobs, one per line. */
+export function jobRows(jobs: readonly Job[]): string {
+  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "CREATED", "FINISHED"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), j.created_at, dash(j.finished_at)])]);
+}
+
+/** The reply's text for a person (chat, generate, OpenAI choices); other artifacts as indented JSON. */
+export function artifactText(artifact: unknown): string {
+  if (typeof artifact === "string") return artifact.endsWith("\n") ? artifact : `${artifact}\n`;
+  const a = artifact as { message?: { content?: unknown }; response?: unknown; choices?: { message?: { content?: unknown }; text?: unknown }[] } | null;
+  const choice = a?.choices?.[0];
+  const text = a?.message?.content ?? a?.response ?? choice?.message?.content ?? choice?.text;
+  return typeof text === "string" ? `${text}\n` : `${JSON.stringify(artifact, null, 2)}\n`;
+}

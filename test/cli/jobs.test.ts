@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ForemanClient, type Job } from "foreman/client";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { BUN, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
+
+setDefaultTimeout(60_000);
+
+let sim: Simulator;
+let foreman: TestForeman;
+let client: ForemanClient;
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn([BUN, MAIN, "jobs", ...args], { env: { ...process.env, FOREMAN_URL: foreman.url, ...env }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0, tokenDelayMs: 5, loadMs: 20 });
+  foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 100, maxAttempts: 2, retryBaseMs: 50 });
+  client = new ForemanClient({ baseUrl: foreman.url });
+});
+
+afterAll(async () => {
+  await foreman.stop();
+  await sim.stop();
+});
+
+beforeEach(async () => {
+  await sim.setFaults({ firstByteDelayMs: 0 });
+});
+
+describe("foreman jobs", () => {
+  test("submit --wait --json prints the finished job and exits 0; get, artifact follow", async () => {
+    const r = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--metadata", '{"who":"cli"}', "--wait", "--json"]);
+    expect(r.code).toBe(0);
+    const job = JSON.parse(r.stdout) as Job;
+    expect(job.status).toBe("done");
+    expect(job.metadata).toEqual({ who: "cli" });
+
+    const got = await cli(["get", job.id]);
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/^status\s+done$/m);
+    expect(got.stdout).toContain(job.id);
+
+    const text = await cli(["artifact", job.id]);
+    expect(text.code).toBe(0);
+    const artifact = (await client.artifact(job.id)) as { message: { content: string } };
+    expect(text.stdout).toBe(`${artifact.message.content}\n`);
+    const raw = await cli(["artifact", job.id, "--json"]);
+    expect(JSON.parse(raw.stdout)).toEqual(artifact);
+  });
+
+  test("submit without --wait prints the queued job as a table", async () => {
+    const dir = tempDir();
+    const file = join(dir.path, "req.json");
+    writeFileSync(file, JSON.stringify({ model: "llama3.2", prompt: "from a file" }));
+    const r = await cli(["submit", "--endpoint", "/api/generate", "--request", `@${file}`, "--priority", "5"]);
+    dir.remove();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^endpoint\s+\/api\/generate$/m);
+    expect(r.stdout).toMatch(/^priority\s+5$/m);
+    const id = /^id\s+(\S+)$/m.exec(r.stdout)![1]!;
+    expect((await client.get(id, { wait: 60 })).status).toBe("done");
+  });
+
+  test("a job that fails exits 1, with the job printed", async () => {
+    const r = await cli(["submit", "--model", "no-such-model", "--message", "hi", "--wait"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^status\s+failed$/m);
+    expect(r.stdout).toContain("not found");
+  });
+
+  test("wait --timeout exits 4 and leaves the job running; cancel exits 0; cancel again exits 3", async () => {
+    await sim.setFaults({ firstByteDelayMs: 5000 });
+    const job = await client.submit({ request: { model: "llama3.2", prompt: "slow" }, endpoint: "/api/generate" });
+    const waited = await cli(["wait", job.id, "--timeout", "0.3"]);
+    expect(waited.code).toBe(4);
+    expect(waited.stderr).toContain("was not canceled");
+    expect((await client.get(job.id)).status).not.toBe("canceled");
+
+    const canceled = await cli(["cancel", job.id, "--json"]);
+    expect(canceled.code).toBe(0);
+    expect(["canceled", "working", "loading"]).toContain((JSON.parse(canceled.stdout) as Job).status);
+    expect((await client.get(job.id, { wait: 60 })).status).toBe("canceled");
+
+    const again = await cli(["cancel", job.id]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain("HTTP 409");
+
+    const ended = await cli(["wait", job.id]);
+    expect(ended.code).toBe(1);
+  });
+
+  test("an unknown job exits 3 with foreman's message", async () => {
+    const r = await cli(["get", "no-such-job"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("HTTP 404");
+  });
+
+  test.each([
+    [["submit", "--prompt", "no model"], "a model is required"],
+    [["submit", "--model", "m", "--bogus"], "bogus"],
+    [["get"], "takes one job id"],
+    [["frobnicate"], "unknown jobs command"],
+    [["submit", "--model", "m", "--endpoint", "/api/nope"], "--endpoint"],
+    [["submit", "--model", "m", "--request", "{not json"], "not valid JSON"],
+  ])("usage error %p exits 2", async (args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  test("--help documents the exit codes", async () => {
+    const r = await cli(["--help"]);
+    expect(r.code).toBe(0);
+    for (const code of ["0  ok", "1  the job failed", "2  usage error", "3  HTTP error", "4  timed out"]) expect(r.stdout).toContain(code);
+  });
+
+  test("an unreachable foreman exits 3", async () => {
+    const r = await cli(["get", "x", "--url", "http://127.0.0.1:9"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("cannot reach foreman");
+  });
+
+  test("ls lists jobs as a table and as JSON, filtered by status", async () => {
+    const job = await client.submit({ request: { model: "llama3.2", messages: [] } });
+    await client.get(job.id, { wait: 60 });
+    const table = await cli(["ls", "--status", "done"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+STATUS\s+MODEL/);
+    expect(table.stdout).toContain(job.id);
+    const json = await cli(["ls", "--json", "--limit", "1"]);
+    expect(json.code).toBe(0);
+    const page = JSON.parse(json.stdout) as { jobs: Job[]; next_cursor: string | null };
+    expect(page.jobs).toHaveLength(1);
+    expect(page.next_cursor).toBeString();
+  });
+
+  test("with FOREMAN_TOKEN set on the server: 401 without a token (exit 3), --token or FOREMAN_TOKEN works", async () => {
+    const guarded = await startTestForeman({ target: sim.url, token: "s3cret" });
+    try {
+      const denied = await cli(["submit", "--model", "llama3.2", "--url", guarded.url]);
+      expect(denied.code).toBe(3);
+      expect(denied.stderr).toContain("HTTP 401");
+      const flag = await cli(["submit", "--model", "llama3.2", "--url", guarded.url, "--token", "s3cret", "--json"]);
+      expect(flag.code).toBe(0);
+      const env = await cli(["get", (JSON.parse(flag.stdout) as Job).id, "--url", guarded.url], { FOREMAN_TOKEN: "s3cret" });
+      expect(env.code).toBe(0);
+    } finally {
+      await guarded.stop();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { ForemanClient, ForemanHttpError, type JobEvent } from "foreman/client";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { startTestForeman, type TestForeman } from "../helpers.ts";
+
+setDefaultTimeout(60_000);
+
+const job = (status: string) => JSON.stringify({ id: "j1", status });
+
+describe("events() resumes a dropped stream", () => {
+  // A stand-in for the events route that drops the first connection before the job ends:
+  // what the client sends on reconnect is the point of this test.
+  const seen: (string | null)[] = [];
+  let stub: ReturnType<typeof Bun.serve>;
+
+  beforeAll(() => {
+    stub = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        if (new URL(req.url).pathname !== "/jobs/j1/events") return Response.json({ error: { status: 404, message: "no such job" } }, { status: 404 });
+        const last = req.headers.get("last-event-id");
+        seen.push(last);
+        const text =
+          last === null
+            ? `retry: 10\nid: 1\nevent: job.queued\ndata: ${job("queued")}\n\n: keep-alive\n\nid: 2\nevent: job.progress\ndata: {"text":"he","chunks":1,"tokens":1}\n\nid: 3\nevent: job.prog`
+            : `id: 4\nevent: job.done\ndata: ${job("done")}\n\nid: 5\nevent: job.never\ndata: {}\n\n`;
+        return new Response(text, { headers: { "content-type": "text/event-stream" } });
+      },
+    });
+  });
+
+  afterAll(() => stub.stop(true));
+
+  test("events arrive once, in order; the reconnect sends Last-Event-ID; the iterator ends at the terminal event", async () => {
+    const client = new ForemanClient({ baseUrl: `http://127.0.0.1:${stub.port}` });
+    const events: JobEvent[] = [];
+    for await (const e of client.events("j1")) events.push(e);
+    expect(events.map((e) => [e.id, e.event])).toEqual([
+      ["1", "job.queued"],
+      ["2", "job.progress"],
+      ["4", "job.done"],
+    ]);
+    expect(events[1]!.data).toEqual({ text: "he", chunks: 1, tokens: 1 });
+    expect(seen).toEqual([null, "2"]);
+  });
+
+  test("lastEventId starts after it; an unknown job is a ForemanHttpError", async () => {
+    const client = new ForemanClient({ baseUrl: `http://127.0.0.1:${stub.port}` });
+    const events: JobEvent[] = [];
+    for await (const e of client.events("j1", { lastEventId: "3" })) events.push(e);
+    expect(events.map((e) => e.event)).toEqual(["job.done"]);
+    const err = await client.events("nope").next().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ForemanHttpError);
+  });
+});
+
+describe("events() against foreman", () => {
+  let sim: Simulator;
+  let foreman: TestForeman;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, tokenDelayMs: 20, loadMs: 20 });
+    foreman = await startTestForeman({ target: sim.url });
+  });
+
+  afterAll(async () => {
+    await foreman.stop();
+    await sim.stop();
+  });
+
+  test("a job's state changes and progress, ending with job.done; resumable after any state event", async () => {
+    const client = new ForemanClient({ baseUrl: foreman.url });
+    const job = await client.submit({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } });
+    const events: JobEvent[] = [];
+    for await (const e of client.events(job.id)) events.push(e);
+    const states = events.filter((e) => e.event !== "job.progress");
+    expect(states[0]!.event).toBe("job.queued");
+    expect(states.at(-1)!.event).toBe("job.done");
+    expect(states.every((e) => e.id !== undefined && e.data.id === job.id)).toBe(true);
+    const progress = events.filter((e) => e.event === "job.progress");
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.map((e) => (e.data as { text: string }).text).join("")).toBeTruthy();
+    // resuming after the first state event replays only the ones that came after it
+    const rest: JobEvent[] = [];
+    for await (const e of client.events(job.id, { lastEventId: states[0]!.id })) rest.push(e);
+    expect(rest.map((e) => e.id)).toEqual(states.slice(1).map((e) => e.id));
+  });
+});
