@@ -230,5 +230,8 @@ describe("GET /jobs/{id}/events", () => {
     const resumed = await readEvents(await fetch(`${foreman.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all[0]!.id! } }));
     expect(resumed.map((e) => e.id)).toEqual(all.slice(1).map((e) => e.id));
     expect(resumed.at(-1)!.data.status).toBe("done");
+    // resuming after the final event of a finished job ends at once
+    const after = await readEvents(await fetch(`${foreman.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all.at(-1)!.id! } }));
+    expect(after).toEqual([]);
   });
 });

@@ -45,6 +45,8 @@ export default defineRoute({
         // replay what is stored (the job as it is now, with each event's state)
         const current = queue.get(job.id) ?? job;
         for (const event of queue.events(job.id, lastId)) send(current, event);
+        // resumed after the job's last event: there is nothing more to come
+        if (isTerminal(current.status)) close();
       },
       cancel: stop,
     });
