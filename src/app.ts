@@ -16,7 +16,7 @@ function notFound(pathname: string, method: string): Response {
   return errorResponse(dialect, 404, `no route for ${method} ${pathname}`);
 }
 
-async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, ip: string | undefined, services: Services): Promise<Response> {
+async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services): Promise<Response> {
   const started = performance.now();
   const given = request.headers.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
@@ -28,15 +28,14 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
     }
     const query = def.query ? validate(def.query, queryObject(def, url), "query ") : undefined;
     const body = def.body ? validate(def.body, await readJson(request, services.config.maxBodyBytes)) : undefined;
-    response = await def.handle({ request, url, params, query, body, services, requestId, ip });
+    response = await def.handle({ request, url, params, query, body, services, requestId, peer });
   } catch (err) {
     response = toErrorResponse(err, url.pathname, services, requestId);
   }
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
-  const fields = { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip };
-  if (def.public || route === "/metrics") services.log.debug("request", fields);
-  else services.log.info("request", fields);
+  const level = def.public || route === "/metrics" ? "debug" : "info";
+  if (services.log.enabled(level)) services.log[level]("request", { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
   return response;
 }
 
@@ -80,7 +79,7 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
 export function createApp(services: Services) {
   const app = new Elysia();
   for (const { method, path, def } of routes) {
-    app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, server?.requestIP(request)?.address, services), { parse: "none" });
+    app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, () => server?.requestIP(request)?.address, services), { parse: "none" });
   }
   app.onError(({ code, request }) => {
     const url = new URL(request.url);

@@ -9,6 +9,8 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /** Whether a line at this level would be written (to skip building it). */
+  enabled(level: Exclude<LogLevel, "silent">): boolean;
 }
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -44,5 +46,6 @@ export function createLogger(opts: { level: LogLevel; format: "json" | "pretty";
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     child: (fields) => createLogger({ ...opts, write, base: { ...base, ...fields } }),
+    enabled: (level) => rank[level] >= min,
   };
 }

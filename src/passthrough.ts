@@ -12,6 +12,8 @@ import { TargetTimeout, TargetUnreachable } from "./target.ts";
 /** Ollama's own queue-full message (two spaces after the first period). */
 export const BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";
 
+const SMALL_REPLY_BYTES = 64 * 1024;
+
 const RESPONSE_HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"];
 
 function replyHeaders(res: Response, extra: Record<string, string> = {}): Headers {
@@ -140,8 +142,31 @@ export function queuedPassthrough(endpoint: string): RouteDef {
   });
 }
 
-/** Metadata and model management: straight to the target, not queued. */
-export function directPassthrough(path?: string, opts: { cached?: "tags" | "models" } = {}): RouteDef {
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: ArrayBuffer;
+}
+
+/** Identical metadata GETs in flight at the same moment share one request to the target. */
+const inFlight = new Map<string, Promise<Reply>>();
+
+function coalesced(key: string, fetchReply: () => Promise<Reply>): Promise<Reply> {
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = fetchReply().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+/**
+ * Metadata and model management: straight to the target, not queued. `coalesce` is for
+ * idempotent metadata GETs whose replies are one small JSON document (tags, ps, version,
+ * models): concurrent identical requests then share one upstream request, and every caller
+ * still gets an answer the target gave after its request arrived (ADR 0008).
+ */
+export function directPassthrough(path?: string, opts: { cached?: "tags" | "models"; coalesce?: boolean } = {}): RouteDef {
   return defineRoute({
     summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
     tags: ["passthrough"],
@@ -150,6 +175,13 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
       const targetPath = url.pathname + url.search;
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
       try {
+        if (opts.coalesce && request.method === "GET") {
+          const reply = await coalesced(targetPath, async () => {
+            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs: services.config.firstByteTimeoutMs });
+            return { status: res.status, headers: replyHeaders(res), body: await res.arrayBuffer() };
+          });
+          return new Response(reply.body, { status: reply.status, headers: reply.headers });
+        }
         const res = await target.send(targetPath, {
           method: request.method,
           body: hasBody ? await readBody(request, services.config.maxBodyBytes) : null,
@@ -157,10 +189,15 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
           signal: request.signal,
           timeoutMs: services.config.firstByteTimeoutMs,
         });
-        return new Response(res.body, { status: res.status, headers: replyHeaders(res) });
+        // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
+        // copied in one piece; anything else, progress streams included, is relayed as it comes
+        const length = Number(res.headers.get("content-length") ?? NaN);
+        const body = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
+        return new Response(body, { status: res.status, headers: replyHeaders(res) });
       } catch (err) {
         if (!(err instanceof TargetUnreachable || err instanceof TargetTimeout)) throw err;
-        poller.markDown((err as Error).message);
+        // a slow answer (/api/ps waits for loads) is not a target that is down
+        if (err instanceof TargetUnreachable) poller.markDown(err.message);
         const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
         if (cached) return cached;
         throw new HttpError(503, `the target is unreachable (${(err as Error).message}); try again later`);

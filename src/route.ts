@@ -16,8 +16,8 @@ export interface RouteContext<B extends TSchema | undefined, Q extends TSchema |
   body: Maybe<B>;
   services: Services;
   requestId: string;
-  /** The peer's address, when the server knows it. */
-  ip: string | undefined;
+  /** The peer's address, when the server knows it (looked up on demand). */
+  peer(): string | undefined;
 }
 
 export interface RouteDef<B extends TSchema | undefined = TSchema | undefined, Q extends TSchema | undefined = TSchema | undefined> {

@@ -309,3 +309,20 @@ describe("direct routes", () => {
     expect(gone.status).toBe(404);
   });
 });
+
+describe("coalesced metadata", () => {
+  test("identical /api/tags requests in flight together share one upstream request, each gets the full reply", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 3_600_000 });
+    const expected = await (await fetch(`${sim.url}/api/tags`)).text();
+    const before = sim.counters.requests["GET /api/tags"] ?? 0;
+    const replies = await Promise.all(Array.from({ length: 50 }, () => fetch(`${foreman!.url}/api/tags`).then(async (r) => [r.status, r.headers.get("content-type"), await r.text()])));
+    for (const r of replies) expect(r).toEqual([200, "application/json; charset=utf-8", expected]);
+    const upstream = (sim.counters.requests["GET /api/tags"] ?? 0) - before;
+    expect(upstream).toBeGreaterThanOrEqual(1);
+    expect(upstream).toBeLessThan(50);
+    // a later request is not served an old reply: it asks again
+    await fetch(`${foreman.url}/api/tags`);
+    expect((sim.counters.requests["GET /api/tags"] ?? 0) - before).toBe(upstream + 1);
+  });
+});
