@@ -171,29 +171,37 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
     summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
     tags: ["passthrough"],
     handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
+      const started = performance.now();
       const { target, poller } = services;
       const targetPath = url.pathname + url.search;
+      const timing = (sent: number, answered: number) => `target;dur=${ms(answered - sent)}, foreman;dur=${ms(sent - started)}`;
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
       try {
         if (opts.coalesce && request.method === "GET") {
+          const sent = performance.now();
           const reply = await coalesced(targetPath, async () => {
             const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs: services.config.firstByteTimeoutMs });
             return { status: res.status, headers: replyHeaders(res), body: await res.arrayBuffer() };
           });
-          return new Response(reply.body, { status: reply.status, headers: reply.headers });
+          const headers = new Headers(reply.headers);
+          headers.set("server-timing", timing(sent, performance.now()));
+          return new Response(reply.body, { status: reply.status, headers });
         }
+        const body = hasBody ? await readBody(request, services.config.maxBodyBytes) : null;
+        const sent = performance.now();
         const res = await target.send(targetPath, {
           method: request.method,
-          body: hasBody ? await readBody(request, services.config.maxBodyBytes) : null,
+          body,
           headers: target.headers(request.headers),
           signal: request.signal,
           timeoutMs: services.config.firstByteTimeoutMs,
         });
         // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
         // copied in one piece; anything else, progress streams included, is relayed as it comes
+        const answered = performance.now();
         const length = Number(res.headers.get("content-length") ?? NaN);
-        const body = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
-        return new Response(body, { status: res.status, headers: replyHeaders(res) });
+        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
+        return new Response(replyBody, { status: res.status, headers: replyHeaders(res, { "server-timing": timing(sent, answered) }) });
       } catch (err) {
         if (!(err instanceof TargetUnreachable || err instanceof TargetTimeout)) throw err;
         // a slow answer (/api/ps waits for loads) is not a target that is down

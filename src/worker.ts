@@ -203,6 +203,10 @@ export class Worker {
   private finish(job: JobRecord, outcome: Outcome | { kind: "gone" }, since: number, firstByteMs: number): void {
     this.stats.jobs++;
     const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
+    if (this.log.enabled("info")) {
+      const fields = { jobId: job.id, lane: job.lane === INTERACTIVE ? "passthrough" : "job", model: job.model, outcome: outcome.kind, ...timings };
+      this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
+    }
     if (outcome.kind === "done") {
       const progress = { chunks: outcome.chunks, tokens: outcome.tokens };
       this.queue.transition(job.id, "done", { timings, progress, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
