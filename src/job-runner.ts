@@ -2,7 +2,7 @@
 // idle timeout), folds it with the endpoint's assembler, reports progress, and says how it
 // ended. Pure of queue state: the worker decides what the outcome means for the job.
 import type { JobKind } from "../jobs/kind.ts";
-import { DONE } from "../jobs/openai-chat.ts";
+import { DONE } from "../jobs/openai-stream.ts";
 import { splitLines, splitSse } from "./lines.ts";
 import { readBody } from "./target.ts";
 
