@@ -171,6 +171,7 @@ export class Queue {
                  VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now)`),
       event: q(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?)`),
       get: q(`SELECT * FROM jobs WHERE id = ?`),
+      state: q(`SELECT status, started_at, timings FROM jobs WHERE id = ?`),
       byKey: q(`SELECT * FROM jobs WHERE idempotency_key = ?`),
       waitingInteractive: q(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
       interactive: q(`SELECT id, seq, model_key, priority, created_at FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
@@ -269,7 +270,7 @@ export class Queue {
   transition(id: string, to: JobStatus, patch: TransitionPatch = {}): JobRecord {
     let from: JobStatus = to;
     const job = this.db.transaction(() => {
-      const current = this.get(id);
+      const current = this.s.state!.get(id) as { status: JobStatus; started_at: number | null; timings: string | null } | null;
       if (!current) throw new JobNotFound(id);
       checkTransition(current.status, to);
       from = current.status;
@@ -279,7 +280,7 @@ export class Queue {
       if (to === "queued") sets.push("queued_at = $now");
       if (patch.attempt) sets.push("attempts = attempts + 1");
       if (patch.failure) sets.push("failures = failures + 1");
-      if ((to === "loading" || to === "working") && current.startedAt === null) sets.push("started_at = $now");
+      if ((to === "loading" || to === "working") && current.started_at === null) sets.push("started_at = $now");
       if (to === "done" || to === "failed" || to === "canceled") sets.push("finished_at = $now");
       if (patch.error) {
         sets.push("error = $error");
@@ -292,7 +293,7 @@ export class Queue {
       }
       if (patch.timings) {
         sets.push("timings = $timings");
-        params.timings = JSON.stringify({ ...current.timings, ...patch.timings });
+        params.timings = JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings });
       }
       const row = this.db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = $id RETURNING *`).get(params) as Row;
       if (patch.artifact) {
