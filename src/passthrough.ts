@@ -115,6 +115,8 @@ export function queuedPassthrough(endpoint: string): RouteDef {
         if (queue.get(job.id)?.status === "queued") queue.transition(job.id, status, status === "failed" ? { error: { status: 503, message: reason } } : { data: { reason } });
       };
       const timer = setTimeout(() => {
+        // only a request still in the queue gives up; one the worker has taken gets its reply
+        if (queue.get(job.id)?.status !== "queued") return;
         giveUp("failed", `waited ${config.interactiveMaxWaitMs} ms in the queue`);
         settle(busy(dialect, `waited ${config.interactiveMaxWaitMs} ms in the queue`));
       }, config.interactiveMaxWaitMs);
@@ -129,6 +131,11 @@ export function queuedPassthrough(endpoint: string): RouteDef {
         signal: request.signal,
         deliver: async (res) => {
           worker.detach(job.id);
+          if (settled) {
+            // the caller is already gone: nobody will read this reply, so do not hold the target for it
+            await res.body?.cancel().catch(() => {});
+            return { kind: "gone" };
+          }
           const dispatched = queue.get(job.id)?.startedAt ?? Date.now();
           const { response, finished } = relay(res, startedAt, dispatched - startedAt, dispatched);
           settle(response);

@@ -326,3 +326,16 @@ describe("coalesced metadata", () => {
     expect((sim.counters.requests["GET /api/tags"] ?? 0) - before).toBe(upstream + 1);
   });
 });
+
+describe("the maximum wait", () => {
+  test("applies to time in the queue only: a request the worker took gets its reply even past it", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, models: [{ name: "slow", loadMs: 400 }, { name: "llama3.2" }] });
+    foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 150 });
+    const res = await post(foreman.url, "/api/chat", chatBody({ model: "slow", stream: false }));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { done: boolean }).done).toBe(true);
+    // and the worker is free for the next one
+    const next = await post(foreman.url, "/api/chat", chatBody({ stream: false }));
+    expect(next.status).toBe(200);
+  });
+});
