@@ -126,19 +126,38 @@ export class Worker {
       while (!this.stopped && this.poller.up !== false && Date.now() >= this.backoffUntil) {
         const next = this.pick();
         if (!next) break;
-        await this.execute(next);
+        try {
+          await this.execute(next);
+        } catch (err) {
+          // foreman itself failed (most likely its database): the caller of a passthrough
+          // request must not wait forever, and the worker backs off instead of spinning
+          const message = (err as Error).message ?? String(err);
+          this.log.error("worker could not run a job", { jobId: next.id, error: (err as Error).stack ?? message });
+          this.interactive.get(next.id)?.fail(503, `foreman could not run this request: ${message}`);
+          this.interactive.delete(next.id);
+          this.pauseFor(1000);
+          break;
+        }
       }
     } catch (err) {
       this.log.error("worker loop error", { error: (err as Error).stack ?? String(err) });
+      this.pauseFor(1000);
     } finally {
       this.looping = false;
       this.idle?.resolve();
     }
   }
 
+  /** The worker waits this long before looking at the queue again. */
+  private pauseFor(ms: number): void {
+    this.backoffUntil = Date.now() + ms;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = setTimeout(() => this.wake(), ms);
+  }
+
   private pick(): JobRecord | null {
-    const resident = this.lastModel && (this.poller.resident.length === 0 || this.poller.isResident(this.lastModel)) ? [this.lastModel, ...this.poller.resident] : this.poller.resident;
-    const choice = chooseNext(this.queue.heads(), { resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt });
+    // the poller's list is most-recently-used first, and every run notes its model there
+    const choice = chooseNext(this.queue.heads(), { resident: this.poller.resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt });
     return choice ? this.queue.get(choice.id) : null;
   }
 
@@ -157,7 +176,7 @@ export class Worker {
     const signal = request ? AbortSignal.any([abort.signal, request.signal]) : abort.signal;
     const since = Date.now();
     this.current = { job, abort, since };
-    const resident = this.poller.isResident(job.model) || (this.lastModel !== undefined && this.lastModel === job.modelKey);
+    const resident = this.poller.isResident(job.model);
     if (this.lastModel && this.lastModel !== job.modelKey) this.leftAt[this.lastModel] = since;
     if (!resident) {
       this.stats.loads++;
@@ -258,9 +277,7 @@ export class Worker {
     }
     const delay = Math.min(this.config.retryBaseMs * 2 ** (failures - 1), 60_000);
     this.queue.transition(job.id, "queued", { failure: true, data: { reason: error.message, status: error.status, retryInMs: delay } });
-    this.backoffUntil = Date.now() + delay;
-    clearTimeout(this.backoffTimer);
-    this.backoffTimer = setTimeout(() => this.wake(), delay);
+    this.pauseFor(delay);
   }
 }
 

@@ -45,3 +45,19 @@ test.each([
   expect((await submit(foreman)).status).toBe(202);
   expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
 });
+
+test("a database that breaks while a passthrough request waits: the caller gets a 503, the worker recovers", async () => {
+  sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } });
+  foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 50 });
+  while (foreman.services.poller.up !== false) await Bun.sleep(10);
+  const waiting = fetch(`${foreman.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) });
+  while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+  foreman.services.store.db.exec("PRAGMA query_only = ON");
+  await sim.setFaults({ asleep: false });
+  const res = await waiting;
+  expect(res.status).toBe(503);
+  expect(((await res.json()) as { error: string }).error).toContain("readonly");
+  foreman.services.store.db.exec("PRAGMA query_only = OFF");
+  const again = await fetch(`${foreman.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) });
+  expect(again.status).toBe(200);
+});
