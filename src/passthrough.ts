@@ -39,41 +39,65 @@ function modelOf(body: Uint8Array): string {
 
 const ms = (n: number) => Math.max(0, Math.round(n * 10) / 10);
 
+/** Tokens the target reports at the end of a reply (native `eval_count`, OpenAI `completion_tokens`). */
+export function reportedTokens(tail: string): number {
+  const native = [...tail.matchAll(/"eval_count":(\d+)/g)].at(-1);
+  const openai = [...tail.matchAll(/"completion_tokens":(\d+)/g)].at(-1);
+  return Number((native ?? openai)?.[1] ?? 0);
+}
+
+const TAIL_BYTES = 4096;
+
 /**
- * Streams `res` to the caller. Resolves once the caller has everything (or went away); the
- * worker holds the target for exactly that long.
+ * Streams `res` to the caller, chunk by chunk as it arrives. Resolves once the caller has
+ * everything (or went away, or the target went silent for `idleMs`); the worker holds the
+ * target for exactly that long.
  */
-function relay(res: Response, startedAt: number, queuedMs: number, dispatchedAt: number): { response: Response; finished: Promise<Outcome | { kind: "gone" }> } {
+function relay(res: Response, idleMs: number, serverTiming: string): { response: Response; finished: Promise<Outcome | { kind: "gone" }> } {
   const { promise, resolve } = Promise.withResolvers<Outcome | { kind: "gone" }>();
-  const timing = { "server-timing": `queue;dur=${ms(queuedMs)}, target;dur=${ms(Date.now() - dispatchedAt)};desc="until first byte", foreman;dur=${ms(Date.now() - startedAt - queuedMs - (Date.now() - dispatchedAt))}` };
-  const headers = replyHeaders(res, timing);
+  const headers = replyHeaders(res, { "server-timing": serverTiming });
   if (!res.body) {
     resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, chunks: 0, tokens: 0 } : { kind: "error", status: res.status, message: res.statusText });
     return { response: new Response(null, { status: res.status, headers }), finished: promise };
   }
   const reader = res.body.getReader();
-  let errorText = "";
+  const ndjson = /x-ndjson/.test(res.headers.get("content-type") ?? "");
   const decoder = new TextDecoder();
+  let tail = "";
+  let chunks = 0;
+  let idle = false;
+  const timer = setTimeout(() => {
+    idle = true;
+    reader.cancel().catch(() => {});
+  }, idleMs);
+  // a broken stream ends the way Ollama ends one: an {"error"} line and no done
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, status: number, message: string) => {
+    clearTimeout(timer);
+    if (ndjson) controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
+    controller.close();
+    resolve({ kind: "error", status, message });
+  };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { value, done } = await reader.read();
+        if (idle) return fail(controller, 504, `the target went silent for ${idleMs} ms mid-stream`);
         if (done) {
+          clearTimeout(timer);
           controller.close();
-          resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, chunks: 0, tokens: 0 } : { kind: "error", status: res.status, message: errorMessage(errorText) });
+          resolve(res.ok ? { kind: "done", artifact: { contentType: "", body: "" }, chunks, tokens: reportedTokens(tail) } : { kind: "error", status: res.status, message: errorMessage(tail) });
           return;
         }
-        if (!res.ok) errorText += decoder.decode(value, { stream: true });
+        timer.refresh();
+        chunks++;
+        tail = (tail + decoder.decode(value, { stream: true })).slice(-TAIL_BYTES);
         controller.enqueue(value);
       } catch (err) {
-        // the target broke off mid-stream: end the caller's stream the way Ollama would, with an error line
-        const message = `the target dropped the connection mid-stream: ${(err as Error).message}`;
-        if (/x-ndjson/.test(res.headers.get("content-type") ?? "")) controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
-        controller.close();
-        resolve({ kind: "error", status: 502, message });
+        fail(controller, 502, `the target dropped the connection mid-stream: ${(err as Error).message}`);
       }
     },
     cancel() {
+      clearTimeout(timer);
       reader.cancel().catch(() => {});
       resolve({ kind: "gone" });
     },
@@ -102,6 +126,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialect, `${waiting} requests already waiting`);
       const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
+      const enqueuedAt = Date.now();
       const { promise, resolve } = Promise.withResolvers<Response>();
       let settled = false;
       const settle = (r: Response) => {
@@ -137,7 +162,9 @@ export function queuedPassthrough(endpoint: string): RouteDef {
             return { kind: "gone" };
           }
           const dispatched = queue.get(job.id)?.startedAt ?? Date.now();
-          const { response, finished } = relay(res, startedAt, dispatched - startedAt, dispatched);
+          const now = Date.now();
+          const timing = `queue;dur=${ms(dispatched - enqueuedAt)}, target;dur=${ms(now - dispatched)};desc="until first byte", foreman;dur=${ms(enqueuedAt - startedAt)}`;
+          const { response, finished } = relay(res, config.idleTimeoutMs, timing);
           settle(response);
           return finished;
         },

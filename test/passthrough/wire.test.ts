@@ -339,3 +339,44 @@ describe("the maximum wait", () => {
     expect(next.status).toBe(200);
   });
 });
+
+describe("a target that stops answering", () => {
+  test("hung before the first byte: 504 in the caller's dialect after the first-byte timeout", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { hung: true } });
+    foreman = await startTestForeman({ target: sim.url, firstByteTimeoutMs: 200, pollIntervalMs: 3_600_000 });
+    const native = await post(foreman.url, "/api/chat", chatBody());
+    expect(native.status).toBe(504);
+    expect(await native.json()).toEqual({ error: expect.stringContaining("sent nothing") });
+    const openai = await post(foreman.url, "/v1/chat/completions", chatBody());
+    expect(openai.status).toBe(504);
+    expect(((await openai.json()) as { error: { type: string } }).error.type).toBe("api_error");
+  });
+
+  test("silent mid-stream: the stream ends with an error line after the idle timeout and the worker moves on", async () => {
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        if (new URL(req.url).pathname === "/") return new Response("Ollama is running");
+        const line = JSON.stringify({ model: "m", created_at: "x", message: { role: "assistant", content: "a" }, done: false }) + "\n";
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode(line)); // then nothing, ever
+            },
+          }),
+          { headers: { "content-type": "application/x-ndjson" } },
+        );
+      },
+    });
+    extra = target;
+    foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}`, idleTimeoutMs: 200 });
+    const res = await post(foreman.url, "/api/chat", chatBody());
+    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toEqual({ error: expect.stringContaining("went silent") });
+    while (foreman.services.queue.activeCounts().length) await Bun.sleep(5);
+    const row = foreman.services.store.db.query("SELECT status, error FROM jobs WHERE lane = 0").get() as { status: string; error: string };
+    expect(row.status).toBe("failed");
+    expect(foreman.services.worker.state.kind).toBe("idle");
+  });
+});
