@@ -3,7 +3,7 @@
 import { join } from "node:path";
 
 const FILE = join(import.meta.dir, "..", "docs", "benchmarks.md");
-const HEADER = "# Benchmarks\n\nMeasured on the project's 2-core machines; every number comes with its command. Each section is rewritten by its own benchmark run.\n";
+const HEADER = "# Benchmarks\n\nMeasured on the project's 2-core machines; every number comes with its command. `npm run bench` runs them all; each section is rewritten by its own benchmark run.\n";
 
 export async function writeSection(heading: string, body: string): Promise<void> {
   const file = Bun.file(FILE);
