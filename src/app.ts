@@ -10,10 +10,16 @@ import type { Services } from "./services.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-function notFound(pathname: string, method: string): Response {
+/** Each route's path as a pattern, to tell "no such path" (404) from "not with this method" (405). */
+const PATTERNS = routes.map((r) => new RegExp(`^${r.path.replace(/[.]/g, "\\.").replace(/:\w+/g, "[^/]+").replace(/\*$/, ".+")}$`));
+
+/** Unmatched requests, answered as Ollama (gin) does on its paths: plain-text 404 or 405. */
+function unmatched(pathname: string, method: string): Response {
   const dialect = dialectOf(pathname);
-  if (dialect === "ollama") return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
-  return errorResponse(dialect, 404, `no route for ${method} ${pathname}`);
+  const known = PATTERNS.some((p) => p.test(pathname));
+  const status = known ? 405 : 404;
+  if (dialect === "ollama") return new Response(known ? "405 method not allowed" : "404 page not found", { status, headers: { "content-type": "text/plain" } });
+  return errorResponse(dialect, status, known ? `${method} is not allowed on ${pathname}` : `no route for ${method} ${pathname}`);
 }
 
 async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services): Promise<Response> {
@@ -83,7 +89,7 @@ export function createApp(services: Services) {
   }
   app.onError(({ code, request }) => {
     const url = new URL(request.url);
-    if (code === "NOT_FOUND") return notFound(url.pathname, request.method);
+    if (code === "NOT_FOUND") return unmatched(url.pathname, request.method);
     return errorResponse(dialectOf(url.pathname), 400, "bad request");
   });
   return app;

@@ -15,24 +15,26 @@ import r10 from "../routes/api/pull.post.ts";
 import r11 from "../routes/api/push.post.ts";
 import r12 from "../routes/api/show.post.ts";
 import r13 from "../routes/api/tags.get.ts";
-import r14 from "../routes/api/version.get.ts";
-import r15 from "../routes/healthz.get.ts";
-import r16 from "../routes/jobs/index.get.ts";
-import r17 from "../routes/jobs/index.post.ts";
-import r18 from "../routes/jobs/[id]/index.get.ts";
-import r19 from "../routes/jobs/[id]/artifact.get.ts";
-import r20 from "../routes/jobs/[id]/cancel.post.ts";
-import r21 from "../routes/jobs/[id]/deliveries.get.ts";
-import r22 from "../routes/jobs/[id]/events.get.ts";
-import r23 from "../routes/metrics.get.ts";
-import r24 from "../routes/openapi.json.get.ts";
-import r25 from "../routes/readyz.get.ts";
-import r26 from "../routes/status.get.ts";
-import r27 from "../routes/v1/chat/completions.post.ts";
-import r28 from "../routes/v1/completions.post.ts";
-import r29 from "../routes/v1/embeddings.post.ts";
-import r30 from "../routes/v1/models/index.get.ts";
-import r31 from "../routes/v1/models/[...id].get.ts";
+import r14 from "../routes/api/tags.head.ts";
+import r15 from "../routes/api/version.get.ts";
+import r16 from "../routes/api/version.head.ts";
+import r17 from "../routes/healthz.get.ts";
+import r18 from "../routes/jobs/index.get.ts";
+import r19 from "../routes/jobs/index.post.ts";
+import r20 from "../routes/jobs/[id]/index.get.ts";
+import r21 from "../routes/jobs/[id]/artifact.get.ts";
+import r22 from "../routes/jobs/[id]/cancel.post.ts";
+import r23 from "../routes/jobs/[id]/deliveries.get.ts";
+import r24 from "../routes/jobs/[id]/events.get.ts";
+import r25 from "../routes/metrics.get.ts";
+import r26 from "../routes/openapi.json.get.ts";
+import r27 from "../routes/readyz.get.ts";
+import r28 from "../routes/status.get.ts";
+import r29 from "../routes/v1/chat/completions.post.ts";
+import r30 from "../routes/v1/completions.post.ts";
+import r31 from "../routes/v1/embeddings.post.ts";
+import r32 from "../routes/v1/models/index.get.ts";
+import r33 from "../routes/v1/models/[...id].get.ts";
 
 export const routes: readonly { method: Method; path: string; file: string; def: RouteDef }[] = [
   { method: "GET", path: "/", file: "index.get.ts", def: r0 },
@@ -49,22 +51,24 @@ export const routes: readonly { method: Method; path: string; file: string; def:
   { method: "POST", path: "/api/push", file: "api/push.post.ts", def: r11 },
   { method: "POST", path: "/api/show", file: "api/show.post.ts", def: r12 },
   { method: "GET", path: "/api/tags", file: "api/tags.get.ts", def: r13 },
-  { method: "GET", path: "/api/version", file: "api/version.get.ts", def: r14 },
-  { method: "GET", path: "/healthz", file: "healthz.get.ts", def: r15 },
-  { method: "GET", path: "/jobs", file: "jobs/index.get.ts", def: r16 },
-  { method: "POST", path: "/jobs", file: "jobs/index.post.ts", def: r17 },
-  { method: "GET", path: "/jobs/:id", file: "jobs/[id]/index.get.ts", def: r18 },
-  { method: "GET", path: "/jobs/:id/artifact", file: "jobs/[id]/artifact.get.ts", def: r19 },
-  { method: "POST", path: "/jobs/:id/cancel", file: "jobs/[id]/cancel.post.ts", def: r20 },
-  { method: "GET", path: "/jobs/:id/deliveries", file: "jobs/[id]/deliveries.get.ts", def: r21 },
-  { method: "GET", path: "/jobs/:id/events", file: "jobs/[id]/events.get.ts", def: r22 },
-  { method: "GET", path: "/metrics", file: "metrics.get.ts", def: r23 },
-  { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r24 },
-  { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r25 },
-  { method: "GET", path: "/status", file: "status.get.ts", def: r26 },
-  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r27 },
-  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r28 },
-  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r29 },
-  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r30 },
-  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r31 },
+  { method: "HEAD", path: "/api/tags", file: "api/tags.head.ts", def: r14 },
+  { method: "GET", path: "/api/version", file: "api/version.get.ts", def: r15 },
+  { method: "HEAD", path: "/api/version", file: "api/version.head.ts", def: r16 },
+  { method: "GET", path: "/healthz", file: "healthz.get.ts", def: r17 },
+  { method: "GET", path: "/jobs", file: "jobs/index.get.ts", def: r18 },
+  { method: "POST", path: "/jobs", file: "jobs/index.post.ts", def: r19 },
+  { method: "GET", path: "/jobs/:id", file: "jobs/[id]/index.get.ts", def: r20 },
+  { method: "GET", path: "/jobs/:id/artifact", file: "jobs/[id]/artifact.get.ts", def: r21 },
+  { method: "POST", path: "/jobs/:id/cancel", file: "jobs/[id]/cancel.post.ts", def: r22 },
+  { method: "GET", path: "/jobs/:id/deliveries", file: "jobs/[id]/deliveries.get.ts", def: r23 },
+  { method: "GET", path: "/jobs/:id/events", file: "jobs/[id]/events.get.ts", def: r24 },
+  { method: "GET", path: "/metrics", file: "metrics.get.ts", def: r25 },
+  { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r26 },
+  { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r27 },
+  { method: "GET", path: "/status", file: "status.get.ts", def: r28 },
+  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r29 },
+  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r30 },
+  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r31 },
+  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r32 },
+  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r33 },
 ];

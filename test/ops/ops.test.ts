@@ -55,6 +55,14 @@ describe("ops routes", () => {
     expect(await own.json()).toEqual({ error: { status: 404, message: "no route for GET /nope" } });
   });
 
+  test("a known path with the wrong method answers 405 in the dialect of its prefix", async () => {
+    const native = await fetch(`${foreman.url}/api/chat`);
+    expect([native.status, await native.text()]).toEqual([405, "405 method not allowed"]);
+    const own = await fetch(`${foreman.url}/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV`, { method: "DELETE" });
+    expect(own.status).toBe(405);
+    expect(((await own.json()) as { error: { status: number } }).error.status).toBe(405);
+  });
+
   test("with FOREMAN_TOKEN set, health stays public and the rest needs the bearer token", async () => {
     expect((await fetch(`${secured.url}/healthz`)).status).toBe(200);
     const denied = await fetch(`${secured.url}/openapi.json`);

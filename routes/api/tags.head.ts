@@ -1,0 +1,4 @@
+// HEAD /api/tags: forwarded to the target directly (not queued).
+import { directPassthrough } from "../../src/passthrough.ts";
+
+export default directPassthrough("HEAD /api/tags");

@@ -1,0 +1,4 @@
+// HEAD /api/version: forwarded to the target directly (not queued).
+import { directPassthrough } from "../../src/passthrough.ts";
+
+export default directPassthrough("HEAD /api/version");
