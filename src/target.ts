@@ -11,6 +11,12 @@ export class TargetUnreachable extends Error {
 /** The target accepted the request but said nothing for too long. */
 export class TargetTimeout extends Error {}
 
+/**
+ * The connection broke after the target had started answering: the target was reachable,
+ * so this counts as a failed attempt (bounded retries), not as a sleeping target.
+ */
+export class TargetDropped extends Error {}
+
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
@@ -129,13 +135,18 @@ export async function readBody(body: ReadableStream<Uint8Array>, idleMs: number,
       if (idle) throw new TargetTimeout(`the target went silent for ${idleMs} ms mid-stream`);
       if (next.done) return;
       timer.refresh();
-      onChunk(next.value);
+      try {
+        onChunk(next.value);
+      } catch (consumerError) {
+        throw { consumerError };
+      }
     }
   } catch (err) {
     reader.cancel().catch(() => {});
     if (signal?.aborted) throw signal.reason;
-    if (isUnreachableError(err)) throw new TargetUnreachable(`the target dropped the connection mid-stream: ${(err as Error).message}`);
-    throw err;
+    if (err && typeof err === "object" && "consumerError" in err) throw err.consumerError;
+    if (err instanceof TargetTimeout) throw err;
+    throw new TargetDropped(`the target dropped the connection mid-stream: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);

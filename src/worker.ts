@@ -9,7 +9,7 @@ import type { Logger } from "./log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "./queue.ts";
 import { chooseNext } from "./scheduler.ts";
-import { TargetTimeout, TargetUnreachable, type TargetClient } from "./target.ts";
+import { TargetDropped, TargetTimeout, TargetUnreachable, type TargetClient } from "./target.ts";
 
 /** Why a running job was stopped from inside foreman. */
 export class Canceled extends Error {}
@@ -257,9 +257,10 @@ export class Worker {
       else this.queue.transition(job.id, "queued", { data: { reason: err.message } });
     } else if (request?.signal.aborted) {
       end("canceled", { status: 499, message: "the caller went away" });
-    } else if (err instanceof TargetTimeout) {
-      if (request) end("failed", { status: 504, message: err.message });
-      else this.retryOrFail(job, { status: 504, message: err.message });
+    } else if (err instanceof TargetTimeout || err instanceof TargetDropped) {
+      const status = err instanceof TargetTimeout ? 504 : 502;
+      if (request) end("failed", { status, message: err.message });
+      else this.retryOrFail(job, { status, message: err.message });
     } else {
       this.log.error("job run failed unexpectedly", { jobId: job.id, error: (err as Error)?.stack ?? String(err) });
       const error = { status: 502, message: (err as Error)?.message ?? String(err) };

@@ -191,3 +191,41 @@ describe("worker", () => {
     expect(status.queue.byState.queued).toBe(0);
   });
 });
+
+describe("a target that breaks off", () => {
+  test("a connection dropped mid-stream counts as a failed attempt: retried, then failed with the reason", async () => {
+    let requests = 0;
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        if (new URL(req.url).pathname !== "/api/chat") return new Response(req.method === "GET" && new URL(req.url).pathname === "/api/ps" ? '{"models":[]}' : "Ollama is running");
+        requests++;
+        let sent = false;
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              if (!sent) {
+                sent = true;
+                c.enqueue(new TextEncoder().encode(JSON.stringify({ model: "m", created_at: "x", message: { role: "assistant", content: "a" }, done: false }) + "\n"));
+                await Bun.sleep(5);
+              } else c.error(new Error("runner died"));
+            },
+          }),
+          { headers: { "content-type": "application/x-ndjson" } },
+        );
+      },
+    });
+    try {
+      foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}`, maxAttempts: 3, retryBaseMs: 5 });
+      const job = enqueue(foreman, "m");
+      const [failed] = await settle(foreman, [job.id]);
+      expect(failed!.status).toBe("failed");
+      expect(failed!.error?.status).toBe(502);
+      expect(failed!.error?.message).toContain("dropped the connection mid-stream");
+      expect(requests).toBe(3);
+    } finally {
+      target.stop(true);
+    }
+  });
+});
