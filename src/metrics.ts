@@ -35,16 +35,17 @@ export class Counter implements Metric {
   }
 }
 
-/** A gauge read at scrape time from the live state. */
-export class Gauge implements Metric {
+/** A gauge, or a counter kept elsewhere, read at scrape time from the live state. */
+export class Sampled implements Metric {
   constructor(
+    readonly type: "gauge" | "counter",
     readonly name: string,
     readonly help: string,
     private readonly collect: () => { labels?: Labels; value: number }[],
   ) {}
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const { labels, value } of this.collect()) lines.push(`${this.name}${labelText(labels ?? {})} ${value}`);
     return lines.join("\n");
   }

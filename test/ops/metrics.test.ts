@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { Counter, Histogram, Registry } from "../../src/metrics.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { startTestForeman, type TestForeman } from "../helpers.ts";
@@ -68,5 +69,22 @@ describe("GET /metrics", () => {
     expect(text).toContain("foreman_target_up 1");
     expect(text).toMatch(/foreman_http_requests_total\{route="\/jobs",method="POST",status="200"\} 1/);
     expect(text).toMatch(/foreman_http_requests_total\{route="\/api\/chat",method="POST",status="200"\} 1/);
+  });
+
+  test("a scrape parses with a real Prometheus parser, and passes promtool's checks where promtool is installed", async () => {
+    const text = await (await fetch(`${foreman.url}/metrics`)).text();
+    const families = parsePrometheusTextFormat(text);
+    const byName = Object.fromEntries(families.map((f) => [f.name, f]));
+    expect(byName.foreman_jobs_finished_total?.type).toBe("COUNTER");
+    expect(byName.foreman_run_duration_seconds?.type).toBe("HISTOGRAM");
+    expect(byName.foreman_target_up?.type).toBe("GAUGE");
+    expect(Number(byName.foreman_run_duration_seconds!.metrics[0]!.buckets?.["+Inf"])).toBeGreaterThan(0);
+    for (const f of families) expect(f.name).toMatch(/^foreman_[a-z_]+$/);
+    const promtool = Bun.which("promtool");
+    if (promtool) {
+      const proc = Bun.spawn([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      expect({ code, problems: (out + err).trim() }).toEqual({ code: 0, problems: "" });
+    } else if (process.env.CI) throw new Error("promtool is expected in CI (.ci/run installs Debian's prometheus package)");
   });
 });
