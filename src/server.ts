@@ -24,6 +24,9 @@ export interface Foreman {
   stop(): Promise<void>;
 }
 
+/** How long a running passthrough request may go on after SIGTERM (container runtimes wait 10 s). */
+const SHUTDOWN_GRACE_MS = 5000;
+
 export interface StartOptions {
   log?: Logger;
   /** Tests shorten the webhook retry schedule and timeout. */
@@ -93,10 +96,12 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     services,
     stop: () =>
       (stopped ??= (async () => {
-        await server.stop();
+        // no new connections; in-flight requests end as the worker lets them
+        const closed = server.stop();
         poller.stop();
         stopRetention();
-        await worker.stop();
+        await worker.stop(SHUTDOWN_GRACE_MS);
+        await closed;
         await dispatcher.stop();
         await stopSim?.();
         store.close();

@@ -109,14 +109,30 @@ export class Worker {
     queueMicrotask(() => void this.loop());
   }
 
-  /** Stops taking work; a running job is aborted and handed back to the queue. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking work. Passthrough callers still waiting in the queue get a 503 at once; a
+   * running async job is aborted and handed back to the queue; a running passthrough request
+   * may finish within `graceMs`, then it is aborted too.
+   */
+  async stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.backoffTimer);
-    if (this.looping) {
-      this.idle ??= Promise.withResolvers<void>();
-      this.current?.abort.abort(new ShuttingDown("foreman is shutting down"));
+    for (const [jobId, request] of this.interactive) {
+      if (jobId === this.current?.job.id) continue;
+      this.interactive.delete(jobId);
+      if (this.queue.get(jobId)?.status === "queued") this.queue.transition(jobId, "canceled", { data: { reason: "foreman is shutting down" } });
+      request.fail(503, "foreman is shutting down; try again shortly");
+    }
+    if (!this.looping) return;
+    this.idle ??= Promise.withResolvers<void>();
+    const abort = () => this.current?.abort.abort(new ShuttingDown("foreman is shutting down"));
+    if (this.current?.job.lane === INTERACTIVE && graceMs > 0) {
+      const timer = setTimeout(abort, graceMs);
+      await this.idle.promise;
+      clearTimeout(timer);
+    } else {
+      abort();
       await this.idle.promise;
     }
   }

@@ -380,3 +380,22 @@ describe("a target that stops answering", () => {
     expect(foreman.services.worker.state.kind).toBe("idle");
   });
 });
+
+describe("shutdown", () => {
+  test("callers still waiting in the queue get a 503 at once; a running stream may finish", async () => {
+    sim = await startSimulator({ tokenDelayMs: 20, loadMs: 0, models: [{ name: "llama3.2" }, { name: "slow", loadMs: 60_000 }] });
+    foreman = await startTestForeman({ target: sim.url });
+    const running = post(foreman.url, "/api/chat", chatBody({ options: { num_predict: 10 } }));
+    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    const waiting = post(foreman.url, "/api/chat", chatBody({ model: "slow" }));
+    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+    const stopping = foreman.stop();
+    const refused = await waiting;
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: string }).error).toContain("shutting down");
+    const finished = await running;
+    const lines = (await finished.text()).trim().split("\n").map((l) => JSON.parse(l) as { done?: boolean });
+    expect(lines.at(-1)!.done).toBe(true);
+    await stopping;
+  });
+});
