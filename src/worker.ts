@@ -66,7 +66,13 @@ export class Worker {
     private readonly log: Logger,
     heartbeatMs = 1000,
   ) {
-    poller.onChange((up) => up && this.wake());
+    // A target that stops answering its liveness probe will not answer this request either
+    // (a sleeping Mac often drops packets instead of refusing them): hand the work back now
+    // rather than after the first-byte or idle timeout.
+    poller.onChange((up) => {
+      if (up) this.wake();
+      else this.current?.abort.abort(new TargetUnreachable("the target stopped answering its liveness probe"));
+    });
     this.heartbeat = setInterval(() => this.wake(), heartbeatMs);
   }
 

@@ -229,3 +229,20 @@ describe("a target that breaks off", () => {
     }
   });
 });
+
+describe("a target that stops answering mid-job", () => {
+  test("the job goes back to the queue as soon as the liveness probe fails (no failure counted) and finishes later", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, models: [{ name: "slow", loadMs: 2_000 }] });
+    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 200, firstByteTimeoutMs: 600_000 });
+    const job = enqueue(foreman, "slow");
+    while (foreman.services.queue.get(job.id)!.status !== "loading") await Bun.sleep(5);
+    await sim.setFaults({ hung: true }); // like a Mac gone to sleep: connections hang
+    while (foreman.services.queue.get(job.id)!.status !== "queued") await Bun.sleep(10);
+    expect(foreman.services.poller.up).toBe(false);
+    await sim.setFaults({ hung: false });
+    const [done] = await settle(foreman, [job.id]);
+    expect(done!.status).toBe("done");
+    expect(done!.failures).toBe(0);
+    expect(done!.attempts).toBe(2);
+  });
+});
