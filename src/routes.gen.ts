@@ -3,72 +3,80 @@ import type { RouteDef } from "./route.ts";
 import type { Method } from "./route-files.ts";
 import r0 from "../routes/index.get.ts";
 import r1 from "../routes/index.head.ts";
-import r2 from "../routes/api/chat.post.ts";
-import r3 from "../routes/api/copy.post.ts";
-import r4 from "../routes/api/create.post.ts";
-import r5 from "../routes/api/delete.delete.ts";
-import r6 from "../routes/api/embed.post.ts";
-import r7 from "../routes/api/embeddings.post.ts";
-import r8 from "../routes/api/generate.post.ts";
-import r9 from "../routes/api/ps.get.ts";
-import r10 from "../routes/api/pull.post.ts";
-import r11 from "../routes/api/push.post.ts";
-import r12 from "../routes/api/show.post.ts";
-import r13 from "../routes/api/tags.get.ts";
-import r14 from "../routes/api/tags.head.ts";
-import r15 from "../routes/api/version.get.ts";
-import r16 from "../routes/api/version.head.ts";
-import r17 from "../routes/healthz.get.ts";
-import r18 from "../routes/jobs/index.get.ts";
-import r19 from "../routes/jobs/index.post.ts";
-import r20 from "../routes/jobs/[id]/index.get.ts";
-import r21 from "../routes/jobs/[id]/artifact.get.ts";
-import r22 from "../routes/jobs/[id]/cancel.post.ts";
-import r23 from "../routes/jobs/[id]/deliveries.get.ts";
-import r24 from "../routes/jobs/[id]/events.get.ts";
-import r25 from "../routes/metrics.get.ts";
-import r26 from "../routes/openapi.json.get.ts";
-import r27 from "../routes/readyz.get.ts";
-import r28 from "../routes/status.get.ts";
-import r29 from "../routes/v1/chat/completions.post.ts";
-import r30 from "../routes/v1/completions.post.ts";
-import r31 from "../routes/v1/embeddings.post.ts";
-import r32 from "../routes/v1/models/index.get.ts";
-import r33 from "../routes/v1/models/[...id].get.ts";
+import r2 from "../routes/api/[...path].delete.ts";
+import r3 from "../routes/api/[...path].get.ts";
+import r4 from "../routes/api/[...path].head.ts";
+import r5 from "../routes/api/[...path].post.ts";
+import r6 from "../routes/api/chat.post.ts";
+import r7 from "../routes/api/copy.post.ts";
+import r8 from "../routes/api/create.post.ts";
+import r9 from "../routes/api/delete.delete.ts";
+import r10 from "../routes/api/embed.post.ts";
+import r11 from "../routes/api/embeddings.post.ts";
+import r12 from "../routes/api/generate.post.ts";
+import r13 from "../routes/api/ps.get.ts";
+import r14 from "../routes/api/pull.post.ts";
+import r15 from "../routes/api/push.post.ts";
+import r16 from "../routes/api/show.post.ts";
+import r17 from "../routes/api/tags.get.ts";
+import r18 from "../routes/api/tags.head.ts";
+import r19 from "../routes/api/version.get.ts";
+import r20 from "../routes/api/version.head.ts";
+import r21 from "../routes/healthz.get.ts";
+import r22 from "../routes/jobs/index.get.ts";
+import r23 from "../routes/jobs/index.post.ts";
+import r24 from "../routes/jobs/[id]/index.get.ts";
+import r25 from "../routes/jobs/[id]/artifact.get.ts";
+import r26 from "../routes/jobs/[id]/cancel.post.ts";
+import r27 from "../routes/jobs/[id]/deliveries.get.ts";
+import r28 from "../routes/jobs/[id]/events.get.ts";
+import r29 from "../routes/metrics.get.ts";
+import r30 from "../routes/openapi.json.get.ts";
+import r31 from "../routes/readyz.get.ts";
+import r32 from "../routes/status.get.ts";
+import r33 from "../routes/v1/chat/completions.post.ts";
+import r34 from "../routes/v1/completions.post.ts";
+import r35 from "../routes/v1/embeddings.post.ts";
+import r36 from "../routes/v1/models/index.get.ts";
+import r37 from "../routes/v1/models/[...id].get.ts";
 
 export const routes: readonly { method: Method; path: string; file: string; def: RouteDef }[] = [
   { method: "GET", path: "/", file: "index.get.ts", def: r0 },
   { method: "HEAD", path: "/", file: "index.head.ts", def: r1 },
-  { method: "POST", path: "/api/chat", file: "api/chat.post.ts", def: r2 },
-  { method: "POST", path: "/api/copy", file: "api/copy.post.ts", def: r3 },
-  { method: "POST", path: "/api/create", file: "api/create.post.ts", def: r4 },
-  { method: "DELETE", path: "/api/delete", file: "api/delete.delete.ts", def: r5 },
-  { method: "POST", path: "/api/embed", file: "api/embed.post.ts", def: r6 },
-  { method: "POST", path: "/api/embeddings", file: "api/embeddings.post.ts", def: r7 },
-  { method: "POST", path: "/api/generate", file: "api/generate.post.ts", def: r8 },
-  { method: "GET", path: "/api/ps", file: "api/ps.get.ts", def: r9 },
-  { method: "POST", path: "/api/pull", file: "api/pull.post.ts", def: r10 },
-  { method: "POST", path: "/api/push", file: "api/push.post.ts", def: r11 },
-  { method: "POST", path: "/api/show", file: "api/show.post.ts", def: r12 },
-  { method: "GET", path: "/api/tags", file: "api/tags.get.ts", def: r13 },
-  { method: "HEAD", path: "/api/tags", file: "api/tags.head.ts", def: r14 },
-  { method: "GET", path: "/api/version", file: "api/version.get.ts", def: r15 },
-  { method: "HEAD", path: "/api/version", file: "api/version.head.ts", def: r16 },
-  { method: "GET", path: "/healthz", file: "healthz.get.ts", def: r17 },
-  { method: "GET", path: "/jobs", file: "jobs/index.get.ts", def: r18 },
-  { method: "POST", path: "/jobs", file: "jobs/index.post.ts", def: r19 },
-  { method: "GET", path: "/jobs/:id", file: "jobs/[id]/index.get.ts", def: r20 },
-  { method: "GET", path: "/jobs/:id/artifact", file: "jobs/[id]/artifact.get.ts", def: r21 },
-  { method: "POST", path: "/jobs/:id/cancel", file: "jobs/[id]/cancel.post.ts", def: r22 },
-  { method: "GET", path: "/jobs/:id/deliveries", file: "jobs/[id]/deliveries.get.ts", def: r23 },
-  { method: "GET", path: "/jobs/:id/events", file: "jobs/[id]/events.get.ts", def: r24 },
-  { method: "GET", path: "/metrics", file: "metrics.get.ts", def: r25 },
-  { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r26 },
-  { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r27 },
-  { method: "GET", path: "/status", file: "status.get.ts", def: r28 },
-  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r29 },
-  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r30 },
-  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r31 },
-  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r32 },
-  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r33 },
+  { method: "DELETE", path: "/api/*", file: "api/[...path].delete.ts", def: r2 },
+  { method: "GET", path: "/api/*", file: "api/[...path].get.ts", def: r3 },
+  { method: "HEAD", path: "/api/*", file: "api/[...path].head.ts", def: r4 },
+  { method: "POST", path: "/api/*", file: "api/[...path].post.ts", def: r5 },
+  { method: "POST", path: "/api/chat", file: "api/chat.post.ts", def: r6 },
+  { method: "POST", path: "/api/copy", file: "api/copy.post.ts", def: r7 },
+  { method: "POST", path: "/api/create", file: "api/create.post.ts", def: r8 },
+  { method: "DELETE", path: "/api/delete", file: "api/delete.delete.ts", def: r9 },
+  { method: "POST", path: "/api/embed", file: "api/embed.post.ts", def: r10 },
+  { method: "POST", path: "/api/embeddings", file: "api/embeddings.post.ts", def: r11 },
+  { method: "POST", path: "/api/generate", file: "api/generate.post.ts", def: r12 },
+  { method: "GET", path: "/api/ps", file: "api/ps.get.ts", def: r13 },
+  { method: "POST", path: "/api/pull", file: "api/pull.post.ts", def: r14 },
+  { method: "POST", path: "/api/push", file: "api/push.post.ts", def: r15 },
+  { method: "POST", path: "/api/show", file: "api/show.post.ts", def: r16 },
+  { method: "GET", path: "/api/tags", file: "api/tags.get.ts", def: r17 },
+  { method: "HEAD", path: "/api/tags", file: "api/tags.head.ts", def: r18 },
+  { method: "GET", path: "/api/version", file: "api/version.get.ts", def: r19 },
+  { method: "HEAD", path: "/api/version", file: "api/version.head.ts", def: r20 },
+  { method: "GET", path: "/healthz", file: "healthz.get.ts", def: r21 },
+  { method: "GET", path: "/jobs", file: "jobs/index.get.ts", def: r22 },
+  { method: "POST", path: "/jobs", file: "jobs/index.post.ts", def: r23 },
+  { method: "GET", path: "/jobs/:id", file: "jobs/[id]/index.get.ts", def: r24 },
+  { method: "GET", path: "/jobs/:id/artifact", file: "jobs/[id]/artifact.get.ts", def: r25 },
+  { method: "POST", path: "/jobs/:id/cancel", file: "jobs/[id]/cancel.post.ts", def: r26 },
+  { method: "GET", path: "/jobs/:id/deliveries", file: "jobs/[id]/deliveries.get.ts", def: r27 },
+  { method: "GET", path: "/jobs/:id/events", file: "jobs/[id]/events.get.ts", def: r28 },
+  { method: "GET", path: "/metrics", file: "metrics.get.ts", def: r29 },
+  { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r30 },
+  { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r31 },
+  { method: "GET", path: "/status", file: "status.get.ts", def: r32 },
+  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r33 },
+  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r34 },
+  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r35 },
+  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r36 },
+  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r37 },
 ];

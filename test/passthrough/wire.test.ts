@@ -308,6 +308,17 @@ describe("direct routes", () => {
     const gone = await fetch(`${foreman.url}/api/delete`, { method: "DELETE", body: JSON.stringify({ model: "mine" }) });
     expect(gone.status).toBe(404);
   });
+
+  test("other /api paths and wrong methods reach the target, which answers as Ollama does", async () => {
+    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    foreman = await startTestForeman({ target: sim.url });
+    for (const [method, path] of [["GET", "/api/chat"], ["GET", "/api/nope"], ["HEAD", "/api/blobs/sha256:0123"], ["POST", "/api/tags"]] as const) {
+      const a = await fetch(`${sim.url}${path}`, { method });
+      const b = await fetch(`${foreman.url}${path}`, { method });
+      expect([b.status, b.headers.get("content-type"), await b.text()]).toEqual([a.status, a.headers.get("content-type"), await a.text()]);
+    }
+    expect(await (await fetch(`${foreman.url}/api/chat`)).text()).toBe("405 method not allowed");
+  });
 });
 
 describe("coalesced metadata", () => {
