@@ -21,7 +21,7 @@ export default defineRoute({
     } catch (err) {
       database = { ok: false, error: (err as Error).message };
     }
-    const target = { url: services.target.baseUrl, up: services.poller.up };
+    const target = { url: services.target.displayUrl, up: services.poller.up };
     return json({ status: database.ok ? "ready" : "unavailable", database, target }, database.ok ? 200 : 503);
   },
 });

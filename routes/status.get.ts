@@ -48,7 +48,7 @@ export default defineRoute({
     return json({
       version: VERSION,
       uptimeSeconds: (now - startedAt) / 1000,
-      target: { url: target.baseUrl, up: poller.up, since: new Date(poller.since).toISOString(), resident: poller.resident },
+      target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), resident: poller.resident },
       worker: w.kind === "running" ? { state: "running", job: w.jobId, model: w.model } : w.kind === "paused" ? { state: "paused", reason: w.reason } : { state: "idle" },
       queue: { byState, byModel, oldestQueuedAgeSeconds: oldest === null ? null : (now - oldest) / 1000 },
       jobsRun: worker.stats.jobs,

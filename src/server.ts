@@ -87,7 +87,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   const server = app.server!;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
-  log.info("foreman listening", { url, target: targetUrl, db: config.db });
+  log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
   void poller.poll();
   let stopped: Promise<void> | undefined;
   return {

@@ -47,10 +47,20 @@ export function isUnreachableError(err: unknown): boolean {
 }
 
 export class TargetClient {
+  readonly baseUrl: string;
+  /** The base URL without any credentials it carries, for messages, logs and /status. */
+  readonly displayUrl: string;
+
   constructor(
-    readonly baseUrl: string,
+    baseUrl: string,
     readonly options: TargetOptions,
-  ) {}
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    const shown = new URL(this.baseUrl);
+    shown.username = "";
+    shown.password = "";
+    this.displayUrl = shown.toString().replace(/\/$/, "");
+  }
 
   /** End-to-end request headers for the target, from a client's headers (or none). */
   headers(incoming?: Headers): Headers {
@@ -90,7 +100,7 @@ export class TargetClient {
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
       if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;
-      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.baseUrl} is unreachable: ${(err as Error).message}`);
+      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.displayUrl} is unreachable: ${(err as Error).message}`);
       throw err;
     } finally {
       clearTimeout(timer);

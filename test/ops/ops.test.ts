@@ -64,6 +64,19 @@ describe("ops routes", () => {
     expect(((await own.json()) as { error: { status: number } }).error.status).toBe(405);
   });
 
+  test("credentials in FOREMAN_TARGET never show in /status, /readyz or errors", async () => {
+    const f = await startTestForeman({ target: "http://admin:hunter2@127.0.0.1:9/" });
+    try {
+      const status = await (await fetch(`${f.url}/status`)).text();
+      const ready = await (await fetch(`${f.url}/readyz`)).text();
+      const ps = await (await fetch(`${f.url}/api/ps`)).text();
+      expect(status).toContain("http://127.0.0.1:9");
+      for (const text of [status, ready, ps]) expect(text).not.toContain("hunter2");
+    } finally {
+      await f.stop();
+    }
+  });
+
   test("with FOREMAN_TOKEN set, health stays public and the rest needs the bearer token", async () => {
     expect((await fetch(`${secured.url}/healthz`)).status).toBe(200);
     const denied = await fetch(`${secured.url}/openapi.json`);
