@@ -43,4 +43,3 @@ export const nativeStreams = (body: Record<string, unknown>): boolean => body.st
 export const openaiStreams = (body: Record<string, unknown>): boolean => body.stream === true;
 
 export const str = (v: unknown): string => (typeof v === "string" ? v : "");
-export const num = (v: unknown): number => (typeof v === "number" ? v : 0);

@@ -18,8 +18,6 @@ export const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   canceled: [],
 };
 
-export const TERMINAL: readonly JobStatus[] = ["done", "failed", "canceled"];
-
 export function isTerminal(status: JobStatus): boolean {
   return TRANSITIONS[status].length === 0;
 }

@@ -1,6 +1,6 @@
 // One running foreman: the store, the target (or the in-process simulator), the HTTP app,
 // and an orderly stop. Tests and the CLI both start foreman through here.
-import type { Config } from "./config.ts";
+import { redacted, type Config } from "./config.ts";
 import { createApp } from "./app.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { openStore } from "./store.ts";
@@ -88,6 +88,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
   log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
+  log.debug("configuration", redacted(config));
   void poller.poll();
   let stopped: Promise<void> | undefined;
   return {
