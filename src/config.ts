@@ -90,7 +90,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       continue;
     }
     const value = coerce(o.schema, raw);
-    const shown = o.secret ? "(hidden)" : JSON.stringify(raw);
+    const shown = o.secret ? "(hidden)" : JSON.stringify(withoutPassword(raw));
     if (!Value.Check(o.schema, value)) return { ok: false, error: `invalid ${source} ${shown}: expected ${describe(o.schema)}` };
     const problem = o.refine?.(value);
     if (problem) return { ok: false, error: `invalid ${source} ${shown}: expected ${problem}` };
@@ -125,11 +125,24 @@ export function helpText(): string {
   return rows.join("\n");
 }
 
-/** A copy safe to log or print: secrets replaced. */
+/** A URL's password, if it carries one, replaced. */
+function withoutPassword(value: unknown): unknown {
+  if (typeof value !== "string" || !value.includes("@")) return value;
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = "(hidden)";
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
+/** A copy safe to log or print: secrets replaced, passwords in URLs hidden. */
 export function redacted(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, o] of optionList) {
-    out[key] = o.secret && config[key] !== undefined ? "(set)" : config[key];
+    out[key] = o.secret && config[key] !== undefined ? "(set)" : withoutPassword(config[key]);
   }
   return out;
 }

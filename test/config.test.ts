@@ -57,8 +57,9 @@ describe("parseConfig", () => {
       expect(help).toContain(o.flag);
       expect(help).toContain(o.env);
     }
-    const r = parseConfig([], { FOREMAN_TOKEN: "s3cret", FOREMAN_TARGET_TOKEN: "t0ken" });
+    const r = parseConfig([], { FOREMAN_TOKEN: "s3cret", FOREMAN_TARGET_TOKEN: "t0ken", FOREMAN_TARGET: "http://me:pa55@mac.lan:11434" });
     if (!r.ok) throw new Error(r.error);
-    expect(JSON.stringify(redacted(r.config))).not.toMatch(/s3cret|t0ken/);
+    expect(JSON.stringify(redacted(r.config))).not.toMatch(/s3cret|t0ken|pa55/);
+    expect(redacted(r.config).target).toBe("http://me:(hidden)@mac.lan:11434/");
   });
 });
