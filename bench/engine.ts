@@ -3,9 +3,9 @@
 // (the work plus one load per model per drain); (2) worker overhead: tiny jobs per second
 // through the whole state machine against a zero-latency target, vs the same requests sent
 // directly. Run: bun bench/engine.ts
-import { isTerminal } from "../src/job-states.ts";
-import { ASYNC } from "../src/queue.ts";
-import { chooseNext } from "../src/scheduler.ts";
+import { isTerminal } from "../src/contract/states.ts";
+import { ASYNC } from "../src/queue/queue.ts";
+import { chooseNext } from "../src/engine/scheduler.ts";
 import { startSimulator } from "../src/sim/index.ts";
 import { startTestForeman } from "../test/helpers.ts";
 import { fmt, machine, writeSection } from "./report.ts";

@@ -1,6 +1,6 @@
 // Liveness: the process is up and serving. Never touches the database or the target.
 import { Type } from "@sinclair/typebox";
-import { defineRoute, json } from "../src/route.ts";
+import { defineRoute, json } from "../src/http/route.ts";
 
 export default defineRoute({
   summary: "Liveness: the process is serving",

@@ -1,5 +1,5 @@
 // Prometheus scrape endpoint.
-import { defineRoute } from "../src/route.ts";
+import { defineRoute } from "../src/http/route.ts";
 
 export default defineRoute({
   summary: "Prometheus metrics (text exposition format 0.0.4)",

@@ -1,7 +1,7 @@
 // The API description, generated from the route schemas.
-import { defineRoute, json } from "../src/route.ts";
-import { buildOpenApi } from "../src/openapi.ts";
-import { routes } from "../src/routes.gen.ts";
+import { defineRoute, json } from "../src/http/route.ts";
+import { buildOpenApi } from "../src/http/openapi.ts";
+import { routes } from "../src/http/routes.gen.ts";
 
 export default defineRoute({
   summary: "OpenAPI 3.1 document of this API",

@@ -1,7 +1,7 @@
 // Readiness: the database answers. The target's reachability is reported, not required:
 // foreman accepts work while the target sleeps.
 import { Type } from "@sinclair/typebox";
-import { defineRoute, json } from "../src/route.ts";
+import { defineRoute, json } from "../src/http/route.ts";
 
 const Ready = Type.Object({
   status: Type.Union([Type.Literal("ready"), Type.Literal("unavailable")]),

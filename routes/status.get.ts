@@ -1,7 +1,7 @@
 // What foreman is doing right now: the target, the worker, and the queue by model and state.
 import { Type } from "@sinclair/typebox";
-import { defineRoute, json } from "../src/route.ts";
-import { VERSION } from "../src/version.ts";
+import { defineRoute, json } from "../src/http/route.ts";
+import { VERSION } from "../src/ops/version.ts";
 
 const Count = Type.Record(Type.String(), Type.Integer());
 

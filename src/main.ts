@@ -4,7 +4,7 @@
 import { defaultUrl } from "./cli/connection.ts";
 import { helpText, loadConfig } from "./config.ts";
 import { startForeman } from "./server.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./ops/version.ts";
 
 const USAGE = `foreman ${VERSION} — a queued, observable Ollama/OpenAI endpoint in front of one Ollama server
 

@@ -1,21 +1,21 @@
 // One running foreman: the store, the target (or the in-process simulator), the HTTP app,
 // and an orderly stop. Tests and the CLI both start foreman through here.
 import { redacted, type Config } from "./config.ts";
-import { createApp } from "./app.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { openStore } from "./store.ts";
-import { Submitter } from "./job-submit.ts";
-import { JobWatch } from "./job-watch.ts";
-import { Poller } from "./poller.ts";
-import { Queue } from "./queue.ts";
-import type { Services } from "./services.ts";
-import { startRetention } from "./retention.ts";
-import { createTelemetry } from "./telemetry.ts";
-import { TargetClient } from "./target.ts";
-import { webhookUrlChecker } from "./webhook-policy.ts";
+import { createApp } from "./http/app.ts";
+import { createLogger, type Logger } from "./ops/log.ts";
+import { openStore } from "./store/open.ts";
+import { Submitter } from "./queue/submit.ts";
+import { JobWatch } from "./queue/watch.ts";
+import { Poller } from "./engine/poller.ts";
+import { Queue } from "./queue/queue.ts";
+import type { Services } from "./http/services.ts";
+import { startRetention } from "./queue/retention.ts";
+import { createTelemetry } from "./ops/telemetry.ts";
+import { TargetClient } from "./target/client.ts";
+import { webhookUrlChecker } from "./webhooks/policy.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
 import { installOutbox } from "./webhooks/outbox.ts";
-import { Worker } from "./worker.ts";
+import { Worker } from "./engine/worker.ts";
 
 export interface Foreman {
   readonly url: string;

@@ -1,7 +1,7 @@
 // GET /jobs/{id}/events as an async iterator. A dropped stream is re-opened with
 // Last-Event-ID, so the caller sees each event once and in order, until the terminal one.
-import { isTerminal } from "../../src/job-states.ts";
-import { splitSseEvents, type SseEvent } from "../../src/lines.ts";
+import { isTerminal } from "../../src/contract/states.ts";
+import { splitSseEvents, type SseEvent } from "../../src/contract/lines.ts";
 import type { ForemanClient } from "./client.ts";
 import { ForemanConnectionError, messageOf } from "./errors.ts";
 import { backoffMs, isTransient, sleep } from "./retry.ts";

@@ -2,8 +2,8 @@
 // every retried submit land on the same job; then a long-poll (GET /jobs/{id}?wait=),
 // re-issued until the job ends. Dropped connections are retried with back-off. A timeout
 // cancels nothing: the job stays queued or running and the error says so (ADR 0009).
-import { MAX_WAIT_SECONDS } from "../../src/prefer.ts";
-import { isTerminal } from "../../src/job-states.ts";
+import { MAX_WAIT_SECONDS } from "../../src/contract/prefer.ts";
+import { isTerminal } from "../../src/contract/states.ts";
 import type { ForemanClient } from "./client.ts";
 import { ForemanConnectionError, JobCanceledError, JobFailedError, JobTimeoutError, messageOf } from "./errors.ts";
 import { retrying, TIMED_OUT } from "./retry.ts";

@@ -1,9 +1,9 @@
 // The client's types, taken from the server's own TypeBox schemas with `import type` so the
 // client is typed end to end without loading TypeBox (or anything else) at run time.
-import type { Job } from "../../src/job-view.ts";
-import type { Submission } from "../../src/job-submit.ts";
-import type { JobStatus } from "../../src/job-states.ts";
-import type { LiveListener } from "../../src/worker.ts";
+import type { Job } from "../../src/queue/view.ts";
+import type { Submission } from "../../src/queue/submit.ts";
+import type { JobStatus } from "../../src/contract/states.ts";
+import type { LiveListener } from "../../src/engine/worker.ts";
 
 export type { Job, JobStatus, Submission };
 

@@ -1,9 +1,9 @@
 // GET /jobs: async jobs, newest first, filtered by status and model, with cursor pagination.
 import { Type } from "@sinclair/typebox";
-import { defineRoute, json } from "../../src/route.ts";
-import { HttpError } from "../../src/errors.ts";
-import { JOB_STATES } from "../../src/job-states.ts";
-import { JobSchema, jobView } from "../../src/job-view.ts";
+import { defineRoute, json } from "../../src/http/route.ts";
+import { HttpError } from "../../src/http/errors.ts";
+import { JOB_STATES } from "../../src/contract/states.ts";
+import { JobSchema, jobView } from "../../src/queue/view.ts";
 
 export const MAX_PAGE = 500;
 

@@ -1,11 +1,11 @@
 // POST /jobs: accept work now, run it when its turn comes. 202 with the job once it is
 // committed; `Prefer: wait=N` holds the reply up to N seconds for a finished job.
-import { defineRoute, json } from "../../src/route.ts";
-import { JobSchema, jobServerTiming, jobView } from "../../src/job-view.ts";
-import { Submission } from "../../src/job-submit.ts";
-import { HttpError } from "../../src/errors.ts";
-import { isTerminal } from "../../src/job-states.ts";
-import { preferWaitSeconds } from "../../src/prefer.ts";
+import { defineRoute, json } from "../../src/http/route.ts";
+import { JobSchema, jobServerTiming, jobView } from "../../src/queue/view.ts";
+import { Submission } from "../../src/queue/submit.ts";
+import { HttpError } from "../../src/http/errors.ts";
+import { isTerminal } from "../../src/contract/states.ts";
+import { preferWaitSeconds } from "../../src/contract/prefer.ts";
 
 export default defineRoute({
   summary: "Submit a job",

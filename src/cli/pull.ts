@@ -2,7 +2,7 @@
 // passthrough, or straight to --target — and shows the target's progress per model.
 import { parseArgs } from "node:util";
 import { ForemanConnectionError, httpErrorOf, messageOf } from "../../clients/ts/errors.ts";
-import { splitLines } from "../lines.ts";
+import { splitLines } from "../contract/lines.ts";
 import { connection, connectionOptions, CONNECTION_HELP } from "./connection.ts";
 import { describeError, EXIT, UsageError } from "./exit-codes.ts";
 import { applyPullLine, initialPull, plainLine, renderBar, succeeded, type PullLine, type PullState } from "./pull-progress.ts";

@@ -4,8 +4,8 @@
 // out in order: the next waits until the one before it was delivered or given up. Everything
 // lives in SQLite, so a restart picks up where the last run stopped.
 import type { Database, Statement } from "bun:sqlite";
-import type { Logger } from "../log.ts";
-import type { Telemetry } from "../telemetry.ts";
+import type { Logger } from "../ops/log.ts";
+import type { Telemetry } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import { webhookHeaders } from "./sign.ts";
 

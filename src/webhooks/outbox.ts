@@ -2,8 +2,8 @@
 // that wants the event, carrying the payload as it is at that moment. Whatever commits the
 // state change commits its deliveries; nothing is sent from inside the transaction.
 import type { Database } from "bun:sqlite";
-import { jobView } from "../job-view.ts";
-import type { JobEvent, JobRecord, Queue } from "../queue.ts";
+import { jobView } from "../queue/view.ts";
+import type { JobEvent, JobRecord, Queue } from "../queue/queue.ts";
 
 /** job.done carries its artifact inline up to this size; larger ones only by link. */
 export const INLINE_ARTIFACT_BYTES = 64 * 1024;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { splitSse, splitSseEvents } from "../../src/lines.ts";
+import { splitSse, splitSseEvents } from "../../src/contract/lines.ts";
 import { toJobEvent } from "../../clients/ts/events.ts";
 import { backoffMs, isTransient } from "../../clients/ts/retry.ts";
 import { jobEndError, waitSeconds } from "../../clients/ts/run.ts";

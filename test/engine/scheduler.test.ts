@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { chooseNext, type Candidate, type ModelHead, type QueueHeads, type SchedulingState } from "../../src/scheduler.ts";
+import { chooseNext, type Candidate, type ModelHead, type QueueHeads, type SchedulingState } from "../../src/engine/scheduler.ts";
 
 let seq = 0;
 const job = (modelKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, modelKey, priority, queuedAt });

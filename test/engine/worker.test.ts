@@ -1,8 +1,8 @@
 // The engine against a real simulator: drain-by-model, the aging cap, one request at a time
 // on the target, and a target that falls asleep mid-run.
 import { afterEach, describe, expect, test } from "bun:test";
-import { isTerminal } from "../../src/job-states.ts";
-import { ASYNC, type JobRecord } from "../../src/queue.ts";
+import { isTerminal } from "../../src/contract/states.ts";
+import { ASYNC, type JobRecord } from "../../src/queue/queue.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { startTestForeman, type TestForeman } from "../helpers.ts";
 

@@ -1,5 +1,5 @@
 // Test helpers for the job API: a real webhook receiver on loopback, and small HTTP shortcuts.
-import type { Job } from "../../src/job-view.ts";
+import type { Job } from "../../src/queue/view.ts";
 
 export interface Received {
   headers: Headers;

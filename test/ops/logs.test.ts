@@ -1,6 +1,6 @@
 // Logs are one JSON object per line, carry request and job ids, and never a secret.
 import { expect, test } from "bun:test";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/ops/log.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { startTestForeman } from "../helpers.ts";
 

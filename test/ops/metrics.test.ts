@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { Counter, Histogram, Registry } from "../../src/metrics.ts";
+import { Counter, Histogram, Registry } from "../../src/ops/metrics.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { startTestForeman, type TestForeman } from "../helpers.ts";
 

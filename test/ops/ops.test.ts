@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { routes } from "../../src/routes.gen.ts";
+import { routes } from "../../src/http/routes.gen.ts";
 import { startTestForeman, type TestForeman } from "../helpers.ts";
 
 let foreman: TestForeman;

@@ -2,7 +2,7 @@
 // cancellation, headers, tokens, errors in the caller's dialect, and a sleeping target.
 import { afterEach, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { BUSY_MESSAGE } from "../../src/passthrough.ts";
+import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
 import { startTestForeman, type TestForeman } from "../helpers.ts";
 
 let sim: Simulator | undefined;

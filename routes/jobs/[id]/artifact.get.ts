@@ -1,7 +1,7 @@
 // GET /jobs/{id}/artifact: the stored result with its content type; 404 until the job is done.
-import { defineRoute } from "../../../src/route.ts";
-import { HttpError } from "../../../src/errors.ts";
-import { findJob } from "../../../src/job-lookup.ts";
+import { defineRoute } from "../../../src/http/route.ts";
+import { HttpError } from "../../../src/http/errors.ts";
+import { findJob } from "../../../src/http/job-lookup.ts";
 
 export default defineRoute({
   summary: "The job's result, in the target's non-streamed response shape",

@@ -1,6 +1,6 @@
 // GET /jobs/{id}/deliveries: the job's webhook deliveries and the outcome of every attempt.
-import { defineRoute, json } from "../../../src/route.ts";
-import { findJob } from "../../../src/job-lookup.ts";
+import { defineRoute, json } from "../../../src/http/route.ts";
+import { findJob } from "../../../src/http/job-lookup.ts";
 
 export default defineRoute({
   summary: "Webhook deliveries of a job, with every attempt",

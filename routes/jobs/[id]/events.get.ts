@@ -1,11 +1,11 @@
 // GET /jobs/{id}/events: Server-Sent Events — every state change (`id` = the stored event's id,
 // so `Last-Event-ID` resumes after it) and, while the job runs, the generated text as it
 // streams (`job.progress`, not stored, no id). The stream ends after the terminal event.
-import { defineRoute } from "../../../src/route.ts";
-import { findJob } from "../../../src/job-lookup.ts";
-import { isTerminal } from "../../../src/job-states.ts";
-import { jobView } from "../../../src/job-view.ts";
-import type { JobEvent, JobRecord } from "../../../src/queue.ts";
+import { defineRoute } from "../../../src/http/route.ts";
+import { findJob } from "../../../src/http/job-lookup.ts";
+import { isTerminal } from "../../../src/contract/states.ts";
+import { jobView } from "../../../src/queue/view.ts";
+import type { JobEvent, JobRecord } from "../../../src/queue/queue.ts";
 
 const HEARTBEAT_MS = 15_000;
 const encoder = new TextEncoder();

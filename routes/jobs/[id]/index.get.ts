@@ -1,9 +1,9 @@
 // GET /jobs/{id}: the job; `?wait=N` long-polls up to N seconds until it is finished.
 import { Type } from "@sinclair/typebox";
-import { defineRoute, json } from "../../../src/route.ts";
-import { JobSchema, jobServerTiming, jobView } from "../../../src/job-view.ts";
-import { MAX_WAIT_SECONDS } from "../../../src/prefer.ts";
-import { findJob } from "../../../src/job-lookup.ts";
+import { defineRoute, json } from "../../../src/http/route.ts";
+import { JobSchema, jobServerTiming, jobView } from "../../../src/queue/view.ts";
+import { MAX_WAIT_SECONDS } from "../../../src/contract/prefer.ts";
+import { findJob } from "../../../src/http/job-lookup.ts";
 
 export default defineRoute({
   summary: "Get a job (optionally waiting for it to finish)",

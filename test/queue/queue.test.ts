@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { ID_PATTERN } from "../../src/ids.ts";
-import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/job-states.ts";
-import { ASYNC, INTERACTIVE, Queue } from "../../src/queue.ts";
-import { openStore, type Store } from "../../src/store.ts";
+import { ID_PATTERN } from "../../src/store/ids.ts";
+import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/contract/states.ts";
+import { ASYNC, INTERACTIVE, Queue } from "../../src/queue/queue.ts";
+import { openStore, type Store } from "../../src/store/open.ts";
 import { tempDir } from "../helpers.ts";
 
 let store: Store;

@@ -2,9 +2,9 @@
 // from HEAD / (cheap, answers during loads); /api/tags and /api/ps are refreshed beside it
 // with timeouts, since /api/ps blocks while a model loads. While the target is down the
 // poll interval backs off exponentially, capped.
-import type { Logger } from "./log.ts";
-import { modelKey } from "./model-name.ts";
-import type { TargetClient } from "./target.ts";
+import type { Logger } from "../ops/log.ts";
+import { modelKey } from "../target/model-name.ts";
+import type { TargetClient } from "../target/client.ts";
 
 export interface PollerOptions {
   intervalMs: number;

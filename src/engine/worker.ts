@@ -2,14 +2,14 @@
 // request at a time, in the order the drain-by-model scheduler picks. It runs on a heartbeat
 // interval and is also woken at once on enqueue, on completion and when the target returns,
 // so no job waits for a tick.
-import { kindOf } from "../jobs/index.ts";
-import type { Config } from "./config.ts";
-import { consumeReply, type Outcome } from "./job-runner.ts";
-import type { Logger } from "./log.ts";
+import { kindOf } from "../../jobs/index.ts";
+import type { Config } from "../config.ts";
+import { consumeReply, type Outcome } from "./reply.ts";
+import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
-import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "./queue.ts";
+import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { chooseNext } from "./scheduler.ts";
-import { TargetDropped, TargetTimeout, TargetUnreachable, type TargetClient } from "./target.ts";
+import { TargetDropped, TargetTimeout, TargetUnreachable, type TargetClient } from "../target/client.ts";
 
 /** Why a running job was stopped from inside foreman. */
 export class Canceled extends Error {}

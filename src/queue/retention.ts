@@ -1,7 +1,7 @@
 // Retention: finished jobs older than FOREMAN_RETENTION_HOURS leave the database (with their
 // artifacts, events and deliveries), at start-up and then hourly, in small batches that never
 // hold the database for long.
-import type { Logger } from "./log.ts";
+import type { Logger } from "../ops/log.ts";
 import type { Queue } from "./queue.ts";
 
 const EVERY_MS = 3_600_000;

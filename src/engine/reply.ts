@@ -1,10 +1,10 @@
 // Turns the target's reply to an async job into its artifact: reads the stream (with the
 // idle timeout), folds it with the endpoint's assembler, reports progress, and says how it
 // ended. Pure of queue state: the worker decides what the outcome means for the job.
-import type { JobKind } from "../jobs/kind.ts";
-import { DONE } from "../jobs/openai-stream.ts";
-import { splitLines, splitSse } from "./lines.ts";
-import { readBody } from "./target.ts";
+import type { JobKind } from "../../jobs/kind.ts";
+import { DONE } from "../../jobs/openai-stream.ts";
+import { splitLines, splitSse } from "../contract/lines.ts";
+import { readBody } from "../target/client.ts";
 
 export type Outcome =
   | { kind: "done"; artifact: { contentType: string; body: string }; chunks: number; tokens: number }

@@ -1,7 +1,7 @@
 // /openapi.json from the same TypeBox schemas the routes validate with.
 import type { RouteDef } from "./route.ts";
 import type { Method } from "./route-files.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../ops/version.ts";
 
 export function buildOpenApi(routes: readonly { method: Method; path: string; def: RouteDef }[]): unknown {
   const paths: Record<string, Record<string, unknown>> = {};

@@ -2,12 +2,12 @@
 // interactive lane of the queue and are sent by the worker; everything else goes straight to
 // the target. Either way the body goes out unchanged and the reply comes back as the target
 // sent it — status, content type, each NDJSON line or SSE event as soon as it arrives.
-import { kindOf } from "../jobs/index.ts";
-import { dialectOf, errorResponse, HttpError, type Dialect } from "./errors.ts";
-import { errorMessage, type Outcome } from "./job-runner.ts";
-import { INTERACTIVE } from "./queue.ts";
-import { defineRoute, readBody, type RouteContext, type RouteDef } from "./route.ts";
-import { TargetTimeout, TargetUnreachable } from "./target.ts";
+import { kindOf } from "../../jobs/index.ts";
+import { dialectOf, errorResponse, HttpError, type Dialect } from "../http/errors.ts";
+import { errorMessage, type Outcome } from "../engine/reply.ts";
+import { INTERACTIVE } from "../queue/queue.ts";
+import { defineRoute, readBody, type RouteContext, type RouteDef } from "../http/route.ts";
+import { TargetTimeout, TargetUnreachable } from "../target/client.ts";
 
 /** Ollama's own queue-full message (two spaces after the first period). */
 export const BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";

@@ -3,7 +3,7 @@
 // never crash, and never leave a half-written job behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { routes } from "../../src/routes.gen.ts";
+import { routes } from "../../src/http/routes.gen.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { startTestForeman, type TestForeman } from "../helpers.ts";
 

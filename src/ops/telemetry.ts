@@ -1,12 +1,12 @@
 // foreman's own metrics: what each one measures and where its numbers come from. Durations
 // and tokens are observed once per finished job from its stored timings, after the state
 // change commits; gauges are read from the live state at scrape time.
-import { isTerminal } from "./job-states.ts";
-import type { JobWatch } from "./job-watch.ts";
+import { isTerminal } from "../contract/states.ts";
+import type { JobWatch } from "../queue/watch.ts";
 import { Counter, Histogram, Registry, Sampled } from "./metrics.ts";
-import type { Poller } from "./poller.ts";
-import { INTERACTIVE, type Queue } from "./queue.ts";
-import type { Worker } from "./worker.ts";
+import type { Poller } from "../engine/poller.ts";
+import { INTERACTIVE, type Queue } from "../queue/queue.ts";
+import type { Worker } from "../engine/worker.ts";
 
 export interface Telemetry {
   registry: Registry;

@@ -2,10 +2,10 @@
 // transaction; every state change goes through transition(), which checks the state table,
 // updates the job and appends its event — and whatever the outbox hooks add — atomically.
 import type { Database, Statement } from "bun:sqlite";
-import { newId } from "./ids.ts";
-import { checkTransition, type JobStatus } from "./job-states.ts";
-import { modelKey } from "./model-name.ts";
-import type { Candidate, ModelHead, QueueHeads } from "./scheduler.ts";
+import { newId } from "../store/ids.ts";
+import { checkTransition, type JobStatus } from "../contract/states.ts";
+import { modelKey } from "../target/model-name.ts";
+import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
 export type Lane = 0 | 1;

@@ -1,11 +1,11 @@
 // POST /jobs: validating a submission against its endpoint's request shape, and the
 // idempotency rule (same key + same body = the same job; same key + other body = 422).
 import { Type, type Static } from "@sinclair/typebox";
-import { ENDPOINTS, kindOf } from "../jobs/index.ts";
-import { HttpError } from "./errors.ts";
-import { WEBHOOK_EVENTS } from "./job-view.ts";
+import { ENDPOINTS, kindOf } from "../../jobs/index.ts";
+import { HttpError } from "../http/errors.ts";
+import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
-import { validate } from "./route.ts";
+import { validate } from "../http/route.ts";
 
 export const Submission = Type.Object(
   {

@@ -1,7 +1,7 @@
 // The job object clients see (GET /jobs/{id}, webhooks, events): one schema, one mapping
 // from the stored record.
 import { Type, type Static } from "@sinclair/typebox";
-import { JOB_STATES } from "./job-states.ts";
+import { JOB_STATES } from "../contract/states.ts";
 import type { JobRecord, Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);

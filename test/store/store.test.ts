@@ -1,9 +1,9 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { migrations } from "../src/migrations.ts";
-import { openStore, SCHEMA_VERSION, StoreError } from "../src/store.ts";
-import { BUN, tempDir } from "./helpers.ts";
+import { migrations } from "../../src/store/migrations.ts";
+import { openStore, SCHEMA_VERSION, StoreError } from "../../src/store/open.ts";
+import { BUN, tempDir } from "../helpers.ts";
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
@@ -53,7 +53,7 @@ describe("store", () => {
 
   test("a second foreman process is refused while the first holds the database, and not after it dies", async () => {
     const path = dbPath();
-    const holder = Bun.spawn([BUN, "-e", `const { openStore } = await import(${JSON.stringify(join(import.meta.dir, "../src/store.ts"))}); openStore(${JSON.stringify(path)}); console.log("held"); await Bun.sleep(60000);`], { stdout: "pipe", stderr: "inherit" });
+    const holder = Bun.spawn([BUN, "-e", `const { openStore } = await import(${JSON.stringify(join(import.meta.dir, "../../src/store/open.ts"))}); openStore(${JSON.stringify(path)}); console.log("held"); await Bun.sleep(60000);`], { stdout: "pipe", stderr: "inherit" });
     const reader = holder.stdout.getReader();
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value)).toContain("held");

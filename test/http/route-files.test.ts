@@ -1,17 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseRouteFile, renderManifest } from "../src/route-files.ts";
+import { parseRouteFile, renderManifest } from "../../src/http/route-files.ts";
 
 describe("file-based routes", () => {
-  test("src/routes.gen.ts registers exactly the files in routes/ (run `npm run routes` after adding one)", async () => {
-    const root = join(import.meta.dir, "..");
+  test("src/http/routes.gen.ts registers exactly the files in routes/ (run `npm run routes` after adding one)", async () => {
+    const root = join(import.meta.dir, "..", "..");
     const files = Array.from(new Bun.Glob("**/*.ts").scanSync(join(root, "routes"))).sort();
-    const current = await Bun.file(join(root, "src/routes.gen.ts")).text();
+    const current = await Bun.file(join(root, "src/http/routes.gen.ts")).text();
     expect(current).toBe(renderManifest(files));
   });
 
   test("every file in routes/ is a route file", () => {
-    const root = join(import.meta.dir, "..");
+    const root = join(import.meta.dir, "..", "..");
     for (const file of new Bun.Glob("**/*.ts").scanSync(join(root, "routes"))) expect(parseRouteFile(file)).not.toBeNull();
   });
 

@@ -1,7 +1,7 @@
 // In-memory notifications of job events, after they commit: long-polls (`?wait=`,
 // `Prefer: wait`), the SSE event stream and the webhook dispatcher wake up through here
 // instead of polling the database.
-import { isTerminal } from "./job-states.ts";
+import { isTerminal } from "../contract/states.ts";
 import type { JobEvent, JobRecord, Queue } from "./queue.ts";
 
 type Listener = (job: JobRecord, event: JobEvent) => void;

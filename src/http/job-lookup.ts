@@ -1,7 +1,7 @@
 // Finding a job by the id in a URL: anything that is not a job id is simply not found.
 import { HttpError } from "./errors.ts";
-import { ID_PATTERN } from "./ids.ts";
-import type { JobRecord, Queue } from "./queue.ts";
+import { ID_PATTERN } from "../store/ids.ts";
+import type { JobRecord, Queue } from "../queue/queue.ts";
 
 export function findJob(queue: Queue, id: string | undefined): JobRecord {
   const job = id && ID_PATTERN.test(id) ? queue.get(id) : null;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { VERSION } from "../src/version.ts";
-import { BUN, listeningUrl, MAIN, tempDir } from "./helpers.ts";
+import { VERSION } from "../../src/ops/version.ts";
+import { BUN, listeningUrl, MAIN, tempDir } from "../helpers.ts";
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { BUN, listeningUrl, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
-import { chatRequest, getJob, postJob, startReceiver } from "./support.ts";
+import { chatRequest, getJob, postJob, startReceiver } from "../jobs/support.ts";
 
 const SECRET = "whsec_" + Buffer.from("a test secret that is long enough").toString("base64");
 const FAST = { schedule: [20, 40, 80, 160, 320], timeoutMs: 2000 };
