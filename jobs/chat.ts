@@ -1,6 +1,6 @@
 // POST /api/chat: NDJSON chunks carrying message.content; the artifact is the final chunk
 // with the whole message, as Ollama answers with stream:false.
-import { nativeStreams, str, type Assembler, type JobKind } from "./kind.ts";
+import { str, type Assembler, type JobKind } from "./kind.ts";
 import { ChatRequest } from "./schemas.ts";
 
 function assembler(): Assembler {
@@ -37,7 +37,6 @@ export const chat: JobKind = {
   endpoint: "/api/chat",
   dialect: "ollama",
   request: ChatRequest,
-  streams: nativeStreams,
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,
   framing: "ndjson",

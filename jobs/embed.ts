@@ -2,7 +2,5 @@
 import type { JobKind } from "./kind.ts";
 import { EmbeddingsRequest, EmbedRequest } from "./schemas.ts";
 
-const single = () => false;
-
-export const embed: JobKind = { endpoint: "/api/embed", dialect: "ollama", request: EmbedRequest, streams: single, jobBody: (b) => b };
-export const embeddings: JobKind = { endpoint: "/api/embeddings", dialect: "ollama", request: EmbeddingsRequest, streams: single, jobBody: (b) => b };
+export const embed: JobKind = { endpoint: "/api/embed", dialect: "ollama", request: EmbedRequest, jobBody: (b) => b };
+export const embeddings: JobKind = { endpoint: "/api/embeddings", dialect: "ollama", request: EmbeddingsRequest, jobBody: (b) => b };

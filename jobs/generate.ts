@@ -1,6 +1,6 @@
 // POST /api/generate: NDJSON chunks carrying `response`; the artifact is the final chunk
 // (with `context` and metrics) holding the whole response text.
-import { nativeStreams, str, type Assembler, type JobKind } from "./kind.ts";
+import { str, type Assembler, type JobKind } from "./kind.ts";
 import { GenerateRequest } from "./schemas.ts";
 
 function assembler(): Assembler {
@@ -31,7 +31,6 @@ export const generate: JobKind = {
   endpoint: "/api/generate",
   dialect: "ollama",
   request: GenerateRequest,
-  streams: nativeStreams,
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,
   framing: "ndjson",

@@ -1,5 +1,5 @@
-// What foreman knows about one kind of work (one target endpoint): the request shape, whether
-// the target's reply streams, and how to fold the reply into progress and into the artifact
+// What foreman knows about one kind of work (one target endpoint): the request shape, the
+// framing of its streamed reply, and how to fold the reply into progress and into the artifact
 // (the target's non-streamed response shape). Passthrough requests and async jobs of the same
 // endpoint use the same kind.
 import type { TSchema } from "@sinclair/typebox";
@@ -27,8 +27,6 @@ export interface JobKind {
   dialect: Dialect;
   /** The request body's schema (model required), for POST /jobs. */
   request: TSchema;
-  /** Whether the target streams its reply to this body (stream defaults differ by dialect). */
-  streams(body: Record<string, unknown>): boolean;
   /** The body an async job sends: streaming when the endpoint can, so progress is visible. */
   jobBody(body: Record<string, unknown>): Record<string, unknown>;
   /** For streaming endpoints; absent when the reply is one JSON document. */
@@ -36,10 +34,5 @@ export interface JobKind {
   /** "ndjson" or "sse" for streaming endpoints. */
   framing?: "ndjson" | "sse";
 }
-
-/** Ollama: `stream` absent or null means true. */
-export const nativeStreams = (body: Record<string, unknown>): boolean => body.stream !== false;
-/** OpenAI layer: only an explicit true streams. */
-export const openaiStreams = (body: Record<string, unknown>): boolean => body.stream === true;
 
 export const str = (v: unknown): string => (typeof v === "string" ? v : "");

@@ -1,6 +1,6 @@
 // POST /v1/chat/completions: SSE `chat.completion.chunk`s with deltas; the artifact is the
 // `chat.completion` object the endpoint returns without streaming (usage included).
-import { openaiStreams, str, type Assembler, type JobKind } from "./kind.ts";
+import { str, type Assembler, type JobKind } from "./kind.ts";
 import { openaiAssembler } from "./openai-stream.ts";
 import { OpenAIChatRequest } from "./schemas.ts";
 
@@ -30,7 +30,6 @@ export const openaiChat: JobKind = {
   endpoint: "/v1/chat/completions",
   dialect: "openai",
   request: OpenAIChatRequest,
-  streams: openaiStreams,
   jobBody: (body) => ({ ...body, stream: true, stream_options: { include_usage: true } }),
   assembler,
   framing: "sse",

@@ -1,6 +1,6 @@
 // POST /v1/completions: SSE `text_completion` chunks; the artifact is the non-streamed
 // `text_completion` object.
-import { openaiStreams, str, type Assembler, type JobKind } from "./kind.ts";
+import { str, type Assembler, type JobKind } from "./kind.ts";
 import { openaiAssembler } from "./openai-stream.ts";
 import { OpenAICompletionsRequest } from "./schemas.ts";
 
@@ -20,7 +20,6 @@ export const openaiCompletions: JobKind = {
   endpoint: "/v1/completions",
   dialect: "openai",
   request: OpenAICompletionsRequest,
-  streams: openaiStreams,
   jobBody: (body) => ({ ...body, stream: true, stream_options: { include_usage: true } }),
   assembler,
   framing: "sse",

@@ -6,6 +6,5 @@ export const openaiEmbeddings: JobKind = {
   endpoint: "/v1/embeddings",
   dialect: "openai",
   request: OpenAIEmbeddingsRequest,
-  streams: () => false,
   jobBody: (b) => b,
 };

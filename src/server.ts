@@ -14,7 +14,9 @@ import { createTelemetry } from "./ops/telemetry.ts";
 import { TargetClient } from "./target/client.ts";
 import { webhookUrlChecker } from "./webhooks/policy.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
+import { Deliveries } from "./webhooks/deliveries.ts";
 import { installOutbox } from "./webhooks/outbox.ts";
+import { afterFailure } from "./engine/retry.ts";
 import { Worker } from "./engine/worker.ts";
 
 export interface Foreman {
@@ -53,9 +55,10 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     throw err;
   }
   const queue = new Queue(store.db);
+  const deliveries = new Deliveries(store.db);
   let dispatcher: Dispatcher | undefined;
-  installOutbox(queue, store.db, () => dispatcher?.wake());
-  const recovered = queue.recover(config.maxAttempts);
+  installOutbox(queue, deliveries, () => dispatcher?.wake());
+  const recovered = queue.recover((failures) => afterFailure(failures, { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs }).giveUp);
   if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
   const target = new TargetClient(targetUrl, {
     token: config.targetToken,
@@ -68,7 +71,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   const watch = new JobWatch(queue);
   const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
   const telemetry = createTelemetry({ queue, watch, poller, worker });
-  dispatcher = new Dispatcher(store.db, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+  dispatcher = new Dispatcher(deliveries, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
   const submitter = new Submitter(queue, opts.groupCommit ?? true);
   const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
   dispatcher.start();

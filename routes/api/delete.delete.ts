@@ -1,4 +1,4 @@
 // DELETE /api/delete: forwarded to the target directly (not queued).
-import { directPassthrough } from "../../src/passthrough/relay.ts";
+import { directPassthrough } from "../../src/passthrough/direct.ts";
 
 export default directPassthrough("DELETE /api/delete");

@@ -1,7 +1,7 @@
 // GET /jobs: async jobs, newest first, filtered by status and model, with cursor pagination.
 import { Type } from "@sinclair/typebox";
 import { defineRoute, json } from "../../src/http/route.ts";
-import { HttpError } from "../../src/http/errors.ts";
+import { HttpError } from "../../src/contract/http-error.ts";
 import { JOB_STATES } from "../../src/contract/states.ts";
 import { JobSchema, jobView } from "../../src/queue/view.ts";
 

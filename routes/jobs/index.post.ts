@@ -3,7 +3,7 @@
 import { defineRoute, json } from "../../src/http/route.ts";
 import { JobSchema, jobServerTiming, jobView } from "../../src/queue/view.ts";
 import { Submission } from "../../src/queue/submit.ts";
-import { HttpError } from "../../src/http/errors.ts";
+import { HttpError } from "../../src/contract/http-error.ts";
 import { isTerminal } from "../../src/contract/states.ts";
 import { preferWaitSeconds } from "../../src/contract/prefer.ts";
 

@@ -1,10 +1,12 @@
-// Turns the target's reply to an async job into its artifact: reads the stream (with the
-// idle timeout), folds it with the endpoint's assembler, reports progress, and says how it
-// ended. Pure of queue state: the worker decides what the outcome means for the job.
+// Folding a target reply into a result: the same fold serves async jobs (which keep the
+// artifact) and passthrough requests (which only record how the reply ended and how many
+// tokens it carried). Streamed replies are split into NDJSON lines or SSE events and fed to the
+// endpoint's assembler from jobs/; single JSON replies are kept whole. Pure of I/O and of queue
+// state: the worker decides what an outcome means for the job.
 import type { JobKind } from "../../jobs/kind.ts";
 import { DONE } from "../../jobs/openai-stream.ts";
 import { splitLines, splitSse } from "../contract/lines.ts";
-import { readBody } from "../target/client.ts";
+import { readAll } from "../target/stream.ts";
 
 export type Outcome =
   | { kind: "done"; artifact: { contentType: string; body: string }; chunks: number; tokens: number }
@@ -27,58 +29,116 @@ export function errorMessage(text: string): string {
   return text.trim() || "the target answered with an empty error body";
 }
 
-export async function consumeReply(kind: JobKind, res: Response, idleMs: number, signal: AbortSignal, onProgress: ProgressSink): Promise<Outcome> {
-  const contentType = res.headers.get("content-type") ?? "application/json";
-  const streamed = /x-ndjson|event-stream/.test(contentType);
-  if (!res.ok || !streamed || !kind.assembler || !res.body) {
-    let text = "";
-    const decoder = new TextDecoder();
-    if (res.body) await readBody(res.body, idleMs, (c) => (text += decoder.decode(c, { stream: true })), signal);
-    if (!res.ok) return { kind: "error", status: res.status, message: errorMessage(text) };
-    onProgress(1, 0, "");
-    return { kind: "done", artifact: { contentType, body: text }, chunks: 1, tokens: 0 };
+/** Tokens a finished reply reports: native `eval_count`, OpenAI `usage.completion_tokens`. */
+function reportedTokens(result: unknown): number | undefined {
+  const r = result as { eval_count?: unknown; usage?: { completion_tokens?: unknown } } | null;
+  if (typeof r?.eval_count === "number") return r.eval_count;
+  if (typeof r?.usage?.completion_tokens === "number") return r.usage.completion_tokens;
+  return undefined;
+}
+
+/** A single JSON reply larger than this is relayed without being kept (only async jobs keep it all). */
+const KEEP_SINGLE_BYTES = 1 << 20;
+
+export interface FoldOptions {
+  /** Keep the whole reply as the artifact (async jobs); passthrough only needs the outcome. */
+  keep: boolean;
+  onProgress?: ProgressSink;
+}
+
+/** Folds one reply chunk by chunk; `end()` says how it ended. */
+export class ReplyFolder {
+  private readonly decoder = new TextDecoder();
+  private readonly streamed: boolean;
+  private readonly assembler;
+  private readonly split;
+  private buffer = "";
+  private kept = 0;
+  private overflow = false;
+  private chunks = 0;
+  private tokens = 0;
+  private failure: Outcome | null = null;
+
+  constructor(
+    private readonly kind: JobKind,
+    private readonly reply: { status: number; contentType: string },
+    private readonly options: FoldOptions,
+  ) {
+    const ok = reply.status >= 200 && reply.status < 300;
+    this.streamed = ok && /x-ndjson|event-stream/.test(reply.contentType) && kind.assembler !== undefined;
+    this.assembler = this.streamed ? kind.assembler!() : null;
+    this.split = kind.framing === "sse" ? splitSse : splitLines;
   }
-  const assembler = kind.assembler();
-  const split = kind.framing === "sse" ? splitSse : splitLines;
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let chunks = 0;
-  let tokens = 0;
-  let failure: Outcome | null = null;
-  await readBody(
-    res.body,
-    idleMs,
-    (bytes) => {
-      if (failure) return;
-      const { items, rest } = split(buffer + decoder.decode(bytes, { stream: true }));
-      buffer = rest;
-      for (const item of items) {
-        if (item === "[DONE]") {
-          assembler.push(DONE);
-          continue;
-        }
-        let message: Record<string, unknown>;
+
+  push(bytes: Uint8Array): void {
+    if (this.failure) return;
+    const text = this.decoder.decode(bytes, { stream: true });
+    if (!this.streamed) {
+      this.kept += bytes.byteLength;
+      if (this.options.keep || this.kept <= KEEP_SINGLE_BYTES) this.buffer += text;
+      else this.overflow = true;
+      return;
+    }
+    const { items, rest } = this.split(this.buffer + text);
+    this.buffer = rest;
+    for (const item of items) this.item(item);
+  }
+
+  private item(item: string): void {
+    if (this.failure) return;
+    if (item === "[DONE]") {
+      this.assembler!.push(DONE);
+      return;
+    }
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(item) as Record<string, unknown>;
+    } catch {
+      return; // as the official clients do: a line that is not JSON is skipped
+    }
+    if ("error" in message && message.done === undefined) {
+      this.failure = { kind: "error", status: 500, message: errorMessage(item) };
+      return;
+    }
+    const p = this.assembler!.push(message);
+    this.chunks++;
+    this.tokens += p.tokens;
+    this.options.onProgress?.(this.chunks, this.tokens, p.text);
+  }
+
+  end(): Outcome {
+    if (this.failure) return this.failure;
+    const ok = this.reply.status >= 200 && this.reply.status < 300;
+    if (!this.streamed) {
+      const text = this.buffer + this.decoder.decode();
+      if (!ok) return { kind: "error", status: this.reply.status, message: errorMessage(text) };
+      let tokens = 0;
+      if (!this.overflow && text !== "") {
         try {
-          message = JSON.parse(item) as Record<string, unknown>;
+          tokens = reportedTokens(JSON.parse(text)) ?? 0;
         } catch {
-          continue; // as the official clients do: a line that is not JSON is skipped
+          // not JSON: nothing to count
         }
-        if ("error" in message && message.done === undefined) {
-          failure = { kind: "error", status: 500, message: errorMessage(item) };
-          return;
-        }
-        const p = assembler.push(message);
-        chunks++;
-        tokens += p.tokens;
-        onProgress(chunks, tokens, p.text);
       }
-    },
-    signal,
-  );
-  if (failure) return failure;
-  if (!assembler.complete) return { kind: "error", status: 502, message: "the target's stream ended before its final message" };
-  const result = assembler.result() as Record<string, unknown>;
-  const evalCount = typeof result.eval_count === "number" ? result.eval_count : tokens;
-  const artifactType = kind.dialect === "ollama" ? "application/json; charset=utf-8" : "application/json";
-  return { kind: "done", artifact: { contentType: artifactType, body: JSON.stringify(result) }, chunks, tokens: evalCount };
+      this.options.onProgress?.(1, tokens, "");
+      return { kind: "done", artifact: { contentType: this.reply.contentType, body: this.options.keep ? text : "" }, chunks: 1, tokens };
+    }
+    const { items } = this.split(this.buffer + this.decoder.decode() + (this.split === splitSse ? "\n\n" : "\n"));
+    for (const item of items) this.item(item);
+    if (this.failure) return this.failure;
+    if (!this.assembler!.complete) return { kind: "error", status: 502, message: "the target's stream ended before its final message" };
+    const result = this.assembler!.result();
+    const tokens = reportedTokens(result) ?? this.tokens;
+    if (!this.options.keep) return { kind: "done", artifact: { contentType: this.reply.contentType, body: "" }, chunks: this.chunks, tokens };
+    // the content type the endpoint gives its non-streamed reply
+    const contentType = this.kind.dialect === "ollama" ? "application/json; charset=utf-8" : "application/json";
+    return { kind: "done", artifact: { contentType, body: JSON.stringify(result) }, chunks: this.chunks, tokens };
+  }
+}
+
+/** An async job's reply, read to the end (with the idle deadline) and folded into its artifact. */
+export async function consumeReply(kind: JobKind, res: Response, idleMs: number, signal: AbortSignal, onProgress: ProgressSink): Promise<Outcome> {
+  const folder = new ReplyFolder(kind, { status: res.status, contentType: res.headers.get("content-type") ?? "application/json" }, { keep: true, onProgress });
+  if (res.body) await readAll(res.body, idleMs, (chunk) => folder.push(chunk), signal);
+  return folder.end();
 }

@@ -8,8 +8,10 @@ import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
+import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
-import { TargetDropped, TargetTimeout, TargetUnreachable, type TargetClient } from "../target/client.ts";
+import type { TargetClient } from "../target/client.ts";
+import { TargetDropped, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 
 /** Why a running job was stopped from inside foreman. */
 export class Canceled extends Error {}
@@ -81,10 +83,6 @@ export class Worker {
     if (this.poller.up === false) return { kind: "paused", reason: "target down" };
     if (Date.now() < this.backoffUntil) return { kind: "paused", reason: "backing off after a target error", until: this.backoffUntil };
     return { kind: "idle" };
-  }
-
-  get runningJobId(): string | undefined {
-    return this.current?.job.id;
   }
 
   /** Streams of generated text, for live views of running jobs. */
@@ -294,13 +292,13 @@ export class Worker {
   /** A target 5xx or timeout: back to the queue after a back-off, until the attempts run out. */
   private retryOrFail(job: JobRecord, error: JobError): void {
     const failures = this.queue.get(job.id)!.failures + 1;
-    if (failures >= this.config.maxAttempts) {
+    const decision = afterFailure(failures, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
+    if (decision.giveUp) {
       this.queue.transition(job.id, "failed", { failure: true, error: { ...error, message: `${error.message} (gave up after ${failures} attempts)` } });
       return;
     }
-    const delay = Math.min(this.config.retryBaseMs * 2 ** (failures - 1), 60_000);
-    this.queue.transition(job.id, "queued", { failure: true, data: { reason: error.message, status: error.status, retryInMs: delay } });
-    this.pauseFor(delay);
+    this.queue.transition(job.id, "queued", { failure: true, data: { reason: error.message, status: error.status, retryInMs: decision.delayMs } });
+    this.pauseFor(decision.delayMs);
   }
 }
 

@@ -3,8 +3,10 @@
 // mapping errors into the caller's dialect.
 import { Elysia } from "elysia";
 import { bearerMatches } from "./auth.ts";
-import { dialectOf, errorResponse, HttpError } from "./errors.ts";
-import { readJson, validate, type RouteDef } from "./route.ts";
+import { dialectOf, errorResponse } from "./errors.ts";
+import { HttpError } from "../contract/http-error.ts";
+import { readJson, type RouteDef } from "./route.ts";
+import { validate } from "../schema/validate.ts";
 import { routes } from "./routes.gen.ts";
 import type { Services } from "./services.ts";
 

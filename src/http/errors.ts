@@ -1,18 +1,6 @@
 // Errors are values with a status and a message a human can act on; they are turned into
 // the caller's dialect once, at the edge: Ollama's {"error"} on /api/*, the OpenAI envelope
 // on /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** JSON pointer of the offending field, when there is one (e.g. "/request/model"). */
-    readonly field?: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-  }
-}
-
 export type Dialect = "ollama" | "openai" | "foreman";
 
 export function dialectOf(pathname: string): Dialect {

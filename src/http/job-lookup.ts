@@ -1,5 +1,5 @@
 // Finding a job by the id in a URL: anything that is not a job id is simply not found.
-import { HttpError } from "./errors.ts";
+import { HttpError } from "../contract/http-error.ts";
 import { ID_PATTERN } from "../store/ids.ts";
 import type { JobRecord, Queue } from "../queue/queue.ts";
 

@@ -2,8 +2,7 @@
 // gets typed values from that same schema. Bodies are read and validated here (not by
 // Elysia) so that every error comes back in the caller's dialect and names the field.
 import type { Static, TSchema } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
-import { HttpError } from "./errors.ts";
+import { HttpError } from "../contract/http-error.ts";
 import type { Services } from "./services.ts";
 
 type Maybe<S extends TSchema | undefined> = S extends TSchema ? Static<S> : undefined;
@@ -35,20 +34,6 @@ export interface RouteDef<B extends TSchema | undefined = TSchema | undefined, Q
 
 export function defineRoute<B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined>(def: RouteDef<B, Q>): RouteDef<B, Q> {
   return def;
-}
-
-/** Validates a decoded value; the first problem becomes a 400 naming the field. */
-export function validate<S extends TSchema>(schema: S, value: unknown, prefix = ""): Static<S> {
-  if (Value.Check(schema, value)) return value;
-  const first = Value.Errors(schema, value).First();
-  const path = prefix + (first?.path ?? "");
-  const what = first ? describeError(first.message, first.schema) : "invalid value";
-  throw new HttpError(400, `${path || "body"}: ${what}`, path || undefined);
-}
-
-function describeError(message: string, schema: TSchema): string {
-  if (schema.description) return `${message.toLowerCase()} (${schema.description})`;
-  return message.charAt(0).toLowerCase() + message.slice(1);
 }
 
 /**

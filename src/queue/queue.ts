@@ -1,7 +1,10 @@
 // The durable queue: the only module that writes SQL for jobs. Enqueue is one committed
 // transaction; every state change goes through transition(), which checks the state table,
 // updates the job and appends its event — and whatever the outbox hooks add — atomically.
-import type { Database, Statement } from "bun:sqlite";
+// Listeners outside the database (long-polls, the event stream, metrics, the dispatcher's
+// wake-up) hear of a change only after the outermost transaction commits, never of one
+// that rolled back.
+import type { Database } from "bun:sqlite";
 import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
@@ -82,6 +85,14 @@ export interface TransitionPatch {
 /** Runs inside the transition's transaction: the outbox writes its rows here. */
 export type EventHook = (job: JobRecord, event: JobEvent) => void;
 
+/** Rows another module keeps per job (webhook deliveries): retention asks before removing a job. */
+export interface JobDependents {
+  /** Whether the job must stay (e.g. a webhook still to deliver). */
+  holds(jobId: string): boolean;
+  /** Removes the module's rows for the job, inside the pruning transaction. */
+  remove(jobId: string): void;
+}
+
 interface Row {
   seq: number;
   id: string;
@@ -149,6 +160,87 @@ interface HeadRow {
 }
 const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, modelKey: r.model_key, priority: r.priority, queuedAt: r.created_at });
 
+interface EventRow {
+  id: number;
+  job_id: string;
+  type: string;
+  at: number;
+  data: string | null;
+}
+
+type Params = Record<string, string | number | null>;
+const TERMINAL_SQL = "('done', 'failed', 'canceled')";
+const COLUMNS_HEAD = "id, seq, model_key, priority, created_at";
+
+/** Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). */
+function statements(db: Database) {
+  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = 1 ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
+  return {
+    insert: db.query<{ seq: number }, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, created_at, queued_at, updated_at)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now) RETURNING seq`),
+    event: db.query<{ id: number }, [string, string, number, string | null]>(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`),
+    get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
+    state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
+    // one statement for every transition: each patch field is null when the patch does not set it
+    transition: db.query<Row, Params>(`UPDATE jobs SET
+         status = $to,
+         updated_at = $now,
+         queued_at = CASE WHEN $to = 'queued' THEN $now ELSE queued_at END,
+         attempts = attempts + $attempt,
+         failures = failures + $failure,
+         started_at = CASE WHEN $to IN ('loading', 'working') AND started_at IS NULL THEN $now ELSE started_at END,
+         finished_at = CASE WHEN $to IN ${TERMINAL_SQL} THEN $now ELSE finished_at END,
+         error = COALESCE($error, error),
+         progress_chunks = COALESCE($chunks, progress_chunks),
+         progress_tokens = COALESCE($tokens, progress_tokens),
+         timings = COALESCE($timings, timings)
+       WHERE id = $id RETURNING *`),
+    byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
+    queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
+    waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
+    interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
+    // loose index scan: one seek per distinct queued model instead of reading every row, so
+    // the scheduler's input costs O(models), not O(queued jobs)
+    models: db.query<{ k: string }, []>(`WITH RECURSIVE m(k) AS (
+         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND lane = 1 ORDER BY model_key LIMIT 1)
+         UNION ALL
+         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND lane = 1 AND model_key > m.k ORDER BY model_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
+       SELECT k FROM m WHERE k IS NOT NULL`),
+    best: db.query<HeadRow, [string]>(`SELECT ${COLUMNS_HEAD} FROM jobs INDEXED BY jobs_queued_best
+       WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`),
+    oldest: db.query<{ created_at: number }, [string]>(`SELECT created_at FROM jobs INDEXED BY jobs_queued_age
+       WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY seq LIMIT 1`),
+    progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
+    artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
+    artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
+    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
+    position: db.query<{ n: number }, Params>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
+    counts: db.query<{ model: string; status: JobStatus; n: number; oldest: number }, []>(
+      `SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`,
+    ),
+    // GET /jobs: one statement per filter shape, so each can use its index
+    list: { all: list(""), status: list("AND status = $status"), model: list("AND model_key = $model"), both: list("AND status = $status AND model_key = $model") },
+    stranded: db.query<{ id: string; lane: number; failures: number }, []>(
+      `SELECT id, lane, failures FROM jobs WHERE status IN ('queued', 'loading', 'working') AND (lane = 0 OR status != 'queued')`,
+    ),
+    // retention walks finished jobs in (finished_at, seq) order, resuming after the last one it looked at
+    finished: db.query<{ id: string; seq: number; finished_at: number }, Params>(
+      `SELECT id, seq, finished_at FROM jobs INDEXED BY jobs_finished
+       WHERE finished_at < $cutoff AND status IN ${TERMINAL_SQL} AND (finished_at > $afterAt OR (finished_at = $afterAt AND seq > $afterSeq))
+       ORDER BY finished_at, seq LIMIT $limit`,
+    ),
+    deleteEvents: db.query<never, [string]>(`DELETE FROM job_events WHERE job_id = ?`),
+    deleteArtifact: db.query<never, [string]>(`DELETE FROM artifacts WHERE job_id = ?`),
+    deleteJob: db.query<never, [string]>(`DELETE FROM jobs WHERE id = ?`),
+  };
+}
+
+/** Where retention stopped looking: it resumes after this finished job. */
+export interface PruneCursor {
+  finishedAt: number;
+  seq: number;
+}
+
 export class JobNotFound extends Error {
   constructor(readonly id: string) {
     super(`job ${id} not found`);
@@ -157,46 +249,67 @@ export class JobNotFound extends Error {
 
 export class Queue {
   private readonly hooks: EventHook[] = [];
+  private readonly committed: EventHook[] = [];
+  private readonly dependents: JobDependents[] = [];
+  /** Work waiting for the outermost transaction to commit; dropped if it rolls back. */
+  private afterCommit: (() => void)[] = [];
+  private depth = 0;
   /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
   private queuedNow: number;
-  private readonly s: Record<string, Statement>;
+  private readonly s: ReturnType<typeof statements>;
 
   constructor(
     readonly db: Database,
     private readonly clock: () => number = Date.now,
   ) {
-    const q = (sql: string) => db.query(sql);
-    this.s = {
-      insert: q(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, created_at, queued_at, updated_at)
-                 VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now)`),
-      event: q(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?)`),
-      get: q(`SELECT * FROM jobs WHERE id = ?`),
-      state: q(`SELECT status, started_at, timings FROM jobs WHERE id = ?`),
-      byKey: q(`SELECT * FROM jobs WHERE idempotency_key = ?`),
-      waitingInteractive: q(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
-      interactive: q(`SELECT id, seq, model_key, priority, created_at FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
-      // loose index scan: one seek per distinct queued model instead of reading every row
-      models: q(`WITH RECURSIVE m(k) AS (
-                   SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND lane = 1 ORDER BY model_key LIMIT 1)
-                   UNION ALL
-                   SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND lane = 1 AND model_key > m.k ORDER BY model_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
-                 SELECT k FROM m WHERE k IS NOT NULL`),
-      best: q(`SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best
-               WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`),
-      oldest: q(`SELECT created_at FROM jobs INDEXED BY jobs_queued_age
-                 WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY seq LIMIT 1`),
-      progress: q(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
-      artifact: q(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
-      events: q(`SELECT id, job_id, type, at, data FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
-      position: q(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
-      counts: q(`SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`),
-    };
-    this.queuedNow = (db.query("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n;
+    this.s = statements(db);
+    this.queuedNow = this.s.queuedCount.get()!.n;
   }
 
   /** Registers a hook that runs inside every transition's transaction (the outbox). */
   onEvent(hook: EventHook): void {
     this.hooks.push(hook);
+  }
+
+  /** Registers a listener that hears of each event once its transaction has committed. */
+  onCommitted(listener: EventHook): void {
+    this.committed.push(listener);
+  }
+
+  /** Registers rows another module keeps per job, so retention removes them with the job. */
+  addDependents(dependents: JobDependents): void {
+    this.dependents.push(dependents);
+  }
+
+  /**
+   * Runs `fn` in a transaction; nested calls become savepoints of the outer one. What the
+   * transaction publishes (events to listeners, the queued count) takes effect after the
+   * outermost commit, and not at all if it — or the savepoint that published it — rolls back.
+   */
+  atomically<T>(fn: () => T): T {
+    const mark = this.afterCommit.length;
+    this.depth++;
+    let result: T;
+    try {
+      result = this.db.transaction(fn)();
+    } catch (err) {
+      this.afterCommit.length = mark;
+      throw err;
+    } finally {
+      this.depth--;
+    }
+    if (this.depth === 0 && this.afterCommit.length > 0) {
+      const work = this.afterCommit;
+      this.afterCommit = [];
+      for (const w of work) w();
+    }
+    return result;
+  }
+
+  /** Runs `work` once the current transaction commits (at once outside a transaction). */
+  whenCommitted(work: () => void): void {
+    if (this.depth === 0) work();
+    else this.afterCommit.push(work);
   }
 
   /** How many jobs are queued (all lanes). */
@@ -205,7 +318,7 @@ export class Queue {
   }
 
   enqueue(input: EnqueueInput): JobRecord {
-    const job = this.db.transaction(() => {
+    return this.atomically(() => {
       const now = this.clock();
       const row: Row = {
         seq: 0,
@@ -233,7 +346,7 @@ export class Queue {
         error: null,
         timings: null,
       };
-      const { lastInsertRowid } = this.s.insert!.run({
+      row.seq = this.s.insert.get({
         id: row.id,
         lane: row.lane,
         endpoint: row.endpoint,
@@ -246,87 +359,73 @@ export class Queue {
         idem: row.idempotency_key,
         hash: row.request_hash,
         now,
-      });
-      row.seq = Number(lastInsertRowid);
+      })!.seq;
       const job = toRecord(row);
       this.appendEvent(job, "queued", now, null);
+      this.whenCommitted(() => this.queuedNow++);
       return job;
-    })();
-    this.queuedNow++;
-    return job;
+    });
   }
 
   get(id: string): JobRecord | null {
-    const row = this.s.get!.get(id) as Row | null;
+    const row = this.s.get.get(id);
     return row ? toRecord(row) : null;
   }
 
   byIdempotencyKey(key: string): JobRecord | null {
-    const row = this.s.byKey!.get(key) as Row | null;
+    const row = this.s.byKey.get(key);
     return row ? toRecord(row) : null;
   }
 
   /** Moves a job to another state, atomically with its event (and outbox rows). */
   transition(id: string, to: JobStatus, patch: TransitionPatch = {}): JobRecord {
-    let from: JobStatus = to;
-    const job = this.db.transaction(() => {
-      const current = this.s.state!.get(id) as { status: JobStatus; started_at: number | null; timings: string | null } | null;
+    return this.atomically(() => {
+      const current = this.s.state.get(id);
       if (!current) throw new JobNotFound(id);
       checkTransition(current.status, to);
-      from = current.status;
       const now = this.clock();
-      const sets: string[] = ["status = $to", "updated_at = $now"];
-      const params: Record<string, string | number | null | Uint8Array> = { id, to, now };
-      if (to === "queued") sets.push("queued_at = $now");
-      if (patch.attempt) sets.push("attempts = attempts + 1");
-      if (patch.failure) sets.push("failures = failures + 1");
-      if ((to === "loading" || to === "working") && current.started_at === null) sets.push("started_at = $now");
-      if (to === "done" || to === "failed" || to === "canceled") sets.push("finished_at = $now");
-      if (patch.error) {
-        sets.push("error = $error");
-        params.error = JSON.stringify(patch.error);
-      }
-      if (patch.progress) {
-        sets.push("progress_chunks = $chunks", "progress_tokens = $tokens");
-        params.chunks = patch.progress.chunks;
-        params.tokens = patch.progress.tokens;
-      }
-      if (patch.timings) {
-        sets.push("timings = $timings");
-        params.timings = JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings });
-      }
-      const row = this.db.query(`UPDATE jobs SET ${sets.join(", ")} WHERE id = $id RETURNING *`).get(params) as Row;
+      const row = this.s.transition.get({
+        id,
+        to,
+        now,
+        attempt: patch.attempt ? 1 : 0,
+        failure: patch.failure ? 1 : 0,
+        error: patch.error ? JSON.stringify(patch.error) : null,
+        chunks: patch.progress?.chunks ?? null,
+        tokens: patch.progress?.tokens ?? null,
+        timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
+      })!;
       if (patch.artifact) {
         const { contentType, body } = patch.artifact;
-        this.s.artifact!.run(id, contentType, typeof body === "string" ? new TextEncoder().encode(body) : body, now);
+        this.s.artifact.run(id, contentType, typeof body === "string" ? new TextEncoder().encode(body) : body, now);
       }
       const job = toRecord(row);
       this.appendEvent(job, to, now, patch.data ?? (patch.error ? { error: patch.error } : null));
+      const delta = (to === "queued" ? 1 : 0) - (current.status === "queued" ? 1 : 0);
+      if (delta !== 0) this.whenCommitted(() => (this.queuedNow += delta));
       return job;
-    })();
-    if (from === "queued") this.queuedNow--;
-    if (to === "queued") this.queuedNow++;
-    return job;
+    });
   }
 
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
-    const id = Number(this.s.event!.run(job.id, type, at, data === null ? null : JSON.stringify(data)).lastInsertRowid);
+    const id = this.s.event.get(job.id, type, at, data === null ? null : JSON.stringify(data))!.id;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
     for (const hook of this.hooks) hook(job, event);
+    if (this.committed.length > 0) this.whenCommitted(() => this.committed.forEach((l) => l(job, event)));
   }
 
   /** Throttled by the caller; no event, no outbox. */
   progress(id: string, chunks: number, tokens: number): void {
-    this.s.progress!.run(chunks, tokens, this.clock(), id);
+    this.s.progress.run(chunks, tokens, this.clock(), id);
   }
 
   /** The heads the scheduler chooses from: a handful of index seeks, whatever the queue length. */
   heads(): QueueHeads {
-    const interactive = this.s.interactive!.get() as HeadRow | null;
+    const interactive = this.s.interactive.get();
     const models: ModelHead[] = [];
-    for (const { k } of this.s.models!.all() as { k: string }[]) {
-      const best = this.s.best!.get(k) as HeadRow;
-      const oldest = this.s.oldest!.get(k) as { created_at: number };
+    for (const { k } of this.s.models.all()) {
+      const best = this.s.best.get(k)!;
+      const oldest = this.s.oldest.get(k)!;
       models.push({ modelKey: k, best: toCandidate(best), oldestQueuedAt: oldest.created_at });
     }
     return { interactive: interactive ? toCandidate(interactive) : null, models };
@@ -337,55 +436,43 @@ export class Queue {
    * after (the cursor). Passthrough records are not listed: their caller is the only reader.
    */
   list(filter: { status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
-    const where = ["lane = 1"];
-    const params: Record<string, string | number> = { limit: filter.limit };
-    if (filter.status) {
-      where.push("status = $status");
-      params.status = filter.status;
-    }
-    if (filter.model) {
-      where.push("model_key = $model");
-      params.model = modelKey(filter.model);
-    }
-    if (filter.before !== undefined) {
-      where.push("seq < $before");
-      params.before = filter.before;
-    }
-    const rows = this.db.query(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT $limit`).all(params) as Row[];
-    return rows.map(toRecord);
+    const { list } = this.s;
+    const statement = filter.status ? (filter.model ? list.both : list.status) : filter.model ? list.model : list.all;
+    const params: Params = { before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
+    if (filter.status) params.status = filter.status;
+    if (filter.model) params.model = modelKey(filter.model);
+    return statement.all(params).map(toRecord);
   }
 
   /**
-   * Retention: removes up to `batch` finished jobs that ended before `cutoff`, with their
-   * events, artifact, deliveries and attempts — never one whose webhooks are still pending.
-   * Returns how many jobs went.
+   * Retention: looks at up to `batch` finished jobs that ended before `cutoff`, after `cursor`,
+   * and removes each with its events, artifact and dependents' rows — never one a dependent
+   * holds (webhooks still pending). Returns how many went and where to resume (null: done).
    */
-  prune(cutoff: number, batch = 1000): number {
-    return this.db.transaction(() => {
-      const ids = (
-        this.db
-          .query(
-            `SELECT id FROM jobs INDEXED BY jobs_finished WHERE finished_at < ? AND status IN ('done', 'failed', 'canceled')
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.job_id = jobs.id AND d.status = 'pending') LIMIT ?`,
-          )
-          .all(cutoff, batch) as { id: string }[]
-      ).map((r) => r.id);
-      if (ids.length === 0) return 0;
-      const list = `(${ids.map(() => "?").join(",")})`;
-      this.db.query(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id IN ${list})`).run(...ids);
-      for (const table of ["webhook_deliveries", "job_events", "artifacts"]) this.db.query(`DELETE FROM ${table} WHERE job_id IN ${list}`).run(...ids);
-      this.db.query(`DELETE FROM jobs WHERE id IN ${list}`).run(...ids);
-      return ids.length;
-    })();
+  prune(cutoff: number, batch = 1000, cursor: PruneCursor | null = null): { removed: number; next: PruneCursor | null } {
+    return this.atomically(() => {
+      const rows = this.s.finished.all({ cutoff, afterAt: cursor?.finishedAt ?? -1, afterSeq: cursor?.seq ?? -1, limit: batch });
+      let removed = 0;
+      for (const { id } of rows) {
+        if (this.dependents.some((d) => d.holds(id))) continue;
+        for (const d of this.dependents) d.remove(id);
+        this.s.deleteEvents.run(id);
+        this.s.deleteArtifact.run(id);
+        this.s.deleteJob.run(id);
+        removed++;
+      }
+      const last = rows.at(-1);
+      return { removed, next: rows.length === batch && last ? { finishedAt: last.finished_at, seq: last.seq } : null };
+    });
   }
 
   /** Passthrough requests waiting for the worker. */
   waitingInteractive(): number {
-    return (this.s.waitingInteractive!.get() as { n: number }).n;
+    return this.s.waitingInteractive.get()!.n;
   }
 
   events(jobId: string, afterId = 0): JobEvent[] {
-    return (this.s.events!.all(jobId, afterId) as { id: number; job_id: string; type: string; at: number; data: string | null }[]).map((e) => ({
+    return this.s.events.all(jobId, afterId).map((e) => ({
       id: e.id,
       jobId: e.job_id,
       type: e.type as JobStatus,
@@ -397,37 +484,31 @@ export class Queue {
   /** Jobs ahead of this one (any model), or null when it is not queued. */
   position(job: JobRecord): number | null {
     if (job.status !== "queued") return null;
-    return (this.s.position!.get({ lane: job.lane, seq: job.seq }) as { n: number }).n;
+    return this.s.position.get({ lane: job.lane, seq: job.seq })!.n;
   }
 
   /** Active work by model and state, for /status and metrics. */
   activeCounts(): { model: string; status: JobStatus; n: number; oldest: number }[] {
-    return this.s.counts!.all() as { model: string; status: JobStatus; n: number; oldest: number }[];
+    return this.s.counts.all();
   }
 
   artifact(jobId: string): { contentType: string; body: Uint8Array } | null {
-    const row = this.db.query("SELECT content_type, body FROM artifacts WHERE job_id = ?").get(jobId) as { content_type: string; body: Uint8Array } | null;
+    const row = this.s.artifactOf.get(jobId);
     return row ? { contentType: row.content_type, body: row.body } : null;
   }
 
   /**
    * Start-up recovery: work that was on the target when foreman died goes back to the queue
-   * (a failure counted, so a job that keeps killing the process ends up failed); passthrough
-   * requests are canceled, their callers are gone.
+   * (a failure counted, so a job that keeps killing the process ends up failed once
+   * `givesUp(failures)` says so); passthrough requests are canceled, their callers are gone.
    */
-  recover(maxFailures: number): { requeued: number; failed: number; canceled: number } {
+  recover(givesUp: (failures: number) => boolean): { requeued: number; failed: number; canceled: number } {
     const result = { requeued: 0, failed: 0, canceled: 0 };
-    const stranded = this.db.query(`SELECT id, lane, status, failures FROM jobs WHERE status IN ('queued', 'loading', 'working') AND (lane = 0 OR status != 'queued')`).all() as {
-      id: string;
-      lane: number;
-      status: JobStatus;
-      failures: number;
-    }[];
-    for (const j of stranded) {
+    for (const j of this.s.stranded.all()) {
       if (j.lane === INTERACTIVE) {
         this.transition(j.id, "canceled", { data: { reason: "foreman restarted; the caller of this passthrough request is gone" } });
         result.canceled++;
-      } else if (j.failures + 1 >= maxFailures) {
+      } else if (givesUp(j.failures + 1)) {
         this.transition(j.id, "failed", { failure: true, error: { status: 500, message: `gave up after ${j.failures + 1} failed attempts; the last was interrupted by a foreman restart` } });
         result.failed++;
       } else {

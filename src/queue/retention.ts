@@ -2,7 +2,7 @@
 // artifacts, events and deliveries), at start-up and then hourly, in small batches that never
 // hold the database for long.
 import type { Logger } from "../ops/log.ts";
-import type { Queue } from "./queue.ts";
+import type { PruneCursor, Queue } from "./queue.ts";
 
 const EVERY_MS = 3_600_000;
 const BATCH = 1000;
@@ -13,10 +13,13 @@ export function startRetention(queue: Queue, retentionHours: number, log: Logger
   const run = async () => {
     const cutoff = Date.now() - retentionHours * 3_600_000;
     let total = 0;
-    for (let n = queue.prune(cutoff, BATCH); n > 0 && !stopped; n = queue.prune(cutoff, BATCH)) {
-      total += n;
+    let cursor: PruneCursor | null = null;
+    do {
+      const { removed, next } = queue.prune(cutoff, BATCH, cursor);
+      total += removed;
+      cursor = next;
       await Bun.sleep(0); // let requests in between batches
-    }
+    } while (cursor && !stopped);
     if (total > 0) log.info("pruned finished jobs", { jobs: total, olderThanHours: retentionHours });
     if (!stopped) timer = setTimeout(() => void run().catch((err) => log.error("pruning failed", { error: (err as Error).message })), EVERY_MS);
   };

@@ -2,10 +2,10 @@
 // idempotency rule (same key + same body = the same job; same key + other body = 422).
 import { Type, type Static } from "@sinclair/typebox";
 import { ENDPOINTS, kindOf } from "../../jobs/index.ts";
-import { HttpError } from "../http/errors.ts";
+import { HttpError } from "../contract/http-error.ts";
 import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
-import { validate } from "../http/route.ts";
+import { validate } from "../schema/validate.ts";
 
 export const Submission = Type.Object(
   {
@@ -103,7 +103,7 @@ export class Submitter {
     };
     if (!this.groupCommit) {
       try {
-        return Promise.resolve(this.queue.db.transaction(() => this.accept(input))());
+        return Promise.resolve(this.queue.atomically(() => this.accept(input)));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -118,7 +118,7 @@ export class Submitter {
     this.pending = [];
     const results: (Accepted | HttpError)[] = [];
     try {
-      this.queue.db.transaction(() => {
+      this.queue.atomically(() => {
         for (const p of batch) {
           try {
             results.push(this.accept(p.input));
@@ -127,7 +127,7 @@ export class Submitter {
             results.push(err);
           }
         }
-      })();
+      });
     } catch (err) {
       // the commit itself failed (disk full, read-only): nobody was accepted
       for (const p of batch) p.reject(err);

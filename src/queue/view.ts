@@ -2,6 +2,7 @@
 // from the stored record.
 import { Type, type Static } from "@sinclair/typebox";
 import { JOB_STATES } from "../contract/states.ts";
+import { serverTiming } from "../ops/server-timing.ts";
 import type { JobRecord, Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
@@ -49,12 +50,14 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
   };
 }
 
-const dur = (name: string, ms: number | undefined, desc?: string) => (ms === undefined ? [] : [`${name};dur=${Math.max(0, Math.round(ms * 10) / 10)}${desc ? `;desc="${desc}"` : ""}`]);
-
 /** Server-Timing for a job: where its time went — the queue, the model load, the target, foreman itself. */
 export function jobServerTiming(job: JobRecord): string {
   const t = job.timings ?? {};
-  const parts = [...dur("queue", t.queueMs), ...dur("load", t.loadMs, "model load"), ...dur("target", t.totalMs)];
-  if (job.finishedAt !== null && t.queueMs !== undefined && t.totalMs !== undefined) parts.push(...dur("foreman", job.finishedAt - job.createdAt - t.queueMs - t.totalMs));
-  return parts.join(", ");
+  const foreman = job.finishedAt !== null && t.queueMs !== undefined && t.totalMs !== undefined ? job.finishedAt - job.createdAt - t.queueMs - t.totalMs : undefined;
+  return serverTiming([
+    { name: "queue", ms: t.queueMs },
+    { name: "load", ms: t.loadMs, desc: "model load" },
+    { name: "target", ms: t.totalMs },
+    { name: "foreman", ms: foreman },
+  ]);
 }

@@ -11,10 +11,8 @@ export class JobWatch {
   private readonly all = new Set<Listener>();
 
   constructor(private readonly queue: Queue) {
-    // the hook runs inside the transition's transaction; listeners run once it has committed
-    queue.onEvent((job, event) => {
-      if (this.all.size === 0 && !this.byJob.has(job.id)) return;
-      queueMicrotask(() => this.emit(job, event));
+    queue.onCommitted((job, event) => {
+      if (this.all.size > 0 || this.byJob.has(job.id)) this.emit(job, event);
     });
   }
 

@@ -2,20 +2,7 @@
 // (Host is the target's own, the target token is added, hop-by-hop and client credentials
 // are dropped) and the difference between "the target is unreachable" (not the job's fault:
 // requeue) and an answer from the target.
-export class TargetUnreachable extends Error {
-  constructor(message: string) {
-    super(message);
-  }
-}
-
-/** The target accepted the request but said nothing for too long. */
-export class TargetTimeout extends Error {}
-
-/**
- * The connection broke after the target had started answering: the target was reachable,
- * so this counts as a failed attempt (bounded retries), not as a sleeping target.
- */
-export class TargetDropped extends Error {}
+import { TargetTimeout, TargetUnreachable } from "./errors.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -32,6 +19,17 @@ const HOP_BY_HOP = new Set([
   "accept-encoding",
   "x-request-id",
 ]);
+
+/** Reply headers that describe one hop's framing, not the reply: the caller's hop gets its own. */
+const RESPONSE_HOP_BY_HOP = ["connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"];
+
+/** The target's reply headers as foreman passes them on, with `extra` set over them. */
+export function replyHeaders(res: Response, extra: Record<string, string> = {}): Headers {
+  const headers = new Headers(res.headers);
+  for (const h of RESPONSE_HOP_BY_HOP) headers.delete(h);
+  for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+  return headers;
+}
 
 export interface TargetOptions {
   token?: string;
@@ -121,44 +119,5 @@ export class TargetClient {
   async getJson(path: string, timeoutMs = this.options.connectTimeoutMs): Promise<{ status: number; text: string; contentType: string }> {
     const res = await this.send(path, { method: "GET", timeoutMs });
     return { status: res.status, text: await res.text(), contentType: res.headers.get("content-type") ?? "application/json" };
-  }
-}
-
-/**
- * Reads a body, calling onChunk for each piece; a silence longer than idleMs aborts with
- * TargetTimeout. Returns when the body ends; rethrows the signal's reason when aborted.
- */
-export async function readBody(body: ReadableStream<Uint8Array>, idleMs: number, onChunk: (chunk: Uint8Array) => void, signal?: AbortSignal): Promise<void> {
-  const reader = body.getReader();
-  let idle = false;
-  // one timer, pushed back on every chunk; when it fires the pending read ends
-  const timer = setTimeout(() => {
-    idle = true;
-    reader.cancel().catch(() => {});
-  }, idleMs);
-  const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      const next = await reader.read();
-      if (signal?.aborted) throw signal.reason;
-      if (idle) throw new TargetTimeout(`the target went silent for ${idleMs} ms mid-stream`);
-      if (next.done) return;
-      timer.refresh();
-      try {
-        onChunk(next.value);
-      } catch (consumerError) {
-        throw { consumerError };
-      }
-    }
-  } catch (err) {
-    reader.cancel().catch(() => {});
-    if (signal?.aborted) throw signal.reason;
-    if (err && typeof err === "object" && "consumerError" in err) throw err.consumerError;
-    if (err instanceof TargetTimeout) throw err;
-    throw new TargetDropped(`the target dropped the connection mid-stream: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
   }
 }

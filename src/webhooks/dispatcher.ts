@@ -3,10 +3,10 @@
 // every attempt, and reschedules failures on a back-off spanning hours. A job's deliveries go
 // out in order: the next waits until the one before it was delivered or given up. Everything
 // lives in SQLite, so a restart picks up where the last run stopped.
-import type { Database, Statement } from "bun:sqlite";
 import type { Logger } from "../ops/log.ts";
 import type { Telemetry } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
+import type { Deliveries, DueDelivery } from "./deliveries.ts";
 import { webhookHeaders } from "./sign.ts";
 
 export interface DispatcherOptions {
@@ -14,16 +14,6 @@ export interface DispatcherOptions {
   concurrency?: number;
   timeoutMs?: number;
   schedule?: readonly number[];
-}
-
-interface DueRow {
-  id: number;
-  job_id: string;
-  event_type: string;
-  url: string;
-  payload: string;
-  attempts: number;
-  created_at: number;
 }
 
 export interface DeliveryView {
@@ -45,13 +35,12 @@ export class Dispatcher {
   private pumping = false;
   private again = false;
   private readonly aborts = new Set<AbortController>();
-  private readonly s: Record<string, Statement>;
   private readonly concurrency: number;
   private readonly timeoutMs: number;
   private readonly schedule: readonly number[];
 
   constructor(
-    private readonly db: Database,
+    private readonly rows: Deliveries,
     private readonly log: Logger,
     private readonly telemetry: Telemetry,
     private readonly options: DispatcherOptions = {},
@@ -59,21 +48,6 @@ export class Dispatcher {
     this.concurrency = options.concurrency ?? 8;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.schedule = options.schedule ?? RETRY_SCHEDULE_MS;
-    const q = (sql: string) => db.query(sql);
-    this.s = {
-      // oldest due first; only the head of each job's pending deliveries (in order per job)
-      due: q(`SELECT d.id, d.job_id, d.event_type, d.url, d.payload, d.attempts, d.created_at FROM webhook_deliveries d
-              WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.job_id = d.job_id AND e.status = 'pending' AND e.id < d.id)
-              ORDER BY d.next_attempt_at, d.id LIMIT ?`),
-      nextDue: q(`SELECT MIN(next_attempt_at) AS at FROM webhook_deliveries WHERE status = 'pending'`),
-      attempt: q(`INSERT INTO delivery_attempts (delivery_id, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?)`),
-      delivered: q(`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_status = ?, last_error = NULL WHERE id = ?`),
-      retry: q(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?`),
-      failed: q(`UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = ?, last_error = ? WHERE id = ?`),
-      forJob: q(`SELECT id, event_type, url, status, next_attempt_at, delivered_at FROM webhook_deliveries WHERE job_id = ? ORDER BY id`),
-      attemptsOf: q(`SELECT at, status, error, duration_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`),
-    };
   }
 
   start(): void {
@@ -105,7 +79,7 @@ export class Dispatcher {
         this.again = false;
         const free = this.concurrency - this.inFlight.size;
         if (free <= 0) break;
-        const rows = this.s.due!.all(Date.now(), free + this.inFlight.size) as DueRow[];
+        const rows = this.rows.due(Date.now(), free + this.inFlight.size);
         for (const row of rows) {
           if (this.inFlight.size >= this.concurrency) break;
           if (this.inFlight.has(row.job_id)) continue;
@@ -127,12 +101,12 @@ export class Dispatcher {
 
   private scheduleNext(): void {
     clearTimeout(this.timer);
-    const { at } = this.s.nextDue!.get() as { at: number | null };
+    const at = this.rows.nextDueAt();
     if (at === null || this.stopped) return;
     this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(at - Date.now(), 60_000)));
   }
 
-  private async send(row: DueRow): Promise<void> {
+  private async send(row: DueDelivery): Promise<void> {
     const id = `msg_${row.id}`;
     const timestamp = Math.floor(Date.now() / 1000);
     const abort = new AbortController();
@@ -155,15 +129,8 @@ export class Dispatcher {
     if (this.stopped && error === "foreman stopped") return; // not an attempt: it goes out after the restart
     const now = Date.now();
     const duration = performance.now() - started;
-    this.db.transaction(() => {
-      this.s.attempt!.run(row.id, now, status, error?.slice(0, MAX_ERROR) ?? null, duration);
-      if (error === null) this.s.delivered!.run(now, status, row.id);
-      else {
-        const delay = nextDelay(row.attempts + 1, this.schedule);
-        if (delay === null) this.s.failed!.run(status, error.slice(0, MAX_ERROR), row.id);
-        else this.s.retry!.run(now + delay, status, error.slice(0, MAX_ERROR), row.id);
-      }
-    })();
+    const retryAt = error === null ? null : nextDelay(row.attempts + 1, this.schedule);
+    this.rows.record(row.id, { at: now, status, error: error?.slice(0, MAX_ERROR) ?? null, durationMs: duration }, retryAt === null ? null : now + retryAt);
     if (error === null) {
       this.telemetry.webhookDeliveries.inc({ outcome: "delivered" });
       this.telemetry.webhookLag.observe((now - row.created_at) / 1000);
@@ -176,12 +143,12 @@ export class Dispatcher {
   /** Every delivery of a job with its attempts, for GET /jobs/{id}/deliveries. */
   deliveries(jobId: string): DeliveryView[] {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return (this.s.forJob!.all(jobId) as { id: number; event_type: string; url: string; status: DeliveryView["status"]; next_attempt_at: number; delivered_at: number | null }[]).map((d) => ({
+    return this.rows.forJob(jobId).map(({ delivery: d, attempts }) => ({
       id: d.id,
       event: d.event_type,
       url: d.url,
       status: d.status,
-      attempts: (this.s.attemptsOf!.all(d.id) as { at: number; status: number | null; error: string | null; duration_ms: number }[]).map((a) => ({ at: iso(a.at)!, status: a.status, error: a.error, duration_ms: Math.round(a.duration_ms * 10) / 10 })),
+      attempts: attempts.map((a) => ({ at: iso(a.at)!, status: a.status, error: a.error, duration_ms: Math.round(a.duration_ms * 10) / 10 })),
       next_attempt_at: d.status === "pending" ? iso(d.next_attempt_at) : null,
       delivered_at: iso(d.delivered_at),
     }));

@@ -1,9 +1,10 @@
 // The outbox: inside the transaction of every job state change, one delivery row per webhook
 // that wants the event, carrying the payload as it is at that moment. Whatever commits the
-// state change commits its deliveries; nothing is sent from inside the transaction.
-import type { Database } from "bun:sqlite";
+// state change commits its deliveries; nothing is sent from inside the transaction, and the
+// dispatcher is woken only once the transaction has committed.
 import { jobView } from "../queue/view.ts";
 import type { JobEvent, JobRecord, Queue } from "../queue/queue.ts";
+import type { Deliveries } from "./deliveries.ts";
 
 /** job.done carries its artifact inline up to this size; larger ones only by link. */
 export const INLINE_ARTIFACT_BYTES = 64 * 1024;
@@ -28,17 +29,15 @@ export function payloadFor(job: JobRecord, event: JobEvent, queue: Queue): strin
   return JSON.stringify({ type: `job.${event.type}`, timestamp: new Date(event.at).toISOString(), data });
 }
 
-/** `onDelivery` runs (inside the transaction) when a row was added: the dispatcher's cue to look once it commits. */
-export function installOutbox(queue: Queue, db: Database, onDelivery: () => void): void {
-  const insert = db.query(
-    `INSERT INTO webhook_deliveries (event_id, job_id, event_type, url, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-  );
+/** `onDelivery` runs once a transaction that added delivery rows has committed: the dispatcher's cue. */
+export function installOutbox(queue: Queue, deliveries: Deliveries, onDelivery: () => void): void {
+  queue.addDependents(deliveries);
   queue.onEvent((job, event) => {
     const hook = job.webhook as WebhookSpec | null;
     if (!hook) return;
     const type = `job.${event.type}`;
     if (hook.events && !hook.events.includes(type)) return;
-    insert.run(event.id, job.id, type, hook.url, payloadFor(job, event, queue), event.at, event.at);
-    onDelivery();
+    deliveries.add(event.id, job.id, type, hook.url, payloadFor(job, event, queue), event.at);
+    queue.whenCommitted(onDelivery);
   });
 }

@@ -3,6 +3,7 @@ import { ID_PATTERN } from "../../src/store/ids.ts";
 import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/contract/states.ts";
 import { ASYNC, INTERACTIVE, Queue } from "../../src/queue/queue.ts";
 import { openStore, type Store } from "../../src/store/open.ts";
+import { Deliveries } from "../../src/webhooks/deliveries.ts";
 import { tempDir } from "../helpers.ts";
 
 let store: Store;
@@ -81,6 +82,37 @@ describe("queue", () => {
     expect(queue.events(job.id).length).toBe(1);
   });
 
+  test("listeners hear of an event only after the outermost commit, and never of a rolled-back one", () => {
+    const heard: string[] = [];
+    queue.onCommitted((job, event) => heard.push(`${job.model}:${event.type}`));
+    const before = queue.queuedCount;
+    expect(() =>
+      queue.atomically(() => {
+        add("rolled-back");
+        expect(heard).toEqual([]); // not yet: the transaction is still open
+        throw new Error("abort the submission batch");
+      }),
+    ).toThrow("abort the submission batch");
+    expect(heard).toEqual([]);
+    expect(queue.queuedCount).toBe(before);
+    expect(store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE model = 'rolled-back'").get()).toEqual({ n: 0 });
+    // a savepoint that rolls back inside a transaction that commits: only the committed part is heard
+    queue.atomically(() => {
+      add("kept");
+      try {
+        queue.atomically(() => {
+          add("inner");
+          throw new Error("inner fails");
+        });
+      } catch {
+        // the outer transaction goes on
+      }
+      expect(heard).toEqual([]);
+    });
+    expect(heard).toEqual(["kept:queued"]);
+    expect(queue.queuedCount).toBe(before + 1);
+  });
+
   test("heads: oldest interactive request, and per model the best job and the oldest wait", () => {
     now = 10;
     const a1 = add("a");
@@ -122,7 +154,7 @@ describe("queue", () => {
     queue.transition(offender.id, "working");
     const waiting = add("a");
     const passthrough = add("a", 0, INTERACTIVE);
-    expect(queue.recover(2)).toEqual({ requeued: 2, failed: 1, canceled: 1 });
+    expect(queue.recover((failures) => failures >= 2)).toEqual({ requeued: 2, failed: 1, canceled: 1 });
     expect(queue.get(running.id)!.status).toBe("queued");
     expect(queue.get(running.id)!.failures).toBe(1);
     expect(queue.get(offender.id)!.status).toBe("failed");
@@ -157,13 +189,14 @@ describe("retention", () => {
     now = 5000;
     const recent = add("a");
     queue.transition(recent.id, "canceled");
-    expect(queue.prune(2000)).toBe(1);
+    queue.addDependents(new Deliveries(store.db));
+    expect(queue.prune(2000)).toEqual({ removed: 1, next: null });
     expect(queue.get(old.id)).toBeNull();
     expect(queue.artifact(old.id)).toBeNull();
     expect(queue.events(old.id)).toEqual([]);
     expect(queue.get(pendingHook.id)).not.toBeNull();
     expect(queue.get(waiting.id)!.status).toBe("queued");
     expect(queue.get(recent.id)).not.toBeNull();
-    expect(queue.prune(2000)).toBe(0);
+    expect(queue.prune(2000)).toEqual({ removed: 0, next: null });
   });
 });

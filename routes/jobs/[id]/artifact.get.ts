@@ -1,6 +1,6 @@
 // GET /jobs/{id}/artifact: the stored result with its content type; 404 until the job is done.
 import { defineRoute } from "../../../src/http/route.ts";
-import { HttpError } from "../../../src/http/errors.ts";
+import { HttpError } from "../../../src/contract/http-error.ts";
 import { findJob } from "../../../src/http/job-lookup.ts";
 
 export default defineRoute({

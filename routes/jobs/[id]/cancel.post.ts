@@ -1,7 +1,7 @@
 // POST /jobs/{id}/cancel: a queued job is canceled at once; a running one has its target
 // request aborted and then ends canceled; a finished one cannot be canceled (409).
 import { defineRoute, json } from "../../../src/http/route.ts";
-import { HttpError } from "../../../src/http/errors.ts";
+import { HttpError } from "../../../src/contract/http-error.ts";
 import { JobSchema, jobView } from "../../../src/queue/view.ts";
 import { isTerminal } from "../../../src/contract/states.ts";
 import { findJob } from "../../../src/http/job-lookup.ts";

@@ -1,0 +1,105 @@
+// Direct passthrough: metadata and model management go straight to the target, not through
+// the queue. Identical metadata GETs in flight together share one upstream request, and while
+// the target is unreachable /api/tags and /v1/models come from the poller's last good copy.
+import { HttpError } from "../contract/http-error.ts";
+import { defineRoute, readBody, type RouteContext, type RouteDef } from "../http/route.ts";
+import { serverTiming } from "../ops/server-timing.ts";
+import { replyHeaders } from "../target/client.ts";
+import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+
+/** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
+const SMALL_REPLY_BYTES = 64 * 1024;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: ArrayBuffer;
+}
+
+/** Identical metadata GETs in flight at the same moment share one request to the target. */
+const inFlight = new Map<string, Promise<Reply>>();
+
+function coalesced(key: string, fetchReply: () => Promise<Reply>): Promise<Reply> {
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = fetchReply().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+const timing = (started: number, sent: number, answered: number) =>
+  serverTiming([
+    { name: "target", ms: answered - sent },
+    { name: "foreman", ms: sent - started },
+  ]);
+
+/**
+ * Metadata and model management: straight to the target, not queued. `coalesce` is for
+ * idempotent metadata GETs whose replies are one small JSON document (tags, ps, version,
+ * models): concurrent identical requests then share one upstream request, and every caller
+ * still gets an answer the target gave after its request arrived (ADR 0008).
+ */
+export function directPassthrough(path?: string, opts: { cached?: "tags" | "models"; coalesce?: boolean } = {}): RouteDef {
+  return defineRoute({
+    summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
+    tags: ["passthrough"],
+    handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
+      const started = performance.now();
+      const { target, poller } = services;
+      const targetPath = url.pathname + url.search;
+      const hasBody = request.method !== "GET" && request.method !== "HEAD";
+      try {
+        if (opts.coalesce && request.method === "GET") {
+          const sent = performance.now();
+          const reply = await coalesced(targetPath, async () => {
+            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs: services.config.firstByteTimeoutMs });
+            return { status: res.status, headers: replyHeaders(res), body: await res.arrayBuffer() };
+          });
+          const headers = new Headers(reply.headers);
+          headers.set("server-timing", timing(started, sent, performance.now()));
+          return new Response(reply.body, { status: reply.status, headers });
+        }
+        const body = hasBody ? await readBody(request, services.config.maxBodyBytes) : null;
+        const sent = performance.now();
+        const res = await target.send(targetPath, {
+          method: request.method,
+          body,
+          headers: target.headers(request.headers),
+          signal: request.signal,
+          timeoutMs: services.config.firstByteTimeoutMs,
+        });
+        // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
+        // copied in one piece; anything else, progress streams included, is relayed as it comes
+        const answered = performance.now();
+        const length = Number(res.headers.get("content-length") ?? NaN);
+        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
+        return new Response(replyBody, { status: res.status, headers: replyHeaders(res, { "server-timing": timing(started, sent, answered) }) });
+      } catch (err) {
+        if (!(err instanceof TargetUnreachable || err instanceof TargetTimeout)) throw err;
+        // a slow answer (/api/ps waits for loads) is not a target that is down
+        if (err instanceof TargetUnreachable) poller.markDown(err.message);
+        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
+        if (cached) return cached;
+        throw new HttpError(503, `the target is unreachable (${(err as Error).message}); try again later`);
+      }
+    },
+  });
+}
+
+/** /api/tags or /v1/models answered from the poller's last good /api/tags. */
+function fromCache(kind: "tags" | "models", tagsText: string, at: number, pathname: string): Response | null {
+  const headers = { "x-foreman-cache": `stale; copied-at=${new Date(at).toISOString()}` };
+  if (kind === "tags") return new Response(tagsText, { status: 200, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+  const models = ((JSON.parse(tagsText) as { models?: { name: string; modified_at?: string }[] }).models ?? []).map((m) => ({
+    id: m.name,
+    object: "model",
+    created: Math.floor(Date.parse(m.modified_at ?? "") / 1000) || 0,
+    owned_by: m.name.includes("/") ? m.name.split("/")[0] : "library",
+  }));
+  if (pathname === "/v1/models") return new Response(JSON.stringify({ object: "list", data: models.length ? models : null }), { status: 200, headers: { "content-type": "application/json", ...headers } });
+  const id = decodeURIComponent(pathname.slice("/v1/models/".length));
+  const found = models.find((m) => m.id === id || m.id === `${id}:latest`);
+  if (!found) return null;
+  return new Response(JSON.stringify({ ...found, id }), { status: 200, headers: { "content-type": "application/json", ...headers } });
+}
