@@ -1,23 +1,26 @@
-// One running foreman: the store, the target (or the in-process simulator), the HTTP app,
-// and an orderly stop. Tests and the CLI both start foreman through here.
+// The composition root: one running foreman is the store, the target (or the in-process
+// simulator), the queue and its engine, the HTTP app, and an orderly stop. It is built in
+// three steps — construct (no timers, no sockets), listen, start — and a failure at any
+// step stops whatever had started, so a failed start releases the database lock and leaves
+// nothing running. Tests and the CLI both start foreman through here.
 import { redacted, type Config } from "./config.ts";
-import { createApp } from "./http/app.ts";
-import { createLogger, type Logger } from "./ops/log.ts";
-import { openStore } from "./store/open.ts";
-import { Submitter } from "./queue/submit.ts";
-import { JobWatch } from "./queue/watch.ts";
 import { Poller } from "./engine/poller.ts";
-import { Queue } from "./queue/queue.ts";
-import type { Services } from "./http/services.ts";
-import { startRetention } from "./queue/retention.ts";
-import { createTelemetry } from "./ops/telemetry.ts";
-import { TargetClient } from "./target/client.ts";
-import { webhookUrlChecker } from "./webhooks/policy.ts";
-import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
-import { Deliveries } from "./webhooks/deliveries.ts";
-import { installOutbox } from "./webhooks/outbox.ts";
 import { afterFailure } from "./engine/retry.ts";
 import { Worker } from "./engine/worker.ts";
+import { createApp } from "./http/app.ts";
+import type { Services } from "./http/services.ts";
+import { createLogger, type Logger } from "./ops/log.ts";
+import { createTelemetry } from "./ops/telemetry.ts";
+import { Queue } from "./queue/queue.ts";
+import { startRetention } from "./queue/retention.ts";
+import { Submitter } from "./queue/submit.ts";
+import { JobWatch } from "./queue/watch.ts";
+import { openStore } from "./store/open.ts";
+import { TargetClient } from "./target/client.ts";
+import { Deliveries } from "./webhooks/deliveries.ts";
+import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
+import { installOutbox } from "./webhooks/outbox.ts";
+import { webhookUrlChecker } from "./webhooks/policy.ts";
 
 export interface Foreman {
   readonly url: string;
@@ -25,6 +28,9 @@ export interface Foreman {
   readonly services: Services;
   stop(): Promise<void>;
 }
+
+/** foreman could not start; the message says why in one line. */
+export class StartupError extends Error {}
 
 /** How long a running passthrough request may go on after SIGTERM (container runtimes wait 10 s). */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -37,79 +43,111 @@ export interface StartOptions {
   groupCommit?: boolean;
 }
 
+/** The address as a URL host: IPv6 in brackets, a wildcard bind shown as loopback. */
+function urlHost(host: string): string {
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return shown.includes(":") ? `[${shown}]` : shown;
+}
+
+/** Bun.serve, refusing a port another process holds (Elysia's default would share it: reusePort). */
+function listen(app: ReturnType<typeof createApp>, config: Config) {
+  try {
+    app.listen({
+      hostname: config.host,
+      port: config.port,
+      reusePort: false,
+      // Queued requests and long generations are silent for minutes; never cut them off.
+      idleTimeout: 0,
+      // the routes enforce FOREMAN_MAX_BODY_BYTES themselves, so the refusal comes in the caller's dialect
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const address = `${urlHost(config.host)}:${config.port}`;
+    if (code === "EADDRINUSE") throw new StartupError(`cannot listen on ${address}: the address is already in use (another foreman, or another program, holds it)`);
+    throw new StartupError(`cannot listen on ${address}: ${(err as Error).message}`);
+  }
+  return app.server!;
+}
+
 export async function startForeman(config: Config, opts: StartOptions = {}): Promise<Foreman> {
   const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
-  const store = openStore(config.db);
-  let stopSim: (() => Promise<void>) | undefined;
-  let targetUrl = config.target;
+  // what has started, in order; stopped in reverse when a later step fails
+  const started: (() => unknown)[] = [];
+  const unwind = async () => {
+    for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => {});
+  };
   try {
+    // construct: nothing runs yet
+    const store = openStore(config.db);
+    started.push(() => store.close());
+    let targetUrl = config.target;
     if (config.target === "sim") {
       const { startSimulator } = await import("./sim/index.ts");
-      const sim = await startSimulator({ port: 0 });
-      stopSim = () => sim.stop();
+      const sim = await startSimulator({ port: 0 }).catch((err: Error) => {
+        throw new StartupError(`cannot start the built-in simulator: ${err.message}`);
+      });
+      started.push(() => sim.stop());
       targetUrl = sim.url;
       log.info("built-in simulator started", { url: sim.url });
     }
+    const queue = new Queue(store.db);
+    const deliveries = new Deliveries(store.db);
+    let dispatcher: Dispatcher | undefined;
+    installOutbox(queue, deliveries, () => dispatcher?.wake());
+    const recovered = queue.recover((failures) => afterFailure(failures, { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs }).giveUp);
+    if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
+    const target = new TargetClient(targetUrl, {
+      token: config.targetToken,
+      connectTimeoutMs: config.connectTimeoutMs,
+      firstByteTimeoutMs: config.firstByteTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    });
+    const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
+    const worker = new Worker(queue, target, poller, config, log);
+    const watch = new JobWatch(queue);
+    const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
+    const telemetry = createTelemetry({ queue, watch, poller, worker });
+    dispatcher = new Dispatcher(deliveries, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+    const submitter = new Submitter(queue, opts.groupCommit ?? true);
+    const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
+    const app = createApp(services);
+
+    // listen
+    const server = listen(app, config);
+    const closed = Promise.withResolvers<void>();
+    started.push(() => server.stop(true));
+    const url = `http://${urlHost(config.host)}:${server.port}`;
+
+    // start
+    dispatcher.start();
+    started.push(() => dispatcher.stop());
+    started.push(startRetention(queue, config.retentionHours, log));
+    poller.start();
+    started.push(() => poller.stop());
+    worker.start();
+    started.push(() => worker.stop());
+    log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
+    log.debug("configuration", redacted(config));
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      port: server.port!,
+      services,
+      stop: () =>
+        (stopped ??= (async () => {
+          // no new connections; in-flight requests end as the worker lets them
+          void server.stop().then(() => closed.resolve());
+          poller.stop();
+          await worker.stop(SHUTDOWN_GRACE_MS);
+          await closed.promise;
+          for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => {});
+          log.info("foreman stopped");
+        })()),
+    };
   } catch (err) {
-    store.close();
+    await unwind();
     throw err;
   }
-  const queue = new Queue(store.db);
-  const deliveries = new Deliveries(store.db);
-  let dispatcher: Dispatcher | undefined;
-  installOutbox(queue, deliveries, () => dispatcher?.wake());
-  const recovered = queue.recover((failures) => afterFailure(failures, { maxAttempts: config.maxAttempts, baseMs: config.retryBaseMs }).giveUp);
-  if (recovered.requeued + recovered.failed + recovered.canceled > 0) log.info("recovered work from the last run", recovered);
-  const target = new TargetClient(targetUrl, {
-    token: config.targetToken,
-    connectTimeoutMs: config.connectTimeoutMs,
-    firstByteTimeoutMs: config.firstByteTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-  });
-  const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
-  const worker = new Worker(queue, target, poller, config, log);
-  const watch = new JobWatch(queue);
-  const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
-  const telemetry = createTelemetry({ queue, watch, poller, worker });
-  dispatcher = new Dispatcher(deliveries, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
-  const submitter = new Submitter(queue, opts.groupCommit ?? true);
-  const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
-  dispatcher.start();
-  const stopRetention = startRetention(queue, config.retentionHours, log);
-  poller.start();
-  worker.wake();
-  const app = createApp(services);
-  app.listen({
-    hostname: config.host,
-    port: config.port,
-    // Queued requests and long generations are silent for minutes; never cut them off.
-    idleTimeout: 0,
-    // the routes enforce FOREMAN_MAX_BODY_BYTES themselves, so the refusal comes in the caller's dialect
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-  });
-  const server = app.server!;
-  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
-  log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
-  log.debug("configuration", redacted(config));
-  void poller.poll();
-  let stopped: Promise<void> | undefined;
-  return {
-    url,
-    port: server.port!,
-    services,
-    stop: () =>
-      (stopped ??= (async () => {
-        // no new connections; in-flight requests end as the worker lets them
-        const closed = server.stop();
-        poller.stop();
-        stopRetention();
-        await worker.stop(SHUTDOWN_GRACE_MS);
-        await closed;
-        await dispatcher.stop();
-        await stopSim?.();
-        store.close();
-        log.info("foreman stopped");
-      })()),
-  };
 }

@@ -5,15 +5,11 @@
 import { ForemanConnectionError, httpErrorOf, messageOf } from "./errors.ts";
 import { jobEvents } from "./events.ts";
 import { runJob, waitForJob } from "./run.ts";
-import type { ClientOptions, Job, JobEvent, JobList, ListFilter, RunOptions, Submission } from "./types.ts";
-
-export interface RequestOptions {
-  signal?: AbortSignal;
-}
+import type { ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";
 
 type Fetch = NonNullable<ClientOptions["fetch"]>;
 
-export class ForemanClient {
+export class ForemanClient implements JobApi {
   readonly baseUrl: string;
   readonly #token: string | undefined;
   readonly #fetch: Fetch;

@@ -2,10 +2,9 @@
 // Last-Event-ID, so the caller sees each event once and in order, until the terminal one.
 import { isTerminal } from "../../src/contract/states.ts";
 import { splitSseEvents, type SseEvent } from "../../src/contract/lines.ts";
-import type { ForemanClient } from "./client.ts";
 import { ForemanConnectionError, messageOf } from "./errors.ts";
 import { backoffMs, isTransient, sleep } from "./retry.ts";
-import type { JobEvent } from "./types.ts";
+import type { JobApi, JobEvent } from "./types.ts";
 
 /** Pure: a wire event as a JobEvent, or null for what this client does not know (comments, other types). */
 export function toJobEvent(raw: SseEvent): JobEvent | null {
@@ -33,7 +32,7 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseE
   }
 }
 
-export async function* jobEvents(client: ForemanClient, id: string, options: { lastEventId?: string; signal?: AbortSignal }): AsyncGenerator<JobEvent> {
+export async function* jobEvents(client: JobApi, id: string, options: { lastEventId?: string; signal?: AbortSignal }): AsyncGenerator<JobEvent> {
   const { signal } = options;
   let lastEventId = options.lastEventId;
   let retryMs: number | undefined;

@@ -1,6 +1,6 @@
-// foreman/client: the TypeScript client for foreman's job API (Bun and Node ≥ 20, fetch only).
+// @foreman/client: the TypeScript client for foreman's job API (Bun and Node ≥ 20, fetch only).
 //   const foreman = new ForemanClient({ baseUrl: "http://127.0.0.1:8080" });
 //   const reply = await foreman.run({ request: { model: "llama3.2", messages } }, { timeout: 60_000 });
-export { ForemanClient, type RequestOptions } from "./client.ts";
+export { ForemanClient } from "./client.ts";
 export { ForemanConnectionError, ForemanHttpError, JobCanceledError, JobError, JobFailedError, JobTimeoutError } from "./errors.ts";
-export type { ClientOptions, Job, JobEvent, JobList, JobProgress, JobStatus, ListFilter, RunOptions, Submission } from "./types.ts";
+export type { ClientOptions, Job, JobEvent, JobList, JobProgress, JobStatus, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";

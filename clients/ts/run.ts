@@ -4,10 +4,9 @@
 // cancels nothing: the job stays queued or running and the error says so (ADR 0009).
 import { MAX_WAIT_SECONDS } from "../../src/contract/prefer.ts";
 import { isTerminal } from "../../src/contract/states.ts";
-import type { ForemanClient } from "./client.ts";
 import { ForemanConnectionError, JobCanceledError, JobFailedError, JobTimeoutError, messageOf } from "./errors.ts";
 import { retrying, TIMED_OUT } from "./retry.ts";
-import type { Job, RunOptions, Submission } from "./types.ts";
+import type { Job, JobApi, RunOptions, Submission } from "./types.ts";
 
 /** Pure: the `?wait=` seconds for a long-poll with `remainingMs` left (the client cuts it at the deadline). */
 export function waitSeconds(remainingMs: number): number {
@@ -23,7 +22,7 @@ export function jobEndError(job: Job): JobFailedError | JobCanceledError {
  * Long-polls until the job ends and returns it as it ended (done, failed or canceled);
  * throws JobTimeoutError when `deadline` passes first. The job is never canceled here.
  */
-export async function waitForJob(client: ForemanClient, start: Job, options: { timeout?: number; signal?: AbortSignal }, deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout): Promise<Job> {
+export async function waitForJob(client: JobApi, start: Job, options: { timeout?: number; signal?: AbortSignal }, deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout): Promise<Job> {
   const { signal } = options;
   let job = start;
   while (!isTerminal(job.status)) {
@@ -40,7 +39,7 @@ export async function waitForJob(client: ForemanClient, start: Job, options: { t
   return job;
 }
 
-export async function runJob(client: ForemanClient, submission: Submission, options: RunOptions): Promise<unknown> {
+export async function runJob(client: JobApi, submission: Submission, options: RunOptions): Promise<unknown> {
   const { signal, timeout } = options;
   const key = options.idempotencyKey ?? globalThis.crypto.randomUUID();
   const deadline = timeout === undefined ? Infinity : Date.now() + timeout;

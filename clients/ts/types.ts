@@ -1,27 +1,10 @@
-// The client's types, taken from the server's own TypeBox schemas with `import type` so the
-// client is typed end to end without loading TypeBox (or anything else) at run time.
-import type { Job } from "../../src/queue/view.ts";
-import type { Submission } from "../../src/queue/submit.ts";
+// The client's types. The shapes of the API (Job, Submission, …) are generated from the
+// server's TypeBox schemas into api.gen.ts, so they cannot drift; what is only the client's
+// (options, the event union) is written here.
 import type { JobStatus } from "../../src/contract/states.ts";
-import type { LiveListener } from "../../src/engine/worker.ts";
+import type { Job, JobList, JobProgress, ListFilter, Submission } from "./api.gen.ts";
 
-export type { Job, JobStatus, Submission };
-
-/** `GET /jobs` filters; `cursor` is the `next_cursor` of the previous page. */
-export interface ListFilter {
-  status?: JobStatus;
-  model?: string;
-  limit?: number;
-  cursor?: string;
-}
-
-export interface JobList {
-  jobs: Job[];
-  next_cursor: string | null;
-}
-
-/** Live output of a running job (`event: job.progress`): the text since the last one, and the totals. */
-export type JobProgress = Parameters<LiveListener>[1];
+export type { Job, JobList, JobProgress, JobStatus, ListFilter, Submission };
 
 /** One event of `GET /jobs/{id}/events`: a state change carrying the job, or live progress. */
 export type JobEvent = { id?: string; event: `job.${JobStatus}`; data: Job } | { id?: string; event: "job.progress"; data: JobProgress };
@@ -35,10 +18,22 @@ export interface ClientOptions {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
 export interface RunOptions {
   /** milliseconds to wait for the job to finish; unset = no limit */
   timeout?: number;
   signal?: AbortSignal;
   /** defaults to a fresh random key per run() call */
   idempotencyKey?: string;
+}
+
+/** The exchanges run() and the event stream build on; ForemanClient provides them. */
+export interface JobApi {
+  submit(job: Submission, options?: RequestOptions & { idempotencyKey?: string; wait?: number }): Promise<Job>;
+  get(id: string, options?: RequestOptions & { wait?: number }): Promise<Job>;
+  artifact(id: string, options?: RequestOptions): Promise<unknown>;
+  request(method: string, path: string, init?: RequestOptions & { headers?: Record<string, string>; body?: string }): Promise<Response>;
 }

@@ -1,11 +1,7 @@
 // GET /jobs: async jobs, newest first, filtered by status and model, with cursor pagination.
-import { Type } from "@sinclair/typebox";
 import { defineRoute, json } from "../../src/http/route.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
-import { JOB_STATES } from "../../src/contract/states.ts";
-import { JobSchema, jobView } from "../../src/queue/view.ts";
-
-export const MAX_PAGE = 500;
+import { JobListQuery, JobListSchema, jobView } from "../../src/queue/view.ts";
 
 const encodeCursor = (seq: number) => Buffer.from(`s${seq}`).toString("base64url");
 function decodeCursor(cursor: string): number {
@@ -17,16 +13,8 @@ function decodeCursor(cursor: string): number {
 export default defineRoute({
   summary: "List jobs, newest first",
   tags: ["jobs"],
-  query: Type.Object(
-    {
-      status: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)))),
-      model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, description: `page size, default 50, at most ${MAX_PAGE}` })),
-      cursor: Type.Optional(Type.String({ maxLength: 64, description: "next_cursor of the previous page" })),
-    },
-    { additionalProperties: false },
-  ),
-  responses: { 200: { description: "a page of jobs", schema: Type.Object({ jobs: Type.Array(JobSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }) } },
+  query: JobListQuery,
+  responses: { 200: { description: "a page of jobs", schema: JobListSchema } },
   handle: ({ query, services: { queue } }) => {
     const limit = query.limit ?? 50;
     const jobs = queue.list({ status: query.status, model: query.model, before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: limit + 1 });

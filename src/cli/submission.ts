@@ -59,7 +59,7 @@ export function buildSubmission(flags: SubmitFlags, readFile: (path: string) => 
     const earlier = Array.isArray(request.messages) ? request.messages : [];
     request.messages = [...earlier, ...texts.map((content) => ({ role: "user", content }))];
   }
-  const submission: Submission = { endpoint, request };
+  const submission: Submission = { endpoint: endpoint as Submission["endpoint"], request };
   if (flags.webhook !== undefined) submission.webhook = flags.webhook;
   if (flags.priority !== undefined) {
     if (!/^-?\d+$/.test(flags.priority)) throw new UsageError("--priority: expected an integer");

@@ -8,6 +8,7 @@ import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
+import type { JobProgress } from "../queue/view.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
 import type { TargetClient } from "../target/client.ts";
@@ -38,9 +39,7 @@ export interface WorkerStats {
   swaps: number;
 }
 
-export interface LiveListener {
-  (jobId: string, update: { chunks: number; tokens: number; text: string }): void;
-}
+export type LiveListener = (jobId: string, update: JobProgress) => void;
 
 type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs">;
 
@@ -49,7 +48,7 @@ const PROGRESS_EVERY_MS = 250;
 export class Worker {
   stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0 };
   private looping = false;
-  private stopped = false;
+  private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private backoffUntil = 0;
   private backoffTimer: ReturnType<typeof setTimeout> | undefined;
@@ -66,7 +65,7 @@ export class Worker {
     private readonly poller: Poller,
     private readonly config: WorkerConfig,
     private readonly log: Logger,
-    heartbeatMs = 1000,
+    private readonly heartbeatMs = 1000,
   ) {
     // A target that stops answering its liveness probe will not answer this request either
     // (a sleeping Mac often drops packets instead of refusing them): hand the work back now
@@ -75,7 +74,13 @@ export class Worker {
       if (up) this.wake();
       else this.current?.abort.abort(new TargetUnreachable("the target stopped answering its liveness probe"));
     });
-    this.heartbeat = setInterval(() => this.wake(), heartbeatMs);
+  }
+
+  /** Starts taking work: a heartbeat, and a first look at the queue now. */
+  start(): void {
+    this.stopped = false;
+    this.heartbeat = setInterval(() => this.wake(), this.heartbeatMs);
+    this.wake();
   }
 
   get state(): WorkerState {

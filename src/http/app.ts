@@ -36,7 +36,7 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
     }
     const query = def.query ? validate(def.query, queryObject(def, url), "query ") : undefined;
     const body = def.body ? validate(def.body, await readJson(request, services.config.maxBodyBytes)) : undefined;
-    response = await def.handle({ request, url, params, query, body, services, requestId, peer });
+    response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes });
   } catch (err) {
     response = toErrorResponse(err, url.pathname, services, requestId);
   }

@@ -1,9 +1,8 @@
 // /openapi.json from the same TypeBox schemas the routes validate with.
-import type { RouteDef } from "./route.ts";
-import type { Method } from "./route-files.ts";
+import type { RouteEntry } from "./route.ts";
 import { VERSION } from "../ops/version.ts";
 
-export function buildOpenApi(routes: readonly { method: Method; path: string; def: RouteDef }[]): unknown {
+export function buildOpenApi(routes: readonly RouteEntry[]): unknown {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const { method, path, def } of routes) {
     const oaPath = path.replace(/:(\w+)/g, "{$1}").replace(/\*$/, "{path}");

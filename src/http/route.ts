@@ -17,6 +17,18 @@ export interface RouteContext<B extends TSchema | undefined, Q extends TSchema |
   requestId: string;
   /** The peer's address, when the server knows it (looked up on demand). */
   peer(): string | undefined;
+  /** Every registered route (for /openapi.json), handed in so no route imports the manifest. */
+  routes: readonly RouteEntry[];
+}
+
+export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** One row of the generated manifest: a route file registered at its method and path. */
+export interface RouteEntry {
+  method: Method;
+  path: string;
+  file: string;
+  def: RouteDef;
 }
 
 export interface RouteDef<B extends TSchema | undefined = TSchema | undefined, Q extends TSchema | undefined = TSchema | undefined> {

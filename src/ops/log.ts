@@ -8,7 +8,6 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
-  child(fields: LogFields): Logger;
   /** Whether a line at this level would be written (to skip building it). */
   enabled(level: Exclude<LogLevel, "silent">): boolean;
 }
@@ -26,13 +25,12 @@ export function redact(fields: LogFields): LogFields {
   return out;
 }
 
-export function createLogger(opts: { level: LogLevel; format: "json" | "pretty"; write?: (line: string) => void; base?: LogFields }): Logger {
+export function createLogger(opts: { level: LogLevel; format: "json" | "pretty"; write?: (line: string) => void }): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line + "\n"));
   const min = rank[opts.level];
-  const base = opts.base ?? {};
   const emit = (level: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (rank[level] < min) return;
-    const all = redact({ ...base, ...fields });
+    const all = redact(fields ?? {});
     if (opts.format === "json") {
       write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
     } else {
@@ -45,7 +43,6 @@ export function createLogger(opts: { level: LogLevel; format: "json" | "pretty";
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger({ ...opts, write, base: { ...base, ...fields } }),
     enabled: (level) => rank[level] >= min,
   };
 }

@@ -26,6 +26,30 @@ export const JobSchema = Type.Object({
 });
 export type Job = Static<typeof JobSchema>;
 
+/** Live output of a running job (`event: job.progress` on its event stream). */
+export const JobProgressSchema = Type.Object({
+  chunks: Type.Integer({ description: "stream messages so far" }),
+  tokens: Type.Integer({ description: "tokens generated so far" }),
+  text: Type.String({ description: "text generated since the previous progress event" }),
+});
+export type JobProgress = Static<typeof JobProgressSchema>;
+
+export const MAX_PAGE = 500;
+
+/** GET /jobs filters; `cursor` is the `next_cursor` of the previous page. */
+export const JobListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)))),
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, description: `page size, default 50, at most ${MAX_PAGE}` })),
+    cursor: Type.Optional(Type.String({ maxLength: 64, description: "next_cursor of the previous page" })),
+  },
+  { additionalProperties: false },
+);
+
+/** One page of GET /jobs. */
+export const JobListSchema = Type.Object({ jobs: Type.Array(JobSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** `position` may be given when known (a new job's); otherwise it is counted when a queue is given. */
