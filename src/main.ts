@@ -3,7 +3,7 @@
 // around it (the job CLI, model pulls, the simulator, a health probe for containers).
 import { defaultUrl } from "./cli/connection.ts";
 import { helpText, loadConfig } from "./config.ts";
-import { startForeman } from "./server.ts";
+import { startForeman, type Foreman } from "./server.ts";
 import { VERSION } from "./ops/version.ts";
 
 const USAGE = `foreman ${VERSION} — a queued, observable Ollama/OpenAI endpoint in front of one Ollama server
@@ -26,20 +26,27 @@ async function serve(args: string[]): Promise<number> {
     console.error(`foreman: ${result.error}`);
     return 2;
   }
-  let foreman;
+  // a signal that arrives while foreman starts stops it as soon as it is up
+  const { promise, resolve } = Promise.withResolvers<number>();
+  let foreman: Foreman | undefined;
+  let signalled: string | undefined;
+  const shutdown = (signal: string) => {
+    if (!foreman) {
+      signalled ??= signal;
+      return;
+    }
+    foreman.services.log.info("shutting down", { signal });
+    foreman.stop().then(() => resolve(0), () => resolve(1));
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
   try {
     foreman = await startForeman(result.config);
   } catch (err) {
     console.error(`foreman: ${(err as Error).message}`);
     return 1;
   }
-  const { promise, resolve } = Promise.withResolvers<number>();
-  const shutdown = (signal: string) => {
-    foreman.services.log.info("shutting down", { signal });
-    foreman.stop().then(() => resolve(0), () => resolve(1));
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  if (signalled) shutdown(signalled);
   return promise;
 }
 

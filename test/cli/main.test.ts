@@ -50,4 +50,41 @@ describe("foreman CLI", () => {
     expect(await proc.exited).toBe(0);
     dir.remove();
   });
+
+  test("a second foreman on a port already in use refuses to start: one line naming the address, non-zero exit, its database lock released", async () => {
+    const dir = tempDir();
+    const first = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "a.db")], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const url = await listeningUrl(first.stderr);
+      const port = new URL(url).port;
+      const started = performance.now();
+      const second = await run(["serve", "--port", port, "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "b.db"), "--log-level", "error"]);
+      expect(second.code).toBe(1);
+      const lines = second.stderr.trim().split("\n");
+      expect(lines).toEqual([`foreman: cannot listen on 127.0.0.1:${port}: the address is already in use (another foreman, or another program, holds it)`]);
+      // it exited on its own, promptly: nothing (timer, socket) was left running
+      expect(performance.now() - started).toBeLessThan(10_000);
+      // the first one still owns the port: every request reaches it
+      for (let i = 0; i < 20; i++) expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      // and the second one's database lock was released: a third start on it works
+      const third = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "b.db")], { stdout: "pipe", stderr: "pipe" });
+      await listeningUrl(third.stderr);
+      third.kill("SIGTERM");
+      expect(await third.exited).toBe(0);
+    } finally {
+      first.kill("SIGTERM");
+      await first.exited;
+      dir.remove();
+    }
+  });
+
+  test("a database that cannot be opened stops the start with one line and a non-zero exit", async () => {
+    const dir = tempDir();
+    // a directory where the database file should be
+    const r = await run(["serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", dir.path, "--log-level", "error"]);
+    dir.remove();
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(`cannot open database ${dir.path}`);
+  });
 });
