@@ -1,7 +1,11 @@
 // The imperative shell of the Ollama simulator: owns the Bun server, the
-// fault switches (asleep closes and re-opens the same port), counters and
-// the per-request abort wiring. Everything else is in the modules it wires.
+// fault switches (asleep closes and re-opens the same port), counters, the
+// per-request abort wiring and Ollama's CORS/Host edge (whose rules live in
+// src/http/origin-policy.ts, shared with foreman's own edge). Everything else
+// is in the modules it wires.
 
+import { hostname as machineHostname, networkInterfaces } from "node:os";
+import { edgeDecision, hostRules, parseOrigins, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
 import { Catalogue, DEFAULT_MODELS } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { control, CONTROL_PREFIX, type Controls } from "./control.ts";
@@ -43,6 +47,19 @@ function zeroCounters(counters: SimCounters): void {
   counters.completed = 0;
 }
 
+/** Ollama's CORS and Host rules for this listener; machine facts are read here, once. */
+function edgePolicy(origins: string, listenHost: string): EdgePolicy {
+  const parsed = parseOrigins(origins);
+  if (!parsed.ok) throw new Error(`simulator: origins: ${parsed.error}`);
+  const interfaceAddresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+  return { origins: parsed.rules, hosts: hostRules({ listenHost, hostname: machineHostname(), interfaceAddresses }) };
+}
+
+const withHeaders = (response: Response, headers: HeaderPair[]): Response => {
+  for (const [name, value] of headers) response.headers.append(name, value);
+  return response;
+};
+
 /** Resolves when `signal` aborts: how a hung request waits for its client to give up. */
 const untilAborted = (signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
@@ -50,6 +67,7 @@ const untilAborted = (signal: AbortSignal): Promise<void> =>
 export async function startSimulator(options: SimOptions = {}): Promise<Simulator> {
   const settings = settingsOf(options);
   const hostname = options.hostname ?? "127.0.0.1";
+  const edge = edgePolicy(options.origins ?? "", hostname);
   const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
   let faults: SimFaults = { ...NO_FAULTS, ...options.faults };
   const catalogue = new Catalogue(options.models ?? DEFAULT_MODELS);
@@ -65,6 +83,9 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   async function handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path.startsWith(CONTROL_PREFIX)) return control(controls, req);
+    const decision = edgeDecision({ method: req.method, origin: req.headers.get("origin"), host: req.headers.get("host") ?? "" }, edge);
+    if (decision.kind === "forbidden") return withHeaders(new Response(null, { status: 403 }), decision.headers);
+    if (decision.kind === "preflight") return withHeaders(new Response(null, { status: 204 }), decision.headers);
     const key = `${req.method} ${path}`;
     counters.requests[key] = (counters.requests[key] ?? 0) + 1;
     const abort = new AbortController();
@@ -73,7 +94,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
       await untilAborted(signal);
       return new Response(null, { status: 499 });
     }
-    return route(ctx, req, { signal, cancel: () => abort.abort() });
+    return withHeaders(await route(ctx, req, { signal, cancel: () => abort.abort() }), decision.headers);
   }
 
   function listen(): void {

@@ -36,6 +36,8 @@ export interface SimOptions {
   keepAliveMs?: number;
   seed?: number;
   version?: string;
+  /** OLLAMA_ORIGINS: extra allowed CORS origins, comma-separated (gin-contrib/cors wildcards, `*` for all). */
+  origins?: string;
   faults?: Partial<SimFaults>;
 }
 

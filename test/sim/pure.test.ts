@@ -115,5 +115,7 @@ describe("routes and cli", () => {
     expect(parseSimArgs(["--port", "x"])).toHaveProperty("error");
     expect(parseSimArgs(["--bogus", "1"])).toHaveProperty("error");
     expect(parseSimArgs(["--port"])).toHaveProperty("error");
+    expect(parseSimArgs(["--origins", "https://a.example,*.b.test"])).toEqual({ help: false, options: { port: 11434, origins: "https://a.example,*.b.test" } });
+    expect(parseSimArgs(["--origins=example.com"])).toEqual({ error: expect.stringMatching(/^foreman sim: --origins: bad origin/) });
   });
 });
