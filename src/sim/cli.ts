@@ -11,7 +11,7 @@ Starts an Ollama simulator (default port 11434) and prints its URL.
   --host H          address to listen on (default 127.0.0.1; the Host allow-list applies on loopback only)
   --token-delay MS  time between generated tokens (default 20)
   --load-ms MS      time a model takes to load (default 200)
-  --max-loaded N    models resident at once, OLLAMA_MAX_LOADED_MODELS (default 1)
+  --max-loaded N    models resident at once, OLLAMA_MAX_LOADED_MODELS (default 3)
   --origins LIST    extra allowed CORS origins, comma-separated, like OLLAMA_ORIGINS (* allows all)`;
 
 type Parsed = { help: true } | { help: false; options: SimOptions } | { error: string };

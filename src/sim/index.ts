@@ -30,7 +30,7 @@ function settingsOf(options: SimOptions): SimSettings {
     tokenDelayMs: options.tokenDelayMs ?? 20,
     loadMs: options.loadMs ?? 200,
     responseTokens: options.responseTokens ?? 12,
-    maxLoaded: Math.max(1, options.maxLoaded ?? 1),
+    maxLoaded: Math.max(1, options.maxLoaded ?? 3),
     maxQueue: options.maxQueue ?? 512,
     keepAliveMs: options.keepAliveMs ?? 5 * 60_000,
     seed: options.seed ?? 42,

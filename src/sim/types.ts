@@ -31,6 +31,7 @@ export interface SimOptions {
   tokenDelayMs?: number;
   loadMs?: number;
   responseTokens?: number;
+  /** OLLAMA_MAX_LOADED_MODELS; default 3, Ollama's automatic value with no GPU (3 per GPU). Pin 1 to count swaps. */
   maxLoaded?: number;
   maxQueue?: number;
   keepAliveMs?: number;

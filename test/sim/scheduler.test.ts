@@ -35,6 +35,18 @@ describe("residency and counters", () => {
     expect(sim.counters.requests["POST /api/generate"]).toBe(3);
   });
 
+  test("the default keeps 3 models resident, Ollama's automatic OLLAMA_MAX_LOADED_MODELS without a GPU", async () => {
+    const three = await startSimulator({ port: 0, tokenDelayMs: 1, loadMs: 1, responseTokens: 1 });
+    try {
+      for (const model of ["llama3.2", "mistral", "qwen2.5:0.5b"]) await post(`${three.url}/api/generate`, { model, prompt: "x", stream: false });
+      expect([three.resident().length, three.counters.loads, three.counters.swaps]).toEqual([3, 3, 0]);
+      await post(`${three.url}/api/generate`, { model: "nomic-embed-text", prompt: "" });
+      expect([three.resident().length, three.counters.loads, three.counters.swaps]).toEqual([3, 4, 1]);
+    } finally {
+      await three.stop();
+    }
+  });
+
   test("one slot per model: concurrent requests queue, maxConcurrent counts them", async () => {
     const t0 = performance.now();
     const replies = await Promise.all([gen("llama3.2"), gen("llama3.2"), gen("llama3.2")]);
