@@ -40,7 +40,7 @@ describe("residency and counters", () => {
     try {
       for (const model of ["llama3.2", "mistral", "qwen2.5:0.5b"]) await post(`${three.url}/api/generate`, { model, prompt: "x", stream: false });
       expect([three.resident().length, three.counters.loads, three.counters.swaps]).toEqual([3, 3, 0]);
-      await post(`${three.url}/api/generate`, { model: "nomic-embed-text", prompt: "" });
+      await post(`${three.url}/api/embed`, { model: "nomic-embed-text" });
       expect([three.resident().length, three.counters.loads, three.counters.swaps]).toEqual([3, 4, 1]);
     } finally {
       await three.stop();
