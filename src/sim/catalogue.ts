@@ -1,7 +1,7 @@
 // The models "on disk": what /api/tags, /api/show and /v1/models describe, what
 // pull adds and copy/delete change. Shapes follow wire spec §4 exactly.
 
-import { localStamp } from "./clock.ts";
+import { localStamp, nowNs } from "./clock.ts";
 import { displayName, nameKey, parseName, type ModelName } from "./names.ts";
 import type { SimModelSpec } from "./types.ts";
 
@@ -19,7 +19,8 @@ export interface ModelEntry {
   contextLength: number;
   embeddingLength: number;
   capabilities: string[];
-  modifiedMs: number;
+  /** Manifest mtime in nanoseconds. */
+  modifiedNs: bigint;
 }
 
 export const DEFAULT_MODELS: SimModelSpec[] = [
@@ -42,7 +43,7 @@ export function sha256Hex(text: string): string {
   return new Bun.CryptoHasher("sha256").update(text).digest("hex");
 }
 
-export function entryFromSpec(spec: SimModelSpec, modifiedMs: number): ModelEntry {
+export function entryFromSpec(spec: SimModelSpec, modifiedNs: bigint): ModelEntry {
   const name = parseName(spec.name);
   if (!name) throw new Error(`simulator: invalid model name ${JSON.stringify(spec.name)}`);
   const kind = spec.kind ?? "chat";
@@ -60,7 +61,7 @@ export function entryFromSpec(spec: SimModelSpec, modifiedMs: number): ModelEntr
     contextLength: spec.contextLength ?? 8192,
     embeddingLength: spec.embeddingLength ?? (kind === "embed" ? 768 : 2048),
     capabilities: spec.capabilities ?? (kind === "embed" ? ["embedding"] : ["completion", "tools"]),
-    modifiedMs,
+    modifiedNs,
   };
 }
 
@@ -69,8 +70,8 @@ export class Catalogue {
 
   constructor(specs: SimModelSpec[]) {
     // The first spec is the newest, so /api/tags lists them in the given order.
-    const now = Date.now();
-    specs.forEach((spec, i) => this.add(entryFromSpec(spec, now - (i + 1) * 3_600_000)));
+    const now = nowNs();
+    specs.forEach((spec, i) => this.add(entryFromSpec(spec, now - BigInt(i + 1) * 3_600_000_000_000n)));
   }
 
   add(entry: ModelEntry): void {
@@ -89,7 +90,7 @@ export class Catalogue {
 
   /** Newest first, as /api/tags sorts. */
   list(): ModelEntry[] {
-    return [...this.entries.values()].sort((a, b) => b.modifiedMs - a.modifiedMs);
+    return [...this.entries.values()].sort((a, b) => (a.modifiedNs < b.modifiedNs ? 1 : a.modifiedNs > b.modifiedNs ? -1 : 0));
   }
 }
 
@@ -112,7 +113,7 @@ export function tagsEntry(entry: ModelEntry): Record<string, unknown> {
   return {
     name: entry.display,
     model: entry.display,
-    modified_at: localStamp(entry.modifiedMs),
+    modified_at: localStamp(entry.modifiedNs),
     size: entry.size,
     digest: entry.digest,
     details: { ...details(entry), context_length: entry.contextLength, embedding_length: entry.embeddingLength },
@@ -120,14 +121,14 @@ export function tagsEntry(entry: ModelEntry): Record<string, unknown> {
   };
 }
 
-export function psEntry(entry: ModelEntry, expiresMs: number, contextLength: number): Record<string, unknown> {
+export function psEntry(entry: ModelEntry, expiresNs: bigint, contextLength: number): Record<string, unknown> {
   return {
     name: entry.display,
     model: entry.display,
     size: entry.size,
     digest: entry.digest,
     details: details(entry),
-    expires_at: localStamp(expiresMs),
+    expires_at: localStamp(expiresNs),
     size_vram: entry.size,
     context_length: contextLength,
   };
@@ -147,10 +148,10 @@ export function showReply(entry: ModelEntry): Record<string, unknown> {
       [`${entry.family}.embedding_length`]: entry.embeddingLength,
     },
     capabilities: entry.capabilities,
-    modified_at: localStamp(entry.modifiedMs),
+    modified_at: localStamp(entry.modifiedNs),
   };
 }
 
 export function openAIModel(entry: ModelEntry, id: string = entry.display): Record<string, unknown> {
-  return { id, object: "model", created: Math.floor(entry.modifiedMs / 1000), owned_by: entry.name.namespace };
+  return { id, object: "model", created: Number(entry.modifiedNs / 1_000_000_000n), owned_by: entry.name.namespace };
 }

@@ -71,7 +71,7 @@ export async function embed(ctx: SimContext, req: Request, call: Call): Promise<
   const out = await embedTexts(ctx, entry, inputs, { normalized: true, dimensions, keepAlive }, call.signal);
   return json({
     model,
-    embeddings: out.vectors,
+    embeddings: out.vectors.map((v) => Float32Array.from(v)),
     total_duration: out.metrics.total_duration,
     load_duration: out.metrics.load_duration,
     prompt_eval_count: out.promptTokens,

@@ -1,6 +1,8 @@
 // Ollama's errors are values with a status and a message, mapped once at the
 // edge into the caller's dialect (native `{"error"}` or the OpenAI envelope).
 
+import { goJson } from "./gojson.ts";
+
 export class SimError extends Error {
   constructor(
     readonly status: number,
@@ -28,5 +30,5 @@ export function openAIErrorType(status: number): string {
 }
 
 export function openAIErrorBody(status: number, message: string): string {
-  return JSON.stringify({ error: { message, type: openAIErrorType(status), param: null, code: null } });
+  return goJson({ error: { message, type: openAIErrorType(status), param: null, code: null } });
 }

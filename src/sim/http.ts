@@ -2,20 +2,27 @@
 // net/http and gin emit, plus the flush-per-chunk streaming both dialects use.
 
 import { ClientGone, openAIErrorBody, SimError } from "./errors.ts";
+import { goJson } from "./gojson.ts";
 
 export const JSON_UTF8 = "application/json; charset=utf-8";
 export const JSON_PLAIN = "application/json";
 export const NDJSON = "application/x-ndjson";
 export const SSE = "text/event-stream";
 
-/** One NDJSON frame: compact JSON and a newline. */
-export const ndjsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
+/** One NDJSON frame: compact JSON and a newline (also what json.Encoder writes). */
+export const ndjsonLine = (value: unknown): string => `${goJson(value)}\n`;
 
 /** One SSE frame: a `data:` line and a blank line. */
 export const sseEvent = (data: string): string => `data: ${data}\n\n`;
 
+/** gin's c.JSON: Go's json.Marshal, no trailing newline. */
 export function json(body: unknown, status = 200, contentType = JSON_UTF8): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": contentType } });
+  return new Response(goJson(body), { status, headers: { "Content-Type": contentType } });
+}
+
+/** json.NewEncoder(w).Encode, as the /v1 writers reply: `application/json`, ending in a newline. */
+export function encoded(body: unknown, status = 200): Response {
+  return new Response(ndjsonLine(body), { status, headers: { "Content-Type": JSON_PLAIN } });
 }
 
 export function text(body: string, status = 200): Response {

@@ -3,7 +3,7 @@
 
 import { decodeBody, expectField, stringField } from "./body.ts";
 import { entryFromSpec, PULLABLE, psEntry, sha256Hex, showReply, tagsEntry } from "./catalogue.ts";
-import { sleep } from "./clock.ts";
+import { nowNs, sleep } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
 import { empty, json, JSON_PLAIN, NDJSON, ndjsonLine, stream, text } from "./http.ts";
@@ -18,7 +18,7 @@ export const tags = (ctx: SimContext): Response => json({ models: ctx.catalogue.
 
 export async function ps(ctx: SimContext): Promise<Response> {
   const rows = await ctx.scheduler.ps();
-  return json({ models: rows.map((r) => psEntry(r.entry, r.expiresMs, r.contextLength)) });
+  return json({ models: rows.map((r) => psEntry(r.entry, r.expiresNs, r.contextLength)) });
 }
 
 /** `model`, falling back to the legacy `name` field. */
@@ -47,7 +47,7 @@ export async function copy(ctx: SimContext, req: Request): Promise<Response> {
   if (!dest) throw new SimError(400, `destination ${JSON.stringify(destination)} is invalid`);
   const entry = ctx.catalogue.find(source);
   if (!entry) throw new SimError(404, `model ${JSON.stringify(source)} not found`);
-  ctx.catalogue.add({ ...entry, key: nameKey(dest), name: dest, display: displayName(dest), modifiedMs: Date.now() });
+  ctx.catalogue.add({ ...entry, key: nameKey(dest), name: dest, display: displayName(dest), modifiedNs: nowNs() });
   return empty();
 }
 
@@ -89,12 +89,12 @@ export async function pull(ctx: SimContext, req: Request, call: Call): Promise<R
   const name = parseName(model);
   if (!name) throw new SimError(400, "invalid model name");
   const key = nameKey(name);
-  const spec = ctx.catalogue.find(model) ?? PULLABLE.map((s) => entryFromSpec(s, Date.now())).find((e) => e.key === key);
+  const spec = ctx.catalogue.find(model) ?? PULLABLE.map((s) => entryFromSpec(s, nowNs())).find((e) => e.key === key);
   const steps: Array<Record<string, unknown>> = spec
     ? pullProgress(key, spec.size)
     : [{ status: "pulling manifest" }, { error: "pull model manifest: file does not exist" }];
   const finish = (): void => {
-    if (spec) ctx.catalogue.add({ ...spec, key, name, display: displayName(name), modifiedMs: Date.now() });
+    if (spec) ctx.catalogue.add({ ...spec, key, name, display: displayName(name), modifiedNs: nowNs() });
   };
   if (body.stream === false) {
     for (const _ of steps) await sleep(ctx.settings.tokenDelayMs, call.signal);

@@ -7,14 +7,15 @@ import { openAIModel } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
 import { embedTexts } from "./embed.ts";
-import { json, JSON_PLAIN, SSE, sseEvent } from "./http.ts";
+import { encoded, SSE, sseEvent } from "./http.ts";
+import { goJson } from "./gojson.ts";
 import { begin, type Plan, type Session } from "./inference.ts";
 import { countTokens, float32Base64 } from "./output.ts";
 import { chatInput, limitOf, lookup, requireCompletion, seedOf } from "./request.ts";
 import { renderSession, type Framing } from "./render.ts";
 import type { Call } from "./router.ts";
 
-const reply = (body: unknown): Response => json(body, 200, JSON_PLAIN);
+const reply = (body: unknown): Response => encoded(body);
 
 /** /v1 bodies: an empty one is Go's bare `EOF`. */
 async function readBody(req: Request, structName: string): Promise<JsonObject> {
@@ -41,7 +42,7 @@ interface Dialect {
   whole(text: string, session: Session): JsonObject;
 }
 
-const event = (value: JsonObject): string => sseEvent(JSON.stringify(value));
+const event = (value: JsonObject): string => sseEvent(goJson(value));
 
 function framing(dialect: Dialect): Framing {
   return {
@@ -159,7 +160,7 @@ export async function embeddingsV1(ctx: SimContext, req: Request, call: Call): P
   const out = await embedTexts(ctx, entry, inputs, { normalized: true, dimensions, keepAlive: undefined }, call.signal);
   return reply({
     object: "list",
-    data: out.vectors.map((v, index) => ({ object: "embedding", embedding: format === "base64" ? float32Base64(v) : v, index })),
+    data: out.vectors.map((v, index) => ({ object: "embedding", embedding: format === "base64" ? float32Base64(v) : Float32Array.from(v), index })),
     model,
     usage: { prompt_tokens: out.promptTokens, total_tokens: out.promptTokens },
   });

@@ -75,7 +75,8 @@ const THINK_LEVELS = ["low", "medium", "high", "max"];
 export function thinkOf(value: unknown): boolean {
   if (value === undefined || value === null || typeof value === "boolean") return value === true;
   if (typeof value === "string" && THINK_LEVELS.includes(value)) return true;
-  throw new SimError(400, `invalid think value: ${JSON.stringify(value)} (must be "high", "medium", "low", "max", true, or false)`);
+  if (typeof value === "string") throw new SimError(400, `invalid think value: ${JSON.stringify(value)} (must be "high", "medium", "low", "max", true, or false)`);
+  throw new SimError(400, 'think must be a boolean or string ("high", "medium", "low", "max", true, or false)');
 }
 
 /** Thinking requested of a model without the capability is Ollama's 400. */

@@ -2,7 +2,7 @@
 // (NUM_PARALLEL=1), loads one at a time from a bounded pending queue, LRU-ish
 // eviction at maxLoaded, sticky keep_alive and idle expiry timers.
 
-import { abortable, FOREVER_MS, sleep } from "./clock.ts";
+import { abortable, FOREVER_NS, msToNs, nowNs, sleep } from "./clock.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
 import type { KeepAlive } from "./duration.ts";
 import type { ModelEntry } from "./catalogue.ts";
@@ -14,7 +14,7 @@ interface Runner {
   ready: Promise<void>;
   refs: number;
   keepAliveMs: number;
-  expiresMs: number;
+  expiresNs: bigint;
   everIdle: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   slotBusy: boolean;
@@ -32,6 +32,9 @@ export interface Lease {
 class LoadAborted extends Error {}
 
 const noop = (): void => {};
+
+/** now + keep_alive as Go adds a Duration: "forever" is MaxInt64 ns, about 292 years on. */
+const expiry = (keepAliveMs: number, now: bigint): bigint => now + (keepAliveMs === Infinity ? FOREVER_NS : msToNs(keepAliveMs));
 
 export class Scheduler {
   private readonly runners = new Map<string, Runner>();
@@ -86,7 +89,7 @@ export class Scheduler {
     const runner = this.runners.get(entry.key);
     if (!runner) return;
     runner.keepAliveMs = 0;
-    runner.expiresMs = Date.now();
+    runner.expiresNs = nowNs();
     if (runner.refs === 0) this.evict(runner);
   }
 
@@ -101,17 +104,17 @@ export class Scheduler {
   }
 
   /** /api/ps rows; like Ollama it blocks while a load is in progress. */
-  async ps(): Promise<Array<{ entry: ModelEntry; expiresMs: number; contextLength: number }>> {
+  async ps(): Promise<Array<{ entry: ModelEntry; expiresNs: bigint; contextLength: number }>> {
     await Promise.allSettled([...this.runners.values()].map((r) => r.ready));
-    const now = Date.now();
+    const now = nowNs();
     return [...this.runners.values()]
       .filter((r) => r.loaded)
       .map((r) => ({
         entry: r.entry,
-        expiresMs: r.keepAliveMs === Infinity ? FOREVER_MS : r.everIdle ? r.expiresMs : now + r.keepAliveMs,
+        expiresNs: r.everIdle ? r.expiresNs : expiry(r.keepAliveMs, now),
         contextLength: Math.min(r.entry.contextLength, 4096),
       }))
-      .sort((a, b) => b.expiresMs - a.expiresMs);
+      .sort((a, b) => Number(b.expiresNs / 1_000_000_000n - a.expiresNs / 1_000_000_000n));
   }
 
   stop(): void {
@@ -170,7 +173,7 @@ export class Scheduler {
       ready: Promise.resolve(),
       refs: 1,
       keepAliveMs,
-      expiresMs: Date.now() + keepAliveMs,
+      expiresNs: expiry(keepAliveMs, nowNs()),
       everIdle: false,
       timer: undefined,
       slotBusy: false,
@@ -208,7 +211,7 @@ export class Scheduler {
     runner.refs--;
     if (runner.refs > 0 || this.runners.get(runner.entry.key) !== runner) return;
     runner.everIdle = true;
-    runner.expiresMs = runner.keepAliveMs === Infinity ? FOREVER_MS : Date.now() + runner.keepAliveMs;
+    runner.expiresNs = expiry(runner.keepAliveMs, nowNs());
     if (runner.keepAliveMs <= 0) this.evict(runner);
     else if (runner.keepAliveMs !== Infinity) runner.timer = setTimeout(() => this.evict(runner), runner.keepAliveMs);
     this.notifyIdle();
