@@ -5,12 +5,13 @@ import { decodeBody, expectField, stringField } from "./body.ts";
 import type { ModelEntry } from "./catalogue.ts";
 import { sleep } from "./clock.ts";
 import type { SimContext } from "./context.ts";
-import { parseKeepAlive, type KeepAlive } from "./duration.ts";
+import { parseKeepAlive } from "./duration.ts";
 import { SimError } from "./errors.ts";
 import { json } from "./http.ts";
 import { begin, loadOnly, Session, type Metrics } from "./inference.ts";
 import { countTokens, normalize, rawEmbedding } from "./output.ts";
-import { lookup, optionsOf } from "./request.ts";
+import { lookup, optionsOf, wantOf } from "./request.ts";
+import type { Want } from "./scheduler.ts";
 import type { Call } from "./router.ts";
 
 export interface Embedded {
@@ -24,11 +25,11 @@ export async function embedTexts(
   ctx: SimContext,
   entry: ModelEntry,
   inputs: string[],
-  opts: { normalized: boolean; dimensions: number | undefined; keepAlive: KeepAlive },
+  opts: { normalized: boolean; dimensions: number | undefined; want: Want },
   signal: AbortSignal,
 ): Promise<Embedded> {
   const promptTokens = inputs.reduce((n, text) => n + countTokens(text) + 2, 0);
-  const plan = { entry, input: inputs.join("\u0000"), promptTokens, limit: 0, seed: ctx.settings.seed, keepAlive: opts.keepAlive };
+  const plan = { ...opts.want, input: inputs.join("\u0000"), promptTokens, limit: 0, seed: ctx.settings.seed };
   const session = await begin(ctx, plan, signal);
   try {
     await sleep(ctx.settings.tokenDelayMs, signal);
@@ -59,16 +60,17 @@ export async function embed(ctx: SimContext, req: Request, call: Call): Promise<
   expectField(body, "EmbedRequest", "model", "string");
   expectField(body, "EmbedRequest", "dimensions", "number", "int");
   const keepAlive = parseKeepAlive(body.keep_alive);
-  optionsOf(body, "EmbedRequest");
+  const options = optionsOf(body, "EmbedRequest");
   const model = stringField(body, "model");
   const entry = lookup(ctx.catalogue, model, model === "" ? "single" : "pull");
   const inputs = inputList(body.input);
+  const want = wantOf(entry, keepAlive, options);
   if (inputs.length === 0) {
-    await loadOnly(ctx, entry, keepAlive, call.signal);
+    await loadOnly(ctx, want, call.signal);
     return json({ model, embeddings: [] });
   }
   const dimensions = typeof body.dimensions === "number" ? body.dimensions : undefined;
-  const out = await embedTexts(ctx, entry, inputs, { normalized: true, dimensions, keepAlive }, call.signal);
+  const out = await embedTexts(ctx, entry, inputs, { normalized: true, dimensions, want }, call.signal);
   return json({
     model,
     embeddings: out.vectors.map((v) => Float32Array.from(v)),
@@ -83,15 +85,16 @@ export async function embeddings(ctx: SimContext, req: Request, call: Call): Pro
   expectField(body, "EmbeddingRequest", "model", "string");
   expectField(body, "EmbeddingRequest", "prompt", "string");
   const keepAlive = parseKeepAlive(body.keep_alive);
-  optionsOf(body, "EmbeddingRequest");
+  const options = optionsOf(body, "EmbeddingRequest");
   const model = stringField(body, "model");
   if (model === "") throw new SimError(400, "model is required");
   const entry = lookup(ctx.catalogue, model, "pull");
   const prompt = stringField(body, "prompt");
+  const want = wantOf(entry, keepAlive, options);
   if (prompt === "") {
-    await loadOnly(ctx, entry, keepAlive, call.signal);
+    await loadOnly(ctx, want, call.signal);
     return json({ embedding: [] });
   }
-  const out = await embedTexts(ctx, entry, [prompt], { normalized: false, dimensions: undefined, keepAlive }, call.signal);
+  const out = await embedTexts(ctx, entry, [prompt], { normalized: false, dimensions: undefined, want }, call.signal);
   return json({ embedding: out.vectors[0] ?? [] });
 }

@@ -42,6 +42,7 @@ function zeroCounters(counters: SimCounters): void {
   counters.requests = {};
   counters.loads = 0;
   counters.swaps = 0;
+  counters.reloads = 0;
   counters.maxConcurrent = counters.concurrent;
   counters.aborted = 0;
   counters.completed = 0;
@@ -68,7 +69,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   const settings = settingsOf(options);
   const hostname = options.hostname ?? "127.0.0.1";
   const edge = edgePolicy(options.origins ?? "", hostname);
-  const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
+  const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, reloads: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
   let faults: SimFaults = { ...NO_FAULTS, ...options.faults };
   const catalogue = new Catalogue(options.models ?? DEFAULT_MODELS);
   const scheduler = new Scheduler(settings, counters, () => faults);

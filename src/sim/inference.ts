@@ -2,23 +2,20 @@
 // and load, the first-byte delay, then tokens spaced by tokenDelayMs. Native
 // and OpenAI routes only differ in how they render what this produces.
 
-import type { ModelEntry } from "./catalogue.ts";
 import { sleep } from "./clock.ts";
 import { enterFlight, type Outcome, type SimContext } from "./context.ts";
-import type { KeepAlive } from "./duration.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
 import { generateTokens } from "./output.ts";
-import type { Lease } from "./scheduler.ts";
+import type { Lease, Want } from "./scheduler.ts";
 
-export interface Plan {
-  entry: ModelEntry;
+/** One inference request: the runner it wants, and what its output is derived from. */
+export interface Plan extends Want {
   /** Text the output is derived from (prompt, messages, context). */
   input: string;
   promptTokens: number;
   /** num_predict / max_tokens when set (>0): exactly that many tokens, done_reason "length". */
   limit: number | undefined;
   seed: number;
-  keepAlive: KeepAlive;
 }
 
 /** A streamed reply broke after output started (fault errorMidStream). */
@@ -122,7 +119,7 @@ export async function begin(ctx: SimContext, plan: Plan, signal: AbortSignal): P
   let lease: Lease | undefined;
   try {
     checkBusy(ctx);
-    lease = await ctx.scheduler.acquire(plan.entry, plan.keepAlive, signal, true);
+    lease = await ctx.scheduler.acquire(plan, signal, true);
     const handedAt = performance.now();
     await sleep(ctx.faults().firstByteDelayMs, signal);
     const early = ctx.faults().errorBeforeFirstByte;
@@ -136,11 +133,11 @@ export async function begin(ctx: SimContext, plan: Plan, signal: AbortSignal): P
 }
 
 /** A load-only request (§5.3): schedules and loads the model, takes no slot. */
-export async function loadOnly(ctx: SimContext, entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<void> {
+export async function loadOnly(ctx: SimContext, want: Want, signal: AbortSignal): Promise<void> {
   const leave = enterFlight(ctx.counters);
   try {
     checkBusy(ctx);
-    const lease = await ctx.scheduler.acquire(entry, keepAlive, signal, false);
+    const lease = await ctx.scheduler.acquire(want, signal, false);
     lease.release();
     leave("completed");
   } catch (err) {

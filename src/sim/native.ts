@@ -9,7 +9,8 @@ import { SimError } from "./errors.ts";
 import { json, NDJSON, ndjsonLine } from "./http.ts";
 import { begin, loadOnly, type Metrics, type Plan, type Session } from "./inference.ts";
 import { countTokens, tokenIds } from "./output.ts";
-import { chatInput, limitOf, lookup, optionsOf, requireCompletion, requireThinking, seedOf, thinkOf } from "./request.ts";
+import { chatInput, limitOf, lookup, optionsOf, requireCompletion, requireThinking, seedOf, thinkOf, wantOf } from "./request.ts";
+import type { Want } from "./scheduler.ts";
 import { renderSession, type Framing } from "./render.ts";
 import type { Call } from "./router.ts";
 
@@ -71,22 +72,25 @@ interface Common {
   keepAlive: ReturnType<typeof parseKeepAlive>;
   options: JsonObject;
   think: boolean;
+  shift: boolean | undefined;
 }
 
 function common(body: JsonObject, structName: string): Common {
   expectField(body, structName, "model", "string");
   expectField(body, structName, "stream", "bool");
+  expectField(body, structName, "shift", "bool", "*bool");
   return {
     model: stringField(body, "model"),
     streaming: body.stream !== false,
     keepAlive: parseKeepAlive(body.keep_alive),
     options: optionsOf(body, structName),
     think: thinkOf(body.think),
+    shift: typeof body.shift === "boolean" ? body.shift : undefined,
   };
 }
 
-/** Empty-request handling shared by chat and generate: unload, load, or null to go on. */
-async function loadOrUnload(ctx: SimContext, call: Call, c: Common, empty: boolean, shape: Shape, verb: "chat" | "generate"): Promise<Response | null> {
+/** Empty-request handling shared by chat and generate: unload, load, or the runner wanted to go on. */
+async function loadOrUnload(ctx: SimContext, call: Call, c: Common, empty: boolean, shape: Shape, verb: "chat" | "generate"): Promise<Response | Want> {
   if (empty && c.keepAlive === 0) {
     ctx.scheduler.unload(lookup(ctx.catalogue, c.model, "single"));
     return json(shape.load(c.model, "unload"));
@@ -94,8 +98,9 @@ async function loadOrUnload(ctx: SimContext, call: Call, c: Common, empty: boole
   const entry = lookup(ctx.catalogue, c.model, "single");
   requireCompletion(entry, c.model, verb);
   requireThinking(entry, c.model, c.think);
-  if (!empty) return null;
-  await loadOnly(ctx, entry, c.keepAlive, call.signal);
+  const want = wantOf(entry, c.keepAlive, c.options, c.shift);
+  if (!empty) return want;
+  await loadOnly(ctx, want, call.signal);
   return json(shape.load(c.model, "load"));
 }
 
@@ -105,16 +110,15 @@ export async function chat(ctx: SimContext, req: Request, call: Call): Promise<R
   const c = common(body, "ChatRequest");
   if (c.model === "") throw new SimError(400, "model is required");
   const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
-  const early = await loadOrUnload(ctx, call, c, messages.length === 0, chatShape, "chat");
-  if (early) return early;
+  const want = await loadOrUnload(ctx, call, c, messages.length === 0, chatShape, "chat");
+  if (want instanceof Response) return want;
   const { input, promptTokens } = chatInput(messages);
   const plan: Plan = {
-    entry: lookup(ctx.catalogue, c.model, "single"),
+    ...want,
     input,
     promptTokens,
     limit: limitOf(c.options.num_predict),
     seed: seedOf(c.options.seed, ctx.settings.seed),
-    keepAlive: c.keepAlive,
   };
   return renderSession(await begin(ctx, plan, call.signal), framing(chatShape, c.model), c.streaming, call);
 }
@@ -133,15 +137,14 @@ export async function generate(ctx: SimContext, req: Request, call: Call): Promi
   }
   const prompt = stringField(body, "prompt");
   const shape = generateShape(raw);
-  const early = await loadOrUnload(ctx, call, c, prompt === "", shape, "generate");
-  if (early) return early;
+  const want = await loadOrUnload(ctx, call, c, prompt === "", shape, "generate");
+  if (want instanceof Response) return want;
   const plan: Plan = {
-    entry: lookup(ctx.catalogue, c.model, "single"),
+    ...want,
     input: `${context}\u0000${system}\u0000${prompt}`,
     promptTokens: countTokens(`${system} ${prompt}`) + (raw ? 0 : 8),
     limit: limitOf(c.options.num_predict),
     seed: seedOf(c.options.seed, ctx.settings.seed),
-    keepAlive: c.keepAlive,
   };
   return renderSession(await begin(ctx, plan, call.signal), framing(shape, c.model), c.streaming, call);
 }

@@ -11,7 +11,7 @@ import { encoded, SSE, sseEvent } from "./http.ts";
 import { goJson } from "./gojson.ts";
 import { begin, type Plan, type Session } from "./inference.ts";
 import { countTokens, float32Base64 } from "./output.ts";
-import { chatInput, limitOf, lookup, requireCompletion, seedOf } from "./request.ts";
+import { chatInput, limitOf, lookup, requireCompletion, seedOf, wantOf } from "./request.ts";
 import { renderSession, type Framing } from "./render.ts";
 import type { Call } from "./router.ts";
 
@@ -116,12 +116,11 @@ function v1Plan(ctx: SimContext, body: JsonObject, verb: "chat" | "generate", in
   const entry = lookup(ctx.catalogue, model, "single");
   requireCompletion(entry, model, verb);
   return {
-    entry,
+    ...wantOf(entry, undefined, {}),
     input,
     promptTokens,
     limit: limitOf(body.max_tokens ?? body.max_completion_tokens),
     seed: seedOf(body.seed, ctx.settings.seed),
-    keepAlive: undefined,
   };
 }
 
@@ -157,7 +156,7 @@ export async function embeddingsV1(ctx: SimContext, req: Request, call: Call): P
   const model = stringField(body, "model");
   const entry = lookup(ctx.catalogue, model, model === "" ? "single" : "pull");
   const dimensions = typeof body.dimensions === "number" ? body.dimensions : undefined;
-  const out = await embedTexts(ctx, entry, inputs, { normalized: true, dimensions, keepAlive: undefined }, call.signal);
+  const out = await embedTexts(ctx, entry, inputs, { normalized: true, dimensions, want: wantOf(entry, undefined, {}) }, call.signal);
   return reply({
     object: "list",
     data: out.vectors.map((v, index) => ({ object: "embedding", embedding: format === "base64" ? float32Base64(v) : Float32Array.from(v), index })),

@@ -5,7 +5,10 @@ import { supports, type Catalogue, type ModelEntry } from "./catalogue.ts";
 import { expectField, type JsonObject } from "./body.ts";
 import { SimError } from "./errors.ts";
 import { parseName } from "./names.ts";
+import type { KeepAlive } from "./duration.ts";
+import { checkOptionTypes, loadOptionsOf } from "./options.ts";
 import { countTokens } from "./output.ts";
+import type { Want } from "./scheduler.ts";
 
 /** How an endpoint words "no such model" (§3.2 — they differ on purpose). */
 export type NotFoundStyle = "single" | "pull";
@@ -31,6 +34,16 @@ export function optionsOf(body: JsonObject, structName: string): JsonObject {
   expectField(body, structName, "options", "object", "map[string]interface {}");
   const options = body.options;
   return typeof options === "object" && options !== null ? (options as JsonObject) : {};
+}
+
+/**
+ * What scheduleRunner asks the scheduler for. Its option type check comes
+ * after the capability checks, so callers run those first.
+ */
+export function wantOf(entry: ModelEntry, keepAlive: KeepAlive, options: JsonObject, shift?: boolean): Want {
+  checkOptionTypes(options);
+  const facts = { trainContext: entry.contextLength, family: entry.family, vision: supports(entry, "vision"), embedding: entry.kind === "embed" };
+  return { entry, keepAlive, load: loadOptionsOf(options, facts, shift) };
 }
 
 /** A positive token limit, or undefined for "model decides". */

@@ -1,15 +1,22 @@
 // Model residency as Ollama's scheduler runs it: one slot per model
 // (NUM_PARALLEL=1), loads one at a time from a bounded pending queue, LRU-ish
-// eviction at maxLoaded, sticky keep_alive and idle expiry timers.
+// eviction at maxLoaded, reloads when load-time options change (needsReload),
+// sticky keep_alive and idle expiry timers.
+//
+// Counters: `loads` counts every runner started; `swaps` the loads that first
+// had to unload a resident runner (to make room, or to reload it with other
+// options); `reloads` the swaps that replaced the same model.
 
 import { abortable, FOREVER_NS, msToNs, nowNs, sleep } from "./clock.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
 import type { KeepAlive } from "./duration.ts";
 import type { ModelEntry } from "./catalogue.ts";
+import { needsReload, type LoadOptions } from "./options.ts";
 import type { SimCounters, SimFaults, SimSettings } from "./types.ts";
 
 interface Runner {
   entry: ModelEntry;
+  load: LoadOptions;
   loaded: boolean;
   ready: Promise<void>;
   refs: number;
@@ -19,6 +26,13 @@ interface Runner {
   timer: ReturnType<typeof setTimeout> | undefined;
   slotBusy: boolean;
   slotWaiters: Array<() => void>;
+}
+
+/** What a request asks the scheduler for. */
+export interface Want {
+  entry: ModelEntry;
+  keepAlive: KeepAlive;
+  load: LoadOptions;
 }
 
 export interface Lease {
@@ -49,10 +63,11 @@ export class Scheduler {
   ) {}
 
   /** Takes a reference on a loaded runner for `entry`, loading it if needed; `slot` also waits for its one slot. */
-  async acquire(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal, slot: boolean): Promise<Lease> {
+  async acquire(want: Want, signal: AbortSignal, slot: boolean): Promise<Lease> {
+    const { keepAlive } = want;
     const started = performance.now();
     for (;;) {
-      const runner = await this.reference(entry, keepAlive, signal);
+      const runner = await this.reference(want, signal);
       try {
         await abortable(runner.ready, signal);
       } catch (err) {
@@ -112,7 +127,7 @@ export class Scheduler {
       .map((r) => ({
         entry: r.entry,
         expiresNs: r.everIdle ? r.expiresNs : expiry(r.keepAliveMs, now),
-        contextLength: Math.min(r.entry.contextLength, 4096),
+        contextLength: r.load.numCtx,
       }))
       .sort((a, b) => Number(b.expiresNs / 1_000_000_000n - a.expiresNs / 1_000_000_000n));
   }
@@ -123,13 +138,13 @@ export class Scheduler {
   }
 
   /** A referenced runner: the resident one, or one from the load queue. */
-  private async reference(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
-    const resident = this.runners.get(entry.key);
-    if (resident) {
+  private async reference(want: Want, signal: AbortSignal): Promise<Runner> {
+    const resident = this.runners.get(want.entry.key);
+    if (resident && !needsReload(resident.load, want.load)) {
       this.ref(resident);
       return resident;
     }
-    const queued = this.enqueueLoad(entry, keepAlive, signal);
+    const queued = this.enqueueLoad(want, signal);
     try {
       return await abortable(queued, signal);
     } catch (err) {
@@ -138,23 +153,32 @@ export class Scheduler {
     }
   }
 
-  private enqueueLoad(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+  private enqueueLoad(want: Want, signal: AbortSignal): Promise<Runner> {
     if (this.pending >= this.settings.maxQueue) return Promise.reject(new SimError(503, QUEUE_FULL));
     this.pending++;
-    const run = this.loadChain.then(() => this.loadOne(entry, keepAlive, signal));
+    const run = this.loadChain.then(() => this.loadOne(want, signal));
     this.loadChain = run.then((r) => r.ready.catch(noop), noop);
     return run;
   }
 
-  private async loadOne(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+  private async loadOne(want: Want, signal: AbortSignal): Promise<Runner> {
+    const { entry, keepAlive, load } = want;
     this.pending--;
     if (signal.aborted) throw new ClientGone();
-    const existing = this.runners.get(entry.key);
-    if (existing) {
-      this.ref(existing);
-      return existing;
+    let reloaded = false;
+    for (let existing = this.runners.get(entry.key); existing; existing = this.runners.get(entry.key)) {
+      if (!needsReload(existing.load, load)) {
+        this.ref(existing);
+        return existing;
+      }
+      // Like expireRunner: the old runner goes once its in-flight requests finish.
+      if (existing.refs > 0) await this.untilIdle(signal);
+      else {
+        this.evict(existing);
+        reloaded = true;
+      }
     }
-    let evicted = false;
+    let evicted = reloaded;
     while (this.runners.size >= this.settings.maxLoaded) {
       const idle = [...this.runners.values()].filter((r) => r.refs === 0 && r.loaded);
       idle.sort((a, b) => a.keepAliveMs - b.keepAliveMs);
@@ -163,12 +187,13 @@ export class Scheduler {
         this.evict(victim);
         evicted = true;
       } else {
-        await abortable(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), signal);
+        await this.untilIdle(signal);
       }
     }
     const keepAliveMs = keepAlive ?? this.settings.keepAliveMs;
     const runner: Runner = {
       entry,
+      load,
       loaded: false,
       ready: Promise.resolve(),
       refs: 1,
@@ -182,6 +207,7 @@ export class Scheduler {
     this.runners.set(entry.key, runner);
     this.counters.loads++;
     if (evicted) this.counters.swaps++;
+    if (reloaded) this.counters.reloads++;
     runner.ready = this.load(runner, signal);
     runner.ready.catch(noop);
     return runner;
@@ -221,6 +247,11 @@ export class Scheduler {
     clearTimeout(runner.timer);
     if (this.runners.get(runner.entry.key) === runner) this.runners.delete(runner.entry.key);
     this.notifyIdle();
+  }
+
+  /** Resolves when some runner goes idle or away. */
+  private untilIdle(signal: AbortSignal): Promise<void> {
+    return abortable(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), signal);
   }
 
   private notifyIdle(): void {

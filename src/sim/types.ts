@@ -44,8 +44,12 @@ export interface SimOptions {
 
 export interface SimCounters {
   requests: Record<string, number>;
+  /** Runners started (model loads), reloads included. */
   loads: number;
+  /** Loads that first unloaded a resident runner: to make room, or to reload it with other load-time options. */
   swaps: number;
+  /** Swaps that replaced a runner of the same model because load-time options (num_ctx, …) changed. */
+  reloads: number;
   concurrent: number;
   maxConcurrent: number;
   aborted: number;
