@@ -28,6 +28,9 @@ export const DEFAULT_MODELS: SimModelSpec[] = [
   { name: "qwen2.5:0.5b", family: "qwen2", parameterSize: "494.03M", size: 397821319, contextLength: 32768, embeddingLength: 896 },
   { name: "mistral", family: "llama", parameterSize: "7.2B", quantization: "Q4_0", size: 4113301824, contextLength: 32768, embeddingLength: 4096 },
   { name: "nomic-embed-text", kind: "embed", family: "nomic-bert", parameterSize: "137M", quantization: "F16", size: 274302450, contextLength: 2048, embeddingLength: 768 },
+  // The ones with the capabilities the others lack: thinking, and insert (suffix).
+  { name: "qwen3:0.6b", family: "qwen3", parameterSize: "751.63M", size: 522653767, contextLength: 40960, embeddingLength: 1024, capabilities: ["completion", "tools", "thinking"] },
+  { name: "qwen2.5-coder:0.5b", family: "qwen2", parameterSize: "494.03M", size: 397821388, contextLength: 32768, embeddingLength: 896, capabilities: ["completion", "tools", "insert"] },
 ];
 
 /** Models /api/pull can fetch besides the defaults. */

@@ -1,7 +1,7 @@
 // Response builders with the exact status lines, bodies and Content-Types Go's
 // net/http and gin emit, plus the flush-per-chunk streaming both dialects use.
 
-import { ClientGone, openAIErrorBody, SimError } from "./errors.ts";
+import { ClientGone, errorBody, SimError, type Dialect } from "./errors.ts";
 import { goJson } from "./gojson.ts";
 
 export const JSON_UTF8 = "application/json; charset=utf-8";
@@ -37,13 +37,11 @@ export const notFound = (): Response => new Response("404 page not found", { sta
 export const methodNotAllowed = (): Response =>
   new Response("405 method not allowed", { status: 405, headers: { "Content-Type": "text/plain" } });
 
-/** Native `{"error"}`, with the Content-Type of whichever Ollama code path made it. */
-export function nativeError(err: SimError): Response {
-  return json({ error: err.message }, err.status, err.plain ? JSON_PLAIN : JSON_UTF8);
-}
-
-export function openAIError(err: SimError): Response {
-  return new Response(openAIErrorBody(err.status, err.message), { status: err.status, headers: { "Content-Type": JSON_PLAIN } });
+/** An error in the route's dialect, with the bytes of whichever Ollama code path made it (see ErrorOrigin). */
+export function errorResponse(dialect: Dialect, err: SimError): Response {
+  const body = errorBody(dialect, err.status, err.message);
+  if (dialect === "native") return json(body, err.status, err.origin === "stream" ? JSON_PLAIN : JSON_UTF8);
+  return err.origin === "middleware" ? json(body, err.status) : encoded(body, err.status);
 }
 
 /** Maps anything thrown by a handler into a SimError (unknown errors are 500s). */
@@ -58,7 +56,7 @@ export function toSimError(err: unknown): SimError {
  * Response exists, so no headers leave before the first output (§2.1).
  * `cancel` runs when the client goes away mid-stream.
  */
-export async function stream(chunks: AsyncGenerator<string>, contentType: string, cancel: () => void): Promise<Response> {
+export async function stream(chunks: AsyncGenerator<string>, contentType: string, cancel: () => void, headers: Record<string, string> = {}): Promise<Response> {
   const encoder = new TextEncoder();
   const first = await chunks.next();
   const body = new ReadableStream<Uint8Array>({
@@ -76,5 +74,5 @@ export async function stream(chunks: AsyncGenerator<string>, contentType: string
       await chunks.return(undefined);
     },
   });
-  return new Response(body, { status: 200, headers: { "Content-Type": contentType } });
+  return new Response(body, { status: 200, headers: { ...headers, "Content-Type": contentType } });
 }

@@ -41,7 +41,7 @@ const JSON_KIND: Record<GoKind, string> = { integer: "number", float32: "number"
 export function checkOptionTypes(options: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(options)) {
     const kind = OPTION_KINDS[key];
-    if (kind === undefined || value === null) continue;
+    if (kind === undefined || value === null || value === undefined) continue;
     if (typeof value !== JSON_KIND[kind] || (kind === "array") !== Array.isArray(value)) {
       throw new SimError(500, `option ${JSON.stringify(key)} must be of type ${kind}`);
     }

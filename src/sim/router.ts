@@ -2,9 +2,9 @@
 // dialect, plus gin's 404/405/trailing-slash behaviour for everything else.
 
 import type { SimContext } from "./context.ts";
-import { ClientGone } from "./errors.ts";
+import { ClientGone, type Dialect } from "./errors.ts";
 import { embed, embeddings } from "./embed.ts";
-import { methodNotAllowed, nativeError, notFound, openAIError, toSimError } from "./http.ts";
+import { errorResponse, methodNotAllowed, notFound, toSimError } from "./http.ts";
 import { copy, ps, pull, remove, root, show, tags, version } from "./models.ts";
 import { chat, generate } from "./native.ts";
 import { chatCompletions, completions, embeddingsV1, listModels, retrieveModel } from "./openai.ts";
@@ -21,7 +21,7 @@ type Handler = (ctx: SimContext, req: Request, call: Call) => Response | Promise
 interface Route {
   /** Exact path, or a prefix ending in "/:" for one trailing parameter. */
   path: string;
-  dialect: "native" | "openai";
+  dialect: Dialect;
   methods: Partial<Record<string, Handler>>;
 }
 
@@ -74,6 +74,6 @@ export async function route(ctx: SimContext, req: Request, call: Omit<Call, "par
   } catch (err) {
     if (err instanceof ClientGone) return new Response(null, { status: 499 });
     const simError = toSimError(err);
-    return found.route.dialect === "openai" ? openAIError(simError) : nativeError(simError);
+    return errorResponse(found.route.dialect, simError);
   }
 }

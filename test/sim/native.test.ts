@@ -259,11 +259,18 @@ describe("model management", () => {
   test("tags: shape, digest without prefix, newest first", async () => {
     const res = await fetch(`${sim.url}/api/tags`);
     const { models } = (await res.json()) as { models: Array<Record<string, unknown>> };
-    expect(models.map((m) => m.name)).toEqual(["llama3.2:latest", "qwen2.5:0.5b", "mistral:latest", "nomic-embed-text:latest"]);
+    expect(models.map((m) => m.name)).toEqual([
+      "llama3.2:latest",
+      "qwen2.5:0.5b",
+      "mistral:latest",
+      "nomic-embed-text:latest",
+      "qwen3:0.6b",
+      "qwen2.5-coder:0.5b",
+    ]);
     expect(Object.keys(models[0]!)).toEqual(["name", "model", "modified_at", "size", "digest", "details", "capabilities"]);
     expect(models[0]!.digest).toMatch(/^[0-9a-f]{64}$/);
     const list = await ollama.list();
-    expect(list.models).toHaveLength(4);
+    expect(list.models).toHaveLength(6);
   });
 
   test("ps: shape and keep_alive -1 expires far ahead", async () => {

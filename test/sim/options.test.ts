@@ -88,7 +88,7 @@ describe("needsReload", () => {
     ["num_thread", { num_thread: 4 }, undefined, true],
     ["draft_num_predict", { draft_num_predict: 4 }, undefined, true],
     ["context shift", {}, false, true],
-  ] as const)("%s → %p", (_name, options, shift, expected) => {
+  ] as const)("%s", (_name, options, shift, expected) => {
     expect(needsReload(base, load(options, LLAMA, shift))).toBe(expected);
   });
 
