@@ -1,9 +1,27 @@
 // The models "on disk": what /api/tags, /api/show and /v1/models describe, what
-// pull adds and copy/delete change. Shapes follow wire spec §4 exactly.
+// pull and create add and copy/delete change, and the blob store behind them
+// (layers by digest). Shapes follow wire spec §4 exactly.
 
 import { localStamp, nowNs } from "./clock.ts";
 import { displayName, nameKey, parseName, type ModelName } from "./names.ts";
 import type { SimModelSpec } from "./types.ts";
+
+/** A manifest layer; `digest` is 64 hex characters. */
+export interface Layer {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+export const MEDIA = {
+  model: "application/vnd.ollama.image.model",
+  template: "application/vnd.ollama.image.template",
+  system: "application/vnd.ollama.image.system",
+  license: "application/vnd.ollama.image.license",
+  params: "application/vnd.ollama.image.params",
+  messages: "application/vnd.ollama.image.messages",
+  config: "application/vnd.docker.container.image.v1+json",
+} as const;
 
 export interface ModelEntry {
   key: string;
@@ -19,6 +37,8 @@ export interface ModelEntry {
   contextLength: number;
   embeddingLength: number;
   capabilities: string[];
+  /** The manifest's layers, config last. */
+  layers: Layer[];
   /** Manifest mtime in nanoseconds. */
   modifiedNs: bigint;
 }
@@ -46,17 +66,28 @@ export function sha256Hex(text: string): string {
   return new Bun.CryptoHasher("sha256").update(text).digest("hex");
 }
 
+/** A pulled model's layers: weights, template, params, config. */
+function specLayers(key: string, size: number): Layer[] {
+  return [
+    { mediaType: MEDIA.model, digest: sha256Hex(`weights:${key}`), size },
+    { mediaType: MEDIA.template, digest: sha256Hex(`template:${key}`), size: 1429 },
+    { mediaType: MEDIA.params, digest: sha256Hex(`params:${key}`), size: 487 },
+    { mediaType: MEDIA.config, digest: sha256Hex(`config:${key}`), size: 485 },
+  ];
+}
+
 export function entryFromSpec(spec: SimModelSpec, modifiedNs: bigint): ModelEntry {
   const name = parseName(spec.name);
   if (!name) throw new Error(`simulator: invalid model name ${JSON.stringify(spec.name)}`);
   const kind = spec.kind ?? "chat";
+  const size = spec.size ?? 1_000_000_000;
   return {
     key: nameKey(name),
     name,
     display: displayName(name),
     kind,
     loadMs: spec.loadMs,
-    size: spec.size ?? 1_000_000_000,
+    size,
     digest: sha256Hex(`manifest:${nameKey(name)}`),
     family: spec.family ?? "llama",
     parameterSize: spec.parameterSize ?? "1.0B",
@@ -64,12 +95,20 @@ export function entryFromSpec(spec: SimModelSpec, modifiedNs: bigint): ModelEntr
     contextLength: spec.contextLength ?? 8192,
     embeddingLength: spec.embeddingLength ?? (kind === "embed" ? 768 : 2048),
     capabilities: spec.capabilities ?? (kind === "embed" ? ["embedding"] : ["completion", "tools"]),
+    layers: specLayers(nameKey(name), size),
     modifiedNs,
   };
 }
 
+/** The same model under another name, written now (copy, pull, create). */
+export function renamed(entry: ModelEntry, name: ModelName): ModelEntry {
+  return { ...entry, key: nameKey(name), name, display: displayName(name), modifiedNs: nowNs() };
+}
+
 export class Catalogue {
   private readonly entries = new Map<string, ModelEntry>();
+  /** Uploaded blobs by their file name (`sha256-<hex>`, as the digest was given). */
+  private readonly blobs = new Map<string, number>();
 
   constructor(specs: SimModelSpec[]) {
     // The first spec is the newest, so /api/tags lists them in the given order.
@@ -89,6 +128,22 @@ export class Catalogue {
   find(raw: string): ModelEntry | null {
     const name = parseName(raw);
     return name ? (this.entries.get(nameKey(name)) ?? null) : null;
+  }
+
+  /** A blob on disk: uploaded, or a layer of a model. `digest` is `sha256:<hex>` or `sha256-<hex>`. */
+  blobSize(digest: string): number | undefined {
+    const file = digest.replace(":", "-");
+    const uploaded = this.blobs.get(file);
+    if (uploaded !== undefined) return uploaded;
+    for (const entry of this.entries.values()) {
+      const layer = entry.layers.find((l) => `sha256-${l.digest}` === file);
+      if (layer) return layer.size;
+    }
+    return undefined;
+  }
+
+  addBlob(digest: string, size: number): void {
+    this.blobs.set(digest.replace(":", "-"), size);
   }
 
   /** Newest first, as /api/tags sorts. */

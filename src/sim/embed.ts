@@ -50,7 +50,7 @@ function fitted(text: string, limit: number): { text: string; tokens: number } {
 
 /** Runs `work` under the model's slot for one token delay, as a runner computing embeddings. */
 async function computed<T>(ctx: SimContext, want: Want, input: string, signal: AbortSignal, work: () => T): Promise<{ value: T; metrics: Metrics }> {
-  const plan = { ...want, input, promptTokens: 0, limit: 0, seed: ctx.settings.seed, think: false, tools: [] };
+  const plan = { ...want, input, promptTokens: 0, limit: undefined, seed: ctx.settings.seed, think: false, tools: [] };
   const session = await begin(ctx, plan, signal);
   try {
     await sleep(ctx.settings.tokenDelayMs, signal);

@@ -32,6 +32,12 @@ export interface ChatRequest extends Common {
   tools: ToolSpec[];
   /** Set by /v1/messages: thinking asked of a model without it is dropped, not refused. */
   relaxThinking?: boolean;
+  /**
+   * num_predict only caps the reply instead of setting its length. The
+   * simulator's own convention (a num_predict reply is exactly that long)
+   * cannot hold for Anthropic's max_tokens, which every request must carry.
+   */
+  capOnly?: boolean;
 }
 
 export interface GenerateRequest extends Common {
@@ -67,8 +73,9 @@ function requireCapabilities(entry: ModelEntry, model: string, verb: "chat" | "g
   if (missing.length > 0) throw new SimError(400, `${entry.key} does not support ${missing.join("\n")}`);
 }
 
-function sampling(ctx: SimContext, options: JsonObject): { limit: number | undefined; seed: number } {
-  return { limit: limitOf(options.num_predict), seed: seedOf(options.seed, ctx.settings.seed) };
+function sampling(ctx: SimContext, options: JsonObject, capOnly = false): Pick<Plan, "limit" | "seed"> {
+  const tokens = limitOf(options.num_predict);
+  return { limit: tokens === undefined ? undefined : { tokens, exact: !capOnly }, seed: seedOf(options.seed, ctx.settings.seed) };
 }
 
 export async function chatHandler(ctx: SimContext, req: ChatRequest, writer: Writer, call: Call): Promise<Response> {
@@ -89,7 +96,7 @@ export async function chatHandler(ctx: SimContext, req: ChatRequest, writer: Wri
   const { input, promptTokens } = chatInput(req.messages);
   // After a tool result the model answers in text instead of calling again.
   const tools = req.messages.at(-1)?.role === "tool" ? [] : req.tools;
-  const plan: Plan = { ...want, input, promptTokens, ...sampling(ctx, req.options), think, tools };
+  const plan: Plan = { ...want, input, promptTokens, ...sampling(ctx, req.options, req.capOnly), think, tools };
   return renderSession(await begin(ctx, plan, call.signal), writer, req.stream, call);
 }
 

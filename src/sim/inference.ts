@@ -14,8 +14,8 @@ export interface Plan extends Want {
   /** Text the output is derived from (prompt, messages, context). */
   input: string;
   promptTokens: number;
-  /** num_predict / max_tokens when set (>0): exactly that many tokens, done_reason "length". */
-  limit: number | undefined;
+  /** num_predict / max_tokens when set (>0); see ReplyRequest.limit. */
+  limit: { tokens: number; exact: boolean } | undefined;
   seed: number;
   /** Whether the model thinks first (it has the capability and the request did not turn it off). */
   think: boolean;

@@ -68,8 +68,12 @@ export interface ReplyRequest {
   thinking: number;
   /** Tools to call one of; empty to answer in text. */
   tools: ToolSpec[];
-  /** num_predict: the reply stops after this many tokens with done_reason "length". */
-  limit: number | undefined;
+  /**
+   * num_predict. `exact`: the model talks exactly this long (done_reason
+   * "length"), which is how callers ask the simulator for long replies; else
+   * it only caps the reply.
+   */
+  limit: { tokens: number; exact: boolean } | undefined;
 }
 
 type JsonSchema = { type?: unknown; enum?: unknown; items?: unknown; properties?: unknown; required?: unknown };
@@ -104,12 +108,12 @@ function callId(next: () => number): string {
 
 /**
  * The whole reply, deterministic in model, input and seed: thinking first,
- * then either one call to one of the tools or the text answer. With a limit,
- * exactly that many tokens are produced and the reason is "length" (a tool
- * call that does not fit is not made).
+ * then either one call to one of the tools or the text answer. A limit the
+ * reply reaches ends it with done_reason "length" (a tool call that does not
+ * fit is not made).
  */
 export function planReply(r: ReplyRequest): { pieces: Piece[]; doneReason: "stop" | "length" } {
-  const budget = r.limit ?? Infinity;
+  const budget = r.limit?.tokens ?? Infinity;
   const thinking = generateTokens(r.model, `think\u0000${r.input}`, r.seed, Math.min(r.thinking, budget)).map((t) => ({ thinking: t, tokens: 1 }));
   const left = budget - thinking.length;
   if (r.tools.length > 0 && left >= 1) {
@@ -118,8 +122,10 @@ export function planReply(r: ReplyRequest): { pieces: Piece[]; doneReason: "stop
     const call: ToolCall = { id: callId(next), index: 0, name: tool.name, arguments: argumentsFor(objectOr(tool.parameters), next) };
     return { pieces: [...thinking, { toolCall: call, tokens: 1 + countTokens(JSON.stringify(call.arguments)) }], doneReason: "stop" };
   }
-  const content = generateTokens(r.model, r.input, r.seed, r.limit === undefined ? r.count : left).map((t) => ({ content: t, tokens: 1 }));
-  return { pieces: [...thinking, ...content], doneReason: r.limit === undefined ? "stop" : "length" };
+  const wanted = r.limit?.exact ? left : r.count;
+  const content = generateTokens(r.model, r.input, r.seed, Math.min(wanted, left)).map((t) => ({ content: t, tokens: 1 }));
+  const cut = r.limit !== undefined && (r.limit.exact || thinking.length < r.thinking || wanted > left);
+  return { pieces: [...thinking, ...content], doneReason: cut ? "length" : "stop" };
 }
 
 /** A rough token count: words and punctuation runs. */

@@ -5,9 +5,13 @@ import type { SimContext } from "./context.ts";
 import { ClientGone, type Dialect } from "./errors.ts";
 import { embed, embeddings } from "./embed.ts";
 import { errorResponse, methodNotAllowed, notFound, toSimError } from "./http.ts";
-import { copy, ps, pull, remove, root, show, tags, version } from "./models.ts";
+import { messages } from "./anthropic.ts";
+import { createBlob, headBlob } from "./blobs.ts";
+import { create } from "./create.ts";
+import { copy, ps, pull, push, remove, root, show, tags, version } from "./models.ts";
 import { chat, generate } from "./native.ts";
 import { chatCompletions, completions, embeddingsV1, listModels, retrieveModel } from "./openai.ts";
+import { responses } from "./responses.ts";
 
 /** Per-request plumbing: `signal` aborts when the client goes (or the simulator sleeps/stops). */
 export interface Call {
@@ -36,6 +40,9 @@ const ROUTES: Route[] = [
   { path: "/api/embed", dialect: "native", methods: { POST: embed } },
   { path: "/api/embeddings", dialect: "native", methods: { POST: embeddings } },
   { path: "/api/pull", dialect: "native", methods: { POST: pull } },
+  { path: "/api/push", dialect: "native", methods: { POST: push } },
+  { path: "/api/create", dialect: "native", methods: { POST: create } },
+  { path: "/api/blobs/:", dialect: "native", methods: { HEAD: (ctx, _req, call) => headBlob(ctx, call), POST: createBlob } },
   { path: "/api/copy", dialect: "native", methods: { POST: copy } },
   { path: "/api/delete", dialect: "native", methods: { DELETE: remove } },
   { path: "/v1/chat/completions", dialect: "openai", methods: { POST: chatCompletions } },
@@ -43,6 +50,8 @@ const ROUTES: Route[] = [
   { path: "/v1/embeddings", dialect: "openai", methods: { POST: embeddingsV1 } },
   { path: "/v1/models", dialect: "openai", methods: { GET: listModels } },
   { path: "/v1/models/:", dialect: "openai", methods: { GET: (ctx, _req, call) => retrieveModel(ctx, call.param) } },
+  { path: "/v1/responses", dialect: "openai", methods: { POST: responses } },
+  { path: "/v1/messages", dialect: "anthropic", methods: { POST: messages } },
 ];
 
 /** The route for a path and its parameter, if any. Pure. */

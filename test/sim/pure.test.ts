@@ -164,11 +164,16 @@ describe("output", () => {
     const now = BigInt(Date.UTC(2026, 10, 26, 12, 0, 0)) * 1_000_000n;
     expect(utcStamp(now + FOREVER_NS)).toBe("2319-03-08T11:47:16.854775807Z");
   });
-  test("pull progress follows Ollama's sequence", () => {
-    const steps = pullProgress("k", 1000);
+  test("pull progress follows Ollama's sequence, config layer last", () => {
+    const digest = "ab".repeat(32);
+    const steps = pullProgress([
+      { mediaType: "application/vnd.ollama.image.model", digest, size: 1000 },
+      { mediaType: "application/vnd.docker.container.image.v1+json", digest: "cd".repeat(32), size: 10 },
+    ]);
     expect(steps[0]).toEqual({ status: "pulling manifest" });
-    expect(steps[1]).toEqual({ status: expect.stringMatching(/^pulling [0-9a-f]{12}$/), digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), total: 1000 });
-    expect(steps[2]?.completed).toBe(500);
+    expect(steps[1]).toEqual({ status: "pulling abababababab", digest: `sha256:${digest}`, total: 1000 });
+    expect(steps[2]).toEqual({ status: "pulling abababababab", digest: `sha256:${digest}`, total: 1000, completed: 500 });
+    expect(steps[6]).toEqual({ status: "pulling cdcdcdcdcdcd", digest: `sha256:${"cd".repeat(32)}`, total: 10, completed: 10 });
     expect(steps.slice(-4).map((s) => s.status)).toEqual(["verifying sha256 digest", "writing manifest", "removing unused layers", "success"]);
   });
 });
