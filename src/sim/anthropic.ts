@@ -12,15 +12,12 @@ import type { SimContext } from "./context.ts";
 import { randomId, SimError } from "./errors.ts";
 import { goJson } from "./gojson.ts";
 import { chatHandler, type ChatRequest, type Think } from "./handlers.ts";
-import { encoded, SSE } from "./http.ts";
 import type { Chunk } from "./inference.ts";
-import { sseReply } from "./openai.ts";
+import { STREAM_HEADERS, v1Writer } from "./openai.ts";
 import type { ToolCall, ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
 import { isStdBase64, type ChatMessage } from "./request.ts";
 import type { Call } from "./router.ts";
-
-const NO_OUTPUT: Chunk = { content: "", thinking: "", toolCalls: [], done: false };
 
 const bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
@@ -232,14 +229,7 @@ function anthropicWriter(model: string, streaming: boolean, estimatedInput: numb
     };
   };
 
-  const headers = { "Cache-Control": "no-cache", Connection: "keep-alive" };
-  return {
-    contentType: SSE,
-    headers,
-    frames,
-    reply: (c) => (streaming ? sseReply(frames(c), headers) : encoded(message(c))),
-    broken: () => frames(NO_OUTPUT),
-  };
+  return v1Writer(streaming, frames, message, STREAM_HEADERS);
 }
 
 export async function messages(ctx: SimContext, req: Request, call: Call): Promise<Response> {

@@ -16,7 +16,7 @@ import { optionsOf, thinkValue, type ChatMessage } from "./request.ts";
 import type { Call } from "./router.ts";
 
 /** Metrics with zeros omitted, in Ollama's key order. */
-export function metricFields(metrics: Metrics | undefined): JsonObject {
+function metricFields(metrics: Metrics | undefined): JsonObject {
   return Object.fromEntries(Object.entries(metrics ?? {}).filter(([, v]) => v !== 0));
 }
 

@@ -26,9 +26,23 @@ const NO_OUTPUT: Chunk = { content: "", thinking: "", toolCalls: [], done: false
 
 const dataEvent = (value: unknown): string => sseEvent(goJson(value));
 
-/** A Response for frames written outside a session (a load reply on a streamed request). */
-export const sseReply = (frames: string, headers: Record<string, string> = {}): Response =>
-  new Response(frames, { status: 200, headers: { ...headers, "Content-Type": SSE } });
+/** What the Responses and Anthropic middlewares add to a streamed reply. */
+export const STREAM_HEADERS = { "Cache-Control": "no-cache", Connection: "keep-alive" };
+
+/**
+ * A /v1 dialect's writer: SSE frames when streaming (a written response, like
+ * a load reply, is framed too), else one object through json.Encoder. A break
+ * reaches it as the native `{"error"}` line, which it reads as an empty chunk.
+ */
+export function v1Writer(streaming: boolean, frames: (c: Chunk) => string, whole: (c: Chunk) => JsonObject, headers: Record<string, string> = {}): Writer {
+  return {
+    contentType: SSE,
+    headers,
+    frames,
+    reply: (c) => (streaming ? new Response(frames(c), { status: 200, headers: { ...headers, "Content-Type": SSE } }) : encoded(whole(c))),
+    broken: () => frames(NO_OUTPUT),
+  };
+}
 
 /** openai.ToToolCalls: arguments as a JSON string (json.Marshal of the ordered map). */
 export const openAIToolCalls = (calls: ToolCall[]): JsonObject[] =>
@@ -158,12 +172,7 @@ function chatCompletionWriter(model: string, streaming: boolean, withUsage: bool
       usage: usageOf(c),
     };
   };
-  return {
-    contentType: SSE,
-    frames,
-    reply: (c) => (streaming ? sseReply(frames(c)) : encoded(completion(c))),
-    broken: () => frames(NO_OUTPUT),
-  };
+  return v1Writer(streaming, frames, completion);
 }
 
 function completionWriter(model: string, streaming: boolean, withUsage: boolean): Writer {
@@ -196,12 +205,7 @@ function completionWriter(model: string, streaming: boolean, withUsage: boolean)
     choices: [{ text: c.content, index: 0, finish_reason: c.doneReason || null }],
     usage: usageOf(c),
   });
-  return {
-    contentType: SSE,
-    frames,
-    reply: (c) => (streaming ? sseReply(frames(c)) : encoded(completion(c))),
-    broken: () => frames(NO_OUTPUT),
-  };
+  return v1Writer(streaming, frames, completion);
 }
 
 export async function chatCompletions(ctx: SimContext, req: Request, call: Call): Promise<Response> {

@@ -11,9 +11,8 @@ import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
 import { asGoAny, goJson, goMap, scanJson } from "./gojson.ts";
 import { chatHandler, type ChatRequest } from "./handlers.ts";
-import { encoded, SSE } from "./http.ts";
 import type { Chunk } from "./inference.ts";
-import { openAIToolCalls, sseReply, thinkFromEffort } from "./openai.ts";
+import { openAIToolCalls, STREAM_HEADERS, thinkFromEffort, v1Writer } from "./openai.ts";
 import type { ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
 import { checkImageURL, type ChatMessage } from "./request.ts";
@@ -36,8 +35,6 @@ interface Echo {
 
 const unixNow = (): number => Number(nowNs() / 1_000_000_000n);
 const randomInt = (below: number): number => Math.floor(Math.random() * below);
-
-const NO_OUTPUT: Chunk = { content: "", thinking: "", toolCalls: [], done: false };
 
 /** A content item's text: input_text/output_text count, images are checked, files refused. */
 function contentText(items: unknown, where: string): string {
@@ -154,7 +151,55 @@ const textFormatOf = (format: JsonObject | undefined): JsonObject =>
 
 const outputText = (text: string): JsonObject => ({ type: "output_text", text, annotations: [], logprobs: [] });
 
-/** openai.ToResponse for the gathered chunk, plus the completed_at the writer sets. */
+/** The response object's fields in ResponsesResponse's order; the parts that differ between the two forms come in. */
+function responseFields(
+  echo: Echo,
+  responseId: string,
+  parts: { completedAt: number | null; status: string; output: unknown[]; tools: unknown[]; textFormat: unknown; reasoning: unknown; usage: unknown },
+): JsonObject {
+  return {
+    id: responseId,
+    object: "response",
+    created_at: unixNow(),
+    completed_at: parts.completedAt,
+    status: parts.status,
+    incomplete_details: null,
+    model: echo.model,
+    previous_response_id: null,
+    instructions: echo.instructions === "" ? null : echo.instructions,
+    output: parts.output,
+    error: null,
+    tools: parts.tools,
+    tool_choice: "auto",
+    truncation: echo.truncation ?? "disabled",
+    parallel_tool_calls: true,
+    text: { format: parts.textFormat },
+    top_p: echo.topP ?? 1,
+    presence_penalty: 0,
+    frequency_penalty: 0,
+    top_logprobs: 0,
+    temperature: echo.temperature ?? 1,
+    reasoning: parts.reasoning,
+    usage: parts.usage,
+    max_output_tokens: echo.maxOutputTokens ?? null,
+    max_tool_calls: null,
+    store: false,
+    background: echo.background,
+    service_tier: "default",
+    metadata: {},
+    safety_identifier: null,
+    prompt_cache_key: null,
+  };
+}
+
+/** Usage from the final chunk; the details are always zero in Ollama. */
+function usageFields(c: Chunk): JsonObject {
+  const prompt = c.metrics?.prompt_eval_count ?? 0;
+  const completion = c.metrics?.eval_count ?? 0;
+  return { input_tokens: prompt, output_tokens: completion, total_tokens: prompt + completion, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+}
+
+/** openai.ToResponse for the gathered chunk (a struct: field order kept), with the completed_at the writer sets. */
 function responseObject(echo: Echo, responseId: string, itemId: string, c: Chunk): JsonObject {
   const output: JsonObject[] = [];
   if (c.thinking !== "") {
@@ -168,97 +213,38 @@ function responseObject(echo: Echo, responseId: string, itemId: string, c: Chunk
   } else {
     output.push({ id: itemId, type: "message", status: "completed", role: "assistant", content: [outputText(c.content)] });
   }
-  const prompt = c.metrics?.prompt_eval_count ?? 0;
-  const completion = c.metrics?.eval_count ?? 0;
-  return {
-    id: responseId,
-    object: "response",
-    created_at: unixNow(),
-    completed_at: unixNow(),
+  return responseFields(echo, responseId, {
+    completedAt: unixNow(),
     status: "completed",
-    incomplete_details: null,
-    model: echo.model,
-    previous_response_id: null,
-    instructions: echo.instructions === "" ? null : echo.instructions,
     output,
-    error: null,
     tools: (echo.tools ?? []).map(echoTool),
-    tool_choice: "auto",
-    truncation: echo.truncation ?? "disabled",
-    parallel_tool_calls: true,
-    text: { format: textFormatOf(echo.textFormat) },
-    top_p: echo.topP ?? 1,
-    presence_penalty: 0,
-    frequency_penalty: 0,
-    top_logprobs: 0,
-    temperature: echo.temperature ?? 1,
+    textFormat: textFormatOf(echo.textFormat),
     reasoning: echo.effort === "" && echo.summary === "" ? null : { effort: echo.effort || undefined, summary: echo.summary || undefined },
-    usage: {
-      input_tokens: prompt,
-      output_tokens: completion,
-      total_tokens: prompt + completion,
-      input_tokens_details: { cached_tokens: 0 },
-      output_tokens_details: { reasoning_tokens: 0 },
-    },
-    max_output_tokens: echo.maxOutputTokens ?? null,
-    max_tool_calls: null,
-    store: false,
-    background: echo.background,
-    service_tier: "default",
-    metadata: {},
-    safety_identifier: null,
-    prompt_cache_key: null,
-  };
+    usage: usageFields(c),
+  });
 }
 
-/** The streamed `response` object: a Go map (sorted keys all the way down). */
-function streamedResponse(echo: Echo, responseId: string, status: string, output: unknown[], usage: Map<string, unknown> | null): Map<string, unknown> {
-  const format = echo.textFormat;
-  const textFormat =
-    format === undefined
-      ? goMap({ type: "text" })
-      : goMap({ type: stringField(format, "type"), name: stringField(format, "name") || undefined, schema: format.schema ?? undefined, strict: typeof format.strict === "boolean" ? format.strict : undefined });
-  return goMap({
-    id: responseId,
-    object: "response",
-    created_at: unixNow(),
-    completed_at: null,
+/** The streamed `response` object: built from Go maps, so every level's keys come out sorted. */
+function streamedResponse(echo: Echo, responseId: string, status: string, output: unknown[], usage: JsonObject | null): Map<string, unknown> {
+  const tools = (echo.tools ?? []).map((t) =>
+    goMap({
+      type: stringField(t, "type"),
+      name: stringField(t, "name"),
+      description: typeof t.description === "string" ? t.description : null,
+      strict: typeof t.strict === "boolean" ? t.strict : null,
+      parameters: t.parameters === undefined ? null : asGoAny(t.parameters),
+    }),
+  );
+  const fields = responseFields(echo, responseId, {
+    completedAt: status === "completed" ? unixNow() : null,
     status,
-    incomplete_details: null,
-    model: echo.model,
-    previous_response_id: null,
-    instructions: echo.instructions === "" ? null : echo.instructions,
     output,
-    error: null,
-    tools: (echo.tools ?? []).map((t) =>
-      goMap({
-        type: stringField(t, "type"),
-        name: stringField(t, "name"),
-        description: typeof t.description === "string" ? t.description : null,
-        strict: typeof t.strict === "boolean" ? t.strict : null,
-        parameters: t.parameters === undefined ? null : asGoAny(t.parameters),
-      }),
-    ),
-    tool_choice: "auto",
-    truncation: echo.truncation ?? "disabled",
-    parallel_tool_calls: true,
-    text: goMap({ format: textFormat }),
-    top_p: echo.topP ?? 1,
-    presence_penalty: 0,
-    frequency_penalty: 0,
-    top_logprobs: 0,
-    temperature: echo.temperature ?? 1,
+    tools,
+    textFormat: goMap(textFormatOf(echo.textFormat)),
     reasoning: echo.effort === "" && echo.summary === "" ? null : goMap({ effort: echo.effort || null, summary: echo.summary || null }),
-    usage,
-    max_output_tokens: echo.maxOutputTokens ?? null,
-    max_tool_calls: null,
-    store: false,
-    background: echo.background,
-    service_tier: "default",
-    metadata: goMap({}),
-    safety_identifier: null,
-    prompt_cache_key: null,
+    usage: usage === null ? null : asGoAny(usage),
   });
+  return goMap({ ...fields, text: goMap(asObject(fields.text)) });
 }
 
 const outputTextPart = (text: string): Map<string, unknown> => goMap({ type: "output_text", text, annotations: [], logprobs: [] });
@@ -342,31 +328,13 @@ function responsesWriter(echo: Echo, streaming: boolean): Writer {
         out += event("response.content_part.done", { item_id: itemId, output_index: outputIndex, content_index: 0, part: outputTextPart(text) });
         out += event("response.output_item.done", { output_index: outputIndex, item: messageItem("completed", [outputTextPart(text)]) });
       }
-      const prompt = c.metrics?.prompt_eval_count ?? 0;
-      const completion = c.metrics?.eval_count ?? 0;
-      const usage = goMap({
-        input_tokens: prompt,
-        output_tokens: completion,
-        total_tokens: prompt + completion,
-        input_tokens_details: goMap({ cached_tokens: 0 }),
-        output_tokens_details: goMap({ reasoning_tokens: 0 }),
-      });
       const output = contentStarted ? [...completed, messageItem("completed", [outputTextPart(text)])] : completed;
-      const response = streamedResponse(echo, responseId, "completed", output, usage);
-      response.set("completed_at", unixNow());
-      out += event("response.completed", { response });
+      out += event("response.completed", { response: streamedResponse(echo, responseId, "completed", output, usageFields(c)) });
     }
     return out;
   };
 
-  const headers = { "Cache-Control": "no-cache", Connection: "keep-alive" };
-  return {
-    contentType: SSE,
-    headers,
-    frames,
-    reply: (c) => (streaming ? sseReply(frames(c), headers) : encoded(responseObject(echo, responseId, itemId, c))),
-    broken: () => frames(NO_OUTPUT),
-  };
+  return v1Writer(streaming, frames, (c) => responseObject(echo, responseId, itemId, c), STREAM_HEADERS);
 }
 
 export async function responses(ctx: SimContext, req: Request, call: Call): Promise<Response> {

@@ -64,12 +64,6 @@ export function namedEvents(text: string): NamedEvent[] {
   });
 }
 
-/** Keys of a JSON object literal as sent, top level only, in order. */
-export function keysOf(raw: string): string[] {
-  const value = JSON.parse(raw) as Record<string, unknown>;
-  return Object.keys(value);
-}
-
 /** A decoded JSON body, typed by the caller's expectation. */
 export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
