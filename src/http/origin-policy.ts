@@ -170,8 +170,22 @@ export function edgeDecision(request: EdgeRequest, policy: EdgePolicy): EdgeDeci
   return method === "OPTIONS" ? { kind: "preflight", headers } : { kind: "pass", headers };
 }
 
+/** Facts about the server and its machine, read by the caller (os.hostname(), os.networkInterfaces()). */
+export interface Machine {
+  /** The address the server listens on (an IP, or "localhost"). */
+  listenHost: string;
+  hostname: string;
+  interfaceAddresses: readonly string[];
+}
+
+/** The whole edge policy: an OLLAMA_ORIGINS-style value and the machine it runs on. */
+export function edgePolicy(origins: string, machine: Machine): { ok: true; policy: EdgePolicy } | { ok: false; error: string } {
+  const parsed = parseOrigins(origins);
+  return parsed.ok ? { ok: true, policy: { origins: parsed.rules, hosts: hostRules(machine) } } : parsed;
+}
+
 /** The Host guard for a server listening on `listenHost`, or null when it is not loopback (guard off). */
-export function hostRules(machine: { listenHost: string; hostname: string; interfaceAddresses: readonly string[] }): HostRules | null {
+export function hostRules(machine: Machine): HostRules | null {
   const listen = machine.listenHost.toLowerCase() === "localhost" ? parseIp("127.0.0.1") : parseIp(machine.listenHost.replace(/^\[|\]$/g, ""));
   if (!listen || !isLoopback(listen)) return null;
   const localAddresses = new Set<string>();

@@ -5,7 +5,7 @@
 // is in the modules it wires.
 
 import { hostname as machineHostname, networkInterfaces } from "node:os";
-import { edgeDecision, hostRules, parseOrigins, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
+import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
 import { Catalogue, DEFAULT_MODELS } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { control, CONTROL_PREFIX, type Controls } from "./control.ts";
@@ -49,11 +49,11 @@ function zeroCounters(counters: SimCounters): void {
 }
 
 /** Ollama's CORS and Host rules for this listener; machine facts are read here, once. */
-function edgePolicy(origins: string, listenHost: string): EdgePolicy {
-  const parsed = parseOrigins(origins);
-  if (!parsed.ok) throw new Error(`simulator: origins: ${parsed.error}`);
+function edgeOf(origins: string, listenHost: string): EdgePolicy {
   const interfaceAddresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
-  return { origins: parsed.rules, hosts: hostRules({ listenHost, hostname: machineHostname(), interfaceAddresses }) };
+  const built = edgePolicy(origins, { listenHost, hostname: machineHostname(), interfaceAddresses });
+  if (!built.ok) throw new Error(`simulator: origins: ${built.error}`);
+  return built.policy;
 }
 
 const withHeaders = (response: Response, headers: HeaderPair[]): Response => {
@@ -68,7 +68,7 @@ const untilAborted = (signal: AbortSignal): Promise<void> =>
 export async function startSimulator(options: SimOptions = {}): Promise<Simulator> {
   const settings = settingsOf(options);
   const hostname = options.hostname ?? "127.0.0.1";
-  const edge = edgePolicy(options.origins ?? "", hostname);
+  const edge = edgeOf(options.origins ?? "", hostname);
   const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, reloads: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
   let faults: SimFaults = { ...NO_FAULTS, ...options.faults };
   const catalogue = new Catalogue(options.models ?? DEFAULT_MODELS);

@@ -3,6 +3,7 @@ import {
   canonicalHeaderKey,
   DEFAULT_ORIGINS,
   edgeDecision,
+  edgePolicy,
   hostRules,
   ipKey,
   isLoopback,
@@ -256,6 +257,17 @@ describe("Host guard (loopback listeners only)", () => {
     expect(hostRules({ ...MACHINE, listenHost: "localhost" })).not.toBeNull();
     expect(hostRules({ ...MACHINE, listenHost: "127.0.0.2" })).not.toBeNull();
     expect(edgeDecision({ method: "GET", origin: null, host: "evil.example" }, policy("", null))).toEqual({ kind: "pass", headers: [] });
+  });
+});
+
+describe("edgePolicy", () => {
+  test("builds both halves, or reports the origin error", () => {
+    const built = edgePolicy("https://a.example", MACHINE);
+    expect(built.ok && built.policy.hosts?.hostname).toBe("build-box");
+    expect(built.ok && originAllowed(built.policy.origins, "https://a.example")).toBe(true);
+    expect(edgePolicy("a.example", MACHINE)).toMatchObject({ ok: false, error: expect.stringMatching(/^bad origin/) });
+    const open = edgePolicy("", { ...MACHINE, listenHost: "0.0.0.0" });
+    expect(open.ok && open.policy.hosts).toBeNull();
   });
 });
 
