@@ -90,6 +90,7 @@ export async function chat(ctx: SimContext, req: Request, call: Call): Promise<R
   const c = common(body, "ChatRequest");
   const messages: ChatMessage[] = (Array.isArray(body.messages) ? body.messages : []).map((m) => {
     const message = asObject(m);
+    expectField(message, "ChatRequest.messages", "content", "string");
     return { role: stringField(message, "role").toLowerCase(), content: stringField(message, "content") };
   });
   return chatHandler(ctx, { ...c, messages, tools: nativeTools(body.tools) }, chatWriter(c.model), call);

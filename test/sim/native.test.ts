@@ -208,6 +208,8 @@ describe("raw wire framing", () => {
     expect([ka.status, await ka.json()]).toEqual([400, { error: 'time: missing unit in duration "-1"' }]);
     const type = await post(`${sim.url}/api/chat`, { model: "llama3.2", messages: [], stream: "yes" });
     expect(await type.json()).toEqual({ error: "json: cannot unmarshal string into Go struct field ChatRequest.stream of type bool" });
+    const parts = await post(`${sim.url}/api/chat`, { model: "llama3.2", messages: [{ role: "user", content: [{ type: "text", text: "x" }] }] });
+    expect([parts.status, await parts.json()]).toEqual([400, { error: "json: cannot unmarshal array into Go struct field ChatRequest.messages.content of type string" }]);
   });
 
   test("load and unload replies", async () => {
