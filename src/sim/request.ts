@@ -15,7 +15,7 @@ import type { Think } from "./handlers.ts";
 /** How an endpoint words "no such model" (§3.2 — they differ on purpose). */
 export type NotFoundStyle = "single" | "pull";
 
-export function notFound(model: string, style: NotFoundStyle): SimError {
+function notFound(model: string, style: NotFoundStyle): SimError {
   return style === "single" ? new SimError(404, `model '${model}' not found`) : new SimError(404, `model "${model}" not found, try pulling it first`);
 }
 
