@@ -39,3 +39,32 @@ export function stringField(body: JsonObject, field: string): string {
   const value = body[field];
   return typeof value === "string" ? value : "";
 }
+
+/** A JSON object, or an empty one for anything else. */
+export const asObject = (value: unknown): JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};
+
+/** Go's %T of a value decoded into `any`. */
+export function goTypeOf(value: unknown): string {
+  if (value === null || value === undefined) return "<nil>";
+  if (typeof value === "number") return "float64";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "string") return "string";
+  return Array.isArray(value) ? "[]interface {}" : "map[string]interface {}";
+}
+
+/** Runs a /v1 middleware step: its 400s are written by c.JSON, before the dialect's writer exists. */
+export function inMiddleware<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof SimError) throw new SimError(err.status, err.message, "middleware");
+    throw err;
+  }
+}
+
+/** A /v1 body: empty is Go's bare `EOF`; any failure is the middleware's. */
+export function decodeV1Body(text: string, structName: string): JsonObject {
+  if (text.trim() === "") throw new SimError(400, "EOF", "middleware");
+  return inMiddleware(() => decodeBody(text, structName));
+}

@@ -1,12 +1,18 @@
 // `foreman sim`: a standalone simulator for demos and manual testing; prints
 // its URL and runs until SIGINT/SIGTERM.
 
+import { parseOrigins } from "../http/origin-policy.ts";
 import { startSimulator } from "./index.ts";
 import type { SimOptions } from "./types.ts";
 
-const USAGE =
-  "usage: foreman sim [--port N] [--host H] [--token-delay MS] [--load-ms MS] [--max-loaded N]\n" +
-  "Starts an Ollama simulator (default port 11434) and prints its URL.";
+const USAGE = `usage: foreman sim [options]
+Starts an Ollama simulator (default port 11434) and prints its URL.
+  --port N          port to listen on (default 11434; 0 picks a free one)
+  --host H          address to listen on (default 127.0.0.1; the Host allow-list applies on loopback only)
+  --token-delay MS  time between generated tokens (default 20)
+  --load-ms MS      time a model takes to load (default 200)
+  --max-loaded N    models resident at once, OLLAMA_MAX_LOADED_MODELS (default 3)
+  --origins LIST    extra allowed CORS origins, comma-separated, like OLLAMA_ORIGINS (* allows all)`;
 
 type Parsed = { help: true } | { help: false; options: SimOptions } | { error: string };
 
@@ -29,6 +35,12 @@ export function parseSimArgs(args: string[]): Parsed {
     if (value === undefined) return { error: `foreman sim: flag ${flag} needs a value` };
     if (flag === "--host") {
       options.hostname = value;
+      continue;
+    }
+    if (flag === "--origins") {
+      const parsed = parseOrigins(value);
+      if (!parsed.ok) return { error: `foreman sim: --origins: ${parsed.error}` };
+      options.origins = value;
       continue;
     }
     const key = NUMERIC[flag];

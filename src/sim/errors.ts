@@ -1,12 +1,24 @@
 // Ollama's errors are values with a status and a message, mapped once at the
-// edge into the caller's dialect (native `{"error"}` or the OpenAI envelope).
+// edge into the caller's dialect: native `{"error"}`, the OpenAI envelope
+// (/v1), or Anthropic's error object (/v1/messages).
+
+import { goMap } from "./gojson.ts";
+
+/**
+ * Which Ollama code path wrote the error, which decides its bytes:
+ * - handler: c.JSON in a handler (native: `application/json; charset=utf-8`;
+ *   /v1: rewritten by the dialect's writer, `application/json` plus a newline);
+ * - stream: the stream helper before the first byte (native: `application/json`);
+ * - middleware: a /v1 middleware rejecting the request before the handler
+ *   (c.JSON with the dialect's body: charset, no newline).
+ */
+export type ErrorOrigin = "handler" | "stream" | "middleware";
 
 export class SimError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    /** Emitted by Ollama's stream helper: `application/json` without charset. */
-    readonly plain = false,
+    readonly origin: ErrorOrigin = "handler",
   ) {
     super(message);
   }
@@ -21,12 +33,30 @@ export class ClientGone extends Error {
 
 export const QUEUE_FULL = "server busy, please try again.  maximum pending requests exceeded";
 
-export function openAIErrorType(status: number): string {
+export type Dialect = "native" | "openai" | "anthropic";
+
+function openAIErrorType(status: number): string {
   if (status === 400) return "invalid_request_error";
   if (status === 404) return "not_found_error";
   return "api_error";
 }
 
-export function openAIErrorBody(status: number, message: string): string {
-  return JSON.stringify({ error: { message, type: openAIErrorType(status), param: null, code: null } });
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  429: "rate_limit_error",
+  503: "overloaded_error",
+  529: "overloaded_error",
+};
+
+/** anthropic.generateID: a prefix and 12 random bytes in hex. */
+export const randomId = (prefix: string): string => `${prefix}_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
+
+/** The error object each dialect writes. */
+export function errorBody(dialect: Dialect, status: number, message: string): unknown {
+  if (dialect === "native") return goMap({ error: message });
+  if (dialect === "openai") return { error: { message, type: openAIErrorType(status), param: null, code: null } };
+  return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message }, request_id: randomId("req") };
 }

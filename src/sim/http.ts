@@ -1,21 +1,28 @@
 // Response builders with the exact status lines, bodies and Content-Types Go's
 // net/http and gin emit, plus the flush-per-chunk streaming both dialects use.
 
-import { ClientGone, openAIErrorBody, SimError } from "./errors.ts";
+import { ClientGone, errorBody, SimError, type Dialect } from "./errors.ts";
+import { goJson } from "./gojson.ts";
 
 export const JSON_UTF8 = "application/json; charset=utf-8";
 export const JSON_PLAIN = "application/json";
 export const NDJSON = "application/x-ndjson";
 export const SSE = "text/event-stream";
 
-/** One NDJSON frame: compact JSON and a newline. */
-export const ndjsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
+/** One NDJSON frame: compact JSON and a newline (also what json.Encoder writes). */
+export const ndjsonLine = (value: unknown): string => `${goJson(value)}\n`;
 
 /** One SSE frame: a `data:` line and a blank line. */
 export const sseEvent = (data: string): string => `data: ${data}\n\n`;
 
+/** gin's c.JSON: Go's json.Marshal, no trailing newline. */
 export function json(body: unknown, status = 200, contentType = JSON_UTF8): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": contentType } });
+  return new Response(goJson(body), { status, headers: { "Content-Type": contentType } });
+}
+
+/** json.NewEncoder(w).Encode, as the /v1 writers reply: `application/json`, ending in a newline. */
+export function encoded(body: unknown, status = 200): Response {
+  return new Response(ndjsonLine(body), { status, headers: { "Content-Type": JSON_PLAIN } });
 }
 
 export function text(body: string, status = 200): Response {
@@ -30,13 +37,11 @@ export const notFound = (): Response => new Response("404 page not found", { sta
 export const methodNotAllowed = (): Response =>
   new Response("405 method not allowed", { status: 405, headers: { "Content-Type": "text/plain" } });
 
-/** Native `{"error"}`, with the Content-Type of whichever Ollama code path made it. */
-export function nativeError(err: SimError): Response {
-  return json({ error: err.message }, err.status, err.plain ? JSON_PLAIN : JSON_UTF8);
-}
-
-export function openAIError(err: SimError): Response {
-  return new Response(openAIErrorBody(err.status, err.message), { status: err.status, headers: { "Content-Type": JSON_PLAIN } });
+/** An error in the route's dialect, with the bytes of whichever Ollama code path made it (see ErrorOrigin). */
+export function errorResponse(dialect: Dialect, err: SimError): Response {
+  const body = errorBody(dialect, err.status, err.message);
+  if (dialect === "native") return json(body, err.status, err.origin === "stream" ? JSON_PLAIN : JSON_UTF8);
+  return err.origin === "middleware" ? json(body, err.status) : encoded(body, err.status);
 }
 
 /** Maps anything thrown by a handler into a SimError (unknown errors are 500s). */
@@ -51,7 +56,7 @@ export function toSimError(err: unknown): SimError {
  * Response exists, so no headers leave before the first output (§2.1).
  * `cancel` runs when the client goes away mid-stream.
  */
-export async function stream(chunks: AsyncGenerator<string>, contentType: string, cancel: () => void): Promise<Response> {
+export async function stream(chunks: AsyncGenerator<string>, contentType: string, cancel: () => void, headers: Record<string, string> = {}): Promise<Response> {
   const encoder = new TextEncoder();
   const first = await chunks.next();
   const body = new ReadableStream<Uint8Array>({
@@ -69,5 +74,5 @@ export async function stream(chunks: AsyncGenerator<string>, contentType: string
       await chunks.return(undefined);
     },
   });
-  return new Response(body, { status: 200, headers: { "Content-Type": contentType } });
+  return new Response(body, { status: 200, headers: { ...headers, "Content-Type": contentType } });
 }

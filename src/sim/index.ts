@@ -1,7 +1,11 @@
 // The imperative shell of the Ollama simulator: owns the Bun server, the
-// fault switches (asleep closes and re-opens the same port), counters and
-// the per-request abort wiring. Everything else is in the modules it wires.
+// fault switches (asleep closes and re-opens the same port), counters, the
+// per-request abort wiring and Ollama's CORS/Host edge (whose rules live in
+// src/http/origin-policy.ts, shared with foreman's own edge). Everything else
+// is in the modules it wires.
 
+import { hostname as machineHostname, networkInterfaces } from "node:os";
+import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
 import { Catalogue, DEFAULT_MODELS } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { control, CONTROL_PREFIX, type Controls } from "./control.ts";
@@ -26,7 +30,7 @@ function settingsOf(options: SimOptions): SimSettings {
     tokenDelayMs: options.tokenDelayMs ?? 20,
     loadMs: options.loadMs ?? 200,
     responseTokens: options.responseTokens ?? 12,
-    maxLoaded: Math.max(1, options.maxLoaded ?? 1),
+    maxLoaded: Math.max(1, options.maxLoaded ?? 3),
     maxQueue: options.maxQueue ?? 512,
     keepAliveMs: options.keepAliveMs ?? 5 * 60_000,
     seed: options.seed ?? 42,
@@ -38,10 +42,24 @@ function zeroCounters(counters: SimCounters): void {
   counters.requests = {};
   counters.loads = 0;
   counters.swaps = 0;
+  counters.reloads = 0;
   counters.maxConcurrent = counters.concurrent;
   counters.aborted = 0;
   counters.completed = 0;
 }
+
+/** Ollama's CORS and Host rules for this listener; machine facts are read here, once. */
+function edgeOf(origins: string, listenHost: string): EdgePolicy {
+  const interfaceAddresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+  const built = edgePolicy(origins, { listenHost, hostname: machineHostname(), interfaceAddresses });
+  if (!built.ok) throw new Error(`simulator: origins: ${built.error}`);
+  return built.policy;
+}
+
+const withHeaders = (response: Response, headers: HeaderPair[]): Response => {
+  for (const [name, value] of headers) response.headers.append(name, value);
+  return response;
+};
 
 /** Resolves when `signal` aborts: how a hung request waits for its client to give up. */
 const untilAborted = (signal: AbortSignal): Promise<void> =>
@@ -50,7 +68,8 @@ const untilAborted = (signal: AbortSignal): Promise<void> =>
 export async function startSimulator(options: SimOptions = {}): Promise<Simulator> {
   const settings = settingsOf(options);
   const hostname = options.hostname ?? "127.0.0.1";
-  const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
+  const edge = edgeOf(options.origins ?? "", hostname);
+  const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, reloads: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
   let faults: SimFaults = { ...NO_FAULTS, ...options.faults };
   const catalogue = new Catalogue(options.models ?? DEFAULT_MODELS);
   const scheduler = new Scheduler(settings, counters, () => faults);
@@ -65,6 +84,9 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   async function handle(req: Request): Promise<Response> {
     const path = new URL(req.url).pathname;
     if (path.startsWith(CONTROL_PREFIX)) return control(controls, req);
+    const decision = edgeDecision({ method: req.method, origin: req.headers.get("origin"), host: req.headers.get("host") ?? "" }, edge);
+    if (decision.kind === "forbidden") return withHeaders(new Response(null, { status: 403 }), decision.headers);
+    if (decision.kind === "preflight") return withHeaders(new Response(null, { status: 204 }), decision.headers);
     const key = `${req.method} ${path}`;
     counters.requests[key] = (counters.requests[key] ?? 0) + 1;
     const abort = new AbortController();
@@ -73,7 +95,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
       await untilAborted(signal);
       return new Response(null, { status: 499 });
     }
-    return route(ctx, req, { signal, cancel: () => abort.abort() });
+    return withHeaders(await route(ctx, req, { signal, cancel: () => abort.abort() }), decision.headers);
   }
 
   function listen(): void {

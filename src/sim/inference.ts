@@ -1,28 +1,27 @@
 // The dialect-free core of one inference request: fault checks, scheduling
-// and load, the first-byte delay, then tokens spaced by tokenDelayMs. Native
-// and OpenAI routes only differ in how they render what this produces.
+// and load, the first-byte delay, then the reply's chunks spaced by
+// tokenDelayMs. A chunk is what Ollama's handlers hand their writers (an
+// api.ChatResponse in essence); every dialect renders the same chunks.
 
-import type { ModelEntry } from "./catalogue.ts";
 import { sleep } from "./clock.ts";
 import { enterFlight, type Outcome, type SimContext } from "./context.ts";
-import type { KeepAlive } from "./duration.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
-import { generateTokens } from "./output.ts";
-import type { Lease } from "./scheduler.ts";
+import { planReply, tokenIds, type Piece, type ToolCall, type ToolSpec } from "./output.ts";
+import type { Lease, Want } from "./scheduler.ts";
 
-export interface Plan {
-  entry: ModelEntry;
+/** One inference request: the runner it wants, and what its output is derived from. */
+export interface Plan extends Want {
   /** Text the output is derived from (prompt, messages, context). */
   input: string;
   promptTokens: number;
-  /** num_predict / max_tokens when set (>0): exactly that many tokens, done_reason "length". */
-  limit: number | undefined;
+  /** num_predict / max_tokens when set (>0); see ReplyRequest.limit. */
+  limit: { tokens: number; exact: boolean } | undefined;
   seed: number;
-  keepAlive: KeepAlive;
+  /** Whether the model thinks first (it has the capability and the request did not turn it off). */
+  think: boolean;
+  /** Tools for the model to call one of; empty to answer in text. */
+  tools: ToolSpec[];
 }
-
-/** A streamed reply broke after output started (fault errorMidStream). */
-export class MidStreamError extends Error {}
 
 export interface Metrics {
   total_duration: number;
@@ -33,12 +32,41 @@ export interface Metrics {
   eval_duration: number;
 }
 
+/** One response from the model, as Ollama's handlers pass it to the dialect writers. */
+export interface Chunk {
+  content: string;
+  thinking: string;
+  toolCalls: ToolCall[];
+  done: boolean;
+  /** stop | length on the final chunk; load | unload for the empty-request replies. */
+  doneReason?: string;
+  metrics?: Metrics;
+  /** Generate's context (prompt and reply token ids), on the final chunk. */
+  context?: number[];
+}
+
+/** A load or unload reply: done, no output, no metrics. */
+export const emptyReply = (doneReason: "load" | "unload"): Chunk => ({ content: "", thinking: "", toolCalls: [], done: true, doneReason });
+
+/** A streamed reply broke after output started (fault errorMidStream). */
+export class MidStreamError extends Error {}
+
 const ns = (ms: number): number => Math.max(1, Math.round(ms * 1e6));
 
+const chunkOf = (piece: Piece): Chunk => ({
+  content: "content" in piece ? piece.content : "",
+  thinking: "thinking" in piece ? piece.thinking : "",
+  toolCalls: "toolCall" in piece ? [piece.toolCall] : [],
+  done: false,
+});
+
+/** Thinking length: half the answer, at least one token. */
+const thinkingTokens = (responseTokens: number): number => Math.max(1, Math.ceil(responseTokens / 2));
+
 export class Session {
-  readonly tokens: string[];
-  readonly doneReason: "stop" | "length";
-  private emitted = 0;
+  private readonly pieces: Piece[];
+  private readonly doneReason: "stop" | "length";
+  private evalCount = 0;
   private firstTokenAt = 0;
   private lastTokenAt = 0;
 
@@ -51,29 +79,57 @@ export class Session {
     private readonly leave: (outcome: Outcome) => void,
     readonly signal: AbortSignal,
   ) {
-    const count = plan.limit ?? ctx.settings.responseTokens;
-    this.tokens = generateTokens(plan.entry.key, plan.input, plan.seed, count);
-    this.doneReason = plan.limit !== undefined ? "length" : "stop";
+    const reply = planReply({
+      model: plan.entry.key,
+      input: plan.input,
+      seed: plan.seed,
+      count: ctx.settings.responseTokens,
+      thinking: plan.think ? thinkingTokens(ctx.settings.responseTokens) : 0,
+      tools: plan.tools,
+      limit: plan.limit,
+    });
+    this.pieces = reply.pieces;
+    this.doneReason = reply.doneReason;
   }
 
-  /** Tokens one by one, spaced by tokenDelayMs; throws MidStreamError per the fault. */
-  async *stream(): AsyncGenerator<string> {
+  /** The reply's chunks one by one, spaced by tokenDelayMs; throws MidStreamError per the fault. */
+  async *stream(): AsyncGenerator<Chunk> {
     const fault = this.ctx.faults().errorMidStream;
-    for (const [i, token] of this.tokens.entries()) {
+    for (const [i, piece] of this.pieces.entries()) {
       if (fault && i >= fault.afterChunks) throw new MidStreamError(fault.message);
       if (i > 0) await sleep(this.ctx.settings.tokenDelayMs, this.signal);
-      this.mark();
-      yield token;
+      this.mark(piece.tokens);
+      yield chunkOf(piece);
     }
     // A shorter reply than afterChunks still breaks instead of finishing.
     if (fault) throw new MidStreamError(fault.message);
   }
 
-  /** All tokens at once (stream:false), still taking the same time. */
-  async text(): Promise<string> {
-    let out = "";
-    for await (const token of this.stream()) out += token;
-    return out;
+  /** The done chunk that ends a stream: no output, the metrics (and generate's context). */
+  final(): Chunk {
+    const text = this.pieces.map((p) => ("content" in p ? p.content : "")).join("");
+    return {
+      content: "",
+      thinking: "",
+      toolCalls: [],
+      done: true,
+      doneReason: this.doneReason,
+      metrics: this.metrics(),
+      context: [...tokenIds(this.plan.input), ...tokenIds(text)],
+    };
+  }
+
+  /** stream:false: every chunk gathered into the final one, still taking the same time. */
+  async collect(): Promise<Chunk> {
+    let content = "";
+    let thinking = "";
+    const toolCalls: ToolCall[] = [];
+    for await (const chunk of this.stream()) {
+      content += chunk.content;
+      thinking += chunk.thinking;
+      toolCalls.push(...chunk.toolCalls);
+    }
+    return { ...this.final(), content, thinking, toolCalls };
   }
 
   metrics(): Metrics {
@@ -83,7 +139,7 @@ export class Session {
       load_duration: ns(this.lease.loadMs),
       prompt_eval_count: this.plan.promptTokens,
       prompt_eval_duration: ns((this.firstTokenAt || now) - this.handedAt),
-      eval_count: this.emitted,
+      eval_count: this.evalCount,
       eval_duration: ns(this.lastTokenAt - this.firstTokenAt),
     };
   }
@@ -99,11 +155,11 @@ export class Session {
     return err instanceof ClientGone ? "aborted" : "failed";
   }
 
-  private mark(): void {
+  private mark(tokens: number): void {
     const now = performance.now();
-    if (this.emitted === 0) this.firstTokenAt = now;
+    if (this.evalCount === 0) this.firstTokenAt = now;
     this.lastTokenAt = now;
-    this.emitted++;
+    this.evalCount += tokens;
   }
 }
 
@@ -122,11 +178,11 @@ export async function begin(ctx: SimContext, plan: Plan, signal: AbortSignal): P
   let lease: Lease | undefined;
   try {
     checkBusy(ctx);
-    lease = await ctx.scheduler.acquire(plan.entry, plan.keepAlive, signal, true);
+    lease = await ctx.scheduler.acquire(plan, signal, true);
     const handedAt = performance.now();
     await sleep(ctx.faults().firstByteDelayMs, signal);
     const early = ctx.faults().errorBeforeFirstByte;
-    if (early) throw new SimError(early.status, early.message, true);
+    if (early) throw new SimError(early.status, early.message, "stream");
     return new Session(ctx, plan, lease, startedAt, handedAt, leave, signal);
   } catch (err) {
     lease?.release();
@@ -136,11 +192,11 @@ export async function begin(ctx: SimContext, plan: Plan, signal: AbortSignal): P
 }
 
 /** A load-only request (§5.3): schedules and loads the model, takes no slot. */
-export async function loadOnly(ctx: SimContext, entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<void> {
+export async function loadOnly(ctx: SimContext, want: Want, signal: AbortSignal): Promise<void> {
   const leave = enterFlight(ctx.counters);
   try {
     checkBusy(ctx);
-    const lease = await ctx.scheduler.acquire(entry, keepAlive, signal, false);
+    const lease = await ctx.scheduler.acquire(want, signal, false);
     lease.release();
     leave("completed");
   } catch (err) {

@@ -1,147 +1,116 @@
-// POST /api/chat and /api/generate: validation in Ollama's order, load/unload
-// replies (§5.3), then NDJSON chunks or one JSON object (§2.1).
+// POST /api/chat and /api/generate: the native bodies decoded as Go's typed
+// decode reads them, and the native writers: NDJSON chunks (§2.1), one JSON
+// object for stream:false and load/unload replies, `{"error"}` on a break.
 
-import { decodeBody, expectField, stringField, type JsonObject } from "./body.ts";
+import { asObject, decodeBody, expectField, stringField, type JsonObject } from "./body.ts";
 import { utcStamp } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { parseKeepAlive } from "./duration.ts";
-import { SimError } from "./errors.ts";
+import { goMap } from "./gojson.ts";
+import { chatHandler, generateHandler } from "./handlers.ts";
 import { json, NDJSON, ndjsonLine } from "./http.ts";
-import { begin, loadOnly, type Metrics, type Plan, type Session } from "./inference.ts";
-import { countTokens, tokenIds } from "./output.ts";
-import { chatInput, limitOf, lookup, optionsOf, requireCompletion, requireThinking, seedOf, thinkOf } from "./request.ts";
-import { renderSession, type Framing } from "./render.ts";
+import type { Chunk, Metrics } from "./inference.ts";
+import type { ToolCall, ToolSpec } from "./output.ts";
+import type { Writer } from "./render.ts";
+import { optionsOf, thinkValue, type ChatMessage } from "./request.ts";
 import type { Call } from "./router.ts";
 
-/** How one endpoint shapes its chunks; everything else is shared. */
-interface Shape {
-  chunk(model: string, text: string): JsonObject;
-  final(model: string, text: string, session: Session): JsonObject;
-  load(model: string, reason: "load" | "unload"): JsonObject;
-}
-
 /** Metrics with zeros omitted, in Ollama's key order. */
-export function metricFields(metrics: Metrics): JsonObject {
-  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== 0));
+function metricFields(metrics: Metrics | undefined): JsonObject {
+  return Object.fromEntries(Object.entries(metrics ?? {}).filter(([, v]) => v !== 0));
 }
 
-const chatShape: Shape = {
-  chunk: (model, content) => ({ model, created_at: utcStamp(), message: { role: "assistant", content }, done: false }),
-  final: (model, content, session) => ({
-    model,
-    created_at: utcStamp(),
-    message: { role: "assistant", content },
-    done: true,
-    done_reason: session.doneReason,
-    ...metricFields(session.metrics()),
-  }),
-  load: (model, reason) => ({ model, created_at: utcStamp(), message: { role: "assistant", content: "" }, done: true, done_reason: reason }),
-};
+/** api.ToolCall: the id, then the function with its index and ordered arguments. */
+const nativeToolCalls = (calls: ToolCall[]): JsonObject[] | undefined =>
+  calls.length === 0 ? undefined : calls.map((c) => ({ id: c.id, function: { index: c.index, name: c.name, arguments: c.arguments } }));
 
-function generateShape(raw: boolean): Shape {
-  return {
-    chunk: (model, response) => ({ model, created_at: utcStamp(), response, done: false }),
-    final: (model, response, session) => ({
-      model,
-      created_at: utcStamp(),
-      response,
-      done: true,
-      done_reason: session.doneReason,
-      ...(raw ? {} : { context: [...tokenIds(session.plan.input), ...tokenIds(session.tokens.join(""))] }),
-      ...metricFields(session.metrics()),
-    }),
-    load: (model, reason) => ({ model, created_at: utcStamp(), response: "", done: true, done_reason: reason }),
-  };
-}
-
-/** The native dialect: NDJSON lines, `{"error"}` on a break (§3.3). */
-function framing(shape: Shape, model: string): Framing {
+/** A writer for one native response shape. */
+function nativeWriter(shape: (chunk: Chunk) => JsonObject): Writer {
   return {
     contentType: NDJSON,
-    chunk: (token) => ndjsonLine(shape.chunk(model, token)),
-    tail: (session) => [ndjsonLine(shape.final(model, "", session))],
-    broken: (message) => ndjsonLine({ error: message }),
-    whole: (text, session) => json(shape.final(model, text, session)),
+    frames: (chunk) => ndjsonLine(shape(chunk)),
+    reply: (chunk) => json(shape(chunk)),
+    // streamResponse writes gin.H{"error": …} with json.Encoder.
+    broken: (message) => ndjsonLine(goMap({ error: message })),
   };
 }
 
-interface Common {
-  model: string;
-  streaming: boolean;
-  keepAlive: ReturnType<typeof parseKeepAlive>;
-  options: JsonObject;
-  think: boolean;
-}
+const chatWriter = (model: string): Writer =>
+  nativeWriter((c) => ({
+    model,
+    created_at: utcStamp(),
+    message: { role: "assistant", content: c.content, thinking: c.thinking || undefined, tool_calls: nativeToolCalls(c.toolCalls) },
+    done: c.done,
+    done_reason: c.doneReason,
+    ...metricFields(c.metrics),
+  }));
 
-function common(body: JsonObject, structName: string): Common {
+const generateWriter = (model: string, raw: boolean): Writer =>
+  nativeWriter((c) => ({
+    model,
+    created_at: utcStamp(),
+    response: c.content,
+    thinking: c.thinking || undefined,
+    done: c.done,
+    done_reason: c.doneReason,
+    context: raw ? undefined : c.context,
+    ...metricFields(c.metrics),
+  }));
+
+/** Fields chat and generate share, type-checked like Go's decode. */
+function common(body: JsonObject, structName: string) {
   expectField(body, structName, "model", "string");
   expectField(body, structName, "stream", "bool");
+  expectField(body, structName, "shift", "bool");
+  expectField(body, structName, "top_logprobs", "number", "int");
   return {
     model: stringField(body, "model"),
-    streaming: body.stream !== false,
+    stream: body.stream !== false,
     keepAlive: parseKeepAlive(body.keep_alive),
     options: optionsOf(body, structName),
-    think: thinkOf(body.think),
+    think: thinkValue(body.think),
+    shift: typeof body.shift === "boolean" ? body.shift : undefined,
+    topLogprobs: typeof body.top_logprobs === "number" ? body.top_logprobs : 0,
   };
 }
 
-/** Empty-request handling shared by chat and generate: unload, load, or null to go on. */
-async function loadOrUnload(ctx: SimContext, call: Call, c: Common, empty: boolean, shape: Shape, verb: "chat" | "generate"): Promise<Response | null> {
-  if (empty && c.keepAlive === 0) {
-    ctx.scheduler.unload(lookup(ctx.catalogue, c.model, "single"));
-    return json(shape.load(c.model, "unload"));
-  }
-  const entry = lookup(ctx.catalogue, c.model, "single");
-  requireCompletion(entry, c.model, verb);
-  requireThinking(entry, c.model, c.think);
-  if (!empty) return null;
-  await loadOnly(ctx, entry, c.keepAlive, call.signal);
-  return json(shape.load(c.model, "load"));
+/** api.Tools: each `{type, function: {name, description, parameters}}`. */
+export function nativeTools(tools: unknown): ToolSpec[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.map((t) => {
+    const fn = asObject(asObject(t).function);
+    return { name: stringField(fn, "name"), parameters: fn.parameters };
+  });
 }
 
 export async function chat(ctx: SimContext, req: Request, call: Call): Promise<Response> {
   const body = decodeBody(await req.text(), "ChatRequest");
   expectField(body, "ChatRequest", "messages", "array", "[]api.Message");
+  expectField(body, "ChatRequest", "tools", "array", "api.Tools");
   const c = common(body, "ChatRequest");
-  if (c.model === "") throw new SimError(400, "model is required");
-  const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
-  const early = await loadOrUnload(ctx, call, c, messages.length === 0, chatShape, "chat");
-  if (early) return early;
-  const { input, promptTokens } = chatInput(messages);
-  const plan: Plan = {
-    entry: lookup(ctx.catalogue, c.model, "single"),
-    input,
-    promptTokens,
-    limit: limitOf(c.options.num_predict),
-    seed: seedOf(c.options.seed, ctx.settings.seed),
-    keepAlive: c.keepAlive,
-  };
-  return renderSession(await begin(ctx, plan, call.signal), framing(chatShape, c.model), c.streaming, call);
+  const messages: ChatMessage[] = (Array.isArray(body.messages) ? body.messages : []).map((m) => {
+    const message = asObject(m);
+    expectField(message, "ChatRequest.messages", "content", "string");
+    return { role: stringField(message, "role").toLowerCase(), content: stringField(message, "content") };
+  });
+  return chatHandler(ctx, { ...c, messages, tools: nativeTools(body.tools) }, chatWriter(c.model), call);
 }
 
 export async function generate(ctx: SimContext, req: Request, call: Call): Promise<Response> {
   const body = decodeBody(await req.text(), "GenerateRequest");
-  expectField(body, "GenerateRequest", "prompt", "string");
+  for (const field of ["prompt", "suffix", "system", "template"]) expectField(body, "GenerateRequest", field, "string");
   expectField(body, "GenerateRequest", "raw", "bool");
+  expectField(body, "GenerateRequest", "context", "array", "[]int");
   const c = common(body, "GenerateRequest");
   const raw = body.raw === true;
-  if (c.model === "") throw new SimError(404, "model '' not found");
-  const system = stringField(body, "system");
-  const context = Array.isArray(body.context) ? body.context.join(" ") : "";
-  if (raw && (system !== "" || stringField(body, "template") !== "" || context !== "")) {
-    throw new SimError(400, "raw mode does not support template, system, or context");
-  }
-  const prompt = stringField(body, "prompt");
-  const shape = generateShape(raw);
-  const early = await loadOrUnload(ctx, call, c, prompt === "", shape, "generate");
-  if (early) return early;
-  const plan: Plan = {
-    entry: lookup(ctx.catalogue, c.model, "single"),
-    input: `${context}\u0000${system}\u0000${prompt}`,
-    promptTokens: countTokens(`${system} ${prompt}`) + (raw ? 0 : 8),
-    limit: limitOf(c.options.num_predict),
-    seed: seedOf(c.options.seed, ctx.settings.seed),
-    keepAlive: c.keepAlive,
+  const request = {
+    ...c,
+    prompt: stringField(body, "prompt"),
+    suffix: stringField(body, "suffix"),
+    system: stringField(body, "system"),
+    template: stringField(body, "template"),
+    context: Array.isArray(body.context) ? body.context.filter((n): n is number => typeof n === "number") : [],
+    raw,
   };
-  return renderSession(await begin(ctx, plan, call.signal), framing(shape, c.model), c.streaming, call);
+  return generateHandler(ctx, request, generateWriter(c.model, raw), call);
 }

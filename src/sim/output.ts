@@ -41,6 +41,93 @@ export function generateTokens(model: string, input: string, seed: number, count
   return tokens;
 }
 
+/** A call the model makes; `arguments` keeps insertion order, like Ollama's ordered map. */
+export interface ToolCall {
+  id: string;
+  index: number;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+/** A declared tool, as far as the model needs it: its name and JSON-schema parameters. */
+export interface ToolSpec {
+  name: string;
+  parameters: unknown;
+}
+
+/** One step of the reply; `tokens` is what it adds to eval_count. */
+export type Piece = ({ thinking: string } | { content: string } | { toolCall: ToolCall }) & { tokens: number };
+
+export interface ReplyRequest {
+  model: string;
+  input: string;
+  seed: number;
+  /** Content tokens when nothing limits them. */
+  count: number;
+  /** Thinking tokens before the answer (0: no thinking). */
+  thinking: number;
+  /** Tools to call one of; empty to answer in text. */
+  tools: ToolSpec[];
+  /**
+   * num_predict. `exact`: the model talks exactly this long (done_reason
+   * "length"), which is how callers ask the simulator for long replies; else
+   * it only caps the reply.
+   */
+  limit: { tokens: number; exact: boolean } | undefined;
+}
+
+type JsonSchema = { type?: unknown; enum?: unknown; items?: unknown; properties?: unknown; required?: unknown };
+
+/** A value of the schema's type, drawn from `next`: the model's idea of an argument. */
+function argumentFor(schema: JsonSchema, next: () => number): unknown {
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[Math.floor(next() * schema.enum.length)];
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (type === "integer") return 1 + Math.floor(next() * 100);
+  if (type === "number") return Math.round(next() * 10_000) / 100;
+  if (type === "boolean") return next() < 0.5;
+  if (type === "array") return [argumentFor(objectOr(schema.items), next)];
+  if (type === "object") return argumentsFor(schema, next);
+  return WORDS[Math.floor(next() * WORDS.length)] ?? "the";
+}
+
+const objectOr = (value: unknown): JsonSchema => (typeof value === "object" && value !== null ? (value as JsonSchema) : {});
+
+/** The required properties (all of them when none is required), in declaration order. */
+function argumentsFor(schema: JsonSchema, next: () => number): Record<string, unknown> {
+  const properties = Object.entries(objectOr(schema.properties));
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  const chosen = required.length > 0 ? properties.filter(([name]) => required.includes(name)) : properties;
+  return Object.fromEntries(chosen.map(([name, sub]) => [name, argumentFor(objectOr(sub), next)]));
+}
+
+/** A tool call id as Ollama shapes them (`call_` + 8 of [a-z0-9]), drawn from the seed. */
+function callId(next: () => number): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  return `call_${Array.from({ length: 8 }, () => alphabet[Math.floor(next() * alphabet.length)]).join("")}`;
+}
+
+/**
+ * The whole reply, deterministic in model, input and seed: thinking first,
+ * then either one call to one of the tools or the text answer. A limit the
+ * reply reaches ends it with done_reason "length" (a tool call that does not
+ * fit is not made).
+ */
+export function planReply(r: ReplyRequest): { pieces: Piece[]; doneReason: "stop" | "length" } {
+  const budget = r.limit?.tokens ?? Infinity;
+  const thinking = generateTokens(r.model, `think\u0000${r.input}`, r.seed, Math.min(r.thinking, budget)).map((t) => ({ thinking: t, tokens: 1 }));
+  const left = budget - thinking.length;
+  if (r.tools.length > 0 && left >= 1) {
+    const next = prng(hash32(`${r.model}\u0000tools\u0000${r.input}\u0000${r.seed}`));
+    const tool = r.tools[Math.floor(next() * r.tools.length)] ?? r.tools[0]!;
+    const call: ToolCall = { id: callId(next), index: 0, name: tool.name, arguments: argumentsFor(objectOr(tool.parameters), next) };
+    return { pieces: [...thinking, { toolCall: call, tokens: 1 + countTokens(JSON.stringify(call.arguments)) }], doneReason: "stop" };
+  }
+  const wanted = r.limit?.exact ? left : r.count;
+  const content = generateTokens(r.model, r.input, r.seed, Math.min(wanted, left)).map((t) => ({ content: t, tokens: 1 }));
+  const cut = r.limit !== undefined && (r.limit.exact || thinking.length < r.thinking || wanted > left);
+  return { pieces: [...thinking, ...content], doneReason: cut ? "length" : "stop" };
+}
+
 /** A rough token count: words and punctuation runs. */
 export function countTokens(text: string): number {
   return (text.match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? []).length;
@@ -63,6 +150,6 @@ export function normalize(vector: number[]): number[] {
 }
 
 /** Little-endian float32 bytes, base64: OpenAI's `encoding_format: "base64"`. */
-export function float32Base64(vector: number[]): string {
-  return Buffer.from(new Float32Array(vector).buffer).toString("base64");
+export function float32Base64(vector: ArrayLike<number>): string {
+  return Buffer.from(Float32Array.from(vector).buffer).toString("base64");
 }

@@ -1,29 +1,32 @@
-// One loop turns a Session into a reply for both dialects: collected into one
-// object (stream:false) or framed chunk by chunk, with the outcome counted
-// exactly once however the stream ends (done, fault, or client gone).
+// One loop turns a Session into a reply for every dialect: gathered into one
+// object (stream:false) or written chunk by chunk through the dialect's
+// writer, with the outcome counted exactly once however the stream ends
+// (done, fault, or client gone). A writer is Ollama's response-writer wrapper:
+// the native handler's chunks go in, the dialect's bytes come out.
 
 import type { Outcome } from "./context.ts";
 import { ClientGone, SimError } from "./errors.ts";
 import { stream } from "./http.ts";
-import { MidStreamError, type Session } from "./inference.ts";
+import { MidStreamError, type Chunk, type Session } from "./inference.ts";
 import type { Call } from "./router.ts";
 
-/** A dialect's framing; every string it returns is one flushed chunk. */
-export interface Framing {
+export interface Writer {
+  /** Content-Type of a streamed reply. */
   contentType: string;
-  chunk(token: string, first: boolean): string;
-  /** After the last token: the done chunk(s), and any terminator. */
-  tail(session: Session): string[];
-  /** What the client sees when output breaks mid-stream. */
-  broken(message: string, first: boolean): string;
-  /** The stream:false reply built from all the text. */
-  whole(text: string, session: Session): Response;
+  /** Extra headers of a streamed reply. */
+  headers?: Record<string, string>;
+  /** The bytes one chunk becomes in a stream ("" for none); writers keep their own state. */
+  frames(chunk: Chunk): string;
+  /** What one written response (a stream:false reply, a load or unload reply) becomes. */
+  reply(chunk: Chunk): Response;
+  /** What the client sees when output breaks after it started (the native `{"error"}` line, as this dialect sees it). */
+  broken(message: string): string;
 }
 
-export async function renderSession(session: Session, framing: Framing, streaming: boolean, call: Call): Promise<Response> {
+export async function renderSession(session: Session, writer: Writer, streaming: boolean, call: Call): Promise<Response> {
   if (!streaming) {
     try {
-      const response = framing.whole(await session.text(), session);
+      const response = writer.reply(await session.collect());
       session.end("completed");
       return response;
     } catch (err) {
@@ -33,21 +36,21 @@ export async function renderSession(session: Session, framing: Framing, streamin
   }
   async function* chunks(): AsyncGenerator<string> {
     let outcome: Outcome = "aborted";
-    let first = true;
     try {
-      for await (const token of session.stream()) {
-        yield framing.chunk(token, first);
-        first = false;
+      for await (const chunk of session.stream()) {
+        const out = writer.frames(chunk);
+        if (out !== "") yield out;
       }
       outcome = "completed";
-      for (const chunk of framing.tail(session)) yield chunk;
+      yield writer.frames(session.final());
     } catch (err) {
       if (err instanceof ClientGone) return;
       outcome = "failed";
-      yield framing.broken(err instanceof Error ? err.message : String(err), first);
+      const out = writer.broken(err instanceof Error ? err.message : String(err));
+      if (out !== "") yield out;
     } finally {
       session.end(outcome);
     }
   }
-  return stream(chunks(), framing.contentType, call.cancel);
+  return stream(chunks(), writer.contentType, call.cancel, writer.headers);
 }

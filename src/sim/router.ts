@@ -2,12 +2,16 @@
 // dialect, plus gin's 404/405/trailing-slash behaviour for everything else.
 
 import type { SimContext } from "./context.ts";
-import { ClientGone } from "./errors.ts";
+import { ClientGone, type Dialect } from "./errors.ts";
 import { embed, embeddings } from "./embed.ts";
-import { methodNotAllowed, nativeError, notFound, openAIError, toSimError } from "./http.ts";
-import { copy, ps, pull, remove, root, show, tags, version } from "./models.ts";
+import { errorResponse, methodNotAllowed, notFound, toSimError } from "./http.ts";
+import { messages } from "./anthropic.ts";
+import { createBlob, headBlob } from "./blobs.ts";
+import { create } from "./create.ts";
+import { copy, ps, pull, push, remove, root, show, tags, version } from "./models.ts";
 import { chat, generate } from "./native.ts";
 import { chatCompletions, completions, embeddingsV1, listModels, retrieveModel } from "./openai.ts";
+import { responses } from "./responses.ts";
 
 /** Per-request plumbing: `signal` aborts when the client goes (or the simulator sleeps/stops). */
 export interface Call {
@@ -21,7 +25,7 @@ type Handler = (ctx: SimContext, req: Request, call: Call) => Response | Promise
 interface Route {
   /** Exact path, or a prefix ending in "/:" for one trailing parameter. */
   path: string;
-  dialect: "native" | "openai";
+  dialect: Dialect;
   methods: Partial<Record<string, Handler>>;
 }
 
@@ -36,6 +40,9 @@ const ROUTES: Route[] = [
   { path: "/api/embed", dialect: "native", methods: { POST: embed } },
   { path: "/api/embeddings", dialect: "native", methods: { POST: embeddings } },
   { path: "/api/pull", dialect: "native", methods: { POST: pull } },
+  { path: "/api/push", dialect: "native", methods: { POST: push } },
+  { path: "/api/create", dialect: "native", methods: { POST: create } },
+  { path: "/api/blobs/:", dialect: "native", methods: { HEAD: (ctx, _req, call) => headBlob(ctx, call), POST: createBlob } },
   { path: "/api/copy", dialect: "native", methods: { POST: copy } },
   { path: "/api/delete", dialect: "native", methods: { DELETE: remove } },
   { path: "/v1/chat/completions", dialect: "openai", methods: { POST: chatCompletions } },
@@ -43,6 +50,8 @@ const ROUTES: Route[] = [
   { path: "/v1/embeddings", dialect: "openai", methods: { POST: embeddingsV1 } },
   { path: "/v1/models", dialect: "openai", methods: { GET: listModels } },
   { path: "/v1/models/:", dialect: "openai", methods: { GET: (ctx, _req, call) => retrieveModel(ctx, call.param) } },
+  { path: "/v1/responses", dialect: "openai", methods: { POST: responses } },
+  { path: "/v1/messages", dialect: "anthropic", methods: { POST: messages } },
 ];
 
 /** The route for a path and its parameter, if any. Pure. */
@@ -74,6 +83,6 @@ export async function route(ctx: SimContext, req: Request, call: Omit<Call, "par
   } catch (err) {
     if (err instanceof ClientGone) return new Response(null, { status: 499 });
     const simError = toSimError(err);
-    return found.route.dialect === "openai" ? openAIError(simError) : nativeError(simError);
+    return errorResponse(found.route.dialect, simError);
   }
 }

@@ -1,24 +1,38 @@
 // Model residency as Ollama's scheduler runs it: one slot per model
 // (NUM_PARALLEL=1), loads one at a time from a bounded pending queue, LRU-ish
-// eviction at maxLoaded, sticky keep_alive and idle expiry timers.
+// eviction at maxLoaded, reloads when load-time options change (needsReload),
+// sticky keep_alive and idle expiry timers.
+//
+// Counters: `loads` counts every runner started; `swaps` the loads that first
+// had to unload a resident runner (to make room, or to reload it with other
+// options); `reloads` the swaps that replaced the same model.
 
-import { abortable, FOREVER_MS, sleep } from "./clock.ts";
+import { abortable, FOREVER_NS, msToNs, nowNs, sleep } from "./clock.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
 import type { KeepAlive } from "./duration.ts";
 import type { ModelEntry } from "./catalogue.ts";
+import { needsReload, type LoadOptions } from "./options.ts";
 import type { SimCounters, SimFaults, SimSettings } from "./types.ts";
 
 interface Runner {
   entry: ModelEntry;
+  load: LoadOptions;
   loaded: boolean;
   ready: Promise<void>;
   refs: number;
   keepAliveMs: number;
-  expiresMs: number;
+  expiresNs: bigint;
   everIdle: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   slotBusy: boolean;
   slotWaiters: Array<() => void>;
+}
+
+/** What a request asks the scheduler for. */
+export interface Want {
+  entry: ModelEntry;
+  keepAlive: KeepAlive;
+  load: LoadOptions;
 }
 
 export interface Lease {
@@ -33,6 +47,9 @@ class LoadAborted extends Error {}
 
 const noop = (): void => {};
 
+/** now + keep_alive as Go adds a Duration: "forever" is MaxInt64 ns, about 292 years on. */
+const expiry = (keepAliveMs: number, now: bigint): bigint => now + (keepAliveMs === Infinity ? FOREVER_NS : msToNs(keepAliveMs));
+
 export class Scheduler {
   private readonly runners = new Map<string, Runner>();
   private pending = 0;
@@ -46,10 +63,11 @@ export class Scheduler {
   ) {}
 
   /** Takes a reference on a loaded runner for `entry`, loading it if needed; `slot` also waits for its one slot. */
-  async acquire(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal, slot: boolean): Promise<Lease> {
+  async acquire(want: Want, signal: AbortSignal, slot: boolean): Promise<Lease> {
+    const { keepAlive } = want;
     const started = performance.now();
     for (;;) {
-      const runner = await this.reference(entry, keepAlive, signal);
+      const runner = await this.reference(want, signal);
       try {
         await abortable(runner.ready, signal);
       } catch (err) {
@@ -86,7 +104,7 @@ export class Scheduler {
     const runner = this.runners.get(entry.key);
     if (!runner) return;
     runner.keepAliveMs = 0;
-    runner.expiresMs = Date.now();
+    runner.expiresNs = nowNs();
     if (runner.refs === 0) this.evict(runner);
   }
 
@@ -101,17 +119,17 @@ export class Scheduler {
   }
 
   /** /api/ps rows; like Ollama it blocks while a load is in progress. */
-  async ps(): Promise<Array<{ entry: ModelEntry; expiresMs: number; contextLength: number }>> {
+  async ps(): Promise<Array<{ entry: ModelEntry; expiresNs: bigint; contextLength: number }>> {
     await Promise.allSettled([...this.runners.values()].map((r) => r.ready));
-    const now = Date.now();
+    const now = nowNs();
     return [...this.runners.values()]
       .filter((r) => r.loaded)
       .map((r) => ({
         entry: r.entry,
-        expiresMs: r.keepAliveMs === Infinity ? FOREVER_MS : r.everIdle ? r.expiresMs : now + r.keepAliveMs,
-        contextLength: Math.min(r.entry.contextLength, 4096),
+        expiresNs: r.everIdle ? r.expiresNs : expiry(r.keepAliveMs, now),
+        contextLength: r.load.numCtx,
       }))
-      .sort((a, b) => b.expiresMs - a.expiresMs);
+      .sort((a, b) => Number(b.expiresNs / 1_000_000_000n - a.expiresNs / 1_000_000_000n));
   }
 
   stop(): void {
@@ -120,13 +138,13 @@ export class Scheduler {
   }
 
   /** A referenced runner: the resident one, or one from the load queue. */
-  private async reference(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
-    const resident = this.runners.get(entry.key);
-    if (resident) {
+  private async reference(want: Want, signal: AbortSignal): Promise<Runner> {
+    const resident = this.runners.get(want.entry.key);
+    if (resident && !needsReload(resident.load, want.load)) {
       this.ref(resident);
       return resident;
     }
-    const queued = this.enqueueLoad(entry, keepAlive, signal);
+    const queued = this.enqueueLoad(want, signal);
     try {
       return await abortable(queued, signal);
     } catch (err) {
@@ -135,23 +153,32 @@ export class Scheduler {
     }
   }
 
-  private enqueueLoad(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+  private enqueueLoad(want: Want, signal: AbortSignal): Promise<Runner> {
     if (this.pending >= this.settings.maxQueue) return Promise.reject(new SimError(503, QUEUE_FULL));
     this.pending++;
-    const run = this.loadChain.then(() => this.loadOne(entry, keepAlive, signal));
+    const run = this.loadChain.then(() => this.loadOne(want, signal));
     this.loadChain = run.then((r) => r.ready.catch(noop), noop);
     return run;
   }
 
-  private async loadOne(entry: ModelEntry, keepAlive: KeepAlive, signal: AbortSignal): Promise<Runner> {
+  private async loadOne(want: Want, signal: AbortSignal): Promise<Runner> {
+    const { entry, keepAlive, load } = want;
     this.pending--;
     if (signal.aborted) throw new ClientGone();
-    const existing = this.runners.get(entry.key);
-    if (existing) {
-      this.ref(existing);
-      return existing;
+    let reloaded = false;
+    for (let existing = this.runners.get(entry.key); existing; existing = this.runners.get(entry.key)) {
+      if (!needsReload(existing.load, load)) {
+        this.ref(existing);
+        return existing;
+      }
+      // Like expireRunner: the old runner goes once its in-flight requests finish.
+      if (existing.refs > 0) await this.untilIdle(signal);
+      else {
+        this.evict(existing);
+        reloaded = true;
+      }
     }
-    let evicted = false;
+    let evicted = reloaded;
     while (this.runners.size >= this.settings.maxLoaded) {
       const idle = [...this.runners.values()].filter((r) => r.refs === 0 && r.loaded);
       idle.sort((a, b) => a.keepAliveMs - b.keepAliveMs);
@@ -160,17 +187,18 @@ export class Scheduler {
         this.evict(victim);
         evicted = true;
       } else {
-        await abortable(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), signal);
+        await this.untilIdle(signal);
       }
     }
     const keepAliveMs = keepAlive ?? this.settings.keepAliveMs;
     const runner: Runner = {
       entry,
+      load,
       loaded: false,
       ready: Promise.resolve(),
       refs: 1,
       keepAliveMs,
-      expiresMs: Date.now() + keepAliveMs,
+      expiresNs: expiry(keepAliveMs, nowNs()),
       everIdle: false,
       timer: undefined,
       slotBusy: false,
@@ -179,6 +207,7 @@ export class Scheduler {
     this.runners.set(entry.key, runner);
     this.counters.loads++;
     if (evicted) this.counters.swaps++;
+    if (reloaded) this.counters.reloads++;
     runner.ready = this.load(runner, signal);
     runner.ready.catch(noop);
     return runner;
@@ -208,7 +237,7 @@ export class Scheduler {
     runner.refs--;
     if (runner.refs > 0 || this.runners.get(runner.entry.key) !== runner) return;
     runner.everIdle = true;
-    runner.expiresMs = runner.keepAliveMs === Infinity ? FOREVER_MS : Date.now() + runner.keepAliveMs;
+    runner.expiresNs = expiry(runner.keepAliveMs, nowNs());
     if (runner.keepAliveMs <= 0) this.evict(runner);
     else if (runner.keepAliveMs !== Infinity) runner.timer = setTimeout(() => this.evict(runner), runner.keepAliveMs);
     this.notifyIdle();
@@ -218,6 +247,11 @@ export class Scheduler {
     clearTimeout(runner.timer);
     if (this.runners.get(runner.entry.key) === runner) this.runners.delete(runner.entry.key);
     this.notifyIdle();
+  }
+
+  /** Resolves when some runner goes idle or away. */
+  private untilIdle(signal: AbortSignal): Promise<void> {
+    return abortable(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), signal);
   }
 
   private notifyIdle(): void {

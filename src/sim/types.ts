@@ -31,18 +31,25 @@ export interface SimOptions {
   tokenDelayMs?: number;
   loadMs?: number;
   responseTokens?: number;
+  /** OLLAMA_MAX_LOADED_MODELS; default 3, Ollama's automatic value with no GPU (3 per GPU). Pin 1 to count swaps. */
   maxLoaded?: number;
   maxQueue?: number;
   keepAliveMs?: number;
   seed?: number;
   version?: string;
+  /** OLLAMA_ORIGINS: extra allowed CORS origins, comma-separated (gin-contrib/cors wildcards, `*` for all). */
+  origins?: string;
   faults?: Partial<SimFaults>;
 }
 
 export interface SimCounters {
   requests: Record<string, number>;
+  /** Runners started (model loads), reloads included. */
   loads: number;
+  /** Loads that first unloaded a resident runner: to make room, or to reload it with other load-time options. */
   swaps: number;
+  /** Swaps that replaced a runner of the same model because load-time options (num_ctx, …) changed. */
+  reloads: number;
   concurrent: number;
   maxConcurrent: number;
   aborted: number;

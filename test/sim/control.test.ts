@@ -47,6 +47,14 @@ describe("foreman sim", () => {
   const cli = (args: string[]) =>
     Bun.spawn([process.execPath, `${import.meta.dir}/fixtures/run-cli.ts`, ...args], { stdout: "pipe", stderr: "pipe" });
 
+  test("--help lists every option", async () => {
+    const child = cli(["--help"]);
+    expect(await child.exited).toBe(0);
+    const out = await new Response(child.stdout).text();
+    for (const flag of ["--port", "--host", "--token-delay", "--load-ms", "--max-loaded", "--origins"]) expect(out).toContain(flag);
+    expect(out).toContain("(default 3)");
+  });
+
   test("bad flags exit 2 with one line", async () => {
     const child = cli(["--bogus", "1"]);
     expect(await child.exited).toBe(2);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
+import { formatFloat32 } from "../../src/sim/gojson.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { jsonOf, ndjson, post, readArrivals } from "./support.ts";
 
@@ -207,6 +208,8 @@ describe("raw wire framing", () => {
     expect([ka.status, await ka.json()]).toEqual([400, { error: 'time: missing unit in duration "-1"' }]);
     const type = await post(`${sim.url}/api/chat`, { model: "llama3.2", messages: [], stream: "yes" });
     expect(await type.json()).toEqual({ error: "json: cannot unmarshal string into Go struct field ChatRequest.stream of type bool" });
+    const parts = await post(`${sim.url}/api/chat`, { model: "llama3.2", messages: [{ role: "user", content: [{ type: "text", text: "x" }] }] });
+    expect([parts.status, await parts.json()]).toEqual([400, { error: "json: cannot unmarshal array into Go struct field ChatRequest.messages.content of type string" }]);
   });
 
   test("load and unload replies", async () => {
@@ -224,15 +227,52 @@ describe("raw wire framing", () => {
   });
 });
 
+describe("numbers, times and strings as Go writes them", () => {
+  test("/api/embed vectors are float32 shortest text; /api/embeddings is float64", async () => {
+    const embed = await (await post(`${sim.url}/api/embed`, { model: "nomic-embed-text", input: "a" })).text();
+    const numbers = /"embeddings":\[\[([^\]]*)\]\]/.exec(embed)?.[1]?.split(",") ?? [];
+    expect(numbers).toHaveLength(768);
+    // Each is the canonical shortest text of the float32 it reads back as.
+    for (const n of numbers) expect(formatFloat32(Math.fround(Number(n)))).toBe(n);
+    const legacy = await (await post(`${sim.url}/api/embeddings`, { model: "nomic-embed-text", prompt: "a" })).text();
+    const first = /"embedding":\[([^,\]]*)/.exec(legacy)?.[1] ?? "";
+    // A float32 value written as float64: more digits, same value.
+    expect(Number(first)).toBe(Math.fround(Number(first)));
+  });
+
+  test("created_at is UTC with nanoseconds", async () => {
+    const lines = ndjson(await (await post(`${sim.url}/api/generate`, { model: "llama3.2", prompt: "t" })).text());
+    const stamps = lines.map((l) => String(l.created_at));
+    for (const stamp of stamps) expect(stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
+    // Nanosecond digits appear (a millisecond clock would never give more than 3).
+    expect(stamps.some((s) => /\.\d{4,9}Z$/.test(s))).toBe(true);
+  });
+
+  test("<, > and & in strings are escaped as \\u003c, \\u003e, \\u0026", async () => {
+    const res = await post(`${sim.url}/api/chat`, { model: "llama3.2", messages: [], think: "<b>&" });
+    expect(res.status).toBe(400);
+    const number = await post(`${sim.url}/api/chat`, { model: "llama3.2", messages: [], think: 5 });
+    expect(await number.json()).toEqual({ error: 'think must be a boolean or string ("high", "medium", "low", "max", true, or false)' });
+    expect(await res.text()).toBe('{"error":"invalid think value: \\"\\u003cb\\u003e\\u0026\\" (must be \\"high\\", \\"medium\\", \\"low\\", \\"max\\", true, or false)"}');
+  });
+});
+
 describe("model management", () => {
   test("tags: shape, digest without prefix, newest first", async () => {
     const res = await fetch(`${sim.url}/api/tags`);
     const { models } = (await res.json()) as { models: Array<Record<string, unknown>> };
-    expect(models.map((m) => m.name)).toEqual(["llama3.2:latest", "qwen2.5:0.5b", "mistral:latest", "nomic-embed-text:latest"]);
+    expect(models.map((m) => m.name)).toEqual([
+      "llama3.2:latest",
+      "qwen2.5:0.5b",
+      "mistral:latest",
+      "nomic-embed-text:latest",
+      "qwen3:0.6b",
+      "qwen2.5-coder:0.5b",
+    ]);
     expect(Object.keys(models[0]!)).toEqual(["name", "model", "modified_at", "size", "digest", "details", "capabilities"]);
     expect(models[0]!.digest).toMatch(/^[0-9a-f]{64}$/);
     const list = await ollama.list();
-    expect(list.models).toHaveLength(4);
+    expect(list.models).toHaveLength(6);
   });
 
   test("ps: shape and keep_alive -1 expires far ahead", async () => {
@@ -240,7 +280,11 @@ describe("model management", () => {
     const { models } = (await (await fetch(`${sim.url}/api/ps`)).json()) as { models: Array<Record<string, unknown>> };
     const row = models.find((m) => m.name === "mistral:latest")!;
     expect(Object.keys(row)).toEqual(["name", "model", "size", "digest", "details", "expires_at", "size_vram", "context_length"]);
-    expect(String(row.expires_at).startsWith("2318-")).toBe(true);
+    // Go adds MaxInt64 ns (about 292 years) to now; nanoseconds and all.
+    const stamp = String(row.expires_at);
+    expect(stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}(Z|[+-]\d\d:\d\d)$/);
+    const expected = Date.now() + 9_223_372_036_854.775807;
+    expect(Math.abs(Date.parse(stamp.replace(/(\.\d{3})\d*/, "$1")) - expected)).toBeLessThan(60_000);
     const ps = await ollama.ps();
     expect(ps.models.map((m) => m.name)).toContain("mistral:latest");
   });

@@ -68,10 +68,11 @@ describe("openai client", () => {
     );
     const bytes = Buffer.from(raw.data[0]?.embedding ?? "", "base64");
     expect(bytes.length).toBe(768 * 4);
-    expect(bytes.readFloatLE(0)).toBe(res.data[0]!.embedding[0]!);
+    // The float form is Go's shortest float32 text: it reads back as the same float32.
+    expect(Math.fround(res.data[0]!.embedding[0]!)).toBe(bytes.readFloatLE(0));
     // The SDK decodes base64 by default.
     const sdk = await openai.embeddings.create({ model: "nomic-embed-text", input: "a" });
-    expect(sdk.data[0]?.embedding[0]).toBe(res.data[0]!.embedding[0]!);
+    expect(sdk.data[0]?.embedding[0]).toBe(bytes.readFloatLE(0));
   });
 
   test("models list and retrieve", async () => {
@@ -94,6 +95,20 @@ describe("openai client", () => {
 });
 
 describe("raw /v1 framing", () => {
+  test("replies and handler errors are json.Encoder output: application/json, ending in a newline", async () => {
+    const completion = await post(`${sim.url}/v1/chat/completions`, { model: "llama3.2", messages });
+    expect(completion.headers.get("content-type")).toBe("application/json");
+    expect((await completion.text()).endsWith("}\n")).toBe(true);
+    const models = await fetch(`${sim.url}/v1/models`);
+    expect((await models.text()).endsWith("}\n")).toBe(true);
+    const missing = await post(`${sim.url}/v1/chat/completions`, { model: "ghost", messages });
+    expect([missing.status, missing.headers.get("content-type"), await missing.text()]).toEqual([
+      404,
+      "application/json",
+      '{"error":{"message":"model \'ghost\' not found","type":"not_found_error","param":null,"code":null}}\n',
+    ]);
+  });
+
   test("stream defaults to false on /v1", async () => {
     const res = await post(`${sim.url}/v1/chat/completions`, { model: "llama3.2", messages });
     expect(res.headers.get("content-type")).toBe("application/json");
@@ -121,11 +136,11 @@ describe("raw /v1 framing", () => {
     expect(chunks[3].usage.completion_tokens).toBe(2);
   });
 
-  test("envelope shape for bad bodies", async () => {
+  test("envelope shape for bad bodies: the middleware's c.JSON (charset, no newline)", async () => {
     const res = await post(`${sim.url}/v1/chat/completions`, "");
     expect(res.status).toBe(400);
-    expect(res.headers.get("content-type")).toBe("application/json");
-    expect(await res.json()).toEqual({ error: { message: "EOF", type: "invalid_request_error", param: null, code: null } });
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(await res.text()).toBe('{"error":{"message":"EOF","type":"invalid_request_error","param":null,"code":null}}');
     const emb = await post(`${sim.url}/v1/embeddings`, { model: "nomic-embed-text", input: [] });
     expect((await jsonOf<{ error: { message: string } }>(emb)).error.message).toBe("invalid input");
   });

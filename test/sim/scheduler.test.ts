@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { eventually, post } from "./support.ts";
+import { eventually, ndjson, post } from "./support.ts";
 
 let sim: Simulator;
 let ollama: Ollama;
@@ -33,6 +33,18 @@ describe("residency and counters", () => {
     expect(sim.resident()).toEqual(["mistral:latest"]);
     expect(sim.counters.completed).toBe(3);
     expect(sim.counters.requests["POST /api/generate"]).toBe(3);
+  });
+
+  test("the default keeps 3 models resident, Ollama's automatic OLLAMA_MAX_LOADED_MODELS without a GPU", async () => {
+    const three = await startSimulator({ port: 0, tokenDelayMs: 1, loadMs: 1, responseTokens: 1 });
+    try {
+      for (const model of ["llama3.2", "mistral", "qwen2.5:0.5b"]) await post(`${three.url}/api/generate`, { model, prompt: "x", stream: false });
+      expect([three.resident().length, three.counters.loads, three.counters.swaps]).toEqual([3, 3, 0]);
+      await post(`${three.url}/api/embed`, { model: "nomic-embed-text" });
+      expect([three.resident().length, three.counters.loads, three.counters.swaps]).toEqual([3, 4, 1]);
+    } finally {
+      await three.stop();
+    }
   });
 
   test("one slot per model: concurrent requests queue, maxConcurrent counts them", async () => {
@@ -98,6 +110,69 @@ describe("residency and counters", () => {
   test("keep_alive 0 with work unloads after the request", async () => {
     await gen("llama3.2", { keep_alive: 0 });
     expect(sim.resident()).toEqual([]);
+  });
+
+  test("a num_ctx change reloads the model; /api/ps shows the runner's context length", async () => {
+    const contexts = async (): Promise<Record<string, number>> => {
+      const { models } = (await (await fetch(`${sim.url}/api/ps`)).json()) as { models: Array<{ name: string; context_length: number }> };
+      return Object.fromEntries(models.map((m) => [m.name, m.context_length]));
+    };
+    await gen("llama3.2");
+    expect(await contexts()).toEqual({ "llama3.2:latest": 4096 });
+    await gen("llama3.2", { options: { num_ctx: 2048 } });
+    expect(await contexts()).toEqual({ "llama3.2:latest": 2048 });
+    expect([sim.counters.loads, sim.counters.swaps, sim.counters.reloads]).toEqual([2, 1, 1]);
+    // Runtime options and an equal num_ctx reuse the runner.
+    await gen("llama3.2", { options: { num_ctx: 2048, temperature: 0.1, seed: 7 } });
+    expect(sim.counters.loads).toBe(2);
+    // Back to the automatic context: 4096 differs from the runner's explicit 2048.
+    await gen("llama3.2");
+    expect([sim.counters.loads, sim.counters.reloads]).toEqual([3, 2]);
+    expect(await contexts()).toEqual({ "llama3.2:latest": 4096 });
+  });
+
+  test("num_ctx is capped at the model's training context; other load-time options reload too", async () => {
+    await gen("qwen2.5:0.5b", { options: { num_ctx: 1_000_000 } });
+    const { models } = (await (await fetch(`${sim.url}/api/ps`)).json()) as { models: Array<{ context_length: number }> };
+    expect(models[0]?.context_length).toBe(32768);
+    await gen("qwen2.5:0.5b", { options: { num_ctx: 1_000_000, num_batch: 64 } });
+    await gen("qwen2.5:0.5b", { options: { num_ctx: 1_000_000, num_batch: 64 }, shift: false });
+    expect([sim.counters.loads, sim.counters.reloads]).toEqual([3, 2]);
+  });
+
+  test("a reload waits for the old runner's in-flight request to finish", async () => {
+    const order: string[] = [];
+    const first = await post(`${sim.url}/api/generate`, { model: "llama3.2", prompt: "x", options: { num_predict: 15 } });
+    const firstBody = first.text().then((text) => (order.push("first done"), text));
+    const second = gen("llama3.2", { options: { num_ctx: 1024 } }).then((res) => (order.push("second answered"), res));
+    const [a, b] = await Promise.all([firstBody, second]);
+    expect(ndjson(a).at(-1)?.done).toBe(true);
+    expect(b.status).toBe(200);
+    // The second request cannot even start loading before the first lets go of the old runner.
+    expect(order).toEqual(["first done", "second answered"]);
+    expect([sim.counters.loads, sim.counters.reloads]).toEqual([2, 1]);
+  });
+
+  test("an option of the wrong type is Ollama's 500 from scheduling, before any load", async () => {
+    for (const [path, body] of [
+      ["/api/generate", { model: "llama3.2", prompt: "x", options: { temperature: "hot" } }],
+      ["/api/generate", { model: "llama3.2", prompt: "", options: { temperature: "hot" } }],
+      ["/api/chat", { model: "llama3.2", messages: [{ role: "user", content: "x" }], options: { temperature: "hot" } }],
+      ["/api/embed", { model: "nomic-embed-text", input: "x", options: { temperature: "hot" } }],
+    ] as const) {
+      const res = await post(`${sim.url}${path}`, body);
+      expect([res.status, res.headers.get("content-type"), await res.json()]).toEqual([
+        500,
+        "application/json; charset=utf-8",
+        { error: 'option "temperature" must be of type float32' },
+      ]);
+    }
+    const err = await ollama.chat({ model: "llama3.2", messages: [{ role: "user", content: "x" }], options: { num_ctx: "big" } as never }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status_code: 500, message: 'option "num_ctx" must be of type integer' });
+    expect(sim.counters.loads).toBe(0);
+    // The capability check comes first.
+    const caps = await post(`${sim.url}/api/generate`, { model: "nomic-embed-text", prompt: "x", options: { temperature: "hot" } });
+    expect(caps.status).toBe(400);
   });
 
   test("pending load queue is bounded by maxQueue", async () => {

@@ -46,6 +46,24 @@ export function sseData(text: string): string[] {
   });
 }
 
+export interface NamedEvent {
+  event: string;
+  data: Record<string, unknown>;
+  /** The data line exactly as sent. */
+  raw: string;
+}
+
+/** Named SSE events (`event: x` then `data: {…}`), as /v1/responses and /v1/messages send them. */
+export function namedEvents(text: string): NamedEvent[] {
+  const events = text.split("\n\n");
+  if (events.pop() !== "") throw new Error("SSE stream does not end with a blank line");
+  return events.map((e) => {
+    const match = /^event: ([^\n]+)\ndata: ([^\n]+)$/.exec(e);
+    if (!match) throw new Error(`bad named SSE event: ${e}`);
+    return { event: match[1]!, data: JSON.parse(match[2]!) as Record<string, unknown>, raw: match[2]! };
+  });
+}
+
 /** A decoded JSON body, typed by the caller's expectation. */
 export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;

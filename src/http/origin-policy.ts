@@ -1,0 +1,303 @@
+// Ollama's edge policy as pure functions: which browser origins may call it
+// (gin-contrib/cors v1.7.2 as Ollama configures it, plus OLLAMA_ORIGINS) and
+// which Host names a loopback listener answers (its DNS-rebinding guard).
+// The simulator applies it as Ollama would; foreman's edge applies the same
+// rules to FOREMAN_ORIGINS. Machine facts (hostname, interface addresses) are
+// passed in, so nothing here touches the OS.
+
+/** A header to add to the reply; `Vary` appears several times, so not a record. */
+export type HeaderPair = readonly [name: string, value: string];
+
+export type EdgeDecision =
+  /** Go on to the route; add `headers` to whatever it answers. */
+  | { kind: "pass"; headers: HeaderPair[] }
+  /** Answer 204 with these headers and no body (CORS preflight, or OPTIONS to an allowed host name). */
+  | { kind: "preflight"; headers: HeaderPair[] }
+  /** Answer 403 with these headers and an empty body. */
+  | { kind: "forbidden"; headers: HeaderPair[] };
+
+export interface OriginRules {
+  /** `*` was listed: every origin passes and replies say `Access-Control-Allow-Origin: *`. */
+  allowAll: boolean;
+  /** Entries compared whole (trimmed and lower-cased, as gin-contrib/cors normalizes them). */
+  exact: string[];
+  /** Entries with one `*`, split around it; `*` alone on a side means "anything". */
+  wildcards: Array<readonly [prefix: string, suffix: string]>;
+}
+
+export interface HostRules {
+  /** The machine's hostname, lower-cased. */
+  hostname: string;
+  /** Canonical keys (see ipKey) of the addresses assigned to local interfaces. */
+  localAddresses: Set<string>;
+}
+
+export interface EdgePolicy {
+  origins: OriginRules;
+  /** null when the server does not listen on loopback: the Host guard is off. */
+  hosts: HostRules | null;
+}
+
+export interface EdgeRequest {
+  method: string;
+  origin: string | null;
+  /** The Host header as sent, port included. */
+  host: string;
+}
+
+/** What envconfig.AllowedOrigins appends to OLLAMA_ORIGINS. */
+export const DEFAULT_ORIGINS: readonly string[] = [
+  ...["localhost", "127.0.0.1", "0.0.0.0"].flatMap((h) => [`http://${h}`, `https://${h}`, `http://${h}:*`, `https://${h}:*`]),
+  "app://*",
+  "file://*",
+  "tauri://*",
+  "vscode-webview://*",
+  "vscode-file://*",
+];
+
+/** The schemes an entry without `*` must start with (gin-contrib/cors with AllowBrowserExtensions). */
+const SCHEMES = ["http://", "https://", "chrome-extension://", "safari-extension://", "moz-extension://", "ms-browser-extension://"];
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/** Ollama's AllowHeaders list, as written in server/routes.go. */
+const ALLOW_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "User-Agent",
+  "Accept",
+  "X-Requested-With",
+  "OpenAI-Beta",
+  ...[
+    "arch",
+    "async",
+    "custom-poll-interval",
+    "helper-method",
+    "lang",
+    "os",
+    "package-version",
+    "poll-helper",
+    "retry-count",
+    "runtime",
+    "runtime-version",
+    "timeout",
+  ].map((name) => `x-stainless-${name}`),
+];
+
+/** gin-contrib/cors's default MaxAge, 12 hours, in seconds. */
+const MAX_AGE_SECONDS = 12 * 60 * 60;
+
+/** Go's http.CanonicalHeaderKey: `openai-beta` → `Openai-Beta`. */
+export function canonicalHeaderKey(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+/**
+ * The origin rules for an OLLAMA_ORIGINS-style value: comma-separated entries
+ * (split as is, no trimming per entry, like Ollama), then Ollama's defaults.
+ * An entry that gin-contrib/cors would reject at startup is an error here.
+ */
+export function parseOrigins(value: string): { ok: true; rules: OriginRules } | { ok: false; error: string } {
+  // envconfig.Var trims spaces, then quotes, from the whole value.
+  const trimmed = value.trim().replace(/^["']+|["']+$/g, "");
+  const entries = [...(trimmed === "" ? [] : trimmed.split(",")), ...DEFAULT_ORIGINS];
+  for (const entry of entries) {
+    if (!entry.includes("*") && !SCHEMES.some((s) => entry.startsWith(s))) {
+      return { ok: false, error: `bad origin: origins must contain '*' or include ${SCHEMES.join(",")}` };
+    }
+    if (entry.split("*").length > 2) return { ok: false, error: "only one * is allowed" };
+  }
+  const wildcards = entries.filter((e) => e.includes("*")).map((e) => {
+    const star = e.indexOf("*");
+    if (star === 0) return ["*", e.slice(1)] as const;
+    if (star === e.length - 1) return [e.slice(0, star), "*"] as const;
+    return [e.slice(0, star), e.slice(star + 1)] as const;
+  });
+  return {
+    ok: true,
+    rules: { allowAll: entries.includes("*"), exact: [...new Set(entries.map((e) => e.trim().toLowerCase()))], wildcards },
+  };
+}
+
+/** gin-contrib/cors's validateOrigin: the request's Origin as sent, case and all. */
+export function originAllowed(rules: OriginRules, origin: string): boolean {
+  if (rules.allowAll || rules.exact.includes(origin)) return true;
+  return rules.wildcards.some(
+    ([prefix, suffix]) =>
+      (prefix === "*" && origin.endsWith(suffix)) ||
+      (suffix === "*" && origin.startsWith(prefix)) ||
+      (origin.startsWith(prefix) && origin.endsWith(suffix)),
+  );
+}
+
+/** The headers an allowed origin gets: preflight (OPTIONS) or on a normal reply. */
+function corsHeaders(rules: OriginRules, origin: string, preflight: boolean): HeaderPair[] {
+  const allowOrigin: HeaderPair = ["Access-Control-Allow-Origin", rules.allowAll ? "*" : origin];
+  if (!preflight) return rules.allowAll ? [allowOrigin] : [["Vary", "Origin"], allowOrigin];
+  return [
+    ["Access-Control-Allow-Headers", [...new Set(ALLOW_HEADERS.map(canonicalHeaderKey))].join(",")],
+    ["Access-Control-Allow-Methods", METHODS.join(",")],
+    ["Access-Control-Max-Age", String(MAX_AGE_SECONDS)],
+    allowOrigin,
+    ...(rules.allowAll ? [] : (["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"].map((v) => ["Vary", v] as const))),
+  ];
+}
+
+/**
+ * One request at the edge, in Ollama's middleware order:
+ * 1. No Origin, or Origin `http(s)://<Host>`: not a CORS request, go on.
+ * 2. An Origin off the list: 403, empty body, before anything else runs.
+ * 3. OPTIONS from an allowed origin: the preflight answer (204); the Host guard never sees it.
+ * 4. Otherwise the CORS headers are kept for the reply and the Host guard runs (if on):
+ *    an IP that is loopback, private, unspecified or local passes; an allowed
+ *    name passes, or gets 204 for OPTIONS; anything else is 403.
+ */
+export function edgeDecision(request: EdgeRequest, policy: EdgePolicy): EdgeDecision {
+  const { method, origin, host } = request;
+  let headers: HeaderPair[] = [];
+  if (origin && origin !== `http://${host}` && origin !== `https://${host}`) {
+    if (!originAllowed(policy.origins, origin)) return { kind: "forbidden", headers: [] };
+    if (method === "OPTIONS") return { kind: "preflight", headers: corsHeaders(policy.origins, origin, true) };
+    headers = corsHeaders(policy.origins, origin, false);
+  }
+  if (!policy.hosts) return { kind: "pass", headers };
+  const name = splitHostPort(host) ?? host;
+  const ip = parseIp(name);
+  if (ip && (isLoopback(ip) || isPrivate(ip) || isUnspecified(ip) || policy.hosts.localAddresses.has(ipKey(ip)))) {
+    return { kind: "pass", headers };
+  }
+  if (!hostNameAllowed(policy.hosts, name)) return { kind: "forbidden", headers };
+  return method === "OPTIONS" ? { kind: "preflight", headers } : { kind: "pass", headers };
+}
+
+/** Facts about the server and its machine, read by the caller (os.hostname(), os.networkInterfaces()). */
+export interface Machine {
+  /** The address the server listens on (an IP, or "localhost"). */
+  listenHost: string;
+  hostname: string;
+  interfaceAddresses: readonly string[];
+}
+
+/** The whole edge policy: an OLLAMA_ORIGINS-style value and the machine it runs on. */
+export function edgePolicy(origins: string, machine: Machine): { ok: true; policy: EdgePolicy } | { ok: false; error: string } {
+  const parsed = parseOrigins(origins);
+  return parsed.ok ? { ok: true, policy: { origins: parsed.rules, hosts: hostRules(machine) } } : parsed;
+}
+
+/** The Host guard for a server listening on `listenHost`, or null when it is not loopback (guard off). */
+export function hostRules(machine: Machine): HostRules | null {
+  const listen = machine.listenHost.toLowerCase() === "localhost" ? parseIp("127.0.0.1") : parseIp(machine.listenHost.replace(/^\[|\]$/g, ""));
+  if (!listen || !isLoopback(listen)) return null;
+  const localAddresses = new Set<string>();
+  for (const address of machine.interfaceAddresses) {
+    const ip = parseIp(address.replace(/%.*$/, ""));
+    if (ip) localAddresses.add(ipKey(ip));
+  }
+  return { hostname: machine.hostname.toLowerCase(), localAddresses };
+}
+
+/** Ollama's allowedHost: empty, localhost, the hostname, or a local-only TLD. */
+function hostNameAllowed(rules: HostRules, name: string): boolean {
+  const host = name.toLowerCase();
+  if (host === "" || host === "localhost" || host === rules.hostname) return true;
+  return ["localhost", "local", "internal"].some((tld) => host.endsWith(`.${tld}`));
+}
+
+/** Go's net.SplitHostPort, returning the host, or null where Go reports an error. */
+export function splitHostPort(hostport: string): string | null {
+  const colon = hostport.lastIndexOf(":");
+  if (colon < 0) return null;
+  let host: string;
+  let from = 0;
+  let after = 0;
+  if (hostport.startsWith("[")) {
+    const end = hostport.indexOf("]");
+    if (end < 0 || end + 1 !== colon) return null;
+    host = hostport.slice(1, end);
+    from = 1;
+    after = end + 1;
+  } else {
+    host = hostport.slice(0, colon);
+    if (host.includes(":")) return null;
+  }
+  if (hostport.slice(from).includes("[") || hostport.slice(after).includes("]")) return null;
+  return host;
+}
+
+export interface IpAddress {
+  /** 4 bytes for IPv4, 16 for IPv6 (IPv4-mapped IPv6 stays 16). */
+  bytes: number[];
+  zone: string;
+}
+
+/** Go's netip.ParseAddr: dotted IPv4 without leading zeros, or IPv6 with an optional zone. */
+export function parseIp(text: string): IpAddress | null {
+  if (text.includes(":")) return parseIp6(text);
+  const bytes = parseIp4(text);
+  return bytes ? { bytes, zone: "" } : null;
+}
+
+function parseIp4(text: string): number[] | null {
+  const fields = text.split(".");
+  if (fields.length !== 4) return null;
+  const bytes = fields.map((f) => (/^(0|[1-9]\d{0,2})$/.test(f) ? Number(f) : 256));
+  return bytes.every((b) => b <= 255) ? bytes : null;
+}
+
+function parseIp6(text: string): IpAddress | null {
+  const percent = text.indexOf("%");
+  const zone = percent >= 0 ? text.slice(percent + 1) : "";
+  if (percent >= 0 && zone === "") return null;
+  const body = percent >= 0 ? text.slice(0, percent) : text;
+  const halves = body.split("::");
+  if (halves.length > 2) return null;
+  const groups = (part: string): number[] | null => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const pieces = part.split(":");
+    for (const [i, piece] of pieces.entries()) {
+      if (i === pieces.length - 1 && piece.includes(".")) {
+        const v4 = parseIp4(piece);
+        if (!v4) return null;
+        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(piece)) out.push(parseInt(piece, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0] ?? "");
+  const tail = halves.length === 2 ? groups(halves[1] ?? "") : [];
+  if (!head || !tail) return null;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const words = [...head, ...Array<number>(missing).fill(0), ...tail];
+  return { bytes: words.flatMap((w) => [w >> 8, w & 0xff]), zone };
+}
+
+/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as its IPv4 bytes; others unchanged. */
+function unmap(ip: IpAddress): number[] {
+  const b = ip.bytes;
+  return b.length === 16 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff ? b.slice(12) : b;
+}
+
+export function isLoopback(ip: IpAddress): boolean {
+  const b = unmap(ip);
+  return b.length === 4 ? b[0] === 127 : b.slice(0, 15).every((x) => x === 0) && b[15] === 1;
+}
+
+export function isPrivate(ip: IpAddress): boolean {
+  const b = unmap(ip);
+  if (b.length === 16) return ((b[0] ?? 0) & 0xfe) === 0xfc;
+  const [x = 0, y = 0] = b;
+  return x === 10 || (x === 172 && (y & 0xf0) === 16) || (x === 192 && y === 168);
+}
+
+/** Exactly 0.0.0.0 or :: (Go does not unmap here). */
+export function isUnspecified(ip: IpAddress): boolean {
+  return ip.zone === "" && ip.bytes.every((x) => x === 0);
+}
+
+/** Equal keys for equal addresses, as Go compares their String() forms. */
+export function ipKey(ip: IpAddress): string {
+  return `${ip.bytes.join(".")}%${ip.zone}`;
+}
