@@ -11,13 +11,13 @@ import { asObject, decodeV1Body, expectField, inMiddleware, jsonKind, stringFiel
 import type { SimContext } from "./context.ts";
 import { randomId, SimError } from "./errors.ts";
 import { goJson } from "./gojson.ts";
-import { chatHandler, type ChatRequest, type Think } from "./handlers.ts";
+import { chatHandler, type ChatRequest } from "./handlers.ts";
 import type { Chunk } from "./inference.ts";
 import { STREAM_HEADERS, v1Writer } from "./openai.ts";
 import type { ToolCall, ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
-import { isStdBase64, type ChatMessage } from "./request.ts";
-import type { Call } from "./router.ts";
+import { isStdBase64, type ChatMessage, type Think } from "./request.ts";
+import type { Call } from "./context.ts";
 
 const bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 

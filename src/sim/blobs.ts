@@ -4,7 +4,7 @@
 
 import { ClientGone, SimError } from "./errors.ts";
 import type { SimContext } from "./context.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
 /** manifest.BlobsPath's check; the digest is used as given (`sha256:` or `sha256-`, any hex case). */
 function checkDigest(digest: string): void {

@@ -14,6 +14,13 @@ export interface SimContext {
   faults(): SimFaults;
 }
 
+/** Per-request plumbing: `signal` aborts when the client goes (or the simulator sleeps/stops). */
+export interface Call {
+  signal: AbortSignal;
+  cancel(): void;
+  param: string;
+}
+
 export type Outcome = "completed" | "aborted" | "failed";
 
 /** Counts one inference request in flight; the returned function ends it once. */

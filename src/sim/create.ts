@@ -12,7 +12,7 @@ import { SimError } from "./errors.ts";
 import { goJson, goMap } from "./gojson.ts";
 import { modelField, MODELS_DIR, progressReply, pullable, pullProgress, type Step } from "./models.ts";
 import { nameKey, parseName, type ModelName } from "./names.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
 const QUANTIZE_TO = ["F32", "F16", "Q8_0", "Q4_K_S", "Q4_K_M", "Q4_K", "BF16"];
 

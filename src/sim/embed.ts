@@ -12,7 +12,7 @@ import { json } from "./http.ts";
 import { begin, loadOnly, Session, type Metrics } from "./inference.ts";
 import { countTokens, normalize, rawEmbedding } from "./output.ts";
 import { lookup, optionsOf, wantOf } from "./request.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 import type { Want } from "./scheduler.ts";
 
 export interface EmbedRequest {

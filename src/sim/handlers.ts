@@ -10,12 +10,10 @@ import { SimError } from "./errors.ts";
 import { begin, emptyReply, loadOnly, type Plan } from "./inference.ts";
 import { countTokens, type ToolSpec } from "./output.ts";
 import { renderSession, type Writer } from "./render.ts";
-import { chatInput, limitOf, lookup, seedOf, wantOf, type ChatMessage } from "./request.ts";
+import { chatInput, limitOf, lookup, seedOf, wantOf, type ChatMessage, type Think } from "./request.ts";
 import type { JsonObject } from "./body.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
-/** api.ThinkValue: unset, a bool, or a level. */
-export type Think = boolean | "low" | "medium" | "high" | "max" | undefined;
 
 interface Common {
   model: string;

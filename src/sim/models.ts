@@ -10,7 +10,7 @@ import { SimError } from "./errors.ts";
 import { goMap } from "./gojson.ts";
 import { empty, json, JSON_PLAIN, NDJSON, ndjsonLine, stream, text } from "./http.ts";
 import { displayName, nameKey, parseName } from "./names.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
 export const root = (): Response => text("Ollama is running");
 

@@ -13,7 +13,7 @@ import type { Chunk, Metrics } from "./inference.ts";
 import type { ToolCall, ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
 import { optionsOf, thinkValue, type ChatMessage } from "./request.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
 /** Metrics with zeros omitted, in Ollama's key order. */
 function metricFields(metrics: Metrics | undefined): JsonObject {

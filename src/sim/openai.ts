@@ -11,14 +11,14 @@ import type { SimContext } from "./context.ts";
 import { embedHandler } from "./embed.ts";
 import { SimError } from "./errors.ts";
 import { goJson } from "./gojson.ts";
-import { chatHandler, generateHandler, type Think } from "./handlers.ts";
+import { chatHandler, generateHandler } from "./handlers.ts";
 import { encoded, SSE, sseEvent } from "./http.ts";
 import type { Chunk } from "./inference.ts";
 import { nativeTools } from "./native.ts";
 import { float32Base64, type ToolCall } from "./output.ts";
 import type { Writer } from "./render.ts";
-import { checkImageURL, isStdBase64, type ChatMessage } from "./request.ts";
-import type { Call } from "./router.ts";
+import { checkImageURL, isStdBase64, type ChatMessage, type Think } from "./request.ts";
+import type { Call } from "./context.ts";
 
 const unixNow = (): number => Number(nowNs() / 1_000_000_000n);
 

@@ -8,7 +8,7 @@ import type { Outcome } from "./context.ts";
 import { ClientGone, SimError } from "./errors.ts";
 import { stream } from "./http.ts";
 import { MidStreamError, type Chunk, type Session } from "./inference.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
 export interface Writer {
   /** Content-Type of a streamed reply. */

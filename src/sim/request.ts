@@ -10,7 +10,9 @@ import type { KeepAlive } from "./duration.ts";
 import { checkOptionTypes, loadOptionsOf } from "./options.ts";
 import { countTokens } from "./output.ts";
 import type { Want } from "./scheduler.ts";
-import type { Think } from "./handlers.ts";
+
+/** api.ThinkValue: unset, a bool, or a level. */
+export type Think = boolean | "low" | "medium" | "high" | "max" | undefined;
 
 /** How an endpoint words "no such model" (§3.2 — they differ on purpose). */
 export type NotFoundStyle = "single" | "pull";

@@ -16,7 +16,7 @@ import { openAIToolCalls, STREAM_HEADERS, thinkFromEffort, v1Writer } from "./op
 import type { ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
 import { checkImageURL, type ChatMessage } from "./request.ts";
-import type { Call } from "./router.ts";
+import type { Call } from "./context.ts";
 
 /** What the reply echoes back from the request. */
 interface Echo {

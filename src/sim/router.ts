@@ -1,7 +1,7 @@
 // The route table: which handler answers which METHOD /path, in which error
 // dialect, plus gin's 404/405/trailing-slash behaviour for everything else.
 
-import type { SimContext } from "./context.ts";
+import type { Call, SimContext } from "./context.ts";
 import { ClientGone, type Dialect } from "./errors.ts";
 import { embed, embeddings } from "./embed.ts";
 import { errorResponse, methodNotAllowed, notFound, toSimError } from "./http.ts";
@@ -12,13 +12,6 @@ import { copy, ps, pull, push, remove, root, show, tags, version } from "./model
 import { chat, generate } from "./native.ts";
 import { chatCompletions, completions, embeddingsV1, listModels, retrieveModel } from "./openai.ts";
 import { responses } from "./responses.ts";
-
-/** Per-request plumbing: `signal` aborts when the client goes (or the simulator sleeps/stops). */
-export interface Call {
-  signal: AbortSignal;
-  cancel(): void;
-  param: string;
-}
 
 type Handler = (ctx: SimContext, req: Request, call: Call) => Response | Promise<Response>;
 
