@@ -102,7 +102,7 @@ describe("webhooks", () => {
     receiver.setDown(true);
     const dir = tempDir();
     const db = join(dir.path, "outbox.db");
-    const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim!.url, "--db", db], { stdout: "ignore", stderr: "pipe" });
+    const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim!.url, "--db", db, "--webhook-allow", "127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
     let proc = spawn();
     let url = await listeningUrl(proc.stderr);
     const { job } = await postJob(url, { request: chatRequest(), webhook: receiver.url });
