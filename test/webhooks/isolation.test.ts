@@ -42,7 +42,7 @@ describe("webhook concurrency per destination", () => {
     await waitFor(() => dead.open === PER_DESTINATION, { what: `${PER_DESTINATION} requests held open by the dead receiver` });
 
     const { job } = await postJob(s.url, { request: chatRequest("llama3.2", "healthy"), webhook: healthy.url });
-    const got = await waitFor(() => healthy.hits.some((h) => h.json.type === "job.done") && healthy.hits, { what: "the healthy receiver's job.done", timeoutMs: 30_000 });
+    const got = await waitFor(() => (healthy.hits.some((h) => h.json.type === "job.done") ? healthy.hits : null), { what: "the healthy receiver's job.done", timeoutMs: 30_000 });
     expect(got.map((h) => h.json.data.id)).toEqual(got.map(() => job.id));
 
     // ...while every delivery to the dead receiver is still pending, none of its attempts finished
