@@ -38,7 +38,7 @@ export interface AttemptRow {
 }
 
 /** Deliveries to one origin (scheme, host, port) share that destination's in-flight cap. */
-export function destinationOf(url: string): string {
+function destinationOf(url: string): string {
   try {
     return new URL(url).origin;
   } catch {

@@ -10,7 +10,7 @@ import type { Logger } from "../ops/log.ts";
 import type { Telemetry } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DueDelivery } from "./deliveries.ts";
-import type { Pinned, WebhookGuard } from "./guard.ts";
+import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
 import { webhookHeaders } from "./sign.ts";
 
 export interface DispatcherOptions {
@@ -49,7 +49,7 @@ interface Outcome {
 }
 
 /** A receiver's answer: 2xx delivered; 410 Gone stops the delivery; anything else is retried. */
-export function answered(status: number, location: string | null): Outcome {
+function answered(status: number, location: string | null): Outcome {
   if (status >= 200 && status < 300) return { status, error: null, final: false, label: "delivered" };
   if (status === 410) return { status, error: "receiver answered 410 Gone: delivery stopped, not retried", final: true, label: "rejected" };
   if (status >= 300 && status < 400) return { status, error: `redirect to ${location ?? "?"} not followed`, final: false, label: "rejected" };
@@ -111,10 +111,11 @@ export class Dispatcher {
   }
 
   private pump(): void {
+    let now = Date.now();
     try {
       do {
         this.again = false;
-        const now = Date.now();
+        now = Date.now();
         // destinations whose earliest delivery is longest overdue go first
         const ready = this.rows
           .destinations()
@@ -133,7 +134,7 @@ export class Dispatcher {
           if (this.sending.size >= this.concurrency) break;
         }
       } while (this.again);
-      this.scheduleNext();
+      this.scheduleNext(now);
     } catch (err) {
       this.log.error("webhook dispatcher error", { error: (err as Error).message });
       this.timer = setTimeout(() => this.wake(), 1000);
@@ -154,12 +155,12 @@ export class Dispatcher {
     });
   }
 
-  private scheduleNext(): void {
+  /** Deliveries due by `now` were looked at; a later one needs the timer. */
+  private scheduleNext(now: number): void {
     clearTimeout(this.timer);
-    const now = Date.now();
     const at = this.rows.nextDueAfter(now);
     if (at === null || this.stopped) return;
-    this.timer = setTimeout(() => this.wake(), Math.min(at - now, 60_000));
+    this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(at - Date.now(), 60_000)));
   }
 
   private async send(row: DueDelivery): Promise<void> {
@@ -207,14 +208,7 @@ export class Dispatcher {
   }
 
   private post(route: Pinned, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<Response> {
-    return fetch(route.url, {
-      method: "POST",
-      body,
-      headers: { ...headers, host: route.host },
-      redirect: "manual",
-      signal,
-      ...(route.serverName === undefined ? {} : { tls: { serverName: route.serverName } }),
-    });
+    return fetch(...pinnedRequest(route, { method: "POST", body, headers, redirect: "manual", signal }));
   }
 
   /** Every delivery of a job with its attempts, for GET /jobs/{id}/deliveries. */

@@ -11,7 +11,7 @@ import { judgeAddresses, parseWebhookUrl, type AllowList } from "./policy.ts";
 export type Resolver = (host: string) => Promise<string[]>;
 
 /** The system's resolver (getaddrinfo: /etc/hosts, then DNS), addresses in its preferred order. */
-export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /** How long a submission waits for DNS before judging the name alone. */
 const SUBMISSION_DNS_MS = 2000;
@@ -37,6 +37,12 @@ export function pin(url: URL, address: string): Pinned {
   const name = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const serverName = url.protocol === "https:" && !isIP(name) ? name.replace(/\.$/, "") : undefined;
   return serverName === undefined ? { url: target.href, host: url.host } : { url: target.href, host: url.host, serverName };
+}
+
+/** fetch's arguments for a request along `route`: to the address, with the URL's name as Host and TLS server name. */
+export function pinnedRequest(route: Pinned, init: BunFetchRequestInit & { headers: Record<string, string> }): [string, BunFetchRequestInit] {
+  const headers = { ...init.headers, host: route.host };
+  return [route.url, route.serverName === undefined ? { ...init, headers } : { ...init, headers, tls: { serverName: route.serverName } }];
 }
 
 export type Admission =

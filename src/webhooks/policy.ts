@@ -21,8 +21,6 @@ export interface AllowList {
   nets: readonly Net[];
 }
 
-export const EMPTY_ALLOW_LIST: AllowList = { names: new Set(), nets: [] };
-
 /**
  * Addresses refused unless the allow list names them. Private LAN ranges (10/8, 172.16/12,
  * 192.168/16, fc00::/7) are not here: home receivers live there.
@@ -48,7 +46,7 @@ function v4(text: string): bigint {
 }
 
 /** Parses an address (brackets and an IPv6 zone allowed); null when it is not one. */
-export function parseIp(text: string): Ip | null {
+function parseIp(text: string): Ip | null {
   const s = text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
   const family = isIP(s);
   if (family === 4) return { v6: false, n: v4(s) };
@@ -122,7 +120,7 @@ export function parseAllowList(text: string): AllowList | string {
   return { names, nets };
 }
 
-export type ParsedUrl = { ok: true; url: URL; host: string; address: string | null } | { ok: false; reason: string };
+type ParsedUrl = { ok: true; url: URL; host: string; address: string | null } | { ok: false; reason: string };
 
 /** Rules 1–3, on the URL alone. `address` is the host when it is a literal IP, else null (a name). */
 export function parseWebhookUrl(raw: string): ParsedUrl {
