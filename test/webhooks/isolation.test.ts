@@ -1,8 +1,9 @@
 // A slow or dead receiver delays only its own deliveries: concurrency is counted per
 // destination under a global cap one destination cannot fill. And 410 Gone stops a delivery
 // at once instead of retrying it for a day.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import type { StartOptions } from "../../src/server.ts";
+import { Deliveries } from "../../src/webhooks/deliveries.ts";
 import { PER_DESTINATION } from "../../src/webhooks/dispatcher.ts";
 import { startStack, waitFor, type Stack } from "../harness.ts";
 import { chatRequest, getJob, postJob } from "../jobs/support.ts";
@@ -64,6 +65,22 @@ describe("webhook concurrency per destination", () => {
     for (const id of ids) {
       const types = hook.hits.filter((h) => h.json.data.id === id).map((h) => h.json.type);
       expect(types).toEqual(order.filter((t) => types.includes(t)));
+    }
+  });
+  test("while a delivery hangs and nothing else changes, the dispatcher does no work (it does not spin on its timer)", async () => {
+    const dead = receiver(() => "hang");
+    const s = await stack({ timeoutMs: 120_000 });
+    const { job } = await postJob(s.url, { request: chatRequest(), webhook: { url: dead.url, events: ["job.queued", "job.done"] } });
+    expect((await getJob(s.url, job.id, 30)).status).toBe("done");
+    await waitFor(() => dead.open === 1, { what: "job.queued held open by the receiver" });
+    const looks = spyOn(Deliveries.prototype, "due");
+    try {
+      // job.done waits behind job.queued, which waits on the receiver: a hundred round trips
+      // through the event loop later, the dispatcher has not looked at the table once
+      for (let i = 0; i < 100; i++) await fetch(`${s.url}/healthz`);
+      expect(looks).toHaveBeenCalledTimes(0);
+    } finally {
+      looks.mockRestore();
     }
   });
 });
