@@ -6,23 +6,13 @@
 import { startSimulator } from "../src/sim/index.ts";
 import { CONCURRENCY, PER_DESTINATION } from "../src/webhooks/dispatcher.ts";
 import { startTestForeman } from "../test/helpers.ts";
-import { fmt, machine, percentile, writeSection } from "./report.ts";
+import { fmt, lagReceiver, machine, percentile, writeSection } from "./report.ts";
 
 const JOBS = 300;
 const DEAD = 100;
 
 const sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, responseTokens: 1 });
-let lags: number[] = [];
-const healthy = Bun.serve({
-  port: 0,
-  hostname: "127.0.0.1",
-  async fetch(req) {
-    const got = Date.now();
-    const { timestamp } = (await req.json()) as { timestamp: string };
-    lags.push(got - Date.parse(timestamp));
-    return new Response("ok");
-  },
-});
+const healthy = lagReceiver();
 let deadOpen = 0;
 const never = Promise.withResolvers<void>();
 const dead = Bun.serve({
@@ -45,10 +35,10 @@ async function submit(webhook: unknown): Promise<void> {
 
 /** Latency of every delivery of JOBS jobs to the healthy receiver (queued, working, done each). */
 async function measure() {
-  lags = [];
-  for (let i = 0; i < JOBS; i++) await submit(`http://127.0.0.1:${healthy.port}/hook`);
-  while (lags.length < JOBS * 3) await Bun.sleep(5);
-  const sorted = lags.toSorted((a, b) => a - b);
+  healthy.lags.length = 0;
+  for (let i = 0; i < JOBS; i++) await submit(healthy.url);
+  while (healthy.lags.length < JOBS * 3) await Bun.sleep(5);
+  const sorted = healthy.lags.toSorted((a, b) => a - b);
   return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1)! };
 }
 
@@ -63,7 +53,7 @@ const heldOpen = deadOpen;
 await foreman.stop();
 never.resolve();
 await dead.stop(true);
-await healthy.stop(true);
+healthy.stop();
 await sim.stop();
 
 const ok = withDead.p50 <= 5;
@@ -72,7 +62,7 @@ await writeSection(
   `Command: \`bun bench/webhooks.ts\` (${machine()}).
 
 ### Delivery latency to a healthy receiver while another never answers
-From the state change (the event's timestamp) to receipt at a loopback receiver: ${JOBS} jobs one after the other, ${JOBS * 3} deliveries (queued, working, done). Then ${DEAD} deliveries are put in front of them for a receiver that accepts the connection and never answers, and the same ${JOBS} jobs run again. Dispatcher defaults: ${CONCURRENCY} deliveries in flight at once, ${PER_DESTINATION} per destination (origin), 10 s timeout.
+From the state change (the event's timestamp) to receipt at a loopback receiver: ${JOBS} jobs one after the other, each delivering queued, working and done (and the first one loading). Then ${DEAD} deliveries are put in front of them for a receiver that accepts the connection and never answers, and the same ${JOBS} jobs run again. Dispatcher defaults: ${CONCURRENCY} deliveries in flight at once, ${PER_DESTINATION} per destination (origin), 10 s timeout.
 
 | run | deliveries | p50 | p99 | max |
 |---|---|---|---|---|

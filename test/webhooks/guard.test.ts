@@ -10,7 +10,7 @@ import { pin, pinnedRequest, WebhookGuard, type Resolver } from "../../src/webho
 import { parseAllowList, type AllowList } from "../../src/webhooks/policy.ts";
 import { startStack, tempDir, testConfig, waitFor, type Stack, type StackOptions } from "../harness.ts";
 import { chatRequest, getJob, postJob } from "../jobs/support.ts";
-import { startReceiver, type Receiver } from "./receivers.ts";
+import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -43,11 +43,6 @@ const dns =
     if (!found) throw new Error(`getaddrinfo ENOTFOUND ${host}`);
     return found;
   };
-
-interface DeliveryListing {
-  deliveries: { event: string; status: string; attempts: { status: number | null; error: string | null }[] }[];
-}
-const listing = async (base: string, job: string) => ((await (await fetch(`${base}/jobs/${job}/deliveries`)).json()) as DeliveryListing).deliveries;
 
 describe("at submission", () => {
   test("without an allow list, loopback and cloud metadata webhooks are refused with a 400 naming the field", async () => {
@@ -119,7 +114,7 @@ describe("at delivery", () => {
     const second = await startForeman(testConfig({ target: sim.url, webhookAllow: "192.168.0.0/16" }, dir.path), { webhooks: { schedule: [10, 10, 10], timeoutMs: 60_000 } });
     cleanup.push(() => second.stop());
     const deliveries = await waitFor(async () => {
-      const d = await listing(second.url, job.id);
+      const d = await deliveriesOf(second.url, job.id);
       return d.every((x) => x.status === "failed") ? d : null;
     }, { what: "every delivery refused" });
     expect(deliveries.length).toBeGreaterThanOrEqual(3);
@@ -137,7 +132,7 @@ describe("at delivery", () => {
     const { status, job } = await postJob(s.url, { request: chatRequest(), webhook: { url: `http://rebind.test:${hook.port}/hook`, events: ["job.queued", "job.done"] } });
     expect(status).toBe(202);
     const deliveries = await waitFor(async () => {
-      const d = await listing(s.url, job.id);
+      const d = await deliveriesOf(s.url, job.id);
       return d.length === 2 && d.every((x) => x.status === "failed") ? d : null;
     }, { what: "both deliveries refused" });
     for (const d of deliveries) expect(d.attempts.map((a) => a.error)).toEqual(["refused by the webhook URL policy: webhook host rebind.test resolves to 169.254.169.254, which is a link-local address (cloud metadata lives at 169.254.169.254); refused unless FOREMAN_WEBHOOK_ALLOW names it"]);
@@ -160,7 +155,7 @@ describe("at delivery", () => {
     const { job } = await postJob(s.url, { request: chatRequest(), webhook: { url: `http://receiver.test:${hook.port}/hook`, events: ["job.done"] } });
     await waitFor(() => hook.hits.length === 1, { what: "the delivery via the second address" });
     const [delivery] = await waitFor(async () => {
-      const d = await listing(s.url, job.id);
+      const d = await deliveriesOf(s.url, job.id);
       return d[0]?.status === "delivered" ? d : null;
     }, { what: "the delivery recorded" });
     expect(delivery!.attempts.map((a) => a.status)).toEqual([200]);

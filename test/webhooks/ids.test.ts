@@ -11,7 +11,7 @@ import { migrations } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/open.ts";
 import { startStack, tempDir, testConfig, waitFor, type Stack } from "../harness.ts";
 import { chatRequest, postJob } from "../jobs/support.ts";
-import { startReceiver, type Receiver } from "./receivers.ts";
+import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -30,11 +30,6 @@ function receiver(answer?: Parameters<typeof startReceiver>[0]): Receiver {
   return r;
 }
 
-interface DeliveryListing {
-  deliveries: { webhook_id: string; event: string; status: string; attempts: { status: number | null }[] }[];
-}
-
-const listing = async (base: string, job: string) => (await (await fetch(`${base}/jobs/${job}/deliveries`)).json()) as DeliveryListing;
 const idOf = (id: string) => id.slice("msg_".length);
 
 describe("webhook-id", () => {
@@ -58,7 +53,7 @@ describe("webhook-id", () => {
     await waitFor(() => hook.hits.length === 3, { what: "two failed attempts and a successful one" });
     const ids = new Set(hook.hits.map((h) => h.headers.get("webhook-id")));
     expect(ids.size).toBe(1);
-    const { deliveries } = await listing(s.url, job.id);
+    const deliveries = await deliveriesOf(s.url, job.id);
     expect(deliveries.map((d) => [d.webhook_id, d.status, d.attempts.map((a) => a.status)])).toEqual([[[...ids][0]!, "delivered", [500, 500, 200]]]);
   });
 

@@ -7,7 +7,7 @@ import { Deliveries } from "../../src/webhooks/deliveries.ts";
 import { PER_DESTINATION } from "../../src/webhooks/dispatcher.ts";
 import { startStack, waitFor, type Stack } from "../harness.ts";
 import { chatRequest, getJob, postJob } from "../jobs/support.ts";
-import { startReceiver, type Receiver } from "./receivers.ts";
+import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -26,11 +26,6 @@ async function stack(webhooks: StartOptions["webhooks"]): Promise<Stack> {
   return s;
 }
 
-interface DeliveryListing {
-  deliveries: { event: string; status: string; attempts: { status: number | null; error: string | null }[] }[];
-}
-const listing = async (base: string, job: string) => ((await (await fetch(`${base}/jobs/${job}/deliveries`)).json()) as DeliveryListing).deliveries;
-
 describe("webhook concurrency per destination", () => {
   test("a receiver that never answers, with many deliveries waiting for it, does not hold up a healthy one", async () => {
     const dead = receiver(() => "hang");
@@ -47,7 +42,7 @@ describe("webhook concurrency per destination", () => {
     expect(got.map((h) => h.json.data.id)).toEqual(got.map(() => job.id));
 
     // ...while every delivery to the dead receiver is still pending, none of its attempts finished
-    const all = (await Promise.all(stuck.map((id) => listing(s.url, id)))).flat();
+    const all = (await Promise.all(stuck.map((id) => deliveriesOf(s.url, id)))).flat();
     expect(all.length).toBeGreaterThanOrEqual(stuck.length * 3);
     expect(all.filter((d) => d.status !== "pending")).toEqual([]);
     expect(all.flatMap((d) => d.attempts)).toEqual([]);
@@ -92,7 +87,7 @@ describe("410 Gone", () => {
     const { job } = await postJob(s.url, { request: chatRequest(), webhook: { url: hook.url, events: ["job.queued", "job.done"] } });
     await waitFor(() => hook.hits.some((h) => h.json.type === "job.done"), { what: "job.done after the refused job.queued" });
     expect(hook.hits.map((h) => h.json.type)).toEqual(["job.queued", "job.done"]);
-    const [queued, done] = await listing(s.url, job.id);
+    const [queued, done] = await deliveriesOf(s.url, job.id);
     expect(queued!.status).toBe("failed");
     expect(queued!.attempts).toEqual([{ status: 410, error: "receiver answered 410 Gone: delivery stopped, not retried" }].map((a) => expect.objectContaining(a)));
     expect(done!.status).toBe("delivered");
@@ -105,7 +100,7 @@ describe("410 Gone", () => {
     const s = await stack({ schedule: [10, 10], timeoutMs: 5000 });
     const { job } = await postJob(s.url, { request: chatRequest(), webhook: { url: hook.url, events: ["job.queued"] } });
     await waitFor(() => hook.hits.length === 2, { what: "the retry after a 404" });
-    await waitFor(async () => (await listing(s.url, job.id))[0]?.status === "delivered", { what: "the delivery to be delivered" });
-    expect((await listing(s.url, job.id))[0]!.attempts.map((a) => a.status)).toEqual([404, 200]);
+    await waitFor(async () => (await deliveriesOf(s.url, job.id))[0]?.status === "delivered", { what: "the delivery to be delivered" });
+    expect((await deliveriesOf(s.url, job.id))[0]!.attempts.map((a) => a.status)).toEqual([404, 200]);
   });
 });

@@ -1,7 +1,13 @@
 // Webhook receivers for the webhook tests, on loopback port 0: every request is kept (failed
 // ones too, with its headers), and each is answered by the test's rule — a status, or "hang"
-// for a receiver that takes the request and never answers.
+// for a receiver that takes the request and never answers. And a job's deliveries as listed.
 import type { Job } from "../../src/queue/view.ts";
+import type { DeliveryView } from "../../src/webhooks/dispatcher.ts";
+
+/** GET /jobs/{id}/deliveries */
+export async function deliveriesOf(base: string, job: string): Promise<DeliveryView[]> {
+  return ((await (await fetch(`${base}/jobs/${job}/deliveries`)).json()) as { deliveries: DeliveryView[] }).deliveries;
+}
 
 export interface Hit {
   headers: Headers;
