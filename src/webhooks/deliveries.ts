@@ -50,8 +50,16 @@ const DUE_COLUMNS = "d.id, d.webhook_id, d.job_id, d.event_type, d.url, d.payloa
 
 function statements(db: Database) {
   return {
-    insert: db.query<never, [string, number, string, string, string, string, string, number, number]>(
-      `INSERT INTO webhook_deliveries (webhook_id, event_id, job_id, event_type, url, destination, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+    // A job's deliveries never fall due before the one ahead of them (kept here and on every
+    // retry): while a job's first delivery backs off, the rest are not due, so the walk over a
+    // dead receiver's due deliveries meets the heads of its jobs, not their backlog.
+    insert: db.query<never, [string, number, string, string, string, string, string, number]>(
+      `INSERT INTO webhook_deliveries (webhook_id, event_id, job_id, event_type, url, destination, payload, status, next_attempt_at, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', MAX(?8, COALESCE((SELECT MAX(next_attempt_at) FROM webhook_deliveries WHERE job_id = ?3 AND status = 'pending'), ?8)), ?8)`,
+    ),
+    holdBack: db.query<never, [number, number]>(
+      `UPDATE webhook_deliveries SET next_attempt_at = ?1
+       WHERE status = 'pending' AND job_id = (SELECT job_id FROM webhook_deliveries WHERE id = ?2) AND id > ?2 AND next_attempt_at < ?1`,
     ),
     // loose index scan: one seek per destination with pending deliveries (a handful), however
     // many deliveries wait; with each, when its earliest one falls due
@@ -89,7 +97,7 @@ export class Deliveries implements JobDependents {
   }
 
   add(eventId: number, jobId: string, eventType: string, url: string, payload: string, at: number): void {
-    this.s.insert.run(`msg_${newId()}`, eventId, jobId, eventType, url, destinationOf(url), payload, at, at);
+    this.s.insert.run(`msg_${newId()}`, eventId, jobId, eventType, url, destinationOf(url), payload, at);
   }
 
   /** Every destination with pending deliveries, and when its earliest one falls due. */
@@ -113,7 +121,10 @@ export class Deliveries implements JobDependents {
       this.s.attempt.run(id, attempt.at, attempt.status, attempt.error, attempt.durationMs);
       if (attempt.error === null) this.s.delivered.run(attempt.at, attempt.status, id);
       else if (retryAt === null) this.s.failed.run(attempt.status, attempt.error, id);
-      else this.s.retry.run(retryAt, attempt.status, attempt.error, id);
+      else {
+        this.s.retry.run(retryAt, attempt.status, attempt.error, id);
+        this.s.holdBack.run(retryAt, id);
+      }
     })();
   }
 
