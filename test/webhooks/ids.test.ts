@@ -53,7 +53,11 @@ describe("webhook-id", () => {
     await waitFor(() => hook.hits.length === 3, { what: "two failed attempts and a successful one" });
     const ids = new Set(hook.hits.map((h) => h.headers.get("webhook-id")));
     expect(ids.size).toBe(1);
-    const deliveries = await deliveriesOf(s.url, job.id);
+    // the receiver answers before foreman records the attempt
+    const deliveries = await waitFor(async () => {
+      const d = await deliveriesOf(s.url, job.id);
+      return d[0]?.status === "delivered" ? d : null;
+    }, { what: "the delivery recorded as delivered" });
     expect(deliveries.map((d) => [d.webhook_id, d.status, d.attempts.map((a) => a.status)])).toEqual([[[...ids][0]!, "delivered", [500, 500, 200]]]);
   });
 

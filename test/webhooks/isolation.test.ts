@@ -87,7 +87,11 @@ describe("410 Gone", () => {
     const { job } = await postJob(s.url, { request: chatRequest(), webhook: { url: hook.url, events: ["job.queued", "job.done"] } });
     await waitFor(() => hook.hits.some((h) => h.json.type === "job.done"), { what: "job.done after the refused job.queued" });
     expect(hook.hits.map((h) => h.json.type)).toEqual(["job.queued", "job.done"]);
-    const [queued, done] = await deliveriesOf(s.url, job.id);
+    // the receiver answers before foreman records the attempt
+    const [queued, done] = await waitFor(async () => {
+      const d = await deliveriesOf(s.url, job.id);
+      return d[1]?.status === "delivered" ? d : null;
+    }, { what: "job.done recorded as delivered" });
     expect(queued!.status).toBe("failed");
     expect(queued!.attempts).toEqual([{ status: 410, error: "receiver answered 410 Gone: delivery stopped, not retried" }].map((a) => expect.objectContaining(a)));
     expect(done!.status).toBe("delivered");

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { BUN, listeningUrl, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
+import { waitFor } from "../harness.ts";
 import { chatRequest, getJob, postJob, startReceiver } from "../jobs/support.ts";
 
 const SECRET = "whsec_" + Buffer.from("a test secret that is long enough").toString("base64");
@@ -54,7 +55,11 @@ describe("webhooks", () => {
     const got = await receiver.until((r) => r.length >= 1);
     expect(got.map((r) => r.json.type)).toEqual(["job.done"]);
     expect(got[0]!.headers.get("webhook-signature")).toBeNull(); // no secret configured: unsigned
-    const { deliveries } = (await (await fetch(`${foreman.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { event: string; status: string; attempts: { status: number }[] }[] };
+    // the receiver answers before foreman records the attempt
+    const { deliveries } = await waitFor(async () => {
+      const listed = (await (await fetch(`${foreman!.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { event: string; status: string; attempts: { status: number }[] }[] };
+      return listed.deliveries[0]?.status === "pending" ? null : listed;
+    }, { what: "the delivery recorded" });
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]!.status).toBe("delivered");
     expect(deliveries[0]!.attempts.map((a) => a.status)).toEqual([500, 500, 200]);
