@@ -3,7 +3,7 @@
 // change to receipt at a loopback receiver. Run: bun bench/jobs.ts
 import { startSimulator } from "../src/sim/index.ts";
 import { startTestForeman } from "../test/helpers.ts";
-import { fmt, machine, percentile, writeSection } from "./report.ts";
+import { fmt, lagReceiver, machine, percentile, writeSection } from "./report.ts";
 
 const CLIENTS = 32;
 const JOBS = 20_000;
@@ -22,19 +22,9 @@ async function acceptance(groupCommit: boolean) {
 
 async function webhookLatency() {
   const sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, responseTokens: 1 });
-  const lags: number[] = [];
-  const receiver = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    async fetch(req) {
-      const got = Date.now();
-      const { timestamp } = (await req.json()) as { timestamp: string };
-      lags.push(got - Date.parse(timestamp));
-      return new Response("ok");
-    },
-  });
+  const receiver = lagReceiver();
+  const { lags, url } = receiver;
   const foreman = await startTestForeman({ target: sim.url });
-  const url = `http://127.0.0.1:${receiver.port}/hook`;
   const N = 300;
   for (let i = 0; i < N; i++) {
     await fetch(`${foreman.url}/jobs`, { method: "POST", headers: { prefer: "wait=30" }, body: JSON.stringify({ request: { model: "llama3.2", messages: [] }, webhook: url }) });
@@ -42,7 +32,7 @@ async function webhookLatency() {
   while (lags.length < N * 3) await Bun.sleep(10);
   await foreman.stop();
   await sim.stop();
-  receiver.stop(true);
+  receiver.stop();
   lags.sort((a, b) => a - b);
   return { count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99) };
 }

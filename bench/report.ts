@@ -29,3 +29,19 @@ export const fmt = (n: number, digits = 1) => n.toFixed(digits);
 export function machine(): string {
   return `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}`;
 }
+
+/** A webhook receiver on loopback that keeps each delivery's lag: receipt time − the event's timestamp (ms). */
+export function lagReceiver(): { url: string; lags: number[]; stop(): void } {
+  const lags: number[] = [];
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const got = Date.now();
+      const { timestamp } = (await req.json()) as { timestamp: string };
+      lags.push(got - Date.parse(timestamp));
+      return new Response("ok");
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/hook`, lags, stop: () => void server.stop(true) };
+}

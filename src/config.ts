@@ -2,6 +2,7 @@
 // with TypeBox at start-up. This module is the only reader of process.env.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { parseAllowList } from "./webhooks/policy.ts";
 
 interface Option<S extends TSchema = TSchema> {
   env: string;
@@ -50,7 +51,17 @@ export const options = {
   interactiveMaxWaiting: option({ env: "FOREMAN_INTERACTIVE_MAX_WAITING", flag: "--interactive-max-waiting", schema: int(1, 1_000_000), default: 512, help: "passthrough requests that may wait at once; more get 503" }),
   webhookSecret: option({ env: "FOREMAN_WEBHOOK_SECRET", flag: "--webhook-secret", schema: Type.Optional(Type.String({ pattern: "^whsec_[A-Za-z0-9+/=]{8,}$" })), default: undefined, secret: true, help: "Standard Webhooks signing secret (whsec_ + base64); unset = webhooks are sent unsigned" }),
   webhookUrl: option({ env: "FOREMAN_WEBHOOK_URL", flag: "--webhook-url", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, help: "default webhook for jobs that name none" }),
-  webhookAllow: option({ env: "FOREMAN_WEBHOOK_ALLOW", flag: "--webhook-allow", schema: Type.String(), default: "", help: "comma-separated hosts and CIDRs webhooks may go to (empty = any host)" }),
+  webhookAllow: option({
+    env: "FOREMAN_WEBHOOK_ALLOW",
+    flag: "--webhook-allow",
+    schema: Type.String(),
+    default: "",
+    refine: (v) => {
+      const allow = parseAllowList(v);
+      return typeof allow === "string" ? `comma-separated host names, IP addresses and CIDRs (${allow})` : undefined;
+    },
+    help: "comma-separated hosts, IP addresses and CIDRs webhooks may go to (empty = any host but loopback, link-local, unspecified and multicast addresses; naming a loopback address here allows it)",
+  }),
   retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
   maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body accepted" }),
 } as const;

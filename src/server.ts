@@ -19,8 +19,9 @@ import { openStore } from "./store/open.ts";
 import { TargetClient } from "./target/client.ts";
 import { Deliveries } from "./webhooks/deliveries.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
+import { WebhookGuard, type Resolver } from "./webhooks/guard.ts";
 import { installOutbox } from "./webhooks/outbox.ts";
-import { webhookUrlChecker } from "./webhooks/policy.ts";
+import { parseAllowList } from "./webhooks/policy.ts";
 
 export interface Foreman {
   readonly url: string;
@@ -37,8 +38,8 @@ const SHUTDOWN_GRACE_MS = 5000;
 
 export interface StartOptions {
   log?: Logger;
-  /** Tests shorten the webhook retry schedule and timeout. */
-  webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency">;
+  /** Tests shorten the webhook retry schedule and timeout, and stand in for DNS. */
+  webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency" | "perDestination"> & { resolve?: Resolver };
   /** Commit POST /jobs submissions in batches (default); off only to measure the difference. */
   groupCommit?: boolean;
 }
@@ -106,9 +107,16 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
     const worker = new Worker(queue, target, poller, config, log);
     const watch = new JobWatch(queue);
-    const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
+    const allow = parseAllowList(config.webhookAllow);
+    if (typeof allow === "string") throw new StartupError(`invalid FOREMAN_WEBHOOK_ALLOW: ${allow}`);
+    const { resolve, ...dispatching } = opts.webhooks ?? {};
+    const guard = new WebhookGuard(allow, resolve);
+    // the default webhook is checked like a submitted one, once, so a refused one stops the start
+    const refused = config.webhookUrl === undefined ? undefined : await guard.check(config.webhookUrl);
+    if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
+    const checkWebhookUrl = (url: string) => guard.check(url);
     const telemetry = createTelemetry({ queue, watch, poller, worker });
-    dispatcher = new Dispatcher(deliveries, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+    dispatcher = new Dispatcher(deliveries, guard, log, telemetry, { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);

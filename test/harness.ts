@@ -17,7 +17,7 @@ export function tempDir(prefix = "foreman-test-"): { path: string; remove(): voi
 export function testConfig(overrides: Partial<Config> = {}, dir = tempDir().path): Config {
   const parsed = parseConfig([], {});
   if (!parsed.ok) throw new Error(parsed.error);
-  return { ...parsed.config, host: "127.0.0.1", port: 0, db: join(dir, "foreman.db"), logLevel: "silent", ...overrides };
+  return { ...parsed.config, host: "127.0.0.1", port: 0, db: join(dir, "foreman.db"), logLevel: "silent", webhookAllow: "127.0.0.1", ...overrides };
 }
 
 export interface TestForeman extends Foreman {

@@ -24,6 +24,6 @@ export interface Services {
   dispatcher: Dispatcher;
   submitter: Submitter;
   /** Why a webhook URL is refused, or undefined when it is allowed. */
-  checkWebhookUrl(url: string): string | undefined;
+  checkWebhookUrl(url: string): Promise<string | undefined>;
   startedAt: number;
 }

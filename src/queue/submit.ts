@@ -31,20 +31,16 @@ export interface WebhookTarget {
 
 export const METADATA_MAX_BYTES = 16 * 1024;
 
-/** Checks what the schema cannot: the request against its endpoint, sizes, the webhook URL. */
-export function normalize(sub: Submission, checkWebhookUrl: (url: string) => string | undefined): { endpoint: string; model: string; request: string; webhook: WebhookTarget | null } {
+/** Checks what the schema cannot: the request against its endpoint, sizes. `webhookField` names the webhook URL's field. */
+export function normalize(sub: Submission): { endpoint: string; model: string; request: string; webhook: WebhookTarget | null; webhookField: string } {
   const endpoint = sub.endpoint ?? "/api/chat";
   const kind = kindOf(endpoint)!;
   const request = validate(kind.request, sub.request, "/request") as { model: string };
   if (sub.metadata && JSON.stringify(sub.metadata).length > METADATA_MAX_BYTES) throw new HttpError(413, `/metadata: larger than ${METADATA_MAX_BYTES} bytes`, "/metadata");
   let webhook: WebhookTarget | null = null;
-  if (sub.webhook !== undefined) {
-    webhook = typeof sub.webhook === "string" ? { url: sub.webhook, events: null } : { url: sub.webhook.url, events: sub.webhook.events ?? null };
-    const field = typeof sub.webhook === "string" ? "/webhook" : "/webhook/url";
-    const problem = checkWebhookUrl(webhook.url);
-    if (problem) throw new HttpError(400, `${field}: ${problem}`, field);
-  }
-  return { endpoint, model: request.model, request: JSON.stringify(request), webhook };
+  if (sub.webhook !== undefined) webhook = typeof sub.webhook === "string" ? { url: sub.webhook, events: null } : { url: sub.webhook.url, events: sub.webhook.events ?? null };
+  const webhookField = typeof sub.webhook === "string" ? "/webhook" : "/webhook/url";
+  return { endpoint, model: request.model, request: JSON.stringify(request), webhook, webhookField };
 }
 
 /** A stable digest of what was submitted, for the idempotency check. */
@@ -87,9 +83,11 @@ export class Submitter {
     private readonly groupCommit = true,
   ) {}
 
-  /** Validates, then enqueues — or returns the job an earlier submission with the same key made. */
-  submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => string | undefined, defaultWebhook: WebhookTarget | null): Promise<Accepted> {
-    const n = normalize(sub, checkWebhookUrl);
+  /** Validates (the webhook URL against the URL policy, after DNS), then enqueues — or returns the job an earlier submission with the same key made. */
+  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null): Promise<Accepted> {
+    const n = normalize(sub);
+    const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
+    if (refused) throw new HttpError(400, `${n.webhookField}: ${refused}`, n.webhookField);
     const input: EnqueueInput = {
       lane: ASYNC,
       endpoint: n.endpoint,
@@ -101,13 +99,7 @@ export class Submitter {
       idempotencyKey,
       requestHash: idempotencyKey ? submissionHash(sub) : null,
     };
-    if (!this.groupCommit) {
-      try {
-        return Promise.resolve(this.queue.atomically(() => this.accept(input)));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    if (!this.groupCommit) return this.queue.atomically(() => this.accept(input));
     const { promise, resolve, reject } = Promise.withResolvers<Accepted>();
     if (this.pending.push({ input, resolve, reject }) === 1) setImmediate(() => this.flush());
     return promise;

@@ -81,4 +81,20 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, id);
   `,
+  // webhook deliveries: an id unique for all time (the webhook-id header; it was msg_<row id>,
+  // which a restored or new database hands out again) and the destination (the URL's origin)
+  // whose in-flight cap the delivery counts against (ADR 0015). Rows already attempted keep
+  // the id their receiver has seen; the others get a random one. Old rows' destination is
+  // scheme://authority in lower case — close enough to the origin for grouping.
+  `
+  ALTER TABLE webhook_deliveries ADD COLUMN webhook_id TEXT;
+  ALTER TABLE webhook_deliveries ADD COLUMN destination TEXT;
+  UPDATE webhook_deliveries SET webhook_id = CASE WHEN attempts > 0 THEN 'msg_' || id ELSE 'msg_' || lower(hex(randomblob(16))) END;
+  -- the authority ends at the first '/', '?' or '#' after "://"
+  UPDATE webhook_deliveries SET destination = lower(substr(url, 1, instr(url, '://') + 1 + instr(a.rest || '/', '/')))
+    FROM (SELECT id AS row_id, replace(replace(substr(url, instr(url, '://') + 3), '?', '/'), '#', '/') AS rest FROM webhook_deliveries) AS a
+    WHERE a.row_id = webhook_deliveries.id;
+  CREATE UNIQUE INDEX webhook_deliveries_webhook_id ON webhook_deliveries(webhook_id);
+  CREATE INDEX webhook_deliveries_destination ON webhook_deliveries(destination, next_attempt_at, id) WHERE status = 'pending';
+  `,
 ];

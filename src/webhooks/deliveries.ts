@@ -1,13 +1,17 @@
 // The webhook tables: one delivery row per (event, webhook), and every attempt at sending it.
 // All webhook SQL lives here; the outbox writes rows inside job transitions, the dispatcher
-// takes due rows and records attempts, retention removes a job's rows with the job.
+// takes due rows destination by destination and records attempts, retention removes a job's
+// rows with the job.
 import type { Database } from "bun:sqlite";
 import type { JobDependents } from "../queue/queue.ts";
+import { newId } from "../store/ids.ts";
 
 export type DeliveryStatus = "pending" | "delivered" | "failed";
 
 export interface DueDelivery {
   id: number;
+  /** The webhook-id header: msg_ + a ULID, the same on every attempt. */
+  webhook_id: string;
   job_id: string;
   event_type: string;
   url: string;
@@ -18,6 +22,7 @@ export interface DueDelivery {
 
 export interface DeliveryRow {
   id: number;
+  webhook_id: string;
   event_type: string;
   url: string;
   status: DeliveryStatus;
@@ -32,22 +37,51 @@ export interface AttemptRow {
   duration_ms: number;
 }
 
+/** Deliveries to one origin (scheme, host, port) share that destination's in-flight cap. */
+function destinationOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+const DUE_COLUMNS = "d.id, d.webhook_id, d.job_id, d.event_type, d.url, d.payload, d.attempts, d.created_at";
+
 function statements(db: Database) {
   return {
-    insert: db.query<never, [number, string, string, string, string, number, number]>(
-      `INSERT INTO webhook_deliveries (event_id, job_id, event_type, url, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+    // A job's deliveries never fall due before the one ahead of them (kept here and on every
+    // retry): while a job's first delivery backs off, the rest are not due, so the walk over a
+    // dead receiver's due deliveries meets the heads of its jobs, not their backlog.
+    insert: db.query<never, [string, number, string, string, string, string, string, number]>(
+      `INSERT INTO webhook_deliveries (webhook_id, event_id, job_id, event_type, url, destination, payload, status, next_attempt_at, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', MAX(?8, COALESCE((SELECT MAX(next_attempt_at) FROM webhook_deliveries WHERE job_id = ?3 AND status = 'pending'), ?8)), ?8)`,
     ),
-    // oldest due first; only the head of each job's pending deliveries (in order per job)
-    due: db.query<DueDelivery, [number, number]>(`SELECT d.id, d.job_id, d.event_type, d.url, d.payload, d.attempts, d.created_at FROM webhook_deliveries d
-       WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+    holdBack: db.query<never, [number, number]>(
+      `UPDATE webhook_deliveries SET next_attempt_at = ?1
+       WHERE status = 'pending' AND job_id = (SELECT job_id FROM webhook_deliveries WHERE id = ?2) AND id > ?2 AND next_attempt_at < ?1`,
+    ),
+    // loose index scan: one seek per destination with pending deliveries (a handful), however
+    // many deliveries wait; with each, when its earliest one falls due
+    destinations: db.query<{ destination: string; due: number }, []>(`WITH RECURSIVE t(destination) AS (
+         SELECT (SELECT destination FROM webhook_deliveries WHERE status = 'pending' AND destination IS NOT NULL ORDER BY destination LIMIT 1)
+         UNION ALL
+         SELECT (SELECT destination FROM webhook_deliveries WHERE status = 'pending' AND destination > t.destination ORDER BY destination LIMIT 1) FROM t WHERE t.destination IS NOT NULL)
+       SELECT destination, (SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending' AND destination = t.destination) AS due FROM t WHERE destination IS NOT NULL`),
+    // one destination's due deliveries, oldest first; only the head of each job's pending
+    // deliveries (in order per job)
+    due: db.query<DueDelivery, [string, number, number]>(`SELECT ${DUE_COLUMNS} FROM webhook_deliveries d INDEXED BY webhook_deliveries_destination
+       WHERE d.status = 'pending' AND d.destination = ? AND d.next_attempt_at <= ?
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.job_id = d.job_id AND e.status = 'pending' AND e.id < d.id)
        ORDER BY d.next_attempt_at, d.id LIMIT ?`),
-    nextDue: db.query<{ at: number | null }, []>(`SELECT MIN(next_attempt_at) AS at FROM webhook_deliveries WHERE status = 'pending'`),
+    // deliveries due now but not started wait for a send to finish, which wakes the
+    // dispatcher; so the timer is only for the next one that falls due later
+    nextDue: db.query<{ at: number | null }, [number]>(`SELECT MIN(next_attempt_at) AS at FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at > ?`),
     attempt: db.query<never, [number, number, number | null, string | null, number]>(`INSERT INTO delivery_attempts (delivery_id, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?)`),
     delivered: db.query<never, [number, number | null, number]>(`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_status = ?, last_error = NULL WHERE id = ?`),
     retry: db.query<never, [number, number | null, string, number]>(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?`),
     failed: db.query<never, [number | null, string, number]>(`UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = ?, last_error = ? WHERE id = ?`),
-    forJob: db.query<DeliveryRow, [string]>(`SELECT id, event_type, url, status, next_attempt_at, delivered_at FROM webhook_deliveries WHERE job_id = ? ORDER BY id`),
+    forJob: db.query<DeliveryRow, [string]>(`SELECT id, webhook_id, event_type, url, status, next_attempt_at, delivered_at FROM webhook_deliveries WHERE job_id = ? ORDER BY id`),
     attemptsOf: db.query<AttemptRow, [number]>(`SELECT at, status, error, duration_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`),
     pendingFor: db.query<{ one: number }, [string]>(`SELECT 1 AS one FROM webhook_deliveries WHERE job_id = ? AND status = 'pending' LIMIT 1`),
     deleteAttempts: db.query<never, [string]>(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?)`),
@@ -63,16 +97,22 @@ export class Deliveries implements JobDependents {
   }
 
   add(eventId: number, jobId: string, eventType: string, url: string, payload: string, at: number): void {
-    this.s.insert.run(eventId, jobId, eventType, url, payload, at, at);
+    this.s.insert.run(`msg_${newId()}`, eventId, jobId, eventType, url, destinationOf(url), payload, at);
   }
 
-  due(now: number, limit: number): DueDelivery[] {
-    return this.s.due.all(now, limit);
+  /** Every destination with pending deliveries, and when its earliest one falls due. */
+  destinations(): { destination: string; due: number }[] {
+    return this.s.destinations.all();
   }
 
-  /** When the next pending delivery falls due, or null when none is pending. */
-  nextDueAt(): number | null {
-    return this.s.nextDue.get()!.at;
+  /** Up to `limit` deliveries to `destination` that are due and first in line for their job. */
+  due(destination: string, now: number, limit: number): DueDelivery[] {
+    return this.s.due.all(destination, now, limit);
+  }
+
+  /** When the next pending delivery falls due after `now`, or null when none does. */
+  nextDueAfter(now: number): number | null {
+    return this.s.nextDue.get(now)!.at;
   }
 
   /** Records one attempt and its consequence, atomically. `retryAt` null: the delivery is given up. */
@@ -81,7 +121,10 @@ export class Deliveries implements JobDependents {
       this.s.attempt.run(id, attempt.at, attempt.status, attempt.error, attempt.durationMs);
       if (attempt.error === null) this.s.delivered.run(attempt.at, attempt.status, id);
       else if (retryAt === null) this.s.failed.run(attempt.status, attempt.error, id);
-      else this.s.retry.run(retryAt, attempt.status, attempt.error, id);
+      else {
+        this.s.retry.run(retryAt, attempt.status, attempt.error, id);
+        this.s.holdBack.run(retryAt, id);
+      }
     })();
   }
 

@@ -1,23 +1,35 @@
 // The webhook dispatcher runs beside the worker and never blocks it: it takes due delivery
-// rows from the outbox, sends them (bounded concurrency, a timeout, no redirects), records
-// every attempt, and reschedules failures on a back-off spanning hours. A job's deliveries go
-// out in order: the next waits until the one before it was delivered or given up. Everything
-// lives in SQLite, so a restart picks up where the last run stopped.
+// rows from the outbox, sends them (a timeout, no redirects), records every attempt, and
+// reschedules failures on a back-off spanning hours. A job's deliveries go out in order: the
+// next waits until the one before it was delivered or given up. Concurrency is counted per
+// destination (the URL's origin) under a global cap one destination cannot fill, so a slow or
+// dead receiver holds up only its own deliveries (ADR 0015). Every attempt first passes the
+// URL policy again and connects to the address that was checked. Everything lives in SQLite,
+// so a restart picks up where the last run stopped.
 import type { Logger } from "../ops/log.ts";
 import type { Telemetry } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DueDelivery } from "./deliveries.ts";
+import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
 import { webhookHeaders } from "./sign.ts";
 
 export interface DispatcherOptions {
   secret?: string;
+  /** Deliveries in flight at once, over all destinations. */
   concurrency?: number;
+  /** Deliveries in flight at once to one destination; below `concurrency`. */
+  perDestination?: number;
   timeoutMs?: number;
   schedule?: readonly number[];
 }
 
+/** The defaults and why: ADR 0015. */
+export const CONCURRENCY = 64;
+export const PER_DESTINATION = 8;
+
 export interface DeliveryView {
   id: number;
+  webhook_id: string;
   event: string;
   url: string;
   status: "pending" | "delivered" | "failed";
@@ -28,24 +40,49 @@ export interface DeliveryView {
 
 const MAX_ERROR = 300;
 
+/** What one attempt came to. `final`: no retry, whatever the schedule says. */
+interface Outcome {
+  status: number | null;
+  error: string | null;
+  final: boolean;
+  label: "delivered" | "rejected" | "unreachable" | "refused";
+}
+
+/** A receiver's answer: 2xx delivered; 410 Gone stops the delivery; anything else is retried. */
+function answered(status: number, location: string | null): Outcome {
+  if (status >= 200 && status < 300) return { status, error: null, final: false, label: "delivered" };
+  if (status === 410) return { status, error: "receiver answered 410 Gone: delivery stopped, not retried", final: true, label: "rejected" };
+  if (status >= 300 && status < 400) return { status, error: `redirect to ${location ?? "?"} not followed`, final: false, label: "rejected" };
+  return { status, error: `receiver answered ${status}`, final: false, label: "rejected" };
+}
+
+/** Connection errors where nothing was sent, so the next checked address may be tried. */
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT", "EINVAL"]);
+
 export class Dispatcher {
-  private readonly inFlight = new Set<string>();
+  /** Jobs with a delivery in flight (one at a time per job). */
+  private readonly sending = new Set<string>();
+  /** Deliveries in flight per destination. */
+  private readonly busy = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
   private pumping = false;
   private again = false;
   private readonly aborts = new Set<AbortController>();
   private readonly concurrency: number;
+  private readonly perDestination: number;
   private readonly timeoutMs: number;
   private readonly schedule: readonly number[];
 
   constructor(
     private readonly rows: Deliveries,
+    private readonly guard: WebhookGuard,
     private readonly log: Logger,
     private readonly telemetry: Telemetry,
     private readonly options: DispatcherOptions = {},
   ) {
-    this.concurrency = options.concurrency ?? 8;
+    this.concurrency = options.concurrency ?? CONCURRENCY;
+    this.perDestination = Math.min(options.perDestination ?? PER_DESTINATION, this.concurrency);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.schedule = options.schedule ?? RETRY_SCHEDULE_MS;
   }
@@ -59,7 +96,7 @@ export class Dispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     for (const a of this.aborts) a.abort();
-    while (this.inFlight.size > 0) await Bun.sleep(5);
+    while (this.sending.size > 0) await Bun.sleep(5);
   }
 
   /** Called when outbox rows were added; the look happens in a microtask, after their commit. */
@@ -74,23 +111,30 @@ export class Dispatcher {
   }
 
   private pump(): void {
+    let now = Date.now();
     try {
       do {
         this.again = false;
-        const free = this.concurrency - this.inFlight.size;
-        if (free <= 0) break;
-        const rows = this.rows.due(Date.now(), free + this.inFlight.size);
-        for (const row of rows) {
-          if (this.inFlight.size >= this.concurrency) break;
-          if (this.inFlight.has(row.job_id)) continue;
-          this.inFlight.add(row.job_id);
-          void this.send(row).finally(() => {
-            this.inFlight.delete(row.job_id);
-            this.wake();
-          });
+        now = Date.now();
+        // destinations whose earliest delivery is longest overdue go first
+        const ready = this.rows
+          .destinations()
+          .filter((d) => d.due <= now)
+          .sort((a, b) => a.due - b.due);
+        for (const { destination } of ready) {
+          const busy = this.busy.get(destination) ?? 0;
+          let free = Math.min(this.perDestination - busy, this.concurrency - this.sending.size);
+          if (free <= 0) continue;
+          // the destination's in-flight deliveries are still pending rows: ask for enough to skip them
+          for (const row of this.rows.due(destination, now, free + busy)) {
+            if (this.sending.has(row.job_id)) continue;
+            this.begin(row, destination);
+            if (--free === 0) break;
+          }
+          if (this.sending.size >= this.concurrency) break;
         }
       } while (this.again);
-      this.scheduleNext();
+      this.scheduleNext(now);
     } catch (err) {
       this.log.error("webhook dispatcher error", { error: (err as Error).message });
       this.timer = setTimeout(() => this.wake(), 1000);
@@ -99,45 +143,72 @@ export class Dispatcher {
     }
   }
 
-  private scheduleNext(): void {
+  private begin(row: DueDelivery, destination: string): void {
+    this.sending.add(row.job_id);
+    this.busy.set(destination, (this.busy.get(destination) ?? 0) + 1);
+    void this.send(row).finally(() => {
+      this.sending.delete(row.job_id);
+      const left = this.busy.get(destination)! - 1;
+      if (left === 0) this.busy.delete(destination);
+      else this.busy.set(destination, left);
+      this.wake();
+    });
+  }
+
+  /** Deliveries due by `now` were looked at; a later one needs the timer. */
+  private scheduleNext(now: number): void {
     clearTimeout(this.timer);
-    const at = this.rows.nextDueAt();
+    const at = this.rows.nextDueAfter(now);
     if (at === null || this.stopped) return;
     this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(at - Date.now(), 60_000)));
   }
 
   private async send(row: DueDelivery): Promise<void> {
-    const id = `msg_${row.id}`;
-    const timestamp = Math.floor(Date.now() / 1000);
     const abort = new AbortController();
     this.aborts.add(abort);
     const timer = setTimeout(() => abort.abort(), this.timeoutMs);
     const started = performance.now();
-    let status: number | null = null;
-    let error: string | null = null;
+    let outcome: Outcome;
     try {
-      const res = await fetch(row.url, { method: "POST", body: row.payload, headers: webhookHeaders(this.options.secret, id, timestamp, row.payload), redirect: "manual", signal: abort.signal });
-      status = res.status;
-      await res.body?.cancel().catch(() => {});
-      if (status < 200 || status >= 300) error = status >= 300 && status < 400 ? `redirect to ${res.headers.get("location") ?? "?"} not followed` : `receiver answered ${status}`;
-    } catch (err) {
-      error = abort.signal.aborted ? (this.stopped ? "foreman stopped" : `no answer within ${this.timeoutMs} ms`) : (err as Error).message;
+      outcome = await this.attempt(row, abort.signal);
     } finally {
       clearTimeout(timer);
       this.aborts.delete(abort);
     }
-    if (this.stopped && error === "foreman stopped") return; // not an attempt: it goes out after the restart
+    if (this.stopped && abort.signal.aborted) return; // not an attempt: it goes out after the restart
     const now = Date.now();
     const duration = performance.now() - started;
-    const retryAt = error === null ? null : nextDelay(row.attempts + 1, this.schedule);
-    this.rows.record(row.id, { at: now, status, error: error?.slice(0, MAX_ERROR) ?? null, durationMs: duration }, retryAt === null ? null : now + retryAt);
-    if (error === null) {
-      this.telemetry.webhookDeliveries.inc({ outcome: "delivered" });
-      this.telemetry.webhookLag.observe((now - row.created_at) / 1000);
-    } else {
-      this.telemetry.webhookDeliveries.inc({ outcome: status === null ? "unreachable" : "rejected" });
-      this.log.warn("webhook delivery failed", { jobId: row.job_id, deliveryId: row.id, event: row.event_type, status, error });
+    const retryIn = outcome.error === null || outcome.final ? null : nextDelay(row.attempts + 1, this.schedule);
+    this.rows.record(row.id, { at: now, status: outcome.status, error: outcome.error?.slice(0, MAX_ERROR) ?? null, durationMs: duration }, retryIn === null ? null : now + retryIn);
+    this.telemetry.webhookDeliveries.inc({ outcome: outcome.label });
+    if (outcome.error === null) this.telemetry.webhookLag.observe((now - row.created_at) / 1000);
+    else this.log.warn("webhook delivery failed", { jobId: row.job_id, deliveryId: row.id, webhookId: row.webhook_id, event: row.event_type, status: outcome.status, error: outcome.error, retry: retryIn !== null });
+  }
+
+  /** One attempt: the policy (after DNS), then the request to each checked address until one connects. */
+  private async attempt(row: DueDelivery, signal: AbortSignal): Promise<Outcome> {
+    const admission = await this.guard.admit(row.url, signal);
+    if (admission.kind === "refused") return { status: null, error: `refused by the webhook URL policy: ${admission.reason}`, final: true, label: "refused" };
+    if (admission.kind === "unresolved") return { status: null, error: admission.reason, final: false, label: "unreachable" };
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers = webhookHeaders(this.options.secret, row.webhook_id, timestamp, row.payload);
+    for (let i = 0; ; i++) {
+      try {
+        const res = await this.post(admission.routes[i]!, headers, row.payload, signal);
+        await res.body?.cancel().catch(() => {});
+        return answered(res.status, res.headers.get("location"));
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? "";
+        if (signal.aborted || i === admission.routes.length - 1 || !CONNECT_ERRORS.has(code)) {
+          const error = signal.aborted ? (this.stopped ? "foreman stopped" : `no answer within ${this.timeoutMs} ms`) : (err as Error).message;
+          return { status: null, error, final: false, label: "unreachable" };
+        }
+      }
     }
+  }
+
+  private post(route: Pinned, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<Response> {
+    return fetch(...pinnedRequest(route, { method: "POST", body, headers, redirect: "manual", signal }));
   }
 
   /** Every delivery of a job with its attempts, for GET /jobs/{id}/deliveries. */
@@ -145,6 +216,7 @@ export class Dispatcher {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return this.rows.forJob(jobId).map(({ delivery: d, attempts }) => ({
       id: d.id,
+      webhook_id: d.webhook_id,
       event: d.event_type,
       url: d.url,
       status: d.status,

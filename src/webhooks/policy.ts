@@ -1,31 +1,172 @@
-// Which webhook URLs foreman will call: http(s) only, no credentials or control characters
-// in the URL, and — when FOREMAN_WEBHOOK_ALLOW is set — only the listed hosts or CIDRs.
-import { BlockList, isIP } from "node:net";
+// Which webhook destinations foreman will call. A pure function of the URL, the addresses its
+// host stands for, and the allow list (FOREMAN_WEBHOOK_ALLOW) — no DNS, no sockets — so every
+// rule is tested in a table. The shell (guard.ts) resolves names, asks here about every
+// address, and connects only to an address judged here (ADR 0015).
+import { isIP } from "node:net";
 
-export function webhookUrlChecker(allow: readonly string[]): (url: string) => string | undefined {
-  const hosts = new Set<string>();
-  const nets = new BlockList();
-  for (const entry of allow) {
-    const [addr, bits] = entry.split("/");
-    const family = isIP(addr ?? "");
-    if (family && bits !== undefined) nets.addSubnet(addr!, Number(bits), family === 6 ? "ipv6" : "ipv4");
-    else if (family) nets.addAddress(addr!, family === 6 ? "ipv6" : "ipv4");
-    else hosts.add(entry.toLowerCase());
-  }
-  return (raw) => {
-    if (/[\u0000-\u001f\u007f\s]/.test(raw)) return "webhook URL must not contain whitespace or control characters";
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return "webhook URL is not a valid absolute URL";
+/** An IPv4 or IPv6 address as a number; IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as IPv4. */
+interface Ip {
+  v6: boolean;
+  n: bigint;
+}
+
+/** A network: an address and its prefix length (an address alone is a /32 or /128). */
+interface Net extends Ip {
+  bits: number;
+}
+
+export interface AllowList {
+  /** Host names, lower case, without a trailing dot. */
+  names: ReadonlySet<string>;
+  nets: readonly Net[];
+}
+
+/**
+ * Addresses refused unless the allow list names them. Private LAN ranges (10/8, 172.16/12,
+ * 192.168/16, fc00::/7) are not here: home receivers live there.
+ */
+const REFUSED: readonly { cidr: string; what: string }[] = [
+  { cidr: "127.0.0.0/8", what: "a loopback address" },
+  { cidr: "::1/128", what: "a loopback address" },
+  // "this network": connecting to 0.0.0.0 reaches the local host
+  { cidr: "0.0.0.0/8", what: "an unspecified address" },
+  { cidr: "::/128", what: "an unspecified address" },
+  { cidr: "169.254.0.0/16", what: "a link-local address (cloud metadata lives at 169.254.169.254)" },
+  { cidr: "fe80::/10", what: "a link-local address" },
+  { cidr: "224.0.0.0/4", what: "a multicast address" },
+  { cidr: "ff00::/8", what: "a multicast address" },
+  // metadata services outside link-local: AWS over IPv6, Alibaba Cloud
+  { cidr: "fd00:ec2::254/128", what: "a cloud metadata address" },
+  { cidr: "100.100.100.200/32", what: "a cloud metadata address" },
+];
+const REFUSED_NETS = REFUSED.map((r) => ({ net: parseNet(r.cidr)!, what: r.what }));
+
+function v4(text: string): bigint {
+  return text.split(".").reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n);
+}
+
+/** Parses an address (brackets and an IPv6 zone allowed); null when it is not one. */
+function parseIp(text: string): Ip | null {
+  const s = text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
+  const family = isIP(s);
+  if (family === 4) return { v6: false, n: v4(s) };
+  if (family !== 6) return null;
+  // a trailing dotted quad (::ffff:1.2.3.4) becomes two hex groups
+  const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  const hex = tail ? `${tail[1]}${(v4(tail[2]!) >> 16n).toString(16)}:${(v4(tail[2]!) & 0xffffn).toString(16)}` : s;
+  const [head, rest] = hex.split("::") as [string, string | undefined];
+  const front = head ? head.split(":") : [];
+  const back = rest ? rest.split(":") : [];
+  const groups = rest === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill("0"), ...back];
+  const n = groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+  return n >> 32n === 0xffffn ? { v6: false, n: n & 0xffffffffn } : { v6: true, n };
+}
+
+function parseNet(text: string): Net | null {
+  const [addr, bits, extra] = text.split("/");
+  if (extra !== undefined) return null;
+  const ip = parseIp(addr!);
+  if (!ip) return null;
+  const mapped = !ip.v6 && isIP(addr!.replace(/^\[(.*)\]$/, "$1")) === 6;
+  const width = ip.v6 || mapped ? 128 : 32;
+  if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return null;
+  const b = bits === undefined ? width : Number(bits);
+  if (b > width) return null;
+  // an IPv4-mapped IPv6 network is the IPv4 network it maps
+  return { ...ip, bits: mapped ? Math.max(0, b - 96) : b };
+}
+
+function contains(net: Net, ip: Ip): boolean {
+  if (net.v6 !== ip.v6) return false;
+  const shift = BigInt((net.v6 ? 128 : 32) - net.bits);
+  return ip.n >> shift === net.n >> shift;
+}
+
+/** `inner` lies wholly inside `outer`. */
+function within(inner: Net, outer: Net): boolean {
+  return inner.bits >= outer.bits && contains(outer, inner);
+}
+
+/** A host name as URLs carry it: lower case (IDN as punycode), without a trailing dot. */
+function canonicalName(host: string): string {
+  return host.toLowerCase().replace(/\.$/, "");
+}
+
+/**
+ * Parses FOREMAN_WEBHOOK_ALLOW: comma-separated host names, IP addresses and CIDRs.
+ * Returns the list, or what is wrong with it.
+ */
+export function parseAllowList(text: string): AllowList | string {
+  const names = new Set<string>();
+  const nets: Net[] = [];
+  for (const entry of text.split(",").map((e) => e.trim()).filter(Boolean)) {
+    const net = parseNet(entry);
+    if (net) {
+      nets.push(net);
+      continue;
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") return `webhook URL must be http or https, not ${url.protocol.replace(":", "")}`;
-    if (url.username || url.password) return "webhook URL must not carry credentials; sign with FOREMAN_WEBHOOK_SECRET instead";
-    if (allow.length === 0) return undefined;
-    const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-    const family = isIP(host);
-    const allowed = family ? nets.check(host, family === 6 ? "ipv6" : "ipv4") || hosts.has(host) : hosts.has(host);
-    return allowed ? undefined : `webhook host ${host} is not in FOREMAN_WEBHOOK_ALLOW`;
-  };
+    let url: URL | undefined;
+    try {
+      url = /[\s/@?#\\]/.test(entry) ? undefined : new URL(`http://${entry}/`);
+    } catch {
+      // not a host: reported below
+    }
+    if (!url || url.port !== "" || !/^[a-z0-9_.-]+$|^\[/.test(url.hostname)) return `"${entry}" is not a host name, an IP address or a CIDR`;
+    // the URL parser canonicalises hosts (0x7f.1 is 127.0.0.1), so entries match URLs as parsed
+    const ip = parseNet(url.hostname);
+    if (ip) nets.push(ip);
+    else names.add(canonicalName(url.hostname));
+  }
+  return { names, nets };
+}
+
+type ParsedUrl = { ok: true; url: URL; host: string; address: string | null } | { ok: false; reason: string };
+
+/** Rules 1–3, on the URL alone. `address` is the host when it is a literal IP, else null (a name). */
+export function parseWebhookUrl(raw: string): ParsedUrl {
+  // 1. an absolute URL without whitespace or control characters (no header injection)
+  if (/[\u0000-\u001f\u007f\s]/.test(raw)) return { ok: false, reason: "webhook URL must not contain whitespace or control characters" };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: "webhook URL is not a valid absolute URL" };
+  }
+  // 2. http or https only
+  if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: `webhook URL must be http or https, not ${url.protocol.replace(":", "")}` };
+  // 3. no credentials in the URL: they would be logged and listed; signing is the way
+  if (url.username || url.password) return { ok: false, reason: "webhook URL must not carry credentials; sign with FOREMAN_WEBHOOK_SECRET instead" };
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { ok: true, url, host, address: isIP(host) ? host : null };
+}
+
+/**
+ * Rules 4–7: may foreman connect to `host` at `addresses`? `addresses` is the literal when
+ * the host is an IP, every address a name resolved to, or null when a name could not be
+ * resolved (then only the name is judged). Returns why not, or undefined when it may.
+ */
+export function judgeAddresses(host: string, addresses: readonly string[] | null, allow: AllowList): string | undefined {
+  const ips = addresses?.map((a) => ({ text: a, ip: parseIp(a) }));
+  // 4. a resolver answer that is not an address, or no address at all, is not a destination
+  const bad = ips?.find((a) => a.ip === null);
+  if (bad) return `webhook host ${host} resolved to "${bad.text}", which is not an IP address`;
+  if (ips?.length === 0) return `webhook host ${host} has no address`;
+  // 5. an allow list narrows: the host is listed by name, or every address lies in a listed address or CIDR
+  if (allow.names.size + allow.nets.length > 0) {
+    const named = allow.names.has(canonicalName(host));
+    const listed = ips !== undefined && ips.every((a) => allow.nets.some((net) => contains(net, a.ip!)));
+    if (!named && !listed) return `webhook host ${host} is not in FOREMAN_WEBHOOK_ALLOW`;
+  }
+  // 6. loopback, link-local, unspecified, multicast and cloud metadata addresses are refused
+  //    unless an allow-list entry lying inside that same range names them (127.0.0.1 opens
+  //    127.0.0.1; 0.0.0.0/0 or a host name opens none of them)
+  for (const a of ips ?? []) {
+    const range = REFUSED_NETS.find((r) => contains(r.net, a.ip!));
+    if (!range) continue;
+    const opened = allow.nets.some((net) => within(net, range.net) && contains(net, a.ip!));
+    const where = a.text === host ? "" : ` resolves to ${a.text}, which`;
+    if (!opened) return `webhook host ${host}${where} is ${range.what}; refused unless FOREMAN_WEBHOOK_ALLOW names it`;
+  }
+  // 7. everything else — public addresses and private LAN ranges — is allowed
+  return undefined;
 }

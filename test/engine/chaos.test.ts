@@ -21,7 +21,7 @@ test("random SIGKILLs lose no job and no webhook event", async () => {
   });
   const dir = tempDir();
   const db = join(dir.path, "chaos.db");
-  const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim.url, "--db", db], { stdout: "ignore", stderr: "pipe" });
+  const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim.url, "--db", db, "--webhook-allow", "127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
   try {
     let proc = spawn();
     let url = await listeningUrl(proc.stderr);
@@ -55,9 +55,9 @@ test("random SIGKILLs lose no job and no webhook event", async () => {
     for (const id of unique) expect(doneCount.get(id)).toBe(1);
     for (const id of unique) {
       const want = events.filter((e) => e.job_id === id).map((e) => `job.${e.type}`);
-      const got = check.query("SELECT d.id, d.event_type FROM webhook_deliveries d WHERE d.job_id = ? ORDER BY d.id").all(id) as { id: number; event_type: string }[];
+      const got = check.query("SELECT d.webhook_id, d.event_type FROM webhook_deliveries d WHERE d.job_id = ? ORDER BY d.id").all(id) as { webhook_id: string; event_type: string }[];
       expect(got.map((g) => g.event_type)).toEqual(want);
-      for (const g of got) expect(byId.get(`msg_${g.id}`)).toEqual({ type: g.event_type, job: id });
+      for (const g of got) expect(byId.get(g.webhook_id)).toEqual({ type: g.event_type, job: id });
     }
     check.close();
     proc.kill("SIGTERM");

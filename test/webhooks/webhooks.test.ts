@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { BUN, listeningUrl, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
+import { waitFor } from "../harness.ts";
 import { chatRequest, getJob, postJob, startReceiver } from "../jobs/support.ts";
 
 const SECRET = "whsec_" + Buffer.from("a test secret that is long enough").toString("base64");
@@ -54,7 +55,11 @@ describe("webhooks", () => {
     const got = await receiver.until((r) => r.length >= 1);
     expect(got.map((r) => r.json.type)).toEqual(["job.done"]);
     expect(got[0]!.headers.get("webhook-signature")).toBeNull(); // no secret configured: unsigned
-    const { deliveries } = (await (await fetch(`${foreman.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { event: string; status: string; attempts: { status: number }[] }[] };
+    // the receiver answers before foreman records the attempt
+    const { deliveries } = await waitFor(async () => {
+      const listed = (await (await fetch(`${foreman!.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { event: string; status: string; attempts: { status: number }[] }[] };
+      return listed.deliveries[0]?.status === "pending" ? null : listed;
+    }, { what: "the delivery recorded" });
     expect(deliveries).toHaveLength(1);
     expect(deliveries[0]!.status).toBe("delivered");
     expect(deliveries[0]!.attempts.map((a) => a.status)).toEqual([500, 500, 200]);
@@ -102,7 +107,7 @@ describe("webhooks", () => {
     receiver.setDown(true);
     const dir = tempDir();
     const db = join(dir.path, "outbox.db");
-    const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim!.url, "--db", db], { stdout: "ignore", stderr: "pipe" });
+    const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim!.url, "--db", db, "--webhook-allow", "127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
     let proc = spawn();
     let url = await listeningUrl(proc.stderr);
     const { job } = await postJob(url, { request: chatRequest(), webhook: receiver.url });
