@@ -44,8 +44,14 @@ function busy(dialect: Dialect, why: string): Response {
  * ended and how many tokens it carried.
  *
  *   streaming ──body ends──────────────► ended (done, or the target's error)
- *       ├──target silent or dropped────► ended (failed; NDJSON gets Ollama's {"error"} line)
+ *       ├──target silent or dropped────► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
  *       └──caller cancels──────────────► ended (gone)
+ *
+ * A reply the target broke off must look broken to the caller, as it would talking to Ollama
+ * directly (ADR 0018): a native NDJSON stream ends with Ollama's own {"error"} line; any other
+ * reply (SSE, a non-streamed body) is cut off — the stream errors, so the connection closes
+ * without the terminating chunk and the client's read fails. The status line is long gone by
+ * then, and a 5xx would make OpenAI clients retry and run the inference twice anyway.
  */
 class ReplyRelay {
   readonly response: Response;
@@ -69,12 +75,14 @@ class ReplyRelay {
         try {
           chunk = await reader.next();
         } catch (err) {
-          // a broken stream ends the way Ollama ends one: an {"error"} line and no done
           const status = err instanceof TargetTimeout ? 504 : 502;
           const message = (err as Error).message;
-          if (ndjson) controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
-          controller.close();
           this.end({ kind: "error", status, message });
+          // erroring with no reason: Bun cuts the connection just the same, and prints nothing
+          // to stderr (it prints a reason, outside foreman's JSON log)
+          if (!ndjson) return controller.error();
+          controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
+          controller.close();
           return;
         }
         if (chunk === null) {
