@@ -3,6 +3,7 @@
 // Elysia) so that every error comes back in the caller's dialect and names the field.
 import type { Static, TSchema } from "@sinclair/typebox";
 import { HttpError } from "../contract/http-error.ts";
+import { checkDepth } from "../schema/depth.ts";
 import type { Services } from "./services.ts";
 
 type Maybe<S extends TSchema | undefined> = S extends TSchema ? Static<S> : undefined;
@@ -69,7 +70,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
   return Buffer.concat(parts);
 }
 
-/** Reads a JSON body with a size bound; malformed or empty bodies are 400s, not 500s. */
+/** Reads a JSON body with a size bound; malformed, empty or too deeply nested bodies are 400s, not 500s. */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const buf = await readBody(request, maxBytes);
   if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
@@ -79,11 +80,14 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   } catch {
     throw new HttpError(400, "request body is not valid UTF-8");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
   }
+  checkDepth(value);
+  return value;
 }
 
 export function json(value: unknown, status = 200, headers?: Record<string, string>): Response {
