@@ -52,7 +52,8 @@ export const options = {
   webhookUrl: option({ env: "FOREMAN_WEBHOOK_URL", flag: "--webhook-url", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, help: "default webhook for jobs that name none" }),
   webhookAllow: option({ env: "FOREMAN_WEBHOOK_ALLOW", flag: "--webhook-allow", schema: Type.String(), default: "", help: "comma-separated hosts and CIDRs webhooks may go to (empty = any host)" }),
   retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
-  maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body accepted" }),
+  maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body foreman reads (inference, /jobs); bodies of direct routes (blob uploads) stream to the target unbounded" }),
+  bodyTimeoutMs: option({ env: "FOREMAN_BODY_TIMEOUT_MS", flag: "--body-timeout-ms", schema: int(100, 3_600_000), default: 60_000, help: "time a request body has to arrive, then 408; an upload streamed to the target past FOREMAN_MAX_BODY_BYTES may instead pause no longer than this" }),
 } as const;
 
 type Options = typeof options;

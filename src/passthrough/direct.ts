@@ -2,7 +2,8 @@
 // the queue. Identical metadata GETs in flight together share one upstream request, and while
 // the target is unreachable /api/tags and /v1/models come from the poller's last good copy.
 import { HttpError } from "../contract/http-error.ts";
-import { defineRoute, readBody, type RouteContext, type RouteDef } from "../http/route.ts";
+import { readBody } from "../http/body.ts";
+import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { replyHeaders } from "../target/client.ts";
 import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
@@ -60,7 +61,7 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
           headers.set("server-timing", timing(started, sent, performance.now()));
           return new Response(reply.body, { status: reply.status, headers });
         }
-        const body = hasBody ? await readBody(request, services.config.maxBodyBytes) : null;
+        const body = hasBody ? await readBody(request, services.config) : null;
         const sent = performance.now();
         const res = await target.send(targetPath, {
           method: request.method,

@@ -6,9 +6,10 @@ import { kindOf } from "../../jobs/index.ts";
 import type { JobKind } from "../../jobs/kind.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
-import { dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
+import { readBody } from "../http/body.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { defineRoute, readBody, type RouteContext, type RouteDef } from "../http/route.ts";
+import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { INTERACTIVE, type JobRecord } from "../queue/queue.ts";
@@ -181,7 +182,7 @@ class WaitingCall implements InteractiveRequest {
   private leave(): void {
     if (this.state !== "queued") return; // a reply being relayed ends through the relay's cancel
     this.leaveQueue("canceled", "the caller went away while queued");
-    this.settle("gone", new Response(null, { status: 499 }));
+    this.settle("gone", new Response(null, { status: CLIENT_CLOSED_REQUEST }));
   }
 
   /** Takes the request out of the queue if the worker has not taken it; says whether it did. */
@@ -210,7 +211,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
     handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
-      const body = await readBody(request, services.config.maxBodyBytes);
+      const body = await readBody(request, services.config);
       const model = modelOf(body);
       const { queue, worker, config } = services;
       const waiting = queue.waitingInteractive();
