@@ -12,7 +12,7 @@ export interface BodyLimits {
   bodyTimeoutMs: number;
 }
 
-/** Requests whose body was read to its end by `readBody`. */
+/** Requests whose body was read to its end, by `readBody` or by the target through `streamBody`. */
 const readToEnd = new WeakSet<Request>();
 
 /**
@@ -79,4 +79,50 @@ export async function readJson(request: Request, limits: BodyLimits): Promise<un
   }
   checkDepth(value);
   return value;
+}
+
+/**
+ * A body passed on as it arrives, never held whole: `stream` goes to the target, and `signal`
+ * aborts the upstream request when the client goes away or its body is too slow (the reason is
+ * then a 408 HttpError). Too slow is the rule of `readBody` for the first `maxBodyBytes` —
+ * the JSON bodies of model management arrive in time like any other — and beyond them, for
+ * an upload that size (a model blob), a pause longer than `bodyTimeoutMs`.
+ */
+export function streamBody(request: Request, limits: BodyLimits): { stream: ReadableStream<Uint8Array>; signal: AbortSignal } | null {
+  if (!request.body) return null;
+  const slow = new AbortController();
+  const reader = request.body.getReader();
+  let size = 0;
+  const timer = setTimeout(() => {
+    const reason = tooSlow(size > limits.maxBodyBytes ? `the request body stalled for ${limits.bodyTimeoutMs} ms` : `the request body did not arrive within ${limits.bodyTimeoutMs} ms`);
+    slow.abort(reason);
+    reader.cancel(reason).catch(() => {});
+  }, limits.bodyTimeoutMs);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            clearTimeout(timer);
+            readToEnd.add(request);
+            return controller.close();
+          }
+          size += value.byteLength;
+          if (size > limits.maxBodyBytes) timer.refresh();
+          controller.enqueue(value);
+        } catch (err) {
+          clearTimeout(timer);
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        clearTimeout(timer);
+        reader.cancel(reason).catch(() => {});
+      },
+    },
+    // no read-ahead of our own: the client's upload is paced by the target's reading
+    { highWaterMark: 0 },
+  );
+  return { stream, signal: AbortSignal.any([request.signal, slow.signal]) };
 }

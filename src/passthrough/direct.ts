@@ -2,7 +2,7 @@
 // the queue. Identical metadata GETs in flight together share one upstream request, and while
 // the target is unreachable /api/tags and /v1/models come from the poller's last good copy.
 import { HttpError } from "../contract/http-error.ts";
-import { readBody } from "../http/body.ts";
+import { streamBody } from "../http/body.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { replyHeaders } from "../target/client.ts";
@@ -61,13 +61,17 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
           headers.set("server-timing", timing(started, sent, performance.now()));
           return new Response(reply.body, { status: reply.status, headers });
         }
-        const body = hasBody ? await readBody(request, services.config) : null;
+        // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
+        const upload = hasBody ? streamBody(request, services.config) : null;
+        const headers = target.headers(request.headers);
+        const declared = request.headers.get("content-length");
+        if (upload && declared !== null) headers.set("content-length", declared);
         const sent = performance.now();
         const res = await target.send(targetPath, {
           method: request.method,
-          body,
-          headers: target.headers(request.headers),
-          signal: request.signal,
+          body: upload?.stream ?? null,
+          headers,
+          signal: upload?.signal ?? request.signal,
           timeoutMs: services.config.firstByteTimeoutMs,
         });
         // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is

@@ -31,6 +31,23 @@ export function replyHeaders(res: Response, extra: Record<string, string> = {}):
   return headers;
 }
 
+/** `body` as it is, calling `onChunk` as each chunk is taken from it (no read-ahead). */
+function eachChunk(body: ReadableStream<Uint8Array>, onChunk: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        onChunk();
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 export interface TargetOptions {
   token?: string;
   connectTimeoutMs: number;
@@ -76,7 +93,9 @@ export class TargetClient {
   /**
    * Sends a request; resolves when the target's headers arrive (Ollama sends them with the
    * first output chunk). Network failures become TargetUnreachable; silence past
-   * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is.
+   * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is. A body
+   * given as a stream (an upload) is sent as it comes; each chunk the target takes is progress,
+   * so the first-byte clock starts over with it.
    */
   async send(path: string, init: { method: string; body?: string | Uint8Array | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
     const limit = init.timeoutMs ?? this.options.firstByteTimeoutMs;
@@ -86,10 +105,11 @@ export class TargetClient {
     const timer = setTimeout(() => control.abort(new TargetTimeout(`the target sent nothing for ${limit} ms`)), limit);
     if (init.signal?.aborted) control.abort(init.signal.reason);
     else init.signal?.addEventListener("abort", () => control.abort(init.signal!.reason), { once: true });
+    const body = init.body instanceof ReadableStream ? eachChunk(init.body, () => timer.refresh()) : init.body;
     try {
       return await fetch(this.baseUrl + path, {
         method: init.method,
-        body: init.body ?? null,
+        body: body ?? null,
         headers: init.headers ?? this.headers(),
         signal: control.signal,
         redirect: "manual",
