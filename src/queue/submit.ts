@@ -31,11 +31,14 @@ export interface WebhookTarget {
 
 export const METADATA_MAX_BYTES = 16 * 1024;
 
-/** Checks what the schema cannot: the request against its endpoint, sizes, the webhook URL. */
+/**
+ * Checks what the envelope's schema cannot: sizes, the webhook URL, then the request against its
+ * endpoint. A request the endpoint cannot use (no model, a chat without messages, a field of the
+ * wrong type) is a 422 naming the field: the submission itself is well-formed (ADR 0018).
+ */
 export function normalize(sub: Submission, checkWebhookUrl: (url: string) => string | undefined): { endpoint: string; model: string; request: string; webhook: WebhookTarget | null } {
   const endpoint = sub.endpoint ?? "/api/chat";
   const kind = kindOf(endpoint)!;
-  const request = validate(kind.request, sub.request, "/request") as { model: string };
   if (sub.metadata && JSON.stringify(sub.metadata).length > METADATA_MAX_BYTES) throw new HttpError(413, `/metadata: larger than ${METADATA_MAX_BYTES} bytes`, "/metadata");
   let webhook: WebhookTarget | null = null;
   if (sub.webhook !== undefined) {
@@ -44,6 +47,7 @@ export function normalize(sub: Submission, checkWebhookUrl: (url: string) => str
     const problem = checkWebhookUrl(webhook.url);
     if (problem) throw new HttpError(400, `${field}: ${problem}`, field);
   }
+  const request = validate(kind.request, sub.request, "/request", 422) as { model: string };
   return { endpoint, model: request.model, request: JSON.stringify(request), webhook };
 }
 
