@@ -32,12 +32,13 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
   const url = new URL(request.url);
   let response: Response;
   try {
-    if (services.config.token && !def.public && !bearerMatches(request.headers.get("authorization"), services.config.token)) {
+    const authorized = !services.config.token || bearerMatches(request.headers.get("authorization"), services.config.token);
+    if (!authorized && !def.public) {
       throw new HttpError(401, "unauthorized: send the foreman token as Authorization: Bearer <token>", undefined, { "www-authenticate": "Bearer" });
     }
     const query = def.query ? validate(def.query, queryObject(def, url), "query ") : undefined;
     const body = def.body ? validate(def.body, await readJson(request, services.config)) : undefined;
-    response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes });
+    response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes, authorized });
   } catch (err) {
     // a client that went away (mid-body, or while the target was asked) broke its own request:
     // counted as 499, logged at debug, never a 500 that would page an operator

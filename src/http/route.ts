@@ -18,6 +18,8 @@ export interface RouteContext<B extends TSchema | undefined, Q extends TSchema |
   peer(): string | undefined;
   /** Every registered route (for /openapi.json), handed in so no route imports the manifest. */
   routes: readonly RouteEntry[];
+  /** The caller sent the foreman token, or none is configured: a public route may show it more. */
+  authorized: boolean;
 }
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
