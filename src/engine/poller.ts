@@ -25,6 +25,8 @@ export class Poller {
   resident: string[] = [];
   /** The last good /api/tags reply, served while the target is unreachable. */
   tags: CachedReply | null = null;
+  /** The models (keys) that reply lists. */
+  private listed = new Set<string>();
   errors = 0;
   private failures = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -73,6 +75,11 @@ export class Poller {
     return this.resident.includes(modelKey(model));
   }
 
+  /** Whether the target's last good /api/tags lists this model. */
+  lists(model: string): boolean {
+    return this.listed.has(modelKey(model));
+  }
+
   private delay(): number {
     if (this.up !== false) return this.options.intervalMs;
     return Math.min(this.options.intervalMs * 2 ** Math.min(this.failures, 20), this.options.maxBackoffMs);
@@ -102,7 +109,10 @@ export class Poller {
   private async refreshTags(): Promise<void> {
     try {
       const reply = await this.target.getJson("/api/tags");
-      if (reply.status === 200) this.tags = { ...reply, at: Date.now() };
+      if (reply.status !== 200) return;
+      const models = (JSON.parse(reply.text) as { models?: { model?: string; name?: string }[] | null }).models ?? [];
+      this.listed = new Set(models.map((m) => modelKey(m.model ?? m.name ?? "")));
+      this.tags = { ...reply, at: Date.now() };
     } catch (err) {
       this.errors++;
       this.log.debug("poll /api/tags failed", { error: (err as Error).message });
