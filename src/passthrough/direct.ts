@@ -1,6 +1,7 @@
 // Direct passthrough: metadata and model management go straight to the target, not through
-// the queue. Identical metadata GETs in flight together share one upstream request, and while
-// the target is unreachable /api/tags and /v1/models come from the poller's last good copy.
+// the queue. Identical metadata GETs in flight together share one upstream request; metadata
+// has a short deadline of its own, and while the target is unreachable /api/tags and
+// /v1/models come from the poller's last good copy, other metadata is a 503 at once.
 import { HttpError } from "../contract/http-error.ts";
 import { streamBody } from "../http/body.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
@@ -35,26 +36,47 @@ const timing = (started: number, sent: number, answered: number) =>
     { name: "foreman", ms: sent - started },
   ]);
 
-/**
- * Metadata and model management: straight to the target, not queued. `coalesce` is for
- * idempotent metadata GETs whose replies are one small JSON document (tags, ps, version,
- * models): concurrent identical requests then share one upstream request, and every caller
- * still gets an answer the target gave after its request arrived (ADR 0008).
- */
-export function directPassthrough(path?: string, opts: { cached?: "tags" | "models"; coalesce?: boolean } = {}): RouteDef {
+export interface DirectOptions {
+  /**
+   * A metadata request (tags, ps, version, show, models, `/`): it gets FOREMAN_METADATA_TIMEOUT_MS
+   * rather than the first-byte timeout meant for model loads, and while the poller says the
+   * target is down it is answered at once without trying the target — a sleeping machine may
+   * drop packets, and the request would only wait out its deadline (ADR 0018).
+   */
+  metadata?: boolean;
+  /** While the target cannot answer, served from the poller's last good /api/tags. */
+  cached?: "tags" | "models";
+  /**
+   * An idempotent GET whose reply is one small JSON document (tags, ps, version, models):
+   * concurrent identical requests share one upstream request, and every caller still gets an
+   * answer the target gave after its request arrived (ADR 0008).
+   */
+  coalesce?: boolean;
+}
+
+/** Metadata and model management: straight to the target, not queued. */
+export function directPassthrough(path?: string, opts: DirectOptions = {}): RouteDef {
   return defineRoute({
     summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
     tags: ["passthrough"],
     handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
       const started = performance.now();
-      const { target, poller } = services;
+      const { target, poller, config } = services;
       const targetPath = url.pathname + url.search;
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
+      /** The last good copy where there is one, else the error. */
+      const unanswered = (status: 503 | 504, message: string) => {
+        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
+        if (cached) return cached;
+        throw new HttpError(status, message);
+      };
+      if (opts.metadata && poller.up === false) return unanswered(503, `the target is unreachable (no answer to its liveness probe since ${new Date(poller.since).toISOString()}); try again later`);
+      const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
       try {
         if (opts.coalesce && request.method === "GET") {
           const sent = performance.now();
           const reply = await coalesced(targetPath, async () => {
-            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs: services.config.firstByteTimeoutMs });
+            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs });
             return { status: res.status, headers: replyHeaders(res), body: await res.arrayBuffer() };
           });
           const headers = new Headers(reply.headers);
@@ -62,18 +84,12 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
           return new Response(reply.body, { status: reply.status, headers });
         }
         // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
-        const upload = hasBody ? streamBody(request, services.config) : null;
+        const upload = hasBody ? streamBody(request, config) : null;
         const headers = target.headers(request.headers);
         const declared = request.headers.get("content-length");
         if (upload && declared !== null) headers.set("content-length", declared);
         const sent = performance.now();
-        const res = await target.send(targetPath, {
-          method: request.method,
-          body: upload?.stream ?? null,
-          headers,
-          signal: upload?.signal ?? request.signal,
-          timeoutMs: services.config.firstByteTimeoutMs,
-        });
+        const res = await target.send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs });
         // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
         // copied in one piece; anything else, progress streams included, is relayed as it comes
         const answered = performance.now();
@@ -81,12 +97,13 @@ export function directPassthrough(path?: string, opts: { cached?: "tags" | "mode
         const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
         return new Response(replyBody, { status: res.status, headers: replyHeaders(res, { "server-timing": timing(started, sent, answered) }) });
       } catch (err) {
-        if (!(err instanceof TargetUnreachable || err instanceof TargetTimeout)) throw err;
-        // a slow answer (/api/ps waits for loads) is not a target that is down
-        if (err instanceof TargetUnreachable) poller.markDown(err.message);
-        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
-        if (cached) return cached;
-        throw new HttpError(503, `the target is unreachable (${(err as Error).message}); try again later`);
+        if (err instanceof TargetUnreachable) {
+          poller.markDown(err.message);
+          return unanswered(503, `the target is unreachable (${err.message}); try again later`);
+        }
+        // a slow answer (/api/ps waits for loads) is not a target that is down: the poller decides
+        if (err instanceof TargetTimeout) return unanswered(504, `the target did not answer within ${timeoutMs} ms; try again later`);
+        throw err;
       }
     },
   });

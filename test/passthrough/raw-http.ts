@@ -87,6 +87,8 @@ export interface RawTarget {
   readonly port: number;
   /** Every request line received, in order ("GET /api/tags"). */
   readonly seen: string[];
+  /** While on, requests are read and never answered: a sleeping machine that drops packets. */
+  hold(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -94,12 +96,14 @@ const reply = (status: number, contentType: string, body: string) =>
   `HTTP/1.1 ${status} ${status === 200 ? "OK" : "Error"}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 /**
- * A target on a raw socket that answers Ollama's liveness and metadata requests normally and
- * hands everything else to `handle`. Keep-alive requests on one connection are read in turn.
+ * A target on a raw socket that answers Ollama's liveness and metadata requests (HEAD /,
+ * /api/tags, /api/ps) and hands everything else to `handle`. Keep-alive requests on one
+ * connection are read in turn.
  */
 export async function startRawTarget(handle: RawHandler): Promise<RawTarget> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
+  let holding = false;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -123,6 +127,7 @@ export async function startRawTarget(handle: RawHandler): Promise<RawTarget> {
         const req = { method, path, headers, body: buffered.slice(split + 4, split + 4 + length) };
         buffered = buffered.slice(split + 4 + length);
         seen.push(`${method} ${path}`);
+        if (holding) continue;
         if (method === "HEAD" && path === "/") socket.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\n");
         else if (path === "/api/tags") socket.write(reply(200, "application/json; charset=utf-8", JSON.stringify({ models: [{ name: "m:latest", model: "m:latest", modified_at: "2026-01-01T00:00:00Z" }] })));
         else if (path === "/api/ps") socket.write(reply(200, "application/json; charset=utf-8", JSON.stringify({ models: [] })));
@@ -136,6 +141,7 @@ export async function startRawTarget(handle: RawHandler): Promise<RawTarget> {
     url: `http://127.0.0.1:${port}`,
     port,
     seen,
+    hold: (on) => (holding = on),
     stop: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
