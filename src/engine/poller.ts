@@ -21,6 +21,8 @@ export interface CachedReply {
 export class Poller {
   up: boolean | null = null;
   since = Date.now();
+  /** What the last change of `up` was based on. */
+  private reason = "not polled yet";
   /** Resident models (keys), most recently used first. */
   resident: string[] = [];
   /** The last good /api/tags reply, served while the target is unreachable. */
@@ -73,6 +75,11 @@ export class Poller {
 
   isResident(model: string): boolean {
     return this.resident.includes(modelKey(model));
+  }
+
+  /** While the target is down: that it is unreachable, since when and why, for callers told so. */
+  unreachable(): string | null {
+    return this.up === false ? `the target is unreachable since ${new Date(this.since).toISOString()} (${this.reason})` : null;
   }
 
   /** Whether the target's last good /api/tags lists this model. */
@@ -137,6 +144,7 @@ export class Poller {
     if (this.up === up) return;
     this.up = up;
     this.since = Date.now();
+    this.reason = reason;
     if (!up) this.failures = Math.max(this.failures, 1);
     this.log.info(up ? "target is up" : "target is down", { reason });
     for (const l of this.listeners) l(up);

@@ -70,7 +70,8 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
         if (cached) return cached;
         throw new HttpError(status, message);
       };
-      if (opts.metadata && poller.up === false) return unanswered(503, `the target is unreachable (no answer to its liveness probe since ${new Date(poller.since).toISOString()}); try again later`);
+      const down = opts.metadata ? poller.unreachable() : null;
+      if (down) return unanswered(503, `${down}; try again later`);
       const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
       try {
         if (opts.coalesce && request.method === "GET") {

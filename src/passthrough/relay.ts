@@ -173,10 +173,18 @@ class WaitingCall implements InteractiveRequest {
     if (this.state === "queued") this.settle("answered", errorResponse(dialectOf(this.path), status, message));
   }
 
-  /** Only a request still in the queue gives up; one the worker has taken gets its reply. */
+  /**
+   * Only a request still in the queue gives up; one the worker has taken gets its reply. Ollama's
+   * busy message is for a queue that is full; a caller that waited for a target that cannot be
+   * reached is told that instead.
+   */
   private expire(waitedMs: number): void {
-    if (this.state !== "queued" || !this.leaveQueue("failed", `waited ${waitedMs} ms in the queue`)) return;
-    this.settle("answered", busy(dialectOf(this.path), `waited ${waitedMs} ms in the queue`));
+    if (this.state !== "queued") return;
+    const waited = `waited ${waitedMs} ms in the queue`;
+    const down = this.services.poller.unreachable();
+    const reason = down ? `${down}; ${waited}` : waited;
+    if (!this.leaveQueue("failed", reason)) return;
+    this.settle("answered", down ? errorResponse(dialectOf(this.path), 503, reason) : busy(dialectOf(this.path), reason));
   }
 
   private leave(): void {

@@ -62,7 +62,7 @@ describe("a target that stops answering without refusing", () => {
     for (const [method, path] of METADATA) {
       const res = await send(foreman.url, method, path);
       expect(res.status).toBe(503);
-      if (method !== "HEAD") expect(((await res.json()) as { error: string }).error).toContain("no answer to its liveness probe since");
+      if (method !== "HEAD") expect(((await res.json()) as { error: string }).error).toContain("the target is unreachable since");
     }
     // only the poller's own liveness probes reached the target
     expect(target.seen.slice(before).filter((line) => line !== "HEAD /")).toEqual([]);
