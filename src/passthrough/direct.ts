@@ -8,6 +8,7 @@ import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts"
 import { serverTiming } from "../ops/server-timing.ts";
 import { replyHeaders } from "../target/client.ts";
 import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { passOn } from "../target/stream.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
@@ -92,10 +93,11 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
         const sent = performance.now();
         const res = await target.send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs });
         // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
-        // copied in one piece; anything else, progress streams included, is relayed as it comes
+        // copied in one piece; anything else, progress streams included, is relayed as it comes,
+        // and cut off if the target breaks it off
         const answered = performance.now();
         const length = Number(res.headers.get("content-length") ?? NaN);
-        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
+        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body && passOn(res.body);
         return new Response(replyBody, { status: res.status, headers: replyHeaders(res, { "server-timing": timing(started, sent, answered) }) });
       } catch (err) {
         if (err instanceof TargetUnreachable) {

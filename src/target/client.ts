@@ -3,6 +3,7 @@
 // are dropped) and the difference between "the target is unreachable" (not the job's fault:
 // requeue) and an answer from the target.
 import { TargetTimeout, TargetUnreachable } from "./errors.ts";
+import { passOn } from "./stream.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -29,23 +30,6 @@ export function replyHeaders(res: Response, extra: Record<string, string> = {}):
   for (const h of RESPONSE_HOP_BY_HOP) headers.delete(h);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   return headers;
-}
-
-/** `body` as it is, calling `onChunk` as each chunk is taken from it (no read-ahead). */
-function eachChunk(body: ReadableStream<Uint8Array>, onChunk: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        onChunk();
-        controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 export interface TargetOptions {
@@ -105,7 +89,7 @@ export class TargetClient {
     const timer = setTimeout(() => control.abort(new TargetTimeout(`the target sent nothing for ${limit} ms`)), limit);
     if (init.signal?.aborted) control.abort(init.signal.reason);
     else init.signal?.addEventListener("abort", () => control.abort(init.signal!.reason), { once: true });
-    const body = init.body instanceof ReadableStream ? eachChunk(init.body, () => timer.refresh()) : init.body;
+    const body = init.body instanceof ReadableStream ? passOn(init.body, () => timer.refresh()) : init.body;
     try {
       return await fetch(this.baseUrl + path, {
         method: init.method,

@@ -24,7 +24,9 @@ function breaksOff(silent = false): RawHandler {
   return (req, socket) => {
     const stream = (JSON.parse(req.body) as { stream?: boolean }).stream;
     const end = () => (silent ? undefined : socket.destroy());
-    if (req.path === "/api/chat" && stream !== false) {
+    if (req.path === "/api/pull") {
+      socket.write(chunkedHead("application/x-ndjson") + chunk('{"status":"pulling manifest"}\n'));
+    } else if (req.path === "/api/chat" && stream !== false) {
       socket.write(chunkedHead("application/x-ndjson") + chunk(ndjsonLine("partial ")) + chunk(ndjsonLine("text")));
     } else if (req.path === "/v1/chat/completions" && stream === true) {
       socket.write(chunkedHead("text/event-stream") + chunk(sseEvent("partial ")) + chunk(sseEvent("text")));
@@ -100,6 +102,14 @@ describe("a target that drops the connection mid-reply", () => {
     const statuses = () => (foreman.services.store.db.query("SELECT status FROM jobs WHERE lane = 0 ORDER BY id").all() as { status: string }[]).map((r) => r.status);
     await waitFor(() => statuses().every((s) => s === "failed" || s === "done") && statuses(), { what: "both passthrough requests to end" });
     expect(statuses()).toEqual(["failed", "failed"]);
+  });
+});
+
+describe("a direct route's streamed reply", () => {
+  test("a pull progress stream the target breaks off is cut off as well", async () => {
+    const { foreman } = await start();
+    const reply = await rawExchange(foreman.port, rawPost("/api/pull", { model: "m" }));
+    expect([reply.status, reply.body, reply.terminated, reply.closed]).toEqual([200, '{"status":"pulling manifest"}\n', false, true]);
   });
 });
 
