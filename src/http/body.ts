@@ -26,8 +26,8 @@ export function bodyUnread(request: Request): boolean {
   return declared && !readToEnd.has(request);
 }
 
-/** 408, and the connection closed with it: the rest of a slow body is not worth reading. */
-const tooSlow = (what: string) => new HttpError(408, `${what}; send the request body faster or raise FOREMAN_BODY_TIMEOUT_MS`, undefined, { connection: "close" });
+/** 408; the body is then unread, so the connection closes with the reply. */
+const tooSlow = (what: string) => new HttpError(408, `${what}; send the request body faster or raise FOREMAN_BODY_TIMEOUT_MS`);
 
 /**
  * Reads a whole body within `bodyTimeoutMs`, up to `maxBodyBytes` (a declared Content-Length
@@ -103,6 +103,8 @@ export function streamBody(request: Request, limits: BodyLimits): { stream: Read
       async pull(controller) {
         try {
           const { done, value } = await reader.read();
+          // (canceling the reader at the deadline ends a pending read as if the body were done)
+          if (slow.signal.aborted) return controller.error(slow.signal.reason);
           if (done) {
             clearTimeout(timer);
             readToEnd.add(request);
