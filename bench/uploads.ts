@@ -92,5 +92,5 @@ await writeSection(
 | through foreman | ${UPLOADS} × 64 MiB | ${fmt(small.seconds)} s | ${fmt(gib(SMALL) / small.seconds, 2)} GiB/s | ${fmt(small.peakMiB, 0)} MiB |
 | through foreman | ${UPLOADS} × 1 GiB | ${fmt(through.seconds)} s | ${fmt(gib(SIZE) / through.seconds, 2)} GiB/s | **${fmt(through.peakMiB, 0)} MiB** |
 
-Bodies of direct routes stream to the target as they arrive (ADR 0018); before, each was read whole first: 16 concurrent 60 MB uploads took foreman from 71 MiB to 1.5 GiB, and uploads over \`FOREMAN_MAX_BODY_BYTES\` (64 MiB) were refused. Target: foreman's memory bounded, the same for 64 MiB and 1 GiB uploads.`,
+Bodies of direct routes stream to the target as they arrive (ADR 0018); before, each was read whole first: 16 concurrent 60 MB uploads took foreman from 71 MiB to 1.5 GiB, and uploads over \`FOREMAN_MAX_BODY_BYTES\` (64 MiB) were refused. Target: memory bounded by the number of uploads, not their size — 16 times the data may move the peak by garbage-collector slack (tens of MiB), never by the bodies themselves.`,
 );
