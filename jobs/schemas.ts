@@ -1,5 +1,7 @@
-// Request shapes of the target's endpoints, as far as foreman checks them: the model is
-// required, known fields have their types, anything else passes through to the target.
+// Request shapes of the target's endpoints, as far as foreman checks them: the model and what
+// the endpoint needs to do its work are required, known fields have their types, anything else
+// passes through to the target. A job that only loads a model says so explicitly, with Ollama's
+// own load idiom: an empty prompt, no messages or no input (ADR 0018).
 import { Type, type TProperties } from "@sinclair/typebox";
 
 const Model = Type.String({ minLength: 1, description: "the model name, e.g. llama3.2" });
@@ -11,27 +13,27 @@ const request = (props: TProperties) => Type.Object({ model: Model, ...props }, 
 const Message = Type.Object({ role: Type.String(), content: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Unknown())])) }, { additionalProperties: true });
 
 export const ChatRequest = request({
-  messages: Type.Optional(Type.Array(Message)),
+  messages: Type.Array(Message, { description: "the conversation; [] only loads the model" }),
   stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
   keep_alive: Type.Optional(KeepAlive),
   options: Type.Optional(Options),
   tools: Type.Optional(Type.Array(Type.Unknown())),
 });
 export const GenerateRequest = request({
-  prompt: Type.Optional(Type.String()),
+  prompt: Type.String({ description: 'the prompt; "" only loads the model' }),
   system: Type.Optional(Type.String()),
   stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
   keep_alive: Type.Optional(KeepAlive),
   options: Type.Optional(Options),
 });
 export const EmbedRequest = request({
-  input: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+  input: Type.Union([Type.String(), Type.Array(Type.String())], { description: 'the text or texts to embed; "" or [] only loads the model' }),
   truncate: Type.Optional(Type.Boolean()),
   keep_alive: Type.Optional(KeepAlive),
   options: Type.Optional(Options),
 });
 export const EmbeddingsRequest = request({
-  prompt: Type.Optional(Type.String()),
+  prompt: Type.String({ description: 'the text to embed; "" only loads the model' }),
   keep_alive: Type.Optional(KeepAlive),
   options: Type.Optional(Options),
 });

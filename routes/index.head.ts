@@ -1,4 +1,4 @@
 // HEAD / (Ollama's liveness probe): forwarded to the target directly (not queued).
 import { directPassthrough } from "../src/passthrough/direct.ts";
 
-export default directPassthrough("HEAD /");
+export default directPassthrough("HEAD /", { metadata: true });

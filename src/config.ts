@@ -44,6 +44,7 @@ export const options = {
   agingCapMs: option({ env: "FOREMAN_AGING_CAP_MS", flag: "--aging-cap-ms", schema: int(0, 86_400_000), default: 600_000, help: "a model whose oldest job waited this long is served even while the resident model has work" }),
   connectTimeoutMs: option({ env: "FOREMAN_CONNECT_TIMEOUT_MS", flag: "--connect-timeout-ms", schema: int(1, 3_600_000), default: 5000, help: "time to reach the target (liveness probes, polls)" }),
   firstByteTimeoutMs: option({ env: "FOREMAN_FIRST_BYTE_TIMEOUT_MS", flag: "--first-byte-timeout-ms", schema: int(1, 86_400_000), default: 600_000, help: "time from sending a request to the target's first byte (model loads take minutes)" }),
+  metadataTimeoutMs: option({ env: "FOREMAN_METADATA_TIMEOUT_MS", flag: "--metadata-timeout-ms", schema: int(1, 3_600_000), default: 10_000, help: "time the target has to answer a metadata request (/api/tags, /api/ps, /api/version, /api/show, /v1/models, /)" }),
   idleTimeoutMs: option({ env: "FOREMAN_IDLE_TIMEOUT_MS", flag: "--idle-timeout-ms", schema: int(1, 86_400_000), default: 120_000, help: "longest silence between two chunks of a streamed reply" }),
   maxAttempts: option({ env: "FOREMAN_MAX_ATTEMPTS", flag: "--max-attempts", schema: int(1, 100), default: 5, help: "attempts per job (target 5xx, crashes) before it fails" }),
   retryBaseMs: option({ env: "FOREMAN_RETRY_BASE_MS", flag: "--retry-base-ms", schema: int(0, 3_600_000), default: 1000, help: "first back-off after a target 5xx; doubles per attempt" }),
@@ -63,7 +64,8 @@ export const options = {
     help: "comma-separated hosts, IP addresses and CIDRs webhooks may go to (empty = any host but loopback, link-local, unspecified and multicast addresses; naming a loopback address here allows it)",
   }),
   retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
-  maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body accepted" }),
+  maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body foreman reads (inference, /jobs); bodies of direct routes (blob uploads) stream to the target unbounded" }),
+  bodyTimeoutMs: option({ env: "FOREMAN_BODY_TIMEOUT_MS", flag: "--body-timeout-ms", schema: int(100, 3_600_000), default: 60_000, help: "time a request body has to arrive, then 408; an upload streamed to the target past FOREMAN_MAX_BODY_BYTES may instead pause no longer than this" }),
 } as const;
 
 type Options = typeof options;

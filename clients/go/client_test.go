@@ -330,8 +330,8 @@ func TestHTTPErrorsCarryStatusMessageAndField(t *testing.T) {
 	ctx := timeout(t, time.Minute)
 	_, err := c.Submit(ctx, Submission{Request: map[string]any{}}, SubmitOptions{})
 	var h *HTTPError
-	if !errors.As(err, &h) || h.Status != http.StatusBadRequest || !strings.HasPrefix(h.Field, "/request") {
-		t.Fatalf("want a 400 naming /request…, got %#v", err)
+	if !errors.As(err, &h) || h.Status != http.StatusUnprocessableEntity || !strings.HasPrefix(h.Field, "/request") {
+		t.Fatalf("want a 422 naming /request…, got %#v", err)
 	}
 	if _, err = c.Submit(ctx, chat("llama3.2"), SubmitOptions{IdempotencyKey: "go-same"}); err != nil {
 		t.Fatal(err)

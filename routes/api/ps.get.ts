@@ -1,4 +1,4 @@
 // GET /api/ps: forwarded to the target directly (not queued).
 import { directPassthrough } from "../../src/passthrough/direct.ts";
 
-export default directPassthrough("GET /api/ps", { coalesce: true });
+export default directPassthrough("GET /api/ps", { metadata: true, coalesce: true });

@@ -1,4 +1,4 @@
 // POST /api/show: forwarded to the target directly (not queued).
 import { directPassthrough } from "../../src/passthrough/direct.ts";
 
-export default directPassthrough("POST /api/show");
+export default directPassthrough("POST /api/show", { metadata: true });

@@ -1,4 +1,4 @@
 // GET /api/version: forwarded to the target directly (not queued).
 import { directPassthrough } from "../../src/passthrough/direct.ts";
 
-export default directPassthrough("GET /api/version", { coalesce: true });
+export default directPassthrough("GET /api/version", { metadata: true, coalesce: true });

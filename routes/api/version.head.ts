@@ -1,4 +1,4 @@
 // HEAD /api/version: forwarded to the target directly (not queued).
 import { directPassthrough } from "../../src/passthrough/direct.ts";
 
-export default directPassthrough("HEAD /api/version");
+export default directPassthrough("HEAD /api/version", { metadata: true });

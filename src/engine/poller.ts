@@ -21,10 +21,14 @@ export interface CachedReply {
 export class Poller {
   up: boolean | null = null;
   since = Date.now();
+  /** What the last change of `up` was based on. */
+  private reason = "not polled yet";
   /** Resident models (keys), most recently used first. */
   resident: string[] = [];
   /** The last good /api/tags reply, served while the target is unreachable. */
   tags: CachedReply | null = null;
+  /** The models (keys) that reply lists. */
+  private listed = new Set<string>();
   errors = 0;
   private failures = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -73,6 +77,16 @@ export class Poller {
     return this.resident.includes(modelKey(model));
   }
 
+  /** While the target is down: that it is unreachable, since when and why, for callers told so. */
+  unreachable(): string | null {
+    return this.up === false ? `the target is unreachable since ${new Date(this.since).toISOString()} (${this.reason})` : null;
+  }
+
+  /** Whether the target's last good /api/tags lists this model. */
+  lists(model: string): boolean {
+    return this.listed.has(modelKey(model));
+  }
+
   private delay(): number {
     if (this.up !== false) return this.options.intervalMs;
     return Math.min(this.options.intervalMs * 2 ** Math.min(this.failures, 20), this.options.maxBackoffMs);
@@ -102,7 +116,10 @@ export class Poller {
   private async refreshTags(): Promise<void> {
     try {
       const reply = await this.target.getJson("/api/tags");
-      if (reply.status === 200) this.tags = { ...reply, at: Date.now() };
+      if (reply.status !== 200) return;
+      const models = (JSON.parse(reply.text) as { models?: { model?: string; name?: string }[] | null }).models ?? [];
+      this.listed = new Set(models.map((m) => modelKey(m.model ?? m.name ?? "")));
+      this.tags = { ...reply, at: Date.now() };
     } catch (err) {
       this.errors++;
       this.log.debug("poll /api/tags failed", { error: (err as Error).message });
@@ -127,6 +144,7 @@ export class Poller {
     if (this.up === up) return;
     this.up = up;
     this.since = Date.now();
+    this.reason = reason;
     if (!up) this.failures = Math.max(this.failures, 1);
     this.log.info(up ? "target is up" : "target is down", { reason });
     for (const l of this.listeners) l(up);

@@ -3,9 +3,10 @@
 // mapping errors into the caller's dialect.
 import { Elysia } from "elysia";
 import { bearerMatches } from "./auth.ts";
-import { dialectOf, errorResponse } from "./errors.ts";
+import { bodyUnread, readJson } from "./body.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { readJson, type RouteDef } from "./route.ts";
+import type { RouteDef } from "./route.ts";
 import { validate } from "../schema/validate.ts";
 import { routes } from "./routes.gen.ts";
 import type { Services } from "./services.ts";
@@ -31,18 +32,22 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
   const url = new URL(request.url);
   let response: Response;
   try {
-    if (services.config.token && !def.public && !bearerMatches(request.headers.get("authorization"), services.config.token)) {
+    const authorized = !services.config.token || bearerMatches(request.headers.get("authorization"), services.config.token);
+    if (!authorized && !def.public) {
       throw new HttpError(401, "unauthorized: send the foreman token as Authorization: Bearer <token>", undefined, { "www-authenticate": "Bearer" });
     }
     const query = def.query ? validate(def.query, queryObject(def, url), "query ") : undefined;
-    const body = def.body ? validate(def.body, await readJson(request, services.config.maxBodyBytes)) : undefined;
-    response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes });
+    const body = def.body ? validate(def.body, await readJson(request, services.config)) : undefined;
+    response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes, authorized });
   } catch (err) {
-    response = toErrorResponse(err, url.pathname, services, requestId);
+    // a client that went away (mid-body, or while the target was asked) broke its own request:
+    // counted as 499, logged at debug, never a 500 that would page an operator
+    response = request.signal.aborted ? new Response(null, { status: CLIENT_CLOSED_REQUEST }) : toErrorResponse(err, url.pathname, services, requestId);
   }
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
+  if (bodyUnread(request)) response.headers.set("connection", "close");
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
-  const level = def.public || route === "/metrics" ? "debug" : "info";
+  const level = def.public || route === "/metrics" || response.status === CLIENT_CLOSED_REQUEST ? "debug" : "info";
   if (services.log.enabled(level)) services.log[level]("request", { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
   return response;
 }
@@ -91,8 +96,9 @@ export function createApp(services: Services) {
   }
   app.onError(({ code, request }) => {
     const url = new URL(request.url);
-    if (code === "NOT_FOUND") return unmatched(url.pathname, request.method);
-    return errorResponse(dialectOf(url.pathname), 400, "bad request");
+    const response = code === "NOT_FOUND" ? unmatched(url.pathname, request.method) : errorResponse(dialectOf(url.pathname), 400, "bad request");
+    if (bodyUnread(request)) response.headers.set("connection", "close");
+    return response;
   });
   return app;
 }

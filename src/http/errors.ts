@@ -3,6 +3,9 @@
 // on /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
 export type Dialect = "ollama" | "openai" | "foreman";
 
+/** nginx's status for "the client closed the request": recorded and counted, never seen by anyone. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export function dialectOf(pathname: string): Dialect {
   if (pathname === "/" || pathname.startsWith("/api/")) return "ollama";
   if (pathname.startsWith("/v1/")) return "openai";

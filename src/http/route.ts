@@ -2,7 +2,6 @@
 // gets typed values from that same schema. Bodies are read and validated here (not by
 // Elysia) so that every error comes back in the caller's dialect and names the field.
 import type { Static, TSchema } from "@sinclair/typebox";
-import { HttpError } from "../contract/http-error.ts";
 import type { Services } from "./services.ts";
 
 type Maybe<S extends TSchema | undefined> = S extends TSchema ? Static<S> : undefined;
@@ -19,6 +18,8 @@ export interface RouteContext<B extends TSchema | undefined, Q extends TSchema |
   peer(): string | undefined;
   /** Every registered route (for /openapi.json), handed in so no route imports the manifest. */
   routes: readonly RouteEntry[];
+  /** The caller sent the foreman token, or none is configured: a public route may show it more. */
+  authorized: boolean;
 }
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -46,44 +47,6 @@ export interface RouteDef<B extends TSchema | undefined = TSchema | undefined, Q
 
 export function defineRoute<B extends TSchema | undefined = undefined, Q extends TSchema | undefined = undefined>(def: RouteDef<B, Q>): RouteDef<B, Q> {
   return def;
-}
-
-/**
- * Reads a body up to `maxBytes`, stopping as soon as it is exceeded (a declared
- * Content-Length over the bound is refused before reading anything).
- */
-export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new HttpError(413, `request body is larger than ${maxBytes} bytes`);
-  const declared = request.headers.get("content-length");
-  if (Number(declared ?? "0") > maxBytes) throw tooLarge();
-  if (!request.body) return new Uint8Array(0);
-  // a declared length within the bound: read it whole (fast); otherwise count as it streams
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of request.body) {
-    size += part.byteLength;
-    if (size > maxBytes) throw tooLarge();
-    parts.push(part);
-  }
-  return Buffer.concat(parts);
-}
-
-/** Reads a JSON body with a size bound; malformed or empty bodies are 400s, not 500s. */
-export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
-  const buf = await readBody(request, maxBytes);
-  if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
-  } catch {
-    throw new HttpError(400, "request body is not valid UTF-8");
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 export function json(value: unknown, status = 200, headers?: Record<string, string>): Response {

@@ -15,13 +15,25 @@ export interface Telemetry {
   webhookLag: Histogram;
 }
 
+/** The `model` label for names the target does not list: callers may send any name, and labels must not grow with them. */
+export const OTHER_MODEL = "other";
+
 export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker }): Telemetry {
   const { queue, watch, poller, worker } = deps;
+  // a model label is a name from the target's last /api/tags, or `other` (ADR 0018)
+  const modelLabel = (model: string) => (poller.lists(model) ? model : OTHER_MODEL);
   const r = new Registry();
   r.add(
     new Sampled("gauge", "foreman_jobs", "Jobs and passthrough requests waiting or running, by state and model", () => {
-      const rows = queue.activeCounts();
-      return rows.map((row) => ({ labels: { state: row.status, model: row.model }, value: row.n }));
+      const series = new Map<string, { labels: { state: string; model: string }; value: number }>();
+      for (const row of queue.activeCounts()) {
+        const labels = { state: row.status, model: modelLabel(row.model) };
+        const key = `${labels.state} ${labels.model}`;
+        const entry = series.get(key);
+        if (entry) entry.value += row.n;
+        else series.set(key, { labels, value: row.n });
+      }
+      return [...series.values()];
     }),
   );
   const finished = r.add(new Counter("foreman_jobs_finished_total", "Jobs and passthrough requests that ended, by kind, final state and model"));
@@ -40,14 +52,14 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   watch.subscribe(null, (job) => {
     if (!isTerminal(job.status)) return;
     const kind = job.lane === INTERACTIVE ? "passthrough" : "job";
-    finished.inc({ kind, state: job.status, model: job.modelKey });
+    finished.inc({ kind, state: job.status, model: modelLabel(job.modelKey) });
     const t = job.timings ?? {};
     const labels = { kind };
     if (t.queueMs !== undefined) queueWait.observe(t.queueMs / 1000, labels);
     if (t.loadMs !== undefined) load.observe(t.loadMs / 1000, labels);
     if (t.ttftMs !== undefined) ttft.observe(t.ttftMs / 1000, labels);
     if (t.totalMs !== undefined) total.observe(t.totalMs / 1000, labels);
-    if (job.status === "done" && job.progressTokens > 0) tokens.inc({ model: job.modelKey }, job.progressTokens);
+    if (job.status === "done" && job.progressTokens > 0) tokens.inc({ model: modelLabel(job.modelKey) }, job.progressTokens);
   });
   return { registry: r, http, webhookDeliveries, webhookLag };
 }

@@ -1,11 +1,14 @@
 // Direct passthrough: metadata and model management go straight to the target, not through
-// the queue. Identical metadata GETs in flight together share one upstream request, and while
-// the target is unreachable /api/tags and /v1/models come from the poller's last good copy.
+// the queue. Identical metadata GETs in flight together share one upstream request; metadata
+// has a short deadline of its own, and while the target is unreachable /api/tags and
+// /v1/models come from the poller's last good copy, other metadata is a 503 at once.
 import { HttpError } from "../contract/http-error.ts";
-import { defineRoute, readBody, type RouteContext, type RouteDef } from "../http/route.ts";
+import { streamBody } from "../http/body.ts";
+import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { replyHeaders } from "../target/client.ts";
 import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { passOn } from "../target/stream.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
@@ -34,54 +37,76 @@ const timing = (started: number, sent: number, answered: number) =>
     { name: "foreman", ms: sent - started },
   ]);
 
-/**
- * Metadata and model management: straight to the target, not queued. `coalesce` is for
- * idempotent metadata GETs whose replies are one small JSON document (tags, ps, version,
- * models): concurrent identical requests then share one upstream request, and every caller
- * still gets an answer the target gave after its request arrived (ADR 0008).
- */
-export function directPassthrough(path?: string, opts: { cached?: "tags" | "models"; coalesce?: boolean } = {}): RouteDef {
+export interface DirectOptions {
+  /**
+   * A metadata request (tags, ps, version, show, models, `/`): it gets FOREMAN_METADATA_TIMEOUT_MS
+   * rather than the first-byte timeout meant for model loads, and while the poller says the
+   * target is down it is answered at once without trying the target — a sleeping machine may
+   * drop packets, and the request would only wait out its deadline (ADR 0018).
+   */
+  metadata?: boolean;
+  /** While the target cannot answer, served from the poller's last good /api/tags. */
+  cached?: "tags" | "models";
+  /**
+   * An idempotent GET whose reply is one small JSON document (tags, ps, version, models):
+   * concurrent identical requests share one upstream request, and every caller still gets an
+   * answer the target gave after its request arrived (ADR 0008).
+   */
+  coalesce?: boolean;
+}
+
+/** Metadata and model management: straight to the target, not queued. */
+export function directPassthrough(path?: string, opts: DirectOptions = {}): RouteDef {
   return defineRoute({
     summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
     tags: ["passthrough"],
     handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
       const started = performance.now();
-      const { target, poller } = services;
+      const { target, poller, config } = services;
       const targetPath = url.pathname + url.search;
       const hasBody = request.method !== "GET" && request.method !== "HEAD";
+      /** The last good copy where there is one, else the error. */
+      const unanswered = (status: 503 | 504, message: string) => {
+        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
+        if (cached) return cached;
+        throw new HttpError(status, message);
+      };
+      const down = opts.metadata ? poller.unreachable() : null;
+      if (down) return unanswered(503, `${down}; try again later`);
+      const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
       try {
         if (opts.coalesce && request.method === "GET") {
           const sent = performance.now();
           const reply = await coalesced(targetPath, async () => {
-            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs: services.config.firstByteTimeoutMs });
+            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs });
             return { status: res.status, headers: replyHeaders(res), body: await res.arrayBuffer() };
           });
           const headers = new Headers(reply.headers);
           headers.set("server-timing", timing(started, sent, performance.now()));
           return new Response(reply.body, { status: reply.status, headers });
         }
-        const body = hasBody ? await readBody(request, services.config.maxBodyBytes) : null;
+        // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
+        const upload = hasBody ? streamBody(request, config) : null;
+        const headers = target.headers(request.headers);
+        const declared = request.headers.get("content-length");
+        if (upload && declared !== null) headers.set("content-length", declared);
         const sent = performance.now();
-        const res = await target.send(targetPath, {
-          method: request.method,
-          body,
-          headers: target.headers(request.headers),
-          signal: request.signal,
-          timeoutMs: services.config.firstByteTimeoutMs,
-        });
+        const res = await target.send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs });
         // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
-        // copied in one piece; anything else, progress streams included, is relayed as it comes
+        // copied in one piece; anything else, progress streams included, is relayed as it comes,
+        // and cut off if the target breaks it off
         const answered = performance.now();
         const length = Number(res.headers.get("content-length") ?? NaN);
-        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body;
+        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body && passOn(res.body);
         return new Response(replyBody, { status: res.status, headers: replyHeaders(res, { "server-timing": timing(started, sent, answered) }) });
       } catch (err) {
-        if (!(err instanceof TargetUnreachable || err instanceof TargetTimeout)) throw err;
-        // a slow answer (/api/ps waits for loads) is not a target that is down
-        if (err instanceof TargetUnreachable) poller.markDown(err.message);
-        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
-        if (cached) return cached;
-        throw new HttpError(503, `the target is unreachable (${(err as Error).message}); try again later`);
+        if (err instanceof TargetUnreachable) {
+          poller.markDown(err.message);
+          return unanswered(503, `the target is unreachable (${err.message}); try again later`);
+        }
+        // a slow answer (/api/ps waits for loads) is not a target that is down: the poller decides
+        if (err instanceof TargetTimeout) return unanswered(504, `the target did not answer within ${timeoutMs} ms; try again later`);
+        throw err;
       }
     },
   });

@@ -6,9 +6,10 @@ import { kindOf } from "../../jobs/index.ts";
 import type { JobKind } from "../../jobs/kind.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
-import { dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
+import { readBody } from "../http/body.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { defineRoute, readBody, type RouteContext, type RouteDef } from "../http/route.ts";
+import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { INTERACTIVE, type JobRecord } from "../queue/queue.ts";
@@ -44,8 +45,14 @@ function busy(dialect: Dialect, why: string): Response {
  * ended and how many tokens it carried.
  *
  *   streaming ──body ends──────────────► ended (done, or the target's error)
- *       ├──target silent or dropped────► ended (failed; NDJSON gets Ollama's {"error"} line)
+ *       ├──target silent or dropped────► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
  *       └──caller cancels──────────────► ended (gone)
+ *
+ * A reply the target broke off must look broken to the caller, as it would talking to Ollama
+ * directly (ADR 0018): a native NDJSON stream ends with Ollama's own {"error"} line; any other
+ * reply (SSE, a non-streamed body) is cut off — the stream errors, so the connection closes
+ * without the terminating chunk and the client's read fails. The status line is long gone by
+ * then, and a 5xx would make OpenAI clients retry and run the inference twice anyway.
  */
 class ReplyRelay {
   readonly response: Response;
@@ -69,12 +76,14 @@ class ReplyRelay {
         try {
           chunk = await reader.next();
         } catch (err) {
-          // a broken stream ends the way Ollama ends one: an {"error"} line and no done
           const status = err instanceof TargetTimeout ? 504 : 502;
           const message = (err as Error).message;
-          if (ndjson) controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
-          controller.close();
           this.end({ kind: "error", status, message });
+          // erroring with no reason: Bun cuts the connection just the same, and prints nothing
+          // to stderr (it prints a reason, outside foreman's JSON log)
+          if (!ndjson) return controller.error();
+          controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
+          controller.close();
           return;
         }
         if (chunk === null) {
@@ -164,16 +173,24 @@ class WaitingCall implements InteractiveRequest {
     if (this.state === "queued") this.settle("answered", errorResponse(dialectOf(this.path), status, message));
   }
 
-  /** Only a request still in the queue gives up; one the worker has taken gets its reply. */
+  /**
+   * Only a request still in the queue gives up; one the worker has taken gets its reply. Ollama's
+   * busy message is for a queue that is full; a caller that waited for a target that cannot be
+   * reached is told that instead.
+   */
   private expire(waitedMs: number): void {
-    if (this.state !== "queued" || !this.leaveQueue("failed", `waited ${waitedMs} ms in the queue`)) return;
-    this.settle("answered", busy(dialectOf(this.path), `waited ${waitedMs} ms in the queue`));
+    if (this.state !== "queued") return;
+    const waited = `waited ${waitedMs} ms in the queue`;
+    const down = this.services.poller.unreachable();
+    const reason = down ? `${down}; ${waited}` : waited;
+    if (!this.leaveQueue("failed", reason)) return;
+    this.settle("answered", down ? errorResponse(dialectOf(this.path), 503, reason) : busy(dialectOf(this.path), reason));
   }
 
   private leave(): void {
     if (this.state !== "queued") return; // a reply being relayed ends through the relay's cancel
     this.leaveQueue("canceled", "the caller went away while queued");
-    this.settle("gone", new Response(null, { status: 499 }));
+    this.settle("gone", new Response(null, { status: CLIENT_CLOSED_REQUEST }));
   }
 
   /** Takes the request out of the queue if the worker has not taken it; says whether it did. */
@@ -202,7 +219,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
     handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
-      const body = await readBody(request, services.config.maxBodyBytes);
+      const body = await readBody(request, services.config);
       const model = modelOf(body);
       const { queue, worker, config } = services;
       const waiting = queue.waitingInteractive();

@@ -31,16 +31,27 @@ export interface WebhookTarget {
 
 export const METADATA_MAX_BYTES = 16 * 1024;
 
-/** Checks what the schema cannot: the request against its endpoint, sizes. `webhookField` names the webhook URL's field. */
-export function normalize(sub: Submission): { endpoint: string; model: string; request: string; webhook: WebhookTarget | null; webhookField: string } {
+/**
+ * Checks what the envelope's schema cannot: sizes, and where the webhook is. The request
+ * itself is checked against its endpoint by `requestFor`, after the webhook URL.
+ */
+export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null; webhookField: string } {
   const endpoint = sub.endpoint ?? "/api/chat";
-  const kind = kindOf(endpoint)!;
-  const request = validate(kind.request, sub.request, "/request") as { model: string };
   if (sub.metadata && JSON.stringify(sub.metadata).length > METADATA_MAX_BYTES) throw new HttpError(413, `/metadata: larger than ${METADATA_MAX_BYTES} bytes`, "/metadata");
   let webhook: WebhookTarget | null = null;
   if (sub.webhook !== undefined) webhook = typeof sub.webhook === "string" ? { url: sub.webhook, events: null } : { url: sub.webhook.url, events: sub.webhook.events ?? null };
   const webhookField = typeof sub.webhook === "string" ? "/webhook" : "/webhook/url";
-  return { endpoint, model: request.model, request: JSON.stringify(request), webhook, webhookField };
+  return { endpoint, webhook, webhookField };
+}
+
+/**
+ * The request against its endpoint. A request the endpoint cannot use (no model, a chat
+ * without messages, a field of the wrong type) is a 422 naming the field: the submission
+ * itself is well-formed (ADR 0018).
+ */
+export function requestFor(endpoint: string, request: unknown): { model: string; request: string } {
+  const valid = validate(kindOf(endpoint)!.request, request, "/request", 422) as { model: string };
+  return { model: valid.model, request: JSON.stringify(valid) };
 }
 
 /** A stable digest of what was submitted, for the idempotency check. */
@@ -88,12 +99,13 @@ export class Submitter {
     const n = normalize(sub);
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
     if (refused) throw new HttpError(400, `${n.webhookField}: ${refused}`, n.webhookField);
+    const { model, request } = requestFor(n.endpoint, sub.request);
     const input: EnqueueInput = {
       lane: ASYNC,
       endpoint: n.endpoint,
-      model: n.model,
+      model,
       priority: sub.priority ?? 0,
-      request: n.request,
+      request,
       metadata: sub.metadata ?? null,
       webhook: n.webhook ?? defaultWebhook,
       idempotencyKey,

@@ -17,9 +17,13 @@ function quoteChar(c: string): string {
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= "0" && c <= "9";
 
+/** Go's maxNestingDepth: a deeper value is a syntax error, not a stack overflow. */
+const MAX_NESTING_DEPTH = 10_000;
+
 /** Scans the first JSON value in `text`, like json.Decoder.Decode (trailing data is not read). */
 export function scanJson(text: string): ScanResult {
   let i = 0;
+  let depth = 0;
   const fail = (context: string): never => {
     throw new SyntaxFailure(i >= text.length ? "unexpected EOF" : `invalid character ${quoteChar(text[i] ?? "")} ${context}`);
   };
@@ -75,11 +79,13 @@ export function scanJson(text: string): ScanResult {
   const value = (): void => {
     space();
     const c = text[i];
+    if ((c === "{" || c === "[") && ++depth > MAX_NESTING_DEPTH) fail("exceeded max depth");
     if (c === "{") {
       i++;
       space();
       if (text[i] === "}") {
         i++;
+        depth--;
         return;
       }
       for (;;) {
@@ -94,6 +100,7 @@ export function scanJson(text: string): ScanResult {
         if (text[i] === ",") i++;
         else if (text[i] === "}") {
           i++;
+          depth--;
           return;
         } else fail("after object key:value pair");
       }
@@ -103,6 +110,7 @@ export function scanJson(text: string): ScanResult {
       space();
       if (text[i] === "]") {
         i++;
+        depth--;
         return;
       }
       for (;;) {
@@ -111,6 +119,7 @@ export function scanJson(text: string): ScanResult {
         if (text[i] === ",") i++;
         else if (text[i] === "]") {
           i++;
+          depth--;
           return;
         } else fail("after array element");
       }

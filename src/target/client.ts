@@ -3,6 +3,7 @@
 // are dropped) and the difference between "the target is unreachable" (not the job's fault:
 // requeue) and an answer from the target.
 import { TargetTimeout, TargetUnreachable } from "./errors.ts";
+import { passOn } from "./stream.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -76,7 +77,9 @@ export class TargetClient {
   /**
    * Sends a request; resolves when the target's headers arrive (Ollama sends them with the
    * first output chunk). Network failures become TargetUnreachable; silence past
-   * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is.
+   * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is. A body
+   * given as a stream (an upload) is sent as it comes; each chunk the target takes is progress,
+   * so the first-byte clock starts over with it.
    */
   async send(path: string, init: { method: string; body?: string | Uint8Array | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
     const limit = init.timeoutMs ?? this.options.firstByteTimeoutMs;
@@ -86,10 +89,11 @@ export class TargetClient {
     const timer = setTimeout(() => control.abort(new TargetTimeout(`the target sent nothing for ${limit} ms`)), limit);
     if (init.signal?.aborted) control.abort(init.signal.reason);
     else init.signal?.addEventListener("abort", () => control.abort(init.signal!.reason), { once: true });
+    const body = init.body instanceof ReadableStream ? passOn(init.body, () => timer.refresh()) : init.body;
     try {
       return await fetch(this.baseUrl + path, {
         method: init.method,
-        body: init.body ?? null,
+        body: body ?? null,
         headers: init.headers ?? this.headers(),
         signal: control.signal,
         redirect: "manual",

@@ -76,3 +76,30 @@ export async function readAll(body: ReadableStream<Uint8Array>, idleMs: number, 
     reader.cancel();
   }
 }
+
+/**
+ * `body` passed on as it is read, with no read-ahead, `onChunk` told of each chunk taken. If
+ * reading fails, the stream errors with no reason: as a reply body that cuts the caller's
+ * connection off (no terminating chunk), and Bun prints nothing — it prints a reason to stderr,
+ * outside foreman's log.
+ */
+export function passOn(body: ReadableStream<Uint8Array>, onChunk?: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let result: Awaited<ReturnType<Reader["read"]>>;
+        try {
+          result = await reader.read();
+        } catch {
+          return controller.error();
+        }
+        if (result.done) return controller.close();
+        onChunk?.();
+        controller.enqueue(result.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -142,10 +142,10 @@ describe("foreman jobs", () => {
   test("with FOREMAN_TOKEN set on the server: 401 without a token (exit 3), --token or FOREMAN_TOKEN works", async () => {
     const guarded = await startTestForeman({ target: sim.url, token: "s3cret" });
     try {
-      const denied = await cli(["submit", "--model", "llama3.2", "--url", guarded.url]);
+      const denied = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--url", guarded.url]);
       expect(denied.code).toBe(3);
       expect(denied.stderr).toContain("HTTP 401");
-      const flag = await cli(["submit", "--model", "llama3.2", "--url", guarded.url, "--token", "s3cret", "--json"]);
+      const flag = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--url", guarded.url, "--token", "s3cret", "--json"]);
       expect(flag.code).toBe(0);
       const env = await cli(["get", (JSON.parse(flag.stdout) as Job).id, "--url", guarded.url], { FOREMAN_TOKEN: "s3cret" });
       expect(env.code).toBe(0);

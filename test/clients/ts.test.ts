@@ -130,7 +130,7 @@ describe("ForemanClient operations", () => {
   test("an invalid submission is a ForemanHttpError naming the field", async () => {
     const err = await client.submit({ request: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForemanHttpError);
-    expect((err as ForemanHttpError).status).toBe(400);
+    expect((err as ForemanHttpError).status).toBe(422);
     expect((err as ForemanHttpError).field).toStartWith("/request");
   });
 

@@ -87,11 +87,11 @@ describe("POST /jobs", () => {
     ["malformed JSON", "{nope", 400, "not valid JSON"],
     ["wrong type", JSON.stringify({ request: chatRequest(), priority: "high" }), 400, "/priority"],
     ["unknown endpoint", JSON.stringify({ endpoint: "/api/nope", request: chatRequest() }), 400, "/endpoint"],
-    ["missing model", JSON.stringify({ request: { messages: [] } }), 400, "/request/model"],
+    ["missing model", JSON.stringify({ request: { messages: [] } }), 422, "/request/model"],
     ["missing request", JSON.stringify({ endpoint: "/api/chat" }), 400, "/request"],
     ["unknown field", JSON.stringify({ request: chatRequest(), colour: "red" }), 400, "/colour"],
     ["bad webhook URL", JSON.stringify({ request: chatRequest(), webhook: "ftp://x/y" }), 400, "/webhook"],
-    ["wrong request shape for the endpoint", JSON.stringify({ endpoint: "/v1/chat/completions", request: { model: "m", messages: [] } }), 400, "/request/messages"],
+    ["wrong request shape for the endpoint", JSON.stringify({ endpoint: "/v1/chat/completions", request: { model: "m", messages: [] } }), 422, "/request/messages"],
     ["oversized metadata", JSON.stringify({ request: chatRequest(), metadata: { blob: "x".repeat(20_000) } }), 413, "/metadata"],
   ])("%s is a 4xx naming the problem, and nothing is written", async (_name, body, status, mention) => {
     const before = foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get();

@@ -264,15 +264,15 @@ describe("a sleeping target", () => {
     expect(((await res.json()) as { done: boolean }).done).toBe(true);
   });
 
-  test("past the maximum wait or the maximum number waiting: 503 with Ollama's busy message, or the OpenAI envelope", async () => {
+  test("past the maximum wait (the target unreachable) or the maximum number waiting (Ollama's busy message): 503, or the OpenAI envelope", async () => {
     sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } });
     foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 200, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
     const waited = await post(foreman.url, "/api/chat", chatBody());
     expect(waited.status).toBe(503);
-    expect(await waited.json()).toEqual({ error: BUSY_MESSAGE });
+    expect(await waited.json()).toEqual({ error: expect.stringContaining("the target is unreachable") });
     const openai = await post(foreman.url, "/v1/chat/completions", chatBody());
     expect(openai.status).toBe(503);
-    expect(await openai.json()).toEqual({ error: { message: expect.stringContaining(BUSY_MESSAGE), type: "api_error", param: null, code: null } });
+    expect(await openai.json()).toEqual({ error: { message: expect.stringContaining("the target is unreachable"), type: "api_error", param: null, code: null } });
     await foreman.stop();
     foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 60_000, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
     const held = [new AbortController(), new AbortController()];

@@ -1,0 +1,130 @@
+// Request bodies, as the edge reads them. A body foreman must parse (inference, /jobs) is read
+// whole, bounded in size (FOREMAN_MAX_BODY_BYTES) and in time (FOREMAN_BODY_TIMEOUT_MS); a body
+// foreman only forwards (blob uploads, model management) streams on to the target unbuffered,
+// under the same deadline, and past that size may only not pause longer than it. The server
+// never times a connection out itself (replies and queue waits are long), so the body deadline
+// is ours to keep (ADR 0018).
+import { HttpError } from "../contract/http-error.ts";
+import { checkDepth } from "../schema/depth.ts";
+
+export interface BodyLimits {
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+}
+
+/** Requests whose body was read to its end, by `readBody` or by the target through `streamBody`. */
+const readToEnd = new WeakSet<Request>();
+
+/**
+ * Whether a request came with a body that was not read to its end (answered before it: a 401,
+ * a 404, an error). Its reply must close the connection, or the server would go on reading a
+ * body nobody wants, as slowly as the client likes.
+ */
+export function bodyUnread(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  const declared = (length !== null && length !== "0") || request.headers.has("transfer-encoding");
+  return declared && !readToEnd.has(request);
+}
+
+/** 408; the body is then unread, so the connection closes with the reply. */
+const tooSlow = (what: string) => new HttpError(408, `${what}; send the request body faster or raise FOREMAN_BODY_TIMEOUT_MS`);
+
+/**
+ * Reads a whole body within `bodyTimeoutMs`, up to `maxBodyBytes` (a declared Content-Length
+ * over the bound is refused before reading anything).
+ */
+export async function readBody(request: Request, limits: BodyLimits): Promise<Uint8Array> {
+  const tooLarge = () => new HttpError(413, `request body is larger than ${limits.maxBodyBytes} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > limits.maxBodyBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const deadline = Promise.withResolvers<never>();
+  const timer = setTimeout(() => deadline.reject(tooSlow(`the request body did not arrive within ${limits.bodyTimeoutMs} ms`)), limits.bodyTimeoutMs);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), deadline.promise]);
+      if (done) {
+        readToEnd.add(request);
+        return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      }
+      size += value.byteLength;
+      if (size > limits.maxBodyBytes) throw tooLarge();
+      parts.push(value);
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a JSON body within the limits; malformed, empty or too deeply nested bodies are 400s, not 500s. */
+export async function readJson(request: Request, limits: BodyLimits): Promise<unknown> {
+  const buf = await readBody(request, limits);
+  if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+  } catch {
+    throw new HttpError(400, "request body is not valid UTF-8");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  checkDepth(value);
+  return value;
+}
+
+/**
+ * A body passed on as it arrives, never held whole: `stream` goes to the target, and `signal`
+ * aborts the upstream request when the client goes away or its body is too slow (the reason is
+ * then a 408 HttpError). Too slow is the rule of `readBody` for the first `maxBodyBytes` —
+ * the JSON bodies of model management arrive in time like any other — and beyond them, for
+ * an upload that size (a model blob), a pause longer than `bodyTimeoutMs`.
+ */
+export function streamBody(request: Request, limits: BodyLimits): { stream: ReadableStream<Uint8Array>; signal: AbortSignal } | null {
+  if (!request.body) return null;
+  const slow = new AbortController();
+  const reader = request.body.getReader();
+  let size = 0;
+  const timer = setTimeout(() => {
+    const reason = tooSlow(size > limits.maxBodyBytes ? `the request body stalled for ${limits.bodyTimeoutMs} ms` : `the request body did not arrive within ${limits.bodyTimeoutMs} ms`);
+    slow.abort(reason);
+    reader.cancel(reason).catch(() => {});
+  }, limits.bodyTimeoutMs);
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          // (canceling the reader at the deadline ends a pending read as if the body were done)
+          if (slow.signal.aborted) return controller.error(slow.signal.reason);
+          if (done) {
+            clearTimeout(timer);
+            readToEnd.add(request);
+            return controller.close();
+          }
+          size += value.byteLength;
+          if (size > limits.maxBodyBytes) timer.refresh();
+          controller.enqueue(value);
+        } catch (err) {
+          clearTimeout(timer);
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        clearTimeout(timer);
+        reader.cancel(reason).catch(() => {});
+      },
+    },
+    // no read-ahead of our own: the client's upload is paced by the target's reading
+    { highWaterMark: 0 },
+  );
+  return { stream, signal: AbortSignal.any([request.signal, slow.signal]) };
+}
