@@ -1,12 +1,14 @@
 // The one test harness: a stack (simulator + foreman on loopback port 0, fresh database,
 // torn down together), bounded waits that say what they waited for, seeded randomness that
 // prints its seed, and the helpers for tests that spawn foreman as a real process.
+import { afterAll, afterEach, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type Config } from "../src/config.ts";
 import { startForeman, type Foreman, type StartOptions } from "../src/server.ts";
 import { startSimulator, type SimOptions, type Simulator } from "../src/sim/index.ts";
+import type { Subprocess } from "bun";
 
 export function tempDir(prefix = "foreman-test-"): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -80,6 +82,62 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/**
+ * One stack for the tests of a file (or of a describe block): started before the first of
+ * them, stopped after the last. Its fields can be read from inside the tests.
+ */
+export function sharedStack(options: StackOptions = {}): Stack {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack(options);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+  const started = (): Stack => {
+    if (!stack) throw new Error("the shared stack is read before beforeAll started it");
+    return stack;
+  };
+  return {
+    get sim() {
+      return started().sim;
+    },
+    get foreman() {
+      return started().foreman;
+    },
+    get url() {
+      return started().url;
+    },
+    stop: () => started().stop(),
+  };
+}
+
+/**
+ * For files that start what they need inside each test: `const start = perTest()` at the top,
+ * then `await start.stack(…)` or `start.foreman(…)` in a test, and `start.defer(stop)` for
+ * anything else (a fake target); all of it is stopped after that test, newest first.
+ */
+export function perTest() {
+  const stops: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+  const defer = (stop: () => unknown) => void stops.push(stop);
+  return {
+    defer,
+    async stack(options?: StackOptions): Promise<Stack> {
+      const stack = await startStack(options);
+      defer(() => stack.stop());
+      return stack;
+    },
+    async foreman(overrides?: Partial<Config>, options?: StartOptions): Promise<TestForeman> {
+      const foreman = await startTestForeman(overrides, options);
+      defer(() => foreman.stop());
+      return foreman;
+    },
+  };
+}
+
 export interface WaitOptions {
   /** What is being waited for, in words: the failure message says it. */
   what: string;
@@ -122,6 +180,41 @@ export function seededRandom(label: string, seed = Number(process.env.FOREMAN_TE
 /** Path to the bun executable running the tests, for child-process tests. */
 export const BUN = process.execPath;
 export const MAIN = join(import.meta.dir, "..", "src", "main.ts");
+
+export interface ForemanProcess {
+  readonly proc: Subprocess<"ignore", "ignore", "pipe">;
+  /** foreman's base URL, from its "foreman listening" log line */
+  readonly url: string;
+  /** its log (stderr), drained as it comes */
+  readonly log: string[];
+  /** Sends `signal` (SIGTERM by default) and resolves with the exit code. */
+  kill(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/**
+ * foreman as a real child process (`serve` on loopback port 0, with `db` and `target`), for
+ * tests that kill it or restart it on the same database. Resolves once it listens.
+ */
+export async function spawnForeman(options: { target: string; db: string; args?: string[] }): Promise<ForemanProcess> {
+  const proc = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", options.target, "--db", options.db, ...(options.args ?? [])], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const log: string[] = [];
+  try {
+    const url = await listeningUrl(proc.stderr, log);
+    return {
+      proc,
+      url,
+      log,
+      kill: async (signal = "SIGTERM") => {
+        proc.kill(signal);
+        return proc.exited;
+      },
+    };
+  } catch (err) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw err;
+  }
+}
 
 /**
  * Reads a daemon's JSON log until its "foreman listening" line and returns the URL. The rest

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { VERSION } from "../../src/ops/version.ts";
-import { BUN, listeningUrl, MAIN, tempDir } from "../helpers.ts";
+import { BUN, listeningUrl, MAIN, spawnForeman, tempDir } from "../harness.ts";
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
@@ -53,9 +53,9 @@ describe("foreman CLI", () => {
 
   test("a second foreman on a port already in use refuses to start: one line naming the address, non-zero exit, its database lock released", async () => {
     const dir = tempDir();
-    const first = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "a.db")], { stdout: "pipe", stderr: "pipe" });
+    const first = await spawnForeman({ target: "http://127.0.0.1:9", db: join(dir.path, "a.db") });
     try {
-      const url = await listeningUrl(first.stderr);
+      const url = first.url;
       const port = new URL(url).port;
       const started = performance.now();
       const second = await run(["serve", "--port", port, "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "b.db"), "--log-level", "error"]);
@@ -67,13 +67,10 @@ describe("foreman CLI", () => {
       // the first one still owns the port: every request reaches it
       for (let i = 0; i < 20; i++) expect((await fetch(`${url}/healthz`)).status).toBe(200);
       // and the second one's database lock was released: a third start on it works
-      const third = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "b.db")], { stdout: "pipe", stderr: "pipe" });
-      await listeningUrl(third.stderr);
-      third.kill("SIGTERM");
-      expect(await third.exited).toBe(0);
+      const third = await spawnForeman({ target: "http://127.0.0.1:9", db: join(dir.path, "b.db") });
+      expect(await third.kill("SIGTERM")).toBe(0);
     } finally {
-      first.kill("SIGTERM");
-      await first.exited;
+      await first.kill("SIGTERM");
       dir.remove();
     }
   });

@@ -1,34 +1,24 @@
 // Bad input, generated and classic: every route gets arbitrary bodies, queries and headers.
 // foreman must answer each with a 4xx (or the target's own answer), never a 5xx of its own,
 // never crash, and never leave a half-written job behind.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { routes } from "../../src/http/routes.gen.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { sharedStack } from "../harness.ts";
 
-let sim: Simulator;
-let foreman: TestForeman;
-beforeAll(async () => {
-  sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, responseTokens: 2 });
-  foreman = await startTestForeman({ target: sim.url, maxBodyBytes: 64 * 1024, interactiveMaxWaitMs: 5000 });
-});
-afterAll(async () => {
-  await foreman.stop();
-  await sim.stop();
-});
+const stack = sharedStack({ sim: { tokenDelayMs: 0, loadMs: 0, responseTokens: 2 }, foreman: { maxBodyBytes: 64 * 1024, interactiveMaxWaitMs: 5000 } });
 
 const concrete = (path: string, id: string) => path.replace(/:(\w+)/g, encodeURIComponent(id)).replace("*", encodeURIComponent(id));
 
 /** The job rows are whole: each has its queued event, and async jobs carry a parseable request. */
 function assertNoHalfWrittenJobs(): void {
-  const db = foreman.services.store.db;
+  const db = stack.foreman.services.store.db;
   expect(db.query("SELECT COUNT(*) AS n FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = j.id AND e.type = 'queued')").get()).toEqual({ n: 0 });
   for (const { request } of db.query("SELECT request FROM jobs WHERE lane = 1").all() as { request: string }[]) expect(() => JSON.parse(request)).not.toThrow();
 }
 
 async function send(method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${foreman.url}${path}`, { method, body: method === "GET" || method === "HEAD" ? undefined : body, headers });
+  return fetch(`${stack.url}${path}`, { method, body: method === "GET" || method === "HEAD" ? undefined : body, headers });
 }
 
 /** A foreman 5xx is a bug; the target's own 5xx passed through (or 503/504 when it cannot be reached) is not. */
@@ -57,7 +47,7 @@ describe("bad input", () => {
       );
     }
     assertNoHalfWrittenJobs();
-    expect((await fetch(`${foreman.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
   }, 120_000);
 
   test("POST /jobs with generated submissions: every 202 is one whole job, every refusal a 4xx naming a field", async () => {
@@ -72,7 +62,7 @@ describe("bad input", () => {
       { requiredKeys: [] },
     );
     let accepted = 0;
-    const before = (foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
+    const before = (stack.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
     await fc.assert(
       fc.asyncProperty(submission, async (sub) => {
         const res = await send("POST", "/jobs", JSON.stringify(sub), { "content-type": "application/json" });
@@ -86,7 +76,7 @@ describe("bad input", () => {
       }),
       { numRuns: 300 },
     );
-    const after = (foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
+    const after = (stack.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
     expect(after - before).toBe(accepted);
     assertNoHalfWrittenJobs();
   }, 120_000);

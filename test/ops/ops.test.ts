@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { routes } from "../../src/http/routes.gen.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { startTestForeman, type TestForeman } from "../harness.ts";
 
 let foreman: TestForeman;
 let secured: TestForeman;

@@ -4,7 +4,7 @@ import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/contract/s
 import { ASYNC, INTERACTIVE, Queue } from "../../src/queue/queue.ts";
 import { openStore, type Store } from "../../src/store/open.ts";
 import { Deliveries } from "../../src/webhooks/deliveries.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../harness.ts";
 
 let store: Store;
 let queue: Queue;
