@@ -139,24 +139,29 @@ export function perTest() {
 }
 
 export interface WaitOptions {
-  /** What is being waited for, in words: the failure message says it. */
-  what: string;
+  /** What is being waited for, in words: the failure message says it (a function is asked at the time, to tell the state then). */
+  what: string | (() => string);
   timeoutMs?: number;
   intervalMs?: number;
 }
+
+type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
 
 /**
  * Polls `check` until it returns a truthy value, and returns that value. Gives up after
  * `timeoutMs` (default 10 s) with an error naming what it waited for and the last value seen.
  */
-export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptions): Promise<NonNullable<T>> {
+export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptions): Promise<Truthy<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = performance.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
     last = await check();
-    if (last) return last as NonNullable<T>;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what} (last seen: ${JSON.stringify(last)})`);
+    if (last) return last as Truthy<T>;
+    if (performance.now() > deadline) {
+      const what = typeof options.what === "function" ? options.what() : options.what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last seen: ${JSON.stringify(last)})`);
+    }
     await Bun.sleep(options.intervalMs ?? 10);
   }
 }

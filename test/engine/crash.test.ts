@@ -4,7 +4,7 @@ import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, spawnForeman, tempDir, type ForemanProcess } from "../harness.ts";
+import { perTest, spawnForeman, tempDir, waitFor, type ForemanProcess } from "../harness.ts";
 
 const start = perTest();
 
@@ -35,18 +35,18 @@ test("a SIGKILLed foreman restarts on the same database and finishes every accep
   }
   // kill it while work is in flight, twice
   for (let round = 0; round < 2; round++) {
-    while (sim.counters.completed < 4 * (round + 1)) await Bun.sleep(5);
+    await waitFor(() => sim.counters.completed >= 4 * (round + 1), { what: `${4 * (round + 1)} replies completed by the target`, intervalMs: 5 });
     await proc.kill("SIGKILL");
     proc = await spawn(sim.url, db);
   }
-  for (;;) {
-    const jobs = await Promise.all(ids.map(async (id) => ((await (await fetch(`${proc.url}/jobs/${id}`)).json()) as { status: string }).status));
-    if (jobs.every((s) => s === "done" || s === "failed" || s === "canceled")) {
-      expect(jobs).toEqual(ids.map(() => "done"));
-      break;
-    }
-    await Bun.sleep(50);
-  }
+  const statuses = await waitFor(
+    async () => {
+      const jobs = await Promise.all(ids.map(async (id) => ((await (await fetch(`${proc.url}/jobs/${id}`)).json()) as { status: string }).status));
+      return jobs.every((s) => s === "done" || s === "failed" || s === "canceled") && jobs;
+    },
+    { what: "every job to finish after the restarts", timeoutMs: 60_000, intervalMs: 50 },
+  );
+  expect(statuses).toEqual(ids.map(() => "done"));
   await proc.kill("SIGTERM");
   const check = new Database(db, { readonly: true });
   const doneEvents = check.query("SELECT job_id, COUNT(*) AS n FROM job_events WHERE type = 'done' GROUP BY job_id").all() as { job_id: string; n: number }[];
@@ -63,7 +63,7 @@ test("SIGTERM hands the running job back to the queue, closes the database, and 
   let proc = await spawn(sim.url, db);
   const res = await fetch(`${proc.url}/jobs`, { method: "POST", body: JSON.stringify({ request: { model: "llama3.2", messages: [{ role: "user", content: "long" }] } }) });
   const { id } = (await res.json()) as { id: string };
-  while (((await (await fetch(`${proc.url}/jobs/${id}`)).json()) as { status: string }).status !== "working") await Bun.sleep(10);
+  await waitFor(async () => ((await (await fetch(`${proc.url}/jobs/${id}`)).json()) as { status: string }).status === "working", { what: "the job to be working" });
   expect(await proc.kill("SIGTERM")).toBe(0);
   const check = new Database(db, { readonly: true });
   expect(check.query("SELECT status FROM jobs WHERE id = ?").get(id)).toEqual({ status: "queued" });

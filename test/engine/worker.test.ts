@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { isTerminal } from "../../src/contract/states.ts";
 import { ASYNC, type JobRecord } from "../../src/queue/queue.ts";
-import { perTest, type TestForeman } from "../harness.ts";
+import { perTest, waitFor, type TestForeman } from "../harness.ts";
 
 const start = perTest();
 
@@ -16,14 +16,14 @@ function enqueue(f: TestForeman, model: string, priority = 0, content = "hello")
 }
 
 /** Resolves when every job is terminal; polls the database, not a timer-based assertion. */
-async function settle(f: TestForeman, ids: string[], limitMs = 60_000): Promise<JobRecord[]> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const jobs = ids.map((id) => f.services.queue.get(id)!);
-    if (jobs.every((j) => isTerminal(j.status))) return jobs;
-    if (Date.now() > deadline) throw new Error(`jobs not finished: ${jobs.filter((j) => !isTerminal(j.status)).map((j) => `${j.id}:${j.status}`).join(", ")}`);
-    await Bun.sleep(20);
-  }
+function settle(f: TestForeman, ids: string[], timeoutMs = 60_000): Promise<JobRecord[]> {
+  const jobs = () => ids.map((id) => f.services.queue.get(id)!);
+  const unfinished = () => jobs().filter((j) => !isTerminal(j.status));
+  return waitFor(() => unfinished().length === 0 && jobs(), {
+    what: () => `every job to finish (unfinished: ${unfinished().map((j) => `${j.id}:${j.status}`).join(", ")})`,
+    timeoutMs,
+    intervalMs: 20,
+  });
 }
 
 describe("worker", () => {
@@ -100,11 +100,13 @@ describe("worker", () => {
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(enqueue(foreman, i % 2 ? "llama3.2" : "mistral").id);
     // let some finish, then sleep
-    while (ids.filter((id) => foreman.services.queue.get(id)!.status === "done").length < 3) await Bun.sleep(10);
+    await waitFor(() => ids.filter((id) => foreman.services.queue.get(id)!.status === "done").length >= 3, { what: "three jobs done" });
     await sim.setFaults({ asleep: true });
-    while (foreman.services.poller.up !== false) await Bun.sleep(10);
+    await waitFor(() => foreman.services.poller.up === false, { what: "the poller to see the target down" });
     expect(foreman.services.worker.state.kind).toBe("paused");
-    await Bun.sleep(300);
+    // a stretch asleep: the poller probes (and fails) a few more times
+    const probes = foreman.services.poller.errors;
+    await waitFor(() => foreman.services.poller.errors >= probes + 3, { what: "three more failed liveness probes while the target sleeps" });
     const whileAsleep = ids.map((id) => foreman.services.queue.get(id)!);
     expect(whileAsleep.some((j) => j.status === "failed")).toBe(false);
     await sim.setFaults({ asleep: false });
@@ -136,7 +138,7 @@ describe("worker", () => {
   test("a 5xx that clears up succeeds on a later attempt", async () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, faults: { busy: true } }, foreman: { maxAttempts: 5, retryBaseMs: 50 } });
     const job = enqueue(foreman, "llama3.2");
-    while (foreman.services.queue.get(job.id)!.failures < 1) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.get(job.id)!.failures >= 1, { what: "a first failed attempt while the target is busy" });
     await sim.setFaults({ busy: false });
     const [done] = await settle(foreman, [job.id]);
     expect(done!.status).toBe("done");
@@ -212,9 +214,9 @@ describe("a target that stops answering mid-job", () => {
   test("the job goes back to the queue as soon as the liveness probe fails (no failure counted) and finishes later", async () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, models: [{ name: "slow", loadMs: 2_000 }] }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 200, firstByteTimeoutMs: 600_000 } });
     const job = enqueue(foreman, "slow");
-    while (foreman.services.queue.get(job.id)!.status !== "loading") await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.get(job.id)!.status === "loading", { what: "the job to be loading its model" });
     await sim.setFaults({ hung: true }); // like a Mac gone to sleep: connections hang
-    while (foreman.services.queue.get(job.id)!.status !== "queued") await Bun.sleep(10);
+    await waitFor(() => foreman.services.queue.get(job.id)!.status === "queued", { what: "the job to be handed back to the queue" });
     expect(foreman.services.poller.up).toBe(false);
     await sim.setFaults({ hung: false });
     const [done] = await settle(foreman, [job.id]);

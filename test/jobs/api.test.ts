@@ -1,6 +1,6 @@
 // The async job API end to end against the simulator.
 import { describe, expect, test } from "bun:test";
-import { sharedStack } from "../harness.ts";
+import { sharedStack, waitFor } from "../harness.ts";
 import { chatRequest, getJob, postJob } from "./support.ts";
 
 const stack = sharedStack({
@@ -16,14 +16,15 @@ const stack = sharedStack({
   },
 });
 
-const untilStatus = async (id: string, status: string) => {
-  for (;;) {
-    const job = await getJob(stack.url, id);
-    if (job.status === status) return job;
-    if (["done", "failed", "canceled"].includes(job.status)) throw new Error(`job ended ${job.status}, wanted ${status}`);
-    await Bun.sleep(5);
-  }
-};
+const untilStatus = (id: string, status: string) =>
+  waitFor(
+    async () => {
+      const job = await getJob(stack.url, id);
+      if (job.status !== status && ["done", "failed", "canceled"].includes(job.status)) throw new Error(`job ended ${job.status}, wanted ${status}`);
+      return job.status === status && job;
+    },
+    { what: `job ${id} to be ${status}`, intervalMs: 5 },
+  );
 
 describe("POST /jobs", () => {
   test("202 with the job and its Location; the job object carries what clients need", async () => {
@@ -111,8 +112,7 @@ describe("cancel", () => {
     const res2 = await fetch(`${stack.url}/jobs/${blocker.job.id}/cancel`, { method: "POST" });
     expect(res2.status).toBe(200);
     expect(((await res2.json()) as { status: string }).status).toBe("canceled");
-    for (let i = 0; i < 200 && stack.sim.counters.aborted === aborted; i++) await Bun.sleep(10);
-    expect(stack.sim.counters.aborted).toBeGreaterThan(aborted);
+    await waitFor(() => stack.sim.counters.aborted > aborted, { what: "the target to see the load aborted" });
   });
 
   test("a working job stops generating and ends canceled; a finished job cannot be canceled (409)", async () => {

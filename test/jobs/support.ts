@@ -1,5 +1,6 @@
 // Test helpers for the job API: a real webhook receiver on loopback, and small HTTP shortcuts.
 import type { Job } from "../../src/queue/view.ts";
+import { waitFor } from "../harness.ts";
 
 export interface Received {
   headers: Headers;
@@ -7,9 +8,13 @@ export interface Received {
   json: { type: string; timestamp: string; data: Job & { artifact?: unknown } };
 }
 
-/** A webhook receiver on port 0; `failFirst` answers 500 that many times before accepting. */
+/**
+ * A webhook receiver on port 0; `failFirst` answers 500 that many times before accepting.
+ * What it accepts is in `received`, what it answered 500 to in `refused`.
+ */
 export function startReceiver(opts: { failFirst?: number } = {}) {
   const received: Received[] = [];
+  const refused: Received[] = [];
   let failures = opts.failFirst ?? 0;
   let down = false;
   const server = Bun.serve({
@@ -17,27 +22,26 @@ export function startReceiver(opts: { failFirst?: number } = {}) {
     hostname: "127.0.0.1",
     async fetch(req) {
       const body = await req.text();
+      const delivery = { headers: req.headers, body, json: JSON.parse(body) };
       if (down || failures > 0) {
         failures--;
+        refused.push(delivery);
         return new Response("not now", { status: 500 });
       }
-      received.push({ headers: req.headers, body, json: JSON.parse(body) });
+      received.push(delivery);
       return new Response("ok");
     },
   });
   return {
     url: `http://127.0.0.1:${server.port}/hook`,
     received,
+    refused,
     setDown(value: boolean) {
       down = value;
     },
-    async until(predicate: (r: Received[]) => boolean, limitMs = 30_000): Promise<Received[]> {
-      const deadline = Date.now() + limitMs;
-      while (!predicate(received)) {
-        if (Date.now() > deadline) throw new Error(`receiver got ${received.map((r) => r.json.type).join(", ") || "nothing"}`);
-        await Bun.sleep(10);
-      }
-      return received;
+    /** Resolves with everything received once `predicate` holds of it. */
+    until(predicate: (r: Received[]) => boolean, timeoutMs = 30_000): Promise<Received[]> {
+      return waitFor(() => predicate(received) && received, { what: () => `the webhooks awaited (the receiver got ${received.map((r) => r.json.type).join(", ") || "nothing"})`, timeoutMs });
     },
     stop: () => server.stop(true),
   };

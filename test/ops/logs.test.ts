@@ -1,7 +1,7 @@
 // Logs are one JSON object per line, carry request and job ids, and never a secret.
 import { expect, test } from "bun:test";
 import { createLogger } from "../../src/ops/log.ts";
-import { startStack } from "../harness.ts";
+import { startStack, waitFor } from "../harness.ts";
 
 test("JSON lines with request and job ids; tokens, webhook secrets and Authorization never appear", async () => {
   const lines: string[] = [];
@@ -13,7 +13,7 @@ test("JSON lines with request and job ids; tokens, webhook secrets and Authoriza
     const job = (await (await fetch(`${foreman.url}/jobs`, { method: "POST", headers: { ...auth, prefer: "wait=30", "x-request-id": "trace-me" }, body: JSON.stringify({ request: { model: "llama3.2", messages: [] }, webhook: "http://127.0.0.1:9/hook" }) })).json()) as { id: string };
     await (await fetch(`${foreman.url}/api/chat`, { method: "POST", headers: auth, body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) })).text();
     await fetch(`${foreman.url}/status`, { headers: { authorization: "Bearer wrong-guess-789" } });
-    while (!lines.some((l) => l.includes("webhook delivery failed"))) await Bun.sleep(10);
+    await waitFor(() => lines.some((l) => l.includes("webhook delivery failed")), { what: 'the log line "webhook delivery failed"' });
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.every((p) => typeof p.time === "string" && typeof p.level === "string" && typeof p.msg === "string")).toBe(true);
     expect(parsed.some((p) => p.msg === "request" && p.requestId === "trace-me" && p.route === "/jobs")).toBe(true);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { Counter, Histogram, Registry } from "../../src/ops/metrics.ts";
-import { sharedStack } from "../harness.ts";
+import { sharedStack, waitFor } from "../harness.ts";
 
 describe("metrics registry", () => {
   test("renders counters and histograms in the Prometheus text format", () => {
@@ -47,7 +47,7 @@ describe("GET /metrics", () => {
     expect(chat.status).toBe(200);
     await chat.text();
     // the passthrough's terminal state commits just after its body is relayed
-    while (stack.foreman.services.queue.activeCounts().length > 0) await Bun.sleep(5);
+    await waitFor(() => stack.foreman.services.queue.activeCounts().length === 0, { what: "the passthrough job's terminal state" });
     const res = await fetch(`${stack.url}/metrics`);
     expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
     const text = await res.text();

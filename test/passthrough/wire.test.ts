@@ -2,7 +2,7 @@
 // cancellation, headers, tokens, errors in the caller's dialect, and a sleeping target.
 import { describe, expect, test } from "bun:test";
 import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
-import { perTest } from "../harness.ts";
+import { perTest, waitFor } from "../harness.ts";
 
 const start = perTest();
 
@@ -69,9 +69,9 @@ describe("cancellation", () => {
     const reader = res.body!.getReader();
     await reader.read();
     abort.abort();
-    while (sim.counters.aborted < 1) await Bun.sleep(10);
+    await waitFor(() => sim.counters.aborted >= 1, { what: "the target to see its request aborted" });
     expect(sim.counters.completed).toBe(0);
-    while (foreman.services.queue.activeCounts().length) await Bun.sleep(10);
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const row = foreman.services.store.db.query("SELECT status FROM jobs WHERE lane = 0").get() as { status: string };
     expect(row.status).toBe("canceled");
   });
@@ -80,10 +80,10 @@ describe("cancellation", () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }] } });
     const abort = new AbortController();
     const pending = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, abort.signal).catch((e) => e);
-    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the request" });
     abort.abort();
     await pending;
-    while (sim.counters.aborted < 1) await Bun.sleep(10);
+    await waitFor(() => sim.counters.aborted >= 1, { what: "the target to see the load aborted" });
     expect(sim.resident()).toEqual([]);
   });
 
@@ -91,13 +91,13 @@ describe("cancellation", () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }, { name: "llama3.2" }] } });
     const blocker = new AbortController();
     const first = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, blocker.signal).catch((e) => e);
-    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the blocking request" });
     const abort = new AbortController();
     const queued = post(foreman.url, "/api/chat", chatBody(), {}, abort.signal).catch((e) => e);
-    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the second request to wait in the queue" });
     abort.abort();
     await queued;
-    while (foreman.services.queue.waitingInteractive() > 0) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() === 0, { what: "the aborted request to leave the queue" });
     blocker.abort();
     await first;
     expect(sim.counters.requests["POST /api/chat"]).toBe(1);
@@ -110,7 +110,7 @@ describe("one request at a time", () => {
     const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => post(foreman.url, "/api/chat", chatBody({ model: i % 2 ? "mistral" : "llama3.2", stream: false })).then((r) => r.json())));
     expect(replies.every((r) => (r as { done: boolean }).done)).toBe(true);
     expect(sim.counters.maxConcurrent).toBe(1);
-    while (foreman.services.queue.activeCounts().length) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const rows = foreman.services.store.db.query("SELECT status, COUNT(*) AS n FROM jobs WHERE lane = 0 GROUP BY status").all();
     expect(rows).toEqual([{ status: "done", n: 8 }]);
   });
@@ -218,7 +218,7 @@ describe("a sleeping target", () => {
   test("tags and models come from the last good copy; other metadata answers 503; inference waits and completes on waking", async () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 300 } });
     const tags = await (await fetch(`${foreman.url}/api/tags`)).text();
-    while (!foreman.services.poller.tags) await Bun.sleep(10);
+    await waitFor(() => foreman.services.poller.tags, { what: "the poller's first copy of /api/tags" });
     await sim.setFaults({ asleep: true });
     const cached = await fetch(`${foreman.url}/api/tags`);
     expect(cached.status).toBe(200);
@@ -234,8 +234,10 @@ describe("a sleeping target", () => {
     expect(show.status).toBe(503);
     // inference waits in the queue...
     const pending = post(foreman.url, "/api/chat", chatBody({ stream: false }));
-    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(10);
-    await Bun.sleep(100);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the request to wait in the queue" });
+    // it keeps waiting while the poller probes the sleeping target again
+    const probes = foreman.services.poller.errors;
+    await waitFor(() => foreman.services.poller.errors >= probes + 2, { what: "two more failed liveness probes while the request waits" });
     expect(foreman.services.queue.waitingInteractive()).toBe(1);
     // ...and completes when the target wakes
     await sim.setFaults({ asleep: false });
@@ -256,7 +258,7 @@ describe("a sleeping target", () => {
     const foreman = await start.foreman({ target: sim.url, interactiveMaxWaitMs: 60_000, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
     const held = [new AbortController(), new AbortController()];
     const waiting = held.map((a) => post(foreman.url, "/api/chat", chatBody(), {}, a.signal).catch(() => null));
-    while (foreman.services.queue.waitingInteractive() < 2) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 2, { what: "two requests waiting in the queue" });
     const third = await post(foreman.url, "/api/generate", JSON.stringify({ model: "llama3.2", prompt: "x" }));
     expect(third.status).toBe(503);
     expect(await third.json()).toEqual({ error: BUSY_MESSAGE });
@@ -359,7 +361,7 @@ describe("a target that stops answering", () => {
     const res = await post(foreman.url, "/api/chat", chatBody());
     const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ error: expect.stringContaining("went silent") });
-    while (foreman.services.queue.activeCounts().length) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const row = foreman.services.store.db.query("SELECT status, error FROM jobs WHERE lane = 0").get() as { status: string; error: string };
     expect(row.status).toBe("failed");
     expect(foreman.services.worker.state.kind).toBe("idle");
@@ -370,9 +372,9 @@ describe("shutdown", () => {
   test("callers still waiting in the queue get a 503 at once; a running stream may finish", async () => {
     const { foreman } = await start.stack({ sim: { tokenDelayMs: 20, loadMs: 0, models: [{ name: "llama3.2" }, { name: "slow", loadMs: 60_000 }] } });
     const running = post(foreman.url, "/api/chat", chatBody({ options: { num_predict: 10 } }));
-    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the first request" });
     const waiting = post(foreman.url, "/api/chat", chatBody({ model: "slow" }));
-    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the second request to wait in the queue" });
     const stopping = foreman.stop();
     const refused = await waiting;
     expect(refused.status).toBe(503);

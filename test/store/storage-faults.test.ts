@@ -1,7 +1,7 @@
 // A full disk or a read-only database: enqueue answers 503 with a clear message, nothing is
 // half-written, and foreman recovers once the database can be written again.
 import { expect, test } from "bun:test";
-import { perTest, type TestForeman } from "../harness.ts";
+import { perTest, waitFor, type TestForeman } from "../harness.ts";
 
 const start = perTest();
 
@@ -41,9 +41,9 @@ test.each([
 
 test("a database that breaks while a passthrough request waits: the caller gets a 503, the worker recovers", async () => {
   const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 50 } });
-  while (foreman.services.poller.up !== false) await Bun.sleep(10);
+  await waitFor(() => foreman.services.poller.up === false, { what: "the poller to see the target asleep" });
   const waiting = fetch(`${foreman.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) });
-  while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+  await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the request to wait in the queue" });
   foreman.services.store.db.exec("PRAGMA query_only = ON");
   await sim.setFaults({ asleep: false });
   const res = await waiting;

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, spawnForeman, tempDir } from "../harness.ts";
+import { perTest, spawnForeman, tempDir, waitFor } from "../harness.ts";
 import { chatRequest, getJob, postJob, startReceiver } from "../jobs/support.ts";
 
 const SECRET = "whsec_" + Buffer.from("a test secret that is long enough").toString("base64");
@@ -63,7 +63,8 @@ describe("webhooks", () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await postJob(foreman.url, { request: chatRequest("llama3.2", `n${i}`), webhook: receiver.url })).job.id);
     for (const id of ids) expect((await getJob(foreman.url, id, 30)).status).toBe("done");
-    await Bun.sleep(200);
+    // the receiver has turned away a delivery of every job (each job's first event; the rest wait behind it)
+    await waitFor(() => ids.every((id) => receiver.refused.some((x) => x.json.data.id === id)), { what: "a refused delivery for every job" });
     expect(receiver.received).toHaveLength(0);
     receiver.setDown(false);
     const got = await receiver.until((r) => ids.every((id) => r.some((x) => x.json.data.id === id && x.json.type === "job.done")));
@@ -80,14 +81,14 @@ describe("webhooks", () => {
     const receiver = receiverFor({ failFirst: 1000 });
     const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: [10, 10], timeoutMs: 2000 } } });
     const { job } = await postJob(foreman.url, { request: chatRequest(), webhook: { url: receiver.url, events: ["job.queued"] } });
-    for (;;) {
-      const { deliveries } = (await (await fetch(`${foreman.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { status: string; attempts: unknown[] }[] };
-      if (deliveries[0]?.status === "failed") {
-        expect(deliveries[0].attempts).toHaveLength(3);
-        break;
-      }
-      await Bun.sleep(10);
-    }
+    const given = await waitFor(
+      async () => {
+        const { deliveries } = (await (await fetch(`${foreman.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { status: string; attempts: unknown[] }[] };
+        return deliveries[0]?.status === "failed" && deliveries[0];
+      },
+      { what: "the delivery to be given up" },
+    );
+    expect(given.attempts).toHaveLength(3);
   });
 
   test("the outbox survives a SIGKILL between a state change and its delivery", async () => {
