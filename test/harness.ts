@@ -167,11 +167,19 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptio
 }
 
 /**
- * A seeded pseudo-random generator (mulberry32). The seed comes from FOREMAN_TEST_SEED when
- * set, else from the clock, and is printed, so a failing run can be replayed exactly.
+ * The seed for a test's randomness: FOREMAN_TEST_SEED when set, else from the clock. It is
+ * printed, so a failing run can be replayed with the same random choices.
  */
-export function seededRandom(label: string, seed = Number(process.env.FOREMAN_TEST_SEED ?? Date.now() % 2 ** 31)): () => number {
+export function testSeed(label: string): number {
+  const given = process.env.FOREMAN_TEST_SEED;
+  const seed = given ? Number(given) : Date.now() % 2 ** 31;
+  if (!Number.isSafeInteger(seed)) throw new Error(`FOREMAN_TEST_SEED must be an integer, not ${JSON.stringify(given)}`);
   console.log(`${label}: random seed ${seed} (replay with FOREMAN_TEST_SEED=${seed})`);
+  return seed;
+}
+
+/** A seeded pseudo-random generator (mulberry32), by default seeded with `testSeed(label)`. */
+export function seededRandom(label: string, seed = testSeed(label)): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,15 +1,17 @@
 // SIGKILL foreman at random moments across many jobs with webhooks, restart it each time:
 // every accepted job ends exactly once, none is lost, and every state change of every job
 // reaches the webhook receiver (at least once, deduplicated by webhook-id, in order).
+// The moments are seeded: the seed is printed, FOREMAN_TEST_SEED replays the same pauses.
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, spawnForeman, tempDir, waitFor } from "../harness.ts";
+import { perTest, seededRandom, spawnForeman, tempDir, waitFor } from "../harness.ts";
 
 const start = perTest();
 
 test("random SIGKILLs lose no job and no webhook event", async () => {
+  const random = seededRandom("chaos");
   const sim = await startSimulator({ tokenDelayMs: 2, loadMs: 10, responseTokens: 6, maxLoaded: 1 });
   start.defer(() => sim.stop());
   const byId = new Map<string, { type: string; job: string }>();
@@ -40,7 +42,7 @@ test("random SIGKILLs lose no job and no webhook event", async () => {
   };
   for (let i = 0; i < 20; i++) await submit(i);
   for (let round = 0; round < 4; round++) {
-    await Bun.sleep(20 + Math.floor(Math.random() * 150));
+    await Bun.sleep(20 + Math.floor(random() * 150));
     await proc.kill("SIGKILL");
     proc = await spawn();
     for (let i = 20 + round * 5; i < 25 + round * 5; i++) await submit(i);

@@ -1,12 +1,15 @@
 // Bad input, generated and classic: every route gets arbitrary bodies, queries and headers.
 // foreman must answer each with a 4xx (or the target's own answer), never a 5xx of its own,
-// never crash, and never leave a half-written job behind.
+// never crash, and never leave a half-written job behind. The generators are seeded: the seed
+// is printed, FOREMAN_TEST_SEED replays the same inputs.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { routes } from "../../src/http/routes.gen.ts";
-import { sharedStack } from "../harness.ts";
+import { sharedStack, testSeed } from "../harness.ts";
 
 const stack = sharedStack({ sim: { tokenDelayMs: 0, loadMs: 0, responseTokens: 2 }, foreman: { maxBodyBytes: 64 * 1024, interactiveMaxWaitMs: 5000 } });
+
+const seed = testSeed("fuzz");
 
 const concrete = (path: string, id: string) => path.replace(/:(\w+)/g, encodeURIComponent(id)).replace("*", encodeURIComponent(id));
 
@@ -32,7 +35,7 @@ describe("bad input", () => {
   test("arbitrary JSON bodies, queries and headers on every route: no foreman 5xx, no crash", async () => {
     const json = fc.jsonValue({ maxDepth: 4 });
     const header = fc.record({ "content-type": fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin1"), prefer: fc.constantFrom("", "wait=0", "wait=abc", "wait=99999999999"), "idempotency-key": fc.string({ maxLength: 300 }) });
-    for (const r of routes) {
+    for (const [i, r] of routes.entries()) {
       if (r.path === "/metrics") continue;
       await fc.assert(
         fc.asyncProperty(json, fc.string({ maxLength: 30 }), fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 }), { maxKeys: 3 }), header, async (body, id, query, headers) => {
@@ -43,7 +46,7 @@ describe("bad input", () => {
           const text = await res.text();
           expectNoForeman5xx(res, text, `${r.method} ${path}`);
         }),
-        { numRuns: 25 },
+        { numRuns: 25, seed: seed + i },
       );
     }
     assertNoHalfWrittenJobs();
@@ -74,7 +77,7 @@ describe("bad input", () => {
           expect(body.error?.message.length).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed },
     );
     const after = (stack.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
     expect(after - before).toBe(accepted);
