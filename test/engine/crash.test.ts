@@ -33,10 +33,18 @@ test("a SIGKILLed foreman restarts on the same database and finishes every accep
     expect(res.status).toBe(202);
     ids.push(((await res.json()) as { id: string }).id);
   }
-  // kill it while work is in flight, twice
+  // kill it while work is in flight, twice: after some replies, hold the target's next reply
+  // before its first byte, so a job is surely running (and stays running) when the kill lands
+  const chats = () => sim.counters.requests["POST /api/chat"] ?? 0;
   for (let round = 0; round < 2; round++) {
     await waitFor(() => sim.counters.completed >= 4 * (round + 1), { what: `${4 * (round + 1)} replies completed by the target`, intervalMs: 5 });
+    await sim.setFaults({ firstByteDelayMs: 600_000 });
+    const sent = chats();
+    await waitFor(() => chats() > sent, { what: "foreman's next request, held by the target" });
+    const running = await Promise.all(["loading", "working"].map(async (status) => ((await (await fetch(`${proc.url}/jobs?status=${status}`)).json()) as { jobs: unknown[] }).jobs.length));
+    expect(running.reduce((a, b) => a + b)).toBe(1);
     await proc.kill("SIGKILL");
+    await sim.setFaults({ firstByteDelayMs: 0 });
     proc = await spawn(sim.url, db);
   }
   const statuses = await waitFor(
@@ -52,7 +60,8 @@ test("a SIGKILLed foreman restarts on the same database and finishes every accep
   const doneEvents = check.query("SELECT job_id, COUNT(*) AS n FROM job_events WHERE type = 'done' GROUP BY job_id").all() as { job_id: string; n: number }[];
   const recovered = check.query("SELECT COUNT(*) AS n FROM job_events WHERE type = 'queued' AND data LIKE '%restarted%'").get() as { n: number };
   check.close();
-  expect(recovered.n).toBeGreaterThanOrEqual(1);
+  // each kill stranded the one running job, which the next start handed back to the queue
+  expect(recovered.n).toBe(2);
   expect(doneEvents).toHaveLength(ids.length);
   expect(doneEvents.every((e) => e.n === 1)).toBe(true);
   expect(sim.counters.maxConcurrent).toBe(1);
