@@ -20,7 +20,7 @@ describe("foreman pull", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toBe("phi3: pulling manifest");
-    expect(lines.some((l) => /^phi3: pulling [0-9a-f]{12} \(\d+%\)$/.test(l))).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(/^phi3: pulling [0-9a-f]{12} \(\d+%\)$/));
     expect(lines.at(-1)).toBe("phi3: success (100%)");
     expect(r.stdout).not.toContain("\r");
     expect(await tags()).toContain("phi3:latest");

@@ -92,7 +92,7 @@ describe("ForemanClient.run()", () => {
     const controller = new AbortController();
     const running = client.run(chat(), { signal: controller.signal, idempotencyKey: "abort-me" });
     setTimeout(() => controller.abort(new Error("caller gave up")), 200);
-    expect(running).rejects.toThrow("caller gave up");
+    await expect(running).rejects.toThrow("caller gave up");
     await running.catch(() => {});
     const job = await client.submit(chat(), { idempotencyKey: "abort-me" });
     expect(job.status).not.toBe("canceled");

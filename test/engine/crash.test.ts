@@ -62,8 +62,8 @@ test("a SIGKILLed foreman restarts on the same database and finishes every accep
   check.close();
   // each kill stranded the one running job, which the next start handed back to the queue
   expect(recovered.n).toBe(2);
-  expect(doneEvents).toHaveLength(ids.length);
-  expect(doneEvents.every((e) => e.n === 1)).toBe(true);
+  // one done event for each accepted job, and for nothing else
+  expect(Object.fromEntries(doneEvents.map((e) => [e.job_id, e.n]))).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
   expect(sim.counters.maxConcurrent).toBe(1);
 }, 120_000);
 

@@ -212,7 +212,7 @@ describe("GET /jobs/{id}/events", () => {
     const text = events.filter((e) => e.event === "job.progress").map((e) => e.data.text).join("");
     const artifact = (await (await fetch(`${stack.url}/jobs/${job.id}/artifact`)).json()) as { message: { content: string } };
     expect(text.length).toBeGreaterThan(0);
-    expect(artifact.message.content.endsWith(text.slice(-10))).toBe(true);
+    expect(artifact.message.content).toEndWith(text.slice(-10));
   });
 
   test("Last-Event-ID resumes after that event; a finished job replays and ends", async () => {

@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
 import { perTest, waitFor } from "../harness.ts";
+import { ndjson, readArrivals } from "../sim/support.ts";
 
 const start = perTest();
 
@@ -10,12 +11,6 @@ const chatBody = (over: Record<string, unknown> = {}) => JSON.stringify({ model:
 const post = (base: string, path: string, body: string, headers: Record<string, string> = {}, signal?: AbortSignal) => fetch(`${base}${path}`, { method: "POST", body, headers, signal });
 const TIME_FIELDS = /"(created_at|created|id|total_duration|load_duration|prompt_eval_duration|eval_duration)":("[^"]*"|\d+)/g;
 
-async function arrivals(res: Response): Promise<{ at: number; text: string }[]> {
-  const out: { at: number; text: string }[] = [];
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body!) out.push({ at: performance.now(), text: decoder.decode(chunk) });
-  return out;
-}
 
 describe("streaming", () => {
   test("NDJSON lines arrive spaced as the target emits them, framed and typed as the target's", async () => {
@@ -23,10 +18,10 @@ describe("streaming", () => {
     const res = await post(foreman.url, "/api/chat", chatBody());
     expect(res.headers.get("content-type")).toBe("application/x-ndjson");
     expect(res.headers.get("server-timing")).toMatch(/queue;dur=/);
-    const chunks = await arrivals(res);
-    const lines = chunks.map((c) => c.text).join("").split("\n").filter(Boolean);
-    expect(lines.every((l) => JSON.parse(l))).toBe(true);
-    expect(JSON.parse(lines.at(-1)!).done).toBe(true);
+    const chunks = await readArrivals(res);
+    // one compact JSON object per line, every line terminated; the last one is done
+    const lines = ndjson(chunks.map((c) => c.text).join(""));
+    expect(lines.at(-1)).toMatchObject({ done: true });
     // not all at the end: the content chunks are spread over (n-1) token delays
     expect(chunks.length).toBeGreaterThanOrEqual(4);
     expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThanOrEqual(5 * 25);
@@ -36,9 +31,9 @@ describe("streaming", () => {
     const { foreman } = await start.stack({ sim: { tokenDelayMs: 50, loadMs: 5, responseTokens: 6 } });
     const res = await post(foreman.url, "/v1/chat/completions", chatBody({ stream: true }));
     expect(res.headers.get("content-type")).toBe("text/event-stream");
-    const chunks = await arrivals(res);
+    const chunks = await readArrivals(res);
     const text = chunks.map((c) => c.text).join("");
-    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(text).toEndWith("data: [DONE]\n\n");
     expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThanOrEqual(5 * 25);
   });
 
@@ -108,7 +103,7 @@ describe("one request at a time", () => {
   test("eight concurrent clients on two models: the target never sees two inference requests", async () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 2, loadMs: 10 } });
     const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => post(foreman.url, "/api/chat", chatBody({ model: i % 2 ? "mistral" : "llama3.2", stream: false })).then((r) => r.json())));
-    expect(replies.every((r) => (r as { done: boolean }).done)).toBe(true);
+    expect(replies.map((r) => (r as { done: boolean }).done)).toEqual(replies.map(() => true));
     expect(sim.counters.maxConcurrent).toBe(1);
     await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const rows = foreman.services.store.db.query("SELECT status, COUNT(*) AS n FROM jobs WHERE lane = 0 GROUP BY status").all();
@@ -183,7 +178,7 @@ describe("errors in the caller's dialect", () => {
     expect(mid.status).toBe(200);
     const lines = (await mid.text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ error: "runner crashed" });
-    expect(lines.some((l) => l.done === true)).toBe(false);
+    expect(lines.filter((l) => l.done === true)).toEqual([]);
   });
 
   test("a target that drops the connection mid-stream: the NDJSON stream ends with an error line", async () => {

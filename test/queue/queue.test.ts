@@ -28,7 +28,7 @@ describe("queue", () => {
     now++;
     const b = add("llama3.2");
     expect(a.id).toMatch(ID_PATTERN);
-    expect(a.id < b.id).toBe(true);
+    expect([b.id, a.id].sort()).toEqual([a.id, b.id]);
     expect(a.status).toBe("queued");
     expect(a.modelKey).toBe("llama3.2:latest");
     expect(queue.events(a.id).map((e) => e.type)).toEqual(["queued"]);
