@@ -298,6 +298,8 @@ describe("direct routes", () => {
 describe("coalesced metadata", () => {
   test("identical /api/tags requests in flight together share one upstream request, each gets the full reply", async () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { pollIntervalMs: 3_600_000 } });
+    // the poller's first /api/tags is done (the next is an hour away): every count below is the passthrough's
+    await waitFor(() => foreman.services.poller.tags, { what: "the poller's first copy of /api/tags" });
     const expected = await (await fetch(`${sim.url}/api/tags`)).text();
     const before = sim.counters.requests["GET /api/tags"] ?? 0;
     const replies = await Promise.all(Array.from({ length: 50 }, () => fetch(`${foreman.url}/api/tags`).then(async (r) => [r.status, r.headers.get("content-type"), await r.text()])));
