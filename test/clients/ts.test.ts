@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ForemanClient, ForemanHttpError, JobCanceledError, JobFailedError, JobTimeoutError, type Job } from "foreman/client";
-import { sharedStack } from "../harness.ts";
+import { sharedStack, waitFor } from "../harness.ts";
 import { startProxy, type CuttableProxy } from "./proxy.ts";
 
 setDefaultTimeout(60_000);
@@ -91,7 +91,9 @@ describe("ForemanClient.run()", () => {
     await stack.sim.setFaults({ firstByteDelayMs: 2000 });
     const controller = new AbortController();
     const running = client.run(chat(), { signal: controller.signal, idempotencyKey: "abort-me" });
-    setTimeout(() => controller.abort(new Error("caller gave up")), 200);
+    // abort once the job is accepted, while run() waits for it
+    await waitFor(() => stack.foreman.services.store.db.query("SELECT id FROM jobs WHERE idempotency_key = ?").get("abort-me"), { what: "the job run() submitted" });
+    controller.abort(new Error("caller gave up"));
     await expect(running).rejects.toThrow("caller gave up");
     await running.catch(() => {});
     const job = await client.submit(chat(), { idempotencyKey: "abort-me" });
