@@ -1,12 +1,19 @@
+// Where a test lives: test/ mirrors the source tree, so a test is in the folder of the code it
+// is about — src/<part>/ → test/<part>/ (the HTTP edge, ops endpoints included, is src/http),
+// the job API in routes/<path>/ → test/routes/<path>/, a top-level src/<file>.ts →
+// test/<file>.test.ts — and test/clients/, test/deploy/ mirror clients/ and the deploy files.
+//
 // The one test harness: a stack (simulator + foreman on loopback port 0, fresh database,
-// torn down together), bounded waits that say what they waited for, seeded randomness that
-// prints its seed, and the helpers for tests that spawn foreman as a real process.
+// torn down together; per test or per file), bounded waits that say what they waited for,
+// seeded randomness that prints its seed, foreman as a child process, and job API shortcuts.
+// Raw-wire helpers are in ./wire.ts, the webhook receiver in ./webhooks/receiver.ts.
 import { afterAll, afterEach, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type Config } from "../src/config.ts";
 import { startForeman, type Foreman, type StartOptions } from "../src/server.ts";
+import type { Job } from "../src/queue/view.ts";
 import { startSimulator, type SimOptions, type Simulator } from "../src/sim/index.ts";
 import type { Subprocess } from "bun";
 
@@ -167,6 +174,15 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptio
 }
 
 /**
+ * The simulator tests' older form of `waitFor`, bounded the same way (new tests say what they
+ * wait for with `waitFor`).
+ * @deprecated use waitFor
+ */
+export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  await waitFor(check, { what: "a condition (eventually)", timeoutMs });
+}
+
+/**
  * The seed for a test's randomness: FOREMAN_TEST_SEED when set, else from the clock. It is
  * printed, so a failing run can be replayed with the same random choices.
  */
@@ -189,6 +205,21 @@ export function seededRandom(label: string, seed = testSeed(label)): () => numbe
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** POST /jobs with a JSON body; the reply's status, job (or error body) and headers. */
+export async function postJob(base: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; job: Job; headers: Headers; raw: unknown }> {
+  const res = await fetch(`${base}/jobs`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const raw = await res.json();
+  return { status: res.status, job: raw as Job, headers: res.headers, raw };
+}
+
+/** GET /jobs/{id}, with `?wait=` seconds for a finished job when given. */
+export async function getJob(base: string, id: string, wait?: number): Promise<Job> {
+  return (await (await fetch(`${base}/jobs/${id}${wait ? `?wait=${wait}` : ""}`)).json()) as Job;
+}
+
+/** A chat request body for `model`. */
+export const chatRequest = (model = "llama3.2", content = "hello") => ({ model, messages: [{ role: "user", content }] });
 
 /** Path to the bun executable running the tests, for child-process tests. */
 export const BUN = process.execPath;

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
 import { perTest, waitFor } from "../harness.ts";
-import { ndjson, readArrivals } from "../sim/support.ts";
+import { ndjson, readArrivals } from "../wire.ts";
 
 const start = perTest();
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import type { SimCounters, SimFaults } from "../../src/sim/index.ts";
-import { eventually, jsonOf, post } from "./support.ts";
+import { eventually } from "../harness.ts";
+import { jsonOf, post } from "../wire.ts";
 
 type State = { counters: SimCounters; faults: SimFaults; resident: string[] };
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { eventually, post } from "./support.ts";
+import { eventually } from "../harness.ts";
+import { post } from "../wire.ts";
 
 let sim: Simulator;
 let ollama: Ollama;

@@ -4,8 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, spawnForeman, tempDir, waitFor } from "../harness.ts";
-import { chatRequest, getJob, postJob, startReceiver } from "../jobs/support.ts";
+import { chatRequest, getJob, perTest, postJob, spawnForeman, tempDir, waitFor } from "../harness.ts";
+import { startReceiver } from "./receiver.ts";
 
 const SECRET = "whsec_" + Buffer.from("a test secret that is long enough").toString("base64");
 const FAST = { schedule: [20, 40, 80, 160, 320], timeoutMs: 2000 };

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { VERSION } from "../../src/ops/version.ts";
-import { BUN, listeningUrl, MAIN, spawnForeman, tempDir } from "../harness.ts";
+import { VERSION } from "../src/ops/version.ts";
+import { BUN, listeningUrl, MAIN, spawnForeman, tempDir } from "./harness.ts";
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });

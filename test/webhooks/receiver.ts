@@ -1,4 +1,4 @@
-// Test helpers for the job API: a real webhook receiver on loopback, and small HTTP shortcuts.
+// A real webhook receiver on loopback, for the webhook tests.
 import type { Job } from "../../src/queue/view.ts";
 import { waitFor } from "../harness.ts";
 
@@ -46,15 +46,3 @@ export function startReceiver(opts: { failFirst?: number } = {}) {
     stop: () => server.stop(true),
   };
 }
-
-export async function postJob(base: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; job: Job; headers: Headers; raw: unknown }> {
-  const res = await fetch(`${base}/jobs`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-  const raw = await res.json();
-  return { status: res.status, job: raw as Job, headers: res.headers, raw };
-}
-
-export async function getJob(base: string, id: string, wait?: number): Promise<Job> {
-  return (await (await fetch(`${base}/jobs/${id}${wait ? `?wait=${wait}` : ""}`)).json()) as Job;
-}
-
-export const chatRequest = (model = "llama3.2", content = "hello") => ({ model, messages: [{ role: "user", content }] });

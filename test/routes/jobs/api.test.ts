@@ -1,7 +1,6 @@
 // The async job API end to end against the simulator.
 import { describe, expect, test } from "bun:test";
-import { sharedStack, waitFor } from "../harness.ts";
-import { chatRequest, getJob, postJob } from "./support.ts";
+import { chatRequest, getJob, postJob, sharedStack, waitFor } from "../../harness.ts";
 
 const stack = sharedStack({
   sim: {
