@@ -51,7 +51,7 @@ describe("ops routes", () => {
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${oaPath(r.path)}`).sort());
     // the manifest has routes with each part, so the checks below are not vacuous
-    expect([routes.some((r) => r.def.body), routes.some((r) => r.def.query), routes.some((r) => r.path.includes(":")), routes.some((r) => r.def.public)]).toEqual([true, true, true, true]);
+    expect({ body: routes.some((r) => r.def.body), query: routes.some((r) => r.def.query), pathParameter: routes.some((r) => r.path.includes(":")), public: routes.some((r) => r.def.public) }).toEqual({ body: true, query: true, pathParameter: true, public: true });
     for (const r of routes) {
       const route = `${r.method} ${r.path}`;
       const op = doc.paths[oaPath(r.path)]![r.method.toLowerCase()]!;
