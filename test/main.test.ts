@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { VERSION } from "../src/ops/version.ts";
 import { BUN, listeningUrl, MAIN, spawnForeman, tempDir } from "./harness.ts";
@@ -77,11 +78,14 @@ describe("foreman CLI", () => {
 
   test("a database that cannot be opened stops the start with one line and a non-zero exit", async () => {
     const dir = tempDir();
-    // a directory where the database file should be
-    const r = await run(["serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", dir.path, "--log-level", "error"]);
+    // a directory where the database file should be (inside the temporary one, so whatever
+    // is made beside it goes when that is removed)
+    const db = join(dir.path, "db");
+    mkdirSync(db);
+    const r = await run(["serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", db, "--log-level", "error"]);
     dir.remove();
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain(`cannot open database ${dir.path}`);
+    expect(r.stderr).toContain(`cannot open database ${db}`);
   });
 });
