@@ -7,7 +7,7 @@ import { isTerminal } from "../src/contract/states.ts";
 import { ASYNC } from "../src/queue/queue.ts";
 import { chooseNext } from "../src/engine/scheduler.ts";
 import { startSimulator } from "../src/sim/index.ts";
-import { startTestForeman } from "../test/helpers.ts";
+import { startTestForeman } from "../test/harness.ts";
 import { fmt, machine, writeSection } from "./report.ts";
 
 const MODELS = ["llama3.2", "mistral", "qwen2.5:0.5b"];

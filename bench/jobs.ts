@@ -2,7 +2,7 @@
 // before its 202, with and without group commit; (2) webhook delivery latency from the state
 // change to receipt at a loopback receiver. Run: bun bench/jobs.ts
 import { startSimulator } from "../src/sim/index.ts";
-import { startTestForeman } from "../test/helpers.ts";
+import { startTestForeman } from "../test/harness.ts";
 import { fmt, lagReceiver, machine, percentile, writeSection } from "./report.ts";
 
 const CLIENTS = 32;

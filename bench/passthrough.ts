@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator } from "../src/sim/index.ts";
-import { startTestForeman } from "../test/helpers.ts";
+import { startTestForeman } from "../test/harness.ts";
 import { fmt, machine, percentile, writeSection } from "./report.ts";
 
 const SEQUENTIAL = 2000;

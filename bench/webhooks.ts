@@ -5,7 +5,7 @@
 // Run: bun bench/webhooks.ts
 import { startSimulator } from "../src/sim/index.ts";
 import { CONCURRENCY, PER_DESTINATION } from "../src/webhooks/dispatcher.ts";
-import { startTestForeman } from "../test/helpers.ts";
+import { startTestForeman } from "../test/harness.ts";
 import { fmt, lagReceiver, machine, percentile, writeSection } from "./report.ts";
 
 const JOBS = 300;

@@ -1,35 +1,26 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ForemanClient, type Job } from "foreman/client";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { BUN, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
+import { BUN, MAIN, sharedStack, startTestForeman, tempDir } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
-let sim: Simulator;
-let foreman: TestForeman;
+const stack = sharedStack({ sim: { tokenDelayMs: 5, loadMs: 20 }, foreman: { pollIntervalMs: 100, maxAttempts: 2, retryBaseMs: 50 } });
 let client: ForemanClient;
 
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([BUN, MAIN, "jobs", ...args], { env: { ...process.env, FOREMAN_URL: foreman.url, ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([BUN, MAIN, "jobs", ...args], { env: { ...process.env, FOREMAN_URL: stack.url, ...env }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, code };
 }
 
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, tokenDelayMs: 5, loadMs: 20 });
-  foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 100, maxAttempts: 2, retryBaseMs: 50 });
-  client = new ForemanClient({ baseUrl: foreman.url });
-});
-
-afterAll(async () => {
-  await foreman.stop();
-  await sim.stop();
+beforeAll(() => {
+  client = new ForemanClient({ baseUrl: stack.url });
 });
 
 beforeEach(async () => {
-  await sim.setFaults({ firstByteDelayMs: 0 });
+  await stack.sim.setFaults({ firstByteDelayMs: 0 });
 });
 
 describe("foreman jobs", () => {
@@ -74,7 +65,7 @@ describe("foreman jobs", () => {
   });
 
   test("wait --timeout exits 4 and leaves the job running; cancel exits 0; cancel again exits 3", async () => {
-    await sim.setFaults({ firstByteDelayMs: 5000 });
+    await stack.sim.setFaults({ firstByteDelayMs: 5000 });
     const job = await client.submit({ request: { model: "llama3.2", prompt: "slow" }, endpoint: "/api/generate" });
     const waited = await cli(["wait", job.id, "--timeout", "0.3"]);
     expect(waited.code).toBe(4);
@@ -140,7 +131,7 @@ describe("foreman jobs", () => {
   });
 
   test("with FOREMAN_TOKEN set on the server: 401 without a token (exit 3), --token or FOREMAN_TOKEN works", async () => {
-    const guarded = await startTestForeman({ target: sim.url, token: "s3cret" });
+    const guarded = await startTestForeman({ target: stack.sim.url, token: "s3cret" });
     try {
       const denied = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--url", guarded.url]);
       expect(denied.code).toBe(3);

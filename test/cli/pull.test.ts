@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { pullCommand } from "../../src/cli/pull.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { BUN, MAIN, startTestForeman, type TestForeman } from "../helpers.ts";
+import { BUN, MAIN, sharedStack } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
-let sim: Simulator;
-let foreman: TestForeman;
+const stack = sharedStack({ sim: { tokenDelayMs: 2 } });
 
 async function pull(args: string[]) {
-  const proc = Bun.spawn([BUN, MAIN, "pull", ...args], { env: { ...process.env, FOREMAN_URL: foreman.url }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([BUN, MAIN, "pull", ...args], { env: { ...process.env, FOREMAN_URL: stack.url }, stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { stdout, stderr, code };
 }
 
-const tags = async () => ((await (await fetch(`${sim.url}/api/tags`)).json()) as { models: { name: string }[] }).models.map((m) => m.name);
-
-beforeAll(async () => {
-  sim = await startSimulator({ port: 0, tokenDelayMs: 2 });
-  foreman = await startTestForeman({ target: sim.url });
-});
-
-afterAll(async () => {
-  await foreman.stop();
-  await sim.stop();
-});
+const tags = async () => ((await (await fetch(`${stack.sim.url}/api/tags`)).json()) as { models: { name: string }[] }).models.map((m) => m.name);
 
 describe("foreman pull", () => {
   test("through foreman: plain progress lines (stdout is not a TTY), exit 0, the model is on the target", async () => {
@@ -32,14 +20,14 @@ describe("foreman pull", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toBe("phi3: pulling manifest");
-    expect(lines.some((l) => /^phi3: pulling [0-9a-f]{12} \(\d+%\)$/.test(l))).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(/^phi3: pulling [0-9a-f]{12} \(\d+%\)$/));
     expect(lines.at(-1)).toBe("phi3: success (100%)");
     expect(r.stdout).not.toContain("\r");
     expect(await tags()).toContain("phi3:latest");
   });
 
   test("straight to the target with --target, several models", async () => {
-    const r = await pull(["gemma2:2b", "all-minilm", "--target", sim.url]);
+    const r = await pull(["gemma2:2b", "all-minilm", "--target", stack.sim.url]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("gemma2:2b: success");
     expect(r.stdout).toContain("all-minilm: success");
@@ -61,7 +49,7 @@ describe("foreman pull", () => {
 
   test("on a terminal: one bar per model, redrawn in place", async () => {
     let screen = "";
-    const code = await pullCommand(["llama3.1", "--target", sim.url], { tty: true, write: (t) => (screen += t) });
+    const code = await pullCommand(["llama3.1", "--target", stack.sim.url], { tty: true, write: (t) => (screen += t) });
     expect(code).toBe(0);
     const redraws = screen.split("\r\x1b[2K").filter(Boolean);
     expect(redraws.length).toBeGreaterThan(3);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ForemanClient, ForemanHttpError, type JobEvent } from "foreman/client";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { sharedStack } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -56,28 +55,17 @@ describe("events() resumes a dropped stream", () => {
 });
 
 describe("events() against foreman", () => {
-  let sim: Simulator;
-  let foreman: TestForeman;
-
-  beforeAll(async () => {
-    sim = await startSimulator({ port: 0, tokenDelayMs: 20, loadMs: 20 });
-    foreman = await startTestForeman({ target: sim.url });
-  });
-
-  afterAll(async () => {
-    await foreman.stop();
-    await sim.stop();
-  });
+  const stack = sharedStack({ sim: { tokenDelayMs: 20, loadMs: 20 } });
 
   test("a job's state changes and progress, ending with job.done; resumable after any state event", async () => {
-    const client = new ForemanClient({ baseUrl: foreman.url });
+    const client = new ForemanClient({ baseUrl: stack.url });
     const job = await client.submit({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } });
     const events: JobEvent[] = [];
     for await (const e of client.events(job.id)) events.push(e);
     const states = events.filter((e) => e.event !== "job.progress");
     expect(states[0]!.event).toBe("job.queued");
     expect(states.at(-1)!.event).toBe("job.done");
-    expect(states.every((e) => e.id !== undefined && e.data.id === job.id)).toBe(true);
+    expect(states.map((e) => [typeof e.id, e.data.id])).toEqual(states.map(() => ["string", job.id]));
     const progress = events.filter((e) => e.event === "job.progress");
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.map((e) => (e.data as { text: string }).text).join("")).toBeTruthy();

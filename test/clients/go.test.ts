@@ -4,7 +4,7 @@
 import { expect, test } from "bun:test";
 import { accessSync, constants } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../harness.ts";
 
 const go = Bun.which("go");
 const dir = join(import.meta.dir, "..", "..", "clients", "go");

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ForemanClient, ForemanHttpError, JobCanceledError, JobFailedError, JobTimeoutError, type Job } from "foreman/client";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { sharedStack, waitFor } from "../harness.ts";
 import { startProxy, type CuttableProxy } from "./proxy.ts";
 
 setDefaultTimeout(60_000);
 
-let sim: Simulator;
-let foreman: TestForeman;
+const stack = sharedStack({ sim: { tokenDelayMs: 5, loadMs: 20 }, foreman: { pollIntervalMs: 100, maxAttempts: 2, retryBaseMs: 50 } });
 let proxy: CuttableProxy;
 let client: ForemanClient;
 
@@ -17,20 +15,16 @@ const chat = (model = "llama3.2") => ({ request: { model, messages: [{ role: "us
 const jobCount = async () => (await client.list({ limit: 500 })).jobs.length;
 
 beforeAll(async () => {
-  sim = await startSimulator({ port: 0, tokenDelayMs: 5, loadMs: 20 });
-  foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 100, maxAttempts: 2, retryBaseMs: 50 });
-  proxy = await startProxy(foreman.url);
-  client = new ForemanClient({ baseUrl: foreman.url });
+  proxy = await startProxy(stack.url);
+  client = new ForemanClient({ baseUrl: stack.url });
 });
 
 afterAll(async () => {
   await proxy.stop();
-  await foreman.stop();
-  await sim.stop();
 });
 
 beforeEach(async () => {
-  await sim.setFaults({ firstByteDelayMs: 0, failLoad: [] });
+  await stack.sim.setFaults({ firstByteDelayMs: 0, failLoad: [] });
 });
 
 describe("ForemanClient.run()", () => {
@@ -52,14 +46,14 @@ describe("ForemanClient.run()", () => {
   });
 
   test("a model that fails to load throws JobFailedError", async () => {
-    await sim.setFaults({ failLoad: ["qwen2.5:0.5b"] });
+    await stack.sim.setFaults({ failLoad: ["qwen2.5:0.5b"] });
     const err = await client.run(chat("qwen2.5:0.5b")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobFailedError);
     expect((err as JobFailedError).job.status).toBe("failed");
   });
 
   test("a timeout throws JobTimeoutError; the job is still there and not canceled", async () => {
-    await sim.setFaults({ firstByteDelayMs: 3000 });
+    await stack.sim.setFaults({ firstByteDelayMs: 3000 });
     const err = await client.run(chat(), { timeout: 300 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobTimeoutError);
     const timedOut = (err as JobTimeoutError).job;
@@ -71,7 +65,7 @@ describe("ForemanClient.run()", () => {
   });
 
   test("a connection dropped mid-long-poll resumes without a second job", async () => {
-    await sim.setFaults({ firstByteDelayMs: 1500 });
+    await stack.sim.setFaults({ firstByteDelayMs: 1500 });
     const viaProxy = new ForemanClient({ baseUrl: proxy.url });
     const before = await jobCount();
     const cuts = proxy.cuts();
@@ -94,11 +88,13 @@ describe("ForemanClient.run()", () => {
   });
 
   test("an aborted signal rejects run() and leaves the job alone", async () => {
-    await sim.setFaults({ firstByteDelayMs: 2000 });
+    await stack.sim.setFaults({ firstByteDelayMs: 2000 });
     const controller = new AbortController();
     const running = client.run(chat(), { signal: controller.signal, idempotencyKey: "abort-me" });
-    setTimeout(() => controller.abort(new Error("caller gave up")), 200);
-    expect(running).rejects.toThrow("caller gave up");
+    // abort once the job is accepted, while run() waits for it
+    await waitFor(() => stack.foreman.services.store.db.query("SELECT id FROM jobs WHERE idempotency_key = ?").get("abort-me"), { what: "the job run() submitted" });
+    controller.abort(new Error("caller gave up"));
+    await expect(running).rejects.toThrow("caller gave up");
     await running.catch(() => {});
     const job = await client.submit(chat(), { idempotencyKey: "abort-me" });
     expect(job.status).not.toBe("canceled");
@@ -135,7 +131,7 @@ describe("ForemanClient operations", () => {
   });
 
   test("cancel a queued job; canceling it again is a 409; run() on a canceled job throws JobCanceledError", async () => {
-    await sim.setFaults({ firstByteDelayMs: 2000 });
+    await stack.sim.setFaults({ firstByteDelayMs: 2000 });
     const blocker = await client.submit(chat());
     const job = await client.submit(chat("mistral"));
     const canceled = await client.cancel(job.id);
@@ -166,7 +162,7 @@ describe("ForemanClient operations", () => {
   test("the token is sent as a bearer token", async () => {
     const seen: string[] = [];
     const spy = new ForemanClient({
-      baseUrl: foreman.url,
+      baseUrl: stack.url,
       token: "s3cret",
       fetch: (url, init) => {
         seen.push(new Headers(init.headers).get("authorization") ?? "");

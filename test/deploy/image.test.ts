@@ -5,7 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../harness.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const podman = Bun.which("podman");

@@ -1,18 +1,11 @@
 // The engine against a real simulator: drain-by-model, the aging cap, one request at a time
 // on the target, and a target that falls asleep mid-run.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { isTerminal } from "../../src/contract/states.ts";
 import { ASYNC, type JobRecord } from "../../src/queue/queue.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { perTest, waitFor, type TestForeman } from "../harness.ts";
 
-let sim: Simulator | undefined;
-let foreman: TestForeman | undefined;
-afterEach(async () => {
-  await foreman?.stop();
-  await sim?.stop();
-  foreman = sim = undefined;
-});
+const start = perTest();
 
 const chat = (model: string, content = "hello") => JSON.stringify({ model, messages: [{ role: "user", content }] });
 
@@ -23,25 +16,24 @@ function enqueue(f: TestForeman, model: string, priority = 0, content = "hello")
 }
 
 /** Resolves when every job is terminal; polls the database, not a timer-based assertion. */
-async function settle(f: TestForeman, ids: string[], limitMs = 60_000): Promise<JobRecord[]> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const jobs = ids.map((id) => f.services.queue.get(id)!);
-    if (jobs.every((j) => isTerminal(j.status))) return jobs;
-    if (Date.now() > deadline) throw new Error(`jobs not finished: ${jobs.filter((j) => !isTerminal(j.status)).map((j) => `${j.id}:${j.status}`).join(", ")}`);
-    await Bun.sleep(20);
-  }
+function settle(f: TestForeman, ids: string[], timeoutMs = 60_000): Promise<JobRecord[]> {
+  const jobs = () => ids.map((id) => f.services.queue.get(id)!);
+  const unfinished = () => jobs().filter((j) => !isTerminal(j.status));
+  return waitFor(() => unfinished().length === 0 && jobs(), {
+    what: () => `every job to finish (unfinished: ${unfinished().map((j) => `${j.id}:${j.status}`).join(", ")})`,
+    timeoutMs,
+    intervalMs: 20,
+  });
 }
 
 describe("worker", () => {
   test("an interleaved workload over three models loads each model once per drain, one request at a time", async () => {
-    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 } });
     const models = ["llama3.2", "mistral", "qwen2.5:0.5b"];
     const ids: string[] = [];
     for (let i = 0; i < 24; i++) ids.push(enqueue(foreman, models[i % 3]!).id);
     const jobs = await settle(foreman, ids);
-    expect(jobs.every((j) => j.status === "done")).toBe(true);
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => "done"));
     expect(sim.counters.loads).toBe(3);
     expect(sim.counters.maxConcurrent).toBe(1);
     // drained: the finish order groups models together
@@ -52,8 +44,7 @@ describe("worker", () => {
   });
 
   test("each job's artifact is the target's non-streamed reply shape, and the job records its timings", async () => {
-    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 5 } });
     const job = enqueue(foreman, "llama3.2", 0, "tell me");
     const [done] = await settle(foreman, [job.id]);
     expect(done!.status).toBe("done");
@@ -69,8 +60,7 @@ describe("worker", () => {
   });
 
   test("the aging cap serves a waiting model even though the resident model still has work", async () => {
-    sim = await startSimulator({ tokenDelayMs: 5, loadMs: 10, responseTokens: 4, maxLoaded: 1 });
-    foreman = await startTestForeman({ target: sim.url, agingCapMs: 150 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, loadMs: 10, responseTokens: 4, maxLoaded: 1 }, foreman: { agingCapMs: 150 } });
     const backlog: string[] = [];
     for (let i = 0; i < 40; i++) backlog.push(enqueue(foreman, "llama3.2").id);
     const starved = enqueue(foreman, "mistral").id;
@@ -84,42 +74,42 @@ describe("worker", () => {
   });
 
   test("without the aging cap pressure, a late model waits for the resident model's drain", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, responseTokens: 2, maxLoaded: 1 });
-    foreman = await startTestForeman({ target: sim.url, agingCapMs: 3_600_000 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, responseTokens: 2, maxLoaded: 1 }, foreman: { agingCapMs: 3_600_000 } });
     const backlog: string[] = [];
     for (let i = 0; i < 10; i++) backlog.push(enqueue(foreman, "llama3.2").id);
     const late = enqueue(foreman, "mistral").id;
     const jobs = await settle(foreman, [...backlog, late]);
     const b = jobs.find((j) => j.id === late)!;
-    expect(jobs.filter((j) => j.id !== late).every((j) => j.finishedAt! <= b.startedAt!)).toBe(true);
+    // no backlog job finished after the late model's job started
+    expect(jobs.filter((j) => j.id !== late && j.finishedAt! > b.startedAt!)).toEqual([]);
     expect(sim.counters.loads).toBe(2);
   });
 
   test("priority orders jobs within a model", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, responseTokens: 2 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, responseTokens: 2 } });
     // hold the worker on a first job so the rest queue up together
     const first = enqueue(foreman, "llama3.2");
     const low = enqueue(foreman, "llama3.2", 0);
     const high = enqueue(foreman, "llama3.2", 5);
     const jobs = await settle(foreman, [first.id, low.id, high.id]);
     const byId = Object.fromEntries(jobs.map((j) => [j.id, j]));
-    expect(byId[high.id]!.startedAt! <= byId[low.id]!.startedAt!).toBe(true);
+    expect(byId[high.id]!.startedAt!).toBeLessThanOrEqual(byId[low.id]!.startedAt!);
   });
 
   test("a target that falls asleep mid-run costs no job: work resumes when it wakes", async () => {
-    sim = await startSimulator({ tokenDelayMs: 5, loadMs: 5, responseTokens: 5 });
-    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 200, connectTimeoutMs: 500 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, loadMs: 5, responseTokens: 5 }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 200, connectTimeoutMs: 500 } });
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push(enqueue(foreman, i % 2 ? "llama3.2" : "mistral").id);
     // let some finish, then sleep
-    while (ids.filter((id) => foreman!.services.queue.get(id)!.status === "done").length < 3) await Bun.sleep(10);
+    await waitFor(() => ids.filter((id) => foreman.services.queue.get(id)!.status === "done").length >= 3, { what: "three jobs done" });
     await sim.setFaults({ asleep: true });
-    while (foreman.services.poller.up !== false) await Bun.sleep(10);
+    await waitFor(() => foreman.services.poller.up === false, { what: "the poller to see the target down" });
     expect(foreman.services.worker.state.kind).toBe("paused");
-    await Bun.sleep(300);
-    const whileAsleep = ids.map((id) => foreman!.services.queue.get(id)!);
-    expect(whileAsleep.some((j) => j.status === "failed")).toBe(false);
+    // a stretch asleep: the poller probes (and fails) a few more times
+    const probes = foreman.services.poller.errors;
+    await waitFor(() => foreman.services.poller.errors >= probes + 3, { what: "three more failed liveness probes while the target sleeps" });
+    const whileAsleep = ids.map((id) => foreman.services.queue.get(id)!);
+    expect(whileAsleep.filter((j) => j.status === "failed")).toEqual([]);
     await sim.setFaults({ asleep: false });
     const jobs = await settle(foreman, ids);
     expect(jobs.map((j) => j.status)).toEqual(ids.map(() => "done"));
@@ -127,8 +117,7 @@ describe("worker", () => {
   });
 
   test("a target 4xx fails the job with the target's message and status", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5 } });
     const job = enqueue(foreman, "no-such-model");
     const [failed] = await settle(foreman, [job.id]);
     expect(failed!.status).toBe("failed");
@@ -137,8 +126,7 @@ describe("worker", () => {
   });
 
   test("a target 5xx is retried with back-off a bounded number of times, then fails", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { failLoad: ["mistral"] } });
-    foreman = await startTestForeman({ target: sim.url, maxAttempts: 3, retryBaseMs: 10 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, faults: { failLoad: ["mistral"] } }, foreman: { maxAttempts: 3, retryBaseMs: 10 } });
     const job = enqueue(foreman, "mistral");
     const [failed] = await settle(foreman, [job.id]);
     expect(failed!.status).toBe("failed");
@@ -149,10 +137,9 @@ describe("worker", () => {
   });
 
   test("a 5xx that clears up succeeds on a later attempt", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { busy: true } });
-    foreman = await startTestForeman({ target: sim.url, maxAttempts: 5, retryBaseMs: 50 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, faults: { busy: true } }, foreman: { maxAttempts: 5, retryBaseMs: 50 } });
     const job = enqueue(foreman, "llama3.2");
-    while (foreman.services.queue.get(job.id)!.failures < 1) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.get(job.id)!.failures >= 1, { what: "a first failed attempt while the target is busy" });
     await sim.setFaults({ busy: false });
     const [done] = await settle(foreman, [job.id]);
     expect(done!.status).toBe("done");
@@ -160,8 +147,7 @@ describe("worker", () => {
   });
 
   test("a mid-stream target error is retried, and the job fails with the target's message when it persists", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { errorMidStream: { afterChunks: 2, message: "runner crashed" } } });
-    foreman = await startTestForeman({ target: sim.url, maxAttempts: 2, retryBaseMs: 5 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, faults: { errorMidStream: { afterChunks: 2, message: "runner crashed" } } }, foreman: { maxAttempts: 2, retryBaseMs: 5 } });
     const job = enqueue(foreman, "llama3.2");
     const [failed] = await settle(foreman, [job.id]);
     expect(failed!.status).toBe("failed");
@@ -169,8 +155,7 @@ describe("worker", () => {
   });
 
   test("a hung target times out at the first byte and the job is retried, then fails", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, faults: { hung: true } });
-    foreman = await startTestForeman({ target: sim.url, firstByteTimeoutMs: 100, maxAttempts: 2, retryBaseMs: 5, pollIntervalMs: 60_000 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, faults: { hung: true } }, foreman: { firstByteTimeoutMs: 100, maxAttempts: 2, retryBaseMs: 5, pollIntervalMs: 60_000 } });
     const job = enqueue(foreman, "llama3.2");
     const [failed] = await settle(foreman, [job.id]);
     expect(failed!.status).toBe("failed");
@@ -178,8 +163,7 @@ describe("worker", () => {
   });
 
   test("/status shows the queue by model and state, the resident model and swaps", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 5, responseTokens: 1 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, responseTokens: 1, maxLoaded: 1 } });
     const ids = [enqueue(foreman, "llama3.2").id, enqueue(foreman, "mistral").id];
     await settle(foreman, ids);
     const status = (await (await fetch(`${foreman.url}/status`)).json()) as Record<string, any>;
@@ -216,28 +200,24 @@ describe("a target that breaks off", () => {
         );
       },
     });
-    try {
-      foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}`, maxAttempts: 3, retryBaseMs: 5 });
-      const job = enqueue(foreman, "m");
-      const [failed] = await settle(foreman, [job.id]);
-      expect(failed!.status).toBe("failed");
-      expect(failed!.error?.status).toBe(502);
-      expect(failed!.error?.message).toContain("dropped the connection mid-stream");
-      expect(requests).toBe(3);
-    } finally {
-      target.stop(true);
-    }
+    start.defer(() => target.stop(true));
+    const foreman = await start.foreman({ target: `http://127.0.0.1:${target.port}`, maxAttempts: 3, retryBaseMs: 5 });
+    const job = enqueue(foreman, "m");
+    const [failed] = await settle(foreman, [job.id]);
+    expect(failed!.status).toBe("failed");
+    expect(failed!.error?.status).toBe(502);
+    expect(failed!.error?.message).toContain("dropped the connection mid-stream");
+    expect(requests).toBe(3);
   });
 });
 
 describe("a target that stops answering mid-job", () => {
   test("the job goes back to the queue as soon as the liveness probe fails (no failure counted) and finishes later", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, models: [{ name: "slow", loadMs: 2_000 }] });
-    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 200, firstByteTimeoutMs: 600_000 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, models: [{ name: "slow", loadMs: 2_000 }] }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 200, firstByteTimeoutMs: 600_000 } });
     const job = enqueue(foreman, "slow");
-    while (foreman.services.queue.get(job.id)!.status !== "loading") await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.get(job.id)!.status === "loading", { what: "the job to be loading its model" });
     await sim.setFaults({ hung: true }); // like a Mac gone to sleep: connections hang
-    while (foreman.services.queue.get(job.id)!.status !== "queued") await Bun.sleep(10);
+    await waitFor(() => foreman.services.queue.get(job.id)!.status === "queued", { what: "the job to be handed back to the queue" });
     expect(foreman.services.poller.up).toBe(false);
     await sim.setFaults({ hung: false });
     const [done] = await settle(foreman, [job.id]);

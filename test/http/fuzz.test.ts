@@ -1,34 +1,27 @@
 // Bad input, generated and classic: every route gets arbitrary bodies, queries and headers.
 // foreman must answer each with a 4xx (or the target's own answer), never a 5xx of its own,
-// never crash, and never leave a half-written job behind.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+// never crash, and never leave a half-written job behind. The generators are seeded: the seed
+// is printed, FOREMAN_TEST_SEED replays the same inputs.
+import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { routes } from "../../src/http/routes.gen.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { sharedStack, testSeed } from "../harness.ts";
 
-let sim: Simulator;
-let foreman: TestForeman;
-beforeAll(async () => {
-  sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, responseTokens: 2 });
-  foreman = await startTestForeman({ target: sim.url, maxBodyBytes: 64 * 1024, interactiveMaxWaitMs: 5000 });
-});
-afterAll(async () => {
-  await foreman.stop();
-  await sim.stop();
-});
+const stack = sharedStack({ sim: { tokenDelayMs: 0, loadMs: 0, responseTokens: 2 }, foreman: { maxBodyBytes: 64 * 1024, interactiveMaxWaitMs: 5000 } });
+
+const seed = testSeed("fuzz");
 
 const concrete = (path: string, id: string) => path.replace(/:(\w+)/g, encodeURIComponent(id)).replace("*", encodeURIComponent(id));
 
 /** The job rows are whole: each has its queued event, and async jobs carry a parseable request. */
 function assertNoHalfWrittenJobs(): void {
-  const db = foreman.services.store.db;
+  const db = stack.foreman.services.store.db;
   expect(db.query("SELECT COUNT(*) AS n FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = j.id AND e.type = 'queued')").get()).toEqual({ n: 0 });
   for (const { request } of db.query("SELECT request FROM jobs WHERE lane = 1").all() as { request: string }[]) expect(() => JSON.parse(request)).not.toThrow();
 }
 
 async function send(method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${foreman.url}${path}`, { method, body: method === "GET" || method === "HEAD" ? undefined : body, headers });
+  return fetch(`${stack.url}${path}`, { method, body: method === "GET" || method === "HEAD" ? undefined : body, headers });
 }
 
 /** A foreman 5xx is a bug; the target's own 5xx passed through (or 503/504 when it cannot be reached) is not. */
@@ -42,7 +35,7 @@ describe("bad input", () => {
   test("arbitrary JSON bodies, queries and headers on every route: no foreman 5xx, no crash", async () => {
     const json = fc.jsonValue({ maxDepth: 4 });
     const header = fc.record({ "content-type": fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "", "application/json; charset=latin1"), prefer: fc.constantFrom("", "wait=0", "wait=abc", "wait=99999999999"), "idempotency-key": fc.string({ maxLength: 300 }) });
-    for (const r of routes) {
+    for (const [i, r] of routes.entries()) {
       if (r.path === "/metrics") continue;
       await fc.assert(
         fc.asyncProperty(json, fc.string({ maxLength: 30 }), fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 }), { maxKeys: 3 }), header, async (body, id, query, headers) => {
@@ -53,11 +46,11 @@ describe("bad input", () => {
           const text = await res.text();
           expectNoForeman5xx(res, text, `${r.method} ${path}`);
         }),
-        { numRuns: 25 },
+        { numRuns: 25, seed: seed + i },
       );
     }
     assertNoHalfWrittenJobs();
-    expect((await fetch(`${foreman.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
   }, 120_000);
 
   test("POST /jobs with generated submissions: every 202 is one whole job, every refusal a 4xx naming a field", async () => {
@@ -72,7 +65,7 @@ describe("bad input", () => {
       { requiredKeys: [] },
     );
     let accepted = 0;
-    const before = (foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
+    const before = (stack.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
     await fc.assert(
       fc.asyncProperty(submission, async (sub) => {
         const res = await send("POST", "/jobs", JSON.stringify(sub), { "content-type": "application/json" });
@@ -84,9 +77,9 @@ describe("bad input", () => {
           expect(body.error?.message.length).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed },
     );
-    const after = (foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
+    const after = (stack.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE lane = 1").get() as { n: number }).n;
     expect(after - before).toBe(accepted);
     assertNoHalfWrittenJobs();
   }, 120_000);

@@ -1,30 +1,28 @@
 // Logs are one JSON object per line, carry request and job ids, and never a secret.
 import { expect, test } from "bun:test";
 import { createLogger } from "../../src/ops/log.ts";
-import { startSimulator } from "../../src/sim/index.ts";
-import { startTestForeman } from "../helpers.ts";
+import { startStack, waitFor } from "../harness.ts";
 
 test("JSON lines with request and job ids; tokens, webhook secrets and Authorization never appear", async () => {
   const lines: string[] = [];
-  const sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
   const secrets = { token: "client-tok-123", targetToken: "target-tok-456", webhookSecret: "whsec_" + Buffer.from("super secret webhook key").toString("base64") };
-  const foreman = await startTestForeman({ target: sim.url, logLevel: "debug", ...secrets }, { log: createLogger({ level: "debug", format: "json", write: (l) => lines.push(l) }) });
+  const stack = await startStack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { logLevel: "debug", ...secrets }, start: { log: createLogger({ level: "debug", format: "json", write: (l) => lines.push(l) }) } });
+  const { foreman } = stack;
   try {
     const auth = { authorization: `Bearer ${secrets.token}` };
     const job = (await (await fetch(`${foreman.url}/jobs`, { method: "POST", headers: { ...auth, prefer: "wait=30", "x-request-id": "trace-me" }, body: JSON.stringify({ request: { model: "llama3.2", messages: [] }, webhook: "http://127.0.0.1:9/hook" }) })).json()) as { id: string };
     await (await fetch(`${foreman.url}/api/chat`, { method: "POST", headers: auth, body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) })).text();
     await fetch(`${foreman.url}/status`, { headers: { authorization: "Bearer wrong-guess-789" } });
-    while (!lines.some((l) => l.includes("webhook delivery failed"))) await Bun.sleep(10);
+    await waitFor(() => lines.some((l) => l.includes("webhook delivery failed")), { what: 'the log line "webhook delivery failed"' });
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(parsed.every((p) => typeof p.time === "string" && typeof p.level === "string" && typeof p.msg === "string")).toBe(true);
-    expect(parsed.some((p) => p.msg === "request" && p.requestId === "trace-me" && p.route === "/jobs")).toBe(true);
-    expect(parsed.some((p) => p.msg === "job ran" && p.jobId === job.id)).toBe(true);
-    expect(parsed.some((p) => p.msg === "request" && p.status === 401)).toBe(true);
+    expect(parsed.filter((p) => typeof p.time !== "string" || typeof p.level !== "string" || typeof p.msg !== "string")).toEqual([]);
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", requestId: "trace-me", route: "/jobs" }));
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: "job ran", jobId: job.id }));
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", status: 401 }));
     const all = lines.join("\n");
     for (const secret of [...Object.values(secrets), "wrong-guess-789", Buffer.from("super secret webhook key").toString("base64")]) expect(all).not.toContain(secret);
   } finally {
-    await foreman.stop();
-    await sim.stop();
+    await stack.stop();
   }
 });
 

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { Counter, Histogram, Registry } from "../../src/ops/metrics.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { sharedStack, waitFor } from "../harness.ts";
 
 describe("metrics registry", () => {
   test("renders counters and histograms in the Prometheus text format", () => {
@@ -33,31 +32,23 @@ describe("metrics registry", () => {
 });
 
 describe("GET /metrics", () => {
-  let sim: Simulator;
-  let foreman: TestForeman;
-  beforeAll(async () => {
-    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
-    foreman = await startTestForeman({ target: sim.url });
-  });
-  afterAll(async () => {
-    await foreman.stop();
-    await sim.stop();
-  });
+  // one model, loaded once: the loads counter is exact
+  const stack = sharedStack({ sim: { tokenDelayMs: 1, loadMs: 5, maxLoaded: 1 } });
 
   test("reports jobs, durations, tokens, loads, target state and HTTP requests after real work", async () => {
-    const job = await fetch(`${foreman.url}/jobs`, {
+    const job = await fetch(`${stack.url}/jobs`, {
       method: "POST",
       headers: { prefer: "wait=30" },
       body: JSON.stringify({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } }),
     });
     expect(job.status).toBe(200);
     expect(job.headers.get("server-timing")).toMatch(/queue;dur=[\d.]+.*target;dur=[\d.]+/);
-    const chat = await fetch(`${foreman.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "hi" }], stream: false }) });
+    const chat = await fetch(`${stack.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "hi" }], stream: false }) });
     expect(chat.status).toBe(200);
     await chat.text();
     // the passthrough's terminal state commits just after its body is relayed
-    while (foreman.services.queue.activeCounts().length > 0) await Bun.sleep(5);
-    const res = await fetch(`${foreman.url}/metrics`);
+    await waitFor(() => stack.foreman.services.queue.activeCounts().length === 0, { what: "the passthrough job's terminal state" });
+    const res = await fetch(`${stack.url}/metrics`);
     expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
     const text = await res.text();
     for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+-]+|\w+(\{[^}]*\})? (NaN|\+Inf))$/);
@@ -72,7 +63,7 @@ describe("GET /metrics", () => {
   });
 
   test("a scrape parses with a real Prometheus parser, and passes promtool's checks where promtool is installed", async () => {
-    const text = await (await fetch(`${foreman.url}/metrics`)).text();
+    const text = await (await fetch(`${stack.url}/metrics`)).text();
     const families = parsePrometheusTextFormat(text);
     const byName = Object.fromEntries(families.map((f) => [f.name, f]));
     expect(byName.foreman_jobs_finished_total?.type).toBe("COUNTER");

@@ -1,28 +1,20 @@
 // The official ollama and openai npm clients through foreman give the same results as
 // talking to the simulator directly, streaming and not.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { sharedStack } from "../harness.ts";
 
-let sim: Simulator;
-let foreman: TestForeman;
+const stack = sharedStack({ sim: { tokenDelayMs: 2, loadMs: 5 } });
 let direct: Ollama;
 let via: Ollama;
 let directAI: OpenAI;
 let viaAI: OpenAI;
-beforeAll(async () => {
-  sim = await startSimulator({ tokenDelayMs: 2, loadMs: 5 });
-  foreman = await startTestForeman({ target: sim.url });
-  direct = new Ollama({ host: sim.url });
-  via = new Ollama({ host: foreman.url });
-  directAI = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: "x" });
-  viaAI = new OpenAI({ baseURL: `${foreman.url}/v1`, apiKey: "x" });
-});
-afterAll(async () => {
-  await foreman.stop();
-  await sim.stop();
+beforeAll(() => {
+  direct = new Ollama({ host: stack.sim.url });
+  via = new Ollama({ host: stack.url });
+  directAI = new OpenAI({ baseURL: `${stack.sim.url}/v1`, apiKey: "x" });
+  viaAI = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "x" });
 });
 
 const messages = [{ role: "user" as const, content: "why is the sky blue?" }];

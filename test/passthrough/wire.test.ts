@@ -1,61 +1,44 @@
 // Raw wire behaviour of the passthrough: framing, timing of chunks, byte-exact replies,
 // cancellation, headers, tokens, errors in the caller's dialect, and a sleeping target.
-import { afterEach, describe, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { describe, expect, test } from "bun:test";
 import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { perTest, waitFor } from "../harness.ts";
+import { ndjson, readArrivals } from "../wire.ts";
 
-let sim: Simulator | undefined;
-let foreman: TestForeman | undefined;
-let extra: { stop(force?: boolean): unknown } | undefined;
-afterEach(async () => {
-  await foreman?.stop();
-  await sim?.stop();
-  extra?.stop(true);
-  foreman = sim = extra = undefined;
-});
+const start = perTest();
 
 const chatBody = (over: Record<string, unknown> = {}) => JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "hi" }], ...over });
 const post = (base: string, path: string, body: string, headers: Record<string, string> = {}, signal?: AbortSignal) => fetch(`${base}${path}`, { method: "POST", body, headers, signal });
 const TIME_FIELDS = /"(created_at|created|id|total_duration|load_duration|prompt_eval_duration|eval_duration)":("[^"]*"|\d+)/g;
 
-async function arrivals(res: Response): Promise<{ at: number; text: string }[]> {
-  const out: { at: number; text: string }[] = [];
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body!) out.push({ at: performance.now(), text: decoder.decode(chunk) });
-  return out;
-}
 
 describe("streaming", () => {
   test("NDJSON lines arrive spaced as the target emits them, framed and typed as the target's", async () => {
-    sim = await startSimulator({ tokenDelayMs: 50, loadMs: 5, responseTokens: 6 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 50, loadMs: 5, responseTokens: 6 } });
     const res = await post(foreman.url, "/api/chat", chatBody());
     expect(res.headers.get("content-type")).toBe("application/x-ndjson");
     expect(res.headers.get("server-timing")).toMatch(/queue;dur=/);
-    const chunks = await arrivals(res);
-    const lines = chunks.map((c) => c.text).join("").split("\n").filter(Boolean);
-    expect(lines.every((l) => JSON.parse(l))).toBe(true);
-    expect(JSON.parse(lines.at(-1)!).done).toBe(true);
+    const chunks = await readArrivals(res);
+    // one compact JSON object per line, every line terminated; the last one is done
+    const lines = ndjson(chunks.map((c) => c.text).join(""));
+    expect(lines.at(-1)).toMatchObject({ done: true });
     // not all at the end: the content chunks are spread over (n-1) token delays
     expect(chunks.length).toBeGreaterThanOrEqual(4);
     expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThanOrEqual(5 * 25);
   });
 
   test("SSE events arrive as the target emits them and end with [DONE]", async () => {
-    sim = await startSimulator({ tokenDelayMs: 50, loadMs: 5, responseTokens: 6 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 50, loadMs: 5, responseTokens: 6 } });
     const res = await post(foreman.url, "/v1/chat/completions", chatBody({ stream: true }));
     expect(res.headers.get("content-type")).toBe("text/event-stream");
-    const chunks = await arrivals(res);
+    const chunks = await readArrivals(res);
     const text = chunks.map((c) => c.text).join("");
-    expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(text).toEndWith("data: [DONE]\n\n");
     expect(chunks.at(-1)!.at - chunks[0]!.at).toBeGreaterThanOrEqual(5 * 25);
   });
 
   test("replies are byte-for-byte the target's (apart from clocks), and stream is not added to the body", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 } });
     for (const [path, body] of [
       ["/api/chat", chatBody({ stream: false })],
       ["/api/chat", chatBody()],
@@ -75,44 +58,41 @@ describe("streaming", () => {
 
 describe("cancellation", () => {
   test("a client that goes away mid-stream stops the target's generation", async () => {
-    sim = await startSimulator({ tokenDelayMs: 20, loadMs: 5 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 20, loadMs: 5 } });
     const abort = new AbortController();
     const res = await post(foreman.url, "/api/chat", chatBody({ options: { num_predict: 500 } }), {}, abort.signal);
     const reader = res.body!.getReader();
     await reader.read();
     abort.abort();
-    while (sim.counters.aborted < 1) await Bun.sleep(10);
+    await waitFor(() => sim.counters.aborted >= 1, { what: "the target to see its request aborted" });
     expect(sim.counters.completed).toBe(0);
-    while (foreman.services.queue.activeCounts().length) await Bun.sleep(10);
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const row = foreman.services.store.db.query("SELECT status FROM jobs WHERE lane = 0").get() as { status: string };
     expect(row.status).toBe("canceled");
   });
 
   test("a client that goes away while its model loads aborts the load", async () => {
-    sim = await startSimulator({ tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }] });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }] } });
     const abort = new AbortController();
     const pending = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, abort.signal).catch((e) => e);
-    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the request" });
     abort.abort();
     await pending;
-    while (sim.counters.aborted < 1) await Bun.sleep(10);
+    await waitFor(() => sim.counters.aborted >= 1, { what: "the target to see the load aborted" });
     expect(sim.resident()).toEqual([]);
   });
 
   test("a client that goes away while queued never reaches the target", async () => {
-    sim = await startSimulator({ tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }, { name: "llama3.2" }] });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }, { name: "llama3.2" }] } });
     const blocker = new AbortController();
     const first = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, blocker.signal).catch((e) => e);
-    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the blocking request" });
     const abort = new AbortController();
     const queued = post(foreman.url, "/api/chat", chatBody(), {}, abort.signal).catch((e) => e);
-    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the second request to wait in the queue" });
     abort.abort();
     await queued;
-    while (foreman.services.queue.waitingInteractive() > 0) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() === 0, { what: "the aborted request to leave the queue" });
     blocker.abort();
     await first;
     expect(sim.counters.requests["POST /api/chat"]).toBe(1);
@@ -121,12 +101,11 @@ describe("cancellation", () => {
 
 describe("one request at a time", () => {
   test("eight concurrent clients on two models: the target never sees two inference requests", async () => {
-    sim = await startSimulator({ tokenDelayMs: 2, loadMs: 10 });
-    foreman = await startTestForeman({ target: sim.url });
-    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => post(foreman!.url, "/api/chat", chatBody({ model: i % 2 ? "mistral" : "llama3.2", stream: false })).then((r) => r.json())));
-    expect(replies.every((r) => (r as { done: boolean }).done)).toBe(true);
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 2, loadMs: 10 } });
+    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => post(foreman.url, "/api/chat", chatBody({ model: i % 2 ? "mistral" : "llama3.2", stream: false })).then((r) => r.json())));
+    expect(replies.map((r) => (r as { done: boolean }).done)).toEqual(replies.map(() => true));
     expect(sim.counters.maxConcurrent).toBe(1);
-    while (foreman.services.queue.activeCounts().length) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const rows = foreman.services.store.db.query("SELECT status, COUNT(*) AS n FROM jobs WHERE lane = 0 GROUP BY status").all();
     expect(rows).toEqual([{ status: "done", n: 8 }]);
   });
@@ -134,8 +113,7 @@ describe("one request at a time", () => {
 
 describe("headers and tokens", () => {
   test("go-llm style: native /api/chat with a bearer token streams; without it, 401 in each dialect", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url, token: "client-secret" });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { token: "client-secret" } });
     const ok = await post(foreman.url, "/api/chat", chatBody(), { authorization: "Bearer client-secret", "content-type": "application/json", accept: "application/x-ndjson" });
     expect(ok.status).toBe(200);
     expect((await ok.text()).trim().split("\n").length).toBeGreaterThan(2);
@@ -159,8 +137,8 @@ describe("headers and tokens", () => {
         return new Response(JSON.stringify({ model: "m", created_at: "x", message: { role: "assistant", content: "" }, done: true, done_reason: "stop" }), { headers: { "content-type": "application/json; charset=utf-8" } });
       },
     });
-    extra = target;
-    foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}`, token: "client-secret", targetToken: "target-secret" });
+    start.defer(() => target.stop(true));
+    const foreman = await start.foreman({ target: `http://127.0.0.1:${target.port}`, token: "client-secret", targetToken: "target-secret" });
     const res = await post(foreman.url, "/api/chat", chatBody({ stream: false }), { authorization: "Bearer client-secret", "x-request-id": "req-42", "proxy-authorization": "x", te: "trailers", "x-custom": "kept" });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toBe("req-42");
@@ -176,8 +154,7 @@ describe("headers and tokens", () => {
 
 describe("errors in the caller's dialect", () => {
   test("bad JSON, a missing model and a body over the limit are refused before the queue", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url, maxBodyBytes: 2048 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { maxBodyBytes: 2048 } });
     const bad = await post(foreman.url, "/api/chat", "{nope");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain("not valid JSON");
@@ -191,8 +168,7 @@ describe("errors in the caller's dialect", () => {
   });
 
   test("target errors pass through unchanged; a mid-stream failure keeps the target's error line and no done", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { failLoad: ["mistral"] } });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0, faults: { failLoad: ["mistral"] } } });
     const a = await post(sim.url, "/api/chat", chatBody({ model: "mistral" }));
     const b = await post(foreman.url, "/api/chat", chatBody({ model: "mistral" }));
     expect(b.status).toBe(500);
@@ -202,7 +178,7 @@ describe("errors in the caller's dialect", () => {
     expect(mid.status).toBe(200);
     const lines = (await mid.text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ error: "runner crashed" });
-    expect(lines.some((l) => l.done === true)).toBe(false);
+    expect(lines.filter((l) => l.done === true)).toEqual([]);
   });
 
   test("a target that drops the connection mid-stream: the NDJSON stream ends with an error line", async () => {
@@ -225,8 +201,8 @@ describe("errors in the caller's dialect", () => {
         );
       },
     });
-    extra = target;
-    foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}` });
+    start.defer(() => target.stop(true));
+    const foreman = await start.foreman({ target: `http://127.0.0.1:${target.port}` });
     const res = await post(foreman.url, "/api/chat", chatBody());
     const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ error: expect.stringContaining("mid-stream") });
@@ -235,10 +211,9 @@ describe("errors in the caller's dialect", () => {
 
 describe("a sleeping target", () => {
   test("tags and models come from the last good copy; other metadata answers 503; inference waits and completes on waking", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 300 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 300 } });
     const tags = await (await fetch(`${foreman.url}/api/tags`)).text();
-    while (!foreman.services.poller.tags) await Bun.sleep(10);
+    await waitFor(() => foreman.services.poller.tags, { what: "the poller's first copy of /api/tags" });
     await sim.setFaults({ asleep: true });
     const cached = await fetch(`${foreman.url}/api/tags`);
     expect(cached.status).toBe(200);
@@ -254,8 +229,10 @@ describe("a sleeping target", () => {
     expect(show.status).toBe(503);
     // inference waits in the queue...
     const pending = post(foreman.url, "/api/chat", chatBody({ stream: false }));
-    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(10);
-    await Bun.sleep(100);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the request to wait in the queue" });
+    // it keeps waiting while the poller probes the sleeping target again
+    const probes = foreman.services.poller.errors;
+    await waitFor(() => foreman.services.poller.errors >= probes + 2, { what: "two more failed liveness probes while the request waits" });
     expect(foreman.services.queue.waitingInteractive()).toBe(1);
     // ...and completes when the target wakes
     await sim.setFaults({ asleep: false });
@@ -265,19 +242,18 @@ describe("a sleeping target", () => {
   });
 
   test("past the maximum wait (the target unreachable) or the maximum number waiting (Ollama's busy message): 503, or the OpenAI envelope", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } });
-    foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 200, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
-    const waited = await post(foreman.url, "/api/chat", chatBody());
+    const { sim, foreman: first } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } }, foreman: { interactiveMaxWaitMs: 200, interactiveMaxWaiting: 2, pollIntervalMs: 50 } });
+    const waited = await post(first.url, "/api/chat", chatBody());
     expect(waited.status).toBe(503);
     expect(await waited.json()).toEqual({ error: expect.stringContaining("the target is unreachable") });
-    const openai = await post(foreman.url, "/v1/chat/completions", chatBody());
+    const openai = await post(first.url, "/v1/chat/completions", chatBody());
     expect(openai.status).toBe(503);
     expect(await openai.json()).toEqual({ error: { message: expect.stringContaining("the target is unreachable"), type: "api_error", param: null, code: null } });
-    await foreman.stop();
-    foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 60_000, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
+    await first.stop();
+    const foreman = await start.foreman({ target: sim.url, interactiveMaxWaitMs: 60_000, interactiveMaxWaiting: 2, pollIntervalMs: 50 });
     const held = [new AbortController(), new AbortController()];
-    const waiting = held.map((a) => post(foreman!.url, "/api/chat", chatBody(), {}, a.signal).catch(() => null));
-    while (foreman.services.queue.waitingInteractive() < 2) await Bun.sleep(5);
+    const waiting = held.map((a) => post(foreman.url, "/api/chat", chatBody(), {}, a.signal).catch(() => null));
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 2, { what: "two requests waiting in the queue" });
     const third = await post(foreman.url, "/api/generate", JSON.stringify({ model: "llama3.2", prompt: "x" }));
     expect(third.status).toBe(503);
     expect(await third.json()).toEqual({ error: BUSY_MESSAGE });
@@ -288,8 +264,7 @@ describe("a sleeping target", () => {
 
 describe("direct routes", () => {
   test("/, HEAD /, version, show, model ids with a colon, pull progress, copy and delete are the target's", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 } });
     expect(await (await fetch(`${foreman.url}/`)).text()).toBe("Ollama is running");
     const head = await fetch(`${foreman.url}/`, { method: "HEAD" });
     expect(head.status).toBe(200);
@@ -310,8 +285,7 @@ describe("direct routes", () => {
   });
 
   test("other /api paths and wrong methods reach the target, which answers as Ollama does", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 } });
     for (const [method, path] of [["GET", "/api/chat"], ["GET", "/api/nope"], ["HEAD", "/api/blobs/sha256:0123"], ["POST", "/api/tags"]] as const) {
       const a = await fetch(`${sim.url}${path}`, { method });
       const b = await fetch(`${foreman.url}${path}`, { method });
@@ -323,11 +297,12 @@ describe("direct routes", () => {
 
 describe("coalesced metadata", () => {
   test("identical /api/tags requests in flight together share one upstream request, each gets the full reply", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 3_600_000 });
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, foreman: { pollIntervalMs: 3_600_000 } });
+    // the poller's first /api/tags is done (the next is an hour away): every count below is the passthrough's
+    await waitFor(() => foreman.services.poller.tags, { what: "the poller's first copy of /api/tags" });
     const expected = await (await fetch(`${sim.url}/api/tags`)).text();
     const before = sim.counters.requests["GET /api/tags"] ?? 0;
-    const replies = await Promise.all(Array.from({ length: 50 }, () => fetch(`${foreman!.url}/api/tags`).then(async (r) => [r.status, r.headers.get("content-type"), await r.text()])));
+    const replies = await Promise.all(Array.from({ length: 50 }, () => fetch(`${foreman.url}/api/tags`).then(async (r) => [r.status, r.headers.get("content-type"), await r.text()])));
     for (const r of replies) expect(r).toEqual([200, "application/json; charset=utf-8", expected]);
     const upstream = (sim.counters.requests["GET /api/tags"] ?? 0) - before;
     expect(upstream).toBeGreaterThanOrEqual(1);
@@ -340,8 +315,7 @@ describe("coalesced metadata", () => {
 
 describe("the maximum wait", () => {
   test("applies to time in the queue only: a request the worker took gets its reply even past it", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, models: [{ name: "slow", loadMs: 400 }, { name: "llama3.2" }] });
-    foreman = await startTestForeman({ target: sim.url, interactiveMaxWaitMs: 150 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, models: [{ name: "slow", loadMs: 400 }, { name: "llama3.2" }] }, foreman: { interactiveMaxWaitMs: 150 } });
     const res = await post(foreman.url, "/api/chat", chatBody({ model: "slow", stream: false }));
     expect(res.status).toBe(200);
     expect(((await res.json()) as { done: boolean }).done).toBe(true);
@@ -353,8 +327,7 @@ describe("the maximum wait", () => {
 
 describe("a target that stops answering", () => {
   test("hung before the first byte: 504 in the caller's dialect after the first-byte timeout", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { hung: true } });
-    foreman = await startTestForeman({ target: sim.url, firstByteTimeoutMs: 200, pollIntervalMs: 3_600_000 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0, faults: { hung: true } }, foreman: { firstByteTimeoutMs: 200, pollIntervalMs: 3_600_000 } });
     const native = await post(foreman.url, "/api/chat", chatBody());
     expect(native.status).toBe(504);
     expect(await native.json()).toEqual({ error: expect.stringContaining("sent nothing") });
@@ -380,12 +353,12 @@ describe("a target that stops answering", () => {
         );
       },
     });
-    extra = target;
-    foreman = await startTestForeman({ target: `http://127.0.0.1:${target.port}`, idleTimeoutMs: 200 });
+    start.defer(() => target.stop(true));
+    const foreman = await start.foreman({ target: `http://127.0.0.1:${target.port}`, idleTimeoutMs: 200 });
     const res = await post(foreman.url, "/api/chat", chatBody());
     const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ error: expect.stringContaining("went silent") });
-    while (foreman.services.queue.activeCounts().length) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
     const row = foreman.services.store.db.query("SELECT status, error FROM jobs WHERE lane = 0").get() as { status: string; error: string };
     expect(row.status).toBe("failed");
     expect(foreman.services.worker.state.kind).toBe("idle");
@@ -394,12 +367,11 @@ describe("a target that stops answering", () => {
 
 describe("shutdown", () => {
   test("callers still waiting in the queue get a 503 at once; a running stream may finish", async () => {
-    sim = await startSimulator({ tokenDelayMs: 20, loadMs: 0, models: [{ name: "llama3.2" }, { name: "slow", loadMs: 60_000 }] });
-    foreman = await startTestForeman({ target: sim.url });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 20, loadMs: 0, models: [{ name: "llama3.2" }, { name: "slow", loadMs: 60_000 }] } });
     const running = post(foreman.url, "/api/chat", chatBody({ options: { num_predict: 10 } }));
-    while (foreman.services.worker.state.kind !== "running") await Bun.sleep(5);
+    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the first request" });
     const waiting = post(foreman.url, "/api/chat", chatBody({ model: "slow" }));
-    while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+    await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the second request to wait in the queue" });
     const stopping = foreman.stop();
     const refused = await waiting;
     expect(refused.status).toBe(503);

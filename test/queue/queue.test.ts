@@ -4,7 +4,7 @@ import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/contract/s
 import { ASYNC, INTERACTIVE, Queue } from "../../src/queue/queue.ts";
 import { openStore, type Store } from "../../src/store/open.ts";
 import { Deliveries } from "../../src/webhooks/deliveries.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir } from "../harness.ts";
 
 let store: Store;
 let queue: Queue;
@@ -28,7 +28,7 @@ describe("queue", () => {
     now++;
     const b = add("llama3.2");
     expect(a.id).toMatch(ID_PATTERN);
-    expect(a.id < b.id).toBe(true);
+    expect([b.id, a.id].sort()).toEqual([a.id, b.id]);
     expect(a.status).toBe("queued");
     expect(a.modelKey).toBe("llama3.2:latest");
     expect(queue.events(a.id).map((e) => e.type)).toEqual(["queued"]);

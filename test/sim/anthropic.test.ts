@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { jsonOf, namedEvents, post } from "./support.ts";
+import { jsonOf, namedEvents, post } from "../wire.ts";
 
 let sim: Simulator;
 

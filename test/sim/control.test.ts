@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import type { SimCounters, SimFaults } from "../../src/sim/index.ts";
-import { eventually, jsonOf, post } from "./support.ts";
+import { waitFor } from "../harness.ts";
+import { jsonOf, post } from "../wire.ts";
 
 type State = { counters: SimCounters; faults: SimFaults; resident: string[] };
 
@@ -36,9 +37,9 @@ describe("/_sim/ control API", () => {
   test("asleep with wakeAfterMs wakes on its own", async () => {
     const res = await post(`${sim.url}/_sim/faults`, { asleep: true, wakeAfterMs: 150 });
     expect(res.status).toBe(200);
-    await eventually(() => sim.faults().asleep);
+    await waitFor(() => sim.faults().asleep, { what: "the simulator asleep" });
     expect(await fetch(sim.url).then(() => "up", () => "refused")).toBe("refused");
-    await eventually(() => !sim.faults().asleep, 3000);
+    await waitFor(() => !sim.faults().asleep, { what: "the simulator awake again", timeoutMs: 3000 });
     expect((await fetch(sim.url)).status).toBe(200);
   });
 });

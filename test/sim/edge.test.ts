@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { post } from "./support.ts";
+import { post } from "../wire.ts";
 
 let sim: Simulator;
 

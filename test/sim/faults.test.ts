@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Ollama } from "ollama";
 import OpenAI, { APIError } from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { jsonOf, ndjson, post, sseData } from "./support.ts";
+import { jsonOf, ndjson, post, sseData } from "../wire.ts";
 
 let sim: Simulator;
 let ollama: Ollama;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { jsonOf, ndjson, post } from "./support.ts";
+import { jsonOf, ndjson, post } from "../wire.ts";
 
 let sim: Simulator;
 let ollama: Ollama;

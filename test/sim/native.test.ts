@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import { formatFloat32 } from "../../src/sim/gojson.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { jsonOf, ndjson, post, readArrivals } from "./support.ts";
+import { jsonOf, ndjson, post, readArrivals } from "../wire.ts";
 
 let sim: Simulator;
 let ollama: Ollama;

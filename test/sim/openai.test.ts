@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { BadRequestError, NotFoundError } from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { jsonOf, post, sseData } from "./support.ts";
+import { jsonOf, post, sseData } from "../wire.ts";
 
 let sim: Simulator;
 let openai: OpenAI;

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { BadRequestError, NotFoundError } from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { jsonOf, namedEvents, post } from "./support.ts";
+import { jsonOf, namedEvents, post } from "../wire.ts";
 
 let sim: Simulator;
 let openai: OpenAI;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { Ollama } from "ollama";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { eventually, ndjson, post } from "./support.ts";
+import { waitFor } from "../harness.ts";
+import { ndjson, post } from "../wire.ts";
 
 let sim: Simulator;
 let ollama: Ollama;
@@ -13,7 +14,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   // Unload everything so each test starts cold.
   for (const name of sim.resident()) await ollama.generate({ model: name, prompt: "", keep_alive: 0 });
-  await eventually(() => sim.resident().length === 0 && sim.counters.concurrent === 0);
+  await waitFor(() => sim.resident().length === 0 && sim.counters.concurrent === 0, { what: "no model resident and nothing in flight" });
   sim.resetCounters();
 });
 afterAll(() => sim.stop());
@@ -64,17 +65,17 @@ describe("residency and counters", () => {
     const reader = res.body!.getReader();
     await reader.read();
     ac.abort();
-    await eventually(() => sim.counters.aborted === 1 && sim.counters.concurrent === 0);
+    await waitFor(() => sim.counters.aborted === 1 && sim.counters.concurrent === 0, { what: "one aborted request and nothing in flight" });
     expect((await gen("llama3.2")).status).toBe(200);
   });
 
   test("client abort during a load abandons the load", async () => {
     const ac = new AbortController();
     const pending = post(`${sim.url}/api/generate`, { model: "qwen2.5:0.5b", prompt: "x" }, { signal: ac.signal }).catch(() => null);
-    await eventually(() => sim.counters.loads === 1);
+    await waitFor(() => sim.counters.loads === 1, { what: "one model load" });
     ac.abort();
     await pending;
-    await eventually(() => sim.counters.aborted === 1);
+    await waitFor(() => sim.counters.aborted === 1, { what: "one aborted request" });
     await Bun.sleep(100);
     expect(sim.resident()).toEqual([]);
   });
@@ -82,7 +83,7 @@ describe("residency and counters", () => {
   test("others waiting on an abandoned load re-queue and still get an answer", async () => {
     const ac = new AbortController();
     const trigger = post(`${sim.url}/api/generate`, { model: "mistral", prompt: "x" }, { signal: ac.signal }).catch(() => null);
-    await eventually(() => sim.counters.loads === 1);
+    await waitFor(() => sim.counters.loads === 1, { what: "one model load" });
     const follower = gen("mistral");
     await Bun.sleep(10);
     ac.abort();
@@ -94,7 +95,7 @@ describe("residency and counters", () => {
 
   test("/api/ps waits for a load in progress", async () => {
     const load = gen("llama3.2");
-    await eventually(() => sim.counters.loads === 1);
+    await waitFor(() => sim.counters.loads === 1, { what: "one model load" });
     const { models } = (await (await fetch(`${sim.url}/api/ps`)).json()) as { models: Array<{ name: string }> };
     expect(models.map((m) => m.name)).toEqual(["llama3.2:latest"]);
     await load;
@@ -104,7 +105,7 @@ describe("residency and counters", () => {
     await gen("llama3.2", { keep_alive: "150ms" });
     expect(sim.resident()).toEqual(["llama3.2:latest"]);
     await gen("llama3.2"); // no keep_alive: the 150ms stays
-    await eventually(() => sim.resident().length === 0, 2000);
+    await waitFor(() => sim.resident().length === 0, { what: "the model unloaded after keep_alive", timeoutMs: 2000 });
   });
 
   test("keep_alive 0 with work unloads after the request", async () => {
@@ -180,7 +181,7 @@ describe("residency and counters", () => {
     try {
       const body = (model: string) => ({ model, prompt: "x", stream: false });
       const first = post(`${small.url}/api/generate`, body("llama3.2"));
-      await eventually(() => small.counters.loads === 1);
+      await waitFor(() => small.counters.loads === 1, { what: "one model load" });
       const second = post(`${small.url}/api/generate`, body("mistral"));
       await Bun.sleep(20);
       const third = await post(`${small.url}/api/generate`, body("qwen2.5:0.5b"));

@@ -1,15 +1,9 @@
 // A full disk or a read-only database: enqueue answers 503 with a clear message, nothing is
 // half-written, and foreman recovers once the database can be written again.
-import { afterEach, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { expect, test } from "bun:test";
+import { perTest, waitFor, type TestForeman } from "../harness.ts";
 
-let sim: Simulator;
-let foreman: TestForeman;
-afterEach(async () => {
-  await foreman.stop();
-  await sim.stop();
-});
+const start = perTest();
 
 const submit = (f: TestForeman, headers: Record<string, string> = {}) =>
   fetch(`${f.url}/jobs`, { method: "POST", headers, body: JSON.stringify({ request: { model: "llama3.2", messages: [{ role: "user", content: "x".repeat(50_000) }] } }) });
@@ -20,8 +14,7 @@ test.each([
   // a passthrough row is small enough to fit in a page the database already has
   ["full disk", "PRAGMA max_page_count", "PRAGMA max_page_count = 1073741823", "SQLITE_FULL", false],
 ])("%s: POST /jobs answers 503, nothing is half-written, and it recovers", async (_name, breakIt, fixIt, code, passthroughToo) => {
-  sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-  foreman = await startTestForeman({ target: sim.url });
+  const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 } });
   const db = foreman.services.store.db;
   // one finished job first, so the worker is idle when the database breaks
   expect((await submit(foreman, { prefer: "wait=30" })).status).toBe(200);
@@ -47,11 +40,10 @@ test.each([
 });
 
 test("a database that breaks while a passthrough request waits: the caller gets a 503, the worker recovers", async () => {
-  sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } });
-  foreman = await startTestForeman({ target: sim.url, pollIntervalMs: 50, pollMaxBackoffMs: 50 });
-  while (foreman.services.poller.up !== false) await Bun.sleep(10);
+  const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0, faults: { asleep: true } }, foreman: { pollIntervalMs: 50, pollMaxBackoffMs: 50 } });
+  await waitFor(() => foreman.services.poller.up === false, { what: "the poller to see the target asleep" });
   const waiting = fetch(`${foreman.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) });
-  while (foreman.services.queue.waitingInteractive() < 1) await Bun.sleep(5);
+  await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the request to wait in the queue" });
   foreman.services.store.db.exec("PRAGMA query_only = ON");
   await sim.setFaults({ asleep: false });
   const res = await waiting;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { migrations } from "../../src/store/migrations.ts";
 import { openStore, SCHEMA_VERSION, StoreError } from "../../src/store/open.ts";
-import { BUN, tempDir } from "../helpers.ts";
+import { BUN, tempDir } from "../harness.ts";
 
 const dirs: { remove(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.remove()));

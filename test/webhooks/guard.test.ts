@@ -9,7 +9,7 @@ import { startSimulator } from "../../src/sim/index.ts";
 import { pin, pinnedRequest, WebhookGuard, type Resolver } from "../../src/webhooks/guard.ts";
 import { parseAllowList, type AllowList } from "../../src/webhooks/policy.ts";
 import { startStack, tempDir, testConfig, waitFor, type Stack, type StackOptions } from "../harness.ts";
-import { chatRequest, getJob, postJob } from "../jobs/support.ts";
+import { chatRequest, getJob, postJob } from "../harness.ts";
 import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
 
 const cleanup: (() => unknown)[] = [];

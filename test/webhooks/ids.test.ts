@@ -10,7 +10,7 @@ import { ID_PATTERN } from "../../src/store/ids.ts";
 import { migrations } from "../../src/store/migrations.ts";
 import { openStore } from "../../src/store/open.ts";
 import { startStack, tempDir, testConfig, waitFor, type Stack } from "../harness.ts";
-import { chatRequest, postJob } from "../jobs/support.ts";
+import { chatRequest, postJob } from "../harness.ts";
 import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
 
 const cleanup: (() => unknown)[] = [];

@@ -6,7 +6,7 @@ import type { StartOptions } from "../../src/server.ts";
 import { Deliveries } from "../../src/webhooks/deliveries.ts";
 import { PER_DESTINATION } from "../../src/webhooks/dispatcher.ts";
 import { startStack, waitFor, type Stack } from "../harness.ts";
-import { chatRequest, getJob, postJob } from "../jobs/support.ts";
+import { chatRequest, getJob, postJob } from "../harness.ts";
 import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
 
 const cleanup: (() => unknown)[] = [];

@@ -1,31 +1,27 @@
 // Webhooks reach a real receiver, signed so that the official standardwebhooks package
 // verifies them; failures are retried; the outbox survives a SIGKILL.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { BUN, listeningUrl, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
-import { waitFor } from "../harness.ts";
-import { chatRequest, getJob, postJob, startReceiver } from "../jobs/support.ts";
+import { startSimulator } from "../../src/sim/index.ts";
+import { chatRequest, getJob, perTest, postJob, spawnForeman, tempDir, waitFor } from "../harness.ts";
+import { startReceiver } from "./receiver.ts";
 
 const SECRET = "whsec_" + Buffer.from("a test secret that is long enough").toString("base64");
 const FAST = { schedule: [20, 40, 80, 160, 320], timeoutMs: 2000 };
 
-let sim: Simulator | undefined;
-let foreman: TestForeman | undefined;
-let receiver: ReturnType<typeof startReceiver> | undefined;
-afterEach(async () => {
-  await foreman?.stop();
-  await sim?.stop();
-  receiver?.stop();
-  foreman = sim = receiver = undefined;
-});
+const start = perTest();
+/** A webhook receiver on loopback, stopped after the test (after foreman: the newest stops first). */
+function receiverFor(opts?: Parameters<typeof startReceiver>[0]) {
+  const receiver = startReceiver(opts);
+  start.defer(() => receiver.stop());
+  return receiver;
+}
 
 describe("webhooks", () => {
   test("every state change reaches the receiver in order, signed per Standard Webhooks", async () => {
-    sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
-    receiver = startReceiver();
-    foreman = await startTestForeman({ target: sim.url, webhookSecret: SECRET }, { webhooks: FAST });
+    const receiver = receiverFor();
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 5 }, foreman: { webhookSecret: SECRET }, start: { webhooks: FAST } });
     const { status, job } = await postJob(foreman.url, { request: chatRequest(), webhook: receiver.url, metadata: { ticket: 7 } });
     expect(status).toBe(202);
     const got = await receiver.until((r) => r.some((x) => x.json.type === "job.done"));
@@ -48,9 +44,8 @@ describe("webhooks", () => {
   });
 
   test("the events filter limits deliveries; deliveries and their attempts are listed", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    receiver = startReceiver({ failFirst: 2 });
-    foreman = await startTestForeman({ target: sim.url }, { webhooks: FAST });
+    const receiver = receiverFor({ failFirst: 2 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: FAST } });
     const { job } = await postJob(foreman.url, { request: chatRequest(), webhook: { url: receiver.url, events: ["job.done"] } });
     const got = await receiver.until((r) => r.length >= 1);
     expect(got.map((r) => r.json.type)).toEqual(["job.done"]);
@@ -66,14 +61,14 @@ describe("webhooks", () => {
   });
 
   test("a receiver that is down for a stretch gets every event afterwards, in order per job", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    receiver = startReceiver();
+    const receiver = receiverFor();
     receiver.setDown(true);
-    foreman = await startTestForeman({ target: sim.url }, { webhooks: { schedule: Array(30).fill(30), timeoutMs: 2000 } });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: Array(30).fill(30), timeoutMs: 2000 } } });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await postJob(foreman.url, { request: chatRequest("llama3.2", `n${i}`), webhook: receiver.url })).job.id);
     for (const id of ids) expect((await getJob(foreman.url, id, 30)).status).toBe("done");
-    await Bun.sleep(200);
+    // the receiver has turned away a delivery of every job (each job's first event; the rest wait behind it)
+    await waitFor(() => ids.every((id) => receiver.refused.some((x) => x.json.data.id === id)), { what: "a refused delivery for every job" });
     expect(receiver.received).toHaveLength(0);
     receiver.setDown(false);
     const got = await receiver.until((r) => ids.every((id) => r.some((x) => x.json.data.id === id && x.json.type === "job.done")));
@@ -87,41 +82,37 @@ describe("webhooks", () => {
   }, 60_000);
 
   test("a delivery that keeps failing is given up after the schedule, with every attempt kept", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    receiver = startReceiver({ failFirst: 1000 });
-    foreman = await startTestForeman({ target: sim.url }, { webhooks: { schedule: [10, 10], timeoutMs: 2000 } });
+    const receiver = receiverFor({ failFirst: 1000 });
+    const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: [10, 10], timeoutMs: 2000 } } });
     const { job } = await postJob(foreman.url, { request: chatRequest(), webhook: { url: receiver.url, events: ["job.queued"] } });
-    for (;;) {
-      const { deliveries } = (await (await fetch(`${foreman.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { status: string; attempts: unknown[] }[] };
-      if (deliveries[0]?.status === "failed") {
-        expect(deliveries[0].attempts).toHaveLength(3);
-        break;
-      }
-      await Bun.sleep(10);
-    }
+    const given = await waitFor(
+      async () => {
+        const { deliveries } = (await (await fetch(`${foreman.url}/jobs/${job.id}/deliveries`)).json()) as { deliveries: { status: string; attempts: unknown[] }[] };
+        return deliveries[0]?.status === "failed" && deliveries[0];
+      },
+      { what: "the delivery to be given up" },
+    );
+    expect(given.attempts).toHaveLength(3);
   });
 
   test("the outbox survives a SIGKILL between a state change and its delivery", async () => {
-    sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
-    receiver = startReceiver();
+    const sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0 });
+    start.defer(() => sim.stop());
+    const receiver = receiverFor();
     receiver.setDown(true);
     const dir = tempDir();
+    start.defer(() => dir.remove());
     const db = join(dir.path, "outbox.db");
-    const spawn = () => Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", sim!.url, "--db", db, "--webhook-allow", "127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
-    let proc = spawn();
-    let url = await listeningUrl(proc.stderr);
-    const { job } = await postJob(url, { request: chatRequest(), webhook: receiver.url });
-    expect((await getJob(url, job.id, 30)).status).toBe("done");
-    proc.kill("SIGKILL");
-    await proc.exited;
+    let proc = await spawnForeman({ target: sim.url, db, args: ["--webhook-allow", "127.0.0.1"] });
+    start.defer(() => proc.kill("SIGKILL"));
+    const { job } = await postJob(proc.url, { request: chatRequest(), webhook: receiver.url });
+    expect((await getJob(proc.url, job.id, 30)).status).toBe("done");
+    await proc.kill("SIGKILL");
     receiver.setDown(false);
-    proc = spawn();
-    url = await listeningUrl(proc.stderr);
+    proc = await spawnForeman({ target: sim.url, db, args: ["--webhook-allow", "127.0.0.1"] });
     // the first retry is due seconds after the failed attempt; the restart delivers them then
     const got = await receiver.until((r) => r.some((x) => x.json.type === "job.done"), 60_000);
     expect(got.map((r) => r.json.type).filter((t) => t !== "job.loading")).toEqual(["job.queued", "job.working", "job.done"]);
-    proc.kill("SIGTERM");
-    await proc.exited;
-    dir.remove();
+    await proc.kill("SIGTERM");
   }, 90_000);
 });

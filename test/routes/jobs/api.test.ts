@@ -1,13 +1,9 @@
 // The async job API end to end against the simulator.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
-import { chatRequest, getJob, postJob } from "./support.ts";
+import { describe, expect, test } from "bun:test";
+import { chatRequest, getJob, postJob, sharedStack, waitFor } from "../../harness.ts";
 
-let sim: Simulator;
-let foreman: TestForeman;
-beforeAll(async () => {
-  sim = await startSimulator({
+const stack = sharedStack({
+  sim: {
     tokenDelayMs: 2,
     loadMs: 5,
     models: [
@@ -16,33 +12,29 @@ beforeAll(async () => {
       { name: "slowload", loadMs: 60_000 },
       { name: "nomic-embed-text", kind: "embed" },
     ],
-  });
-  foreman = await startTestForeman({ target: sim.url });
-});
-afterAll(async () => {
-  await foreman.stop();
-  await sim.stop();
+  },
 });
 
-const untilStatus = async (id: string, status: string) => {
-  for (;;) {
-    const job = await getJob(foreman.url, id);
-    if (job.status === status) return job;
-    if (["done", "failed", "canceled"].includes(job.status)) throw new Error(`job ended ${job.status}, wanted ${status}`);
-    await Bun.sleep(5);
-  }
-};
+const untilStatus = (id: string, status: string) =>
+  waitFor(
+    async () => {
+      const job = await getJob(stack.url, id);
+      if (job.status !== status && ["done", "failed", "canceled"].includes(job.status)) throw new Error(`job ended ${job.status}, wanted ${status}`);
+      return job.status === status && job;
+    },
+    { what: `job ${id} to be ${status}`, intervalMs: 5 },
+  );
 
 describe("POST /jobs", () => {
   test("202 with the job and its Location; the job object carries what clients need", async () => {
-    const { status, job, headers } = await postJob(foreman.url, { request: chatRequest(), metadata: { user: "ana" }, priority: 3 });
+    const { status, job, headers } = await postJob(stack.url, { request: chatRequest(), metadata: { user: "ana" }, priority: 3 });
     expect(status).toBe(202);
     expect(headers.get("location")).toBe(`/jobs/${job.id}`);
     expect(job).toEqual(
       expect.objectContaining({ status: "queued", endpoint: "/api/chat", model: "llama3.2", priority: 3, metadata: { user: "ana" }, attempts: 0, progress: { chunks: 0, tokens: 0 }, error: null }),
     );
     expect(job.links.artifact).toBe(`/jobs/${job.id}/artifact`);
-    const done = await getJob(foreman.url, job.id, 30);
+    const done = await getJob(stack.url, job.id, 30);
     expect(done.status).toBe("done");
     expect(done.progress.tokens).toBeGreaterThan(0);
     expect(done.started_at).not.toBeNull();
@@ -50,35 +42,35 @@ describe("POST /jobs", () => {
   });
 
   test("Prefer: wait returns the finished job with Preference-Applied", async () => {
-    const { status, job, headers } = await postJob(foreman.url, { request: chatRequest() }, { prefer: "wait=30" });
+    const { status, job, headers } = await postJob(stack.url, { request: chatRequest() }, { prefer: "wait=30" });
     expect(status).toBe(200);
     expect(job.status).toBe("done");
     expect(headers.get("preference-applied")).toBe("wait=30");
   });
 
   test("Prefer: wait that runs out answers 202 as usual", async () => {
-    const { status, job } = await postJob(foreman.url, { request: chatRequest("slowload") }, { prefer: "wait=1" });
+    const { status, job } = await postJob(stack.url, { request: chatRequest("slowload") }, { prefer: "wait=1" });
     expect(status).toBe(202);
     expect(["queued", "loading"]).toContain(job.status);
-    await fetch(`${foreman.url}/jobs/${job.id}/cancel`, { method: "POST" });
+    await fetch(`${stack.url}/jobs/${job.id}/cancel`, { method: "POST" });
   });
 
   test("the same Idempotency-Key and body give one job, even for concurrent submits", async () => {
     const key = `k-${crypto.randomUUID()}`;
     const body = { request: chatRequest("llama3.2", "once") };
-    const replies = await Promise.all(Array.from({ length: 20 }, () => postJob(foreman.url, body, { "idempotency-key": key })));
+    const replies = await Promise.all(Array.from({ length: 20 }, () => postJob(stack.url, body, { "idempotency-key": key })));
     const ids = new Set(replies.map((r) => r.job.id));
     expect(ids.size).toBe(1);
     expect(replies.filter((r) => r.status === 202)).toHaveLength(1);
     expect(replies.filter((r) => r.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
-    const count = foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE idempotency_key = ?").get(key);
+    const count = stack.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs WHERE idempotency_key = ?").get(key);
     expect(count).toEqual({ n: 1 });
   });
 
   test("the same Idempotency-Key with another body is 422", async () => {
     const key = `k-${crypto.randomUUID()}`;
-    expect((await postJob(foreman.url, { request: chatRequest("llama3.2", "a") }, { "idempotency-key": key })).status).toBe(202);
-    const other = await postJob(foreman.url, { request: chatRequest("llama3.2", "b") }, { "idempotency-key": key });
+    expect((await postJob(stack.url, { request: chatRequest("llama3.2", "a") }, { "idempotency-key": key })).status).toBe(202);
+    const other = await postJob(stack.url, { request: chatRequest("llama3.2", "b") }, { "idempotency-key": key });
     expect(other.status).toBe(422);
     expect(JSON.stringify(other.raw)).toContain("Idempotency-Key");
   });
@@ -94,52 +86,51 @@ describe("POST /jobs", () => {
     ["wrong request shape for the endpoint", JSON.stringify({ endpoint: "/v1/chat/completions", request: { model: "m", messages: [] } }), 422, "/request/messages"],
     ["oversized metadata", JSON.stringify({ request: chatRequest(), metadata: { blob: "x".repeat(20_000) } }), 413, "/metadata"],
   ])("%s is a 4xx naming the problem, and nothing is written", async (_name, body, status, mention) => {
-    const before = foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get();
-    const res = await fetch(`${foreman.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const before = stack.foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get();
+    const res = await fetch(`${stack.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
     expect(res.status).toBe(status);
     const err = (await res.json()) as { error: { status: number; message: string; field?: string } };
     expect(err.error.status).toBe(status);
     expect(err.error.message + (err.error.field ?? "")).toContain(mention);
-    expect(foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get()).toEqual(before);
+    expect(stack.foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get()).toEqual(before);
   });
 });
 
 describe("cancel", () => {
   test("a queued job is canceled at once", async () => {
     // keep the worker busy on a long load so the next job stays queued
-    const blocker = await postJob(foreman.url, { request: chatRequest("slowload") });
+    const blocker = await postJob(stack.url, { request: chatRequest("slowload") });
     await untilStatus(blocker.job.id, "loading");
-    const { job } = await postJob(foreman.url, { request: chatRequest("mistral") });
+    const { job } = await postJob(stack.url, { request: chatRequest("mistral") });
     expect(job.status).toBe("queued");
-    const res = await fetch(`${foreman.url}/jobs/${job.id}/cancel`, { method: "POST" });
+    const res = await fetch(`${stack.url}/jobs/${job.id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe("canceled");
     // a loading job: the upstream request is aborted, then canceled
-    const aborted = sim.counters.aborted;
-    const res2 = await fetch(`${foreman.url}/jobs/${blocker.job.id}/cancel`, { method: "POST" });
+    const aborted = stack.sim.counters.aborted;
+    const res2 = await fetch(`${stack.url}/jobs/${blocker.job.id}/cancel`, { method: "POST" });
     expect(res2.status).toBe(200);
     expect(((await res2.json()) as { status: string }).status).toBe("canceled");
-    for (let i = 0; i < 200 && sim.counters.aborted === aborted; i++) await Bun.sleep(10);
-    expect(sim.counters.aborted).toBeGreaterThan(aborted);
+    await waitFor(() => stack.sim.counters.aborted > aborted, { what: "the target to see the load aborted" });
   });
 
   test("a working job stops generating and ends canceled; a finished job cannot be canceled (409)", async () => {
-    const { job } = await postJob(foreman.url, { request: { ...chatRequest("llama3.2", "long"), options: { num_predict: 2000 } } });
+    const { job } = await postJob(stack.url, { request: { ...chatRequest("llama3.2", "long"), options: { num_predict: 2000 } } });
     await untilStatus(job.id, "working");
-    const res = await fetch(`${foreman.url}/jobs/${job.id}/cancel`, { method: "POST" });
+    const res = await fetch(`${stack.url}/jobs/${job.id}/cancel`, { method: "POST" });
     expect(((await res.json()) as { status: string }).status).toBe("canceled");
-    const again = await fetch(`${foreman.url}/jobs/${job.id}/cancel`, { method: "POST" });
+    const again = await fetch(`${stack.url}/jobs/${job.id}/cancel`, { method: "POST" });
     expect(again.status).toBe(409);
-    expect((await fetch(`${foreman.url}/jobs/${job.id}/artifact`)).status).toBe(404);
+    expect((await fetch(`${stack.url}/jobs/${job.id}/artifact`)).status).toBe(404);
   });
 
   test("an unknown job is 404", async () => {
-    expect((await fetch(`${foreman.url}/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV/cancel`, { method: "POST" })).status).toBe(404);
+    expect((await fetch(`${stack.url}/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV/cancel`, { method: "POST" })).status).toBe(404);
   });
 });
 
 describe("artifacts", () => {
-  const direct = async (path: string, body: Record<string, unknown>) => (await (await fetch(`${sim.url}${path}`, { method: "POST", body: JSON.stringify(body) })).json()) as Record<string, any>;
+  const direct = async (path: string, body: Record<string, unknown>) => (await (await fetch(`${stack.sim.url}${path}`, { method: "POST", body: JSON.stringify(body) })).json()) as Record<string, any>;
 
   test.each([
     ["/api/chat", { model: "llama3.2", messages: [{ role: "user", content: "hi there" }] }, (a: any, d: any) => [a.message, a.done_reason, a.model, a.eval_count, d.message, d.done_reason, d.model, d.eval_count]],
@@ -150,9 +141,9 @@ describe("artifacts", () => {
     ["/v1/completions", { model: "llama3.2", prompt: "hi" }, (a: any, d: any) => [a.object, a.choices, a.usage, d.object, d.choices, d.usage]],
     ["/v1/embeddings", { model: "nomic-embed-text", input: "hi" }, (a: any, d: any) => [a.data, a.usage, d.data, d.usage]],
   ] as const)("%s: the artifact equals the target's non-streamed reply", async (endpoint, request, pick) => {
-    const { job } = await postJob(foreman.url, { endpoint, request }, { prefer: "wait=30" });
+    const { job } = await postJob(stack.url, { endpoint, request }, { prefer: "wait=30" });
     expect(job.status).toBe("done");
-    const res = await fetch(`${foreman.url}/jobs/${job.id}/artifact`);
+    const res = await fetch(`${stack.url}/jobs/${job.id}/artifact`);
     expect(res.headers.get("content-type")).toContain("application/json");
     const artifact = await res.json();
     const reference = await direct(endpoint, { ...request, stream: false });
@@ -163,10 +154,10 @@ describe("artifacts", () => {
   });
 
   test("no artifact until done", async () => {
-    const { job } = await postJob(foreman.url, { request: chatRequest("slowload") });
-    const res = await fetch(`${foreman.url}/jobs/${job.id}/artifact`);
+    const { job } = await postJob(stack.url, { request: chatRequest("slowload") });
+    const res = await fetch(`${stack.url}/jobs/${job.id}/artifact`);
     expect(res.status).toBe(404);
-    await fetch(`${foreman.url}/jobs/${job.id}/cancel`, { method: "POST" });
+    await fetch(`${stack.url}/jobs/${job.id}/cancel`, { method: "POST" });
   });
 });
 
@@ -174,11 +165,11 @@ describe("GET /jobs", () => {
   test("newest first, filtered by status and model, paginated by cursor", async () => {
     const tag = crypto.randomUUID();
     const made: string[] = [];
-    for (let i = 0; i < 7; i++) made.push((await postJob(foreman.url, { request: chatRequest("mistral", tag) }, { prefer: "wait=30" })).job.id);
+    for (let i = 0; i < 7; i++) made.push((await postJob(stack.url, { request: chatRequest("mistral", tag) }, { prefer: "wait=30" })).job.id);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await (await fetch(`${foreman.url}/jobs?model=mistral&status=done&limit=3${cursor ? `&cursor=${cursor}` : ""}`)).json()) as { jobs: { id: string; model: string; status: string }[]; next_cursor: string | null };
+      const page = (await (await fetch(`${stack.url}/jobs?model=mistral&status=done&limit=3${cursor ? `&cursor=${cursor}` : ""}`)).json()) as { jobs: { id: string; model: string; status: string }[]; next_cursor: string | null };
       expect(page.jobs.length).toBeLessThanOrEqual(3);
       for (const j of page.jobs) expect([j.model, j.status]).toEqual(["mistral", "done"]);
       seen.push(...page.jobs.map((j) => j.id));
@@ -190,7 +181,7 @@ describe("GET /jobs", () => {
 
   test("bad filters and page sizes are 400s naming the parameter", async () => {
     for (const q of ["status=nope", "limit=0", "limit=501", "limit=abc", "cursor=zzz", "colour=red"]) {
-      const res = await fetch(`${foreman.url}/jobs?${q}`);
+      const res = await fetch(`${stack.url}/jobs?${q}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(q.split("=")[0]!);
     }
@@ -210,28 +201,28 @@ describe("GET /jobs/{id}/events", () => {
   }
 
   test("streams state changes and generated text live, then ends", async () => {
-    const { job } = await postJob(foreman.url, { request: { ...chatRequest("mistral", "stream me"), options: { num_predict: 20 } } });
-    const res = await fetch(`${foreman.url}/jobs/${job.id}/events`);
+    const { job } = await postJob(stack.url, { request: { ...chatRequest("mistral", "stream me"), options: { num_predict: 20 } } });
+    const res = await fetch(`${stack.url}/jobs/${job.id}/events`);
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const events = await readEvents(res);
     const states = events.filter((e) => e.event !== "job.progress").map((e) => e.event);
     expect(states[0]).toBe("job.queued");
     expect(states.at(-1)).toBe("job.done");
     const text = events.filter((e) => e.event === "job.progress").map((e) => e.data.text).join("");
-    const artifact = (await (await fetch(`${foreman.url}/jobs/${job.id}/artifact`)).json()) as { message: { content: string } };
+    const artifact = (await (await fetch(`${stack.url}/jobs/${job.id}/artifact`)).json()) as { message: { content: string } };
     expect(text.length).toBeGreaterThan(0);
-    expect(artifact.message.content.endsWith(text.slice(-10))).toBe(true);
+    expect(artifact.message.content).toEndWith(text.slice(-10));
   });
 
   test("Last-Event-ID resumes after that event; a finished job replays and ends", async () => {
-    const { job } = await postJob(foreman.url, { request: chatRequest() }, { prefer: "wait=30" });
-    const all = await readEvents(await fetch(`${foreman.url}/jobs/${job.id}/events`));
+    const { job } = await postJob(stack.url, { request: chatRequest() }, { prefer: "wait=30" });
+    const all = await readEvents(await fetch(`${stack.url}/jobs/${job.id}/events`));
     expect(all.map((e) => e.event)).toEqual(expect.arrayContaining(["job.queued", "job.working", "job.done"]));
-    const resumed = await readEvents(await fetch(`${foreman.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all[0]!.id! } }));
+    const resumed = await readEvents(await fetch(`${stack.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all[0]!.id! } }));
     expect(resumed.map((e) => e.id)).toEqual(all.slice(1).map((e) => e.id));
     expect(resumed.at(-1)!.data.status).toBe("done");
     // resuming after the final event of a finished job ends at once
-    const after = await readEvents(await fetch(`${foreman.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all.at(-1)!.id! } }));
+    const after = await readEvents(await fetch(`${stack.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all.at(-1)!.id! } }));
     expect(after).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { VERSION } from "../../src/ops/version.ts";
-import { BUN, listeningUrl, MAIN, tempDir } from "../helpers.ts";
+import { VERSION } from "../src/ops/version.ts";
+import { BUN, listeningUrl, MAIN, spawnForeman, tempDir } from "./harness.ts";
 
 async function run(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
@@ -53,9 +54,9 @@ describe("foreman CLI", () => {
 
   test("a second foreman on a port already in use refuses to start: one line naming the address, non-zero exit, its database lock released", async () => {
     const dir = tempDir();
-    const first = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "a.db")], { stdout: "pipe", stderr: "pipe" });
+    const first = await spawnForeman({ target: "http://127.0.0.1:9", db: join(dir.path, "a.db") });
     try {
-      const url = await listeningUrl(first.stderr);
+      const url = first.url;
       const port = new URL(url).port;
       const started = performance.now();
       const second = await run(["serve", "--port", port, "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "b.db"), "--log-level", "error"]);
@@ -67,24 +68,24 @@ describe("foreman CLI", () => {
       // the first one still owns the port: every request reaches it
       for (let i = 0; i < 20; i++) expect((await fetch(`${url}/healthz`)).status).toBe(200);
       // and the second one's database lock was released: a third start on it works
-      const third = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", join(dir.path, "b.db")], { stdout: "pipe", stderr: "pipe" });
-      await listeningUrl(third.stderr);
-      third.kill("SIGTERM");
-      expect(await third.exited).toBe(0);
+      const third = await spawnForeman({ target: "http://127.0.0.1:9", db: join(dir.path, "b.db") });
+      expect(await third.kill("SIGTERM")).toBe(0);
     } finally {
-      first.kill("SIGTERM");
-      await first.exited;
+      await first.kill("SIGTERM");
       dir.remove();
     }
   });
 
   test("a database that cannot be opened stops the start with one line and a non-zero exit", async () => {
     const dir = tempDir();
-    // a directory where the database file should be
-    const r = await run(["serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", dir.path, "--log-level", "error"]);
+    // a directory where the database file should be (inside the temporary one, so whatever
+    // is made beside it goes when that is removed)
+    const db = join(dir.path, "db");
+    mkdirSync(db);
+    const r = await run(["serve", "--port", "0", "--host", "127.0.0.1", "--target", "http://127.0.0.1:9", "--db", db, "--log-level", "error"]);
     dir.remove();
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain(`cannot open database ${dir.path}`);
+    expect(r.stderr).toContain(`cannot open database ${db}`);
   });
 });

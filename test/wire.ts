@@ -1,5 +1,6 @@
-// Test helpers: raw HTTP reads that keep chunk boundaries and arrival times,
-// so framing and flushing can be asserted without any client library.
+// Raw-wire test helpers: reads that keep chunk boundaries and arrival times, and NDJSON and
+// SSE framing checks, so framing and flushing can be asserted without any client library
+// (the simulator's tests and the passthrough's).
 
 export interface Arrival {
   at: number;
@@ -71,13 +72,4 @@ export async function jsonOf<T = Record<string, unknown>>(response: Response): P
 
 export function post(url: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), ...init });
-}
-
-/** Polls `check` until it is true (shared CI machines are slow; no tight bounds). */
-export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) throw new Error("condition not reached in time");
-    await Bun.sleep(10);
-  }
 }

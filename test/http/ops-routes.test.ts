@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { routes } from "../../src/http/routes.gen.ts";
-import { startTestForeman, type TestForeman } from "../helpers.ts";
+import { startTestForeman, type TestForeman } from "../harness.ts";
 
 let foreman: TestForeman;
 let secured: TestForeman;
@@ -19,7 +19,7 @@ describe("ops routes", () => {
     const res = await fetch(`${foreman.url}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
-    expect(res.headers.get("x-request-id")).toBeTruthy();
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test("GET /readyz reports the database and the target without failing on the target", async () => {
@@ -31,13 +31,48 @@ describe("ops routes", () => {
     expect(body.target.url).toBe("http://127.0.0.1:9");
   });
 
-  test("GET /openapi.json describes every registered route", async () => {
+  test("GET /openapi.json describes every registered route: path and method, parameters, body, responses, auth", async () => {
+    interface Operation {
+      summary: string;
+      parameters?: { name: string; in: string; required: boolean; schema: unknown }[];
+      requestBody?: { required: boolean; content: Record<string, { schema: unknown }> };
+      responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+      security?: unknown[];
+    }
     const res = await fetch(`${foreman.url}/openapi.json`);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const doc = (await res.json()) as { openapi: string; security: unknown; paths: Record<string, Record<string, Operation>> };
     expect(doc.openapi).toBe("3.1.0");
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    // OpenAPI spells /jobs/:id as /jobs/{id} and a trailing * as {path}
+    const oaPath = (path: string) => path.replace(/:(\w+)/g, "{$1}").replace(/\*$/, "{path}");
+    // JSON as served: TypeBox's symbol keys dropped
+    const served = (schema: unknown) => JSON.parse(JSON.stringify(schema)) as unknown;
+    // exactly the manifest's routes, no more, no fewer
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${oaPath(r.path)}`).sort());
+    // the manifest has routes with each part, so the checks below are not vacuous
+    expect({ body: routes.some((r) => r.def.body), query: routes.some((r) => r.def.query), pathParameter: routes.some((r) => r.path.includes(":")), public: routes.some((r) => r.def.public) }).toEqual({ body: true, query: true, pathParameter: true, public: true });
     for (const r of routes) {
-      const path = r.path.replace(/:(\w+)/g, "{$1}").replace(/\*$/, "{path}");
-      expect(doc.paths[path]?.[r.method.toLowerCase()]).toBeDefined();
+      const route = `${r.method} ${r.path}`;
+      const op = doc.paths[oaPath(r.path)]![r.method.toLowerCase()]!;
+      const query = (r.def.query?.properties ?? {}) as Record<string, unknown>;
+      const requiredQuery = (r.def.query?.required ?? []) as string[];
+      const declared = r.def.responses ?? { 200: { description: "OK" } };
+      expect({ route, summary: op.summary, security: op.security }).toEqual({ route, summary: r.def.summary, security: r.def.public ? [] : undefined });
+      expect({ route, parameters: op.parameters ?? [] }).toEqual({
+        route,
+        parameters: [
+          ...[...oaPath(r.path).matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: "path", required: true, schema: { type: "string" } })),
+          ...Object.entries(query).map(([name, schema]) => ({ name, in: "query", required: requiredQuery.includes(name), schema: served(schema) })),
+        ],
+      });
+      expect({ route, body: op.requestBody ?? null }).toEqual({ route, body: r.def.body ? { required: true, content: { "application/json": { schema: served(r.def.body) } } } : null });
+      expect({ route, responses: op.responses }).toEqual({
+        route,
+        responses: Object.fromEntries(
+          Object.entries(declared).map(([status, d]) => [status, { description: d.description, ...(d.schema ? { content: { [d.contentType ?? "application/json"]: { schema: served(d.schema) } } } : {}) }]),
+        ),
+      });
     }
   });
 
