@@ -24,11 +24,10 @@ export function exitCodeOfJob(job: Job): number {
 
 /** Pure: the exit code and the one line to print for an error a command threw. */
 export function describeError(err: unknown): { code: number; message: string } {
-  if (err instanceof UsageError) return { code: EXIT.usage, message: `${err.message} (see --help)` };
+  if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
   if (err instanceof JobError) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
   if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
-  if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) return { code: EXIT.usage, message: `${err.message} (see --help)` };
   return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };
 }

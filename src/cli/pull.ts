@@ -1,27 +1,11 @@
 // `foreman pull MODEL…`: asks the target to pull each model — through foreman's /api/pull
 // passthrough, or straight to --target — and shows the target's progress per model.
-import { parseArgs } from "node:util";
 import { ForemanConnectionError, httpErrorOf, messageOf } from "../../clients/ts/errors.ts";
 import { splitLines } from "../contract/lines.ts";
-import { connection, connectionOptions, CONNECTION_HELP } from "./connection.ts";
-import { describeError, EXIT, UsageError } from "./exit-codes.ts";
+import { connection } from "./connection.ts";
+import { EXIT } from "./exit-codes.ts";
+import type { Handler } from "./spec.ts";
 import { applyPullLine, initialPull, plainLine, renderBar, succeeded, type PullLine, type PullState } from "./pull-progress.ts";
-
-export const PULL_HELP = `Usage: foreman pull MODEL... [options]
-
-Asks the target to download each model, showing its progress (a bar on a terminal, plain
-lines otherwise). Goes through foreman's /api/pull unless --target is given.
-
-Options:
-  --target URL   talk to this Ollama directly instead of through foreman
-${CONNECTION_HELP}
-
-Exit codes:
-  0  every model reached success
-  1  a model failed (the target's message is printed)
-  2  usage error
-  3  HTTP error, or foreman / the target could not be reached
-`;
 
 interface Screen {
   tty: boolean;
@@ -70,27 +54,16 @@ async function pullOne(baseUrl: string, token: string | undefined, model: string
   return state;
 }
 
-export async function pullCommand(args: string[], screen: Screen = { tty: process.stdout.isTTY === true, write: (t) => process.stdout.write(t) }): Promise<number> {
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...connectionOptions, target: { type: "string" }, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
-    if (values.help) {
-      screen.write(PULL_HELP);
-      return EXIT.ok;
+export const pull: Handler = async ({ values, positionals }) => {
+  const screen: Screen = { tty: process.stdout.isTTY === true, write: (t) => process.stdout.write(t) };
+  const { baseUrl, token } = typeof values.target === "string" ? { baseUrl: values.target.replace(/\/+$/, ""), token: typeof values.token === "string" ? values.token : undefined } : connection(values);
+  let failed = 0;
+  for (const model of positionals) {
+    const state = await pullOne(baseUrl, token, model, screen);
+    if (!succeeded(state)) {
+      failed++;
+      console.error(`foreman pull: ${model}: ${state.error}`);
     }
-    if (positionals.length === 0) throw new UsageError("name at least one model to pull");
-    const { baseUrl, token } = values.target ? { baseUrl: values.target.replace(/\/+$/, ""), token: values.token } : connection(values);
-    let failed = 0;
-    for (const model of positionals) {
-      const state = await pullOne(baseUrl, token, model, screen);
-      if (!succeeded(state)) {
-        failed++;
-        console.error(`foreman pull: ${model}: ${state.error}`);
-      }
-    }
-    return failed ? EXIT.jobEnded : EXIT.ok;
-  } catch (err) {
-    const { code, message } = describeError(err);
-    console.error(`foreman pull: ${message}`);
-    return code;
   }
-}
+  return failed ? EXIT.jobEnded : EXIT.ok;
+};

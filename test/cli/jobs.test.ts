@@ -33,23 +33,31 @@ beforeEach(async () => {
 });
 
 describe("foreman jobs", () => {
-  test("submit --wait --json prints the finished job and exits 0; get, artifact follow", async () => {
-    const r = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--metadata", '{"who":"cli"}', "--wait", "--json"]);
+  test("submit --wait prints the answer's text, --json the artifact; get, ls, artifact follow", async () => {
+    const r = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--metadata", '{"who":"cli"}', "--wait"]);
     expect(r.code).toBe(0);
-    const job = JSON.parse(r.stdout) as Job;
-    expect(job.status).toBe("done");
-    expect(job.metadata).toEqual({ who: "cli" });
+    const [job] = (await client.list({ limit: 1 })).jobs;
+    expect(job!.status).toBe("done");
+    expect(job!.metadata).toEqual({ who: "cli" });
+    const artifact = (await client.artifact(job!.id)) as { message: { content: string } };
+    expect(artifact.message.content.length).toBeGreaterThan(0);
+    expect(r.stdout).toBe(`${artifact.message.content}\n`);
 
-    const got = await cli(["get", job.id]);
+    const json = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--wait", "--json"]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { done: boolean; message: { role: string; content: string } };
+    expect(parsed.done).toBe(true);
+    expect(parsed.message.role).toBe("assistant");
+
+    const got = await cli(["get", job!.id]);
     expect(got.code).toBe(0);
     expect(got.stdout).toMatch(/^status\s+done$/m);
-    expect(got.stdout).toContain(job.id);
+    expect(got.stdout).toContain(job!.id);
 
-    const text = await cli(["artifact", job.id]);
+    const text = await cli(["artifact", job!.id]);
     expect(text.code).toBe(0);
-    const artifact = (await client.artifact(job.id)) as { message: { content: string } };
     expect(text.stdout).toBe(`${artifact.message.content}\n`);
-    const raw = await cli(["artifact", job.id, "--json"]);
+    const raw = await cli(["artifact", job!.id, "--json"]);
     expect(JSON.parse(raw.stdout)).toEqual(artifact);
   });
 
@@ -66,11 +74,15 @@ describe("foreman jobs", () => {
     expect((await client.get(id, { wait: 60 })).status).toBe("done");
   });
 
-  test("a job that fails exits 1, with the job printed", async () => {
+  test("a job that fails exits 1 with one line saying why; --json prints the failed job", async () => {
     const r = await cli(["submit", "--model", "no-such-model", "--message", "hi", "--wait"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^status\s+failed$/m);
-    expect(r.stdout).toContain("not found");
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^foreman jobs submit: job \S+ failed \(404\): .*not found/);
+    const json = await cli(["submit", "--model", "no-such-model", "--message", "hi", "--wait", "--json"]);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as Job).status).toBe("failed");
   });
 
   test("wait --timeout exits 4 and leaves the job running; cancel exits 0; cancel again exits 3", async () => {
@@ -103,14 +115,18 @@ describe("foreman jobs", () => {
   test.each([
     [["submit", "--prompt", "no model"], "a model is required"],
     [["submit", "--model", "m", "--bogus"], "bogus"],
-    [["get"], "takes one job id"],
-    [["frobnicate"], "unknown jobs command"],
+    [["get"], "foreman jobs get: missing ID (see foreman jobs get --help)"],
+    [["get", "a", "b"], "too many arguments"],
+    [["frobnicate"], 'foreman jobs: unknown command "frobnicate"'],
+    [["ls", "--limit"], "--limit needs a value"],
+    [["ls", "--status", "bogus"], "--status: expected one of queued"],
     [["submit", "--model", "m", "--endpoint", "/api/nope"], "--endpoint"],
     [["submit", "--model", "m", "--request", "{not json"], "not valid JSON"],
-  ])("usage error %p exits 2", async (args, message) => {
+  ])("usage error %p exits 2 with one line", async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   test("--help documents the exit codes", async () => {

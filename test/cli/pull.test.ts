@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { pullCommand } from "../../src/cli/pull.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { BUN, MAIN, startTestForeman, type TestForeman } from "../helpers.ts";
 
@@ -57,15 +56,5 @@ describe("foreman pull", () => {
     const r = await pull(["phi3", "--target", "http://127.0.0.1:9"]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("cannot reach");
-  });
-
-  test("on a terminal: one bar per model, redrawn in place", async () => {
-    let screen = "";
-    const code = await pullCommand(["llama3.1", "--target", sim.url], { tty: true, write: (t) => (screen += t) });
-    expect(code).toBe(0);
-    const redraws = screen.split("\r\x1b[2K").filter(Boolean);
-    expect(redraws.length).toBeGreaterThan(3);
-    expect(redraws.at(-1)).toMatch(/^llama3\.1  \[#+\] 100%  4\.9 GB\/4\.9 GB  success\n$/);
-    expect(screen.split("\n")).toHaveLength(2);
   });
 });

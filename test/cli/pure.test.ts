@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ForemanConnectionError, ForemanHttpError, JobFailedError, JobTimeoutError } from "../../clients/ts/errors.ts";
 import type { Job } from "foreman/client";
 import { describeError, EXIT, UsageError } from "../../src/cli/exit-codes.ts";
-import { artifactText, jobRows, table } from "../../src/cli/format.ts";
+import { artifactText, jobRows, noJobs, stateLine, table } from "../../src/cli/format.ts";
 import { applyPullLine, humanBytes, initialPull, percent, plainLine, renderBar } from "../../src/cli/pull-progress.ts";
 import { buildSubmission } from "../../src/cli/submission.ts";
 
@@ -66,9 +66,28 @@ describe("format", () => {
     expect(table([["a", "bb", "c"], ["ccc", "d", "e"]])).toBe("a    bb  c\nccc  d   e\n");
   });
 
-  test("jobRows has a header and one row per job", () => {
-    const job = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "t0", finished_at: null } as unknown as Job;
-    expect(jobRows([job]).split("\n")[1]).toBe("j1  done    m      /api/chat  0         t0       -");
+  test("jobRows has a header and one row per job, with its age and queue position", () => {
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    const done = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:58:30Z", queue_position: null } as unknown as Job;
+    const queued = { ...done, id: "j2", status: "queued", created_at: "2026-11-26T11:59:55Z", queue_position: 3 } as Job;
+    expect(jobRows([done, queued], now)).toBe(
+      ["ID  STATUS  MODEL  ENDPOINT   PRIORITY  POSITION  AGE", "j1  done    m      /api/chat  0         -         1m30s", "j2  queued  m      /api/chat  0         3         5s", ""].join("\n"),
+    );
+  });
+
+  test("an empty list says so, naming the filter", () => {
+    expect(noJobs({})).toBe("no jobs\n");
+    expect(noJobs({ status: "queued", model: "llama3.2" })).toBe("no jobs with status queued and model llama3.2\n");
+    expect(noJobs({ cursor: "c" })).toBe("no more jobs\n");
+  });
+
+  test("a state line per event of jobs watch", () => {
+    const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queueMs: 1200, totalMs: 65_000 }, error: null } as unknown as Job;
+    expect(stateLine("queued", job)).toBe("queued   2 ahead\n");
+    expect(stateLine("loading", job)).toBe("loading  loading llama3.2\n");
+    expect(stateLine("done", job)).toBe("done     8 tokens in 1m5s after 1s queued\n");
+    expect(stateLine("failed", { ...job, error: { status: 404, message: "model not found" } })).toBe("failed   (404) model not found\n");
+    expect(stateLine("canceled", job)).toBe("canceled\n");
   });
 
   test("artifactText finds the reply's text in each dialect, JSON otherwise", () => {
