@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ForemanClient, type Job } from "foreman/client";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { BUN, MAIN, startTestForeman, tempDir, type TestForeman } from "../helpers.ts";
+import { BUN, MAIN, startTestForeman, tempDir, waitFor, type TestForeman } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -153,6 +153,48 @@ describe("foreman jobs", () => {
     const page = JSON.parse(json.stdout) as { jobs: Job[]; next_cursor: string | null };
     expect(page.jobs).toHaveLength(1);
     expect(page.next_cursor).toBeString();
+  });
+
+  test("ls shows the queue position of queued jobs and their age; an empty result says so", async () => {
+    await sim.setFaults({ firstByteDelayMs: 3000 });
+    const jobs = [];
+    for (let i = 0; i < 4; i++) jobs.push(await client.submit({ request: { model: "llama3.2", prompt: `q${i}` }, endpoint: "/api/generate" }));
+    try {
+      await waitFor(async () => (await client.get(jobs[0]!.id)).status !== "queued", { what: "the first job to leave the queue" });
+      const r = await cli(["ls", "--status", "queued"]);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = r.stdout.trim().split("\n");
+      expect(header).toMatch(/^ID\s+STATUS\s+MODEL\s+ENDPOINT\s+PRIORITY\s+POSITION\s+AGE$/);
+      // newest first: the last submitted has the most requests ahead of it
+      expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([jobs[3]!.id, jobs[2]!.id, jobs[1]!.id]);
+      expect(rows.map((row) => row.split(/\s+/)[5])).toEqual(["2", "1", "0"]);
+      for (const row of rows) expect(row).toMatch(/\s\d+s$/);
+    } finally {
+      for (const job of jobs) await client.cancel(job.id).catch(() => {});
+    }
+    const none = await cli(["ls", "--status", "queued", "--model", "no-such-model"]);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe("no jobs with status queued and model no-such-model\n");
+  });
+
+  test("watch streams the state changes and the generated text until the job ends", async () => {
+    await sim.setFaults({ firstByteDelayMs: 500 });
+    const job = await client.submit({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } });
+    const r = await cli(["watch", job.id]);
+    expect(r.code).toBe(0);
+    const artifact = (await client.artifact(job.id)) as { message: { content: string } };
+    const lines = r.stdout.split("\n");
+    expect(lines.some((l) => /^(queued|loading|working)\b/.test(l))).toBe(true);
+    expect(r.stdout).toContain(artifact.message.content);
+    expect(lines.at(-2)).toMatch(/^done     \d+ tokens/);
+    // an ended job: its last state, and the exit code says how it ended
+    const failed = await client.submit({ request: { model: "no-such-model", messages: [] } });
+    await client.wait(failed.id);
+    const again = await cli(["watch", failed.id]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain("failed   (404)");
+    const json = await cli(["watch", job.id, "--json"]);
+    expect(json.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { event: string }).event).at(-1)).toBe("job.done");
   });
 
   test("with FOREMAN_TOKEN set on the server: 401 without a token (exit 3), --token or FOREMAN_TOKEN works", async () => {
