@@ -62,6 +62,35 @@ export const COMMANDS: CommandSpec = {
   commands: [
     { name: "serve", summary: "run the daemon (the default command)", about: SERVE_ABOUT, flags: SERVE_FLAGS, run: async () => (await import("./serve.ts")).serve },
     {
+      name: "run",
+      summary: "chat with a model through foreman's queue",
+      args: "MODEL [PROMPT...]",
+      arity: [1, Infinity],
+      about: `Sends the prompt through foreman's queue (the interactive lane: POST /api/chat) and streams the
+answer as it is generated. The prompt is the arguments, after anything piped on stdin. With
+neither, on a terminal: a chat that keeps the conversation (/? for help, /bye or Ctrl-D quits,
+Ctrl-C stops an answer and aborts it at the target).`,
+      flags: [
+        { name: "job", help: "send it as an async job (POST /jobs) and print the answer when it is done" },
+        { name: "timeout", value: "S", help: "with --job: give up waiting after S seconds (exit 4; the job goes on)" },
+        { ...JSON_FLAG, help: "print the final reply as JSON (the shape Ollama gives without streaming)" },
+        ...CONNECTION_FLAGS,
+      ],
+      footer: `Examples:
+  foreman run llama3.2                                   # chat
+  foreman run llama3.2 "Why is the sky blue?"
+  git diff | foreman run qwen2.5-coder "Write a commit message for this diff"
+  foreman run llama3.2 --job "Summarise War and Peace"   # as a durable job
+
+Exit codes:
+  0  ok: the answer came in full (the chat: it ended with /bye or Ctrl-D)
+  1  the answer failed, or was stopped with Ctrl-C; with --job: the job failed or was canceled
+  2  usage error
+  3  HTTP error from foreman (an unknown model is a 404), or foreman could not be reached
+  4  with --job --timeout: timed out waiting (the job is still there; it was not canceled)`,
+      run: async () => (await import("./run.ts")).run,
+    },
+    {
       name: "jobs",
       summary: "submit, list, watch, wait for and cancel async jobs",
       about: "The async job API (POST /jobs and friends) from a shell.",

@@ -17,6 +17,16 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** A streamed answer that ended in an error line from the target: like a failed job, exit 1. */
+export class ReplyError extends Error {
+  override readonly name = "ReplyError";
+}
+
+/** The person stopped the answer (Ctrl-C): like a canceled job, exit 1. */
+export class Stopped extends Error {
+  override readonly name = "Stopped";
+}
+
 /** Pure: the exit code for a finished wait. */
 export function exitCodeOfJob(job: Job): number {
   return job.status === "done" ? EXIT.ok : EXIT.jobEnded;
@@ -26,7 +36,7 @@ export function exitCodeOfJob(job: Job): number {
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
-  if (err instanceof JobError) return { code: EXIT.jobEnded, message: err.message };
+  if (err instanceof JobError || err instanceof ReplyError || err instanceof Stopped) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
   if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
   return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };

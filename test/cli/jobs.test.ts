@@ -157,7 +157,7 @@ describe("foreman jobs", () => {
 
   test("ls shows the queue position of queued jobs and their age; an empty result says so", async () => {
     await sim.setFaults({ firstByteDelayMs: 3000 });
-    const jobs = [];
+    const jobs: Job[] = [];
     for (let i = 0; i < 4; i++) jobs.push(await client.submit({ request: { model: "llama3.2", prompt: `q${i}` }, endpoint: "/api/generate" }));
     try {
       await waitFor(async () => (await client.get(jobs[0]!.id)).status !== "queued", { what: "the first job to leave the queue" });
