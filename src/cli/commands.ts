@@ -91,6 +91,20 @@ Exit codes:
       run: async () => (await import("./run.ts")).run,
     },
     {
+      name: "status",
+      summary: "the target, the worker and the queue at a glance",
+      about: `One screen from GET /status: the target (up or down, since when), the models resident on it, what
+the worker is doing and for how long, the queue by model with its oldest wait, recent swaps.`,
+      flags: [
+        { name: "watch", short: "w", help: "redraw it in place every interval until Ctrl-C" },
+        { name: "interval", value: "S", help: "with --watch: seconds between refreshes (default 1)" },
+        { ...JSON_FLAG, help: "print /status as JSON (with --watch: one line per refresh)" },
+        ...CONNECTION_FLAGS,
+      ],
+      footer: "Exit codes:\n  0  ok (--watch: stopped with Ctrl-C)\n  2  usage error\n  3  HTTP error from foreman, or foreman could not be reached",
+      run: async () => (await import("./status.ts")).status,
+    },
+    {
       name: "jobs",
       summary: "submit, list, watch, wait for and cancel async jobs",
       about: "The async job API (POST /jobs and friends) from a shell.",

@@ -1,6 +1,7 @@
 // Where the CLI finds foreman: --url, else FOREMAN_URL, else this machine on FOREMAN_PORT;
 // and the token: --token, else FOREMAN_TOKEN. Shared by every client-side command.
 import { ForemanClient } from "../../clients/ts/index.ts";
+import { ForemanConnectionError, messageOf } from "../../clients/ts/errors.ts";
 import { envFlag, loadConfig } from "../config.ts";
 import type { FlagSpec, Values } from "./spec.ts";
 
@@ -24,3 +25,14 @@ export function connection(values: Values): { baseUrl: string; token?: string } 
 }
 
 export const clientOf = (values: Values): ForemanClient => new ForemanClient(connection(values));
+
+/** GET a JSON document from foreman, with the client's auth and errors; the headers too (x-foreman-cache). */
+export async function getJson<T>(client: ForemanClient, path: string, signal?: AbortSignal): Promise<{ body: T; headers: Headers }> {
+  const res = await client.request("GET", path, { signal });
+  try {
+    return { body: (await res.json()) as T, headers: res.headers };
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw new ForemanConnectionError(`${path}: the reply broke off or is not JSON: ${messageOf(err)}`, err);
+  }
+}

@@ -10,19 +10,10 @@ import { JOB_STATES, type JobStatus } from "../contract/states.ts";
 import { clientOf } from "./connection.ts";
 import { EXIT, exitCodeOfJob, UsageError } from "./exit-codes.ts";
 import { artifactText, jobDetails, jobRows, noJobs, stateLine } from "./format.ts";
-import type { Handler, Values } from "./spec.ts";
+import { seconds, str, type Handler, type Values } from "./spec.ts";
 import { buildSubmission, type SubmitFlags } from "./submission.ts";
 
-const str = (v: Values[string]) => (typeof v === "string" ? v : undefined);
 const out = (text: string) => process.stdout.write(text);
-
-export function seconds(flag: string, v: Values[string], max = Infinity): number | undefined {
-  const s = str(v);
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (!/^\d+(\.\d+)?$/.test(s) || n > max) throw new UsageError(`${flag}: expected seconds${max < Infinity ? ` up to ${max}` : ""}`);
-  return n;
-}
 
 function show(values: Values, value: unknown, human: () => string): void {
   out(values.json === true ? `${JSON.stringify(value, null, 2)}\n` : human());

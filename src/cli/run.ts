@@ -6,8 +6,8 @@ import { clientOf } from "./connection.ts";
 import { answer } from "./answer.ts";
 import { EXIT, UsageError } from "./exit-codes.ts";
 import { interactiveChat } from "./interactive.ts";
-import { printAnswer, seconds } from "./jobs.ts";
-import type { Handler } from "./spec.ts";
+import { printAnswer } from "./jobs.ts";
+import { seconds, type Handler } from "./spec.ts";
 
 /** Pure: the prompt from what was piped in and the arguments, joined as `ollama run` joins them. */
 export function promptOf(piped: string | null, words: readonly string[]): string {

@@ -142,3 +142,15 @@ export function usage(spec: CommandSpec, path: readonly string[]): string {
   if (spec.footer) parts.push(spec.footer.trim());
   return `${parts.join("\n\n")}\n`;
 }
+
+/** A flag's value when it is a string. */
+export const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** A flag's value as seconds (a decimal number up to `max`), or undefined when it was not given. */
+export function seconds(flag: string, v: Values[string], max = Infinity): number | undefined {
+  const s = str(v);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!/^\d+(\.\d+)?$/.test(s) || n > max) throw new UsageError(`${flag}: expected seconds${max < Infinity ? ` up to ${max}` : ""}`);
+  return n;
+}

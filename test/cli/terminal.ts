@@ -15,7 +15,7 @@ export interface Terminal {
   type(text: string): Promise<void>;
   /** Presses keys by tmux name: "Enter", "C-c", "C-d", "Tab", "Up". */
   press(...keys: string[]): Promise<void>;
-  /** The visible screen, wrapped lines joined, trailing blank lines dropped. */
+  /** The visible screen, wrapped lines joined, trailing blanks dropped. */
   screen(): Promise<string>;
   /** Waits until the screen satisfies `check`; returns that screen. */
   waitForScreen(check: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
@@ -38,7 +38,12 @@ export async function openTerminal(argv: readonly string[], options: { env?: Rec
   };
   const command = `${argv.map(quote).join(" ")}; echo "[exit $?]"; sleep 600`;
   await tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", String(options.cols ?? 100), "-y", String(options.rows ?? 30), ...(options.cwd ? ["-c", options.cwd] : []), command);
-  const screen = async () => (await tmux("capture-pane", "-p", "-J", "-t", "t")).replace(/\s+$/, "");
+  const screen = async () =>
+    (await tmux("capture-pane", "-p", "-J", "-t", "t"))
+      .split("\n")
+      .map((line) => line.trimEnd())
+      .join("\n")
+      .trimEnd();
   const waitForScreen = async (check: (s: string) => boolean, what: string, timeoutMs = 15_000) => {
     let last = "";
     try {
