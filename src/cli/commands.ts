@@ -28,6 +28,8 @@ const SERVE_FLAGS: FlagSpec[] = Object.values(settings).map((o) => {
 
 const CLIENT_FLAGS = [JSON_FLAG, ...CONNECTION_FLAGS];
 
+const MODEL_EXITS = "Exit codes:\n  0  ok\n  2  usage error\n  3  HTTP error (503: the target is not answering), or foreman could not be reached";
+
 const SERVE_ABOUT = "Runs the daemon: foreman in front of one Ollama server (the target). Every option is also an\nenvironment variable; flags win.";
 
 const help: Handler = async ({ positionals, root }) => {
@@ -103,6 +105,26 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
       ],
       footer: "Exit codes:\n  0  ok (--watch: stopped with Ctrl-C)\n  2  usage error\n  3  HTTP error from foreman, or foreman could not be reached",
       run: async () => (await import("./status.ts")).status,
+    },
+    {
+      name: "models",
+      summary: "the target's models (like ollama list)",
+      args: "[PREFIX]",
+      arity: [0, 1],
+      about: "The target's models, from GET /api/tags through foreman, as `ollama list` shows them: NAME, ID,\nSIZE, MODIFIED. A PREFIX keeps the models whose name starts with it.",
+      flags: [{ ...JSON_FLAG, help: "print the target's /api/tags reply" }, ...CONNECTION_FLAGS],
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).models,
+    },
+    {
+      name: "ps",
+      summary: "the models resident on the target, and until when (like ollama ps)",
+      args: "[PREFIX]",
+      arity: [0, 1],
+      about: "The models loaded on the target, from GET /api/ps through foreman, as `ollama ps` shows them:\nNAME, ID, SIZE, PROCESSOR, CONTEXT, UNTIL.",
+      flags: [{ ...JSON_FLAG, help: "print the target's /api/ps reply" }, ...CONNECTION_FLAGS],
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).ps,
     },
     {
       name: "jobs",

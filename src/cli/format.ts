@@ -3,11 +3,11 @@
 import type { Job, ListFilter } from "../../clients/ts/types.ts";
 import { shortDuration } from "./human.ts";
 
-/** Pads every column to its widest cell; the last column is not padded. */
-export function table(rows: readonly (readonly string[])[]): string {
+/** Pads every column to its widest cell, `gap` between columns; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[], gap = "  "): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join(gap).trimEnd()).join("\n") + "\n";
 }
 
 const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === "" ? "-" : String(v));
