@@ -8,6 +8,7 @@ import { JOB_STATES } from "../contract/states.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
 import { VERSION } from "../ops/version.ts";
 import { SIM_FLAGS, SIM_FOOTER } from "../sim/cli.ts";
+import { completionScript, SHELLS, type Shell } from "./completion.ts";
 import { CONNECTION_FLAGS, JSON_FLAG } from "./connection.ts";
 import { EXIT_HELP, UsageError } from "./exit-codes.ts";
 import { resolve, usage, type CommandSpec, type FlagSpec, type Handler } from "./spec.ts";
@@ -22,7 +23,7 @@ const SERVE_FLAGS: FlagSpec[] = Object.values(settings).map((o) => {
     name: o.flag.slice(2),
     value: values ? values.join("|") : o.schema.type === "integer" ? "N" : "VALUE",
     help: `${o.help}\n$${o.env}, default ${o.default === undefined ? "unset" : String(o.default) || "empty"}`,
-    ...(values ? { complete: values } : {}),
+    ...(values ? { complete: values } : o.flag === "--db" ? { complete: "file" as const } : {}),
   };
 });
 
@@ -36,6 +37,12 @@ const help: Handler = async ({ positionals, root }) => {
   const { spec, path, rest } = resolve(root, positionals);
   if (rest.length) throw new UsageError(`no command "${positionals.join(" ")}"`);
   process.stdout.write(usage(spec, path));
+  return 0;
+};
+
+const completion: Handler = async ({ positionals: [shell], root }) => {
+  if (!(SHELLS as readonly string[]).includes(shell!)) throw new UsageError(`no completion for "${shell}": expected ${SHELLS.join(", ")}`);
+  process.stdout.write(completionScript(shell as Shell, root));
   return 0;
 };
 
@@ -215,6 +222,23 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
       flags: [CONNECTION_FLAGS[0]!],
       footer: "Exit codes:\n  0  foreman answered /healthz within 3 s\n  1  it did not",
       run: async () => (await import("./healthcheck.ts")).healthcheck,
+    },
+    {
+      name: "completion",
+      summary: "print a shell completion script (bash, zsh, fish)",
+      args: "SHELL",
+      arity: [1, 1],
+      complete: SHELLS,
+      about: "Prints the completion script for SHELL (bash, zsh or fish), made from the same table as --help.",
+      footer: `Load it for this shell:
+  source <(foreman completion bash)          # bash
+  source <(foreman completion zsh)           # zsh
+  foreman completion fish | source           # fish
+Or for good:
+  foreman completion bash > ~/.local/share/bash-completion/completions/foreman
+  foreman completion zsh > "\${fpath[1]}/_foreman"
+  foreman completion fish > ~/.config/fish/completions/foreman.fish`,
+      run: async () => completion,
     },
     { name: "help", summary: "show the help of a command", args: "[COMMAND...]", arity: [0, 3], run: async () => help },
   ],

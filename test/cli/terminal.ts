@@ -59,7 +59,7 @@ export async function openTerminal(argv: readonly string[], options: { env?: Rec
     }
   };
   return {
-    type: async (text) => void (await tmux("send-keys", "-t", "t", "-l", text)),
+    type: async (text) => void (await tmux("send-keys", "-t", "t", "-l", "--", text)),
     press: async (...keys) => void (await tmux("send-keys", "-t", "t", ...keys)),
     screen,
     waitForScreen,
