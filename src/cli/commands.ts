@@ -209,6 +209,24 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
       run: async () => (await import("./pull.ts")).pull,
     },
     {
+      name: "backup",
+      summary: "copy the database, consistently, while foreman runs",
+      args: "PATH",
+      arity: [1, 1],
+      complete: "file",
+      about: `Copies foreman's database to PATH with SQLite's VACUUM INTO: a consistent copy of everything
+committed when it starts, made while foreman keeps running (no sqlite3 needed; it works inside
+the container: docker compose exec foreman /foreman backup /data/backup.db). The copy is checked
+before the command says it is done. To restore: stop foreman, put the copy in place of the
+database (removing any -wal and -shm files beside it), start foreman.`,
+      flags: [
+        { name: "db", value: "FILE", help: "the database (default $FOREMAN_DB, else ./data/foreman.db)", complete: "file" },
+        { name: "force", help: "replace PATH if it exists" },
+      ],
+      footer: "Exit codes:\n  0  the copy is made and passed its integrity check\n  1  it could not be made (the message says why)\n  2  usage error (PATH exists without --force)",
+      run: async () => (await import("./backup.ts")).backup,
+    },
+    {
       name: "sim",
       summary: "run the Ollama simulator on its own",
       about: "Starts an Ollama simulator (no GPU needed) and prints its URL; runs until Ctrl-C or SIGTERM.",

@@ -27,6 +27,11 @@ export class Stopped extends Error {
   override readonly name = "Stopped";
 }
 
+/** The command's own work failed (a backup that could not be made): exit 1. */
+export class Failed extends Error {
+  override readonly name = "Failed";
+}
+
 /** Pure: the exit code for a finished wait. */
 export function exitCodeOfJob(job: Job): number {
   return job.status === "done" ? EXIT.ok : EXIT.jobEnded;
@@ -36,7 +41,7 @@ export function exitCodeOfJob(job: Job): number {
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
-  if (err instanceof JobError || err instanceof ReplyError || err instanceof Stopped) return { code: EXIT.jobEnded, message: err.message };
+  if (err instanceof JobError || err instanceof ReplyError || err instanceof Stopped || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
   if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
   return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };
