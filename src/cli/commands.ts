@@ -179,7 +179,9 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
           summary: "follow a job: its state changes and the text as it is generated",
           args: "ID",
           arity: [1, 1],
-          about: "Follows the job's event stream (GET /jobs/{id}/events) until the job ends: a line per state change\nand the generated text as it streams; --json prints each event as one JSON line.",
+          about: `Follows the job's event stream (GET /jobs/{id}/events) until the job ends: a line per state change
+and the generated text as it streams (from when watch started: \`jobs artifact\` has all of it);
+--json prints each event as one JSON line.`,
           footer: EXIT_HELP,
         }),
         jobCommand("wait", {

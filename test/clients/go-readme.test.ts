@@ -14,7 +14,8 @@ async function readmeBlocks(section: string): Promise<Record<string, string>> {
   const readme = await Bun.file(join(root, "README.md")).text();
   const start = readme.indexOf(section);
   expect(start).toBeGreaterThan(-1);
-  const body = readme.slice(start, readme.indexOf("\n### ", start + section.length));
+  const ends = ["\n### ", "\n## "].map((h) => readme.indexOf(h, start + section.length)).filter((i) => i > 0);
+  const body = readme.slice(start, Math.min(...ends));
   const blocks: Record<string, string> = {};
   for (const m of body.matchAll(/```([\w.]+)\n([\s\S]*?)```/g)) blocks[m[1]!] ??= m[2]!;
   return blocks;
