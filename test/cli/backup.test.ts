@@ -2,11 +2,13 @@
 // and run during the copy — that opens, passes SQLite's integrity check and holds every job
 // committed before it began. The image test runs it inside the FROM scratch container.
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ForemanClient } from "../../clients/ts/index.ts";
 import { BUN, MAIN, startStack, tempDir, type Stack } from "../harness.ts";
+
+setDefaultTimeout(60_000);
 
 let stack: Stack;
 let client: ForemanClient;

@@ -1,13 +1,15 @@
 // Shell completions, generated from the command table, loaded into real shells: bash (asked
 // through its completion function, and with Tab in a terminal), zsh (Tab in a terminal) and
 // fish (`complete -C`). Each shell is skipped when it is not installed.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { flagsOf, type CommandSpec } from "../../src/cli/spec.ts";
 import { BUN, MAIN, tempDir } from "../harness.ts";
 import { openTerminal, TMUX } from "./terminal.ts";
+
+setDefaultTimeout(60_000);
 
 const bash = Bun.which("bash");
 const zsh = Bun.which("zsh");
@@ -57,14 +59,18 @@ describe.skipIf(!bash)("bash", () => {
     [["--log-level", "w"], ["warn"]],
     [["s"], ["serve", "status", "sim"]],
     [["jobs", "watch", "--js"], ["--json"]],
+    [["backup", "--db", "package.j"], ["package.json"]],
   ])("foreman %p<TAB> offers %p", async (words, offered) => {
     expect(await bashComplete(words)).toEqual(offered);
   });
 
   test("every command offers exactly its own commands and flags, as the table has them", async () => {
     for (const { path, spec } of every(COMMANDS)) {
-      const expected = [...(spec.commands ?? []).map((c) => c.name), ...(Array.isArray(spec.complete) ? spec.complete : []), ...flagsOf(spec).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])])];
-      expect({ path, offered: await bashComplete([...path, ""]) }).toEqual({ path, offered: expected });
+      const flags = flagsOf(spec).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
+      const expected = [...(spec.commands ?? []).map((c) => c.name), ...(Array.isArray(spec.complete) ? spec.complete : []), ...flags];
+      // a command whose argument is a file offers files for a bare word, and its flags for a dash
+      if (spec.complete === "file") expect({ path, offered: await bashComplete([...path, "-"]) }).toEqual({ path, offered: flags });
+      else expect({ path, offered: await bashComplete([...path, ""]) }).toEqual({ path, offered: expected });
     }
   });
 

@@ -1,11 +1,13 @@
 // Every command of the table answers --help with its own usage and refuses an unknown flag
 // with one line and exit 2 — checked for every command in the table, as a person runs them.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { flagsOf, parseFlags, usage, type CommandSpec } from "../../src/cli/spec.ts";
 import { UsageError } from "../../src/cli/exit-codes.ts";
 import { options } from "../../src/config.ts";
 import { BUN, MAIN } from "../harness.ts";
+
+setDefaultTimeout(60_000);
 
 async function foreman(args: string[]) {
   const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, FOREMAN_URL: "http://127.0.0.1:9" }, stdout: "pipe", stderr: "pipe" });

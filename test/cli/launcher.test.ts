@@ -2,12 +2,14 @@
 // `bin` (bin/foreman.mjs) run by node with no `bun` on PATH, `npx foreman`, and `npm start --`
 // passing its arguments through. Arguments, stdio, exit codes and signals go through the
 // launcher unchanged; a terminal's Ctrl-C reaches foreman once.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { listeningUrl, startStack, tempDir, type Stack } from "../harness.ts";
 import { openTerminal, TMUX } from "./terminal.ts";
+
+setDefaultTimeout(60_000);
 
 const root = join(import.meta.dir, "..", "..");
 const LAUNCHER = join(root, "bin", "foreman.mjs");

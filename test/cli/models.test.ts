@@ -1,9 +1,11 @@
 // `foreman models` and `foreman ps` read like `ollama list` and `ollama ps`: the same columns,
 // sizes and times as Ollama's format package writes them (its own test cases below).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { humanBytes, humanTime, shortDuration } from "../../src/cli/human.ts";
 import { modelsTable, processor, psTable } from "../../src/cli/models.ts";
 import { BUN, MAIN, startStack, waitFor, type Stack } from "../harness.ts";
+
+setDefaultTimeout(60_000);
 
 describe("Ollama's formats", () => {
   test.each([

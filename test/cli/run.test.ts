@@ -2,12 +2,14 @@
 // errors and exit codes; and on a real terminal (tmux) the chat — a conversation that is kept,
 // the commands, multi-line input, Ctrl-C that stops an answer and aborts it at the target,
 // /bye and Ctrl-D.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Job } from "../../clients/ts/types.ts";
 import { promptOf } from "../../src/cli/run.ts";
 import { readPromptLine, CHAT_HELP } from "../../src/cli/interactive.ts";
 import { BUN, MAIN, startStack, waitFor, type Stack } from "../harness.ts";
 import { openTerminal, TMUX } from "./terminal.ts";
+
+setDefaultTimeout(60_000);
 
 let stack: Stack;
 

@@ -1,12 +1,14 @@
 // `foreman status`: the fields GET /status gained for it (the worker's since and job state,
 // the oldest wait per model, recent swaps), the one-screen rendering, --json, and --watch on a
 // real terminal: redrawn in place, never scrolling, Ctrl-C exits 0.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ForemanClient } from "../../clients/ts/index.ts";
 import type { Status } from "../../clients/ts/types.ts";
 import { statusScreen } from "../../src/cli/status-screen.ts";
 import { BUN, MAIN, startStack, waitFor, type Stack } from "../harness.ts";
 import { openTerminal, TMUX } from "./terminal.ts";
+
+setDefaultTimeout(60_000);
 
 let stack: Stack;
 let client: ForemanClient;
