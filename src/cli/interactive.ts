@@ -3,6 +3,7 @@
 // several lines, `/?` for help, `/clear` to forget the conversation, `/bye` or Ctrl-D to quit,
 // Ctrl-C to stop an answer (aborted at the target) or to clear the line being typed.
 import { createInterface } from "node:readline";
+import { ForemanConnectionError, ForemanHttpError } from "../../clients/ts/errors.ts";
 import type { ForemanClient } from "../../clients/ts/index.ts";
 import { answer } from "./answer.ts";
 import type { ChatMessage } from "./chat-stream.ts";
@@ -64,7 +65,21 @@ function prompt(text: string, history: string[]): Promise<{ line: string } | { i
   });
 }
 
+/**
+ * Before the first prompt, as `ollama run` does: a model the target does not have, or a
+ * foreman that cannot be reached, ends the command now rather than after the first message.
+ * Any other answer (a sleeping target's 503) does not: the chat's requests will wait in the queue.
+ */
+async function checkModel(client: ForemanClient, model: string): Promise<void> {
+  try {
+    await client.request("POST", "/api/show", { headers: { "content-type": "application/json" }, body: JSON.stringify({ model }) });
+  } catch (err) {
+    if (err instanceof ForemanConnectionError || (err instanceof ForemanHttpError && [401, 403, 404].includes(err.status))) throw err;
+  }
+}
+
 export async function interactiveChat(client: ForemanClient, model: string): Promise<number> {
+  await checkModel(client, model);
   const history: string[] = [];
   let messages: ChatMessage[] = [];
   let open: string | null = null;

@@ -199,6 +199,16 @@ describe.skipIf(!TMUX)("foreman run on a terminal", () => {
     }
   });
 
+  test("a chat with a model the target does not have ends before the first prompt (exit 3)", async () => {
+    const term = await open(["no-such-model"]);
+    try {
+      expect(await term.exitCode()).toBe(3);
+      expect(await term.screen()).toBe("foreman run: HTTP 404: model 'no-such-model:latest' not found\n[exit 3]");
+    } finally {
+      await term.stop();
+    }
+  });
+
   test("with a prompt on a terminal, Ctrl-C stops it: exit 1, aborted at the target", async () => {
     const aborted = stack.sim.counters.aborted;
     const term = await open(["llama3.2", "another long story"]);
