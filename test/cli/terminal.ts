@@ -1,6 +1,7 @@
 // A real terminal for CLI tests: a tmux session on its own server socket (so nothing else's
 // tmux is touched), driven with send-keys and read with capture-pane, every wait bounded.
 // Tests that need it skip cleanly when tmux is not installed.
+import { rmSync } from "node:fs";
 import { waitFor } from "../harness.ts";
 
 export const TMUX = Bun.which("tmux");
@@ -67,6 +68,10 @@ export async function openTerminal(argv: readonly string[], options: { env?: Rec
       const s = await waitForScreen((text) => /\[exit \d+\]/.test(text), "the command to exit", timeoutMs);
       return Number(/\[exit (\d+)\]/.exec(s)![1]);
     },
-    stop: async () => void (await tmux("kill-server").catch(() => "")),
+    async stop() {
+      const path = (await tmux("display-message", "-p", "#{socket_path}").catch(() => "")).trim();
+      await tmux("kill-server").catch(() => "");
+      if (path) rmSync(path, { force: true });
+    },
   };
 }
