@@ -5,8 +5,10 @@
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# versions come from package-lock.json (bun migrates it); run-time dependencies only
-RUN bun install --production --ignore-scripts
+# versions come from package-lock.json (bun migrates it); run-time dependencies only, without
+# optional platform binaries: the `bun` package's runtime (for bin/foreman.mjs under Node, ADR 0023)
+# is not needed where the image's own bun compiles the executable
+RUN bun install --production --ignore-scripts --omit=optional
 COPY tsconfig.json ./
 COPY src ./src
 COPY routes ./routes

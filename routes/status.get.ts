@@ -5,7 +5,7 @@ import { VERSION } from "../src/ops/version.ts";
 
 const Count = Type.Record(Type.String(), Type.Integer());
 
-const Status = Type.Object({
+export const StatusSchema = Type.Object({
   version: Type.String(),
   uptimeSeconds: Type.Number(),
   target: Type.Object({
@@ -18,42 +18,58 @@ const Status = Type.Object({
     state: Type.Union([Type.Literal("idle"), Type.Literal("running"), Type.Literal("paused")]),
     job: Type.Optional(Type.String()),
     model: Type.Optional(Type.String()),
+    jobStatus: Type.Optional(Type.Union([Type.Literal("loading"), Type.Literal("working")], { description: "the running job's state" })),
+    since: Type.Optional(Type.String({ description: "when the running job was sent to the target" })),
     reason: Type.Optional(Type.String()),
+    until: Type.Optional(Type.String({ description: "when a pause after a target error ends" })),
   }),
   queue: Type.Object({
     byState: Count,
     byModel: Type.Record(Type.String(), Count),
     oldestQueuedAgeSeconds: Type.Union([Type.Number(), Type.Null()]),
+    oldestQueuedAgeSecondsByModel: Type.Record(Type.String(), Type.Number(), { description: "models with queued work: how long the oldest has waited" }),
   }),
   jobsRun: Type.Integer(),
   loads: Type.Integer(),
   swaps: Type.Integer({ description: "loads that replaced another resident model" }),
+  recentSwaps: Type.Array(Type.Object({ at: Type.String(), from: Type.String(), to: Type.String() }), { description: "the last swaps, newest first" }),
 });
 
 export default defineRoute({
   summary: "Target, worker and queue state",
   tags: ["ops"],
-  responses: { 200: { description: "current state", schema: Status } },
+  responses: { 200: { description: "current state", schema: StatusSchema } },
   handle: ({ services: { poller, worker, queue, target, startedAt } }) => {
     const now = Date.now();
     const byState: Record<string, number> = { queued: 0, loading: 0, working: 0 };
     const byModel: Record<string, Record<string, number>> = {};
+    const oldestByModel: Record<string, number> = {};
     let oldest: number | null = null;
     for (const row of queue.activeCounts()) {
       byState[row.status] = (byState[row.status] ?? 0) + row.n;
       (byModel[row.model] ??= {})[row.status] = row.n;
-      if (row.status === "queued") oldest = Math.min(oldest ?? row.oldest, row.oldest);
+      if (row.status !== "queued") continue;
+      oldest = Math.min(oldest ?? row.oldest, row.oldest);
+      oldestByModel[row.model] = (now - row.oldest) / 1000;
     }
     const w = worker.state;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const jobStatus = w.kind === "running" ? queue.get(w.jobId)?.status : undefined;
     return json({
       version: VERSION,
       uptimeSeconds: (now - startedAt) / 1000,
       target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), resident: poller.resident },
-      worker: w.kind === "running" ? { state: "running", job: w.jobId, model: w.model } : w.kind === "paused" ? { state: "paused", reason: w.reason } : { state: "idle" },
-      queue: { byState, byModel, oldestQueuedAgeSeconds: oldest === null ? null : (now - oldest) / 1000 },
+      worker:
+        w.kind === "running"
+          ? { state: "running", job: w.jobId, model: w.model, since: iso(w.since), ...(jobStatus === "loading" || jobStatus === "working" ? { jobStatus } : {}) }
+          : w.kind === "paused"
+            ? { state: "paused", reason: w.reason, ...(w.until ? { until: iso(w.until) } : {}) }
+            : { state: "idle" },
+      queue: { byState, byModel, oldestQueuedAgeSeconds: oldest === null ? null : (now - oldest) / 1000, oldestQueuedAgeSecondsByModel: oldestByModel },
       jobsRun: worker.stats.jobs,
       loads: worker.stats.loads,
       swaps: worker.stats.swaps,
+      recentSwaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to })),
     });
   },
 });

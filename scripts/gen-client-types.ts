@@ -5,8 +5,9 @@ import { compile } from "json-schema-to-typescript";
 import { join } from "node:path";
 import { Submission } from "../src/queue/submit.ts";
 import { JobListQuery, JobListSchema, JobProgressSchema, JobSchema } from "../src/queue/view.ts";
+import { StatusSchema } from "../routes/status.get.ts";
 
-const SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission } as const;
+const SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema } as const;
 
 export const CLIENT_TYPES_FILE = join(import.meta.dir, "..", "clients", "ts", "api.gen.ts");
 

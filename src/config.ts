@@ -130,14 +130,6 @@ export function envFlag(name: string): string | undefined {
   return process.env[name];
 }
 
-export function helpText(): string {
-  const rows = optionList.map(([, o]) => {
-    const def = o.default === undefined ? "(unset)" : String(o.default);
-    return `  ${o.flag.padEnd(28)} ${o.env.padEnd(34)} default ${def}\n      ${o.help}`;
-  });
-  return rows.join("\n");
-}
-
 /** A URL's password, if it carries one, replaced. */
 function withoutPassword(value: unknown): unknown {
   if (typeof value !== "string" || !value.includes("@")) return value;

@@ -15,8 +15,9 @@ var (
 	ErrJobFailed = errors.New("job failed")
 	// ErrJobCanceled: the job ended canceled.
 	ErrJobCanceled = errors.New("job canceled")
-	// ErrJobTimeout: the context's deadline passed first. The job was not canceled.
-	ErrJobTimeout = errors.New("timed out waiting for the job; it was not canceled")
+	// ErrJobTimeout: the context's deadline passed first. The job was not canceled; the
+	// JobError that wraps it says so.
+	ErrJobTimeout = errors.New("timed out waiting for the job")
 )
 
 // HTTPError is an answer foreman gave with a 4xx/5xx status; Field is the JSON pointer of

@@ -111,3 +111,69 @@ export interface Submission {
    */
   priority?: number;
 }
+
+export interface Status {
+  version: string;
+  uptimeSeconds: number;
+  target: {
+    url: string;
+    up: boolean | null;
+    /**
+     * when the target last went up or down
+     */
+    since: string;
+    /**
+     * models resident on the target, most recently used first
+     */
+    resident: string[];
+  };
+  worker: {
+    state: "idle" | "running" | "paused";
+    job?: string;
+    model?: string;
+    /**
+     * the running job's state
+     */
+    jobStatus?: "loading" | "working";
+    /**
+     * when the running job was sent to the target
+     */
+    since?: string;
+    reason?: string;
+    /**
+     * when a pause after a target error ends
+     */
+    until?: string;
+  };
+  queue: {
+    byState: {
+      [k: string]: number;
+    };
+    byModel: {
+      [k: string]: {
+        [k: string]: number;
+      };
+    };
+    oldestQueuedAgeSeconds: number | null;
+    /**
+     * models with queued work: how long the oldest has waited
+     */
+    oldestQueuedAgeSecondsByModel: {
+      [k: string]: number;
+    };
+  };
+  jobsRun: number;
+  loads: number;
+  /**
+   * loads that replaced another resident model
+   */
+  swaps: number;
+  /**
+   * the last swaps, newest first
+   */
+  recentSwaps: {
+    at: string;
+    from: string;
+    to: string;
+  }[];
+}

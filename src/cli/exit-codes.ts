@@ -17,6 +17,21 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** A streamed answer that ended in an error line from the target: like a failed job, exit 1. */
+export class ReplyError extends Error {
+  override readonly name = "ReplyError";
+}
+
+/** The person stopped the answer (Ctrl-C): like a canceled job, exit 1. */
+export class Stopped extends Error {
+  override readonly name = "Stopped";
+}
+
+/** The command's own work failed (a backup that could not be made): exit 1. */
+export class Failed extends Error {
+  override readonly name = "Failed";
+}
+
 /** Pure: the exit code for a finished wait. */
 export function exitCodeOfJob(job: Job): number {
   return job.status === "done" ? EXIT.ok : EXIT.jobEnded;
@@ -24,11 +39,10 @@ export function exitCodeOfJob(job: Job): number {
 
 /** Pure: the exit code and the one line to print for an error a command threw. */
 export function describeError(err: unknown): { code: number; message: string } {
-  if (err instanceof UsageError) return { code: EXIT.usage, message: `${err.message} (see --help)` };
+  if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
-  if (err instanceof JobError) return { code: EXIT.jobEnded, message: err.message };
+  if (err instanceof JobError || err instanceof ReplyError || err instanceof Stopped || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
   if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
-  if (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS")) return { code: EXIT.usage, message: `${err.message} (see --help)` };
   return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };
 }

@@ -1,12 +1,13 @@
-// How the CLI shows jobs and artifacts to a person: aligned tables and the reply's text.
-// Pure; `--json` bypasses all of it.
-import type { Job } from "../../clients/ts/types.ts";
+// How the CLI shows jobs and artifacts to a person: aligned tables, the reply's text, a job's
+// state changes. Pure ("now" is a parameter); `--json` bypasses all of it.
+import type { Job, ListFilter } from "../../clients/ts/types.ts";
+import { shortDuration } from "./human.ts";
 
-/** Pads every column to its widest cell; the last column is not padded. */
-export function table(rows: readonly (readonly string[])[]): string {
+/** Pads every column to its widest cell, `gap` between columns; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[], gap = "  "): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join(gap).trimEnd()).join("\n") + "\n";
 }
 
 const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === "" ? "-" : String(v));
@@ -32,9 +33,34 @@ export function jobDetails(job: Job): string {
   return table(rows);
 }
 
-/** Many jobs, one per line. */
-export function jobRows(jobs: readonly Job[]): string {
-  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "CREATED", "FINISHED"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), j.created_at, dash(j.finished_at)])]);
+/** Many jobs, one per line: AGE since submission, POSITION (requests ahead) while queued. */
+export function jobRows(jobs: readonly Job[], now: number): string {
+  const age = (j: Job) => shortDuration(now - Date.parse(j.created_at));
+  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "POSITION", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), dash(j.queue_position), age(j)])]);
+}
+
+/** What `jobs ls` says instead of an empty table. */
+export function noJobs(filter: ListFilter): string {
+  const by = [filter.status && `status ${filter.status}`, filter.model && `model ${filter.model}`].filter(Boolean);
+  return by.length ? `no jobs with ${by.join(" and ")}\n` : filter.cursor ? "no more jobs\n" : "no jobs\n";
+}
+
+/** One line per state change for `jobs watch`: the state, then what is worth knowing in it. */
+export function stateLine(status: Job["status"], job: Job): string {
+  // the keys are camelCase today and may become snake_case (queue_ms): read either
+  const ms = (key: string, atLeast = 0) => {
+    const value = job.timings?.[key] ?? job.timings?.[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+    return value === undefined || value < atLeast ? undefined : shortDuration(value);
+  };
+  const detail: Record<Job["status"], () => string> = {
+    queued: () => (job.queue_position === null ? "" : `${job.queue_position} ahead`),
+    loading: () => job.model,
+    working: () => job.model,
+    done: () => [`${job.progress.tokens} tokens`, ms("totalMs") && `in ${ms("totalMs")}`, ms("queueMs", 1000) && `after ${ms("queueMs", 1000)} in the queue`].filter(Boolean).join(" "),
+    failed: () => (job.error ? `(${job.error.status}) ${job.error.message}` : ""),
+    canceled: () => "",
+  };
+  return `${status.padEnd(9)}${detail[status]()}`.trimEnd() + "\n";
 }
 
 /** The reply's text for a person (chat, generate, OpenAI choices); other artifacts as indented JSON. */

@@ -1,6 +1,11 @@
 // The state of one model's pull, folded from the target's NDJSON progress lines
 // ({status, digest, total, completed} or {error}), and its two renderings: a bar redrawn in
-// place on a terminal, and plain lines (each status, and every 25 %) for logs and pipes. Pure.
+// place on a terminal — laid out as Ollama's progress/bar.go lays out its bars (percent, bar,
+// size, speed, time left), fitted to the width so it never wraps — and plain lines (each
+// step, and every 25 %) for logs and pipes. Errors are not rendered here: the command prints
+// each once. Pure; the time is a parameter.
+import { humanBytes, shortDuration } from "./human.ts";
+
 export interface PullLine {
   status?: string;
   digest?: string;
@@ -9,21 +14,33 @@ export interface PullLine {
   error?: string;
 }
 
+/** Bytes done at a moment; the speed is measured over the last few (Ollama keeps ten, one a second). */
+interface Sample {
+  at: number;
+  bytes: number;
+}
+
 export interface PullState {
   model: string;
   status: string;
   /** bytes per layer digest, as far as the target has reported them */
   layers: Readonly<Record<string, { total: number; completed: number }>>;
   error?: string;
+  samples: readonly Sample[];
 }
 
-export const initialPull = (model: string): PullState => ({ model, status: "starting", layers: {} });
+const MAX_SAMPLES = 10;
+const SAMPLE_EVERY_MS = 1000;
 
-export function applyPullLine(state: PullState, line: PullLine): PullState {
+export const initialPull = (model: string): PullState => ({ model, status: "starting", layers: {}, samples: [] });
+
+export function applyPullLine(state: PullState, line: PullLine, now: number): PullState {
   if (typeof line.error === "string") return { ...state, error: line.error };
   const next: PullState = { ...state, status: line.status ?? state.status };
   if (line.digest && typeof line.total === "number") {
     next.layers = { ...state.layers, [line.digest]: { total: line.total, completed: line.completed ?? 0 } };
+    const last = state.samples.at(-1);
+    if (!last || now - last.at > SAMPLE_EVERY_MS) next.samples = [...state.samples, { at: now, bytes: bytes(next).completed }].slice(-MAX_SAMPLES);
   }
   return next;
 }
@@ -48,34 +65,69 @@ export function percent(state: PullState): number | null {
   return total > 0 ? Math.floor((completed / total) * 100) : null;
 }
 
-/** Decimal units, as Ollama prints them. */
-export function humanBytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+/** Bytes a second between the first and last sample, over whole seconds as Ollama counts them; 0 when unknown. */
+export function speed(state: PullState): number {
+  const first = state.samples[0];
+  const last = state.samples.at(-1);
+  if (!first || !last) return 0;
+  const seconds = Math.round((last.at - first.at) / 1000);
+  return seconds > 0 ? (last.bytes - first.bytes) / seconds : 0;
 }
 
-const label = (state: PullState) => (state.error !== undefined ? `error: ${state.error}` : state.status);
+const left = (text: string, width: number) => " ".repeat(Math.max(0, width - text.length)) + text;
+const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text.padEnd(width));
 
-/** One line for a terminal: `llama3.2  [#######.............]  35%  1.4 GB/4.1 GB  pulling 3f2e…`. */
-export function renderBar(state: PullState, width = 24): string {
-  const pct = percent(state);
-  const filled = pct === null ? 0 : Math.round((pct / 100) * width);
+export interface BarLayout {
+  /** the terminal's columns; the line is kept one shorter, so it never wraps */
+  columns: number;
+  /** the longest model name on the screen, so the bars of every model line up */
+  nameWidth: number;
+}
+
+/** The widest status the line keeps room for ("verifying sha256 digest"); longer ones are cut. */
+const STATUS_WIDTH = 23;
+
+/**
+ * One line: `llama3.2   45% ▕████      ▏ 1.0 GB/2.0 GB   12 MB/s   1m23s  pulling dde5aa3fc5ff`.
+ * The size, speed and time-left columns have Ollama's fixed widths (13, 10, 8); the bar takes
+ * what is left; on a narrow terminal the status, then speed and time, then the bar give way.
+ */
+export function renderBar(state: PullState, layout: BarLayout): string {
+  const width = Math.max(1, layout.columns - 1);
   const { completed, total } = bytes(state);
-  const size = total > 0 ? `  ${humanBytes(completed)}/${humanBytes(total)}` : "";
-  return `${state.model}  [${"#".repeat(filled)}${".".repeat(width - filled)}] ${pct === null ? "  -" : String(pct).padStart(3)}%${size}  ${label(state)}`;
+  const pct = percent(state);
+  const done = succeeded(state);
+  const status = state.error !== undefined ? "failed" : state.status;
+  const name = state.model.padEnd(layout.nameWidth);
+  if (pct === null) return fit(`${name}  ${status}`, width).trimEnd();
+  // as Ollama's bar: once every byte is there, the total alone and no speed
+  const stopped = done || completed >= total;
+  const rate = stopped ? 0 : speed(state);
+  const size = stopped ? `${left(humanBytes(total), 6)}${" ".repeat(7)}` : `${left(humanBytes(completed), 6)}/${left(humanBytes(total), 6)}`;
+  const timing = rate > 0 ? `  ${left(humanBytes(rate), 6)}/s  ${left(shortDuration(((total - completed) / rate) * 1000), 6)}` : " ".repeat(18);
+  const pre = `${name} ${left(String(pct), 3)}%`;
+  const bar = (room: number) => {
+    const filled = Math.floor((room * pct) / 100);
+    return ` ▕${"█".repeat(filled)}${" ".repeat(room - filled)}▏ `;
+  };
+  // the pieces that fit, most important first: the bar and size, then speed and time, then the status
+  for (const [suffix, tail] of [
+    [size + timing, `  ${fit(status, STATUS_WIDTH)}`],
+    [size + timing, ""],
+    [size, ""],
+  ] as const) {
+    const room = width - pre.length - 4 - suffix.length - tail.length;
+    if (room >= 10) return `${pre}${bar(room)}${suffix}${tail}`.trimEnd();
+  }
+  return fit(`${pre} ${size}`, width).trimEnd();
 }
 
-/** A line for a log when something worth a line happened between `prev` and `next`, else null. */
+/** A line for a log when a step began or a quarter passed between `prev` and `next`, else null. */
 export function plainLine(prev: PullState, next: PullState): string | null {
+  if (next.error !== undefined) return null;
   const before = percent(prev);
   const after = percent(next);
   const quarterPassed = after !== null && (before === null || Math.floor(after / 25) > Math.floor(before / 25));
-  if (next.status === prev.status && next.error === prev.error && !quarterPassed) return null;
-  return `${next.model}: ${label(next)}${after === null ? "" : ` (${after}%)`}`;
+  if (next.status === prev.status && !quarterPassed) return null;
+  return `${next.model}: ${next.status}${after === null ? "" : ` (${after}%)`}`;
 }

@@ -1,34 +1,54 @@
 // `foreman pull MODEL…`: asks the target to pull each model — through foreman's /api/pull
-// passthrough, or straight to --target — and shows the target's progress per model.
-import { parseArgs } from "node:util";
+// passthrough, or straight to --target — and shows the target's progress: on a terminal one
+// bar per model, redrawn in place and lined up with the others; otherwise a line per step.
+// A model that fails is reported once, on stderr, with the target's message.
 import { ForemanConnectionError, httpErrorOf, messageOf } from "../../clients/ts/errors.ts";
-import { splitLines } from "../contract/lines.ts";
-import { connection, connectionOptions, CONNECTION_HELP } from "./connection.ts";
-import { describeError, EXIT, UsageError } from "./exit-codes.ts";
+import { connection } from "./connection.ts";
+import { EXIT } from "./exit-codes.ts";
+import { ndjsonObjects } from "./ndjson.ts";
 import { applyPullLine, initialPull, plainLine, renderBar, succeeded, type PullLine, type PullState } from "./pull-progress.ts";
+import { str, type Handler } from "./spec.ts";
 
-export const PULL_HELP = `Usage: foreman pull MODEL... [options]
-
-Asks the target to download each model, showing its progress (a bar on a terminal, plain
-lines otherwise). Goes through foreman's /api/pull unless --target is given.
-
-Options:
-  --target URL   talk to this Ollama directly instead of through foreman
-${CONNECTION_HELP}
-
-Exit codes:
-  0  every model reached success
-  1  a model failed (the target's message is printed)
-  2  usage error
-  3  HTTP error, or foreman / the target could not be reached
-`;
-
+/** How progress reaches the person: redrawn bars on a terminal, lines otherwise. */
 interface Screen {
-  tty: boolean;
-  write(text: string): void;
+  draw(prev: PullState, next: PullState): void;
+  /** the model's pull is over: its bar stays as it ended */
+  done(): void;
 }
 
-/** Streams one pull; resolves with the model's final state. Connection problems throw. */
+function terminalScreen(nameWidth: number): Screen {
+  let last = 0;
+  let shown: PullState | undefined;
+  const paint = (state: PullState) => process.stdout.write(`\r${renderBar(state, { columns: process.stdout.columns || 80, nameWidth })}\x1b[K`);
+  // a resized terminal gets the bar again at its new width
+  const onResize = () => shown && paint(shown);
+  process.stdout.on("resize", onResize);
+  return {
+    draw(_prev, next) {
+      shown = next;
+      // at most ten redraws a second, as Ollama's progress does; the last state is always drawn
+      const now = Date.now();
+      if (now - last < 100 && !succeeded(next) && next.error === undefined) return;
+      last = now;
+      paint(next);
+    },
+    done() {
+      if (shown) paint(shown);
+      shown = undefined;
+      process.stdout.write("\n");
+    },
+  };
+}
+
+const plainScreen: Screen = {
+  draw(prev, next) {
+    const line = plainLine(prev, next);
+    if (line) process.stdout.write(`${line}\n`);
+  },
+  done() {},
+};
+
+/** Streams one pull; resolves with the model's final state. Connection problems and refused tokens throw. */
 async function pullOne(baseUrl: string, token: string | undefined, model: string, screen: Screen): Promise<PullState> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -45,52 +65,32 @@ async function pullOne(baseUrl: string, token: string | undefined, model: string
     return { ...state, error: err.message };
   }
   const draw = (next: PullState) => {
-    if (screen.tty) screen.write(`\r\x1b[2K${renderBar(next)}`);
-    else {
-      const line = plainLine(state, next);
-      if (line) screen.write(`${line}\n`);
-    }
+    screen.draw(state, next);
     state = next;
   };
   draw(state);
-  const decoder = new TextDecoder();
-  let rest = "";
   try {
-    for await (const chunk of res.body) {
-      const split = splitLines(rest + decoder.decode(chunk, { stream: true }));
-      rest = split.rest;
-      for (const line of split.items) draw(applyPullLine(state, JSON.parse(line) as PullLine));
-    }
+    for await (const line of ndjsonObjects(res.body, baseUrl)) draw(applyPullLine(state, line as PullLine, Date.now()));
   } catch (err) {
-    if (err instanceof SyntaxError) draw({ ...state, error: `the target sent something that is not JSON: ${err.message}` });
-    else throw new ForemanConnectionError(`the progress stream from ${baseUrl} broke: ${messageOf(err)}`, err);
+    if (!(err instanceof SyntaxError)) throw err;
+    draw({ ...state, error: err.message });
+  } finally {
+    screen.done();
   }
-  if (!succeeded(state) && state.error === undefined) draw({ ...state, error: "the progress stream ended before success" });
-  if (screen.tty) screen.write("\n");
+  if (!succeeded(state) && state.error === undefined) return { ...state, error: "the progress stream ended before success" };
   return state;
 }
 
-export async function pullCommand(args: string[], screen: Screen = { tty: process.stdout.isTTY === true, write: (t) => process.stdout.write(t) }): Promise<number> {
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...connectionOptions, target: { type: "string" }, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
-    if (values.help) {
-      screen.write(PULL_HELP);
-      return EXIT.ok;
-    }
-    if (positionals.length === 0) throw new UsageError("name at least one model to pull");
-    const { baseUrl, token } = values.target ? { baseUrl: values.target.replace(/\/+$/, ""), token: values.token } : connection(values);
-    let failed = 0;
-    for (const model of positionals) {
-      const state = await pullOne(baseUrl, token, model, screen);
-      if (!succeeded(state)) {
-        failed++;
-        console.error(`foreman pull: ${model}: ${state.error}`);
-      }
-    }
-    return failed ? EXIT.jobEnded : EXIT.ok;
-  } catch (err) {
-    const { code, message } = describeError(err);
-    console.error(`foreman pull: ${message}`);
-    return code;
+export const pull: Handler = async ({ values, positionals }) => {
+  const target = str(values.target);
+  const { baseUrl, token } = target ? { baseUrl: target.replace(/\/+$/, ""), token: str(values.token) } : connection(values);
+  const screen = process.stdout.isTTY === true ? terminalScreen(Math.max(...positionals.map((m) => m.length))) : plainScreen;
+  let failed = 0;
+  for (const model of positionals) {
+    const state = await pullOne(baseUrl, token, model, screen);
+    if (succeeded(state)) continue;
+    failed++;
+    console.error(`foreman pull: ${model}: ${state.error}`);
   }
-}
+  return failed ? EXIT.jobEnded : EXIT.ok;
+};

@@ -39,6 +39,15 @@ export interface WorkerStats {
   swaps: number;
 }
 
+/** A load that replaced another model: when, and which model made way for which. */
+export interface Swap {
+  at: number;
+  from: string;
+  to: string;
+}
+
+const RECENT_SWAPS = 10;
+
 export type LiveListener = (jobId: string, update: JobProgress) => void;
 
 type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs">;
@@ -47,6 +56,8 @@ const PROGRESS_EVERY_MS = 250;
 
 export class Worker {
   stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0 };
+  /** The last swaps, newest first, for /status. */
+  readonly recentSwaps: Swap[] = [];
   private looping = false;
   private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -205,7 +216,12 @@ export class Worker {
     if (this.lastModel && this.lastModel !== job.modelKey) this.leftAt[this.lastModel] = since;
     if (!resident) {
       this.stats.loads++;
-      if (this.poller.resident.length > 0 || this.lastModel) this.stats.swaps++;
+      const from = this.lastModel ?? this.poller.resident[0];
+      if (from) {
+        this.stats.swaps++;
+        this.recentSwaps.unshift({ at: since, from, to: job.modelKey });
+        this.recentSwaps.length = Math.min(this.recentSwaps.length, RECENT_SWAPS);
+      }
     }
     let state: "loading" | "working" = resident ? "working" : "loading";
     this.queue.transition(job.id, state, { attempt: true, timings: { queueMs: since - job.queuedAt } });

@@ -2,7 +2,7 @@ import { beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ForemanClient, type Job } from "foreman/client";
-import { BUN, MAIN, sharedStack, startTestForeman, tempDir } from "../harness.ts";
+import { BUN, MAIN, sharedStack, startTestForeman, tempDir, waitFor } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -24,23 +24,31 @@ beforeEach(async () => {
 });
 
 describe("foreman jobs", () => {
-  test("submit --wait --json prints the finished job and exits 0; get, artifact follow", async () => {
-    const r = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--metadata", '{"who":"cli"}', "--wait", "--json"]);
+  test("submit --wait prints the answer's text, --json the artifact; get, ls, artifact follow", async () => {
+    const r = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--metadata", '{"who":"cli"}', "--wait"]);
     expect(r.code).toBe(0);
-    const job = JSON.parse(r.stdout) as Job;
-    expect(job.status).toBe("done");
-    expect(job.metadata).toEqual({ who: "cli" });
+    const [job] = (await client.list({ limit: 1 })).jobs;
+    expect(job!.status).toBe("done");
+    expect(job!.metadata).toEqual({ who: "cli" });
+    const artifact = (await client.artifact(job!.id)) as { message: { content: string } };
+    expect(artifact.message.content.length).toBeGreaterThan(0);
+    expect(r.stdout).toBe(`${artifact.message.content}\n`);
 
-    const got = await cli(["get", job.id]);
+    const json = await cli(["submit", "--model", "llama3.2", "--prompt", "hi", "--wait", "--json"]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { done: boolean; message: { role: string; content: string } };
+    expect(parsed.done).toBe(true);
+    expect(parsed.message.role).toBe("assistant");
+
+    const got = await cli(["get", job!.id]);
     expect(got.code).toBe(0);
     expect(got.stdout).toMatch(/^status\s+done$/m);
-    expect(got.stdout).toContain(job.id);
+    expect(got.stdout).toContain(job!.id);
 
-    const text = await cli(["artifact", job.id]);
+    const text = await cli(["artifact", job!.id]);
     expect(text.code).toBe(0);
-    const artifact = (await client.artifact(job.id)) as { message: { content: string } };
     expect(text.stdout).toBe(`${artifact.message.content}\n`);
-    const raw = await cli(["artifact", job.id, "--json"]);
+    const raw = await cli(["artifact", job!.id, "--json"]);
     expect(JSON.parse(raw.stdout)).toEqual(artifact);
   });
 
@@ -57,11 +65,15 @@ describe("foreman jobs", () => {
     expect((await client.get(id, { wait: 60 })).status).toBe("done");
   });
 
-  test("a job that fails exits 1, with the job printed", async () => {
+  test("a job that fails exits 1 with one line saying why; --json prints the failed job", async () => {
     const r = await cli(["submit", "--model", "no-such-model", "--message", "hi", "--wait"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^status\s+failed$/m);
-    expect(r.stdout).toContain("not found");
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^foreman jobs submit: job \S+ failed \(404\): .*not found/);
+    const json = await cli(["submit", "--model", "no-such-model", "--message", "hi", "--wait", "--json"]);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as Job).status).toBe("failed");
   });
 
   test("wait --timeout exits 4 and leaves the job running; cancel exits 0; cancel again exits 3", async () => {
@@ -94,14 +106,18 @@ describe("foreman jobs", () => {
   test.each([
     [["submit", "--prompt", "no model"], "a model is required"],
     [["submit", "--model", "m", "--bogus"], "bogus"],
-    [["get"], "takes one job id"],
-    [["frobnicate"], "unknown jobs command"],
+    [["get"], "foreman jobs get: missing ID (see foreman jobs get --help)"],
+    [["get", "a", "b"], "too many arguments"],
+    [["frobnicate"], 'foreman jobs: unknown command "frobnicate"'],
+    [["ls", "--limit"], "--limit needs a value"],
+    [["ls", "--status", "bogus"], "--status: expected one of queued"],
     [["submit", "--model", "m", "--endpoint", "/api/nope"], "--endpoint"],
     [["submit", "--model", "m", "--request", "{not json"], "not valid JSON"],
-  ])("usage error %p exits 2", async (args, message) => {
+  ])("usage error %p exits 2 with one line", async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   test("--help documents the exit codes", async () => {
@@ -128,6 +144,48 @@ describe("foreman jobs", () => {
     const page = JSON.parse(json.stdout) as { jobs: Job[]; next_cursor: string | null };
     expect(page.jobs).toHaveLength(1);
     expect(page.next_cursor).toBeString();
+  });
+
+  test("ls shows the queue position of queued jobs and their age; an empty result says so", async () => {
+    await stack.sim.setFaults({ firstByteDelayMs: 3000 });
+    const jobs: Job[] = [];
+    for (let i = 0; i < 4; i++) jobs.push(await client.submit({ request: { model: "llama3.2", prompt: `q${i}` }, endpoint: "/api/generate" }));
+    try {
+      await waitFor(async () => (await client.get(jobs[0]!.id)).status !== "queued", { what: "the first job to leave the queue" });
+      const r = await cli(["ls", "--status", "queued"]);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = r.stdout.trim().split("\n");
+      expect(header).toMatch(/^ID\s+STATUS\s+MODEL\s+ENDPOINT\s+PRIORITY\s+POSITION\s+AGE$/);
+      // newest first: the last submitted has the most requests ahead of it
+      expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([jobs[3]!.id, jobs[2]!.id, jobs[1]!.id]);
+      expect(rows.map((row) => row.split(/\s+/)[5])).toEqual(["2", "1", "0"]);
+      for (const row of rows) expect(row).toMatch(/\s\d+s$/);
+    } finally {
+      for (const job of jobs) await client.cancel(job.id).catch(() => {});
+    }
+    const none = await cli(["ls", "--status", "queued", "--model", "no-such-model"]);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe("no jobs with status queued and model no-such-model\n");
+  });
+
+  test("watch streams the state changes and the generated text until the job ends", async () => {
+    await stack.sim.setFaults({ firstByteDelayMs: 500 });
+    const job = await client.submit({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] } });
+    const r = await cli(["watch", job.id]);
+    expect(r.code).toBe(0);
+    const artifact = (await client.artifact(job.id)) as { message: { content: string } };
+    const lines = r.stdout.split("\n");
+    expect(lines.some((l) => /^(queued|loading|working)\b/.test(l))).toBe(true);
+    expect(r.stdout).toContain(artifact.message.content);
+    expect(lines.at(-2)).toMatch(/^done     \d+ tokens/);
+    // an ended job: its last state, and the exit code says how it ended
+    const failed = await client.submit({ request: { model: "no-such-model", messages: [] } });
+    await client.wait(failed.id);
+    const again = await cli(["watch", failed.id]);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toContain("failed   (404)");
+    const json = await cli(["watch", job.id, "--json"]);
+    expect(json.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { event: string }).event).at(-1)).toBe("job.done");
   });
 
   test("with FOREMAN_TOKEN set on the server: 401 without a token (exit 3), --token or FOREMAN_TOKEN works", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { pullCommand } from "../../src/cli/pull.ts";
+import { startSimulator } from "../../src/sim/index.ts";
 import { BUN, MAIN, sharedStack } from "../harness.ts";
+import { openTerminal, TMUX } from "./terminal.ts";
 
 setDefaultTimeout(60_000);
 
@@ -47,13 +48,36 @@ describe("foreman pull", () => {
     expect(r.stderr).toContain("cannot reach");
   });
 
-  test("on a terminal: one bar per model, redrawn in place", async () => {
-    let screen = "";
-    const code = await pullCommand(["llama3.1", "--target", stack.sim.url], { tty: true, write: (t) => (screen += t) });
-    expect(code).toBe(0);
-    const redraws = screen.split("\r\x1b[2K").filter(Boolean);
-    expect(redraws.length).toBeGreaterThan(3);
-    expect(redraws.at(-1)).toMatch(/^llama3\.1  \[#+\] 100%  4\.9 GB\/4\.9 GB  success\n$/);
-    expect(screen.split("\n")).toHaveLength(2);
+  test("a model the target does not know: its error once, on stderr, nothing about it on stdout", async () => {
+    const r = await pull(["no-such-model"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("foreman pull: no-such-model: pull model manifest: file does not exist\n");
+    expect(r.stdout).toBe("no-such-model: pulling manifest\n");
   });
+});
+
+describe.skipIf(!TMUX)("foreman pull on a terminal", () => {
+  test("one bar per model, lined up, fitted to the width, with speed and time left while it runs; errors once", async () => {
+    const slow = await startSimulator({ port: 0, tokenDelayMs: 600 });
+    const term = await openTerminal([BUN, MAIN, "pull", "phi3", "nomic-embed-text", "no-such-model", "--target", slow.url], { cols: 120, rows: 20 });
+    try {
+      // mid-pull: Ollama's speed and time left
+      const running = await term.waitForScreen((s) => /▏ +[\d.]+ [KMG]?B\/ *[\d.]+ [KMG]?B +[\d.]+ [KMG]?B\/s +\d+(s|m\d+s)  pulling [0-9a-f]{12}$/m.test(s), "a bar with its speed and time left");
+      expect(running.split("\n")[0]).toStartWith("phi3              ");
+      expect(await term.exitCode(30_000)).toBe(1);
+      const lines = (await term.screen()).split("\n");
+      expect(lines[0]).toMatch(/^phi3 {13}100% ▕█+▏ +2\.2 GB {20,}success$/);
+      expect(lines[1]).toMatch(/^nomic-embed-text 100% ▕█+▏ +274 MB {20,}success$/);
+      // lined up, and never wider than the terminal (a wrapped line would show as an extra line)
+      expect(lines[0]!.indexOf("▏")).toBe(lines[1]!.indexOf("▏"));
+      for (const line of lines) expect(line.length).toBeLessThan(120);
+      expect(lines[2]).toBe("no-such-model     failed");
+      expect(lines[3]).toBe("foreman pull: no-such-model: pull model manifest: file does not exist");
+      expect(lines.filter((l) => l.includes("file does not exist"))).toHaveLength(1);
+      expect(lines[4]).toBe("[exit 1]");
+    } finally {
+      await term.stop();
+      await slow.stop();
+    }
+  }, 60_000);
 });

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { ForemanConnectionError, ForemanHttpError, JobFailedError, JobTimeoutError } from "../../clients/ts/errors.ts";
 import type { Job } from "foreman/client";
 import { describeError, EXIT, UsageError } from "../../src/cli/exit-codes.ts";
-import { artifactText, jobRows, table } from "../../src/cli/format.ts";
-import { applyPullLine, humanBytes, initialPull, percent, plainLine, renderBar } from "../../src/cli/pull-progress.ts";
+import { artifactText, jobRows, noJobs, stateLine, table } from "../../src/cli/format.ts";
+import { applyPullLine, initialPull, percent, plainLine, renderBar, speed, type PullLine } from "../../src/cli/pull-progress.ts";
 import { buildSubmission } from "../../src/cli/submission.ts";
 
 const noFiles = (path: string): string => {
@@ -66,9 +66,29 @@ describe("format", () => {
     expect(table([["a", "bb", "c"], ["ccc", "d", "e"]])).toBe("a    bb  c\nccc  d   e\n");
   });
 
-  test("jobRows has a header and one row per job", () => {
-    const job = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "t0", finished_at: null } as unknown as Job;
-    expect(jobRows([job]).split("\n")[1]).toBe("j1  done    m      /api/chat  0         t0       -");
+  test("jobRows has a header and one row per job, with its age and queue position", () => {
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    const done = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:58:30Z", queue_position: null } as unknown as Job;
+    const queued = { ...done, id: "j2", status: "queued", created_at: "2026-11-26T11:59:55Z", queue_position: 3 } as Job;
+    expect(jobRows([done, queued], now)).toBe(
+      ["ID  STATUS  MODEL  ENDPOINT   PRIORITY  POSITION  AGE", "j1  done    m      /api/chat  0         -         1m30s", "j2  queued  m      /api/chat  0         3         5s", ""].join("\n"),
+    );
+  });
+
+  test("an empty list says so, naming the filter", () => {
+    expect(noJobs({})).toBe("no jobs\n");
+    expect(noJobs({ status: "queued", model: "llama3.2" })).toBe("no jobs with status queued and model llama3.2\n");
+    expect(noJobs({ cursor: "c" })).toBe("no more jobs\n");
+  });
+
+  test("a state line per event of jobs watch", () => {
+    const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queueMs: 1200, totalMs: 65_000 }, error: null } as unknown as Job;
+    expect(stateLine("queued", job)).toBe("queued   2 ahead\n");
+    expect(stateLine("loading", job)).toBe("loading  llama3.2\n");
+    expect(stateLine("done", job)).toBe("done     8 tokens in 1m5s after 1s in the queue\n");
+    expect(stateLine("done", { ...job, timings: { queue_ms: 10, total_ms: 900 } })).toBe("done     8 tokens in 1s\n");
+    expect(stateLine("failed", { ...job, error: { status: 404, message: "model not found" } })).toBe("failed   (404) model not found\n");
+    expect(stateLine("canceled", job)).toBe("canceled\n");
   });
 
   test("artifactText finds the reply's text in each dialect, JSON otherwise", () => {
@@ -88,26 +108,56 @@ describe("pull progress", () => {
     { status: "pulling aaa", digest: "sha256:aaa", total: 1000, completed: 1000 },
     { status: "success" },
   ];
+  const fold = (lines: PullLine[], every = 1000) => lines.reduce((acc, line, i) => [...acc, applyPullLine(acc.at(-1)!, line, i * every)], [initialPull("m")]);
 
   test("folds the stream into a percentage over every layer", () => {
-    const states = steps.reduce((acc, line) => [...acc, applyPullLine(acc.at(-1)!, line)], [initialPull("m")]);
-    expect(states.map(percent)).toEqual([null, null, 0, 50, 100, 100]);
+    expect(fold(steps).map(percent)).toEqual([null, null, 0, 50, 100, 100]);
   });
 
-  test("the bar shows the model, the bar, percent, bytes and status", () => {
-    const state = applyPullLine(initialPull("llama3.2"), { status: "pulling aaa", digest: "d", total: 2_000_000_000, completed: 500_000_000 });
-    expect(renderBar(state, 8)).toBe("llama3.2  [##......]  25%  500.0 MB/2.0 GB  pulling aaa");
-    expect(renderBar(applyPullLine(state, { error: "boom" }), 8)).toContain("error: boom");
+  test("the speed is measured between samples a second or more apart, over whole seconds", () => {
+    const states = fold([{ status: "pulling aaa", digest: "d", total: 10_000_000, completed: 0 }, { status: "pulling aaa", digest: "d", total: 10_000_000, completed: 3_000_000 }, { status: "pulling aaa", digest: "d", total: 10_000_000, completed: 6_000_000 }], 1500);
+    expect(speed(states[1]!)).toBe(0);
+    expect(speed(states[3]!)).toBe(2_000_000); // 6 MB over 3 s
+    // samples closer than a second apart are not taken
+    expect(fold([{ digest: "d", total: 10, completed: 1 }, { digest: "d", total: 10, completed: 2 }], 10).at(-1)!.samples).toHaveLength(1);
   });
 
-  test("plain lines on a status change or a new quarter, nothing in between", () => {
-    const a = applyPullLine(initialPull("m"), { status: "pulling aaa", digest: "d", total: 100, completed: 10 });
-    expect(plainLine(a, applyPullLine(a, { status: "pulling aaa", digest: "d", total: 100, completed: 20 }))).toBeNull();
-    expect(plainLine(a, applyPullLine(a, { status: "pulling aaa", digest: "d", total: 100, completed: 30 }))).toBe("m: pulling aaa (30%)");
-    expect(plainLine(a, applyPullLine(a, { error: "nope" }))).toBe("m: error: nope (10%)");
+  const layout = { columns: 100, nameWidth: 10 };
+  const pulling = fold([{ status: "pulling dde5aa3fc5ff", digest: "d", total: 2_000_000_000, completed: 0 }, { status: "pulling dde5aa3fc5ff", digest: "d", total: 2_000_000_000, completed: 1_000_000_000 }], 10_000).at(-1)!;
+
+  test("a bar as Ollama draws it: percent, bar, size, speed, time left, then the step", () => {
+    const line = renderBar({ ...pulling, model: "llama3.2" }, layout);
+    expect(line).toBe(`llama3.2    50% ▕${"█".repeat(12)}${" ".repeat(12)}▏   1 GB/  2 GB  100 MB/s     10s  pulling dde5aa3fc5ff`);
+    expect(line.length).toBeLessThanOrEqual(99); // the step is padded to its column, then trimmed
   });
 
-  test("humanBytes uses decimal units", () => {
-    expect([0, 999, 1000, 4_920_753_328].map(humanBytes)).toEqual(["0 B", "999 B", "1.0 KB", "4.9 GB"]);
+  test("bars of models with different names line up, and fit every width without wrapping", () => {
+    const a = renderBar({ ...pulling, model: "phi3" }, layout);
+    const b = renderBar({ ...pulling, model: "nomic-embed-text"  }, { ...layout, nameWidth: 16 });
+    expect(a.indexOf("▕")).toBe(renderBar({ ...pulling, model: "llama3.2" }, layout).indexOf("▕"));
+    expect(b.indexOf("▏")).toBe(a.indexOf("▏"));
+    for (let columns = 10; columns <= 200; columns++) {
+      for (const state of [pulling, fold(steps).at(-1)!, fold(steps)[1]!, { ...pulling, error: "x" }]) {
+        expect(renderBar({ ...state, model: "nomic-embed-text" }, { columns, nameWidth: 16 }).length).toBeLessThan(columns);
+      }
+    }
+    // narrow: the step goes first, then speed and time; the bar stays
+    expect(renderBar(pulling, { columns: 60, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB  100 MB\/s     10s$/);
+    expect(renderBar(pulling, { columns: 40, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB$/);
+  });
+
+  test("done: the total alone, no speed; before any size: the step; a failure says failed, not the message", () => {
+    expect(renderBar(fold(steps).at(-1)!, layout)).toMatch(/^m {10}100% ▕█+▏   1 KB {27}success$/);
+    expect(renderBar(fold(steps)[1]!, layout)).toBe("m           pulling manifest");
+    expect(renderBar({ ...pulling, error: "disk full" }, layout)).toEndWith("  failed");
+    expect(renderBar({ ...pulling, error: "disk full" }, layout)).not.toContain("disk full");
+  });
+
+  test("plain lines on a new step or a new quarter, nothing in between, nothing for an error", () => {
+    const a = applyPullLine(initialPull("m"), { status: "pulling aaa", digest: "d", total: 100, completed: 10 }, 0);
+    expect(plainLine(a, applyPullLine(a, { status: "pulling aaa", digest: "d", total: 100, completed: 20 }, 1))).toBeNull();
+    expect(plainLine(a, applyPullLine(a, { status: "pulling aaa", digest: "d", total: 100, completed: 30 }, 1))).toBe("m: pulling aaa (30%)");
+    expect(plainLine(a, applyPullLine(a, { status: "verifying sha256 digest" }, 1))).toBe("m: verifying sha256 digest (10%)");
+    expect(plainLine(a, applyPullLine(a, { error: "nope" }, 1))).toBeNull();
   });
 });

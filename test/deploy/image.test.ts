@@ -2,6 +2,7 @@
 // stage is built from a local folder standing in for the `build` stage, then the container
 // must answer /healthz, stream /api/chat from its built-in simulator, run its own health
 // check, and keep its database in the mounted volume. Skipped without podman — never in CI.
+import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -68,6 +69,12 @@ test.skipIf(!podman)(
       // the HEALTHCHECK command, run inside the image (no shell there)
       await sh(pm("exec", NAME, "/foreman", "healthcheck"));
       expect(existsSync(join(data.path, "foreman.db"))).toBe(true);
+      // a backup from inside the image (no sqlite3 there: the executable makes it), while it runs
+      const backup = await sh(pm("exec", NAME, "/foreman", "backup", "/data/backup.db"));
+      expect(backup).toMatch(/^copied \/data\/foreman\.db to \/data\/backup\.db: \d+ jobs, .*integrity ok\n$/);
+      const copy = new Database(join(data.path, "backup.db"), { readonly: true });
+      expect(copy.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+      copy.close();
       await sh(pm("stop", "-t", "10", NAME));
       const logs = await sh(pm("logs", NAME), { withStderr: true });
       expect(logs).toContain('"msg":"foreman stopped"');

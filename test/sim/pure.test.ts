@@ -10,7 +10,7 @@ import { displayName, parseName } from "../../src/sim/names.ts";
 import { float32Base64, generateTokens, normalize, rawEmbedding } from "../../src/sim/output.ts";
 import { pullProgress } from "../../src/sim/models.ts";
 import { match } from "../../src/sim/router.ts";
-import { parseSimArgs } from "../../src/sim/cli.ts";
+import { simOptions } from "../../src/sim/cli.ts";
 
 describe("keep_alive", () => {
   test("numbers are seconds, negatives forever", () => {
@@ -186,15 +186,12 @@ describe("routes and cli", () => {
     expect(match("/api/nothing")).toBeNull();
   });
   test("flags", () => {
-    expect(parseSimArgs(["--port", "1234", "--token-delay=5", "--host", "0.0.0.0"])).toEqual({
-      help: false,
-      options: { port: 1234, tokenDelayMs: 5, hostname: "0.0.0.0" },
-    });
-    expect(parseSimArgs(["--help"])).toEqual({ help: true });
-    expect(parseSimArgs(["--port", "x"])).toHaveProperty("error");
-    expect(parseSimArgs(["--bogus", "1"])).toHaveProperty("error");
-    expect(parseSimArgs(["--port"])).toHaveProperty("error");
-    expect(parseSimArgs(["--origins", "https://a.example,*.b.test"])).toEqual({ help: false, options: { port: 11434, origins: "https://a.example,*.b.test" } });
-    expect(parseSimArgs(["--origins=example.com"])).toEqual({ error: expect.stringMatching(/^foreman sim: --origins: bad origin/) });
+    expect(simOptions({ port: "1234", "token-delay": "5", host: "0.0.0.0" })).toEqual({ options: { port: 1234, tokenDelayMs: 5, hostname: "0.0.0.0" } });
+    expect(simOptions({})).toEqual({ options: { port: 11434 } });
+    expect(simOptions({ port: "x" })).toHaveProperty("error");
+    expect(simOptions({ port: "70000" })).toHaveProperty("error");
+    expect(simOptions({ "max-loaded": "0" })).toHaveProperty("error");
+    expect(simOptions({ origins: "https://a.example,*.b.test" })).toEqual({ options: { port: 11434, origins: "https://a.example,*.b.test" } });
+    expect(simOptions({ origins: "example.com" })).toEqual({ error: expect.stringMatching(/^--origins: bad origin/) });
   });
 });

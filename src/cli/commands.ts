@@ -1,0 +1,265 @@
+// The command table: every subcommand of the foreman executable with its arguments, flags
+// and help, in one place. Usage texts, flag parsing (spec.ts) and shell completions
+// (completion.ts) are derived from it; handlers are loaded only when their command runs.
+import type { TSchema } from "@sinclair/typebox";
+import { ENDPOINTS } from "../../jobs/index.ts";
+import { options as settings } from "../config.ts";
+import { JOB_STATES } from "../contract/states.ts";
+import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
+import { VERSION } from "../ops/version.ts";
+import { SIM_FLAGS, SIM_FOOTER } from "../sim/cli.ts";
+import { completionScript, SHELLS, type Shell } from "./completion.ts";
+import { CONNECTION_FLAGS, JSON_FLAG } from "./connection.ts";
+import { EXIT_HELP, UsageError } from "./exit-codes.ts";
+import { resolve, usage, type CommandSpec, type FlagSpec, type Handler } from "./spec.ts";
+
+/** The literals of a union schema (log levels, formats), for the placeholder and completion. */
+const choices = (schema: TSchema): string[] | undefined => (schema.anyOf as TSchema[] | undefined)?.map((s) => String(s.const));
+
+/** serve's flags are the settings: each also an environment variable, flags win. */
+const SERVE_FLAGS: FlagSpec[] = Object.values(settings).map((o) => {
+  const values = choices(o.schema);
+  return {
+    name: o.flag.slice(2),
+    value: values ? values.join("|") : o.schema.type === "integer" ? "N" : "VALUE",
+    help: `${o.help}\n$${o.env}, default ${o.default === undefined ? "unset" : String(o.default) || "empty"}`,
+    ...(values ? { complete: values } : o.flag === "--db" ? { complete: "file" as const } : {}),
+  };
+});
+
+const CLIENT_FLAGS = [JSON_FLAG, ...CONNECTION_FLAGS];
+
+const MODEL_EXITS = "Exit codes:\n  0  ok\n  2  usage error\n  3  HTTP error (503: the target is not answering), or foreman could not be reached";
+
+const SERVE_ABOUT = "Runs the daemon: foreman in front of one Ollama server (the target). Every option is also an\nenvironment variable; flags win.";
+
+const help: Handler = async ({ positionals, root }) => {
+  const { spec, path, rest } = resolve(root, positionals);
+  if (rest.length) throw new UsageError(`no command "${positionals.join(" ")}"`);
+  process.stdout.write(usage(spec, path));
+  return 0;
+};
+
+const completion: Handler = async ({ positionals: [shell], root }) => {
+  if (!(SHELLS as readonly string[]).includes(shell!)) throw new UsageError(`no completion for "${shell}": expected ${SHELLS.join(", ")}`);
+  process.stdout.write(completionScript(shell as Shell, root));
+  return 0;
+};
+
+/** `foreman` with no command, or only flags, serves; `--version` prints the version. */
+const root: Handler = async (invocation) => {
+  if (invocation.values.version === true) {
+    console.log(VERSION);
+    return 0;
+  }
+  return (await import("./serve.ts")).serve(invocation);
+};
+
+const jobCommand = (name: keyof typeof import("./jobs.ts"), spec: Omit<CommandSpec, "name" | "run">): CommandSpec => ({
+  name,
+  ...spec,
+  flags: [...(spec.flags ?? []), ...CLIENT_FLAGS],
+  run: async () => (await import("./jobs.ts"))[name] as Handler,
+});
+
+export const COMMANDS: CommandSpec = {
+  name: "foreman",
+  summary: `foreman ${VERSION} — a queued, observable Ollama/OpenAI endpoint in front of one Ollama server`,
+  about: `foreman ${VERSION} — a queued, observable Ollama/OpenAI endpoint in front of one Ollama server.\nWithout a command it serves (see \`foreman serve --help\`); the options below are serve's.`,
+  flags: [...SERVE_FLAGS, { name: "version", short: "v", help: "print the version and exit" }],
+  run: async () => root,
+  commands: [
+    { name: "serve", summary: "run the daemon (the default command)", about: SERVE_ABOUT, flags: SERVE_FLAGS, run: async () => (await import("./serve.ts")).serve },
+    {
+      name: "run",
+      summary: "chat with a model through foreman's queue",
+      args: "MODEL [PROMPT...]",
+      arity: [1, Infinity],
+      about: `Sends the prompt through foreman's queue (the interactive lane: POST /api/chat) and streams the
+answer as it is generated. The prompt is the arguments, after anything piped on stdin. With
+neither, on a terminal: a chat that keeps the conversation (/? for help, /bye or Ctrl-D quits,
+Ctrl-C stops an answer and aborts it at the target).`,
+      flags: [
+        { name: "job", help: "send it as an async job (POST /jobs) and print the answer when it is done" },
+        { name: "timeout", value: "S", help: "with --job: give up waiting after S seconds (exit 4; the job goes on)" },
+        { ...JSON_FLAG, help: "print the final reply as JSON (the shape Ollama gives without streaming)" },
+        ...CONNECTION_FLAGS,
+      ],
+      footer: `Examples:
+  foreman run llama3.2                                   # chat
+  foreman run llama3.2 "Why is the sky blue?"
+  git diff | foreman run qwen2.5-coder "Write a commit message for this diff"
+  foreman run llama3.2 --job "Summarise War and Peace"   # as a durable job
+
+Exit codes:
+  0  ok: the answer came in full (the chat: it ended with /bye or Ctrl-D)
+  1  the answer failed, or was stopped with Ctrl-C; with --job: the job failed or was canceled
+  2  usage error
+  3  HTTP error from foreman (an unknown model is a 404), or foreman could not be reached
+  4  with --job --timeout: timed out waiting (the job is still there; it was not canceled)`,
+      run: async () => (await import("./run.ts")).run,
+    },
+    {
+      name: "status",
+      summary: "the target, the worker and the queue at a glance",
+      about: `One screen from GET /status: the target (up or down, since when), the models resident on it, what
+the worker is doing and for how long, the queue by model with its oldest wait, recent swaps.`,
+      flags: [
+        { name: "watch", short: "w", help: "redraw it in place every interval until Ctrl-C" },
+        { name: "interval", value: "S", help: "with --watch: seconds between refreshes (default 1)" },
+        { ...JSON_FLAG, help: "print /status as JSON (with --watch: one line per refresh)" },
+        ...CONNECTION_FLAGS,
+      ],
+      footer: "Exit codes:\n  0  ok (--watch: stopped with Ctrl-C)\n  2  usage error\n  3  HTTP error from foreman, or foreman could not be reached",
+      run: async () => (await import("./status.ts")).status,
+    },
+    {
+      name: "models",
+      summary: "the target's models (like ollama list)",
+      args: "[PREFIX]",
+      arity: [0, 1],
+      about: "The target's models, from GET /api/tags through foreman, as `ollama list` shows them: NAME, ID,\nSIZE, MODIFIED. A PREFIX keeps the models whose name starts with it.",
+      flags: [{ ...JSON_FLAG, help: "print the target's /api/tags reply" }, ...CONNECTION_FLAGS],
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).models,
+    },
+    {
+      name: "ps",
+      summary: "the models resident on the target, and until when (like ollama ps)",
+      args: "[PREFIX]",
+      arity: [0, 1],
+      about: "The models loaded on the target, from GET /api/ps through foreman, as `ollama ps` shows them:\nNAME, ID, SIZE, PROCESSOR, CONTEXT, UNTIL.",
+      flags: [{ ...JSON_FLAG, help: "print the target's /api/ps reply" }, ...CONNECTION_FLAGS],
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).ps,
+    },
+    {
+      name: "jobs",
+      summary: "submit, list, watch, wait for and cancel async jobs",
+      about: "The async job API (POST /jobs and friends) from a shell.",
+      footer: EXIT_HELP,
+      commands: [
+        jobCommand("submit", {
+          summary: "queue a job; --wait waits for it and prints the answer",
+          about:
+            "Queues a job (endpoint default /api/chat) and prints it. With --wait, waits until it ends and prints\nthe answer's text (the artifact with --json); a job that failed or was canceled exits 1.",
+          flags: [
+            { name: "endpoint", value: "E", help: "the target endpoint (default /api/chat)", complete: ENDPOINTS },
+            { name: "model", value: "M", help: "the model (or the request's own)" },
+            { name: "prompt", value: "TEXT", help: "the prompt (a user message on chat endpoints)" },
+            { name: "message", value: "TEXT", multiple: true, help: "a user message (chat endpoints; repeatable)" },
+            { name: "request", value: "JSON|@FILE", help: "the target's request body, or a file holding it", complete: "file" },
+            { name: "webhook", value: "URL", help: "where to POST the job's state changes" },
+            { name: "priority", value: "N", help: "higher runs first within a model" },
+            { name: "metadata", value: "JSON", help: "a JSON object kept with the job" },
+            { name: "idempotency-key", value: "K", help: "the same key and body return the same job" },
+            { name: "wait", help: "wait for the job to end and print its answer" },
+            { name: "timeout", value: "S", help: "with --wait: give up waiting after S seconds (exit 4; the job goes on)" },
+          ],
+          footer: EXIT_HELP,
+        }),
+        jobCommand("get", {
+          summary: "show a job",
+          args: "ID",
+          arity: [1, 1],
+          flags: [{ name: "wait", value: "S", help: `long-poll up to S seconds (≤ ${MAX_WAIT_SECONDS}) for the job to end` }],
+          footer: EXIT_HELP,
+        }),
+        jobCommand("ls", {
+          summary: "list jobs, newest first, with age and queue position",
+          flags: [
+            { name: "status", value: "S", help: `only jobs in this state (${JOB_STATES.join(", ")})`, complete: JOB_STATES },
+            { name: "model", value: "M", help: "only jobs for this model" },
+            { name: "limit", value: "N", help: "jobs per page (default 50, at most 500)" },
+            { name: "cursor", value: "C", help: "the next page (the cursor the previous page printed)" },
+          ],
+          footer: EXIT_HELP,
+        }),
+        jobCommand("watch", {
+          summary: "follow a job: its state changes and the text as it is generated",
+          args: "ID",
+          arity: [1, 1],
+          about: `Follows the job's event stream (GET /jobs/{id}/events) until the job ends: a line per state change
+and the generated text as it streams (from when watch started: \`jobs artifact\` has all of it);
+--json prints each event as one JSON line.`,
+          footer: EXIT_HELP,
+        }),
+        jobCommand("wait", {
+          summary: "wait until a job ends and show it",
+          args: "ID",
+          arity: [1, 1],
+          flags: [{ name: "timeout", value: "S", help: "give up after S seconds (exit 4; the job goes on)" }],
+          footer: EXIT_HELP,
+        }),
+        jobCommand("cancel", { summary: "cancel a queued or running job", args: "ID", arity: [1, 1], footer: EXIT_HELP }),
+        jobCommand("artifact", { summary: "print the result of a done job (its text; --json for all of it)", args: "ID", arity: [1, 1], footer: EXIT_HELP }),
+      ],
+    },
+    {
+      name: "pull",
+      summary: "have the target download models, with progress",
+      args: "MODEL...",
+      arity: [1, Infinity],
+      about:
+        "Asks the target to download each model, showing its progress: bars on a terminal, a line per step\notherwise. Goes through foreman's /api/pull unless --target is given.",
+      flags: [{ name: "target", value: "URL", help: "talk to this Ollama directly instead of through foreman" }, ...CONNECTION_FLAGS],
+      footer: `Exit codes:
+  0  every model reached success
+  1  a model failed (the target's message is printed)
+  2  usage error
+  3  HTTP error, or foreman / the target could not be reached`,
+      run: async () => (await import("./pull.ts")).pull,
+    },
+    {
+      name: "backup",
+      summary: "copy the database, consistently, while foreman runs",
+      args: "PATH",
+      arity: [1, 1],
+      complete: "file",
+      about: `Copies foreman's database to PATH with SQLite's VACUUM INTO: a consistent copy of everything
+committed when it starts, made while foreman keeps running (no sqlite3 needed; it works inside
+the container: docker compose exec foreman /foreman backup /data/backup.db). The copy is checked
+before the command says it is done. To restore: stop foreman, put the copy in place of the
+database (removing any -wal and -shm files beside it), start foreman.`,
+      flags: [
+        { name: "db", value: "FILE", help: "the database (default $FOREMAN_DB, else ./data/foreman.db)", complete: "file" },
+        { name: "force", help: "replace PATH if it exists" },
+      ],
+      footer: "Exit codes:\n  0  the copy is made and passed its integrity check\n  1  it could not be made (the message says why)\n  2  usage error (PATH exists without --force)",
+      run: async () => (await import("./backup.ts")).backup,
+    },
+    {
+      name: "sim",
+      summary: "run the Ollama simulator on its own",
+      about: "Starts an Ollama simulator (no GPU needed) and prints its URL; runs until Ctrl-C or SIGTERM.",
+      flags: SIM_FLAGS,
+      footer: SIM_FOOTER,
+      run: async () => (await import("./sim.ts")).sim,
+    },
+    {
+      name: "healthcheck",
+      summary: "exit 0 when foreman answers /healthz (for container health checks)",
+      flags: [CONNECTION_FLAGS[0]!],
+      footer: "Exit codes:\n  0  foreman answered /healthz within 3 s\n  1  it did not",
+      run: async () => (await import("./healthcheck.ts")).healthcheck,
+    },
+    {
+      name: "completion",
+      summary: "print a shell completion script (bash, zsh, fish)",
+      args: "SHELL",
+      arity: [1, 1],
+      complete: SHELLS,
+      about: "Prints the completion script for SHELL (bash, zsh or fish), made from the same table as --help.",
+      footer: `Load it for this shell:
+  source <(foreman completion bash)          # bash
+  source <(foreman completion zsh)           # zsh
+  foreman completion fish | source           # fish
+Or for good:
+  foreman completion bash > ~/.local/share/bash-completion/completions/foreman
+  foreman completion zsh > "\${fpath[1]}/_foreman"
+  foreman completion fish > ~/.config/fish/completions/foreman.fish`,
+      run: async () => completion,
+    },
+    { name: "help", summary: "show the help of a command", args: "[COMMAND...]", arity: [0, 3], run: async () => help },
+  ],
+};

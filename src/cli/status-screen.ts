@@ -1,0 +1,66 @@
+// `foreman status` on one screen, from GET /status: the target, what is resident, what the
+// worker is doing and for how long, the queue by model with its oldest wait, recent swaps.
+// Pure: the time, the clock format and the width are parameters.
+import type { Status } from "../../clients/ts/types.ts";
+import { shortDuration } from "./human.ts";
+import { table } from "./format.ts";
+
+export interface ScreenOptions {
+  now: number;
+  /** foreman's address, as the CLI reached it */
+  url: string;
+  /** a wall-clock time for a person ("14:02:11") */
+  clock(ms: number): string;
+  /** lines are cut to this many characters (a redrawn screen must not wrap) */
+  width?: number;
+}
+
+const LABEL = 10;
+const MAX_SWAPS = 5;
+
+/** Rows under a label: the label on the first, the others indented to match. */
+const labelled = (label: string, lines: readonly string[]) => lines.map((line, i) => `${(i === 0 ? label : "").padEnd(LABEL)}${line}`);
+
+function worker(s: Status, o: ScreenOptions): string {
+  const w = s.worker;
+  const since = w.since ? ` for ${shortDuration(o.now - Date.parse(w.since))}` : "";
+  if (w.state === "running") return `${w.jobStatus === "loading" ? "loading" : "running"} ${w.model} (job ${w.job})${since}`;
+  if (w.state === "paused") return `paused: ${w.reason}${w.until ? ` until ${o.clock(Date.parse(w.until))}` : ""}`;
+  return "idle";
+}
+
+function queue(s: Status): string[] {
+  const queued = s.queue.byState.queued ?? 0;
+  const running = (s.queue.byState.loading ?? 0) + (s.queue.byState.working ?? 0);
+  const models = Object.keys(s.queue.byModel).sort();
+  if (models.length === 0) return ["empty"];
+  const oldest = s.queue.oldestQueuedAgeSeconds;
+  const rows = models.map((model) => {
+    const by = s.queue.byModel[model]!;
+    const age = s.queue.oldestQueuedAgeSecondsByModel[model];
+    return [model, String(by.queued ?? 0), String((by.loading ?? 0) + (by.working ?? 0)), age === undefined ? "-" : shortDuration(age * 1000)];
+  });
+  const summary = `${queued} queued, ${running} running${oldest === null ? "" : `; the oldest has waited ${shortDuration(oldest * 1000)}`}`;
+  return [summary, ...table([["MODEL", "QUEUED", "RUNNING", "OLDEST WAIT"], ...rows]).trimEnd().split("\n")];
+}
+
+function swaps(s: Status, o: ScreenOptions): string[] {
+  const head = `${s.swaps} swap${s.swaps === 1 ? "" : "s"} in ${s.loads} load${s.loads === 1 ? "" : "s"}, ${s.jobsRun} run`;
+  const recent = s.recentSwaps.slice(0, MAX_SWAPS).map((w) => `${o.clock(Date.parse(w.at))}  ${w.from} → ${w.to}  (${shortDuration(o.now - Date.parse(w.at))} ago)`);
+  return [head, ...recent];
+}
+
+export function statusScreen(s: Status, o: ScreenOptions): string {
+  const target = s.target;
+  const state = target.up === null ? "not checked yet" : `${target.up ? "up" : "DOWN"} since ${o.clock(Date.parse(target.since))} (${shortDuration(o.now - Date.parse(target.since))})`;
+  const lines = [
+    `foreman ${s.version} at ${o.url}, up ${shortDuration(s.uptimeSeconds * 1000)}`,
+    ...labelled("target", [`${target.url}  ${state}`]),
+    ...labelled("resident", [target.resident.length ? target.resident.join(", ") : "none"]),
+    ...labelled("worker", [worker(s, o)]),
+    ...labelled("queue", queue(s)),
+    ...labelled("swaps", swaps(s, o)),
+  ];
+  const cut = (line: string) => (o.width !== undefined && line.length > o.width ? `${line.slice(0, Math.max(0, o.width - 1))}…` : line);
+  return `${lines.map(cut).join("\n")}\n`;
+}

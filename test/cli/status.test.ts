@@ -1,0 +1,152 @@
+// `foreman status`: the fields GET /status gained for it (the worker's since and job state,
+// the oldest wait per model, recent swaps), the one-screen rendering, --json, and --watch on a
+// real terminal: redrawn in place, never scrolling, Ctrl-C exits 0.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { ForemanClient } from "../../clients/ts/index.ts";
+import type { Status } from "../../clients/ts/types.ts";
+import { statusScreen } from "../../src/cli/status-screen.ts";
+import { BUN, MAIN, startStack, waitFor, type Stack } from "../harness.ts";
+import { openTerminal, TMUX } from "./terminal.ts";
+
+setDefaultTimeout(60_000);
+
+let stack: Stack;
+let client: ForemanClient;
+
+beforeAll(async () => {
+  stack = await startStack({ sim: { tokenDelayMs: 5, loadMs: 20, maxLoaded: 1 }, foreman: { pollIntervalMs: 200 } });
+  client = new ForemanClient({ baseUrl: stack.url });
+});
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+const getStatus = async () => (await (await fetch(`${stack.url}/status`)).json()) as Status;
+
+async function foreman(args: string[]) {
+  const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, FOREMAN_URL: stack.url }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}
+
+describe("GET /status, for the status screen", () => {
+  test("the running job's state and since, the oldest wait per model, the recent swaps", async () => {
+    await client.run({ request: { model: "llama3.2", prompt: "a" }, endpoint: "/api/generate" });
+    await stack.sim.setFaults({ firstByteDelayMs: 2000 });
+    const slow = await client.submit({ request: { model: "mistral", prompt: "slow" }, endpoint: "/api/generate" });
+    const waiting = await client.submit({ request: { model: "phi3", prompt: "waits" }, endpoint: "/api/generate" });
+    try {
+      const status = await waitFor(async () => {
+        const s = await getStatus();
+        return s.worker.state === "running" && s.worker.job === slow.id ? s : null;
+      }, { what: "the worker to run the mistral job" });
+      expect(status.worker.model).toBe("mistral");
+      expect(status.worker.jobStatus).toBe("loading");
+      expect(Date.now() - Date.parse(status.worker.since!)).toBeGreaterThanOrEqual(0);
+      expect(Object.keys(status.queue.oldestQueuedAgeSecondsByModel)).toEqual(["phi3:latest"]);
+      expect(status.queue.oldestQueuedAgeSecondsByModel["phi3:latest"]).toBeGreaterThanOrEqual(0);
+      expect(status.recentSwaps[0]).toMatchObject({ from: "llama3.2:latest", to: "mistral:latest" });
+      expect(Number.isNaN(Date.parse(status.recentSwaps[0]!.at))).toBe(false);
+    } finally {
+      await stack.sim.setFaults({ firstByteDelayMs: 0 });
+      await client.wait(slow.id);
+      await client.wait(waiting.id);
+    }
+    const after = await getStatus();
+    expect(after.recentSwaps.slice(0, 2).map((s) => `${s.from} → ${s.to}`)).toEqual(["mistral:latest → phi3:latest", "llama3.2:latest → mistral:latest"]);
+    expect(after.queue.oldestQueuedAgeSecondsByModel).toEqual({});
+  });
+});
+
+describe("the status screen", () => {
+  const now = Date.parse("2026-11-26T12:00:00Z");
+  const base: Status = {
+    version: "0.1.0",
+    uptimeSeconds: 7980,
+    target: { url: "http://mac.lan:11434", up: true, since: "2026-11-26T10:00:00Z", resident: ["llama3.2:latest"] },
+    worker: { state: "running", job: "01J", model: "llama3.2", jobStatus: "working", since: "2026-11-26T11:59:48Z" },
+    queue: {
+      byState: { queued: 3, loading: 0, working: 1 },
+      byModel: { "llama3.2:latest": { queued: 1, working: 1 }, "qwen2.5:latest": { queued: 2 } },
+      oldestQueuedAgeSeconds: 72,
+      oldestQueuedAgeSecondsByModel: { "llama3.2:latest": 30, "qwen2.5:latest": 72 },
+    },
+    jobsRun: 40,
+    loads: 6,
+    swaps: 4,
+    recentSwaps: [{ at: "2026-11-26T11:58:00Z", from: "qwen2.5:latest", to: "llama3.2:latest" }],
+  };
+  const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+  test("everything on one screen", () => {
+    expect(statusScreen(base, { now, url: "http://127.0.0.1:8080", clock })).toBe(
+      [
+        "foreman 0.1.0 at http://127.0.0.1:8080, up 2h13m",
+        "target    http://mac.lan:11434  up since 10:00:00 (2h0m)",
+        "resident  llama3.2:latest",
+        "worker    running llama3.2 (job 01J) for 12s",
+        "queue     3 queued, 1 running; the oldest has waited 1m12s",
+        "          MODEL            QUEUED  RUNNING  OLDEST WAIT",
+        "          llama3.2:latest  1       1        30s",
+        "          qwen2.5:latest   2       0        1m12s",
+        "swaps     4 swaps in 6 loads, 40 run",
+        "          11:58:00  qwen2.5:latest → llama3.2:latest  (2m0s ago)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a target that is down, a paused worker, an empty queue; lines cut to the width", () => {
+    const down: Status = { ...base, target: { ...base.target, up: false, resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { byState: {}, byModel: {}, oldestQueuedAgeSeconds: null, oldestQueuedAgeSecondsByModel: {} }, recentSwaps: [] };
+    const screen = statusScreen(down, { now, url: "http://127.0.0.1:8080", clock, width: 40 });
+    expect(screen).toContain("target    http://mac.lan:11434  DOWN si…\n");
+    expect(screen).toContain("resident  none\n");
+    expect(screen).toContain("worker    paused: target down\n");
+    expect(screen).toContain("queue     empty\n");
+    for (const line of screen.trimEnd().split("\n")) expect(line.length).toBeLessThanOrEqual(40);
+  });
+});
+
+describe("foreman status", () => {
+  test("one screen; --json is /status", async () => {
+    const r = await foreman(["status"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith(`foreman `);
+    expect(r.stdout).toMatch(new RegExp(`^target    ${stack.sim.url.replace(/[.]/g, "\\.")}  up since`, "m"));
+    const json = await foreman(["status", "--json"]);
+    expect(Object.keys(JSON.parse(json.stdout) as Status).sort()).toEqual(Object.keys(await getStatus()).sort());
+  });
+
+  test("an unreachable foreman exits 3", async () => {
+    const r = await foreman(["status", "--url", "http://127.0.0.1:9"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("cannot reach foreman");
+  });
+
+  test.skipIf(!TMUX)("--watch redraws in place without scrolling; Ctrl-C exits 0 and leaves the last screen", async () => {
+    const term = await openTerminal([BUN, MAIN, "status", "--watch", "--interval", "0.2"], { env: { FOREMAN_URL: stack.url }, rows: 30 });
+    const headers = (s: string) => s.split("\n").filter((l) => l.startsWith("foreman ")).length;
+    try {
+      await term.waitForScreen((s) => s.startsWith("foreman ") && s.includes("queue     empty"), "the first screen");
+      await stack.sim.setFaults({ firstByteDelayMs: 3000 });
+      const jobs = [];
+      for (const model of ["llama3.2", "mistral", "mistral"]) jobs.push(await client.submit({ request: { model, prompt: "x" }, endpoint: "/api/generate" }));
+      const busy = await term.waitForScreen((s) => /^queue     2 queued, 1 running/m.test(s), "the queue to show on the screen");
+      // redrawn in place: one screen, from the top line, however many refreshes happened
+      expect(busy.split("\n")[0]).toStartWith("foreman ");
+      expect(headers(busy)).toBe(1);
+      expect(busy).toMatch(/^          mistral:latest +2 +0 +\d+s$/m);
+      expect(busy).toMatch(/^worker    (loading|running) llama3\.2 \(job \S+\) for \d+s$/m);
+      await stack.sim.setFaults({ firstByteDelayMs: 0 });
+      for (const job of jobs) await client.wait(job.id);
+      await term.waitForScreen((s) => s.includes("queue     empty") && headers(s) === 1, "the queue to empty on the screen");
+      await term.press("C-c");
+      expect(await term.exitCode()).toBe(0);
+      expect(headers(await term.screen())).toBe(1);
+    } finally {
+      await stack.sim.setFaults({ firstByteDelayMs: 0 });
+      await term.stop();
+    }
+  });
+});
