@@ -1,9 +1,13 @@
 // Queued passthrough: an inference request (chat, generate, embeddings, /v1) waits in the
 // interactive lane until the worker sends it, then the target's reply streams back to the
-// caller unchanged — status, content type, each NDJSON line or SSE event as soon as it
-// arrives. The caller's life and the reply's life are two small state machines below.
+// caller unchanged — status, content type, length, each NDJSON line or SSE event as soon as
+// it arrives. The caller's life and the reply's life are two small state machines below.
+// What needs no turn on the target does not queue (ADR 0019): a body Ollama would refuse
+// before looking at the model is answered here in its words, an unload goes straight to the
+// target, and a model a fresh /api/tags does not list gets Ollama's 404.
 import { kindOf } from "../../jobs/index.ts";
 import type { JobKind } from "../../jobs/kind.ts";
+import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
@@ -13,28 +17,16 @@ import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts"
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { INTERACTIVE, type JobRecord } from "../queue/queue.ts";
-import { replyHeaders } from "../target/client.ts";
+import { replyHeaders, sizedLength } from "../target/client.ts";
 import { TargetTimeout } from "../target/errors.ts";
+import { looksUpLocally } from "../target/model-name.ts";
 import { IdleReader } from "../target/stream.ts";
+import { straight } from "./direct.ts";
 
 /** Ollama's own queue-full message (two spaces after the first period). */
 export const BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";
 
 type Gone = { kind: "gone" };
-
-/** The model named by a request body; foreman needs it to schedule, the body itself stays as sent. */
-function modelOf(body: Uint8Array): string {
-  if (body.byteLength === 0) throw new HttpError(400, "missing request body");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
-  }
-  const model = (parsed as { model?: unknown } | null)?.model;
-  if (typeof model !== "string" || model.trim() === "") throw new HttpError(400, "model is required", "/model");
-  return model;
-}
 
 function busy(dialect: Dialect, why: string): Response {
   return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`);
@@ -62,6 +54,11 @@ class ReplyRelay {
   constructor(res: Response, kind: JobKind, idleMs: number, timing: string) {
     const headers = replyHeaders(res, { "server-timing": timing });
     const contentType = res.headers.get("content-type") ?? "";
+    const ndjson = /x-ndjson/.test(contentType);
+    // a body the target sized keeps its length (a break then shows as a short read); an NDJSON
+    // stream never has one, and may get an {"error"} line of foreman's at its end
+    const length = ndjson ? null : sizedLength(res);
+    if (length !== null) headers.set("content-length", String(length));
     const folder = new ReplyFolder(kind, { status: res.status, contentType }, { keep: false });
     if (!res.body) {
       this.end(folder.end());
@@ -69,7 +66,6 @@ class ReplyRelay {
       return;
     }
     const reader = new IdleReader(res.body, idleMs);
-    const ndjson = /x-ndjson/.test(contentType);
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Uint8Array | null;
@@ -123,6 +119,7 @@ class ReplyRelay {
  */
 class WaitingCall implements InteractiveRequest {
   readonly path: string;
+  private readonly dialect: Dialect;
   readonly headers: Headers;
   readonly signal: AbortSignal;
   private state: "queued" | "relaying" | "answered" | "gone" = "queued";
@@ -137,8 +134,10 @@ class WaitingCall implements InteractiveRequest {
     request: Request,
     private readonly services: Services,
     private readonly receivedAt: number,
+    targetPath: string,
   ) {
-    this.path = job.endpoint;
+    this.path = targetPath;
+    this.dialect = dialectOf(job.endpoint);
     this.headers = request.headers;
     this.signal = request.signal;
     const { interactiveMaxWaitMs } = services.config;
@@ -170,7 +169,7 @@ class WaitingCall implements InteractiveRequest {
   }
 
   fail(status: number, message: string): void {
-    if (this.state === "queued") this.settle("answered", errorResponse(dialectOf(this.path), status, message));
+    if (this.state === "queued") this.settle("answered", errorResponse(this.dialect, status, message));
   }
 
   /**
@@ -184,7 +183,7 @@ class WaitingCall implements InteractiveRequest {
     const down = this.services.poller.unreachable();
     const reason = down ? `${down}; ${waited}` : waited;
     if (!this.leaveQueue("failed", reason)) return;
-    this.settle("answered", down ? errorResponse(dialectOf(this.path), 503, reason) : busy(dialectOf(this.path), reason));
+    this.settle("answered", down ? errorResponse(this.dialect, 503, reason) : busy(this.dialect, reason));
   }
 
   private leave(): void {
@@ -209,6 +208,24 @@ class WaitingCall implements InteractiveRequest {
   }
 }
 
+/**
+ * An unload only frees the target: it goes straight there, beside whatever the worker is
+ * running, and Ollama answers it at once (the model leaves when its running request, if any,
+ * has finished). The poller is told, so the scheduler no longer counts the model as resident.
+ */
+async function unloadNow(services: Services, request: Request, targetPath: string, body: Uint8Array, model: string): Promise<Response> {
+  const { target, poller, config } = services;
+  const down = poller.unreachable();
+  if (down) throw new HttpError(503, `${down}; try again later`);
+  const unanswered = (status: 503 | 504, message: string): never => {
+    throw new HttpError(status, message);
+  };
+  const timeoutMs = config.metadataTimeoutMs;
+  const res = await straight(services, performance.now(), timeoutMs, unanswered, (send) => send(targetPath, { method: "POST", body, headers: target.headers(request.headers), signal: request.signal, timeoutMs }));
+  if (res.ok) poller.noteUnloaded(model);
+  return res;
+}
+
 /** A queued passthrough route for one inference endpoint. */
 export function queuedPassthrough(endpoint: string): RouteDef {
   const kind = kindOf(endpoint);
@@ -217,15 +234,21 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
     tags: ["passthrough"],
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
+    handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
+      const askedAt = performance.now();
       const body = await readBody(request, services.config);
-      const model = modelOf(body);
-      const { queue, worker, config } = services;
+      const admission = admit(kind.reading, kind.dialect === "ollama", new TextDecoder().decode(body));
+      if (!admission.ok) throw new HttpError(admission.status, admission.message);
+      const { model } = admission;
+      const targetPath = url.pathname + url.search;
+      if (admission.unload) return unloadNow(services, request, targetPath, body, model);
+      const { queue, worker, config, poller } = services;
+      if (admission.lookupNext && looksUpLocally(model) && (await poller.lacks(model, askedAt))) throw new HttpError(404, kind.reading.notFound(model));
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
       const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
-      const call = new WaitingCall(job, kind, body, request, services, receivedAt);
+      const call = new WaitingCall(job, kind, body, request, services, receivedAt, targetPath);
       worker.attach(job.id, call);
       worker.wake();
       return call.response;

@@ -32,6 +32,17 @@ export function replyHeaders(res: Response, extra: Record<string, string> = {}):
   return headers;
 }
 
+/**
+ * The length of a reply's body as the target sized it (Content-Length), or null: chunked, or
+ * compressed on the way (fetch decodes it, and the length was the compressed body's).
+ */
+export function sizedLength(res: Response): number | null {
+  const encoding = res.headers.get("content-encoding");
+  const length = res.headers.get("content-length");
+  if ((encoding && encoding !== "identity") || length === null || !/^\d+$/.test(length)) return null;
+  return Number(length);
+}
+
 export interface TargetOptions {
   token?: string;
   connectTimeoutMs: number;
