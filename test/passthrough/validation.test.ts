@@ -3,10 +3,12 @@
 // no model, a model of the wrong type, the /v1 middlewares' own checks — and for a model the
 // target does not have, foreman's reply (status and body) is the simulator's, and the target
 // is not asked to run it.
-import { describe, expect, test } from "bun:test";
-import { sharedStack } from "../harness.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { sharedStack, waitFor } from "../harness.ts";
 
-const stack = sharedStack();
+// one poll at start, then none: what the poller has listed is what the test says it is
+const stack = sharedStack({ foreman: { pollIntervalMs: 3_600_000 } });
+beforeAll(() => waitFor(() => stack.foreman.services.poller.up === true && stack.foreman.services.poller.tags, { what: "the poller's first look at the target" }));
 
 /** A body each endpoint accepts apart from its model. */
 const REST: Record<string, Record<string, unknown>> = {
@@ -120,13 +122,23 @@ describe("a model the target does not have", () => {
     }
   });
 
-  test("a model pulled since the last poll is found by the fresh /api/tags and queued, not refused", async () => {
+  test("another spelling of a model the target has is found in the last good copy; no /api/tags asked", async () => {
     const tagsBefore = stack.sim.counters.requests["GET /api/tags"] ?? 0;
-    // a name the poller has never listed, in another spelling of a model the target has
-    const res = await fetch(`${stack.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "registry.ollama.ai/library/llama3.2:latest", prompt: "hi", stream: false }) });
+    const res = await fetch(`${stack.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "registry.ollama.ai/library/LLAMA3.2:latest", prompt: "hi", stream: false }) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { done: boolean }).done).toBe(true);
     expect(stack.sim.counters.requests["GET /api/tags"] ?? 0).toBe(tagsBefore);
+  });
+
+  test("a model pulled since the last poll is found by a fresh /api/tags and queued, not refused", async () => {
+    const pulled = await fetch(`${stack.sim.url}/api/pull`, { method: "POST", body: JSON.stringify({ model: "phi3", stream: false }) });
+    expect(await pulled.json()).toEqual({ status: "success" });
+    expect(stack.foreman.services.poller.lists("phi3")).toBe(false);
+    const tagsBefore = stack.sim.counters.requests["GET /api/tags"] ?? 0;
+    const res = await fetch(`${stack.url}/api/generate`, { method: "POST", body: JSON.stringify({ model: "phi3", prompt: "hi", stream: false }) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { done: boolean }).done).toBe(true);
+    expect(stack.sim.counters.requests["GET /api/tags"] ?? 0).toBeGreaterThan(tagsBefore);
   });
 
   test("names Ollama does not look up locally are the target's to answer: cloud models go through the queue", async () => {
