@@ -92,8 +92,8 @@ async function copied(res: Response): Promise<Response> {
 
 /**
  * One request straight to the target (`ask` sends it through `send`, and may share it), its
- * reply handed back: a reply with a body the target sized (Ollama sends Content-Length when
- * the body fit its buffer) is copied in one piece, with that length; a HEAD reply keeps the
+ * reply handed back: a small body the target sized (Ollama sends Content-Length when the body
+ * fit its buffer) is copied in one piece, so it keeps that length; a HEAD reply keeps the
  * length the target gave it; anything else, progress streams included, is relayed as it
  * comes, and cut off if the target breaks it off. An unreachable or silent target is
  * `unanswered` (the last good copy, or a 503/504).
@@ -117,11 +117,13 @@ export async function straight(
     const length = sizedLength(res);
     const headers = replyHeaders(res, { "server-timing": timing(started, sent, answered) });
     // a HEAD reply has no body but says how long the GET's would be (as Ollama's does)
-    if (length !== null && length <= SMALL_REPLY_BYTES && res.body !== null) return new Response(await res.arrayBuffer(), { status: res.status, headers });
-    // a HEAD reply has no body but says how long the GET's would be (as Ollama's does); a larger
-    // sized body streams on with its length, so a break shows as a short read
-    if (length !== null) headers.set("content-length", String(length));
-    return new Response(res.body && passOn(res.body), { status: res.status, headers });
+    if (res.body === null) {
+      // a HEAD reply has no body but says how long the GET's would be, as Ollama's does
+      if (length !== null) headers.set("content-length", String(length));
+      return new Response(null, { status: res.status, headers });
+    }
+    if (length !== null && length <= SMALL_REPLY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, headers });
+    return new Response(passOn(res.body), { status: res.status, headers });
   } catch (err) {
     if (err instanceof TargetUnreachable) {
       poller.markDown(err.message);

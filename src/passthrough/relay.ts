@@ -32,10 +32,38 @@ function busy(dialect: Dialect, why: string): Response {
   return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`);
 }
 
+/** A body the target sized (Content-Length) up to this size is read whole and sent with that length. */
+const WHOLE_REPLY_BYTES = 64 * 1024;
+
+/**
+ * What came of a body, then the break: the caller gets the status and those bytes, then the
+ * connection is cut, as talking to the target directly. The break waits a turn of the event
+ * loop, or Bun would drop the connection before writing anything; it errors with no reason, so
+ * Bun prints nothing.
+ */
+function brokenBody(parts: Uint8Array[]): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      if (!sent) {
+        sent = true;
+        for (const part of parts) controller.enqueue(part);
+        return;
+      }
+      await Bun.sleep(0);
+      controller.error();
+    },
+  });
+}
+
+/** How a read of the target's reply failed: silent (504) or dropped (502). */
+const broken = (err: unknown): Outcome => ({ kind: "error", status: err instanceof TargetTimeout ? 504 : 502, message: (err as Error).message });
+
 /**
  * One target reply on its way to the caller, folded as it passes so the record knows how it
  * ended and how many tokens it carried.
  *
+ *   reading (a small body the target sized) ──read whole──► ended (sent in one piece, with its length)
  *   streaming ──body ends──────────────► ended (done, or the target's error)
  *       ├──target silent or dropped────► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
  *       └──caller cancels──────────────► ended (gone)
@@ -44,41 +72,72 @@ function busy(dialect: Dialect, why: string): Response {
  * directly (ADR 0018): a native NDJSON stream ends with Ollama's own {"error"} line; any other
  * reply (SSE, a non-streamed body) is cut off — the stream errors, so the connection closes
  * without the terminating chunk and the client's read fails. The status line is long gone by
- * then, and a 5xx would make OpenAI clients retry and run the inference twice anyway.
+ * then, and a 5xx would make OpenAI clients retry and run the inference twice anyway. A small
+ * body the target sized (Ollama's non-streamed replies that fit its buffer) is read whole first,
+ * because Bun sends a streamed body chunked whatever its headers say: the caller gets the
+ * target's Content-Length (ADR 0019), and a break while reading is the same cut.
  */
 class ReplyRelay {
-  readonly response: Response;
-  private state: "streaming" | "ended" = "streaming";
+  readonly response: Promise<Response>;
+  private state: "reading" | "streaming" | "ended";
   private readonly outcome = Promise.withResolvers<Outcome | Gone>();
 
-  constructor(res: Response, kind: JobKind, idleMs: number, timing: string) {
+  constructor(res: Response, kind: JobKind, idleMs: number, timing: string, callerSignal: AbortSignal) {
     const headers = replyHeaders(res, { "server-timing": timing });
     const contentType = res.headers.get("content-type") ?? "";
     const ndjson = /x-ndjson/.test(contentType);
-    // a body the target sized keeps its length (a break then shows as a short read); an NDJSON
-    // stream never has one, and may get an {"error"} line of foreman's at its end
-    const length = ndjson ? null : sizedLength(res);
-    if (length !== null) headers.set("content-length", String(length));
     const folder = new ReplyFolder(kind, { status: res.status, contentType }, { keep: false });
+    // an NDJSON stream is never sized, and may get an {"error"} line of foreman's at its end
+    const length = ndjson ? null : sizedLength(res);
     if (!res.body) {
-      this.end(folder.end());
-      this.response = new Response(null, { status: res.status, headers });
-      return;
+      this.state = "ended";
+      this.outcome.resolve(folder.end());
+      this.response = Promise.resolve(new Response(null, { status: res.status, headers }));
+    } else if (length !== null && length <= WHOLE_REPLY_BYTES) {
+      this.state = "reading";
+      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal);
+    } else {
+      this.state = "streaming";
+      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson), { status: res.status, headers }));
     }
-    const reader = new IdleReader(res.body, idleMs);
-    const body = new ReadableStream<Uint8Array>({
+  }
+
+  /** Resolves once the caller has the whole reply, or went away: the worker holds the target that long. */
+  get finished(): Promise<Outcome | Gone> {
+    return this.outcome.promise;
+  }
+
+  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal): Promise<Response> {
+    const parts: Uint8Array[] = [];
+    try {
+      for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
+        parts.push(chunk);
+        folder.push(chunk);
+      }
+    } catch (err) {
+      if (callerSignal.aborted) {
+        this.end({ kind: "gone" });
+        return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+      }
+      this.end(broken(err));
+      return new Response(brokenBody(parts), { status, headers });
+    }
+    this.end(folder.end());
+    return new Response(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { status, headers });
+  }
+
+  private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Uint8Array | null;
         try {
           chunk = await reader.next();
         } catch (err) {
-          const status = err instanceof TargetTimeout ? 504 : 502;
-          const message = (err as Error).message;
-          this.end({ kind: "error", status, message });
+          this.end(broken(err));
           // erroring with no reason: Bun cuts the connection just the same, and prints nothing
           // to stderr (it prints a reason, outside foreman's JSON log)
           if (!ndjson) return controller.error();
-          controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
+          controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: (err as Error).message }) + "\n"));
           controller.close();
           return;
         }
@@ -95,12 +154,6 @@ class ReplyRelay {
         this.end({ kind: "gone" });
       },
     });
-    this.response = new Response(body, { status: res.status, headers });
-  }
-
-  /** Resolves once the caller has the whole reply, or went away: the worker holds the target that long. */
-  get finished(): Promise<Outcome | Gone> {
-    return this.outcome.promise;
   }
 
   private end(outcome: Outcome | Gone): void {
@@ -163,7 +216,7 @@ class WaitingCall implements InteractiveRequest {
       { name: "target", ms: Date.now() - dispatched, desc: "until first byte" },
       { name: "foreman", ms: this.enqueuedAt - this.receivedAt },
     ]);
-    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing);
+    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal);
     this.settle("relaying", relay.response);
     return relay.finished;
   }
@@ -201,7 +254,7 @@ class WaitingCall implements InteractiveRequest {
     return true;
   }
 
-  private settle(state: "relaying" | "answered" | "gone", response: Response): void {
+  private settle(state: "relaying" | "answered" | "gone", response: Response | Promise<Response>): void {
     this.state = state;
     clearTimeout(this.maxWait);
     this.answer.resolve(response);
