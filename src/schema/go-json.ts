@@ -20,6 +20,10 @@ const isDigit = (c: string | undefined): boolean => c !== undefined && c >= "0" 
 /** Go's maxNestingDepth: a deeper value is a syntax error, not a stack overflow. */
 const MAX_NESTING_DEPTH = 10_000;
 
+/** Runs the scanner skips in one native step: JSON whitespace, and string characters that need no look. */
+const SPACE = /[ \t\r\n]*/y;
+const PLAIN = /[^"\\\u0000-\u001f]*/y;
+
 /** Scans the first JSON value in `text`, like json.Decoder.Decode (trailing data is not read). */
 export function scanJson(text: string): ScanResult {
   let i = 0;
@@ -27,9 +31,12 @@ export function scanJson(text: string): ScanResult {
   const fail = (context: string): never => {
     throw new SyntaxFailure(i >= text.length ? "unexpected EOF" : `invalid character ${quoteChar(text[i] ?? "")} ${context}`);
   };
-  const space = (): void => {
-    while (i < text.length && " \t\r\n".includes(text[i] ?? "")) i++;
+  const skip = (run: RegExp): void => {
+    run.lastIndex = i;
+    run.test(text);
+    i = run.lastIndex;
   };
+  const space = (): void => skip(SPACE);
   const digits = (context: string): void => {
     if (!isDigit(text[i])) fail(context);
     while (isDigit(text[i])) i++;
@@ -51,6 +58,7 @@ export function scanJson(text: string): ScanResult {
   const string = (): void => {
     i++;
     for (;;) {
+      skip(PLAIN);
       const c = text[i];
       if (c === undefined) fail("");
       else if (c === '"') {
