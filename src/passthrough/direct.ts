@@ -116,7 +116,6 @@ export async function straight(
     const answered = performance.now();
     const length = sizedLength(res);
     const headers = replyHeaders(res, { "server-timing": timing(started, sent, answered) });
-    // a HEAD reply has no body but says how long the GET's would be (as Ollama's does)
     if (res.body === null) {
       // a HEAD reply has no body but says how long the GET's would be, as Ollama's does
       if (length !== null) headers.set("content-length", String(length));

@@ -298,6 +298,8 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       if (admission.unload) return unloadNow(services, request, targetPath, body, model);
       const { queue, worker, config, poller } = services;
       if (admission.lookupNext && looksUpLocally(model) && (await poller.lacks(model, askedAt))) throw new HttpError(404, kind.reading.notFound(model));
+      // (a caller that left while /api/tags was asked is not queued)
+      if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
       const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
