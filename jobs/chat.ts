@@ -1,6 +1,7 @@
 // POST /api/chat: NDJSON chunks carrying message.content; the artifact is the final chunk
 // with the whole message, as Ollama answers with stream:false.
 import { str, type Assembler, type JobKind } from "./kind.ts";
+import { modelRequired, notFoundQuoted, topLogprobsInRange, unloadIdiom } from "./reading.ts";
 import { ChatRequest } from "./schemas.ts";
 
 function assembler(): Assembler {
@@ -37,6 +38,7 @@ export const chat: JobKind = {
   endpoint: "/api/chat",
   dialect: "ollama",
   request: ChatRequest,
+  reading: { struct: ["api", "ChatRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelRequired, notFound: notFoundQuoted, unloads: unloadIdiom("messages") },
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,
   framing: "ndjson",

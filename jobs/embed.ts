@@ -1,6 +1,27 @@
 // POST /api/embed and the legacy /api/embeddings: one JSON reply, which is the artifact.
 import type { JobKind } from "./kind.ts";
+import { modelNotFound, modelRequired, notFoundPullIt } from "./reading.ts";
 import { EmbeddingsRequest, EmbedRequest } from "./schemas.ts";
 
-export const embed: JobKind = { endpoint: "/api/embed", dialect: "ollama", request: EmbedRequest, jobBody: (b) => b };
-export const embeddings: JobKind = { endpoint: "/api/embeddings", dialect: "ollama", request: EmbeddingsRequest, jobBody: (b) => b };
+/** The embed handler's input check, made after the model's name and before looking it up. */
+export function inputType(body: Record<string, unknown>): string | undefined {
+  const input = body.input;
+  const ok = input === undefined || input === null || typeof input === "string" || (Array.isArray(input) && input.every((i) => typeof i === "string"));
+  return ok ? undefined : "invalid input type";
+}
+
+export const embed: JobKind = {
+  endpoint: "/api/embed",
+  dialect: "ollama",
+  request: EmbedRequest,
+  reading: { struct: ["api", "EmbedRequest"], noModel: modelNotFound, notFound: notFoundPullIt, beforeLookup: inputType },
+  jobBody: (b) => b,
+};
+
+export const embeddings: JobKind = {
+  endpoint: "/api/embeddings",
+  dialect: "ollama",
+  request: EmbeddingsRequest,
+  reading: { struct: ["api", "EmbeddingRequest"], noModel: modelRequired, notFound: notFoundPullIt },
+  jobBody: (b) => b,
+};

@@ -1,6 +1,7 @@
 // POST /api/generate: NDJSON chunks carrying `response`; the artifact is the final chunk
 // (with `context` and metrics) holding the whole response text.
 import { str, type Assembler, type JobKind } from "./kind.ts";
+import { modelNotFound, notFoundQuoted, topLogprobsInRange, unloadIdiom } from "./reading.ts";
 import { GenerateRequest } from "./schemas.ts";
 
 function assembler(): Assembler {
@@ -31,6 +32,7 @@ export const generate: JobKind = {
   endpoint: "/api/generate",
   dialect: "ollama",
   request: GenerateRequest,
+  reading: { struct: ["api", "GenerateRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelNotFound, notFound: notFoundQuoted, unloads: unloadIdiom("prompt") },
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,
   framing: "ndjson",

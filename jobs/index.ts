@@ -1,4 +1,5 @@
 // Every kind of work foreman queues, by target endpoint.
+import { anthropicMessages } from "./anthropic-messages.ts";
 import { chat } from "./chat.ts";
 import { embed, embeddings } from "./embed.ts";
 import { generate } from "./generate.ts";
@@ -6,9 +7,10 @@ import type { JobKind } from "./kind.ts";
 import { openaiChat } from "./openai-chat.ts";
 import { openaiCompletions } from "./openai-completions.ts";
 import { openaiEmbeddings } from "./openai-embeddings.ts";
+import { openaiResponses } from "./openai-responses.ts";
 
 export const KINDS: Readonly<Record<string, JobKind>> = Object.fromEntries(
-  [chat, generate, embed, embeddings, openaiChat, openaiCompletions, openaiEmbeddings].map((k) => [k.endpoint, k]),
+  [chat, generate, embed, embeddings, openaiChat, openaiCompletions, openaiEmbeddings, openaiResponses, anthropicMessages].map((k) => [k.endpoint, k]),
 );
 
 export const ENDPOINTS = Object.keys(KINDS);

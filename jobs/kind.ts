@@ -3,8 +3,10 @@
 // (the target's non-streamed response shape). Passthrough requests and async jobs of the same
 // endpoint use the same kind.
 import type { TSchema } from "@sinclair/typebox";
+import type { OllamaReading } from "./reading.ts";
 
-export type Dialect = "ollama" | "openai";
+/** Whose API the endpoint speaks: its error shape and its non-streamed content type. */
+export type Dialect = "ollama" | "openai" | "anthropic";
 
 export interface Progress {
   /** Generated text in this message, for a live view. */
@@ -27,6 +29,8 @@ export interface JobKind {
   dialect: Dialect;
   /** The request body's schema (model required), for POST /jobs. */
   request: TSchema;
+  /** How Ollama reads the body up to the model: what foreman answers itself before queueing. */
+  reading: OllamaReading;
   /** The body an async job sends: streaming when the endpoint can, so progress is visible. */
   jobBody(body: Record<string, unknown>): Record<string, unknown>;
   /** For streaming endpoints; absent when the reply is one JSON document. */

@@ -2,6 +2,8 @@
 // `chat.completion` object the endpoint returns without streaming (usage included).
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { openaiAssembler } from "./openai-stream.ts";
+import { fieldKindError } from "../src/schema/go-json.ts";
+import { modelRequired, notFoundQuoted, topLogprobsInRange } from "./reading.ts";
 import { OpenAIChatRequest } from "./schemas.ts";
 
 function assembler(): Assembler {
@@ -30,6 +32,15 @@ export const openaiChat: JobKind = {
   endpoint: "/v1/chat/completions",
   dialect: "openai",
   request: OpenAIChatRequest,
+  reading: {
+    struct: ["openai", "ChatCompletionRequest"],
+    // the middleware refuses an empty conversation (so /v1 cannot load or unload); the chat handler checks top_logprobs first
+    beforeModel: (b) =>
+      fieldKindError(b, "ChatCompletionRequest", "messages", "array", "[]openai.Message") ??
+      (Array.isArray(b.messages) && b.messages.length > 0 ? topLogprobsInRange(b) : "[] is too short - 'messages'"),
+    noModel: modelRequired,
+    notFound: notFoundQuoted,
+  },
   jobBody: (body) => ({ ...body, stream: true, stream_options: { include_usage: true } }),
   assembler,
   framing: "sse",

@@ -2,6 +2,7 @@
 // `text_completion` object.
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { openaiAssembler } from "./openai-stream.ts";
+import { modelNotFound, notFoundQuoted, topLogprobsInRange } from "./reading.ts";
 import { OpenAICompletionsRequest } from "./schemas.ts";
 
 function assembler(): Assembler {
@@ -20,6 +21,8 @@ export const openaiCompletions: JobKind = {
   endpoint: "/v1/completions",
   dialect: "openai",
   request: OpenAICompletionsRequest,
+  // `logprobs` becomes the generate handler's top_logprobs, checked before the model
+  reading: { struct: ["openai", "CompletionRequest"], beforeModel: (b) => topLogprobsInRange(b, "logprobs"), noModel: modelNotFound, notFound: notFoundQuoted },
   jobBody: (body) => ({ ...body, stream: true, stream_options: { include_usage: true } }),
   assembler,
   framing: "sse",

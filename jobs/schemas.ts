@@ -53,3 +53,18 @@ export const OpenAIEmbeddingsRequest = request({
   encoding_format: Type.Optional(Type.Union([Type.Literal("float"), Type.Literal("base64")])),
   dimensions: Type.Optional(Type.Integer()),
 });
+export const ResponsesRequest = request({
+  input: Type.Union([Type.String(), Type.Array(Type.Unknown())], { description: "the input text, or a list of input items" }),
+  instructions: Type.Optional(Type.String()),
+  stream: Type.Optional(Type.Boolean()),
+  max_output_tokens: Type.Optional(Type.Integer()),
+  temperature: Type.Optional(Type.Number()),
+  tools: Type.Optional(Type.Array(Type.Unknown())),
+});
+export const AnthropicMessagesRequest = request({
+  max_tokens: Type.Integer({ minimum: 1, description: "required by the Messages API" }),
+  messages: Type.Array(Message, { minItems: 1 }),
+  system: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Unknown())])),
+  stream: Type.Optional(Type.Boolean()),
+  tools: Type.Optional(Type.Array(Type.Unknown())),
+});

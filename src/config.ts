@@ -2,6 +2,7 @@
 // with TypeBox at start-up. This module is the only reader of process.env.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { listedOrigins, parseOrigins } from "./http/origin-policy.ts";
 import { parseAllowList } from "./webhooks/policy.ts";
 
 interface Option<S extends TSchema = TSchema> {
@@ -62,6 +63,17 @@ export const options = {
       return typeof allow === "string" ? `comma-separated host names, IP addresses and CIDRs (${allow})` : undefined;
     },
     help: "comma-separated hosts, IP addresses and CIDRs webhooks may go to (empty = any host but loopback, link-local, unspecified and multicast addresses; naming a loopback address here allows it)",
+  }),
+  origins: option({
+    env: "FOREMAN_ORIGINS",
+    flag: "--origins",
+    schema: Type.String(),
+    default: "",
+    refine: (v) => {
+      const parsed = parseOrigins(listedOrigins(v));
+      return parsed.ok ? undefined : `comma-separated browser origins such as https://app.example or http://*.lan, or * (${parsed.error})`;
+    },
+    help: "browser origins allowed besides Ollama's defaults (localhost, 127.0.0.1, 0.0.0.0 on any port; app://, file://, tauri://, vscode-webview://, vscode-file://), comma-separated, one * per entry as a wildcard, * alone for any origin; other origins get 403",
   }),
   retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
   maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body foreman reads (inference, /jobs); bodies of direct routes (blob uploads) stream to the target unbounded" }),

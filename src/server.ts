@@ -8,6 +8,8 @@ import { Poller } from "./engine/poller.ts";
 import { afterFailure } from "./engine/retry.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
+import { thisMachine } from "./http/machine.ts";
+import { edgePolicy, listedOrigins } from "./http/origin-policy.ts";
 import type { Services } from "./http/services.ts";
 import { createLogger, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./ops/telemetry.ts";
@@ -118,7 +120,9 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const telemetry = createTelemetry({ queue, watch, poller, worker });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
-    const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
+    const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
+    if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);
+    const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen

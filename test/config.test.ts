@@ -29,6 +29,11 @@ describe("parseConfig", () => {
     [{ FOREMAN_TARGET: "not a url" }, 'invalid FOREMAN_TARGET "not a url": expected an http(s) URL such as http://127.0.0.1:11434, or the word sim'],
     [{ FOREMAN_TARGET: "ftp://x" }, 'invalid FOREMAN_TARGET "ftp://x": expected an http(s) URL such as http://127.0.0.1:11434, or the word sim'],
     [{ FOREMAN_LOG_LEVEL: "loud" }, 'invalid FOREMAN_LOG_LEVEL "loud": expected one of "debug", "info", "warn", "error", "silent"'],
+    [
+      { FOREMAN_ORIGINS: "https://ok.example, app.example" },
+      'invalid FOREMAN_ORIGINS "https://ok.example, app.example": expected comma-separated browser origins such as https://app.example or http://*.lan, or * (bad origin: origins must contain \'*\' or include http://,https://,chrome-extension://,safari-extension://,moz-extension://,ms-browser-extension://)',
+    ],
+    [{ FOREMAN_ORIGINS: "https://*.*.example" }, 'invalid FOREMAN_ORIGINS "https://*.*.example": expected comma-separated browser origins such as https://app.example or http://*.lan, or * (only one * is allowed)'],
   ])("bad value %p is one line naming variable, value and expectation", (env, message) => {
     expect(parseConfig([], env)).toEqual({ ok: false, error: message });
   });
@@ -43,6 +48,10 @@ describe("parseConfig", () => {
     expect(parseConfig(["--nope", "1"], {})).toEqual({ ok: false, error: "unknown option --nope (see --help)" });
     expect(parseConfig(["serve"], {})).toEqual({ ok: false, error: 'unexpected argument "serve" (see --help)' });
     expect(parseConfig(["--port"], {})).toEqual({ ok: false, error: "option --port needs a value" });
+  });
+
+  test("FOREMAN_ORIGINS: entries may be written with spaces and a trailing comma", () => {
+    expect(parseConfig([], { FOREMAN_ORIGINS: " https://a.example , http://*.lan, " })).toMatchObject({ ok: true, config: { origins: " https://a.example , http://*.lan, " } });
   });
 
   test("an empty environment variable means unset", () => {

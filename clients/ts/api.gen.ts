@@ -90,7 +90,9 @@ export interface Submission {
     | "/api/embeddings"
     | "/v1/chat/completions"
     | "/v1/completions"
-    | "/v1/embeddings";
+    | "/v1/embeddings"
+    | "/v1/responses"
+    | "/v1/messages";
   /**
    * the target's request body; model required
    */

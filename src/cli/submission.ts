@@ -22,6 +22,7 @@ const TEXT_FIELD: Readonly<Record<string, string>> = {
   "/api/embed": "input",
   "/v1/embeddings": "input",
   "/api/embeddings": "prompt",
+  "/v1/responses": "input",
 };
 
 /** `--request '{"model":…}'` or `--request @file.json`: a JSON object. */

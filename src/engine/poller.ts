@@ -34,6 +34,8 @@ export class Poller {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
   private inFlight: Promise<void> | undefined;
+  /** The /api/tags request in flight, when it was sent, and whether it brought a good reply. */
+  private tagsFetch: { sentAt: number; ok: Promise<boolean> } | undefined;
   private readonly listeners: ((up: boolean) => void)[] = [];
 
   constructor(
@@ -67,6 +69,12 @@ export class Poller {
     this.schedule(this.delay());
   }
 
+  /** An unload of this model went to the target: it is on its way out, whatever the last poll said. */
+  noteUnloaded(model: string): void {
+    const key = modelKey(model);
+    this.resident = this.resident.filter((m) => m !== key);
+  }
+
   /** The worker just ran work on this model, so it is resident now, whatever the last poll said. */
   noteResident(model: string): void {
     const key = modelKey(model);
@@ -85,6 +93,25 @@ export class Poller {
   /** Whether the target's last good /api/tags lists this model. */
   lists(model: string): boolean {
     return this.listed.has(modelKey(model));
+  }
+
+  /**
+   * Whether the target does not have `model`, asked at `askedAt` (performance.now()): true only
+   * when an /api/tags sent after that moment answered without it. A model the last good copy
+   * lists is taken as there; a target not known to be up, or that does not answer, cannot say.
+   * Callers asking together share one request, as long as it was sent after they asked.
+   */
+  async lacks(model: string, askedAt: number): Promise<boolean> {
+    if (this.lists(model) || this.up !== true) return false;
+    let asked = this.tagsFetch;
+    if (!asked || asked.sentAt < askedAt) {
+      const mine = { sentAt: performance.now(), ok: this.refreshTags() };
+      this.tagsFetch = asked = mine;
+      void mine.ok.finally(() => {
+        if (this.tagsFetch === mine) this.tagsFetch = undefined;
+      });
+    }
+    return (await asked.ok) && !this.lists(model);
   }
 
   private delay(): number {
@@ -113,16 +140,20 @@ export class Poller {
     await Promise.all([this.refreshTags(), this.refreshResident()]);
   }
 
-  private async refreshTags(): Promise<void> {
+  /** Asks the target for /api/tags; says whether a good reply (Ollama's shape: a list of models) came. */
+  private async refreshTags(): Promise<boolean> {
     try {
       const reply = await this.target.getJson("/api/tags");
-      if (reply.status !== 200) return;
-      const models = (JSON.parse(reply.text) as { models?: { model?: string; name?: string }[] | null }).models ?? [];
-      this.listed = new Set(models.map((m) => modelKey(m.model ?? m.name ?? "")));
+      if (reply.status !== 200) return false;
+      const models = (JSON.parse(reply.text) as { models?: unknown }).models;
+      if (!Array.isArray(models)) return false;
+      this.listed = new Set((models as { model?: string; name?: string }[]).map((m) => modelKey(m.model ?? m.name ?? "")));
       this.tags = { ...reply, at: Date.now() };
+      return true;
     } catch (err) {
       this.errors++;
       this.log.debug("poll /api/tags failed", { error: (err as Error).message });
+      return false;
     }
   }
 

@@ -29,11 +29,12 @@ export function errorMessage(text: string): string {
   return text.trim() || "the target answered with an empty error body";
 }
 
-/** Tokens a finished reply reports: native `eval_count`, OpenAI `usage.completion_tokens`. */
+/** Tokens a finished reply reports: native `eval_count`, OpenAI `usage.completion_tokens`, Responses and Anthropic `usage.output_tokens`. */
 function reportedTokens(result: unknown): number | undefined {
-  const r = result as { eval_count?: unknown; usage?: { completion_tokens?: unknown } } | null;
+  const r = result as { eval_count?: unknown; usage?: { completion_tokens?: unknown; output_tokens?: unknown } | null } | null;
   if (typeof r?.eval_count === "number") return r.eval_count;
   if (typeof r?.usage?.completion_tokens === "number") return r.usage.completion_tokens;
+  if (typeof r?.usage?.output_tokens === "number") return r.usage.output_tokens;
   return undefined;
 }
 

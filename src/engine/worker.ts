@@ -20,6 +20,7 @@ export class ShuttingDown extends Error {}
 
 /** A passthrough request: the caller holds the body and receives the target's reply. */
 export interface InteractiveRequest {
+  /** Where the request goes on the target: its path, query string included. */
   path: string;
   body: Uint8Array;
   headers: Headers;
@@ -229,7 +230,7 @@ export class Worker {
     let outcome: Outcome | { kind: "gone" };
     let firstByteMs: number | undefined;
     try {
-      const res = await this.target.send(kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
+      const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
       if (state === "loading" && res.ok) {
         this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } });

@@ -1,11 +1,13 @@
 // The HTTP edge: registers every route of the generated manifest on Elysia, and does the
-// few things all routes share — request ids, the bearer token, query/body validation and
-// mapping errors into the caller's dialect.
+// few things all routes share — Ollama's origin and Host policy (before anything else runs),
+// request ids, the bearer token, query/body validation and mapping errors into the caller's
+// dialect.
 import { Elysia } from "elysia";
 import { bearerMatches } from "./auth.ts";
 import { bodyUnread, readJson } from "./body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
+import { edgeDecision, type HeaderPair } from "./origin-policy.ts";
 import type { RouteDef } from "./route.ts";
 import { validate } from "../schema/validate.ts";
 import { routes } from "./routes.gen.ts";
@@ -23,6 +25,36 @@ function unmatched(pathname: string, method: string): Response {
   const status = known ? 405 : 404;
   if (dialect === "ollama") return new Response(known ? "405 method not allowed" : "404 page not found", { status, headers: { "content-type": "text/plain" } });
   return errorResponse(dialect, status, known ? `${method} is not allowed on ${pathname}` : `no route for ${method} ${pathname}`);
+}
+
+/** The CORS headers the edge decided on for a request that went on: whatever answers it carries them. */
+const corsHeaders = new WeakMap<Request, HeaderPair[]>();
+
+function decorated(response: Response, request: Request): Response {
+  for (const [name, value] of corsHeaders.get(request) ?? []) response.headers.append(name, value);
+  return response;
+}
+
+/**
+ * Ollama's edge, before the token and the routes (ADR 0019): a browser origin off the list, or
+ * a Host name a loopback listener does not answer to (DNS rebinding), is a 403 with an empty
+ * body; a preflight from an allowed origin is a 204. Anything else goes on, and its reply —
+ * the route's, a 404/405, an error — gets the CORS headers.
+ */
+function edge(request: Request, services: Services): Response | undefined {
+  const decision = edgeDecision({ method: request.method, origin: request.headers.get("origin"), host: request.headers.get("host") ?? "" }, services.edge);
+  if (decision.kind === "pass") {
+    if (decision.headers.length > 0) corsHeaders.set(request, decision.headers);
+    return undefined;
+  }
+  const response = new Response(null, { status: decision.kind === "forbidden" ? 403 : 204 });
+  for (const [name, value] of decision.headers) response.headers.append(name, value);
+  if (bodyUnread(request)) response.headers.set("connection", "close");
+  services.telemetry.http.inc({ route: "(edge)", method: request.method, status: String(response.status) });
+  if (services.log.enabled("debug")) {
+    services.log.debug("edge", { method: request.method, path: new URL(request.url).pathname, status: response.status, origin: request.headers.get("origin"), host: request.headers.get("host") });
+  }
+  return response;
 }
 
 async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services): Promise<Response> {
@@ -44,6 +76,7 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
     // counted as 499, logged at debug, never a 500 that would page an operator
     response = request.signal.aborted ? new Response(null, { status: CLIENT_CLOSED_REQUEST }) : toErrorResponse(err, url.pathname, services, requestId);
   }
+  decorated(response, request);
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   if (bodyUnread(request)) response.headers.set("connection", "close");
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
@@ -91,6 +124,7 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
 
 export function createApp(services: Services) {
   const app = new Elysia();
+  app.onRequest(({ request }) => edge(request, services));
   for (const { method, path, def } of routes) {
     app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, () => server?.requestIP(request)?.address, services), { parse: "none" });
   }
@@ -98,7 +132,7 @@ export function createApp(services: Services) {
     const url = new URL(request.url);
     const response = code === "NOT_FOUND" ? unmatched(url.pathname, request.method) : errorResponse(dialectOf(url.pathname), 400, "bad request");
     if (bodyUnread(request)) response.headers.set("connection", "close");
-    return response;
+    return decorated(response, request);
   });
   return app;
 }

@@ -1,13 +1,15 @@
 // Errors are values with a status and a message a human can act on; they are turned into
-// the caller's dialect once, at the edge: Ollama's {"error"} on /api/*, the OpenAI envelope
-// on /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
-export type Dialect = "ollama" | "openai" | "foreman";
+// the caller's dialect once, at the edge: Ollama's {"error"} on /api/*, Anthropic's error
+// object on /v1/messages (the Messages API Ollama serves), the OpenAI envelope on the rest of
+// /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
+export type Dialect = "ollama" | "openai" | "anthropic" | "foreman";
 
 /** nginx's status for "the client closed the request": recorded and counted, never seen by anyone. */
 export const CLIENT_CLOSED_REQUEST = 499;
 
 export function dialectOf(pathname: string): Dialect {
   if (pathname === "/" || pathname.startsWith("/api/")) return "ollama";
+  if (pathname === "/v1/messages" || pathname.startsWith("/v1/messages/")) return "anthropic";
   if (pathname.startsWith("/v1/")) return "openai";
   return "foreman";
 }
@@ -19,6 +21,23 @@ export function openaiErrorType(status: number): string {
   return "api_error";
 }
 
+/** Ollama's anthropic.NewError types by status, and Anthropic's own name for a body too large. */
+const ANTHROPIC_ERROR_TYPES: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  503: "overloaded_error",
+  529: "overloaded_error",
+};
+
+export const anthropicErrorType = (status: number): string => ANTHROPIC_ERROR_TYPES[status] ?? "api_error";
+
+/** An Anthropic request id as Ollama makes one (anthropic.generateID): `req_` and 12 random bytes in hex. */
+const anthropicRequestId = (): string => `req_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
+
 /** The error body for a dialect; shared by foreman's own errors and synthesized target errors. */
 export function errorBody(dialect: Dialect, status: number, message: string, field?: string): unknown {
   switch (dialect) {
@@ -26,6 +45,8 @@ export function errorBody(dialect: Dialect, status: number, message: string, fie
       return { error: message };
     case "openai":
       return { error: { message, type: openaiErrorType(status), param: field ? field.replace(/^\//, "").replaceAll("/", ".") : null, code: null } };
+    case "anthropic":
+      return { type: "error", error: { type: anthropicErrorType(status), message }, request_id: anthropicRequestId() };
     case "foreman":
       return { error: { status, message, ...(field ? { field } : {}) } };
   }

@@ -119,6 +119,20 @@ export function parseOrigins(value: string): { ok: true; rules: OriginRules } | 
   };
 }
 
+/**
+ * foreman's reading of FOREMAN_ORIGINS before Ollama's rules apply: each entry is trimmed and
+ * empty entries are dropped. Ollama splits OLLAMA_ORIGINS as it is, so `https://a, https://b`
+ * stops it at start-up and a `*` entry after a space never matches; a list in an .env file
+ * is usually written with spaces, and foreman reads it as meant.
+ */
+export function listedOrigins(value: string): string {
+  return value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "")
+    .join(",");
+}
+
 /** gin-contrib/cors's validateOrigin: the request's Origin as sent, case and all. */
 export function originAllowed(rules: OriginRules, origin: string): boolean {
   if (rules.allowAll || rules.exact.includes(origin)) return true;

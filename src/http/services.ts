@@ -1,5 +1,6 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "../config.ts";
+import type { EdgePolicy } from "./origin-policy.ts";
 import type { Submitter } from "../queue/submit.ts";
 import type { JobWatch } from "../queue/watch.ts";
 import type { Logger } from "../ops/log.ts";
@@ -23,6 +24,8 @@ export interface Services {
   telemetry: Telemetry;
   dispatcher: Dispatcher;
   submitter: Submitter;
+  /** Which browser origins and Host names the edge answers (FOREMAN_ORIGINS, the listener's address). */
+  edge: EdgePolicy;
   /** Why a webhook URL is refused, or undefined when it is allowed. */
   checkWebhookUrl(url: string): Promise<string | undefined>;
   startedAt: number;

@@ -6,29 +6,25 @@ import { HttpError } from "../contract/http-error.ts";
 import { streamBody } from "../http/body.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import { replyHeaders } from "../target/client.ts";
+import type { Services } from "../http/services.ts";
+import { replyHeaders, sizedLength, type TargetClient } from "../target/client.ts";
 import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { passOn } from "../target/stream.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: ArrayBuffer;
-}
-
 /** Identical metadata GETs in flight at the same moment share one request to the target. */
-const inFlight = new Map<string, Promise<Reply>>();
+const inFlight = new Map<string, Promise<Response>>();
 
-function coalesced(key: string, fetchReply: () => Promise<Reply>): Promise<Reply> {
+/** The shared reply (read whole); each caller gets its own copy of it. */
+async function coalesced(key: string, fetchReply: () => Promise<Response>): Promise<Response> {
   let pending = inFlight.get(key);
   if (!pending) {
     pending = fetchReply().finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
-  return pending;
+  return (await pending).clone() as Response;
 }
 
 const timing = (started: number, sent: number, answered: number) =>
@@ -64,7 +60,6 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
       const started = performance.now();
       const { target, poller, config } = services;
       const targetPath = url.pathname + url.search;
-      const hasBody = request.method !== "GET" && request.method !== "HEAD";
       /** The last good copy where there is one, else the error. */
       const unanswered = (status: 503 | 504, message: string) => {
         const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
@@ -74,42 +69,69 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
       const down = opts.metadata ? poller.unreachable() : null;
       if (down) return unanswered(503, `${down}; try again later`);
       const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
-      try {
-        if (opts.coalesce && request.method === "GET") {
-          const sent = performance.now();
-          const reply = await coalesced(targetPath, async () => {
-            const res = await target.send(targetPath, { method: "GET", headers: target.headers(), timeoutMs });
-            return { status: res.status, headers: replyHeaders(res), body: await res.arrayBuffer() };
-          });
-          const headers = new Headers(reply.headers);
-          headers.set("server-timing", timing(started, sent, performance.now()));
-          return new Response(reply.body, { status: reply.status, headers });
-        }
-        // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
-        const upload = hasBody ? streamBody(request, config) : null;
-        const headers = target.headers(request.headers);
-        const declared = request.headers.get("content-length");
-        if (upload && declared !== null) headers.set("content-length", declared);
-        const sent = performance.now();
-        const res = await target.send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs });
-        // a complete small reply (Ollama sends Content-Length when the body fit its buffer) is
-        // copied in one piece; anything else, progress streams included, is relayed as it comes,
-        // and cut off if the target breaks it off
-        const answered = performance.now();
-        const length = Number(res.headers.get("content-length") ?? NaN);
-        const replyBody = length <= SMALL_REPLY_BYTES ? await res.arrayBuffer() : res.body && passOn(res.body);
-        return new Response(replyBody, { status: res.status, headers: replyHeaders(res, { "server-timing": timing(started, sent, answered) }) });
-      } catch (err) {
-        if (err instanceof TargetUnreachable) {
-          poller.markDown(err.message);
-          return unanswered(503, `the target is unreachable (${err.message}); try again later`);
-        }
-        // a slow answer (/api/ps waits for loads) is not a target that is down: the poller decides
-        if (err instanceof TargetTimeout) return unanswered(504, `the target did not answer within ${timeoutMs} ms; try again later`);
-        throw err;
+      const headers = target.headers(request.headers);
+      if (opts.coalesce && request.method === "GET") {
+        // the same path with the same headers (User-Agent and Accept included): one request
+        const key = [targetPath, ...[...headers].map(([k, v]) => `${k}: ${v}`)].join("\n");
+        return straight(services, started, timeoutMs, unanswered, (send) => coalesced(key, async () => copied(await send(targetPath, { method: "GET", headers, timeoutMs }))));
       }
+      // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
+      const upload = request.method !== "GET" && request.method !== "HEAD" ? streamBody(request, config) : null;
+      const declared = request.headers.get("content-length");
+      if (upload && declared !== null) headers.set("content-length", declared);
+      return straight(services, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
     },
   });
+}
+
+/** A reply read whole, to be handed to every caller of a coalesced request. */
+async function copied(res: Response): Promise<Response> {
+  const body = await res.arrayBuffer();
+  return new Response(body, { status: res.status, headers: res.headers });
+}
+
+/**
+ * One request straight to the target (`ask` sends it through `send`, and may share it), its
+ * reply handed back: a small body the target sized (Ollama sends Content-Length when the body
+ * fit its buffer) is copied in one piece, so it keeps that length; a HEAD reply keeps the
+ * length the target gave it; anything else, progress streams included, is relayed as it
+ * comes, and cut off if the target breaks it off. An unreachable or silent target is
+ * `unanswered` (the last good copy, or a 503/504).
+ */
+export async function straight(
+  services: Services,
+  started: number,
+  timeoutMs: number,
+  unanswered: (status: 503 | 504, message: string) => Response,
+  ask: (send: TargetClient["send"]) => Promise<Response>,
+): Promise<Response> {
+  const { target, poller } = services;
+  let sent = started;
+  const send: TargetClient["send"] = (path, init) => {
+    sent = performance.now();
+    return target.send(path, init);
+  };
+  try {
+    const res = await ask(send);
+    const answered = performance.now();
+    const length = sizedLength(res);
+    const headers = replyHeaders(res, { "server-timing": timing(started, sent, answered) });
+    if (res.body === null) {
+      // a HEAD reply has no body but says how long the GET's would be, as Ollama's does
+      if (length !== null) headers.set("content-length", String(length));
+      return new Response(null, { status: res.status, headers });
+    }
+    if (length !== null && length <= SMALL_REPLY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, headers });
+    return new Response(passOn(res.body), { status: res.status, headers });
+  } catch (err) {
+    if (err instanceof TargetUnreachable) {
+      poller.markDown(err.message);
+      return unanswered(503, `the target is unreachable (${err.message}); try again later`);
+    }
+    // a slow answer (/api/ps waits for loads) is not a target that is down: the poller decides
+    if (err instanceof TargetTimeout) return unanswered(504, `the target did not answer within ${timeoutMs} ms; try again later`);
+    throw err;
+  }
 }
 
 /** /api/tags or /v1/models answered from the poller's last good /api/tags. */

@@ -1,9 +1,13 @@
 // Queued passthrough: an inference request (chat, generate, embeddings, /v1) waits in the
 // interactive lane until the worker sends it, then the target's reply streams back to the
-// caller unchanged — status, content type, each NDJSON line or SSE event as soon as it
-// arrives. The caller's life and the reply's life are two small state machines below.
+// caller unchanged — status, content type, length, each NDJSON line or SSE event as soon as
+// it arrives. The caller's life and the reply's life are two small state machines below.
+// What needs no turn on the target does not queue (ADR 0019): a body Ollama would refuse
+// before looking at the model is answered here in its words, an unload goes straight to the
+// target, and a model a fresh /api/tags does not list gets Ollama's 404.
 import { kindOf } from "../../jobs/index.ts";
 import type { JobKind } from "../../jobs/kind.ts";
+import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
@@ -13,37 +17,53 @@ import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts"
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { INTERACTIVE, type JobRecord } from "../queue/queue.ts";
-import { replyHeaders } from "../target/client.ts";
+import { replyHeaders, sizedLength } from "../target/client.ts";
 import { TargetTimeout } from "../target/errors.ts";
+import { looksUpLocally } from "../target/model-name.ts";
 import { IdleReader } from "../target/stream.ts";
+import { straight } from "./direct.ts";
 
 /** Ollama's own queue-full message (two spaces after the first period). */
 export const BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";
 
 type Gone = { kind: "gone" };
 
-/** The model named by a request body; foreman needs it to schedule, the body itself stays as sent. */
-function modelOf(body: Uint8Array): string {
-  if (body.byteLength === 0) throw new HttpError(400, "missing request body");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
-  } catch (err) {
-    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
-  }
-  const model = (parsed as { model?: unknown } | null)?.model;
-  if (typeof model !== "string" || model.trim() === "") throw new HttpError(400, "model is required", "/model");
-  return model;
-}
-
 function busy(dialect: Dialect, why: string): Response {
   return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`);
 }
+
+/** A body the target sized (Content-Length) up to this size is read whole and sent with that length. */
+const WHOLE_REPLY_BYTES = 64 * 1024;
+
+/**
+ * What came of a body, then the break: the caller gets the status and those bytes, then the
+ * connection is cut, as talking to the target directly. The break waits a turn of the event
+ * loop, or Bun would drop the connection before writing anything; it errors with no reason, so
+ * Bun prints nothing.
+ */
+function brokenBody(parts: Uint8Array[]): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      if (!sent) {
+        sent = true;
+        for (const part of parts) controller.enqueue(part);
+        return;
+      }
+      await Bun.sleep(0);
+      controller.error();
+    },
+  });
+}
+
+/** How a read of the target's reply failed: silent (504) or dropped (502). */
+const broken = (err: unknown): Outcome => ({ kind: "error", status: err instanceof TargetTimeout ? 504 : 502, message: (err as Error).message });
 
 /**
  * One target reply on its way to the caller, folded as it passes so the record knows how it
  * ended and how many tokens it carried.
  *
+ *   reading (a small body the target sized) ──read whole──► ended (sent in one piece, with its length)
  *   streaming ──body ends──────────────► ended (done, or the target's error)
  *       ├──target silent or dropped────► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
  *       └──caller cancels──────────────► ended (gone)
@@ -52,37 +72,72 @@ function busy(dialect: Dialect, why: string): Response {
  * directly (ADR 0018): a native NDJSON stream ends with Ollama's own {"error"} line; any other
  * reply (SSE, a non-streamed body) is cut off — the stream errors, so the connection closes
  * without the terminating chunk and the client's read fails. The status line is long gone by
- * then, and a 5xx would make OpenAI clients retry and run the inference twice anyway.
+ * then, and a 5xx would make OpenAI clients retry and run the inference twice anyway. A small
+ * body the target sized (Ollama's non-streamed replies that fit its buffer) is read whole first,
+ * because Bun sends a streamed body chunked whatever its headers say: the caller gets the
+ * target's Content-Length (ADR 0019), and a break while reading is the same cut.
  */
 class ReplyRelay {
-  readonly response: Response;
-  private state: "streaming" | "ended" = "streaming";
+  readonly response: Promise<Response>;
+  private state: "reading" | "streaming" | "ended";
   private readonly outcome = Promise.withResolvers<Outcome | Gone>();
 
-  constructor(res: Response, kind: JobKind, idleMs: number, timing: string) {
+  constructor(res: Response, kind: JobKind, idleMs: number, timing: string, callerSignal: AbortSignal) {
     const headers = replyHeaders(res, { "server-timing": timing });
     const contentType = res.headers.get("content-type") ?? "";
-    const folder = new ReplyFolder(kind, { status: res.status, contentType }, { keep: false });
-    if (!res.body) {
-      this.end(folder.end());
-      this.response = new Response(null, { status: res.status, headers });
-      return;
-    }
-    const reader = new IdleReader(res.body, idleMs);
     const ndjson = /x-ndjson/.test(contentType);
-    const body = new ReadableStream<Uint8Array>({
+    const folder = new ReplyFolder(kind, { status: res.status, contentType }, { keep: false });
+    // an NDJSON stream is never sized, and may get an {"error"} line of foreman's at its end
+    const length = ndjson ? null : sizedLength(res);
+    if (!res.body) {
+      this.state = "ended";
+      this.outcome.resolve(folder.end());
+      this.response = Promise.resolve(new Response(null, { status: res.status, headers }));
+    } else if (length !== null && length <= WHOLE_REPLY_BYTES) {
+      this.state = "reading";
+      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal);
+    } else {
+      this.state = "streaming";
+      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson), { status: res.status, headers }));
+    }
+  }
+
+  /** Resolves once the caller has the whole reply, or went away: the worker holds the target that long. */
+  get finished(): Promise<Outcome | Gone> {
+    return this.outcome.promise;
+  }
+
+  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal): Promise<Response> {
+    const parts: Uint8Array[] = [];
+    try {
+      for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
+        parts.push(chunk);
+        folder.push(chunk);
+      }
+    } catch (err) {
+      if (callerSignal.aborted) {
+        this.end({ kind: "gone" });
+        return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+      }
+      this.end(broken(err));
+      return new Response(brokenBody(parts), { status, headers });
+    }
+    this.end(folder.end());
+    return new Response(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { status, headers });
+  }
+
+  private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Uint8Array | null;
         try {
           chunk = await reader.next();
         } catch (err) {
-          const status = err instanceof TargetTimeout ? 504 : 502;
-          const message = (err as Error).message;
-          this.end({ kind: "error", status, message });
+          this.end(broken(err));
           // erroring with no reason: Bun cuts the connection just the same, and prints nothing
           // to stderr (it prints a reason, outside foreman's JSON log)
           if (!ndjson) return controller.error();
-          controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: message }) + "\n"));
+          controller.enqueue(new TextEncoder().encode(JSON.stringify({ error: (err as Error).message }) + "\n"));
           controller.close();
           return;
         }
@@ -99,12 +154,6 @@ class ReplyRelay {
         this.end({ kind: "gone" });
       },
     });
-    this.response = new Response(body, { status: res.status, headers });
-  }
-
-  /** Resolves once the caller has the whole reply, or went away: the worker holds the target that long. */
-  get finished(): Promise<Outcome | Gone> {
-    return this.outcome.promise;
   }
 
   private end(outcome: Outcome | Gone): void {
@@ -123,6 +172,7 @@ class ReplyRelay {
  */
 class WaitingCall implements InteractiveRequest {
   readonly path: string;
+  private readonly dialect: Dialect;
   readonly headers: Headers;
   readonly signal: AbortSignal;
   private state: "queued" | "relaying" | "answered" | "gone" = "queued";
@@ -137,8 +187,10 @@ class WaitingCall implements InteractiveRequest {
     request: Request,
     private readonly services: Services,
     private readonly receivedAt: number,
+    targetPath: string,
   ) {
-    this.path = job.endpoint;
+    this.path = targetPath;
+    this.dialect = dialectOf(job.endpoint);
     this.headers = request.headers;
     this.signal = request.signal;
     const { interactiveMaxWaitMs } = services.config;
@@ -164,13 +216,13 @@ class WaitingCall implements InteractiveRequest {
       { name: "target", ms: Date.now() - dispatched, desc: "until first byte" },
       { name: "foreman", ms: this.enqueuedAt - this.receivedAt },
     ]);
-    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing);
+    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal);
     this.settle("relaying", relay.response);
     return relay.finished;
   }
 
   fail(status: number, message: string): void {
-    if (this.state === "queued") this.settle("answered", errorResponse(dialectOf(this.path), status, message));
+    if (this.state === "queued") this.settle("answered", errorResponse(this.dialect, status, message));
   }
 
   /**
@@ -184,7 +236,7 @@ class WaitingCall implements InteractiveRequest {
     const down = this.services.poller.unreachable();
     const reason = down ? `${down}; ${waited}` : waited;
     if (!this.leaveQueue("failed", reason)) return;
-    this.settle("answered", down ? errorResponse(dialectOf(this.path), 503, reason) : busy(dialectOf(this.path), reason));
+    this.settle("answered", down ? errorResponse(this.dialect, 503, reason) : busy(this.dialect, reason));
   }
 
   private leave(): void {
@@ -202,11 +254,29 @@ class WaitingCall implements InteractiveRequest {
     return true;
   }
 
-  private settle(state: "relaying" | "answered" | "gone", response: Response): void {
+  private settle(state: "relaying" | "answered" | "gone", response: Response | Promise<Response>): void {
     this.state = state;
     clearTimeout(this.maxWait);
     this.answer.resolve(response);
   }
+}
+
+/**
+ * An unload only frees the target: it goes straight there, beside whatever the worker is
+ * running, and Ollama answers it at once (the model leaves when its running request, if any,
+ * has finished). The poller is told, so the scheduler no longer counts the model as resident.
+ */
+async function unloadNow(services: Services, request: Request, targetPath: string, body: Uint8Array, model: string): Promise<Response> {
+  const { target, poller, config } = services;
+  const down = poller.unreachable();
+  if (down) throw new HttpError(503, `${down}; try again later`);
+  const unanswered = (status: 503 | 504, message: string): never => {
+    throw new HttpError(status, message);
+  };
+  const timeoutMs = config.metadataTimeoutMs;
+  const res = await straight(services, performance.now(), timeoutMs, unanswered, (send) => send(targetPath, { method: "POST", body, headers: target.headers(request.headers), signal: request.signal, timeoutMs }));
+  if (res.ok) poller.noteUnloaded(model);
+  return res;
 }
 
 /** A queued passthrough route for one inference endpoint. */
@@ -217,15 +287,23 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
     tags: ["passthrough"],
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
+    handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
+      const askedAt = performance.now();
       const body = await readBody(request, services.config);
-      const model = modelOf(body);
-      const { queue, worker, config } = services;
+      const admission = admit(kind.reading, kind.dialect === "ollama", new TextDecoder().decode(body));
+      if (!admission.ok) throw new HttpError(admission.status, admission.message);
+      const { model } = admission;
+      const targetPath = url.pathname + url.search;
+      if (admission.unload) return unloadNow(services, request, targetPath, body, model);
+      const { queue, worker, config, poller } = services;
+      if (admission.lookupNext && looksUpLocally(model) && (await poller.lacks(model, askedAt))) throw new HttpError(404, kind.reading.notFound(model));
+      // (a caller that left while /api/tags was asked is not queued)
+      if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
       const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
-      const call = new WaitingCall(job, kind, body, request, services, receivedAt);
+      const call = new WaitingCall(job, kind, body, request, services, receivedAt, targetPath);
       worker.attach(job.id, call);
       worker.wake();
       return call.response;

@@ -7,7 +7,8 @@
 // tool is not simulated. max_tokens (mandatory here) only caps the simulated
 // reply instead of setting its length as num_predict does elsewhere.
 
-import { asObject, decodeV1Body, expectField, inMiddleware, jsonKind, stringField, type JsonObject } from "./body.ts";
+import { asObject, decodeV1Body, expectField, inMiddleware, stringField, type JsonObject } from "./body.ts";
+import { jsonKind } from "../schema/go-json.ts";
 import type { SimContext } from "./context.ts";
 import { randomId, SimError } from "./errors.ts";
 import { goJson } from "./gojson.ts";
@@ -233,7 +234,7 @@ function anthropicWriter(model: string, streaming: boolean, estimatedInput: numb
 }
 
 export async function messages(ctx: SimContext, req: Request, call: Call): Promise<Response> {
-  const body = decodeV1Body(await req.text(), "MessagesRequest");
+  const body = decodeV1Body(await req.text(), "MessagesRequest", "anthropic");
   const chat = inMiddleware(() => fromRequest(body));
   return chatHandler(ctx, chat, anthropicWriter(chat.model, chat.stream, estimateInputTokens(body)), call);
 }

@@ -2,37 +2,21 @@
 // reports failures in Go's encoding/json words; this reproduces both.
 
 import { SimError } from "./errors.ts";
-import { scanJson } from "./gojson.ts";
+import { decodeGoBody, fieldKindError } from "../schema/go-json.ts";
 
 export type JsonObject = Record<string, unknown>;
 
-/** The JSON kind name Go's decoder uses in "cannot unmarshal X" messages. */
-export function jsonKind(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "boolean") return "bool";
-  return typeof value;
-}
-
-/** Parses a request body into an object, or throws Ollama's 400. */
-export function decodeBody(text: string, structName: string): JsonObject {
-  if (text.trim() === "") throw new SimError(400, "missing request body");
-  const scanned = scanJson(text);
-  if ("error" in scanned) throw new SimError(400, scanned.error);
-  const value: unknown = JSON.parse(text.slice(0, scanned.end));
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new SimError(400, `json: cannot unmarshal ${jsonKind(value)} into Go value of type api.${structName}`);
-  }
-  return value as JsonObject;
+/** Parses a request body into an object of Go type `pkg.structName`, or throws Ollama's 400. */
+export function decodeBody(text: string, structName: string, pkg = "api"): JsonObject {
+  const decoded = decodeGoBody(text, `${pkg}.${structName}`);
+  if (decoded.ok) return decoded.body;
+  throw new SimError(400, decoded.empty ? "missing request body" : decoded.error);
 }
 
 /** Checks a field's JSON kind like Go's typed decode; absent and null pass. */
 export function expectField(body: JsonObject, structName: string, field: string, kind: "string" | "bool" | "number" | "array" | "object", goType: string = kind): void {
-  const value = body[field];
-  if (value === undefined || value === null) return;
-  const actual = jsonKind(value);
-  if (actual === kind) return;
-  throw new SimError(400, `json: cannot unmarshal ${actual} into Go struct field ${structName}.${field} of type ${goType}`);
+  const error = fieldKindError(body, structName, field, kind, goType);
+  if (error) throw new SimError(400, error);
 }
 
 export function stringField(body: JsonObject, field: string): string {
@@ -63,8 +47,9 @@ export function inMiddleware<T>(step: () => T): T {
   }
 }
 
-/** A /v1 body: empty is Go's bare `EOF`; any failure is the middleware's. */
-export function decodeV1Body(text: string, structName: string): JsonObject {
-  if (text.trim() === "") throw new SimError(400, "EOF", "middleware");
-  return inMiddleware(() => decodeBody(text, structName));
+/** A /v1 body (an `openai.` or `anthropic.` struct): empty is Go's bare `EOF`; any failure is the middleware's. */
+export function decodeV1Body(text: string, structName: string, pkg: "openai" | "anthropic" = "openai"): JsonObject {
+  const decoded = decodeGoBody(text, `${pkg}.${structName}`);
+  if (decoded.ok) return decoded.body;
+  throw new SimError(400, decoded.error, "middleware");
 }

@@ -66,7 +66,7 @@ async function computed<T>(ctx: SimContext, want: Want, input: string, signal: A
 
 /** EmbedHandler: null when the request only loaded the model. */
 export async function embedHandler(ctx: SimContext, req: EmbedRequest, call: Call): Promise<Embedded | null> {
-  if (req.model === "") throw new SimError(404, "model '' not found");
+  if (req.model.trim() === "") throw new SimError(404, `model '${req.model}' not found`);
   const inputs = inputList(req.input);
   const entry = lookup(ctx.catalogue, req.model, "pull");
   const want = wantOf(entry, req.keepAlive, req.options);
@@ -121,7 +121,7 @@ export async function embeddings(ctx: SimContext, req: Request, call: Call): Pro
   const keepAlive = parseKeepAlive(body.keep_alive);
   const options = optionsOf(body, "EmbeddingRequest");
   const model = stringField(body, "model");
-  if (model === "") throw new SimError(400, "model is required");
+  if (model.trim() === "") throw new SimError(400, "model is required");
   const entry = lookup(ctx.catalogue, model, "pull");
   const want = wantOf(entry, keepAlive, options);
   const prompt = stringField(body, "prompt");

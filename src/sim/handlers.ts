@@ -78,7 +78,8 @@ function sampling(ctx: SimContext, options: JsonObject, capOnly = false): Pick<P
 
 export async function chatHandler(ctx: SimContext, req: ChatRequest, writer: Writer, call: Call): Promise<Response> {
   checkTopLogprobs(req.topLogprobs);
-  if (req.model === "") throw new SimError(400, "model is required");
+  // Ollama's model reference is trimmed: a blank name is no name
+  if (req.model.trim() === "") throw new SimError(400, "model is required");
   const entry = lookup(ctx.catalogue, req.model, "single");
   if (req.messages.length === 0 && req.keepAlive === 0) {
     ctx.scheduler.unload(entry);
@@ -100,7 +101,7 @@ export async function chatHandler(ctx: SimContext, req: ChatRequest, writer: Wri
 
 export async function generateHandler(ctx: SimContext, req: GenerateRequest, writer: Writer, call: Call): Promise<Response> {
   checkTopLogprobs(req.topLogprobs);
-  if (req.model === "") throw new SimError(404, "model '' not found");
+  if (req.model.trim() === "") throw new SimError(404, `model '${req.model}' not found`);
   const entry = lookup(ctx.catalogue, req.model, "single");
   if (req.prompt === "" && req.keepAlive === 0) {
     ctx.scheduler.unload(entry);

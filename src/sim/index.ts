@@ -4,7 +4,7 @@
 // src/http/origin-policy.ts, shared with foreman's own edge). Everything else
 // is in the modules it wires.
 
-import { hostname as machineHostname, networkInterfaces } from "node:os";
+import { thisMachine } from "../http/machine.ts";
 import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
 import { Catalogue, DEFAULT_MODELS } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
@@ -48,10 +48,9 @@ function zeroCounters(counters: SimCounters): void {
   counters.completed = 0;
 }
 
-/** Ollama's CORS and Host rules for this listener; machine facts are read here, once. */
+/** Ollama's CORS and Host rules for this listener; machine facts are read once, at start. */
 function edgeOf(origins: string, listenHost: string): EdgePolicy {
-  const interfaceAddresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
-  const built = edgePolicy(origins, { listenHost, hostname: machineHostname(), interfaceAddresses });
+  const built = edgePolicy(origins, thisMachine(listenHost));
   if (!built.ok) throw new Error(`simulator: origins: ${built.error}`);
   return built.policy;
 }

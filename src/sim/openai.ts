@@ -211,6 +211,7 @@ function completionWriter(model: string, streaming: boolean, withUsage: boolean)
 export async function chatCompletions(ctx: SimContext, req: Request, call: Call): Promise<Response> {
   const body = decodeV1Body(await req.text(), "ChatCompletionRequest");
   const request = inMiddleware(() => {
+    expectField(body, "ChatCompletionRequest", "model", "string");
     expectField(body, "ChatCompletionRequest", "stream", "bool");
     expectField(body, "ChatCompletionRequest", "messages", "array", "[]openai.Message");
     expectField(body, "ChatCompletionRequest", "top_logprobs", "number", "int");
@@ -269,6 +270,7 @@ export async function embeddingsV1(ctx: SimContext, req: Request, call: Call): P
   const body = decodeV1Body(await req.text(), "EmbedRequest");
   const format = stringField(body, "encoding_format");
   inMiddleware(() => {
+    expectField(body, "EmbedRequest", "model", "string");
     if (format !== "" && !["float", "base64"].includes(format.toLowerCase())) {
       throw new SimError(400, `Invalid value for 'encoding_format' = ${format}. Supported values: ['float', 'base64'].`);
     }

@@ -9,7 +9,8 @@ import { asObject, decodeV1Body, expectField, inMiddleware, stringField, type Js
 import { nowNs } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
-import { asGoAny, goJson, goMap, scanJson } from "./gojson.ts";
+import { asGoAny, goJson, goMap } from "./gojson.ts";
+import { scanJson } from "../schema/go-json.ts";
 import { chatHandler, type ChatRequest } from "./handlers.ts";
 import type { Chunk } from "./inference.ts";
 import { openAIToolCalls, STREAM_HEADERS, thinkFromEffort, v1Writer } from "./openai.ts";

@@ -1,7 +1,7 @@
 // The target client: how foreman talks to the one Ollama server. It owns the headers sent
 // (Host is the target's own, the target token is added, hop-by-hop and client credentials
-// are dropped) and the difference between "the target is unreachable" (not the job's fault:
-// requeue) and an answer from the target.
+// are dropped, identity encoding is asked for) and the difference between "the target is
+// unreachable" (not the job's fault: requeue) and an answer from the target.
 import { TargetTimeout, TargetUnreachable } from "./errors.ts";
 import { passOn } from "./stream.ts";
 
@@ -30,6 +30,17 @@ export function replyHeaders(res: Response, extra: Record<string, string> = {}):
   for (const h of RESPONSE_HOP_BY_HOP) headers.delete(h);
   for (const [k, v] of Object.entries(extra)) headers.set(k, v);
   return headers;
+}
+
+/**
+ * The length of a reply's body as the target sized it (Content-Length), or null: chunked, or
+ * compressed on the way (fetch decodes it, and the length was the compressed body's).
+ */
+export function sizedLength(res: Response): number | null {
+  const encoding = res.headers.get("content-encoding");
+  const length = res.headers.get("content-length");
+  if ((encoding && encoding !== "identity") || length === null || !/^\d+$/.test(length)) return null;
+  return Number(length);
 }
 
 export interface TargetOptions {
@@ -69,6 +80,10 @@ export class TargetClient {
     });
     // Ollama only checks Origin against its own Host; a browser's Origin for foreman means nothing there.
     out.delete("origin");
+    // Ollama never compresses, but a hop between (a reverse proxy in front of the Mac) may: ask
+    // for the bytes as they are, so what foreman folds and relays is the reply itself (a reply
+    // compressed anyway is decoded by fetch, and its Content-Encoding dropped with the framing)
+    out.set("accept-encoding", "identity");
     if (!out.has("content-type")) out.set("content-type", "application/json");
     if (this.options.token) out.set("authorization", `Bearer ${this.options.token}`);
     return out;
@@ -97,8 +112,7 @@ export class TargetClient {
         headers: init.headers ?? this.headers(),
         signal: control.signal,
         redirect: "manual",
-        decompress: false,
-      } as RequestInit);
+      });
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
       if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;

@@ -22,6 +22,7 @@ describe("buildSubmission", () => {
     ["/api/embed", "input"],
     ["/v1/embeddings", "input"],
     ["/api/embeddings", "prompt"],
+    ["/v1/responses", "input"],
   ])("%s takes --prompt as %s", (endpoint, field) => {
     expect(buildSubmission({ endpoint, model: "m", prompt: "x" }, noFiles).request).toEqual({ model: "m", [field]: "x" });
   });

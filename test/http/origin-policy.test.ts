@@ -6,6 +6,7 @@ import {
   edgePolicy,
   hostRules,
   ipKey,
+  listedOrigins,
   isLoopback,
   isPrivate,
   isUnspecified,
@@ -119,6 +120,13 @@ describe("origin list (OLLAMA_ORIGINS + Ollama's defaults)", () => {
     });
     // With a * the entry passes validation but its prefix keeps the space, so it never matches.
     expect(originAllowed(rules("https://a.example, https://*.b.example"), "https://x.b.example")).toBe(false);
+  });
+
+  test("foreman's reading of FOREMAN_ORIGINS trims each entry and drops empty ones before Ollama's rules", () => {
+    expect(listedOrigins(" https://a.example , https://*.b.example,, ")).toBe("https://a.example,https://*.b.example");
+    expect(listedOrigins("")).toBe("");
+    expect(originAllowed(rules(listedOrigins("https://a.example, https://*.b.example")), "https://x.b.example")).toBe(true);
+    expect(parseOrigins(listedOrigins("https://a.example,"))).toMatchObject({ ok: true });
   });
 
   test("entries gin-contrib/cors refuses at startup are errors", () => {

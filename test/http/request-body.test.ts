@@ -26,7 +26,7 @@ async function start(foreman: Partial<Config> = {}, sim = {}) {
   return { stack, lines };
 }
 
-const head = (method: string, path: string, length: number, extra = "") => `${method} ${path} HTTP/1.1\r\nHost: foreman\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+const head = (method: string, path: string, length: number, extra = "") => `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${extra}\r\n`;
 
 /** The value of one series of foreman_http_requests_total, or 0. */
 async function httpCount(url: string, labels: string): Promise<number> {

@@ -40,7 +40,7 @@ function breaksOff(silent = false): RawHandler {
 
 const rawPost = (path: string, body: unknown) => {
   const text = JSON.stringify(body);
-  return `POST ${path} HTTP/1.1\r\nHost: foreman\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
+  return `POST ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`;
 };
 const messages = [{ role: "user" as const, content: "hi" }];
 

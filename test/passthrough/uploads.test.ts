@@ -57,7 +57,7 @@ describe("uploads through direct routes", () => {
     const { sink, foreman } = await start();
     const { bytes, digest } = blob(4 << 20);
     await rawExchange(foreman.port, (socket) => {
-      socket.write(`POST /api/blobs/${digest} HTTP/1.1\r\nHost: foreman\r\nContent-Length: ${bytes.byteLength}\r\n\r\n`);
+      socket.write(`POST /api/blobs/${digest} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${bytes.byteLength}\r\n\r\n`);
       socket.write(bytes.subarray(0, 1 << 20), () => setTimeout(() => socket.destroy(), 50));
     });
     const upload = await waitFor(() => sink.uploads[0], { what: "the upload to reach the target" });
@@ -71,7 +71,7 @@ describe("uploads through direct routes", () => {
     const { sink, foreman } = await start({ bodyTimeoutMs: 300 });
     const { bytes, digest } = blob(1 << 20);
     const reply = await rawExchange(foreman.port, (socket) => {
-      socket.write(`POST /api/blobs/${digest} HTTP/1.1\r\nHost: foreman\r\nContent-Length: ${bytes.byteLength}\r\n\r\n`);
+      socket.write(`POST /api/blobs/${digest} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${bytes.byteLength}\r\n\r\n`);
       // past FOREMAN_MAX_BODY_BYTES in good time, then nothing more
       socket.write(bytes.subarray(0, 256 * 1024));
     });

@@ -11,6 +11,7 @@ const stack = sharedStack({
       { name: "mistral" },
       { name: "slowload", loadMs: 60_000 },
       { name: "nomic-embed-text", kind: "embed" },
+      { name: "qwen3:0.6b", capabilities: ["completion", "tools", "thinking"] },
     ],
   },
 });
@@ -140,6 +141,10 @@ describe("artifacts", () => {
     ["/v1/chat/completions", { model: "llama3.2", messages: [{ role: "user", content: "hi" }] }, (a: any, d: any) => [a.object, a.choices, a.usage, a.model, d.object, d.choices, d.usage, d.model]],
     ["/v1/completions", { model: "llama3.2", prompt: "hi" }, (a: any, d: any) => [a.object, a.choices, a.usage, d.object, d.choices, d.usage]],
     ["/v1/embeddings", { model: "nomic-embed-text", input: "hi" }, (a: any, d: any) => [a.data, a.usage, d.data, d.usage]],
+    // the Responses API: the output items without their random ids, and what the response echoes
+    ["/v1/responses", { model: "qwen3:0.6b", input: "why", instructions: "be brief" }, (a: any, d: any) => [...[a, d].map((r) => [r.object, r.status, r.model, r.instructions, r.usage, r.text, r.tools, r.output.map(({ id: _, ...item }: any) => item)])]],
+    // Anthropic's Messages API: the content blocks, rebuilt from the deltas
+    ["/v1/messages", { model: "qwen3:0.6b", max_tokens: 64, messages: [{ role: "user", content: "hi" }] }, (a: any, d: any) => [a.type, a.role, a.model, a.content, a.stop_reason, a.usage, d.type, d.role, d.model, d.content, d.stop_reason, d.usage]],
   ] as const)("%s: the artifact equals the target's non-streamed reply", async (endpoint, request, pick) => {
     const { job } = await postJob(stack.url, { endpoint, request }, { prefer: "wait=30" });
     expect(job.status).toBe("done");

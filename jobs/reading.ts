@@ -1,0 +1,73 @@
+// How Ollama reads an inference body up to the point where it needs the model: the facts
+// foreman's edge uses to answer, itself and in Ollama's exact words, what Ollama would answer
+// without doing any work — a body it cannot decode, one without a model, one its middleware
+// refuses first — and to tell an unload (which goes straight to the target) from real work
+// (ADR 0019). Each kind states its own facts; `admit` applies them in Ollama's order. Pure.
+import { isZeroKeepAlive } from "../src/schema/go-duration.ts";
+import { decodeGoBody, fieldKindError } from "../src/schema/go-json.ts";
+
+type Body = Record<string, unknown>;
+
+export interface OllamaReading {
+  /** The Go struct the body decodes into: package and name (`api`, `ChatRequest`). */
+  struct: readonly [pkg: string, name: string];
+  /** Checks that come before the model (a /v1 middleware's, a handler's first ones), in Ollama's order: the first 400's message. */
+  beforeModel?(body: Body): string | undefined;
+  /** Checks the handler makes between the model's name and looking it up: a body failing one is not answered 404 by foreman. */
+  beforeLookup?(body: Body): string | undefined;
+  /** The answer to a model that is empty or only spaces (`raw` as sent). */
+  noModel(raw: string): { status: 400 | 404; message: string };
+  /** The 404 message for a model the target does not have (`model` as sent). */
+  notFound(model: string): string;
+  /** The body only asks to unload its model (Ollama's idiom: keep_alive zero and nothing to do). */
+  unloads?(body: Body): boolean;
+}
+
+export type Admission =
+  /** `lookupNext`: the model lookup is Ollama's next check, so an unknown model is its 404. */
+  | { ok: true; model: string; unload: boolean; lookupNext: boolean }
+  | { ok: false; status: number; message: string };
+
+/** Ollama's two wordings of "no such model" (chat and generate; the embedding handlers). */
+export const notFoundQuoted = (model: string): string => `model '${model}' not found`;
+export const notFoundPullIt = (model: string): string => `model ${JSON.stringify(model)} not found, try pulling it first`;
+
+/** The chat and generate handlers' answer to an empty model: 400 `model is required`. */
+export const modelRequired = () => ({ status: 400 as const, message: "model is required" });
+/** The generate and embed handlers' answer to an empty model: a 404 naming it as sent. */
+export const modelNotFound = (raw: string) => ({ status: 404 as const, message: notFoundQuoted(raw) });
+
+/** The chat and generate handlers' first check. */
+export function topLogprobsInRange(body: Body, field = "top_logprobs"): string | undefined {
+  const n = body[field];
+  return typeof n === "number" && (n < 0 || n > 20) ? "top_logprobs must be between 0 and 20" : undefined;
+}
+
+/** The unload idiom: keep_alive zero, and `field` (the prompt, the messages) empty or absent. */
+export function unloadIdiom(field: "prompt" | "messages"): (body: Body) => boolean {
+  return (body) => {
+    const value = body[field];
+    const nothing = value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
+    return nothing && isZeroKeepAlive(body.keep_alive);
+  };
+}
+
+/**
+ * A body as Ollama reads it, in its order: decode (an empty body is `missing request body` on
+ * /api/*, Go's bare `EOF` on /v1; a syntax error is the decoder's text; a model that is not a
+ * string is a type error), the middleware's checks, then the model (trimmed, as Ollama's
+ * model reference does). Other fields are the target's to judge, once the request's turn comes.
+ */
+export function admit(reading: OllamaReading, native: boolean, text: string): Admission {
+  const [pkg, name] = reading.struct;
+  const decoded = decodeGoBody(text, `${pkg}.${name}`);
+  if (!decoded.ok) return { ok: false, status: 400, message: decoded.empty && native ? "missing request body" : decoded.error };
+  const body = decoded.body;
+  const wrongKind = fieldKindError(body, name, "model", "string");
+  if (wrongKind) return { ok: false, status: 400, message: wrongKind };
+  const refused = reading.beforeModel?.(body);
+  if (refused) return { ok: false, status: 400, message: refused };
+  const model = typeof body.model === "string" ? body.model : "";
+  if (model.trim() === "") return { ok: false, ...reading.noModel(model) };
+  return { ok: true, model, unload: reading.unloads?.(body) ?? false, lookupNext: reading.beforeLookup?.(body) === undefined };
+}
