@@ -139,6 +139,9 @@ func TestRunReturnsTheArtifact(t *testing.T) {
 	if artifact.Job.Status != StatusDone || !strings.HasPrefix(artifact.ContentType, "application/json") {
 		t.Fatalf("job %+v, content type %q", artifact.Job, artifact.ContentType)
 	}
+	if tm := artifact.Job.Timings; tm == nil || tm.TotalMs <= 0 || tm.TotalMs < tm.TTFTMs {
+		t.Fatalf("timings %+v", tm)
+	}
 }
 
 func TestRunUnknownModelIsJobFailed(t *testing.T) {

@@ -31,11 +31,23 @@ export interface Job {
     message: string;
     status: number;
   } | null;
-  /**
-   * milliseconds: queueMs, loadMs, ttftMs, totalMs
-   */
   timings: {
-    [k: string]: number;
+    /**
+     * entering the queue (the last time) to being sent to the target
+     */
+    queue_ms?: number;
+    /**
+     * the target loading the model, until its first byte (only when the model was not resident)
+     */
+    load_ms?: number;
+    /**
+     * sent to the target to its first byte
+     */
+    ttft_ms?: number;
+    /**
+     * sent to the target to the end of its reply
+     */
+    total_ms?: number;
   } | null;
   links: {
     self: string;

@@ -47,16 +47,15 @@ export function noJobs(filter: ListFilter): string {
 
 /** One line per state change for `jobs watch`: the state, then what is worth knowing in it. */
 export function stateLine(status: Job["status"], job: Job): string {
-  // the keys are camelCase today and may become snake_case (queue_ms): read either
-  const ms = (key: string, atLeast = 0) => {
-    const value = job.timings?.[key] ?? job.timings?.[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+  const ms = (key: keyof NonNullable<Job["timings"]>, atLeast = 0) => {
+    const value = job.timings?.[key];
     return value === undefined || value < atLeast ? undefined : shortDuration(value);
   };
   const detail: Record<Job["status"], () => string> = {
     queued: () => (job.queue_position === null ? "" : `${job.queue_position} ahead`),
     loading: () => job.model,
     working: () => job.model,
-    done: () => [`${job.progress.tokens} tokens`, ms("totalMs") && `in ${ms("totalMs")}`, ms("queueMs", 1000) && `after ${ms("queueMs", 1000)} in the queue`].filter(Boolean).join(" "),
+    done: () => [`${job.progress.tokens} tokens`, ms("total_ms") && `in ${ms("total_ms")}`, ms("queue_ms", 1000) && `after ${ms("queue_ms", 1000)} in the queue`].filter(Boolean).join(" "),
     failed: () => (job.error ? `(${job.error.status}) ${job.error.message}` : ""),
     canceled: () => "",
   };

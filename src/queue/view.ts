@@ -7,6 +7,28 @@ import type { JobRecord, Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
+/** Where a job's time went, in milliseconds; a key appears once it is measured. */
+const TimingsSchema = Type.Object(
+  {
+    queue_ms: Type.Optional(Type.Number({ description: "entering the queue (the last time) to being sent to the target" })),
+    load_ms: Type.Optional(Type.Number({ description: "the target loading the model, until its first byte (only when the model was not resident)" })),
+    ttft_ms: Type.Optional(Type.Number({ description: "sent to the target to its first byte" })),
+    total_ms: Type.Optional(Type.Number({ description: "sent to the target to the end of its reply" })),
+  },
+  { additionalProperties: false },
+);
+export type Timings = Static<typeof TimingsSchema>;
+
+/** The stored record keeps the names its timings were written with; the view speaks snake_case like the rest of the job. */
+const TIMING_NAMES = { queueMs: "queue_ms", loadMs: "load_ms", ttftMs: "ttft_ms", totalMs: "total_ms" } as const satisfies Record<string, keyof Timings>;
+
+function timingsView(stored: Record<string, number> | null): Timings | null {
+  if (stored === null) return null;
+  const out: Timings = {};
+  for (const [name, key] of Object.entries(TIMING_NAMES)) if (stored[name] !== undefined) out[key] = stored[name];
+  return out;
+}
+
 export const JobSchema = Type.Object({
   id: Type.String({ description: "time-sortable, opaque" }),
   status: Type.Union(JOB_STATES.map((s) => Type.Literal(s))),
@@ -21,7 +43,7 @@ export const JobSchema = Type.Object({
   queue_position: Type.Union([Type.Integer(), Type.Null()], { description: "requests ahead of this job while it is queued" }),
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
-  timings: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()], { description: "milliseconds: queueMs, loadMs, ttftMs, totalMs" }),
+  timings: Type.Union([TimingsSchema, Type.Null()]),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
 });
 export type Job = Static<typeof JobSchema>;
@@ -69,7 +91,7 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
-    timings: job.timings,
+    timings: timingsView(job.timings),
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
   };
 }

@@ -82,7 +82,7 @@ describe("format", () => {
   });
 
   test("a state line per event of jobs watch", () => {
-    const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queueMs: 1200, totalMs: 65_000 }, error: null } as unknown as Job;
+    const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queue_ms: 1200, total_ms: 65_000 }, error: null } as unknown as Job;
     expect(stateLine("queued", job)).toBe("queued   2 ahead\n");
     expect(stateLine("loading", job)).toBe("loading  llama3.2\n");
     expect(stateLine("done", job)).toBe("done     8 tokens in 1m5s after 1s in the queue\n");

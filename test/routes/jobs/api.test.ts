@@ -39,6 +39,9 @@ describe("POST /jobs", () => {
     expect(done.progress.tokens).toBeGreaterThan(0);
     expect(done.started_at).not.toBeNull();
     expect(done.finished_at).not.toBeNull();
+    // timings speak snake_case like the rest of the job object
+    expect(Object.keys(done.timings ?? {}).sort()).toEqual(expect.arrayContaining(["queue_ms", "total_ms", "ttft_ms"]));
+    for (const key of Object.keys(done.timings ?? {})) expect(key).toMatch(/^[a-z]+(_[a-z]+)*$/);
   });
 
   test("Prefer: wait returns the finished job with Preference-Applied", async () => {
