@@ -189,6 +189,14 @@ describe("GET /jobs", () => {
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(q.split("=")[0]!);
     }
   });
+
+  test("a status outside the job states is a 400 that names the valid ones", async () => {
+    const res = await fetch(`${stack.url}/jobs?status=bogus`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { status: 400, message: "query /status: expected one of queued, loading, working, done, failed, canceled", field: "query /status" },
+    });
+  });
 });
 
 describe("GET /jobs/{id}/events", () => {
