@@ -48,6 +48,15 @@ export interface JobRecord {
   timings: Record<string, number> | null;
 }
 
+/**
+ * The fields a state change may alter. Each event keeps them as they were right after it, so
+ * the event can be replayed later with the job as it was then.
+ */
+const CHANGING = ["status", "attempts", "failures", "queuedAt", "startedAt", "finishedAt", "updatedAt", "progressChunks", "progressTokens", "error", "timings"] as const satisfies readonly (keyof JobRecord)[];
+type Snapshot = Pick<JobRecord, (typeof CHANGING)[number]>;
+
+const snapshotOf = (job: JobRecord): Snapshot => Object.fromEntries(CHANGING.map((k) => [k, job[k]])) as Snapshot;
+
 export interface JobEvent {
   id: number;
   jobId: string;
@@ -166,6 +175,7 @@ interface EventRow {
   type: string;
   at: number;
   data: string | null;
+  snapshot: string | null;
 }
 
 type Params = Record<string, string | number | null>;
@@ -178,7 +188,7 @@ function statements(db: Database) {
   return {
     insert: db.query<{ seq: number }, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, created_at, queued_at, updated_at)
        VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now) RETURNING seq`),
-    event: db.query<{ id: number }, [string, string, number, string | null]>(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`),
+    event: db.query<{ id: number }, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?) RETURNING id`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
     // one statement for every transition: each patch field is null when the patch does not set it
@@ -213,7 +223,7 @@ function statements(db: Database) {
     progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
     artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
     artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
-    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
+    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data, snapshot FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
     position: db.query<{ n: number }, Params>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
     counts: db.query<{ model: string; status: JobStatus; n: number; oldest: number }, []>(
       `SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`,
@@ -408,7 +418,7 @@ export class Queue {
   }
 
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
-    const id = this.s.event.get(job.id, type, at, data === null ? null : JSON.stringify(data))!.id;
+    const id = this.s.event.get(job.id, type, at, data === null ? null : JSON.stringify(data), JSON.stringify(snapshotOf(job)))!.id;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
     for (const hook of this.hooks) hook(job, event);
     if (this.committed.length > 0) this.whenCommitted(() => this.committed.forEach((l) => l(job, event)));
@@ -472,13 +482,21 @@ export class Queue {
   }
 
   events(jobId: string, afterId = 0): JobEvent[] {
-    return this.s.events.all(jobId, afterId).map((e) => ({
-      id: e.id,
-      jobId: e.job_id,
-      type: e.type as JobStatus,
-      at: e.at,
-      data: parse(e.data) as Record<string, unknown> | null,
-    }));
+    return this.history(jobId, afterId).map((h) => h.event);
+  }
+
+  /**
+   * A job's stored events after `afterId`, each with the job as it was right after it (an
+   * event stored before events kept snapshots gets the job as it is now, in the event's state).
+   */
+  history(jobId: string, afterId = 0): { event: JobEvent; job: JobRecord }[] {
+    const current = this.get(jobId);
+    if (!current) return [];
+    return this.s.events.all(jobId, afterId).map((e) => {
+      const type = e.type as JobStatus;
+      const then = e.snapshot === null ? { status: type } : (JSON.parse(e.snapshot) as Snapshot);
+      return { event: { id: e.id, jobId: e.job_id, type, at: e.at, data: parse(e.data) as Record<string, unknown> | null }, job: { ...current, ...then } };
+    });
   }
 
   /** Jobs ahead of this one (any model), or null when it is not queued. */

@@ -236,4 +236,33 @@ describe("GET /jobs/{id}/events", () => {
     const after = await readEvents(await fetch(`${stack.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all.at(-1)!.id! } }));
     expect(after).toEqual([]);
   });
+
+  test("a finished job's events replay the job as it was at each event, resumed or not", async () => {
+    // a fresh model: queued, then loading, then working, then done
+    const { job } = await postJob(stack.url, { request: { model: "nomic-embed-text", input: "x" }, endpoint: "/api/embed" }, { prefer: "wait=30" });
+    const { job: chat } = await postJob(stack.url, { request: chatRequest("llama3.2", "replay me") }, { prefer: "wait=30" });
+    for (const id of [job.id, chat.id]) {
+      const final = await getJob(stack.url, id);
+      expect(final.status).toBe("done");
+      const all = await readEvents(await fetch(`${stack.url}/jobs/${id}/events`));
+      const [queued, ...rest] = all;
+      // the first event: the job as it was when it was queued, not as it ended
+      expect(queued!.event).toBe("job.queued");
+      expect(queued!.data).toMatchObject({ id, status: "queued", started_at: null, finished_at: null, attempts: 0, progress: { chunks: 0, tokens: 0 }, timings: null, error: null, queue_position: null });
+      expect(queued!.data.created_at).toBe(final.created_at);
+      // each later event: its own state, timestamps and timings of that moment
+      const running = rest.filter((e) => e.event === "job.loading" || e.event === "job.working");
+      expect(running.length).toBeGreaterThan(0);
+      for (const e of running) {
+        expect(e.data.status).toBe(e.event!.slice("job.".length));
+        expect(e.data).toMatchObject({ started_at: final.started_at, finished_at: null, attempts: 1 });
+        expect(e.data.timings).not.toHaveProperty("total_ms");
+        expect(e.data.timings).toHaveProperty("queue_ms");
+      }
+      expect(rest.at(-1)!.data).toEqual(final);
+      // resumed after the first event: the next one is the job as it was then, too
+      const resumed = await readEvents(await fetch(`${stack.url}/jobs/${id}/events`, { headers: { "last-event-id": queued!.id! } }));
+      expect(resumed.map((e) => e.data)).toEqual(rest.map((e) => e.data));
+    }
+  });
 });
