@@ -20,10 +20,17 @@ const (
 	StatusCanceled = "canceled"
 )
 
-// Job is foreman's public job object.
+// Lanes: async jobs (POST /jobs), and passthrough requests, which wait ahead of them.
+const (
+	LaneAsync       = "async"
+	LaneInteractive = "interactive"
+)
+
+// Job is foreman's public job object (or a passthrough request's record, Lane interactive).
 type Job struct {
 	ID            string            `json:"id"`
 	Status        string            `json:"status"`
+	Lane          string            `json:"lane"`
 	Endpoint      string            `json:"endpoint"`
 	Model         string            `json:"model"`
 	Priority      int               `json:"priority"`
@@ -33,6 +40,7 @@ type Job struct {
 	FinishedAt    *time.Time        `json:"finished_at"`
 	Attempts      int               `json:"attempts"`
 	QueuePosition *int              `json:"queue_position"`
+	RequestID     *string           `json:"request_id"`
 	Progress      Progress          `json:"progress"`
 	Error         *JobFailure       `json:"error"`
 	Timings       *Timings          `json:"timings"`
@@ -87,8 +95,10 @@ type Webhook struct {
 	Events []string `json:"events,omitempty"`
 }
 
-// ListFilter narrows GET /jobs; Cursor is the NextCursor of the previous page.
+// ListFilter narrows GET /jobs; Cursor is the NextCursor of the previous page. Lane
+// LaneInteractive lists passthrough requests instead of jobs.
 type ListFilter struct {
+	Lane   string
 	Status string
 	Model  string
 	Limit  int

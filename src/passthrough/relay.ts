@@ -217,14 +217,14 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
     tags: ["passthrough"],
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async ({ request, services }: RouteContext<undefined, undefined>) => {
+    handle: async ({ request, services, requestId }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
       const body = await readBody(request, services.config);
       const model = modelOf(body);
       const { queue, worker, config } = services;
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
-      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
+      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId });
       const call = new WaitingCall(job, kind, body, request, services, receivedAt);
       worker.attach(job.id, call);
       worker.wake();

@@ -46,6 +46,8 @@ export interface JobRecord {
   progressTokens: number;
   error: JobError | null;
   timings: Record<string, number> | null;
+  /** The X-Request-Id of the request that made it (POST /jobs, or the passthrough request itself). */
+  requestId: string | null;
 }
 
 /**
@@ -75,6 +77,7 @@ export interface EnqueueInput {
   webhook?: unknown;
   idempotencyKey?: string | null;
   requestHash?: string | null;
+  requestId?: string | null;
 }
 
 export interface TransitionPatch {
@@ -127,6 +130,7 @@ interface Row {
   progress_tokens: number;
   error: string | null;
   timings: string | null;
+  request_id: string | null;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -157,6 +161,7 @@ function toRecord(r: Row): JobRecord {
     progressTokens: r.progress_tokens,
     error: parse(r.error) as JobError | null,
     timings: parse(r.timings) as Record<string, number> | null,
+    requestId: r.request_id,
   };
 }
 
@@ -184,10 +189,10 @@ const COLUMNS_HEAD = "id, seq, model_key, priority, created_at";
 
 /** Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). */
 function statements(db: Database) {
-  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = 1 ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
+  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
-    insert: db.query<{ seq: number }, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, created_at, queued_at, updated_at)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now) RETURNING seq`),
+    insert: db.query<{ seq: number }, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, created_at, queued_at, updated_at)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $now, $now, $now) RETURNING seq`),
     event: db.query<{ id: number }, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?) RETURNING id`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
@@ -355,6 +360,7 @@ export class Queue {
         progress_tokens: 0,
         error: null,
         timings: null,
+        request_id: input.requestId ?? null,
       };
       row.seq = this.s.insert.get({
         id: row.id,
@@ -368,6 +374,7 @@ export class Queue {
         webhook: row.webhook,
         idem: row.idempotency_key,
         hash: row.request_hash,
+        requestId: row.request_id,
         now,
       })!.seq;
       const job = toRecord(row);
@@ -442,13 +449,13 @@ export class Queue {
   }
 
   /**
-   * Async jobs newest first, optionally by status and model; `before` is the seq to continue
-   * after (the cursor). Passthrough records are not listed: their caller is the only reader.
+   * One lane's work newest first (async jobs, or passthrough records), optionally by status and
+   * model; `before` is the seq to continue after (the cursor).
    */
-  list(filter: { status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
+  list(filter: { lane: Lane; status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
     const { list } = this.s;
     const statement = filter.status ? (filter.model ? list.both : list.status) : filter.model ? list.model : list.all;
-    const params: Params = { before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
+    const params: Params = { lane: filter.lane, before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
     if (filter.status) params.status = filter.status;
     if (filter.model) params.model = modelKey(filter.model);
     return statement.all(params).map(toRecord);

@@ -1,9 +1,10 @@
 // The job object clients see (GET /jobs/{id}, webhooks, events): one schema, one mapping
 // from the stored record.
 import { Type, type Static } from "@sinclair/typebox";
+import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import type { JobRecord, Queue } from "./queue.ts";
+import { ASYNC, INTERACTIVE, type JobRecord, type Lane, type Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
@@ -29,9 +30,15 @@ function timingsView(stored: Record<string, number> | null): Timings | null {
   return out;
 }
 
+/** The queue's lanes by the names clients use. */
+const LANES: Record<LaneName, Lane> = { async: ASYNC, interactive: INTERACTIVE };
+const laneName = (lane: Lane): LaneName => (lane === INTERACTIVE ? "interactive" : "async");
+const laneSchema = (description: string) => Type.Union(LANE_NAMES.map((l) => Type.Literal(l)), { description });
+
 export const JobSchema = Type.Object({
   id: Type.String({ description: "time-sortable, opaque" }),
   status: Type.Union(JOB_STATES.map((s) => Type.Literal(s))),
+  lane: laneSchema("async: a job from POST /jobs; interactive: a passthrough request (/api/chat, /v1/…) whose caller waits for the reply"),
   endpoint: Type.String(),
   model: Type.String(),
   priority: Type.Integer(),
@@ -41,6 +48,7 @@ export const JobSchema = Type.Object({
   finished_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   attempts: Type.Integer({ description: "times the job was sent to the target" }),
   queue_position: Type.Union([Type.Integer(), Type.Null()], { description: "requests ahead of this job while it is queued" }),
+  request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
   timings: Type.Union([TimingsSchema, Type.Null()]),
@@ -58,9 +66,13 @@ export type JobProgress = Static<typeof JobProgressSchema>;
 
 export const MAX_PAGE = 500;
 
+/** The lane a GET /jobs filter names (async when it names none). */
+export const laneOf = (name: LaneName | undefined): Lane => LANES[name ?? "async"];
+
 /** GET /jobs filters; `cursor` is the `next_cursor` of the previous page. */
 export const JobListQuery = Type.Object(
   {
+    lane: Type.Optional(laneSchema("async (default): jobs from POST /jobs; interactive: passthrough requests, with their queue positions while they wait")),
     status: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)))),
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, description: `page size, default 50, at most ${MAX_PAGE}` })),
@@ -80,6 +92,7 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
   return {
     id: job.id,
     status: job.status,
+    lane: laneName(job.lane),
     endpoint: job.endpoint,
     model: job.model,
     priority: job.priority,
@@ -89,6 +102,7 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     finished_at: iso(job.finishedAt),
     attempts: job.attempts,
     queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
+    request_id: job.requestId,
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
     timings: timingsView(job.timings),

@@ -1,5 +1,6 @@
 // The async job API end to end against the simulator.
 import { describe, expect, test } from "bun:test";
+import type { Job } from "../../../src/queue/view.ts";
 import { chatRequest, getJob, postJob, sharedStack, waitFor } from "../../harness.ts";
 
 const stack = sharedStack({
@@ -188,6 +189,36 @@ describe("GET /jobs", () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(q.split("=")[0]!);
     }
+  });
+
+  test("lane=interactive lists passthrough requests: the waiting ones with their queue position and request id", async () => {
+    const abort = new AbortController();
+    const call = (requestId: string, model: string) =>
+      fetch(`${stack.url}/api/chat`, { method: "POST", headers: { "x-request-id": requestId }, body: JSON.stringify({ ...chatRequest(model), stream: false }), signal: abort.signal }).catch(() => undefined);
+    const list = async (query: string) => ((await (await fetch(`${stack.url}/jobs?${query}`)).json()) as { jobs: Job[] }).jobs;
+    const calls = [call("ahead-1", "slowload")];
+    try {
+      // the first holds the worker (a minute-long load); the next two wait behind it
+      await waitFor(async () => (await list("lane=interactive&status=loading")).some((j) => j.request_id === "ahead-1"), { what: "the first passthrough request on the target" });
+      calls.push(call("behind-2", "llama3.2"));
+      await waitFor(async () => (await list("lane=interactive&status=queued")).length === 1, { what: "the second passthrough request in the queue" });
+      calls.push(call("behind-3", "mistral"));
+      const waiting = await waitFor(async () => {
+        const jobs = await list("lane=interactive&status=queued");
+        return jobs.length === 2 && jobs;
+      }, { what: "two passthrough requests in the queue" });
+      expect(waiting.map((j) => [j.request_id, j.lane, j.endpoint, j.model, j.queue_position])).toEqual([
+        ["behind-3", "interactive", "/api/chat", "mistral", 1],
+        ["behind-2", "interactive", "/api/chat", "llama3.2", 0],
+      ]);
+      // async jobs stay the default listing
+      expect((await list("limit=500")).filter((j) => j.lane !== "async")).toEqual([]);
+      expect((await list("lane=async&limit=500")).map((j) => j.lane)).not.toContain("interactive");
+    } finally {
+      abort.abort();
+      await Promise.all(calls);
+    }
+    await waitFor(async () => (await list("lane=interactive")).every((j) => j.status === "canceled" || j.status === "done"), { what: "the passthrough requests to end" });
   });
 
   test("a status outside the job states is a 400 that names the valid ones", async () => {
