@@ -8,6 +8,7 @@ import { Poller } from "./engine/poller.ts";
 import { afterFailure } from "./engine/retry.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
+import { openAccessWarning } from "./http/auth.ts";
 import type { Services } from "./http/services.ts";
 import { createLogger, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./ops/telemetry.ts";
@@ -136,6 +137,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     worker.start();
     started.push(() => worker.stop());
     log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
+    const open = openAccessWarning(config.host, config.token);
+    if (open) log.warn(open);
     log.debug("configuration", redacted(config));
 
     let stopped: Promise<void> | undefined;
