@@ -4,6 +4,7 @@
 import { isTerminal } from "../contract/states.ts";
 import type { JobWatch } from "../queue/watch.ts";
 import { Counter, Histogram, Registry, Sampled } from "./metrics.ts";
+import { processMetrics } from "./process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import { INTERACTIVE, type Queue } from "../queue/queue.ts";
 import type { Worker } from "../engine/worker.ts";
@@ -46,6 +47,7 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   r.add(new Sampled("counter", "foreman_model_swaps_total", "Loads that replaced another resident model", () => [{ value: worker.stats.swaps }]));
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));
+  for (const m of processMetrics()) r.add(m);
   const http = r.add(new Counter("foreman_http_requests_total", "HTTP requests served, by route, method and status"));
   const webhookDeliveries = r.add(new Counter("foreman_webhook_deliveries_total", "Webhook delivery attempts, by outcome"));
   const webhookLag = r.add(new Histogram("foreman_webhook_delivery_lag_seconds", "Time from a state change to its webhook's successful delivery"));

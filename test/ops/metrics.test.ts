@@ -70,7 +70,7 @@ describe("GET /metrics", () => {
     expect(byName.foreman_run_duration_seconds?.type).toBe("HISTOGRAM");
     expect(byName.foreman_target_up?.type).toBe("GAUGE");
     expect(Number(byName.foreman_run_duration_seconds!.metrics[0]!.buckets?.["+Inf"])).toBeGreaterThan(0);
-    for (const f of families) expect(f.name).toMatch(/^foreman_[a-z_]+$/);
+    for (const f of families) expect(f.name).toMatch(/^(foreman|process)_[a-z_]+$/);
     const promtool = Bun.which("promtool");
     if (promtool) {
       const proc = Bun.spawn([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
