@@ -116,7 +116,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const refused = config.webhookUrl === undefined ? undefined : await guard.check(config.webhookUrl);
     if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
     const checkWebhookUrl = (url: string) => guard.check(url);
-    const telemetry = createTelemetry({ queue, watch, poller, worker });
+    const telemetry = createTelemetry({ queue, watch, poller, worker, deliveries });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };

@@ -265,6 +265,7 @@ export class JobNotFound extends Error {
 export class Queue {
   private readonly hooks: EventHook[] = [];
   private readonly committed: EventHook[] = [];
+  private readonly failed: ((err: unknown) => void)[] = [];
   private readonly dependents: JobDependents[] = [];
   /** Work waiting for the outermost transaction to commit; dropped if it rolls back. */
   private afterCommit: (() => void)[] = [];
@@ -291,6 +292,11 @@ export class Queue {
     this.committed.push(listener);
   }
 
+  /** Registers a listener for transactions that failed and rolled back (metrics count the database's refusals). */
+  onFailed(listener: (err: unknown) => void): void {
+    this.failed.push(listener);
+  }
+
   /** Registers rows another module keeps per job, so retention removes them with the job. */
   addDependents(dependents: JobDependents): void {
     this.dependents.push(dependents);
@@ -309,6 +315,7 @@ export class Queue {
       result = this.db.transaction(fn)();
     } catch (err) {
       this.afterCommit.length = mark;
+      if (this.depth === 1) for (const l of this.failed) l(err);
       throw err;
     } finally {
       this.depth--;
