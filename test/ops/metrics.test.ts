@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Counter, Histogram, Registry } from "../../src/ops/metrics.ts";
-import { sharedStack, waitFor } from "../harness.ts";
+import { sharedStack, startStack, waitFor } from "../harness.ts";
 
 describe("metrics registry", () => {
   test("renders counters and histograms in the Prometheus text format", () => {
@@ -78,6 +80,28 @@ describe("GET /metrics", () => {
       expect({ code, problems: (out + err).trim() }).toEqual({ code: 0, problems: "" });
     } else if (process.env.CI) throw new Error("promtool is expected in CI (.ci/run installs Debian's prometheus package)");
   });
+});
+
+test("docs/operations.md's metrics table lists every metric /metrics exports, with its type, and no other", async () => {
+  const stack = await startStack();
+  try {
+    const scraped = parsePrometheusTextFormat(await (await fetch(`${stack.url}/metrics`)).text()).map((f) => [f.name, f.type.toLowerCase()]);
+    const doc = await Bun.file(join(import.meta.dir, "..", "..", "docs", "operations.md")).text();
+    const section = doc.slice(doc.indexOf("## Metrics"), doc.indexOf("\n## ", doc.indexOf("## Metrics") + 1));
+    // | `name{labels}` / `other_name` | type | meaning |
+    const documented = section
+      .split("\n")
+      .filter((line) => /^\| `(foreman|process)_/.test(line))
+      .flatMap((line) => {
+        const [names, type] = line.split("|").slice(1, 3).map((c) => c.trim());
+        return [...names!.matchAll(/`([a-z_]+)(?:\{[^}]*\})?`/g)].map((m) => [m[1]!, type!]);
+      });
+    // without /proc (not Linux) the process has no file descriptor or virtual memory figures
+    const procOnly = existsSync("/proc/self/status") ? [] : ["process_open_fds", "process_max_fds", "process_virtual_memory_bytes"];
+    expect(documented.filter(([name]) => !procOnly.includes(name!)).sort()).toEqual(scraped.sort());
+  } finally {
+    await stack.stop();
+  }
 });
 
 describe("the metrics the dashboard and the alerts read", () => {
