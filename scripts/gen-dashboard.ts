@@ -57,7 +57,7 @@ export const ROWS: Row[] = [
       },
       {
         title: "Worker",
-        description: "What the one worker does: idle, running (work on the target) or paused (target down, or waiting after an error of foreman's own).",
+        description: "What the one worker does: idle, running (work on the target) or paused (the target is down, or the worker backs off after an error).",
         kind: "stat",
         unit: "none",
         queries: [{ expr: `${m("foreman_worker_state")} == 1`, legend: "{{state}}" }],
