@@ -431,7 +431,7 @@ func TestListInteractiveLane(t *testing.T) {
 			t.Fatalf("lane %q in an interactive listing: %+v", j.Lane, j)
 		}
 	}
-	if _, err := New(foremanURL).List(timeout(t, time.Minute), ListFilter{Lane: "bogus"}); err == nil || !strings.Contains(err.Error(), "expected one of interactive, async") {
+	if _, err := New(foremanURL).List(timeout(t, time.Minute), ListFilter{Lane: "bogus"}); err == nil || !strings.Contains(err.Error(), "expected one of async, interactive") {
 		t.Fatalf("want a 400 naming the lanes, got %v", err)
 	}
 }
