@@ -38,10 +38,12 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   // a model label is a name from the target's last /api/tags, or `other` (ADR 0018)
   const modelLabel = (model: string) => (poller.lists(model) ? model : OTHER_MODEL);
   const r = new Registry();
+  // the queue gauges share one grouped query per scrape: it reads every active row
+  const active = r.perRender(() => queue.activeCounts());
   r.add(
     new Sampled("gauge", "foreman_jobs", "Jobs and passthrough requests waiting or running, by state and model", () => {
       const series = new Map<string, { labels: { state: string; model: string }; value: number }>();
-      for (const row of queue.activeCounts()) {
+      for (const row of active()) {
         const labels = { state: row.status, model: modelLabel(row.model) };
         const key = `${labels.state} ${labels.model}`;
         const entry = series.get(key);
@@ -55,7 +57,7 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
     new Sampled("gauge", "foreman_queue_oldest_wait_seconds", "How long the oldest queued job or passthrough request has waited since it was submitted, by model", () => {
       const now = Date.now();
       const oldest = new Map<string, number>();
-      for (const row of queue.activeCounts()) {
+      for (const row of active()) {
         if (row.status !== "queued") continue;
         const model = modelLabel(row.model);
         oldest.set(model, Math.min(oldest.get(model) ?? row.oldest, row.oldest));

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Counter, Histogram, Registry } from "../../src/ops/metrics.ts";
+import { Counter, Histogram, Registry, Sampled } from "../../src/ops/metrics.ts";
 import { sharedStack, startStack, waitFor } from "../harness.ts";
 
 describe("metrics registry", () => {
@@ -31,6 +31,17 @@ describe("metrics registry", () => {
       ].join("\n"),
     );
   });
+});
+
+test("a reading several gauges share is taken once per render", () => {
+  const r = new Registry();
+  let reads = 0;
+  const rows = r.perRender(() => ++reads);
+  r.add(new Sampled("gauge", "a", "first", () => [{ value: rows() }]));
+  r.add(new Sampled("gauge", "b", "second", () => [{ value: rows() }]));
+  expect(r.render()).toContain("a 1\n# HELP b second\n# TYPE b gauge\nb 1\n");
+  expect(r.render()).toContain("b 2\n");
+  expect(reads).toBe(2);
 });
 
 describe("GET /metrics", () => {
