@@ -23,6 +23,7 @@ export interface Telemetry {
 
 /** Outcomes of a webhook attempt; their series exist from the start, so a first failure is a rate, not a new series. */
 export const WEBHOOK_OUTCOMES = ["delivered", "rejected", "unreachable", "refused"] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** The worker's states, one series each (1 for the state it is in). */
 const WORKER_STATES = ["idle", "running", "paused"] as const;
@@ -102,10 +103,10 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   watch.subscribe(null, (job) => {
     if (!isTerminal(job.status)) return;
     const kind = job.lane === INTERACTIVE ? "passthrough" : "job";
-    finished.inc({ kind, state: job.status, model: modelLabel(job.modelKey) });
+    const model = modelLabel(job.modelKey);
+    finished.inc({ kind, state: job.status, model });
     const t = job.timings ?? {};
     const labels = { kind };
-    const model = modelLabel(job.modelKey);
     if (t.queueMs !== undefined) queueWait.observe(t.queueMs / 1000, labels);
     if (t.loadMs !== undefined) load.observe(t.loadMs / 1000, labels);
     if (t.ttftMs !== undefined) ttft.observe(t.ttftMs / 1000, { kind, model });

@@ -7,7 +7,7 @@
 // URL policy again and connects to the address that was checked. Everything lives in SQLite,
 // so a restart picks up where the last run stopped.
 import type { Logger } from "../ops/log.ts";
-import type { Telemetry } from "../ops/telemetry.ts";
+import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
@@ -48,7 +48,7 @@ interface Outcome {
   status: number | null;
   error: string | null;
   final: boolean;
-  label: "delivered" | "rejected" | "unreachable" | "refused";
+  label: WebhookOutcome;
 }
 
 /** A receiver's answer: 2xx delivered; 410 Gone stops the delivery; anything else is retried. */
