@@ -10,6 +10,7 @@ import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
 import { thisMachine } from "./http/machine.ts";
 import { edgePolicy, listedOrigins } from "./http/origin-policy.ts";
+import { openAccessWarning } from "./http/auth.ts";
 import type { Services } from "./http/services.ts";
 import { createLogger, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./ops/telemetry.ts";
@@ -117,7 +118,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const refused = config.webhookUrl === undefined ? undefined : await guard.check(config.webhookUrl);
     if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
     const checkWebhookUrl = (url: string) => guard.check(url);
-    const telemetry = createTelemetry({ queue, watch, poller, worker });
+    const telemetry = createTelemetry({ queue, watch, poller, worker, deliveries });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
@@ -140,6 +141,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     worker.start();
     started.push(() => worker.stop());
     log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
+    const open = openAccessWarning(config.host, config.token);
+    if (open) log.warn(open);
     log.debug("configuration", redacted(config));
 
     let stopped: Promise<void> | undefined;

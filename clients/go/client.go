@@ -78,7 +78,7 @@ func (c *Client) Get(ctx context.Context, id string, wait int) (*Job, error) {
 // List returns one page of jobs (GET /jobs).
 func (c *Client) List(ctx context.Context, filter ListFilter) (*JobList, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"status": filter.Status, "model": filter.Model, "cursor": filter.Cursor} {
+	for k, v := range map[string]string{"lane": filter.Lane, "status": filter.Status, "model": filter.Model, "cursor": filter.Cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -139,6 +139,9 @@ func TestRunReturnsTheArtifact(t *testing.T) {
 	if artifact.Job.Status != StatusDone || !strings.HasPrefix(artifact.ContentType, "application/json") {
 		t.Fatalf("job %+v, content type %q", artifact.Job, artifact.ContentType)
 	}
+	if tm := artifact.Job.Timings; tm == nil || tm.TotalMs <= 0 || tm.TotalMs < tm.TTFTMs {
+		t.Fatalf("timings %+v", tm)
+	}
 }
 
 func TestRunUnknownModelIsJobFailed(t *testing.T) {
@@ -304,7 +307,7 @@ func TestSubmitGetCancelArtifact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Endpoint != "/api/generate" || job.Priority != 3 || job.Metadata["ticket"] != 7.0 {
+	if job.Endpoint != "/api/generate" || job.Priority != 3 || job.Metadata["ticket"] != 7.0 || job.Lane != LaneAsync || job.RequestID == nil {
 		t.Fatalf("unexpected job %+v", job)
 	}
 	if job, err = c.Get(ctx, job.ID, 60); err != nil || job.Status != StatusDone {
@@ -415,5 +418,20 @@ func TestEventsFromForeman(t *testing.T) {
 	}
 	if len(states) < 2 || states[0] != "job.queued" || states[len(states)-1] != "job.done" {
 		t.Fatalf("states %v", states)
+	}
+}
+
+func TestListInteractiveLane(t *testing.T) {
+	list, err := New(foremanURL).List(timeout(t, time.Minute), ListFilter{Lane: LaneInteractive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range list.Jobs {
+		if j.Lane != LaneInteractive {
+			t.Fatalf("lane %q in an interactive listing: %+v", j.Lane, j)
+		}
+	}
+	if _, err := New(foremanURL).List(timeout(t, time.Minute), ListFilter{Lane: "bogus"}); err == nil || !strings.Contains(err.Error(), "expected one of async, interactive") {
+		t.Fatalf("want a 400 naming the lanes, got %v", err)
 	}
 }

@@ -1,7 +1,7 @@
 // Package client is the Go client for foreman's job API: submit work, wait for it with
 // long-polls, read its artifact, follow its events — standard library only.
 //
-// The types mirror the server's TypeBox schemas (src/job-view.ts, src/job-submit.ts);
+// The types mirror the server's TypeBox schemas (src/queue/view.ts, src/queue/submit.ts);
 // the tests run against a real foreman, so a drift between them fails there.
 package client
 
@@ -20,23 +20,31 @@ const (
 	StatusCanceled = "canceled"
 )
 
-// Job is foreman's public job object.
+// Lanes: async jobs (POST /jobs), and passthrough requests, which wait ahead of them.
+const (
+	LaneAsync       = "async"
+	LaneInteractive = "interactive"
+)
+
+// Job is foreman's public job object (or a passthrough request's record, Lane interactive).
 type Job struct {
-	ID            string             `json:"id"`
-	Status        string             `json:"status"`
-	Endpoint      string             `json:"endpoint"`
-	Model         string             `json:"model"`
-	Priority      int                `json:"priority"`
-	Metadata      map[string]any     `json:"metadata"`
-	CreatedAt     time.Time          `json:"created_at"`
-	StartedAt     *time.Time         `json:"started_at"`
-	FinishedAt    *time.Time         `json:"finished_at"`
-	Attempts      int                `json:"attempts"`
-	QueuePosition *int               `json:"queue_position"`
-	Progress      Progress           `json:"progress"`
-	Error         *JobFailure        `json:"error"`
-	Timings       map[string]float64 `json:"timings"`
-	Links         map[string]string  `json:"links"`
+	ID            string            `json:"id"`
+	Status        string            `json:"status"`
+	Lane          string            `json:"lane"`
+	Endpoint      string            `json:"endpoint"`
+	Model         string            `json:"model"`
+	Priority      int               `json:"priority"`
+	Metadata      map[string]any    `json:"metadata"`
+	CreatedAt     time.Time         `json:"created_at"`
+	StartedAt     *time.Time        `json:"started_at"`
+	FinishedAt    *time.Time        `json:"finished_at"`
+	Attempts      int               `json:"attempts"`
+	QueuePosition *int              `json:"queue_position"`
+	RequestID     *string           `json:"request_id"`
+	Progress      Progress          `json:"progress"`
+	Error         *JobFailure       `json:"error"`
+	Timings       *Timings          `json:"timings"`
+	Links         map[string]string `json:"links"`
 }
 
 // Terminal reports whether the job has ended (done, failed or canceled).
@@ -48,6 +56,19 @@ func (j *Job) Terminal() bool {
 type Progress struct {
 	Chunks int `json:"chunks"`
 	Tokens int `json:"tokens"`
+}
+
+// Timings says where a job's time went, in milliseconds; nil until the job was sent to the
+// target, and a field stays zero until it is measured (LoadMs: only when the model was loaded).
+type Timings struct {
+	// QueueMs: entering the queue (the last time) to being sent to the target.
+	QueueMs float64 `json:"queue_ms"`
+	// LoadMs: the target loading the model, until its first byte.
+	LoadMs float64 `json:"load_ms"`
+	// TTFTMs: sent to the target to its first byte.
+	TTFTMs float64 `json:"ttft_ms"`
+	// TotalMs: sent to the target to the end of its reply.
+	TotalMs float64 `json:"total_ms"`
 }
 
 // JobFailure is why a job failed: the target's (or foreman's) message and HTTP status.
@@ -74,8 +95,10 @@ type Webhook struct {
 	Events []string `json:"events,omitempty"`
 }
 
-// ListFilter narrows GET /jobs; Cursor is the NextCursor of the previous page.
+// ListFilter narrows GET /jobs; Cursor is the NextCursor of the previous page. Lane
+// LaneInteractive lists passthrough requests instead of jobs.
 type ListFilter struct {
+	Lane   string
 	Status string
 	Model  string
 	Limit  int

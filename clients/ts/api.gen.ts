@@ -6,6 +6,10 @@ export interface Job {
    */
   id: string;
   status: "queued" | "loading" | "working" | "done" | "failed" | "canceled";
+  /**
+   * async: a job from POST /jobs; interactive: a passthrough request (/api/chat, /v1/…) whose caller waits for the reply
+   */
+  lane: "async" | "interactive";
   endpoint: string;
   model: string;
   priority: number;
@@ -23,6 +27,10 @@ export interface Job {
    * requests ahead of this job while it is queued
    */
   queue_position: number | null;
+  /**
+   * the X-Request-Id of the request that made it (the one foreman's log lines carry)
+   */
+  request_id: string | null;
   progress: {
     chunks: number;
     tokens: number;
@@ -31,11 +39,23 @@ export interface Job {
     message: string;
     status: number;
   } | null;
-  /**
-   * milliseconds: queueMs, loadMs, ttftMs, totalMs
-   */
   timings: {
-    [k: string]: number;
+    /**
+     * entering the queue (the last time) to being sent to the target
+     */
+    queue_ms?: number;
+    /**
+     * the target loading the model, until its first byte (only when the model was not resident)
+     */
+    load_ms?: number;
+    /**
+     * sent to the target to its first byte
+     */
+    ttft_ms?: number;
+    /**
+     * sent to the target to the end of its reply
+     */
+    total_ms?: number;
   } | null;
   links: {
     self: string;
@@ -67,6 +87,10 @@ export interface JobProgress {
 }
 
 export interface ListFilter {
+  /**
+   * async (default): jobs from POST /jobs; interactive: passthrough requests, with their queue positions while they wait
+   */
+  lane?: "async" | "interactive";
   status?: "queued" | "loading" | "working" | "done" | "failed" | "canceled";
   model?: string;
   /**

@@ -1,7 +1,8 @@
-// GET /jobs: async jobs, newest first, filtered by status and model, with cursor pagination.
+// GET /jobs: async jobs (or, with lane=interactive, passthrough requests), newest first,
+// filtered by status and model, with cursor pagination.
 import { defineRoute, json } from "../../src/http/route.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
-import { JobListQuery, JobListSchema, jobView } from "../../src/queue/view.ts";
+import { JobListQuery, JobListSchema, jobView, laneOf } from "../../src/queue/view.ts";
 
 const encodeCursor = (seq: number) => Buffer.from(`s${seq}`).toString("base64url");
 function decodeCursor(cursor: string): number {
@@ -11,13 +12,13 @@ function decodeCursor(cursor: string): number {
 }
 
 export default defineRoute({
-  summary: "List jobs, newest first",
+  summary: "List jobs (or waiting and past passthrough requests, lane=interactive), newest first",
   tags: ["jobs"],
   query: JobListQuery,
   responses: { 200: { description: "a page of jobs", schema: JobListSchema } },
   handle: ({ query, services: { queue } }) => {
     const limit = query.limit ?? 50;
-    const jobs = queue.list({ status: query.status, model: query.model, before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: limit + 1 });
+    const jobs = queue.list({ lane: laneOf(query.lane), status: query.status, model: query.model, before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: limit + 1 });
     const page = jobs.slice(0, limit);
     const next = jobs.length > limit ? encodeCursor(page.at(-1)!.seq) : null;
     return json({ jobs: page.map((j) => jobView(j, queue)), next_cursor: next });

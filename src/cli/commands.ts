@@ -4,6 +4,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { ENDPOINTS } from "../../jobs/index.ts";
 import { options as settings } from "../config.ts";
+import { LANE_NAMES } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
 import { VERSION } from "../ops/version.ts";
@@ -166,8 +167,9 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
           footer: EXIT_HELP,
         }),
         jobCommand("ls", {
-          summary: "list jobs, newest first, with age and queue position",
+          summary: "list jobs (or passthrough requests: --lane interactive), newest first, with age and queue position",
           flags: [
+            { name: "lane", value: "L", help: "async (default): jobs; interactive: passthrough requests, the waiting ones with their position and request id", complete: LANE_NAMES },
             { name: "status", value: "S", help: `only jobs in this state (${JOB_STATES.join(", ")})`, complete: JOB_STATES },
             { name: "model", value: "M", help: "only jobs for this model" },
             { name: "limit", value: "N", help: "jobs per page (default 50, at most 500)" },

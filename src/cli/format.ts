@@ -33,30 +33,37 @@ export function jobDetails(job: Job): string {
   return table(rows);
 }
 
-/** Many jobs, one per line: AGE since submission, POSITION (requests ahead) while queued. */
-export function jobRows(jobs: readonly Job[], now: number): string {
+/**
+ * Many jobs, one per line: AGE since submission, POSITION (requests ahead) while queued. Passthrough
+ * requests (the interactive lane) show the REQUEST id their caller's log lines carry instead of a
+ * priority, which they do not have.
+ */
+export function jobRows(jobs: readonly Job[], now: number, lane: Job["lane"] = "async"): string {
   const age = (j: Job) => shortDuration(now - Date.parse(j.created_at));
+  if (lane === "interactive") {
+    return table([["ID", "STATUS", "MODEL", "ENDPOINT", "POSITION", "REQUEST", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, dash(j.queue_position), dash(j.request_id), age(j)])]);
+  }
   return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "POSITION", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), dash(j.queue_position), age(j)])]);
 }
 
 /** What `jobs ls` says instead of an empty table. */
 export function noJobs(filter: ListFilter): string {
+  const what = filter.lane === "interactive" ? "passthrough requests" : "jobs";
   const by = [filter.status && `status ${filter.status}`, filter.model && `model ${filter.model}`].filter(Boolean);
-  return by.length ? `no jobs with ${by.join(" and ")}\n` : filter.cursor ? "no more jobs\n" : "no jobs\n";
+  return by.length ? `no ${what} with ${by.join(" and ")}\n` : filter.cursor ? `no more ${what}\n` : `no ${what}\n`;
 }
 
 /** One line per state change for `jobs watch`: the state, then what is worth knowing in it. */
 export function stateLine(status: Job["status"], job: Job): string {
-  // the keys are camelCase today and may become snake_case (queue_ms): read either
-  const ms = (key: string, atLeast = 0) => {
-    const value = job.timings?.[key] ?? job.timings?.[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+  const ms = (key: keyof NonNullable<Job["timings"]>, atLeast = 0) => {
+    const value = job.timings?.[key];
     return value === undefined || value < atLeast ? undefined : shortDuration(value);
   };
   const detail: Record<Job["status"], () => string> = {
     queued: () => (job.queue_position === null ? "" : `${job.queue_position} ahead`),
     loading: () => job.model,
     working: () => job.model,
-    done: () => [`${job.progress.tokens} tokens`, ms("totalMs") && `in ${ms("totalMs")}`, ms("queueMs", 1000) && `after ${ms("queueMs", 1000)} in the queue`].filter(Boolean).join(" "),
+    done: () => [`${job.progress.tokens} tokens`, ms("total_ms") && `in ${ms("total_ms")}`, ms("queue_ms", 1000) && `after ${ms("queue_ms", 1000)} in the queue`].filter(Boolean).join(" "),
     failed: () => (job.error ? `(${job.error.status}) ${job.error.message}` : ""),
     canceled: () => "",
   };

@@ -6,6 +6,7 @@ import type { ForemanClient } from "../../clients/ts/index.ts";
 import { jobEndError } from "../../clients/ts/run.ts";
 import type { Job, ListFilter } from "../../clients/ts/types.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
+import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES, type JobStatus } from "../contract/states.ts";
 import { clientOf } from "./connection.ts";
 import { EXIT, exitCodeOfJob, UsageError } from "./exit-codes.ts";
@@ -58,11 +59,13 @@ export const get: Handler = async ({ values, positionals: [id] }) => {
 export const ls: Handler = async ({ values }) => {
   const status = str(values.status);
   if (status !== undefined && !(JOB_STATES as readonly string[]).includes(status)) throw new UsageError(`--status: expected one of ${JOB_STATES.join(", ")}`);
+  const lane = str(values.lane);
+  if (lane !== undefined && !(LANE_NAMES as readonly string[]).includes(lane)) throw new UsageError(`--lane: expected one of ${LANE_NAMES.join(", ")}`);
   const limit = str(values.limit);
   if (limit !== undefined && !/^\d+$/.test(limit)) throw new UsageError("--limit: expected a positive integer");
-  const filter: ListFilter = { status: status as JobStatus | undefined, model: str(values.model), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
+  const filter: ListFilter = { lane: lane as LaneName | undefined, status: status as JobStatus | undefined, model: str(values.model), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
   const page = await clientOf(values).list(filter);
-  show(values, page, () => (page.jobs.length ? jobRows(page.jobs, Date.now()) : noJobs(filter)) + (page.next_cursor ? `more: --cursor ${page.next_cursor}\n` : ""));
+  show(values, page, () => (page.jobs.length ? jobRows(page.jobs, Date.now(), filter.lane) : noJobs(filter)) + (page.next_cursor ? `more: --cursor ${page.next_cursor}\n` : ""));
   return EXIT.ok;
 };
 

@@ -55,6 +55,9 @@ type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | 
 
 const PROGRESS_EVERY_MS = 250;
 
+/** What a log line about a job names: the job, and the request that made it (a passthrough request's own id). */
+const ids = (job: JobRecord) => (job.requestId === null ? { jobId: job.id } : { jobId: job.id, requestId: job.requestId });
+
 export class Worker {
   stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0 };
   /** The last swaps, newest first, for /status. */
@@ -169,7 +172,7 @@ export class Worker {
           // foreman itself failed (most likely its database): the caller of a passthrough
           // request must not wait forever, and the worker backs off instead of spinning
           const message = (err as Error).message ?? String(err);
-          this.log.error("worker could not run a job", { jobId: next.id, error: (err as Error).stack ?? message });
+          this.log.error("worker could not run a job", { ...ids(next), error: (err as Error).stack ?? message });
           this.interactive.get(next.id)?.fail(503, `foreman could not run this request: ${message}`);
           this.interactive.delete(next.id);
           this.pauseFor(1000);
@@ -265,7 +268,7 @@ export class Worker {
     this.stats.jobs++;
     const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
     if (this.log.enabled("info")) {
-      const fields = { jobId: job.id, lane: job.lane === INTERACTIVE ? "passthrough" : "job", model: job.model, outcome: outcome.kind, ...timings };
+      const fields = { ...ids(job), lane: job.lane === INTERACTIVE ? "passthrough" : "job", model: job.model, outcome: outcome.kind, ...timings };
       this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
     }
     if (outcome.kind === "done") {
@@ -289,7 +292,7 @@ export class Worker {
     if (err instanceof TargetUnreachable) {
       // not the job's fault: back in line (a passthrough caller keeps waiting), and the worker
       // waits for the poller to see the target again
-      this.log.warn("target unreachable; job requeued", { jobId: job.id, error: err.message });
+      this.log.warn("target unreachable; job requeued", { ...ids(job), error: err.message });
       this.queue.transition(job.id, "queued", { data: { reason: err.message } });
       this.poller.markDown(err.message);
     } else if (err instanceof Canceled) {
@@ -304,7 +307,7 @@ export class Worker {
       if (request) end("failed", { status, message: err.message });
       else this.retryOrFail(job, { status, message: err.message });
     } else {
-      this.log.error("job run failed unexpectedly", { jobId: job.id, error: (err as Error)?.stack ?? String(err) });
+      this.log.error("job run failed unexpectedly", { ...ids(job), error: (err as Error)?.stack ?? String(err) });
       const error = { status: 502, message: (err as Error)?.message ?? String(err) };
       if (request) end("failed", error);
       else this.retryOrFail(job, error);

@@ -1,6 +1,8 @@
 // The static bearer token clients must send when FOREMAN_TOKEN is set. Compared in
-// constant time over SHA-256 digests, so neither the content nor the length leaks.
+// constant time over SHA-256 digests, so neither the content nor the length leaks. And the
+// warning for a foreman that needs none while the network can reach it.
 import { timingSafeEqual } from "node:crypto";
+import { isLoopback, parseIp } from "./origin-policy.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 
@@ -8,4 +10,17 @@ export function bearerMatches(header: string | null, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
   const given = m ? m[1]!.trim() : "";
   return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+}
+
+/**
+ * The one-line start-up warning for a foreman anyone on the network can drive: it listens beyond
+ * loopback with no token, and model management (/api/pull, /api/delete, /api/create, /api/push,
+ * /api/copy, blob uploads) goes straight through to the target. Undefined when there is nothing
+ * to warn about. A host name other than localhost counts as beyond loopback.
+ */
+export function openAccessWarning(host: string, token: string | undefined): string | undefined {
+  if (token !== undefined) return undefined;
+  const ip = host.toLowerCase() === "localhost" ? parseIp("127.0.0.1") : parseIp(host.replace(/^\[|\]$/g, ""));
+  if (ip && isLoopback(ip)) return undefined;
+  return `listening on ${host} with no FOREMAN_TOKEN: anyone who can reach foreman can run inference and manage the target's models (/api/pull, /api/delete, /api/create, …); set FOREMAN_TOKEN, or listen on 127.0.0.1`;
 }

@@ -84,6 +84,8 @@ export class Histogram implements Metric {
 
 export class Registry {
   private readonly metrics: Metric[] = [];
+  /** Renders so far: what several gauges read from one query is read once per render. */
+  private renders = 0;
 
   add<M extends Metric>(metric: M): M {
     this.metrics.push(metric);
@@ -91,6 +93,20 @@ export class Registry {
   }
 
   render(): string {
+    this.renders++;
     return this.metrics.map((m) => m.render()).join("\n") + "\n";
+  }
+
+  /** `read`, called at most once per render however many collectors ask for it. */
+  perRender<T>(read: () => T): () => T {
+    let at = -1;
+    let value: T;
+    return () => {
+      if (at !== this.renders) {
+        at = this.renders;
+        value = read();
+      }
+      return value;
+    };
   }
 }

@@ -287,7 +287,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
     tags: ["passthrough"],
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
+    handle: async ({ request, url, services, requestId }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
       const askedAt = performance.now();
       const body = await readBody(request, services.config);
@@ -302,7 +302,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
-      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model });
+      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId });
       const call = new WaitingCall(job, kind, body, request, services, receivedAt, targetPath);
       worker.attach(job.id, call);
       worker.wake();

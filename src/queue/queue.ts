@@ -46,7 +46,18 @@ export interface JobRecord {
   progressTokens: number;
   error: JobError | null;
   timings: Record<string, number> | null;
+  /** The X-Request-Id of the request that made it (POST /jobs, or the passthrough request itself). */
+  requestId: string | null;
 }
+
+/**
+ * The fields a state change may alter. Each event keeps them as they were right after it, so
+ * the event can be replayed later with the job as it was then.
+ */
+const CHANGING = ["status", "attempts", "failures", "queuedAt", "startedAt", "finishedAt", "updatedAt", "progressChunks", "progressTokens", "error", "timings"] as const satisfies readonly (keyof JobRecord)[];
+type Snapshot = Pick<JobRecord, (typeof CHANGING)[number]>;
+
+const snapshotOf = (job: JobRecord): Snapshot => Object.fromEntries(CHANGING.map((k) => [k, job[k]])) as Snapshot;
 
 export interface JobEvent {
   id: number;
@@ -66,6 +77,7 @@ export interface EnqueueInput {
   webhook?: unknown;
   idempotencyKey?: string | null;
   requestHash?: string | null;
+  requestId?: string | null;
 }
 
 export interface TransitionPatch {
@@ -118,6 +130,7 @@ interface Row {
   progress_tokens: number;
   error: string | null;
   timings: string | null;
+  request_id: string | null;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -148,6 +161,7 @@ function toRecord(r: Row): JobRecord {
     progressTokens: r.progress_tokens,
     error: parse(r.error) as JobError | null,
     timings: parse(r.timings) as Record<string, number> | null,
+    requestId: r.request_id,
   };
 }
 
@@ -166,6 +180,7 @@ interface EventRow {
   type: string;
   at: number;
   data: string | null;
+  snapshot: string | null;
 }
 
 type Params = Record<string, string | number | null>;
@@ -174,11 +189,11 @@ const COLUMNS_HEAD = "id, seq, model_key, priority, created_at";
 
 /** Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). */
 function statements(db: Database) {
-  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = 1 ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
+  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
-    insert: db.query<{ seq: number }, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, created_at, queued_at, updated_at)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $now, $now, $now) RETURNING seq`),
-    event: db.query<{ id: number }, [string, string, number, string | null]>(`INSERT INTO job_events (job_id, type, at, data) VALUES (?, ?, ?, ?) RETURNING id`),
+    insert: db.query<{ seq: number }, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, created_at, queued_at, updated_at)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $now, $now, $now) RETURNING seq`),
+    event: db.query<{ id: number }, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?) RETURNING id`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
     // one statement for every transition: each patch field is null when the patch does not set it
@@ -213,7 +228,7 @@ function statements(db: Database) {
     progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
     artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
     artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
-    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
+    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data, snapshot FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
     position: db.query<{ n: number }, Params>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
     counts: db.query<{ model: string; status: JobStatus; n: number; oldest: number }, []>(
       `SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`,
@@ -250,6 +265,7 @@ export class JobNotFound extends Error {
 export class Queue {
   private readonly hooks: EventHook[] = [];
   private readonly committed: EventHook[] = [];
+  private readonly failed: ((err: unknown) => void)[] = [];
   private readonly dependents: JobDependents[] = [];
   /** Work waiting for the outermost transaction to commit; dropped if it rolls back. */
   private afterCommit: (() => void)[] = [];
@@ -276,6 +292,11 @@ export class Queue {
     this.committed.push(listener);
   }
 
+  /** Registers a listener for transactions that failed and rolled back (metrics count the database's refusals). */
+  onFailed(listener: (err: unknown) => void): void {
+    this.failed.push(listener);
+  }
+
   /** Registers rows another module keeps per job, so retention removes them with the job. */
   addDependents(dependents: JobDependents): void {
     this.dependents.push(dependents);
@@ -294,6 +315,7 @@ export class Queue {
       result = this.db.transaction(fn)();
     } catch (err) {
       this.afterCommit.length = mark;
+      if (this.depth === 1) for (const l of this.failed) l(err);
       throw err;
     } finally {
       this.depth--;
@@ -345,6 +367,7 @@ export class Queue {
         progress_tokens: 0,
         error: null,
         timings: null,
+        request_id: input.requestId ?? null,
       };
       row.seq = this.s.insert.get({
         id: row.id,
@@ -358,6 +381,7 @@ export class Queue {
         webhook: row.webhook,
         idem: row.idempotency_key,
         hash: row.request_hash,
+        requestId: row.request_id,
         now,
       })!.seq;
       const job = toRecord(row);
@@ -408,7 +432,7 @@ export class Queue {
   }
 
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
-    const id = this.s.event.get(job.id, type, at, data === null ? null : JSON.stringify(data))!.id;
+    const id = this.s.event.get(job.id, type, at, data === null ? null : JSON.stringify(data), JSON.stringify(snapshotOf(job)))!.id;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
     for (const hook of this.hooks) hook(job, event);
     if (this.committed.length > 0) this.whenCommitted(() => this.committed.forEach((l) => l(job, event)));
@@ -432,13 +456,13 @@ export class Queue {
   }
 
   /**
-   * Async jobs newest first, optionally by status and model; `before` is the seq to continue
-   * after (the cursor). Passthrough records are not listed: their caller is the only reader.
+   * One lane's work newest first (async jobs, or passthrough records), optionally by status and
+   * model; `before` is the seq to continue after (the cursor).
    */
-  list(filter: { status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
+  list(filter: { lane: Lane; status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
     const { list } = this.s;
     const statement = filter.status ? (filter.model ? list.both : list.status) : filter.model ? list.model : list.all;
-    const params: Params = { before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
+    const params: Params = { lane: filter.lane, before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
     if (filter.status) params.status = filter.status;
     if (filter.model) params.model = modelKey(filter.model);
     return statement.all(params).map(toRecord);
@@ -472,13 +496,21 @@ export class Queue {
   }
 
   events(jobId: string, afterId = 0): JobEvent[] {
-    return this.s.events.all(jobId, afterId).map((e) => ({
-      id: e.id,
-      jobId: e.job_id,
-      type: e.type as JobStatus,
-      at: e.at,
-      data: parse(e.data) as Record<string, unknown> | null,
-    }));
+    return this.history(jobId, afterId).map((h) => h.event);
+  }
+
+  /**
+   * A job's stored events after `afterId`, each with the job as it was right after it (an
+   * event stored before events kept snapshots gets the job as it is now, in the event's state).
+   */
+  history(jobId: string, afterId = 0): { event: JobEvent; job: JobRecord }[] {
+    const current = this.get(jobId);
+    if (!current) return [];
+    return this.s.events.all(jobId, afterId).map((e) => {
+      const type = e.type as JobStatus;
+      const then = e.snapshot === null ? { status: type } : (JSON.parse(e.snapshot) as Snapshot);
+      return { event: { id: e.id, jobId: e.job_id, type, at: e.at, data: parse(e.data) as Record<string, unknown> | null }, job: { ...current, ...then } };
+    });
   }
 
   /** Jobs ahead of this one (any model), or null when it is not queued. */

@@ -95,7 +95,7 @@ export class Submitter {
   ) {}
 
   /** Validates (the webhook URL against the URL policy, after DNS), then enqueues — or returns the job an earlier submission with the same key made. */
-  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null): Promise<Accepted> {
+  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null, requestId: string | null = null): Promise<Accepted> {
     const n = normalize(sub);
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
     if (refused) throw new HttpError(400, `${n.webhookField}: ${refused}`, n.webhookField);
@@ -110,6 +110,7 @@ export class Submitter {
       webhook: n.webhook ?? defaultWebhook,
       idempotencyKey,
       requestHash: idempotencyKey ? submissionHash(sub) : null,
+      requestId,
     };
     if (!this.groupCommit) return this.queue.atomically(() => this.accept(input));
     const { promise, resolve, reject } = Promise.withResolvers<Accepted>();

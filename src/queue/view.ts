@@ -1,15 +1,44 @@
 // The job object clients see (GET /jobs/{id}, webhooks, events): one schema, one mapping
 // from the stored record.
 import { Type, type Static } from "@sinclair/typebox";
+import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import type { JobRecord, Queue } from "./queue.ts";
+import { ASYNC, INTERACTIVE, type JobRecord, type Lane, type Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
+
+/** Where a job's time went, in milliseconds; a key appears once it is measured. */
+const TimingsSchema = Type.Object(
+  {
+    queue_ms: Type.Optional(Type.Number({ description: "entering the queue (the last time) to being sent to the target" })),
+    load_ms: Type.Optional(Type.Number({ description: "the target loading the model, until its first byte (only when the model was not resident)" })),
+    ttft_ms: Type.Optional(Type.Number({ description: "sent to the target to its first byte" })),
+    total_ms: Type.Optional(Type.Number({ description: "sent to the target to the end of its reply" })),
+  },
+  { additionalProperties: false },
+);
+export type Timings = Static<typeof TimingsSchema>;
+
+/** The stored record keeps the names its timings were written with; the view speaks snake_case like the rest of the job. */
+const TIMING_NAMES = { queueMs: "queue_ms", loadMs: "load_ms", ttftMs: "ttft_ms", totalMs: "total_ms" } as const satisfies Record<string, keyof Timings>;
+
+function timingsView(stored: Record<string, number> | null): Timings | null {
+  if (stored === null) return null;
+  const out: Timings = {};
+  for (const [name, key] of Object.entries(TIMING_NAMES)) if (stored[name] !== undefined) out[key] = stored[name];
+  return out;
+}
+
+/** The queue's lanes by the names clients use. */
+const LANES: Record<LaneName, Lane> = { async: ASYNC, interactive: INTERACTIVE };
+const laneName = (lane: Lane): LaneName => (lane === INTERACTIVE ? "interactive" : "async");
+const laneSchema = (description: string) => Type.Union(LANE_NAMES.map((l) => Type.Literal(l)), { description });
 
 export const JobSchema = Type.Object({
   id: Type.String({ description: "time-sortable, opaque" }),
   status: Type.Union(JOB_STATES.map((s) => Type.Literal(s))),
+  lane: laneSchema("async: a job from POST /jobs; interactive: a passthrough request (/api/chat, /v1/…) whose caller waits for the reply"),
   endpoint: Type.String(),
   model: Type.String(),
   priority: Type.Integer(),
@@ -19,9 +48,10 @@ export const JobSchema = Type.Object({
   finished_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   attempts: Type.Integer({ description: "times the job was sent to the target" }),
   queue_position: Type.Union([Type.Integer(), Type.Null()], { description: "requests ahead of this job while it is queued" }),
+  request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
-  timings: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()], { description: "milliseconds: queueMs, loadMs, ttftMs, totalMs" }),
+  timings: Type.Union([TimingsSchema, Type.Null()]),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
 });
 export type Job = Static<typeof JobSchema>;
@@ -36,9 +66,13 @@ export type JobProgress = Static<typeof JobProgressSchema>;
 
 export const MAX_PAGE = 500;
 
+/** The lane a GET /jobs filter names (async when it names none). */
+export const laneOf = (name: LaneName | undefined): Lane => LANES[name ?? "async"];
+
 /** GET /jobs filters; `cursor` is the `next_cursor` of the previous page. */
 export const JobListQuery = Type.Object(
   {
+    lane: Type.Optional(laneSchema("async (default): jobs from POST /jobs; interactive: passthrough requests, with their queue positions while they wait")),
     status: Type.Optional(Type.Union(JOB_STATES.map((s) => Type.Literal(s)))),
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, description: `page size, default 50, at most ${MAX_PAGE}` })),
@@ -58,6 +92,7 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
   return {
     id: job.id,
     status: job.status,
+    lane: laneName(job.lane),
     endpoint: job.endpoint,
     model: job.model,
     priority: job.priority,
@@ -67,9 +102,10 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     finished_at: iso(job.finishedAt),
     attempts: job.attempts,
     queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
+    request_id: job.requestId,
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
-    timings: job.timings,
+    timings: timingsView(job.timings),
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
   };
 }

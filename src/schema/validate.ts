@@ -14,6 +14,15 @@ export function validate<S extends TSchema>(schema: S, value: unknown, prefix = 
 }
 
 function describeError(message: string, schema: TSchema): string {
-  if (schema.description) return `${message.toLowerCase()} (${schema.description})`;
-  return message.charAt(0).toLowerCase() + message.slice(1);
+  // TypeBox says only "Expected union value" for a value outside a set of literals: name the set
+  const literals = literalsOf(schema);
+  const what = literals ? `expected one of ${literals.join(", ")}` : message.charAt(0).toLowerCase() + message.slice(1);
+  return schema.description ? `${what} (${schema.description})` : what;
+}
+
+/** The values a union of literals allows (`queued`, `loading`, …), or undefined for any other schema. */
+function literalsOf(schema: TSchema): string[] | undefined {
+  const members = schema.anyOf as TSchema[] | undefined;
+  if (!members?.length || !members.every((m) => "const" in m)) return undefined;
+  return members.map((m) => (typeof m.const === "string" ? m.const : JSON.stringify(m.const)));
 }

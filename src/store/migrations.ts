@@ -97,4 +97,12 @@ export const migrations: readonly string[] = [
   CREATE UNIQUE INDEX webhook_deliveries_webhook_id ON webhook_deliveries(webhook_id);
   CREATE INDEX webhook_deliveries_destination ON webhook_deliveries(destination, next_attempt_at, id) WHERE status = 'pending';
   `,
+  // job events: the job's changing fields as they were right after the event (JSON), so an
+  // event stream opened later replays each event with the job as it was then; jobs: the
+  // request id (X-Request-Id) of the request that made the job or passthrough record, for logs
+  // and listings (ADR 0026). Rows stored before have neither.
+  `
+  ALTER TABLE job_events ADD COLUMN snapshot TEXT;
+  ALTER TABLE jobs ADD COLUMN request_id TEXT;
+  `,
 ];

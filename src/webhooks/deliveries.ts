@@ -83,6 +83,7 @@ function statements(db: Database) {
     failed: db.query<never, [number | null, string, number]>(`UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = ?, last_error = ? WHERE id = ?`),
     forJob: db.query<DeliveryRow, [string]>(`SELECT id, webhook_id, event_type, url, status, next_attempt_at, delivered_at FROM webhook_deliveries WHERE job_id = ? ORDER BY id`),
     attemptsOf: db.query<AttemptRow, [number]>(`SELECT at, status, error, duration_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`),
+    pending: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'`),
     pendingFor: db.query<{ one: number }, [string]>(`SELECT 1 AS one FROM webhook_deliveries WHERE job_id = ? AND status = 'pending' LIMIT 1`),
     deleteAttempts: db.query<never, [string]>(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?)`),
     deleteDeliveries: db.query<never, [string]>(`DELETE FROM webhook_deliveries WHERE job_id = ?`),
@@ -126,6 +127,11 @@ export class Deliveries implements JobDependents {
         this.s.holdBack.run(retryAt, id);
       }
     })();
+  }
+
+  /** Deliveries waiting to be sent or retried (the backlog). */
+  pendingCount(): number {
+    return this.s.pending.get()!.n;
   }
 
   forJob(jobId: string): { delivery: DeliveryRow; attempts: AttemptRow[] }[] {

@@ -7,7 +7,7 @@
 // URL policy again and connects to the address that was checked. Everything lives in SQLite,
 // so a restart picks up where the last run stopped.
 import type { Logger } from "../ops/log.ts";
-import type { Telemetry } from "../ops/telemetry.ts";
+import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
@@ -40,12 +40,15 @@ export interface DeliveryView {
 
 const MAX_ERROR = 300;
 
+/** How long the dispatcher waits after the database refused to record an attempt. */
+const RECORD_FAILED_PAUSE_MS = 2000;
+
 /** What one attempt came to. `final`: no retry, whatever the schedule says. */
 interface Outcome {
   status: number | null;
   error: string | null;
   final: boolean;
-  label: "delivered" | "rejected" | "unreachable" | "refused";
+  label: WebhookOutcome;
 }
 
 /** A receiver's answer: 2xx delivered; 410 Gone stops the delivery; anything else is retried. */
@@ -66,6 +69,8 @@ export class Dispatcher {
   private readonly busy = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** After the database refused to record an attempt, nothing is sent before then. */
+  private heldUntil = 0;
   private pumping = false;
   private again = false;
   private readonly aborts = new Set<AbortController>();
@@ -113,6 +118,7 @@ export class Dispatcher {
   private pump(): void {
     let now = Date.now();
     try {
+      if (now < this.heldUntil) return; // the hold's timer looks again
       do {
         this.again = false;
         now = Date.now();
@@ -155,6 +161,13 @@ export class Dispatcher {
     });
   }
 
+  /** Sends nothing for `ms`, then looks at what is due again. */
+  private holdFor(ms: number): void {
+    this.heldUntil = Date.now() + ms;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), ms);
+  }
+
   /** Deliveries due by `now` were looked at; a later one needs the timer. */
   private scheduleNext(now: number): void {
     clearTimeout(this.timer);
@@ -179,8 +192,18 @@ export class Dispatcher {
     const now = Date.now();
     const duration = performance.now() - started;
     const retryIn = outcome.error === null || outcome.final ? null : nextDelay(row.attempts + 1, this.schedule);
-    this.rows.record(row.id, { at: now, status: outcome.status, error: outcome.error?.slice(0, MAX_ERROR) ?? null, durationMs: duration }, retryIn === null ? null : now + retryIn);
+    try {
+      this.rows.record(row.id, { at: now, status: outcome.status, error: outcome.error?.slice(0, MAX_ERROR) ?? null, durationMs: duration }, retryIn === null ? null : now + retryIn);
+    } catch (err) {
+      // the database refused the attempt (full disk, read-only file): the delivery stays due, and
+      // is sent again once the database takes writes — after a pause, not in a loop
+      this.telemetry.databaseErrors.inc();
+      this.log.error("webhook attempt could not be recorded; the delivery will be sent again", { jobId: row.job_id, webhookId: row.webhook_id, error: (err as Error).message });
+      this.holdFor(RECORD_FAILED_PAUSE_MS);
+      return;
+    }
     this.telemetry.webhookDeliveries.inc({ outcome: outcome.label });
+    if (retryIn === null && outcome.error !== null) this.telemetry.webhookFailed.inc();
     if (outcome.error === null) this.telemetry.webhookLag.observe((now - row.created_at) / 1000);
     else this.log.warn("webhook delivery failed", { jobId: row.job_id, deliveryId: row.id, webhookId: row.webhook_id, event: row.event_type, status: outcome.status, error: outcome.error, retry: retryIn !== null });
   }

@@ -111,6 +111,7 @@ describe("foreman jobs", () => {
     [["frobnicate"], 'foreman jobs: unknown command "frobnicate"'],
     [["ls", "--limit"], "--limit needs a value"],
     [["ls", "--status", "bogus"], "--status: expected one of queued"],
+    [["ls", "--lane", "fast"], "--lane: expected one of async, interactive"],
     [["submit", "--model", "m", "--endpoint", "/api/nope"], "--endpoint"],
     [["submit", "--model", "m", "--request", "{not json"], "not valid JSON"],
   ])("usage error %p exits 2 with one line", async (args, message) => {
@@ -166,6 +167,32 @@ describe("foreman jobs", () => {
     const none = await cli(["ls", "--status", "queued", "--model", "no-such-model"]);
     expect(none.code).toBe(0);
     expect(none.stdout).toBe("no jobs with status queued and model no-such-model\n");
+  });
+
+  test("ls --lane interactive shows the passthrough requests waiting, with their position and request id", async () => {
+    await stack.sim.setFaults({ firstByteDelayMs: 3000 });
+    const abort = new AbortController();
+    const chat = (requestId: string) =>
+      fetch(`${stack.url}/api/chat`, { method: "POST", headers: { "x-request-id": requestId }, body: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "hi" }] }), signal: abort.signal }).catch(() => undefined);
+    const calls = [chat("first-in-line")];
+    try {
+      await waitFor(async () => (await client.list({ lane: "interactive", status: "working" })).jobs.length === 1, { what: "the first passthrough request on the target" });
+      calls.push(chat("second-in-line"));
+      await waitFor(async () => (await client.list({ lane: "interactive", status: "queued" })).jobs.length === 1, { what: "the second passthrough request in the queue" });
+      const r = await cli(["ls", "--lane", "interactive"]);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = r.stdout.trim().split("\n");
+      expect(header).toMatch(/^ID\s+STATUS\s+MODEL\s+ENDPOINT\s+POSITION\s+REQUEST\s+AGE$/);
+      expect(rows.slice(0, 2).map((row) => row.split(/\s+/).slice(1, 6))).toEqual([
+        ["queued", "llama3.2", "/api/chat", "0", "second-in-line"],
+        ["working", "llama3.2", "/api/chat", "-", "first-in-line"],
+      ]);
+    } finally {
+      abort.abort();
+      await Promise.all(calls);
+    }
+    const none = await cli(["ls", "--lane", "interactive", "--model", "no-such-model"]);
+    expect(none.stdout).toBe("no passthrough requests with model no-such-model\n");
   });
 
   test("watch streams the state changes and the generated text until the job ends", async () => {

@@ -76,6 +76,13 @@ describe("format", () => {
     );
   });
 
+  test("passthrough requests show the request id instead of a priority", () => {
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    const waiting = { id: "p1", status: "queued", lane: "interactive", model: "m", endpoint: "/v1/chat/completions", priority: 0, created_at: "2026-11-26T11:59:58Z", queue_position: 0, request_id: "req-7" } as unknown as Job;
+    expect(jobRows([waiting], now, "interactive")).toBe(["ID  STATUS  MODEL  ENDPOINT              POSITION  REQUEST  AGE", "p1  queued  m      /v1/chat/completions  0         req-7    2s", ""].join("\n"));
+    expect(noJobs({ lane: "interactive", status: "queued" })).toBe("no passthrough requests with status queued\n");
+  });
+
   test("an empty list says so, naming the filter", () => {
     expect(noJobs({})).toBe("no jobs\n");
     expect(noJobs({ status: "queued", model: "llama3.2" })).toBe("no jobs with status queued and model llama3.2\n");
@@ -83,7 +90,7 @@ describe("format", () => {
   });
 
   test("a state line per event of jobs watch", () => {
-    const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queueMs: 1200, totalMs: 65_000 }, error: null } as unknown as Job;
+    const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queue_ms: 1200, total_ms: 65_000 }, error: null } as unknown as Job;
     expect(stateLine("queued", job)).toBe("queued   2 ahead\n");
     expect(stateLine("loading", job)).toBe("loading  llama3.2\n");
     expect(stateLine("done", job)).toBe("done     8 tokens in 1m5s after 1s in the queue\n");

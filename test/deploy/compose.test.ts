@@ -10,7 +10,10 @@ import { options } from "../../src/config.ts";
 const root = join(import.meta.dir, "..", "..");
 const composeText = await Bun.file(join(root, "docker-compose.yml")).text();
 const envExample = await Bun.file(join(root, ".env.example")).text();
-const compose = Bun.YAML.parse(composeText) as { services: Record<string, { labels: string[]; env_file: string; volumes: string[]; networks: string[] }>; networks: Record<string, { external?: boolean }> };
+const compose = Bun.YAML.parse(composeText) as {
+  services: Record<string, { labels: string[]; env_file: string; volumes: string[]; networks: string[]; extra_hosts: string[]; logging: { driver: string; options: Record<string, string> } }>;
+  networks: Record<string, { external?: boolean }>;
+};
 
 /** The packaged schema still carries draft-04 `id` annotations, which draft 2019-09 validators refuse; they are only labels. */
 function withoutIdAnnotations(value: unknown): unknown {
@@ -42,13 +45,13 @@ describe("docker-compose.yml", () => {
     for (const o of Object.values(options)) expect(envExample).toMatch(new RegExp(`^#? ?${o.env}=`, "m"));
   });
 
-  test("Traefik v3 labels: router rule on a host name, entrypoint, TLS resolver, service port, the external network", () => {
+  test("Traefik v3 labels: router rule on a host name (without /metrics), entrypoint, TLS resolver, service port, the external network", () => {
     const service = compose.services.foreman!;
     const labels = Object.fromEntries(service.labels.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
     expect(labels).toMatchObject({
       "traefik.enable": "true",
       "traefik.docker.network": "${TRAEFIK_NETWORK}",
-      "traefik.http.routers.foreman.rule": "Host(`${FOREMAN_HOSTNAME}`)",
+      "traefik.http.routers.foreman.rule": "Host(`${FOREMAN_HOSTNAME}`) && !Path(`/metrics`)",
       "traefik.http.routers.foreman.entrypoints": "${TRAEFIK_ENTRYPOINT}",
       "traefik.http.routers.foreman.tls.certresolver": "${TRAEFIK_CERTRESOLVER}",
       "traefik.http.services.foreman.loadbalancer.server.port": "8080",
@@ -56,5 +59,11 @@ describe("docker-compose.yml", () => {
     expect(service.env_file).toBe(".env");
     expect(service.volumes).toContain("foreman-data:/data");
     expect(compose.networks.traefik?.external).toBe(true);
+  });
+
+  test("the container's logs are rotated, and an Ollama on the same host is host.docker.internal", () => {
+    const service = compose.services.foreman!;
+    expect(service.logging).toEqual({ driver: "json-file", options: { "max-size": "10m", "max-file": "5" } });
+    expect(service.extra_hosts).toContain("host.docker.internal:host-gateway");
   });
 });

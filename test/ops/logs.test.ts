@@ -11,13 +11,16 @@ test("JSON lines with request and job ids; tokens, webhook secrets and Authoriza
   try {
     const auth = { authorization: `Bearer ${secrets.token}` };
     const job = (await (await fetch(`${foreman.url}/jobs`, { method: "POST", headers: { ...auth, prefer: "wait=30", "x-request-id": "trace-me" }, body: JSON.stringify({ request: { model: "llama3.2", messages: [] }, webhook: "http://127.0.0.1:9/hook" }) })).json()) as { id: string };
-    await (await fetch(`${foreman.url}/api/chat`, { method: "POST", headers: auth, body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) })).text();
+    await (await fetch(`${foreman.url}/api/chat`, { method: "POST", headers: { ...auth, "x-request-id": "chat-trace" }, body: JSON.stringify({ model: "llama3.2", messages: [], stream: false }) })).text();
     await fetch(`${foreman.url}/status`, { headers: { authorization: "Bearer wrong-guess-789" } });
     await waitFor(() => lines.some((l) => l.includes("webhook delivery failed")), { what: 'the log line "webhook delivery failed"' });
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.filter((p) => typeof p.time !== "string" || typeof p.level !== "string" || typeof p.msg !== "string")).toEqual([]);
     expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", requestId: "trace-me", route: "/jobs" }));
-    expect(parsed).toContainEqual(expect.objectContaining({ msg: "job ran", jobId: job.id }));
+    // the worker's line names the request that made the work: the job's POST, a passthrough request itself
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: "job ran", jobId: job.id, requestId: "trace-me", lane: "job" }));
+    await waitFor(() => lines.some((l) => l.includes('"chat-trace"') && l.includes('"job ran"')), { what: 'the passthrough request\'s "job ran" line' });
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "job ran", requestId: "chat-trace", lane: "passthrough" }));
     expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", status: 401 }));
     const all = lines.join("\n");
     for (const secret of [...Object.values(secrets), "wrong-guess-789", Buffer.from("super secret webhook key").toString("base64")]) expect(all).not.toContain(secret);

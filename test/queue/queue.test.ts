@@ -72,6 +72,26 @@ describe("queue", () => {
     expect(new TextDecoder().decode(queue.artifact(job.id)!.body)).toBe('{"ok":true}');
   });
 
+  test("history: each stored event with the job as it was right after it; events stored without a snapshot get the job as it is", () => {
+    const job = add("m");
+    const t0 = now;
+    now += 10;
+    queue.transition(job.id, "working", { attempt: true, timings: { queueMs: 10 } });
+    now += 5;
+    queue.transition(job.id, "done", { timings: { totalMs: 5 }, progress: { chunks: 3, tokens: 2 } });
+    const history = queue.history(job.id);
+    expect(history.map(({ event, job: then }) => [event.type, then.status, then.attempts, then.startedAt, then.finishedAt, then.progressTokens, then.timings])).toEqual([
+      ["queued", "queued", 0, null, null, 0, null],
+      ["working", "working", 1, t0 + 10, null, 0, { queueMs: 10 }],
+      ["done", "done", 1, t0 + 10, t0 + 15, 2, { queueMs: 10, totalMs: 5 }],
+    ]);
+    expect(queue.history(job.id, history[0]!.event.id).map((h) => h.event.type)).toEqual(["working", "done"]);
+    // an event from before snapshots were kept (migration 3)
+    store.db.run("UPDATE job_events SET snapshot = NULL WHERE job_id = ? AND type = 'queued'", [job.id]);
+    const [old] = queue.history(job.id);
+    expect([old!.job.status, old!.job.attempts, old!.job.finishedAt]).toEqual(["queued", 1, t0 + 15]);
+  });
+
   test("a hook that throws rolls the whole transition back", () => {
     const job = add("m");
     queue.onEvent(() => {

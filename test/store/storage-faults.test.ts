@@ -33,6 +33,8 @@ test.each([
     expect(chat.status).toBe(503);
     expect(((await chat.json()) as { error: string }).error).toContain(code);
   }
+  // counted for the alert on database errors
+  expect(await (await fetch(`${foreman.url}/metrics`)).text()).toMatch(/\nforeman_database_errors_total [1-9]/);
   db.exec(fixIt);
   expect(rows(foreman)).toEqual(before);
   expect((await submit(foreman)).status).toBe(202);

@@ -36,6 +36,7 @@ describe("webhooks", () => {
     const done = got.at(-1)!.json;
     expect(done.data.status).toBe("done");
     expect(done.data.metadata).toEqual({ ticket: 7 });
+    expect(Object.keys(done.data.timings ?? {})).toEqual(expect.arrayContaining(["queue_ms", "load_ms", "ttft_ms", "total_ms"]));
     const artifact = await (await fetch(`${foreman.url}/jobs/${job.id}/artifact`)).json();
     expect(done.data.artifact).toEqual(artifact);
     expect(got[0]!.json.data.status).toBe("queued");

@@ -1,6 +1,7 @@
 // GET /jobs/{id}/events: Server-Sent Events — every state change (`id` = the stored event's id,
-// so `Last-Event-ID` resumes after it) and, while the job runs, the generated text as it
-// streams (`job.progress`, not stored, no id). The stream ends after the terminal event.
+// so `Last-Event-ID` resumes after it) with the job as it was right after that change, and,
+// while the job runs, the generated text as it streams (`job.progress`, not stored, no id).
+// The stream ends after the terminal event.
 import { defineRoute } from "../../../src/http/route.ts";
 import { findJob } from "../../../src/http/job-lookup.ts";
 import { isTerminal } from "../../../src/contract/states.ts";
@@ -32,21 +33,23 @@ export default defineRoute({
           stop();
           controller.close();
         };
-        const send = (record: JobRecord, event: JobEvent) => {
+        // `record` is the job as it was right after `event`; a queue position is counted only
+        // for the job's latest state (one it had earlier has no position worth showing)
+        const send = (record: JobRecord, event: JobEvent, latest: boolean) => {
           if (event.id <= lastId) return;
           lastId = event.id;
-          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify({ ...jobView(record, queue), status: event.type })}\n\n`);
+          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify(jobView(record, latest ? queue : undefined))}\n\n`);
           if (isTerminal(event.type)) close();
         };
-        cleanups.push(watch.subscribe(job.id, send));
+        cleanups.push(watch.subscribe(job.id, (record, event) => send(record, event, true)));
         cleanups.push(worker.onLive((jobId, update) => jobId === job.id && write(`event: job.progress\ndata: ${JSON.stringify(update)}\n\n`)));
         const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
         cleanups.push(() => clearInterval(heartbeat));
-        // replay what is stored (the job as it is now, with each event's state)
-        const current = queue.get(job.id) ?? job;
-        for (const event of queue.events(job.id, lastId)) send(current, event);
+        // replay what is stored, each event with the job as it was then
+        const history = queue.history(job.id, lastId);
+        history.forEach(({ event, job: then }, i) => send(then, event, i === history.length - 1));
         // resumed after the job's last event: there is nothing more to come
-        if (isTerminal(current.status)) close();
+        if (isTerminal((queue.get(job.id) ?? job).status)) close();
       },
       cancel: stop,
     });

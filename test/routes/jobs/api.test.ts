@@ -1,5 +1,6 @@
 // The async job API end to end against the simulator.
 import { describe, expect, test } from "bun:test";
+import type { Job } from "../../../src/queue/view.ts";
 import { chatRequest, getJob, postJob, sharedStack, waitFor } from "../../harness.ts";
 
 const stack = sharedStack({
@@ -40,6 +41,9 @@ describe("POST /jobs", () => {
     expect(done.progress.tokens).toBeGreaterThan(0);
     expect(done.started_at).not.toBeNull();
     expect(done.finished_at).not.toBeNull();
+    // timings speak snake_case like the rest of the job object
+    expect(Object.keys(done.timings ?? {}).sort()).toEqual(expect.arrayContaining(["queue_ms", "total_ms", "ttft_ms"]));
+    for (const key of Object.keys(done.timings ?? {})) expect(key).toMatch(/^[a-z]+(_[a-z]+)*$/);
   });
 
   test("Prefer: wait returns the finished job with Preference-Applied", async () => {
@@ -191,6 +195,44 @@ describe("GET /jobs", () => {
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(q.split("=")[0]!);
     }
   });
+
+  test("lane=interactive lists passthrough requests: the waiting ones with their queue position and request id", async () => {
+    const abort = new AbortController();
+    const call = (requestId: string, model: string) =>
+      fetch(`${stack.url}/api/chat`, { method: "POST", headers: { "x-request-id": requestId }, body: JSON.stringify({ ...chatRequest(model), stream: false }), signal: abort.signal }).catch(() => undefined);
+    const list = async (query: string) => ((await (await fetch(`${stack.url}/jobs?${query}`)).json()) as { jobs: Job[] }).jobs;
+    const calls = [call("ahead-1", "slowload")];
+    try {
+      // the first holds the worker (a minute-long load); the next two wait behind it
+      await waitFor(async () => (await list("lane=interactive&status=loading")).some((j) => j.request_id === "ahead-1"), { what: "the first passthrough request on the target" });
+      calls.push(call("behind-2", "llama3.2"));
+      await waitFor(async () => (await list("lane=interactive&status=queued")).length === 1, { what: "the second passthrough request in the queue" });
+      calls.push(call("behind-3", "mistral"));
+      const waiting = await waitFor(async () => {
+        const jobs = await list("lane=interactive&status=queued");
+        return jobs.length === 2 && jobs;
+      }, { what: "two passthrough requests in the queue" });
+      expect(waiting.map((j) => [j.request_id, j.lane, j.endpoint, j.model, j.queue_position])).toEqual([
+        ["behind-3", "interactive", "/api/chat", "mistral", 1],
+        ["behind-2", "interactive", "/api/chat", "llama3.2", 0],
+      ]);
+      // async jobs stay the default listing
+      expect((await list("limit=500")).filter((j) => j.lane !== "async")).toEqual([]);
+      expect((await list("lane=async&limit=500")).map((j) => j.lane)).not.toContain("interactive");
+    } finally {
+      abort.abort();
+      await Promise.all(calls);
+    }
+    await waitFor(async () => (await list("lane=interactive")).every((j) => j.status === "canceled" || j.status === "done"), { what: "the passthrough requests to end" });
+  });
+
+  test("a status outside the job states is a 400 that names the valid ones", async () => {
+    const res = await fetch(`${stack.url}/jobs?status=bogus`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: { status: 400, message: "query /status: expected one of queued, loading, working, done, failed, canceled", field: "query /status" },
+    });
+  });
 });
 
 describe("GET /jobs/{id}/events", () => {
@@ -229,5 +271,34 @@ describe("GET /jobs/{id}/events", () => {
     // resuming after the final event of a finished job ends at once
     const after = await readEvents(await fetch(`${stack.url}/jobs/${job.id}/events`, { headers: { "last-event-id": all.at(-1)!.id! } }));
     expect(after).toEqual([]);
+  });
+
+  test("a finished job's events replay the job as it was at each event, resumed or not", async () => {
+    // a fresh model: queued, then loading, then working, then done
+    const { job } = await postJob(stack.url, { request: { model: "nomic-embed-text", input: "x" }, endpoint: "/api/embed" }, { prefer: "wait=30" });
+    const { job: chat } = await postJob(stack.url, { request: chatRequest("llama3.2", "replay me") }, { prefer: "wait=30" });
+    for (const id of [job.id, chat.id]) {
+      const final = await getJob(stack.url, id);
+      expect(final.status).toBe("done");
+      const all = await readEvents(await fetch(`${stack.url}/jobs/${id}/events`));
+      const [queued, ...rest] = all;
+      // the first event: the job as it was when it was queued, not as it ended
+      expect(queued!.event).toBe("job.queued");
+      expect(queued!.data).toMatchObject({ id, status: "queued", started_at: null, finished_at: null, attempts: 0, progress: { chunks: 0, tokens: 0 }, timings: null, error: null, queue_position: null });
+      expect(queued!.data.created_at).toBe(final.created_at);
+      // each later event: its own state, timestamps and timings of that moment
+      const running = rest.filter((e) => e.event === "job.loading" || e.event === "job.working");
+      expect(running.length).toBeGreaterThan(0);
+      for (const e of running) {
+        expect(e.data.status).toBe(e.event!.slice("job.".length));
+        expect(e.data).toMatchObject({ started_at: final.started_at, finished_at: null, attempts: 1 });
+        expect(e.data.timings).not.toHaveProperty("total_ms");
+        expect(e.data.timings).toHaveProperty("queue_ms");
+      }
+      expect(rest.at(-1)!.data).toEqual(final);
+      // resumed after the first event: the next one is the job as it was then, too
+      const resumed = await readEvents(await fetch(`${stack.url}/jobs/${id}/events`, { headers: { "last-event-id": queued!.id! } }));
+      expect(resumed.map((e) => e.data)).toEqual(rest.map((e) => e.data));
+    }
   });
 });

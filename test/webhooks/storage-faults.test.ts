@@ -1,0 +1,34 @@
+// A database that refuses to record a webhook attempt (read-only, full) neither stops foreman
+// nor loses the delivery: the attempt is counted as a database error, the dispatcher pauses,
+// and the delivery goes out again once the database takes writes.
+import { expect, test } from "bun:test";
+import { chatRequest, perTest, postJob, waitFor } from "../harness.ts";
+
+const start = perTest();
+
+test("an attempt the database cannot record: no crash, a database error counted, the delivery sent again later", async () => {
+  const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: [20], timeoutMs: 5000 } } });
+  const db = foreman.services.store.db;
+  const ids: string[] = [];
+  // the receiver breaks the database while the first attempt is in flight, then answers 200
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (req) => {
+      ids.push(req.headers.get("webhook-id") ?? "");
+      if (ids.length === 1) db.exec("PRAGMA query_only = ON");
+      return new Response("ok");
+    },
+  });
+  start.defer(() => receiver.stop(true));
+  const { job } = await postJob(foreman.url, { request: chatRequest(), webhook: { url: `http://127.0.0.1:${receiver.port}/hook`, events: ["job.done"] } }, { prefer: "wait=30" });
+  expect(job.status).toBe("done");
+  await waitFor(async () => /\nforeman_database_errors_total [1-9]/.test(await (await fetch(`${foreman.url}/metrics`)).text()), { what: "the refused write to be counted" });
+  expect(foreman.services.dispatcher.deliveries(job.id).map((d) => d.status)).toEqual(["pending"]);
+  db.exec("PRAGMA query_only = OFF");
+  await waitFor(() => foreman.services.dispatcher.deliveries(job.id)[0]?.status === "delivered", { what: "the delivery to go out again and be recorded", timeoutMs: 15_000 });
+  // the same delivery both times (receivers dedupe on webhook-id), and no loop while the database was read-only
+  expect(new Set(ids).size).toBe(1);
+  expect(ids.length).toBeGreaterThanOrEqual(2);
+  expect(ids.length).toBeLessThanOrEqual(4);
+});
