@@ -34,6 +34,7 @@ export const options = {
   host: option({ env: "FOREMAN_HOST", flag: "--host", schema: Type.String({ minLength: 1 }), default: "0.0.0.0", help: "address to listen on" }),
   port: option({ env: "FOREMAN_PORT", flag: "--port", schema: int(0, 65535), default: 8080, help: "port to listen on (0 = any free port)" }),
   db: option({ env: "FOREMAN_DB", flag: "--db", schema: Type.String({ minLength: 1 }), default: "./data/foreman.db", help: "SQLite database file (its directory is created)" }),
+  sync: option({ env: "FOREMAN_SYNC", flag: "--sync", schema: Type.Union([Type.Literal("full"), Type.Literal("normal")]), default: "full", help: "full: a 202, a webhook or a job state foreman reports survives a power cut; normal: faster, survives a crash of the process, not a power cut" }),
   token: option({ env: "FOREMAN_TOKEN", flag: "--token", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, secret: true, help: "bearer token clients must send (unset = no auth)" }),
   targetToken: option({ env: "FOREMAN_TARGET_TOKEN", flag: "--target-token", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, secret: true, help: "bearer token sent to the target" }),
   logLevel: option({ env: "FOREMAN_LOG_LEVEL", flag: "--log-level", schema: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error"), Type.Literal("silent")]), default: "info", help: "debug | info | warn | error | silent" }),

@@ -79,7 +79,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   };
   try {
     // construct: nothing runs yet
-    const store = openStore(config.db);
+    const store = openStore(config.db, { sync: config.sync });
     started.push(() => store.close());
     let targetUrl = config.target;
     if (config.target === "sim") {
@@ -91,7 +91,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
       targetUrl = sim.url;
       log.info("built-in simulator started", { url: sim.url });
     }
-    const queue = new Queue(store.db);
+    const queue = new Queue(store.db, Date.now, store.durability);
     const deliveries = new Deliveries(store.db);
     let dispatcher: Dispatcher | undefined;
     installOutbox(queue, deliveries, () => dispatcher?.wake());
@@ -108,7 +108,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const watch = new JobWatch(queue);
     const checkWebhookUrl = webhookUrlChecker(config.webhookAllow.split(",").map((s) => s.trim()).filter(Boolean));
     const telemetry = createTelemetry({ queue, watch, poller, worker });
-    dispatcher = new Dispatcher(deliveries, log, telemetry, { secret: config.webhookSecret, ...opts.webhooks });
+    dispatcher = new Dispatcher(deliveries, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...opts.webhooks });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);

@@ -3,6 +3,7 @@
 // interval and is also woken at once on enqueue, on completion and when the target returns,
 // so no job waits for a tick.
 import { kindOf } from "../../jobs/index.ts";
+import type { JobKind } from "../../jobs/kind.ts";
 import type { Config } from "../config.ts";
 import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
@@ -42,6 +43,17 @@ export interface WorkerStats {
 export type LiveListener = (jobId: string, update: JobProgress) => void;
 
 type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs">;
+
+/** A job on the target: what the worker needs to end it. */
+interface Run {
+  job: JobRecord;
+  /** The waiting caller of a passthrough request. */
+  request: InteractiveRequest | undefined;
+  kind: JobKind;
+  abort: AbortController;
+  since: number;
+  state: "loading" | "working";
+}
 
 const PROGRESS_EVERY_MS = 250;
 
@@ -146,31 +158,53 @@ export class Worker {
     }
   }
 
+  /**
+   * Runs jobs until there is nothing to run. Between two jobs the worker writes one deferred
+   * commit (ADR 0016): the end of the job that finished and the start of the next, with no
+   * await in between, so no state is held back from the database while anything else runs.
+   * What those commits publish waits for their sync.
+   */
   private async loop(): Promise<void> {
+    let ending: (() => void) | undefined;
     try {
-      while (!this.stopped && this.poller.up !== false && Date.now() >= this.backoffUntil) {
-        const next = this.pick();
-        if (!next) break;
+      for (;;) {
+        let run: Run | null;
         try {
-          await this.execute(next);
+          run = this.queue.atomically(() => {
+            ending?.();
+            return this.runnable() ? this.startNext() : null;
+          }, "deferred");
         } catch (err) {
           // foreman itself failed (most likely its database): the caller of a passthrough
           // request must not wait forever, and the worker backs off instead of spinning
           const message = (err as Error).message ?? String(err);
-          this.log.error("worker could not run a job", { jobId: next.id, error: (err as Error).stack ?? message });
-          this.interactive.get(next.id)?.fail(503, `foreman could not run this request: ${message}`);
-          this.interactive.delete(next.id);
+          const jobId = this.current?.job.id;
+          this.log.error("worker could not run a job", { jobId, error: (err as Error).stack ?? message });
+          if (jobId) {
+            this.interactive.get(jobId)?.fail(503, `foreman could not run this request: ${message}`);
+            this.interactive.delete(jobId);
+          }
+          this.current = undefined;
           this.pauseFor(1000);
           break;
         }
+        ending = undefined;
+        if (!run) break;
+        ending = await this.execute(run);
       }
     } catch (err) {
       this.log.error("worker loop error", { error: (err as Error).stack ?? String(err) });
       this.pauseFor(1000);
     } finally {
       this.looping = false;
+      // commit-on-idle: nothing the worker wrote stays off the disk
+      this.queue.flush();
       this.idle?.resolve();
     }
+  }
+
+  private runnable(): boolean {
+    return !this.stopped && this.poller.up !== false && Date.now() >= this.backoffUntil;
   }
 
   /** The worker waits this long before looking at the queue again. */
@@ -186,19 +220,27 @@ export class Worker {
     return choice ? this.queue.get(choice.id) : null;
   }
 
-  private async execute(job: JobRecord): Promise<void> {
+  /** Inside the handoff: the next job that can run, marked loading or working; null when none can. */
+  private startNext(): Run | null {
+    for (let job = this.pick(); job; job = this.pick()) {
+      const run = this.begin(job);
+      if (run) return run;
+    }
+    return null;
+  }
+
+  private begin(job: JobRecord): Run | null {
     const request = job.lane === INTERACTIVE ? this.interactive.get(job.id) : undefined;
     if (job.lane === INTERACTIVE && !request) {
       this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
-      return;
+      return null;
     }
     const kind = kindOf(job.endpoint);
     if (!kind) {
       this.queue.transition(job.id, "failed", { error: { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` } });
-      return;
+      return null;
     }
     const abort = new AbortController();
-    const signal = request ? AbortSignal.any([abort.signal, request.signal]) : abort.signal;
     const since = Date.now();
     this.current = { job, abort, since };
     const resident = this.poller.isResident(job.model);
@@ -207,29 +249,34 @@ export class Worker {
       this.stats.loads++;
       if (this.poller.resident.length > 0 || this.lastModel) this.stats.swaps++;
     }
-    let state: "loading" | "working" = resident ? "working" : "loading";
+    const state = resident ? "working" : "loading";
     this.queue.transition(job.id, state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
-    const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
+    return { job, request, kind, abort, since, state };
+  }
+
+  /** Sends the job to the target and reads the reply; returns how to write its end (never throws). */
+  private async execute(run: Run): Promise<() => void> {
+    const { job, request, kind, since } = run;
+    const signal = request ? AbortSignal.any([run.abort.signal, request.signal]) : run.abort.signal;
     let outcome: Outcome | { kind: "gone" };
-    let firstByteMs: number | undefined;
+    let firstByteMs: number;
     try {
+      const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
-      if (state === "loading" && res.ok) {
-        this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } });
-        state = "working";
+      if (run.state === "loading" && res.ok) {
+        this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
+        run.state = "working";
       }
       this.lastModel = job.modelKey;
       this.poller.noteResident(job.model);
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
     } catch (err) {
-      this.current = undefined;
-      this.afterFailure(job, err, request);
-      return;
+      return () => this.afterFailure(job, err, request);
     } finally {
       this.current = undefined;
     }
-    this.finish(job, outcome, since, firstByteMs);
+    return () => this.finish(job, outcome, since, firstByteMs);
   }
 
   private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {

@@ -1,10 +1,11 @@
 // The durable queue: the only module that writes SQL for jobs. Enqueue is one committed
 // transaction; every state change goes through transition(), which checks the state table,
 // updates the job and appends its event — and whatever the outbox hooks add — atomically.
-// Listeners outside the database (long-polls, the event stream, metrics, the dispatcher's
-// wake-up) hear of a change only after the outermost transaction commits, never of one
+// Listeners outside the database (long-polls, the event stream, metrics) hear of a change only
+// after the outermost transaction commits and that commit is on disk (ADR 0016), never of one
 // that rolled back.
 import type { Database } from "bun:sqlite";
+import { Durability } from "../store/durability.ts";
 import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
@@ -81,6 +82,13 @@ export interface TransitionPatch {
   /** Extra detail stored with the event (e.g. why a job went back to the queue). */
   data?: Record<string, unknown>;
 }
+
+/**
+ * How a transaction commits (ADR 0016): `synced` waits for the disk before it returns;
+ * `deferred` does not, and what it publishes waits for the next sync instead. Nested
+ * transactions join the outermost one and its way of committing.
+ */
+export type Commit = "synced" | "deferred";
 
 /** Runs inside the transition's transaction: the outbox writes its rows here. */
 export type EventHook = (job: JobRecord, event: JobEvent) => void;
@@ -253,6 +261,8 @@ export class Queue {
   private readonly dependents: JobDependents[] = [];
   /** Work waiting for the outermost transaction to commit; dropped if it rolls back. */
   private afterCommit: (() => void)[] = [];
+  /** News for the outside, waiting for the outermost commit to be on disk; dropped if it rolls back. */
+  private afterSync: (() => void)[] = [];
   private depth = 0;
   /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
   private queuedNow: number;
@@ -261,6 +271,8 @@ export class Queue {
   constructor(
     readonly db: Database,
     private readonly clock: () => number = Date.now,
+    /** Without one (tests of the queue alone), a commit counts as on disk at once. */
+    readonly durability: Durability = new Durability(db, null, "normal"),
   ) {
     this.s = statements(db);
     this.queuedNow = this.s.queuedCount.get()!.n;
@@ -271,7 +283,7 @@ export class Queue {
     this.hooks.push(hook);
   }
 
-  /** Registers a listener that hears of each event once its transaction has committed. */
+  /** Registers a listener that hears of each event once its transaction has committed and is on disk. */
   onCommitted(listener: EventHook): void {
     this.committed.push(listener);
   }
@@ -283,25 +295,32 @@ export class Queue {
 
   /**
    * Runs `fn` in a transaction; nested calls become savepoints of the outer one. What the
-   * transaction publishes (events to listeners, the queued count) takes effect after the
-   * outermost commit, and not at all if it — or the savepoint that published it — rolls back.
+   * transaction changes in memory (the queued count) takes effect after the outermost commit,
+   * what it publishes (events to listeners) once that commit is on disk — and neither if it, or
+   * the savepoint that did it, rolls back. `commit` applies to the outermost transaction.
    */
-  atomically<T>(fn: () => T): T {
-    const mark = this.afterCommit.length;
+  atomically<T>(fn: () => T, commit: Commit = "synced"): T {
+    const outermost = this.depth === 0;
+    const marks = [this.afterCommit.length, this.afterSync.length] as const;
     this.depth++;
     let result: T;
     try {
-      result = this.db.transaction(fn)();
+      const transaction = this.db.transaction(fn);
+      result = outermost ? this.durability.commit(transaction, commit === "deferred") : transaction();
     } catch (err) {
-      this.afterCommit.length = mark;
+      this.afterCommit.length = marks[0];
+      this.afterSync.length = marks[1];
       throw err;
     } finally {
       this.depth--;
     }
-    if (this.depth === 0 && this.afterCommit.length > 0) {
+    if (outermost) {
       const work = this.afterCommit;
+      const news = this.afterSync;
       this.afterCommit = [];
+      this.afterSync = [];
       for (const w of work) w();
+      for (const n of news) this.durability.afterSync(n);
     }
     return result;
   }
@@ -312,11 +331,31 @@ export class Queue {
     else this.afterCommit.push(work);
   }
 
+  /** Runs `work` once the current transaction has committed and is on disk: what tells the outside. */
+  whenDurable(work: () => void): void {
+    if (this.depth === 0) this.durability.afterSync(work);
+    else this.afterSync.push(work);
+  }
+
+  /** Resolves once every commit so far is on disk: a reply built from the queue waits for it. */
+  settled(): Promise<void> {
+    return this.durability.settled();
+  }
+
+  /** Starts putting deferred commits on disk, whether or not anything waits for them (the worker going idle). */
+  flush(): void {
+    this.durability.flush();
+  }
+
   /** How many jobs are queued (all lanes). */
   get queuedCount(): number {
     return this.queuedNow;
   }
 
+  /**
+   * A passthrough record is deferred: its caller holds the request, and a restart cancels it
+   * anyway, so it never waits for the disk.
+   */
   enqueue(input: EnqueueInput): JobRecord {
     return this.atomically(() => {
       const now = this.clock();
@@ -364,7 +403,7 @@ export class Queue {
       this.appendEvent(job, "queued", now, null);
       this.whenCommitted(() => this.queuedNow++);
       return job;
-    });
+    }, input.lane === INTERACTIVE ? "deferred" : "synced");
   }
 
   get(id: string): JobRecord | null {
@@ -378,7 +417,7 @@ export class Queue {
   }
 
   /** Moves a job to another state, atomically with its event (and outbox rows). */
-  transition(id: string, to: JobStatus, patch: TransitionPatch = {}): JobRecord {
+  transition(id: string, to: JobStatus, patch: TransitionPatch = {}, commit: Commit = "synced"): JobRecord {
     return this.atomically(() => {
       const current = this.s.state.get(id);
       if (!current) throw new JobNotFound(id);
@@ -404,19 +443,23 @@ export class Queue {
       const delta = (to === "queued" ? 1 : 0) - (current.status === "queued" ? 1 : 0);
       if (delta !== 0) this.whenCommitted(() => (this.queuedNow += delta));
       return job;
-    });
+    }, commit);
   }
 
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
     const id = this.s.event.get(job.id, type, at, data === null ? null : JSON.stringify(data))!.id;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
     for (const hook of this.hooks) hook(job, event);
-    if (this.committed.length > 0) this.whenCommitted(() => this.committed.forEach((l) => l(job, event)));
+    if (this.committed.length === 0) return;
+    const publish = () => this.committed.forEach((l) => l(job, event));
+    // nobody outside acts on a passthrough record (its caller gets the target's reply itself)
+    if (job.lane === INTERACTIVE) this.whenCommitted(publish);
+    else this.whenDurable(publish);
   }
 
-  /** Throttled by the caller; no event, no outbox. */
+  /** Throttled by the caller; no event, no outbox, never synced on its own: it rides along with the next sync. */
   progress(id: string, chunks: number, tokens: number): void {
-    this.s.progress.run(chunks, tokens, this.clock(), id);
+    this.atomically(() => this.s.progress.run(chunks, tokens, this.clock(), id), "deferred");
   }
 
   /** The heads the scheduler chooses from: a handful of index seeks, whatever the queue length. */
@@ -503,6 +546,10 @@ export class Queue {
    * `givesUp(failures)` says so); passthrough requests are canceled, their callers are gone.
    */
   recover(givesUp: (failures: number) => boolean): { requeued: number; failed: number; canceled: number } {
+    return this.atomically(() => this.recoverAll(givesUp));
+  }
+
+  private recoverAll(givesUp: (failures: number) => boolean): { requeued: number; failed: number; canceled: number } {
     const result = { requeued: 0, failed: 0, canceled: 0 };
     for (const j of this.s.stranded.all()) {
       if (j.lane === INTERACTIVE) {

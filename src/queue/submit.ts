@@ -76,8 +76,10 @@ interface Pending {
 
 /**
  * Accepts submissions durably. With group commit, the submissions that arrive within one
- * turn of the event loop are committed in one transaction and each caller is answered after
- * that commit: one WAL write for many jobs instead of one each (ADR 0007).
+ * turn of the event loop are committed in one transaction and each caller is answered once
+ * that commit is on disk: one WAL write for many jobs instead of one each (ADR 0007). The
+ * commit is deferred and its fsync runs off the event loop (ADR 0016), so the next batch is
+ * taken in while the disk works; each fsync covers every batch committed before it.
  */
 export class Submitter {
   private pending: Pending[] = [];
@@ -127,17 +129,20 @@ export class Submitter {
             results.push(err);
           }
         }
-      });
+      }, "deferred");
     } catch (err) {
       // the commit itself failed (disk full, read-only): nobody was accepted
       for (const p of batch) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
-      const r = results[i]!;
-      if (r instanceof HttpError) p.reject(r);
-      else p.resolve(r);
-    });
+    // a 202 only once the batch is on disk
+    this.queue.whenDurable(() =>
+      batch.forEach((p, i) => {
+        const r = results[i]!;
+        if (r instanceof HttpError) p.reject(r);
+        else p.resolve(r);
+      }),
+    );
   }
 
   /** Inside a transaction: the idempotency check and the insert. */

@@ -2,7 +2,8 @@
 // rows from the outbox, sends them (bounded concurrency, a timeout, no redirects), records
 // every attempt, and reschedules failures on a back-off spanning hours. A job's deliveries go
 // out in order: the next waits until the one before it was delivered or given up. Everything
-// lives in SQLite, so a restart picks up where the last run stopped.
+// lives in SQLite, so a restart picks up where the last run stopped. A delivery is sent only
+// once the state change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
 import type { Telemetry } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
@@ -43,6 +44,8 @@ export class Dispatcher {
     private readonly rows: Deliveries,
     private readonly log: Logger,
     private readonly telemetry: Telemetry,
+    /** Resolves once every commit so far is on disk. */
+    private readonly settled: () => Promise<void>,
     private readonly options: DispatcherOptions = {},
   ) {
     this.concurrency = options.concurrency ?? 8;
@@ -107,6 +110,9 @@ export class Dispatcher {
   }
 
   private async send(row: DueDelivery): Promise<void> {
+    // the row may come from a commit the worker made without waiting for the disk
+    await this.settled();
+    if (this.stopped) return; // not an attempt: it goes out after the restart
     const id = `msg_${row.id}`;
     const timestamp = Math.floor(Date.now() / 1000);
     const abort = new AbortController();

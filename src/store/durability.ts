@@ -1,0 +1,163 @@
+// When a commit is on disk, and who waits for it (ADR 0016). With FOREMAN_SYNC=full the
+// connection commits with PRAGMA synchronous = FULL: SQLite fsyncs the WAL before the commit
+// returns, and bun:sqlite blocks the event loop while it does. The hot paths (the worker's state
+// changes, the batches of POST /jobs, passthrough records) commit *deferred* instead: with
+// synchronous = NORMAL, into the WAL — safe from a crash of the process, not yet from a power
+// cut — and foreman fsyncs the WAL itself, off the event loop, one fsync at a time: since an
+// fsync makes every frame written before it durable, each covers all the commits made while the
+// previous one ran (group commit). Nothing outside foreman hears of a deferred commit before its
+// fsync: whatever tells someone (a 202, listeners, long-polls, webhook sends, job API replies)
+// waits in `afterSync`. A sync starts as soon as something waits, and when the worker goes idle;
+// deferred writes nobody waits for (progress counters) ride along with the next one.
+// With FOREMAN_SYNC=normal every commit is NORMAL and nothing waits: what is committed is
+// reported at once, and survives a crash of the process but not a power cut.
+import type { Database } from "bun:sqlite";
+import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
+
+export type SyncMode = "full" | "normal";
+
+/** After a failed fsync, when to try again (what waited for it keeps waiting). */
+const RETRY_SYNC_MS = 1000;
+
+export class Durability {
+  /** fsyncs of the WAL that put something new on disk: foreman's own, and synced commits. */
+  syncs = 0;
+  /** Deferred commits no sync covers yet (true at start: a killed process may have left some). */
+  private pending: boolean;
+  /** What waits for the next sync, in commit order. */
+  private waiting: (() => void)[] = [];
+  /** What the running fsync covers; null when none runs. */
+  private running: (() => void)[] | null = null;
+  private walFd: number | undefined;
+  private closed = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private readonly changes;
+
+  /** `walPath`: the database's write-ahead log, null when there is no file (":memory:"). */
+  constructor(
+    private readonly db: Database,
+    private readonly walPath: string | null,
+    readonly mode: SyncMode,
+  ) {
+    this.pending = mode === "full" && walPath !== null;
+    this.changes = db.query<{ n: number }, []>("SELECT total_changes() AS n");
+  }
+
+  /**
+   * Runs one outermost transaction (`transaction` begins and commits it). A synced commit that
+   * wrote anything fsynced the WAL before it returned, and with it every deferred commit before
+   * it; a deferred one leaves its frames for the next sync.
+   */
+  commit<T>(transaction: () => T, deferred: boolean): T {
+    if (this.mode === "normal") return transaction();
+    const before = this.changes.get()!.n;
+    if (!deferred) {
+      const result = transaction();
+      if (this.changes.get()!.n !== before) this.released();
+      return result;
+    }
+    // the setting applies to the next commit and cannot change inside a transaction; a PRAGMA
+    // takes effect when it is compiled, so it is executed afresh, never a cached statement
+    this.db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      const result = transaction();
+      if (this.changes.get()!.n !== before) this.pending = true;
+      return result;
+    } finally {
+      this.db.exec("PRAGMA synchronous = FULL");
+    }
+  }
+
+  /** Runs `work` once every commit made so far is on disk — at once when all of them are. */
+  afterSync(work: () => void): void {
+    if (this.pending) {
+      this.waiting.push(work);
+      this.flush();
+    } else if (this.running) {
+      this.running.push(work);
+    } else {
+      work();
+    }
+  }
+
+  /** Resolves once every commit made so far is on disk. */
+  settled(): Promise<void> {
+    if (!this.pending && !this.running) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.afterSync(resolve);
+    return promise;
+  }
+
+  /** Starts putting the deferred commits on disk, unless an fsync is running: the next starts when it ends. */
+  flush(): void {
+    if (!this.pending || this.running || this.closed) return;
+    const fd = this.wal();
+    this.running = this.waiting;
+    this.waiting = [];
+    this.pending = false;
+    if (fd === undefined) return this.synced(null);
+    fsync(fd, (err) => this.synced(err));
+  }
+
+  /** Puts every deferred commit on disk before returning (start-up, shutdown). */
+  syncNow(): void {
+    if (!this.pending && !this.running) return;
+    const fd = this.wal();
+    if (fd !== undefined) fsyncSync(fd);
+    this.released();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    // a running fsync still uses the descriptor: it is closed when that ends
+    if (!this.running) this.closeWal();
+  }
+
+  private synced(err: Error | null): void {
+    const covered = this.running ?? [];
+    this.running = null;
+    if (this.closed) this.closeWal();
+    if (err) {
+      // the disk refused: nobody hears of the commits it should have covered, until a later sync does
+      this.waiting = [...covered, ...this.waiting];
+      this.pending = true;
+      this.retry = setTimeout(() => this.flush(), RETRY_SYNC_MS);
+      return;
+    }
+    this.syncs++;
+    for (const w of covered) w();
+    this.flush();
+  }
+
+  /** A synced commit (or syncNow) put everything on disk: all that waits may go. */
+  private released(): void {
+    this.syncs++;
+    this.pending = false;
+    const covered = [...(this.running ?? []), ...this.waiting];
+    if (this.running) this.running = [];
+    this.waiting = [];
+    for (const w of covered) w();
+  }
+
+  /**
+   * The WAL, opened once: an fsync on any descriptor of the file flushes all of it — the call
+   * SQLite itself makes at a FULL commit. SQLite keeps the file (it only truncates it) while the
+   * database is open; it is missing only when nothing was ever written, and then nothing is pending.
+   */
+  private wal(): number | undefined {
+    if (this.walFd === undefined && this.walPath !== null) {
+      try {
+        this.walFd = openSync(this.walPath, "r");
+      } catch (err) {
+        if ((err as { code?: string }).code !== "ENOENT") throw err;
+      }
+    }
+    return this.walFd;
+  }
+
+  private closeWal(): void {
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
+  }
+}
