@@ -33,6 +33,7 @@ type Job struct {
 	FinishedAt    *time.Time         `json:"finished_at"`
 	Attempts      int                `json:"attempts"`
 	QueuePosition *int               `json:"queue_position"`
+	RetryAt       *time.Time         `json:"retry_at"`
 	Progress      Progress           `json:"progress"`
 	Error         *JobFailure        `json:"error"`
 	Timings       map[string]float64 `json:"timings"`

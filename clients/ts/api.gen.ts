@@ -23,6 +23,10 @@ export interface Job {
    * requests ahead of this job while it is queued
    */
   queue_position: number | null;
+  /**
+   * after a failed attempt, when the job may run again; null when it may run now
+   */
+  retry_at: string | null;
   progress: {
     chunks: number;
     tokens: number;

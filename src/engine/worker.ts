@@ -62,8 +62,11 @@ export class Worker {
   private looping = false;
   private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private backoffUntil = 0;
-  private backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  /** After foreman's own failure (its database), the worker waits until then. */
+  private pausedUntil = 0;
+  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Wakes the worker when the next job's back-off ends. */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private current: { job: JobRecord; abort: AbortController; since: number } | undefined;
   private lastModel: string | undefined;
   private readonly leftAt: Record<string, number> = {};
@@ -98,7 +101,7 @@ export class Worker {
   get state(): WorkerState {
     if (this.current) return { kind: "running", jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
     if (this.poller.up === false) return { kind: "paused", reason: "target down" };
-    if (Date.now() < this.backoffUntil) return { kind: "paused", reason: "backing off after a target error", until: this.backoffUntil };
+    if (Date.now() < this.pausedUntil) return { kind: "paused", reason: "recovering from an error of foreman's own", until: this.pausedUntil };
     return { kind: "idle" };
   }
 
@@ -138,7 +141,8 @@ export class Worker {
   async stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
-    clearTimeout(this.backoffTimer);
+    clearTimeout(this.pauseTimer);
+    clearTimeout(this.retryTimer);
     for (const [jobId, request] of this.interactive) {
       if (jobId === this.current?.job.id) continue;
       this.interactive.delete(jobId);
@@ -199,22 +203,32 @@ export class Worker {
       this.looping = false;
       // commit-on-idle: nothing the worker wrote stays off the disk
       this.queue.flush();
+      // paused or stopped, the poller, the pause or a restart wakes it instead
+      if (this.runnable()) this.wakeForNextRetry();
       this.idle?.resolve();
     }
   }
 
   private runnable(): boolean {
-    return !this.stopped && this.poller.up !== false && Date.now() >= this.backoffUntil;
+    return !this.stopped && this.poller.up !== false && Date.now() >= this.pausedUntil;
   }
 
   /** The worker waits this long before looking at the queue again. */
   private pauseFor(ms: number): void {
-    this.backoffUntil = Date.now() + ms;
-    clearTimeout(this.backoffTimer);
-    this.backoffTimer = setTimeout(() => this.wake(), ms);
+    this.pausedUntil = Date.now() + ms;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.wake(), ms);
+  }
+
+  /** Nothing to run now: look again when the next job's back-off ends (ADR 0017). */
+  private wakeForNextRetry(): void {
+    clearTimeout(this.retryTimer);
+    const at = this.queue.nextRelease();
+    if (at !== null) this.retryTimer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
   }
 
   private pick(): JobRecord | null {
+    this.queue.releaseDue(Date.now());
     // the poller's list is most-recently-used first, and every run notes its model there
     const choice = chooseNext(this.queue.heads(), { resident: this.poller.resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt });
     return choice ? this.queue.get(choice.id) : null;
@@ -341,7 +355,11 @@ export class Worker {
     }
   }
 
-  /** A target 5xx or timeout: back to the queue after a back-off, until the attempts run out. */
+  /**
+   * A target 5xx or timeout: the job goes back to the queue to wait out its own back-off, until
+   * its attempts run out; the worker goes on with other work meanwhile (ADR 0017). A target that
+   * is down altogether is the poller's to notice, and then the whole worker waits.
+   */
   private retryOrFail(job: JobRecord, error: JobError): void {
     const failures = this.queue.get(job.id)!.failures + 1;
     const decision = afterFailure(failures, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
@@ -349,8 +367,8 @@ export class Worker {
       this.queue.transition(job.id, "failed", { failure: true, error: { ...error, message: `${error.message} (gave up after ${failures} attempts)` } });
       return;
     }
-    this.queue.transition(job.id, "queued", { failure: true, data: { reason: error.message, status: error.status, retryInMs: decision.delayMs } });
-    this.pauseFor(decision.delayMs);
+    const notBefore = Date.now() + decision.delayMs;
+    this.queue.transition(job.id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retryInMs: decision.delayMs, retryAt: new Date(notBefore).toISOString() } });
   }
 }
 

@@ -47,6 +47,8 @@ export interface JobRecord {
   progressTokens: number;
   error: JobError | null;
   timings: Record<string, number> | null;
+  /** A queued job backing off after a failure does not run before this time (ms). */
+  notBefore: number | null;
 }
 
 export interface JobEvent {
@@ -81,6 +83,8 @@ export interface TransitionPatch {
   progress?: { chunks: number; tokens: number };
   /** Extra detail stored with the event (e.g. why a job went back to the queue). */
   data?: Record<string, unknown>;
+  /** Back to the queue, but not to run before this time (ms): the job's own back-off. */
+  notBefore?: number;
 }
 
 /**
@@ -126,6 +130,7 @@ interface Row {
   progress_tokens: number;
   error: string | null;
   timings: string | null;
+  not_before: number | null;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -156,6 +161,7 @@ function toRecord(r: Row): JobRecord {
     progressTokens: r.progress_tokens,
     error: parse(r.error) as JobError | null,
     timings: parse(r.timings) as Record<string, number> | null,
+    notBefore: r.not_before,
   };
 }
 
@@ -201,23 +207,28 @@ function statements(db: Database) {
          error = COALESCE($error, error),
          progress_chunks = COALESCE($chunks, progress_chunks),
          progress_tokens = COALESCE($tokens, progress_tokens),
-         timings = COALESCE($timings, timings)
+         timings = COALESCE($timings, timings),
+         not_before = $notBefore
        WHERE id = $id RETURNING *`),
     byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
     waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
     interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
     // loose index scan: one seek per distinct queued model instead of reading every row, so
-    // the scheduler's input costs O(models), not O(queued jobs)
+    // the scheduler's input costs O(models), not O(queued jobs). Jobs backing off are not in
+    // these partial indexes (not_before IS NULL), so they cost nothing here either.
     models: db.query<{ k: string }, []>(`WITH RECURSIVE m(k) AS (
-         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND lane = 1 ORDER BY model_key LIMIT 1)
+         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 ORDER BY model_key LIMIT 1)
          UNION ALL
-         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND lane = 1 AND model_key > m.k ORDER BY model_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
+         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key > m.k ORDER BY model_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
        SELECT k FROM m WHERE k IS NOT NULL`),
     best: db.query<HeadRow, [string]>(`SELECT ${COLUMNS_HEAD} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`),
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`),
     oldest: db.query<{ created_at: number }, [string]>(`SELECT created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY seq LIMIT 1`),
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? ORDER BY seq LIMIT 1`),
+    // back-off ends: the jobs whose time has come enter the scheduler's indexes again
+    release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
+    nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
     progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
     artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
     artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
@@ -384,6 +395,7 @@ export class Queue {
         progress_tokens: 0,
         error: null,
         timings: null,
+        not_before: null,
       };
       row.seq = this.s.insert.get({
         id: row.id,
@@ -433,6 +445,7 @@ export class Queue {
         chunks: patch.progress?.chunks ?? null,
         tokens: patch.progress?.tokens ?? null,
         timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
+        notBefore: to === "queued" ? (patch.notBefore ?? null) : null,
       })!;
       if (patch.artifact) {
         const { contentType, body } = patch.artifact;
@@ -460,6 +473,16 @@ export class Queue {
   /** Throttled by the caller; no event, no outbox, never synced on its own: it rides along with the next sync. */
   progress(id: string, chunks: number, tokens: number): void {
     this.atomically(() => this.s.progress.run(chunks, tokens, this.clock(), id), "deferred");
+  }
+
+  /** Jobs whose back-off ended by `now` can run again; returns how many. */
+  releaseDue(now: number): number {
+    return this.s.release.run(now).changes;
+  }
+
+  /** When the next backing-off job may run again, or null when none is backing off. */
+  nextRelease(): number | null {
+    return this.s.nextRelease.get()!.at;
   }
 
   /** The heads the scheduler chooses from: a handful of index seeks, whatever the queue length. */
