@@ -15,6 +15,7 @@ import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
+import type { Fsync } from "./store/durability.ts";
 import { openStore } from "./store/open.ts";
 import { TargetClient } from "./target/client.ts";
 import { Deliveries } from "./webhooks/deliveries.ts";
@@ -41,6 +42,8 @@ export interface StartOptions {
   webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency">;
   /** Commit POST /jobs submissions in batches (default); off only to measure the difference. */
   groupCommit?: boolean;
+  /** Tests stall the disk to see that nothing is reported before it answers. */
+  fsync?: Fsync;
 }
 
 /** The address as a URL host: IPv6 in brackets, a wildcard bind shown as loopback. */
@@ -79,7 +82,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   };
   try {
     // construct: nothing runs yet
-    const store = openStore(config.db, { sync: config.sync });
+    const store = openStore(config.db, { sync: config.sync, fsync: opts.fsync });
     started.push(() => store.close());
     let targetUrl = config.target;
     if (config.target === "sim") {

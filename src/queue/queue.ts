@@ -475,9 +475,10 @@ export class Queue {
     this.atomically(() => this.s.progress.run(chunks, tokens, this.clock(), id), "deferred");
   }
 
-  /** Jobs whose back-off ended by `now` can run again; returns how many. */
+  /** Jobs whose back-off ended by `now` can run again; returns how many. Writes only when some did. */
   releaseDue(now: number): number {
-    return this.s.release.run(now).changes;
+    const next = this.nextRelease();
+    return next !== null && next <= now ? this.s.release.run(now).changes : 0;
   }
 
   /** When the next backing-off job may run again, or null when none is backing off. */

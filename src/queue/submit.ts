@@ -76,10 +76,10 @@ interface Pending {
 
 /**
  * Accepts submissions durably. With group commit, the submissions that arrive within one
- * turn of the event loop are committed in one transaction and each caller is answered once
- * that commit is on disk: one WAL write for many jobs instead of one each (ADR 0007). The
- * commit is deferred and its fsync runs off the event loop (ADR 0016), so the next batch is
- * taken in while the disk works; each fsync covers every batch committed before it.
+ * turn of the event loop are committed in one transaction: one WAL write for many jobs instead
+ * of one each (ADR 0007). The commit is deferred (ADR 0016): the 202, like every reply of the
+ * job API, waits for the fsync that puts it on disk, which runs off the event loop — so the
+ * next batch is taken in while the disk works, and each fsync covers every batch before it.
  */
 export class Submitter {
   private pending: Pending[] = [];
@@ -135,14 +135,11 @@ export class Submitter {
       for (const p of batch) p.reject(err);
       return;
     }
-    // a 202 only once the batch is on disk
-    this.queue.whenDurable(() =>
-      batch.forEach((p, i) => {
-        const r = results[i]!;
-        if (r instanceof HttpError) p.reject(r);
-        else p.resolve(r);
-      }),
-    );
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r instanceof HttpError) p.reject(r);
+      else p.resolve(r);
+    });
   }
 
   /** Inside a transaction: the idempotency check and the insert. */

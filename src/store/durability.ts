@@ -16,18 +16,20 @@ import { closeSync, fsync, fsyncSync, openSync } from "node:fs";
 
 export type SyncMode = "full" | "normal";
 
+/** An asynchronous fsync(2), as node:fs has it; tests stall it to see that nothing is told before the disk answers. */
+export type Fsync = (fd: number, done: (err: Error | null) => void) => void;
+
 /** After a failed fsync, when to try again (what waited for it keeps waiting). */
 const RETRY_SYNC_MS = 1000;
 
 export class Durability {
-  /** fsyncs of the WAL that put something new on disk: foreman's own, and synced commits. */
-  syncs = 0;
-  /** Deferred commits no sync covers yet (true at start: a killed process may have left some). */
-  private pending: boolean;
-  /** What waits for the next sync, in commit order. */
-  private waiting: (() => void)[] = [];
-  /** What the running fsync covers; null when none runs. */
-  private running: (() => void)[] | null = null;
+  /** Commits that wrote to the WAL, counted (at start: one, for what a killed process may have left). */
+  private writtenCount: number;
+  /** How many of them are known to be on disk. */
+  private syncedCount = 0;
+  /** What waits, with the count of commits it needs on disk; in commit order. */
+  private waiting: { through: number; work: () => void }[] = [];
+  private running = false;
   private walFd: number | undefined;
   private closed = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
@@ -38,22 +40,32 @@ export class Durability {
     private readonly db: Database,
     private readonly walPath: string | null,
     readonly mode: SyncMode,
+    private readonly fsyncWal: Fsync = fsync,
   ) {
-    this.pending = mode === "full" && walPath !== null;
+    this.writtenCount = mode === "full" && walPath !== null ? 1 : 0;
     this.changes = db.query<{ n: number }, []>("SELECT total_changes() AS n");
+  }
+
+  /** Commits written so far; one is on disk once `synced` reaches its number. */
+  get written(): number {
+    return this.writtenCount;
+  }
+
+  get synced(): number {
+    return this.syncedCount;
   }
 
   /**
    * Runs one outermost transaction (`transaction` begins and commits it). A synced commit that
-   * wrote anything fsynced the WAL before it returned, and with it every deferred commit before
-   * it; a deferred one leaves its frames for the next sync.
+   * wrote anything fsynced the WAL before it returned, and with it every commit before it; a
+   * deferred one leaves its frames for the next sync.
    */
   commit<T>(transaction: () => T, deferred: boolean): T {
     if (this.mode === "normal") return transaction();
     const before = this.changes.get()!.n;
     if (!deferred) {
       const result = transaction();
-      if (this.changes.get()!.n !== before) this.released();
+      if (this.changes.get()!.n !== before) this.reached(++this.writtenCount);
       return result;
     }
     // the setting applies to the next commit and cannot change inside a transaction; a PRAGMA
@@ -61,7 +73,7 @@ export class Durability {
     this.db.exec("PRAGMA synchronous = NORMAL");
     try {
       const result = transaction();
-      if (this.changes.get()!.n !== before) this.pending = true;
+      if (this.changes.get()!.n !== before) this.writtenCount++;
       return result;
     } finally {
       this.db.exec("PRAGMA synchronous = FULL");
@@ -70,41 +82,45 @@ export class Durability {
 
   /** Runs `work` once every commit made so far is on disk — at once when all of them are. */
   afterSync(work: () => void): void {
-    if (this.pending) {
-      this.waiting.push(work);
-      this.flush();
-    } else if (this.running) {
-      this.running.push(work);
-    } else {
-      work();
-    }
+    if (this.syncedCount >= this.writtenCount) return work();
+    this.waiting.push({ through: this.writtenCount, work });
+    this.flush();
   }
 
   /** Resolves once every commit made so far is on disk. */
   settled(): Promise<void> {
-    if (!this.pending && !this.running) return Promise.resolve();
+    if (this.syncedCount >= this.writtenCount) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.afterSync(resolve);
     return promise;
   }
 
-  /** Starts putting the deferred commits on disk, unless an fsync is running: the next starts when it ends. */
+  /** Starts putting the commits made so far on disk, unless an fsync is running: the next starts when it ends. */
   flush(): void {
-    if (!this.pending || this.running || this.closed) return;
+    if (this.running || this.closed || this.syncedCount >= this.writtenCount) return;
+    const through = this.writtenCount;
     const fd = this.wal();
-    this.running = this.waiting;
-    this.waiting = [];
-    this.pending = false;
-    if (fd === undefined) return this.synced(null);
-    fsync(fd, (err) => this.synced(err));
+    if (fd === undefined) return this.reached(through);
+    this.running = true;
+    this.fsyncWal(fd, (err) => {
+      this.running = false;
+      if (this.closed) this.closeWal();
+      if (err) {
+        // the disk refused: nobody hears of these commits until a later sync covers them
+        this.retry = setTimeout(() => this.flush(), RETRY_SYNC_MS);
+        return;
+      }
+      this.reached(through);
+      this.flush();
+    });
   }
 
-  /** Puts every deferred commit on disk before returning (start-up, shutdown). */
+  /** Puts every commit on disk before returning (start-up, shutdown). */
   syncNow(): void {
-    if (!this.pending && !this.running) return;
+    if (this.syncedCount >= this.writtenCount) return;
     const fd = this.wal();
     if (fd !== undefined) fsyncSync(fd);
-    this.released();
+    this.reached(this.writtenCount);
   }
 
   close(): void {
@@ -114,30 +130,14 @@ export class Durability {
     if (!this.running) this.closeWal();
   }
 
-  private synced(err: Error | null): void {
-    const covered = this.running ?? [];
-    this.running = null;
-    if (this.closed) this.closeWal();
-    if (err) {
-      // the disk refused: nobody hears of the commits it should have covered, until a later sync does
-      this.waiting = [...covered, ...this.waiting];
-      this.pending = true;
-      this.retry = setTimeout(() => this.flush(), RETRY_SYNC_MS);
-      return;
-    }
-    this.syncs++;
-    for (const w of covered) w();
-    this.flush();
-  }
-
-  /** A synced commit (or syncNow) put everything on disk: all that waits may go. */
-  private released(): void {
-    this.syncs++;
-    this.pending = false;
-    const covered = [...(this.running ?? []), ...this.waiting];
-    if (this.running) this.running = [];
-    this.waiting = [];
-    for (const w of covered) w();
+  /** The first `count` commits are on disk: what waited for them may go. */
+  private reached(count: number): void {
+    this.syncedCount = Math.max(this.syncedCount, count);
+    let n = 0;
+    while (n < this.waiting.length && this.waiting[n]!.through <= this.syncedCount) n++;
+    if (n === 0) return;
+    const ready = this.waiting.splice(0, n);
+    for (const w of ready) w.work();
   }
 
   /**

@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { Durability, type SyncMode } from "./durability.ts";
+import { Durability, type Fsync, type SyncMode } from "./durability.ts";
 import { migrations } from "./migrations.ts";
 
 export class StoreError extends Error {}
@@ -46,7 +46,7 @@ function acquireLock(path: string): Database {
 
 const SYNCHRONOUS: Record<SyncMode, string> = { full: "FULL", normal: "NORMAL" };
 
-export function openStore(path: string, options: { sync?: SyncMode } = {}): Store {
+export function openStore(path: string, options: { sync?: SyncMode; fsync?: Fsync } = {}): Store {
   const sync = options.sync ?? "full";
   const inMemory = path === ":memory:";
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
@@ -61,7 +61,7 @@ export function openStore(path: string, options: { sync?: SyncMode } = {}): Stor
     db.exec(`PRAGMA synchronous = ${SYNCHRONOUS[sync]}`);
     db.exec("PRAGMA busy_timeout = 5000");
     migrate(db, path);
-    durability = new Durability(db, inMemory ? null : `${path}-wal`, sync);
+    durability = new Durability(db, inMemory ? null : `${path}-wal`, sync, options.fsync);
     // what a killed process committed without a sync is on disk before anyone hears of it
     durability.syncNow();
   } catch (err) {

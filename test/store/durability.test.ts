@@ -60,13 +60,13 @@ describe("deferred commits", () => {
     const heard: string[] = [];
     write(1, true);
     expect(synchronous(store)).toBe(FULL);
-    const before = durability.syncs;
+    expect(durability.synced).toBeLessThan(durability.written);
     durability.afterSync(() => heard.push("first"));
     const settled = durability.settled().then(() => heard.push("settled"));
     expect(heard).toEqual([]); // the fsync runs off the event loop: nothing has been told yet
     await settled;
     expect(heard).toEqual(["first", "settled"]);
-    expect(durability.syncs).toBe(before + 1);
+    expect(durability.synced).toBe(durability.written);
     // nothing pending: at once
     durability.afterSync(() => heard.push("now"));
     expect(heard.at(-1)).toBe("now");
@@ -76,16 +76,16 @@ describe("deferred commits", () => {
     const store = open();
     const write = table(store);
     const { durability } = store;
-    const heard: number[] = [];
+    const heard: string[] = [];
     write(1, true);
-    durability.afterSync(() => heard.push(1)); // starts an fsync
+    const first = durability.written;
+    durability.afterSync(() => heard.push(`1 when ${durability.synced >= first}`)); // starts an fsync
     write(2, true);
-    durability.afterSync(() => heard.push(2)); // after that fsync, another
-    durability.afterSync(() => heard.push(3));
-    const before = durability.syncs;
+    const second = durability.written;
+    durability.afterSync(() => heard.push(`2 when ${durability.synced >= second}`)); // needs the next fsync
+    durability.afterSync(() => heard.push("3"));
     await durability.settled();
-    expect(heard).toEqual([1, 2, 3]);
-    expect(durability.syncs).toBe(before + 2);
+    expect(heard).toEqual(["1 when true", "2 when true", "3"]);
   });
 
   test("what arrives while an fsync runs, with nothing new committed, waits for that fsync", async () => {
@@ -105,9 +105,8 @@ describe("deferred commits", () => {
     const store = open();
     const write = table(store);
     write(1, true);
-    const before = store.durability.syncs;
     store.durability.flush();
-    await waitFor(() => store.durability.syncs > before, { what: "the idle flush to fsync the WAL" });
+    await waitFor(() => store.durability.synced === store.durability.written, { what: "the idle flush to fsync the WAL" });
   });
 
   test("a synced commit that writes releases earlier deferred ones; one that writes nothing does not", () => {
