@@ -58,14 +58,15 @@ export class Durability {
   /**
    * Runs one outermost transaction (`transaction` begins and commits it). A synced commit that
    * wrote anything fsynced the WAL before it returned, and with it every commit before it; a
-   * deferred one leaves its frames for the next sync.
+   * deferred one leaves its frames for the next sync. Nothing waiting runs in here: the caller
+   * may still be unwinding its transaction; it runs at the next `afterSync` or fsync.
    */
   commit<T>(transaction: () => T, deferred: boolean): T {
     if (this.mode === "normal") return transaction();
     const before = this.changes.get()!.n;
     if (!deferred) {
       const result = transaction();
-      if (this.changes.get()!.n !== before) this.reached(++this.writtenCount);
+      if (this.changes.get()!.n !== before) this.syncedCount = ++this.writtenCount;
       return result;
     }
     // the setting applies to the next commit and cannot change inside a transaction; a PRAGMA
@@ -82,6 +83,7 @@ export class Durability {
 
   /** Runs `work` once every commit made so far is on disk — at once when all of them are. */
   afterSync(work: () => void): void {
+    this.reached(this.syncedCount); // what a synced commit covered goes first
     if (this.syncedCount >= this.writtenCount) return work();
     this.waiting.push({ through: this.writtenCount, work });
     this.flush();
@@ -89,7 +91,6 @@ export class Durability {
 
   /** Resolves once every commit made so far is on disk. */
   settled(): Promise<void> {
-    if (this.syncedCount >= this.writtenCount) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.afterSync(resolve);
     return promise;
