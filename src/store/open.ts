@@ -60,6 +60,9 @@ export function openStore(path: string, options: { sync?: SyncMode; fsync?: Fsyn
     if (!inMemory && journal_mode !== "wal") throw new StoreError(`database ${path} cannot use write-ahead logging (journal mode ${journal_mode}); put FOREMAN_DB on a local file system`);
     db.exec(`PRAGMA synchronous = ${SYNCHRONOUS[sync]}`);
     db.exec("PRAGMA busy_timeout = 5000");
+    // nested transactions are savepoints; their undo pages (and any temporary b-tree) stay in
+    // memory instead of a temporary file written on every change inside one
+    db.exec("PRAGMA temp_store = MEMORY");
     migrate(db, path);
     durability = new Durability(db, inMemory ? null : `${path}-wal`, sync, options.fsync);
     // what a killed process committed without a sync is on disk before anyone hears of it
