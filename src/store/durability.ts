@@ -19,6 +19,8 @@ export type SyncMode = "full" | "normal";
 /** An asynchronous fsync(2), as node:fs has it; tests stall it to see that nothing is told before the disk answers. */
 export type Fsync = (fd: number, done: (err: Error | null) => void) => void;
 
+const SETTLED = Promise.resolve();
+
 /** After a failed fsync, when to try again (what waited for it keeps waiting). */
 const RETRY_SYNC_MS = 1000;
 
@@ -91,6 +93,7 @@ export class Durability {
 
   /** Resolves once every commit made so far is on disk. */
   settled(): Promise<void> {
+    if (this.syncedCount >= this.writtenCount && this.waiting.length === 0) return SETTLED;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.afterSync(resolve);
     return promise;
