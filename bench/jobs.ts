@@ -102,7 +102,7 @@ async function webhookLatency() {
   await sim.stop();
   receiver.stop(true);
   lags.sort((a, b) => a - b);
-  return { count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99) };
+  return { count: lags.length, jobs: N, p50: percentile(lags, 50), p99: percentile(lags, 99) };
 }
 
 const table = await acceptanceRounds();
@@ -121,5 +121,5 @@ ${table}
 Target: full sync at least 0.35 of the bare server.
 
 ### Webhook delivery latency
-From the state change (the event's timestamp) to receipt at a loopback receiver, ${lag.count} deliveries (queued, working, done of ${lag.count / 3} jobs; millisecond timestamps): p50 ${lag.p50} ms, p99 ${lag.p99} ms. Target: p50 ≤ 5 ms.`,
+From the state change (the event's timestamp) to receipt at a loopback receiver, ${lag.count} deliveries (queued, working, done of ${lag.jobs} jobs, and loading for the first; millisecond timestamps): p50 ${lag.p50} ms, p99 ${lag.p99} ms. Target: p50 ≤ 5 ms.`,
 );

@@ -166,7 +166,7 @@ export class Worker {
    * Runs jobs until there is nothing to run. Between two jobs the worker writes one deferred
    * commit (ADR 0016): the end of the job that finished and the start of the next, with no
    * await in between, so no state is held back from the database while anything else runs.
-   * What those commits publish waits for their sync.
+   * Each asks for its sync as it commits (ADR 0016); what it publishes waits for that sync.
    */
   private async loop(): Promise<void> {
     let ending: (() => void) | undefined;
@@ -201,8 +201,6 @@ export class Worker {
       this.pauseFor(1000);
     } finally {
       this.looping = false;
-      // commit-on-idle: nothing the worker wrote stays off the disk
-      this.queue.flush();
       // paused or stopped, the poller, the pause or a restart wakes it instead
       if (this.runnable()) this.wakeForNextRetry();
       this.idle?.resolve();

@@ -359,11 +359,6 @@ export class Queue {
     return this.durability.settled();
   }
 
-  /** Starts putting deferred commits on disk, whether or not anything waits for them (the worker going idle). */
-  flush(): void {
-    this.durability.flush();
-  }
-
   /** How many jobs are queued (all lanes). */
   get queuedCount(): number {
     return this.queuedNow;
@@ -469,11 +464,12 @@ export class Queue {
     const id = this.s.event.run(job.id, type, at, data === null ? null : JSON.stringify(data)).lastInsertRowid as number;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
     for (const hook of this.hooks) hook(job, event);
-    if (this.committed.length === 0) return;
     const publish = () => this.committed.forEach((l) => l(job, event));
-    // nobody outside acts on a passthrough record (its caller gets the target's reply itself)
-    if (job.lane === INTERACTIVE) this.whenCommitted(publish);
-    else this.whenDurable(publish);
+    // A job's state change asks for its sync as it commits, whoever listens: nothing is left
+    // off the disk when the worker goes idle. Nobody outside acts on a passthrough record (its
+    // caller gets the target's reply itself, a restart cancels it): it never asks for one.
+    if (job.lane !== INTERACTIVE) this.whenDurable(publish);
+    else if (this.committed.length > 0) this.whenCommitted(publish);
   }
 
   /** Throttled by the caller; no event, no outbox, never synced on its own: it rides along with the next sync. */

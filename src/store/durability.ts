@@ -7,8 +7,9 @@
 // fsync makes every frame written before it durable, each covers all the commits made while the
 // previous one ran (group commit). Nothing outside foreman hears of a deferred commit before its
 // fsync: whatever tells someone (a 202, listeners, long-polls, webhook sends, job API replies)
-// waits in `afterSync`. A sync starts as soon as something waits, and when the worker goes idle;
-// deferred writes nobody waits for (progress counters) ride along with the next one.
+// waits in `afterSync`. A sync starts as soon as something waits — every job state change does,
+// so none stays off the disk once the worker goes idle; deferred writes nobody waits for
+// (progress counters, passthrough records) ride along with the next one.
 // With FOREMAN_SYNC=normal every commit is NORMAL and nothing waits: what is committed is
 // reported at once, and survives a crash of the process but not a power cut.
 import type { Database } from "bun:sqlite";
@@ -100,7 +101,7 @@ export class Durability {
   }
 
   /** Starts putting the commits made so far on disk, unless an fsync is running: the next starts when it ends. */
-  flush(): void {
+  private flush(): void {
     if (this.running || this.closed || this.syncedCount >= this.writtenCount) return;
     const through = this.writtenCount;
     const fd = this.wal();

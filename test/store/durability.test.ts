@@ -101,14 +101,6 @@ describe("deferred commits", () => {
     expect(heard).toEqual(["covered", "late"]);
   });
 
-  test("the worker going idle starts a sync with nobody waiting: progress does not stay off the disk", async () => {
-    const store = open();
-    const write = table(store);
-    write(1, true);
-    store.durability.flush();
-    await waitFor(() => store.durability.synced === store.durability.written, { what: "the idle flush to fsync the WAL" });
-  });
-
   test("a synced commit that writes covers earlier deferred ones; one that writes nothing does not", () => {
     const store = open();
     const write = table(store);
