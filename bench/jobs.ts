@@ -118,7 +118,7 @@ ${JOBS} submissions from ${CLIENTS} concurrent clients (a separate process, \`be
 |---|---|---|---|---|
 ${table}
 
-Target: full sync at least 0.35 of the bare server.
+Target: full sync at least 0.35 of the bare server. With full sync every reply waits for an fsync (a batch's commit and its fsync cover all the submissions of an event-loop turn, and the next batch is taken in while the disk works), so the rate follows the disk's fsync latency, which on this shared machine varies with the neighbours' load.
 
 ### Webhook delivery latency
 From the state change (the event's timestamp) to receipt at a loopback receiver, ${lag.count} deliveries (queued, working, done of ${lag.jobs} jobs, and loading for the first; millisecond timestamps): p50 ${lag.p50} ms, p99 ${lag.p99} ms. Target: p50 ≤ 5 ms.`,
