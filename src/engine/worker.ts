@@ -221,7 +221,14 @@ export class Worker {
   /** Nothing to run now: look again when the next job's back-off ends (ADR 0017). */
   private wakeForNextRetry(): void {
     clearTimeout(this.retryTimer);
-    const at = this.queue.nextRelease();
+    let at: number | null;
+    try {
+      at = this.queue.nextRelease();
+    } catch (err) {
+      // the database failed: the heartbeat looks again
+      this.log.error("worker could not read the next retry time", { error: (err as Error).message });
+      return;
+    }
     if (at !== null) this.retryTimer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
   }
 

@@ -572,23 +572,22 @@ export class Queue {
    * `givesUp(failures)` says so); passthrough requests are canceled, their callers are gone.
    */
   recover(givesUp: (failures: number) => boolean): { requeued: number; failed: number; canceled: number } {
-    return this.atomically(() => this.recoverAll(givesUp));
-  }
-
-  private recoverAll(givesUp: (failures: number) => boolean): { requeued: number; failed: number; canceled: number } {
-    const result = { requeued: 0, failed: 0, canceled: 0 };
-    for (const j of this.s.stranded.all()) {
-      if (j.lane === INTERACTIVE) {
-        this.transition(j.id, "canceled", { data: { reason: "foreman restarted; the caller of this passthrough request is gone" } });
-        result.canceled++;
-      } else if (givesUp(j.failures + 1)) {
-        this.transition(j.id, "failed", { failure: true, error: { status: 500, message: `gave up after ${j.failures + 1} failed attempts; the last was interrupted by a foreman restart` } });
-        result.failed++;
-      } else {
-        this.transition(j.id, "queued", { failure: true, data: { reason: "foreman restarted while the job was running" } });
-        result.requeued++;
+    // one commit for all of them
+    return this.atomically(() => {
+      const result = { requeued: 0, failed: 0, canceled: 0 };
+      for (const j of this.s.stranded.all()) {
+        if (j.lane === INTERACTIVE) {
+          this.transition(j.id, "canceled", { data: { reason: "foreman restarted; the caller of this passthrough request is gone" } });
+          result.canceled++;
+        } else if (givesUp(j.failures + 1)) {
+          this.transition(j.id, "failed", { failure: true, error: { status: 500, message: `gave up after ${j.failures + 1} failed attempts; the last was interrupted by a foreman restart` } });
+          result.failed++;
+        } else {
+          this.transition(j.id, "queued", { failure: true, data: { reason: "foreman restarted while the job was running" } });
+          result.requeued++;
+        }
       }
-    }
-    return result;
+      return result;
+    });
   }
 }
