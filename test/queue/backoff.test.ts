@@ -1,23 +1,16 @@
 // Jobs backing off (ADR 0017) are out of the scheduler's input until their time comes, and
 // leaving them out costs no scan: the partial indexes do not hold them.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { ASYNC, Queue } from "../../src/queue/queue.ts";
-import { openStore, type Store } from "../../src/store/open.ts";
-import { tempDir } from "../harness.ts";
+import { ASYNC, type Queue } from "../../src/queue/queue.ts";
+import type { Store } from "../../src/store/open.ts";
+import { testQueue, type TestQueue } from "../harness.ts";
 
+let t: TestQueue;
 let store: Store;
 let queue: Queue;
-let dir: { path: string; remove(): void };
-let now = 1_000;
-beforeEach(() => {
-  dir = tempDir();
-  store = openStore(`${dir.path}/q.db`);
-  queue = new Queue(store.db, () => now);
-});
-afterEach(() => {
-  store.close();
-  dir.remove();
-});
+const now = 1_000;
+beforeEach(() => ({ store, queue } = t = testQueue(() => now)));
+afterEach(() => t.remove());
 
 const add = (model: string) => queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, request: JSON.stringify({ model }) });
 function backOff(id: string, until: number) {

@@ -1,22 +1,15 @@
 // "After commit" means after commit: listeners hear of events outside any transaction, in commit
 // order, and a deferred commit's events only once it is on disk (ADR 0016).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { ASYNC, Queue } from "../../src/queue/queue.ts";
-import { openStore, type Store } from "../../src/store/open.ts";
-import { tempDir, waitFor } from "../harness.ts";
+import { ASYNC, type Queue } from "../../src/queue/queue.ts";
+import type { Store } from "../../src/store/open.ts";
+import { testQueue, waitFor, type TestQueue } from "../harness.ts";
 
+let t: TestQueue;
 let store: Store;
 let queue: Queue;
-let dir: { path: string; remove(): void };
-beforeEach(() => {
-  dir = tempDir();
-  store = openStore(`${dir.path}/q.db`);
-  queue = new Queue(store.db, Date.now, store.durability);
-});
-afterEach(() => {
-  store.close();
-  dir.remove();
-});
+beforeEach(() => ({ store, queue } = t = testQueue()));
+afterEach(() => t.remove());
 
 const add = (model: string) => queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, request: "{}" });
 
