@@ -18,6 +18,7 @@ import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
+import type { Fsync } from "./store/durability.ts";
 import { openStore } from "./store/open.ts";
 import { TargetClient } from "./target/client.ts";
 import { Deliveries } from "./webhooks/deliveries.ts";
@@ -45,6 +46,8 @@ export interface StartOptions {
   webhooks?: Pick<DispatcherOptions, "schedule" | "timeoutMs" | "concurrency" | "perDestination"> & { resolve?: Resolver };
   /** Commit POST /jobs submissions in batches (default); off only to measure the difference. */
   groupCommit?: boolean;
+  /** Tests stall the disk to see that nothing is reported before it answers. */
+  fsync?: Fsync;
 }
 
 /** The address as a URL host: IPv6 in brackets, a wildcard bind shown as loopback. */
@@ -83,7 +86,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
   };
   try {
     // construct: nothing runs yet
-    const store = openStore(config.db);
+    const store = openStore(config.db, { sync: config.sync, fsync: opts.fsync });
     started.push(() => store.close());
     let targetUrl = config.target;
     if (config.target === "sim") {
@@ -95,7 +98,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
       targetUrl = sim.url;
       log.info("built-in simulator started", { url: sim.url });
     }
-    const queue = new Queue(store.db);
+    const queue = new Queue(store.db, Date.now, store.durability);
     const deliveries = new Deliveries(store.db);
     let dispatcher: Dispatcher | undefined;
     installOutbox(queue, deliveries, () => dispatcher?.wake());
@@ -119,7 +122,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
     const checkWebhookUrl = (url: string) => guard.check(url);
     const telemetry = createTelemetry({ queue, watch, poller, worker, deliveries });
-    dispatcher = new Dispatcher(deliveries, guard, log, telemetry, { secret: config.webhookSecret, ...dispatching });
+    dispatcher = new Dispatcher(deliveries, guard, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
     if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);

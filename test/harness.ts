@@ -12,11 +12,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig, type Config } from "../src/config.ts";
+import { Queue } from "../src/queue/queue.ts";
 import { startForeman, type Foreman, type StartOptions } from "../src/server.ts";
 import type { Job } from "../src/queue/view.ts";
 import { startSimulator, type SimOptions, type Simulator } from "../src/sim/index.ts";
 import { prng } from "../src/sim/output.ts";
 import type { Subprocess } from "bun";
+import { openStore, type Store } from "../src/store/open.ts";
 
 export function tempDir(prefix = "foreman-test-"): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -270,4 +272,25 @@ export async function listeningUrl(stream: ReadableStream<Uint8Array>, log: stri
       return (JSON.parse(line) as { url: string }).url;
     }
   }
+}
+
+export interface TestQueue {
+  store: Store;
+  queue: Queue;
+  /** Closes the store and removes its directory. */
+  remove(): void;
+}
+
+/** A queue alone on a fresh database (full sync, its own durability), for tests without a server. */
+export function testQueue(clock: () => number = Date.now): TestQueue {
+  const dir = tempDir();
+  const store = openStore(join(dir.path, "q.db"));
+  return {
+    store,
+    queue: new Queue(store.db, clock, store.durability),
+    remove() {
+      store.close();
+      dir.remove();
+    },
+  };
 }

@@ -41,6 +41,7 @@ type Job struct {
 	Attempts      int               `json:"attempts"`
 	QueuePosition *int              `json:"queue_position"`
 	RequestID     *string           `json:"request_id"`
+	RetryAt       *time.Time        `json:"retry_at"`
 	Progress      Progress          `json:"progress"`
 	Error         *JobFailure       `json:"error"`
 	Timings       *Timings          `json:"timings"`

@@ -31,6 +31,10 @@ export interface Job {
    * the X-Request-Id of the request that made it (the one foreman's log lines carry)
    */
   request_id: string | null;
+  /**
+   * after a failed attempt, when the job may run again; null when it may run now
+   */
+  retry_at: string | null;
   progress: {
     chunks: number;
     tokens: number;

@@ -3,6 +3,7 @@
 // interval and is also woken at once on enqueue, on completion and when the target returns,
 // so no job waits for a tick.
 import { kindOf } from "../../jobs/index.ts";
+import type { JobKind } from "../../jobs/kind.ts";
 import type { Config } from "../config.ts";
 import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
@@ -53,6 +54,17 @@ export type LiveListener = (jobId: string, update: JobProgress) => void;
 
 type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs">;
 
+/** A job on the target: what the worker needs to end it. */
+interface Run {
+  job: JobRecord;
+  /** The waiting caller of a passthrough request. */
+  request: InteractiveRequest | undefined;
+  kind: JobKind;
+  abort: AbortController;
+  since: number;
+  state: "loading" | "working";
+}
+
 const PROGRESS_EVERY_MS = 250;
 
 /** What a log line about a job names: the job, and the request that made it (a passthrough request's own id). */
@@ -65,8 +77,11 @@ export class Worker {
   private looping = false;
   private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private backoffUntil = 0;
-  private backoffTimer: ReturnType<typeof setTimeout> | undefined;
+  /** After foreman's own failure (its database), the worker waits until then. */
+  private pausedUntil = 0;
+  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Wakes the worker when the next job's back-off ends. */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private current: { job: JobRecord; abort: AbortController; since: number } | undefined;
   private lastModel: string | undefined;
   private readonly leftAt: Record<string, number> = {};
@@ -101,7 +116,7 @@ export class Worker {
   get state(): WorkerState {
     if (this.current) return { kind: "running", jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
     if (this.poller.up === false) return { kind: "paused", reason: "target down" };
-    if (Date.now() < this.backoffUntil) return { kind: "paused", reason: "backing off after a target error", until: this.backoffUntil };
+    if (Date.now() < this.pausedUntil) return { kind: "paused", reason: "recovering from an error of foreman's own", until: this.pausedUntil };
     return { kind: "idle" };
   }
 
@@ -141,7 +156,8 @@ export class Worker {
   async stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
-    clearTimeout(this.backoffTimer);
+    clearTimeout(this.pauseTimer);
+    clearTimeout(this.retryTimer);
     for (const [jobId, request] of this.interactive) {
       if (jobId === this.current?.job.id) continue;
       this.interactive.delete(jobId);
@@ -161,59 +177,104 @@ export class Worker {
     }
   }
 
+  /**
+   * Runs jobs until there is nothing to run. Between two jobs the worker writes one deferred
+   * commit (ADR 0016): the end of the job that finished and the start of the next, with no
+   * await in between, so no state is held back from the database while anything else runs.
+   * Each asks for its sync as it commits (ADR 0016); what it publishes waits for that sync.
+   */
   private async loop(): Promise<void> {
+    let ending: (() => void) | undefined;
     try {
-      while (!this.stopped && this.poller.up !== false && Date.now() >= this.backoffUntil) {
-        const next = this.pick();
-        if (!next) break;
+      for (;;) {
+        let run: Run | null;
         try {
-          await this.execute(next);
+          run = this.queue.atomically(() => {
+            ending?.();
+            return this.runnable() ? this.startNext() : null;
+          }, "deferred");
         } catch (err) {
           // foreman itself failed (most likely its database): the caller of a passthrough
           // request must not wait forever, and the worker backs off instead of spinning
           const message = (err as Error).message ?? String(err);
-          this.log.error("worker could not run a job", { ...ids(next), error: (err as Error).stack ?? message });
-          this.interactive.get(next.id)?.fail(503, `foreman could not run this request: ${message}`);
-          this.interactive.delete(next.id);
+          const job = this.current?.job;
+          this.log.error("worker could not run a job", { ...(job ? ids(job) : {}), error: (err as Error).stack ?? message });
+          if (job) {
+            this.interactive.get(job.id)?.fail(503, `foreman could not run this request: ${message}`);
+            this.interactive.delete(job.id);
+          }
+          this.current = undefined;
           this.pauseFor(1000);
           break;
         }
+        ending = undefined;
+        if (!run) break;
+        ending = await this.execute(run);
       }
     } catch (err) {
       this.log.error("worker loop error", { error: (err as Error).stack ?? String(err) });
       this.pauseFor(1000);
     } finally {
       this.looping = false;
+      // paused or stopped, the poller, the pause or a restart wakes it instead
+      if (this.runnable()) this.wakeForNextRetry();
       this.idle?.resolve();
     }
   }
 
+  private runnable(): boolean {
+    return !this.stopped && this.poller.up !== false && Date.now() >= this.pausedUntil;
+  }
+
   /** The worker waits this long before looking at the queue again. */
   private pauseFor(ms: number): void {
-    this.backoffUntil = Date.now() + ms;
-    clearTimeout(this.backoffTimer);
-    this.backoffTimer = setTimeout(() => this.wake(), ms);
+    this.pausedUntil = Date.now() + ms;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.wake(), ms);
+  }
+
+  /** Nothing to run now: look again when the next job's back-off ends (ADR 0017). */
+  private wakeForNextRetry(): void {
+    clearTimeout(this.retryTimer);
+    let at: number | null;
+    try {
+      at = this.queue.nextRelease();
+    } catch (err) {
+      // the database failed: the heartbeat looks again
+      this.log.error("worker could not read the next retry time", { error: (err as Error).message });
+      return;
+    }
+    if (at !== null) this.retryTimer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
   }
 
   private pick(): JobRecord | null {
+    this.queue.releaseDue(Date.now());
     // the poller's list is most-recently-used first, and every run notes its model there
     const choice = chooseNext(this.queue.heads(), { resident: this.poller.resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt });
     return choice ? this.queue.get(choice.id) : null;
   }
 
-  private async execute(job: JobRecord): Promise<void> {
+  /** Inside the handoff: the next job that can run, marked loading or working; null when none can. */
+  private startNext(): Run | null {
+    for (let job = this.pick(); job; job = this.pick()) {
+      const run = this.begin(job);
+      if (run) return run;
+    }
+    return null;
+  }
+
+  private begin(job: JobRecord): Run | null {
     const request = job.lane === INTERACTIVE ? this.interactive.get(job.id) : undefined;
     if (job.lane === INTERACTIVE && !request) {
       this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
-      return;
+      return null;
     }
     const kind = kindOf(job.endpoint);
     if (!kind) {
       this.queue.transition(job.id, "failed", { error: { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` } });
-      return;
+      return null;
     }
     const abort = new AbortController();
-    const signal = request ? AbortSignal.any([abort.signal, request.signal]) : abort.signal;
     const since = Date.now();
     this.current = { job, abort, since };
     const resident = this.poller.isResident(job.model);
@@ -227,29 +288,34 @@ export class Worker {
         this.recentSwaps.length = Math.min(this.recentSwaps.length, RECENT_SWAPS);
       }
     }
-    let state: "loading" | "working" = resident ? "working" : "loading";
+    const state = resident ? "working" : "loading";
     this.queue.transition(job.id, state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
-    const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
+    return { job, request, kind, abort, since, state };
+  }
+
+  /** Sends the job to the target and reads the reply; returns how to write its end (never throws). */
+  private async execute(run: Run): Promise<() => void> {
+    const { job, request, kind, since } = run;
+    const signal = request ? AbortSignal.any([run.abort.signal, request.signal]) : run.abort.signal;
     let outcome: Outcome | { kind: "gone" };
-    let firstByteMs: number | undefined;
+    let firstByteMs: number;
     try {
+      const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
-      if (state === "loading" && res.ok) {
-        this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } });
-        state = "working";
+      if (run.state === "loading" && res.ok) {
+        this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
+        run.state = "working";
       }
       this.lastModel = job.modelKey;
       this.poller.noteResident(job.model);
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
     } catch (err) {
-      this.current = undefined;
-      this.afterFailure(job, err, request);
-      return;
+      return () => this.afterFailure(job, err, request);
     } finally {
       this.current = undefined;
     }
-    this.finish(job, outcome, since, firstByteMs);
+    return () => this.finish(job, outcome, since, firstByteMs);
   }
 
   private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {
@@ -314,7 +380,11 @@ export class Worker {
     }
   }
 
-  /** A target 5xx or timeout: back to the queue after a back-off, until the attempts run out. */
+  /**
+   * A target 5xx or timeout: the job goes back to the queue to wait out its own back-off, until
+   * its attempts run out; the worker goes on with other work meanwhile (ADR 0017). A target that
+   * is down altogether is the poller's to notice, and then the whole worker waits.
+   */
   private retryOrFail(job: JobRecord, error: JobError): void {
     const failures = this.queue.get(job.id)!.failures + 1;
     const decision = afterFailure(failures, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
@@ -322,8 +392,8 @@ export class Worker {
       this.queue.transition(job.id, "failed", { failure: true, error: { ...error, message: `${error.message} (gave up after ${failures} attempts)` } });
       return;
     }
-    this.queue.transition(job.id, "queued", { failure: true, data: { reason: error.message, status: error.status, retryInMs: decision.delayMs } });
-    this.pauseFor(decision.delayMs);
+    const notBefore = Date.now() + decision.delayMs;
+    this.queue.transition(job.id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retryInMs: decision.delayMs, retryAt: new Date(notBefore).toISOString() } });
   }
 }
 

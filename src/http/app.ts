@@ -15,6 +15,9 @@ import type { Services } from "./services.ts";
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The job API reports stored job state: its replies wait until that state is on disk (ADR 0016). */
+const REPORTS_STORED_STATE = "/jobs";
+
 /** Each route's path as a pattern, to tell "no such path" (404) from "not with this method" (405). */
 const PATTERNS = routes.map((r) => new RegExp(`^${r.path.replace(/[.]/g, "\\.").replace(/:\w+/g, "[^/]+").replace(/\*$/, ".+")}$`));
 
@@ -76,6 +79,7 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
     // counted as 499, logged at debug, never a 500 that would page an operator
     response = request.signal.aborted ? new Response(null, { status: CLIENT_CLOSED_REQUEST }) : toErrorResponse(err, url.pathname, services, requestId);
   }
+  if (route.startsWith(REPORTS_STORED_STATE)) await services.queue.settled();
   decorated(response, request);
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   if (bodyUnread(request)) response.headers.set("connection", "close");

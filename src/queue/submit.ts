@@ -83,8 +83,10 @@ interface Pending {
 
 /**
  * Accepts submissions durably. With group commit, the submissions that arrive within one
- * turn of the event loop are committed in one transaction and each caller is answered after
- * that commit: one WAL write for many jobs instead of one each (ADR 0007).
+ * turn of the event loop are committed in one transaction: one WAL write for many jobs instead
+ * of one each (ADR 0007). The commit is deferred (ADR 0016): the 202, like every reply of the
+ * job API, waits for the fsync that puts it on disk, which runs off the event loop — so the
+ * next batch is taken in while the disk works, and each fsync covers every batch before it.
  */
 export class Submitter {
   private pending: Pending[] = [];
@@ -132,7 +134,7 @@ export class Submitter {
             results.push(err);
           }
         }
-      });
+      }, "deferred");
     } catch (err) {
       // the commit itself failed (disk full, read-only): nobody was accepted
       for (const p of batch) p.reject(err);

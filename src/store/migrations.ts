@@ -105,4 +105,15 @@ export const migrations: readonly string[] = [
   ALTER TABLE job_events ADD COLUMN snapshot TEXT;
   ALTER TABLE jobs ADD COLUMN request_id TEXT;
   `,
+  // per-job back-off (ADR 0017): a job that failed waits in the queue until not_before. The
+  // scheduler's partial indexes leave it out while it waits, so choosing the next job stays a few
+  // seeks per model; when its time comes the worker sets not_before back to NULL and it is in them again.
+  `
+  ALTER TABLE jobs ADD COLUMN not_before INTEGER;
+  DROP INDEX jobs_queued_best;
+  DROP INDEX jobs_queued_age;
+  CREATE INDEX jobs_queued_best ON jobs(lane, model_key, priority DESC, seq) WHERE status = 'queued' AND not_before IS NULL;
+  CREATE INDEX jobs_queued_age ON jobs(lane, model_key, seq) WHERE status = 'queued' AND not_before IS NULL;
+  CREATE INDEX jobs_not_before ON jobs(not_before) WHERE not_before IS NOT NULL;
+  `,
 ];

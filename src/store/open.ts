@@ -1,8 +1,10 @@
-// The SQLite store: opens the database in WAL mode, takes the single-instance lock and
-// brings the schema up to date. Everything durable in foreman lives in this one file.
+// The SQLite store: opens the database in WAL mode with the configured sync (FULL unless
+// FOREMAN_SYNC=normal), takes the single-instance lock and brings the schema up to date.
+// Everything durable in foreman lives in this one file.
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { Durability, type Fsync, type SyncMode } from "./durability.ts";
 import { migrations } from "./migrations.ts";
 
 export class StoreError extends Error {}
@@ -12,6 +14,8 @@ export interface Store {
   readonly path: string;
   /** Schema version after migrations. */
   readonly version: number;
+  /** When commits reach the disk, and what waits for them. */
+  readonly durability: Durability;
   close(): void;
 }
 
@@ -40,16 +44,29 @@ function acquireLock(path: string): Database {
   return lock;
 }
 
-export function openStore(path: string): Store {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const lock = path === ":memory:" ? undefined : acquireLock(path);
+const SYNCHRONOUS: Record<SyncMode, string> = { full: "FULL", normal: "NORMAL" };
+
+export function openStore(path: string, options: { sync?: SyncMode; fsync?: Fsync } = {}): Store {
+  const sync = options.sync ?? "full";
+  const inMemory = path === ":memory:";
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  const lock = inMemory ? undefined : acquireLock(path);
   let db: Database;
+  let durability: Durability;
   try {
     db = new Database(path, { create: true, strict: true });
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
+    const { journal_mode } = db.query<{ journal_mode: string }, []>("PRAGMA journal_mode = WAL").get()!;
+    // deferred commits and the sync that makes them durable rely on the write-ahead log
+    if (!inMemory && journal_mode !== "wal") throw new StoreError(`database ${path} cannot use write-ahead logging (journal mode ${journal_mode}); put FOREMAN_DB on a local file system`);
+    db.exec(`PRAGMA synchronous = ${SYNCHRONOUS[sync]}`);
     db.exec("PRAGMA busy_timeout = 5000");
+    // nested transactions are savepoints; their undo pages (and any temporary b-tree) stay in
+    // memory instead of a temporary file written on every change inside one
+    db.exec("PRAGMA temp_store = MEMORY");
     migrate(db, path);
+    durability = new Durability(db, inMemory ? null : `${path}-wal`, sync, options.fsync);
+    // what a killed process committed without a sync is on disk before anyone hears of it
+    durability.syncNow();
   } catch (err) {
     lock?.close();
     if (err instanceof StoreError) throw err;
@@ -60,7 +77,14 @@ export function openStore(path: string): Store {
     db,
     path,
     version,
+    durability,
     close() {
+      try {
+        durability.syncNow();
+      } catch {
+        // the checkpoint below syncs the log too, or the next start replays it
+      }
+      durability.close();
       try {
         db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       } catch {

@@ -5,7 +5,8 @@
 // destination (the URL's origin) under a global cap one destination cannot fill, so a slow or
 // dead receiver holds up only its own deliveries (ADR 0015). Every attempt first passes the
 // URL policy again and connects to the address that was checked. Everything lives in SQLite,
-// so a restart picks up where the last run stopped.
+// so a restart picks up where the last run stopped. A delivery is sent only once the state
+// change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
 import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
@@ -84,6 +85,8 @@ export class Dispatcher {
     private readonly guard: WebhookGuard,
     private readonly log: Logger,
     private readonly telemetry: Telemetry,
+    /** Resolves once every commit so far is on disk. */
+    private readonly settled: () => Promise<void>,
     private readonly options: DispatcherOptions = {},
   ) {
     this.concurrency = options.concurrency ?? CONCURRENCY;
@@ -177,6 +180,9 @@ export class Dispatcher {
   }
 
   private async send(row: DueDelivery): Promise<void> {
+    // the row may come from a commit the worker made without waiting for the disk
+    await this.settled();
+    if (this.stopped) return; // not an attempt: it goes out after the restart
     const abort = new AbortController();
     this.aborts.add(abort);
     const timer = setTimeout(() => abort.abort(), this.timeoutMs);

@@ -188,7 +188,7 @@ describe("queue", () => {
     store.db.transaction(() => {
       for (let n = 0; n < 50_000; n++) insert.run(`x${n}`, `m${n % 5}`, `m${n % 5}:latest`, n, n, n);
     })();
-    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`).all("m1:latest") as { detail: string }[];
+    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`).all("m1:latest") as { detail: string }[];
     expect(plan.map((p) => p.detail).join(" ")).not.toContain("SCAN");
     const heads = queue.heads();
     expect(heads.models).toHaveLength(5);
