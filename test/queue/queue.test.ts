@@ -4,7 +4,7 @@ import { IllegalTransition, JOB_STATES, TRANSITIONS } from "../../src/contract/s
 import { ASYNC, INTERACTIVE, Queue } from "../../src/queue/queue.ts";
 import { openStore, type Store } from "../../src/store/open.ts";
 import { Deliveries } from "../../src/webhooks/deliveries.ts";
-import { tempDir } from "../harness.ts";
+import { seededRandom, tempDir } from "../harness.ts";
 
 let store: Store;
 let queue: Queue;
@@ -183,12 +183,37 @@ describe("queue", () => {
     expect(queue.get(passthrough.id)!.status).toBe("canceled");
   });
 
+  test("heads: each model's best and oldest job equal a sort of its queued jobs, through random priorities, starts and requeues", () => {
+    const random = seededRandom("queue heads");
+    const models = ["a", "b", "c"];
+    const live: string[] = [];
+    for (let step = 0; step < 600; step++) {
+      now += 1 + Math.floor(random() * 3);
+      const roll = random();
+      if (roll < 0.55 || live.length === 0) live.push(add(models[Math.floor(random() * 3)]!, Math.floor(random() * 5) - 2).id);
+      else {
+        const id = live[Math.floor(random() * live.length)]!;
+        const job = queue.get(id)!;
+        // leave the queue, come back to it (a requeue keeps the job's seq and age), or end
+        if (job.status === "queued") queue.transition(id, random() < 0.5 ? "working" : "canceled");
+        else if (job.status === "working") queue.transition(id, random() < 0.5 ? "queued" : "done");
+      }
+      const queued = (store.db.query("SELECT id, seq, model_key, priority, created_at FROM jobs WHERE status = 'queued' AND lane = 1").all() as { id: string; seq: number; model_key: string; priority: number; created_at: number }[]);
+      const expected = [...new Set(queued.map((j) => j.model_key))].sort().map((modelKey) => {
+        const mine = queued.filter((j) => j.model_key === modelKey);
+        const best = [...mine].sort((x, y) => y.priority - x.priority || x.seq - y.seq)[0]!;
+        return { modelKey, best: best.id, oldestQueuedAt: Math.min(...mine.map((j) => j.created_at)) };
+      });
+      expect(queue.heads().models.map((h) => ({ modelKey: h.modelKey, best: h.best.id, oldestQueuedAt: h.oldestQueuedAt }))).toEqual(expected);
+    }
+  });
+
   test("choosing the next job stays a few index seeks with many queued jobs", () => {
     const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, created_at, queued_at, updated_at) VALUES (?, 1, '/api/chat', ?, ?, 0, 'queued', ?, ?, ?)`);
     store.db.transaction(() => {
       for (let n = 0; n < 50_000; n++) insert.run(`x${n}`, `m${n % 5}`, `m${n % 5}:latest`, n, n, n);
     })();
-    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`).all("m1:latest") as { detail: string }[];
+    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? LIMIT 1`).all("m1:latest") as { detail: string }[];
     expect(plan.map((p) => p.detail).join(" ")).not.toContain("SCAN");
     const heads = queue.heads();
     expect(heads.models).toHaveLength(5);
