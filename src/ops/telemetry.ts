@@ -82,7 +82,12 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
     new Histogram("foreman_generation_tokens_per_second", "Tokens per second of streamed replies, from the target's first byte to its last, by model", TOKENS_PER_SECOND_BUCKETS),
   );
   r.add(new Sampled("counter", "foreman_model_loads_total", "Model loads foreman caused (the model was not resident)", () => [{ value: worker.stats.loads }]));
-  r.add(new Sampled("counter", "foreman_model_swaps_total", "Loads that replaced another resident model", () => [{ value: worker.stats.swaps }]));
+  r.add(new Sampled("counter", "foreman_model_swaps_total", "Loads that replaced a resident runner: another model's, or the same model's with other load-time options", () => [{ value: worker.stats.swaps }]));
+  r.add(new Sampled("counter", "foreman_model_reloads_total", "Swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)", () => [{ value: worker.stats.reloads }]));
+  r.add(new Sampled("counter", "foreman_preemptions_total", "Async jobs stopped for a waiting passthrough request and sent back to the queue", () => [{ value: worker.stats.preemptions }]));
+  r.add(
+    new Sampled("counter", "foreman_preempted_generation_seconds_total", "Generation thrown away by preemptions: from each preempted job's first byte to its stop", () => [{ value: worker.stats.discardedMs / 1000 }]),
+  );
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));
   for (const m of processMetrics()) r.add(m);

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { chooseNext, type Candidate, type ModelHead, type QueueHeads, type SchedulingState } from "../../src/engine/scheduler.ts";
 
 let seq = 0;
-const job = (modelKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, modelKey, priority, queuedAt });
-const head = (best: Candidate, oldestQueuedAt = best.queuedAt): ModelHead => ({ modelKey: best.modelKey, best, oldestQueuedAt });
+const job = (drainKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, drainKey, priority, queuedAt });
+const head = (best: Candidate, oldestQueuedAt = best.queuedAt): ModelHead => ({ drainKey: best.drainKey, best, oldestQueuedAt });
 const state = (over: Partial<SchedulingState> = {}): SchedulingState => ({ resident: [], now: 1000, agingCapMs: 500, ...over });
 const heads = (models: ModelHead[], interactive: Candidate | null = null): QueueHeads => ({ interactive, models });
 
@@ -98,7 +98,7 @@ describe("chooseNext (drain-by-model)", () => {
           expect(chosen).toBeNull();
           continue;
         }
-        const res = hs.find((h) => h.modelKey === st.resident[0]);
+        const res = hs.find((h) => h.drainKey === st.resident[0]);
         const starved = hs.filter((h) => h !== res && st.now - h.oldestQueuedAt >= st.agingCapMs);
         const oldest = (list: ModelHead[]) => Math.min(...list.map((h) => h.oldestQueuedAt));
         const chosenHead = hs.find((h) => h.best === chosen)!;

@@ -145,12 +145,12 @@ describe("queue", () => {
     const i = add("b", 0, INTERACTIVE);
     const heads = queue.heads();
     expect(heads.interactive?.id).toBe(i.id);
-    const a = heads.models.find((m) => m.modelKey === "a:latest")!;
+    const a = heads.models.find((m) => m.drainKey === "a:latest")!;
     expect(a.best.id).toBe(a2.id);
     expect(a.oldestQueuedAt).toBe(10);
-    expect(heads.models.map((m) => m.modelKey)).toEqual(["a:latest", "b:latest"]);
+    expect(heads.models.map((m) => m.drainKey)).toEqual(["a:latest", "b:latest"]);
     queue.transition(a2.id, "working");
-    expect(queue.heads().models.find((m) => m.modelKey === "a:latest")!.best.id).toBe(a1.id);
+    expect(queue.heads().models.find((m) => m.drainKey === "a:latest")!.best.id).toBe(a1.id);
   });
 
   test("queue position counts interactive work and older jobs ahead", () => {
@@ -184,11 +184,11 @@ describe("queue", () => {
   });
 
   test("choosing the next job stays a few index seeks with many queued jobs", () => {
-    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, created_at, queued_at, updated_at) VALUES (?, 1, '/api/chat', ?, ?, 0, 'queued', ?, ?, ?)`);
+    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, created_at, queued_at, updated_at) VALUES (?1, 1, '/api/chat', ?2, ?3, ?3, 0, 'queued', ?4, ?5, ?6)`);
     store.db.transaction(() => {
       for (let n = 0; n < 50_000; n++) insert.run(`x${n}`, `m${n % 5}`, `m${n % 5}:latest`, n, n, n);
     })();
-    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? ORDER BY priority DESC, seq LIMIT 1`).all("m1:latest") as { detail: string }[];
+    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, drain_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY priority DESC, seq LIMIT 1`).all("m1:latest") as { detail: string }[];
     expect(plan.map((p) => p.detail).join(" ")).not.toContain("SCAN");
     const heads = queue.heads();
     expect(heads.models).toHaveLength(5);
