@@ -8,6 +8,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { isTerminal } from "../../src/contract/states.ts";
+import { preemption, type PreemptionPolicy, type RunningWork, type WaitingRequest } from "../../src/engine/preemption.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import type { Job } from "../../src/queue/view.ts";
 import { getJob, perTest, postJob, spawnForeman, tempDir, waitFor, type Stack } from "../harness.ts";
@@ -61,6 +62,57 @@ async function directAnswer(sim: Stack["sim"], body: Record<string, unknown>): P
 async function artifactOf(base: string, id: string): Promise<{ message: { content: string }; eval_count: number }> {
   return (await (await fetch(`${base}/jobs/${id}/artifact`)).json()) as { message: { content: string }; eval_count: number };
 }
+
+describe("the policy (pure)", () => {
+  const policy: PreemptionPolicy = { afterMs: 500, maxPerJob: 2 };
+  const job = (over: Partial<RunningWork> = {}): RunningWork => ({ interactive: false, state: "working", drainKey: "a:latest", preemptible: true, preemptions: 0, ...over });
+  const waiting = (over: Partial<WaitingRequest> = {}): WaitingRequest => ({ drainKey: "b:latest", queuedAt: 1000, ...over });
+
+  test("a working job makes way once the oldest request has waited the threshold; before that, the time to look again", () => {
+    expect(preemption(job(), waiting(), policy, 1200)).toEqual({ kind: "at", at: 1500 });
+    expect(preemption(job(), waiting(), policy, 1500)).toEqual({ kind: "now" });
+    expect(preemption(job(), waiting({ drainKey: "a:latest" }), policy, 9999)).toEqual({ kind: "now" });
+  });
+
+  test("never: off, nothing running or waiting, interactive work, a job not preemptible, a job at the cap", () => {
+    expect(preemption(job(), waiting(), { ...policy, afterMs: 0 }, 9999)).toEqual({ kind: "never" });
+    expect(preemption(null, waiting(), policy, 9999)).toEqual({ kind: "never" });
+    expect(preemption(job(), null, policy, 9999)).toEqual({ kind: "never" });
+    expect(preemption(job({ interactive: true }), waiting(), policy, 9999)).toEqual({ kind: "never" });
+    expect(preemption(job({ preemptible: false }), waiting(), policy, 9999)).toEqual({ kind: "never" });
+    expect(preemption(job({ preemptions: 2 }), waiting(), policy, 9999)).toEqual({ kind: "never" });
+    expect(preemption(job({ preemptions: 1 }), waiting(), policy, 9999)).toEqual({ kind: "now" });
+    expect(preemption(job(), waiting(), { ...policy, maxPerJob: 0 }, 9999)).toEqual({ kind: "never" });
+  });
+
+  test("a load of what the request needs is left to end; a load of anything else (another model, other options) is stopped", () => {
+    expect(preemption(job({ state: "loading", drainKey: "b:latest" }), waiting(), policy, 9999)).toEqual({ kind: "never" });
+    expect(preemption(job({ state: "loading", drainKey: "a:latest" }), waiting(), policy, 9999)).toEqual({ kind: "now" });
+    expect(preemption(job({ state: "loading", drainKey: "b:latest num_ctx=8192" }), waiting(), policy, 9999)).toEqual({ kind: "now" });
+    // once that load is done and the job works, the request's threshold applies as to any job
+    expect(preemption(job({ state: "working", drainKey: "b:latest" }), waiting(), policy, 9999)).toEqual({ kind: "now" });
+  });
+
+  test("exhaustive: the decision is now, at the threshold, or never, exactly by the rules", () => {
+    let checked = 0;
+    for (const interactive of [false, true])
+      for (const state of ["loading", "working"] as const)
+        for (const drainKey of ["a:latest", "b:latest"])
+          for (const preemptible of [false, true])
+            for (const preemptions of [0, 1, 2, 3])
+              for (const afterMs of [0, 1, 500])
+                for (const now of [1000, 1499, 1500, 2000]) {
+                  const running = job({ interactive, state, drainKey, preemptible, preemptions });
+                  const decision = preemption(running, waiting(), { afterMs, maxPerJob: 2 }, now);
+                  const eligible = afterMs > 0 && !interactive && preemptible && preemptions < 2 && !(state === "loading" && drainKey === "b:latest");
+                  checked++;
+                  if (!eligible) expect(decision).toEqual({ kind: "never" });
+                  else if (now >= 1000 + afterMs) expect(decision).toEqual({ kind: "now" });
+                  else expect(decision).toEqual({ kind: "at", at: 1000 + afterMs });
+                }
+    expect(checked).toBe(2 * 2 * 2 * 2 * 4 * 3 * 4);
+  });
+});
 
 describe("preemption", () => {
   test("a running job makes way for a waiting passthrough request, runs again from the start and ends done with the whole answer", async () => {

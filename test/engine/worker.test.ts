@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { isTerminal } from "../../src/contract/states.ts";
 import { ASYNC, type JobRecord } from "../../src/queue/queue.ts";
-import { perTest, waitFor, type TestForeman } from "../harness.ts";
+import { perTest, postJob, waitFor, type TestForeman } from "../harness.ts";
 
 const start = perTest();
 
@@ -41,6 +41,59 @@ describe("worker", () => {
     const switches = order.filter((m, i) => i > 0 && m !== order[i - 1]).length;
     expect(switches).toBe(2);
     expect(foreman.services.worker.stats.loads).toBe(3);
+  });
+
+  test("load-time options: a backlog alternating num_ctx over two models loads each (model, options) group once", async () => {
+    const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) {
+      const model = i % 4 < 2 ? "mistral" : "llama3.2";
+      const numCtx = i % 2 ? 8192 : 2048;
+      const { status, job } = await postJob(url, { request: { model, messages: [{ role: "user", content: `job ${i}` }], options: { num_ctx: numCtx, temperature: i / 24 } } });
+      expect(status).toBe(202);
+      ids.push(job.id);
+    }
+    const jobs = await settle(foreman, ids);
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => "done"));
+    expect(new Set(jobs.map((j) => j.drainKey))).toEqual(new Set(["mistral:latest num_ctx=2048", "mistral:latest num_ctx=8192", "llama3.2:latest num_ctx=2048", "llama3.2:latest num_ctx=8192"]));
+    // one load per group; the two changes of num_ctx within a model are reloads
+    expect([sim.counters.loads, sim.counters.swaps, sim.counters.reloads]).toEqual([4, 3, 2]);
+    expect(foreman.services.worker.stats).toMatchObject({ loads: 4, swaps: 3, reloads: 2 });
+    const order = [...jobs].sort((a, b) => a.finishedAt! - b.finishedAt! || a.seq - b.seq).map((j) => j.drainKey);
+    expect(order.filter((k, i) => i > 0 && k !== order[i - 1])).toHaveLength(3);
+    expect(sim.counters.maxConcurrent).toBe(1);
+    const status = (await (await fetch(`${url}/status`)).json()) as Record<string, any>;
+    expect(status.reloads).toBe(2);
+    expect(status.recentSwaps.filter((s: { reload: boolean }) => s.reload).map((s: { from: string; to: string }) => s.from.split(" ")[0] === s.to.split(" ")[0])).toEqual([true, true]);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^foreman_model_reloads_total 2$/m);
+  });
+
+  test("load-time options: with room for every model, changing num_ctx still reloads once per group", async () => {
+    const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 3 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) {
+      const { job } = await postJob(url, { request: { model: i % 2 ? "llama3.2" : "mistral", messages: [{ role: "user", content: `job ${i}` }], options: { num_ctx: i % 4 < 2 ? 2048 : 8192 } } });
+      ids.push(job.id);
+    }
+    await settle(foreman, ids);
+    expect([sim.counters.loads, sim.counters.reloads]).toEqual([4, 2]);
+    expect(foreman.services.worker.stats.reloads).toBe(2);
+  });
+
+  test("a passthrough request's load-time options are read from its body: its record carries the drain key, and jobs with the same options follow without a reload", async () => {
+    const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 } });
+    const body = { model: "llama3.2", messages: [{ role: "user", content: "hi" }], options: { num_ctx: 8192, use_mmap: false }, stream: false };
+    expect((await fetch(`${url}/api/chat`, { method: "POST", body: JSON.stringify(body) })).status).toBe(200);
+    const [record] = foreman.services.queue.list({ lane: 0, limit: 1 });
+    expect(record!.drainKey).toBe("llama3.2:latest num_ctx=8192 use_mmap=false");
+    // the OpenAI layer passes no load-time options on: its requests run with the model's defaults
+    const v1 = { model: "llama3.2", messages: [{ role: "user", content: "hi" }], options: { num_ctx: 8192 } };
+    expect((await fetch(`${url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(v1) })).status).toBe(200);
+    expect(foreman.services.queue.list({ lane: 0, limit: 1 })[0]!.drainKey).toBe("llama3.2:latest");
+    const { job } = await postJob(url, { request: { ...body, stream: undefined } });
+    await settle(foreman, [job.id]);
+    expect(sim.counters.reloads).toBe(2);
+    expect(foreman.services.worker.stats.reloads).toBe(2);
   });
 
   test("each job's artifact is the target's non-streamed reply shape, and the job records its timings", async () => {

@@ -153,6 +153,30 @@ describe("queue", () => {
     expect(queue.heads().models.find((m) => m.drainKey === "a:latest")!.best.id).toBe(a1.id);
   });
 
+  test("heads group jobs by drain key: one model with two num_ctx values is two groups", () => {
+    const plain = add("a");
+    const big = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "A:latest", request: "{}", load: { num_ctx: 8192 } });
+    expect(big.drainKey).toBe("a:latest num_ctx=8192");
+    expect(big.modelKey).toBe("a:latest");
+    expect(queue.heads().models.map((m) => [m.drainKey, m.best.id])).toEqual([
+      ["a:latest", plain.id],
+      ["a:latest num_ctx=8192", big.id],
+    ]);
+  });
+
+  test("a preempted job goes back to the queue counted apart from failures, its progress discarded, and keeps its place", () => {
+    const first = add("a");
+    const second = add("a");
+    queue.transition(first.id, "working", { attempt: true });
+    queue.progress(first.id, 5, 40);
+    const back = queue.transition(first.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted" } });
+    expect([back.status, back.preemptions, back.failures, back.attempts, back.progressTokens]).toEqual(["queued", 1, 0, 1, 0]);
+    expect(queue.heads().models[0]!.best.id).toBe(first.id);
+    expect(second.preemptible).toBe(true);
+    expect(queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "a", request: "{}", preemptible: false }).preemptible).toBe(false);
+    expect(queue.history(first.id).at(-1)!.job.preemptions).toBe(1);
+  });
+
   test("queue position counts interactive work and older jobs ahead", () => {
     const a = add("a");
     const b = add("b");
