@@ -42,6 +42,19 @@ export const StatusSchema = Type.Object({
     }),
     { description: "the last swaps, newest first" },
   ),
+  wake: Type.Union(
+    [
+      Type.Object({
+        mac: Type.String({ description: "FOREMAN_WAKE_MAC" }),
+        addr: Type.String({ description: "FOREMAN_WAKE_ADDR: where the packets go" }),
+        sent: Type.Integer({ description: "magic packets sent" }),
+        lastSentAt: Type.Union([Type.String(), Type.Null()]),
+        lastError: Type.Union([Type.String(), Type.Null()], { description: "why the last packet could not be sent, if it could not" }),
+      }),
+      Type.Null(),
+    ],
+    { description: "Wake-on-LAN for a target that sleeps; null without FOREMAN_WAKE_MAC" },
+  ),
   preemptions: Type.Integer({ description: "async jobs stopped for a waiting passthrough request, sent back to the queue" }),
   preemptedGenerationSeconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
   lastPreemption: Type.Union([
@@ -61,7 +74,7 @@ export default defineRoute({
   summary: "Target, worker and queue state",
   tags: ["ops"],
   responses: { 200: { description: "current state", schema: StatusSchema } },
-  handle: ({ services: { poller, worker, queue, target, startedAt } }) => {
+  handle: ({ services: { poller, worker, waker, queue, target, startedAt } }) => {
     const now = Date.now();
     const byState: Record<string, number> = { queued: 0, loading: 0, working: 0 };
     const byModel: Record<string, Record<string, number>> = {};
@@ -94,6 +107,7 @@ export default defineRoute({
       swaps: worker.stats.swaps,
       reloads: worker.stats.reloads,
       recentSwaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to, reload: s.reload })),
+      wake: waker && { mac: waker.mac, addr: waker.addr, sent: waker.sent, lastSentAt: waker.lastSentAt === null ? null : iso(waker.lastSentAt), lastError: waker.lastError },
       preemptions: worker.stats.preemptions,
       preemptedGenerationSeconds: worker.stats.discardedMs / 1000,
       lastPreemption: p && { at: iso(p.at), job: p.jobId, model: p.model, by: p.by, discardedSeconds: p.discardedMs / 1000, preemptions: p.preemptions },

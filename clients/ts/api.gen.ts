@@ -234,6 +234,28 @@ export interface Status {
     reload: boolean;
   }[];
   /**
+   * Wake-on-LAN for a target that sleeps; null without FOREMAN_WAKE_MAC
+   */
+  wake: {
+    /**
+     * FOREMAN_WAKE_MAC
+     */
+    mac: string;
+    /**
+     * FOREMAN_WAKE_ADDR: where the packets go
+     */
+    addr: string;
+    /**
+     * magic packets sent
+     */
+    sent: number;
+    lastSentAt: string | null;
+    /**
+     * why the last packet could not be sent, if it could not
+     */
+    lastError: string | null;
+  } | null;
+  /**
    * async jobs stopped for a waiting passthrough request, sent back to the queue
    */
   preemptions: number;

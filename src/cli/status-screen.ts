@@ -1,6 +1,6 @@
 // `foreman status` on one screen, from GET /status: the target, what is resident, what the
 // worker is doing and for how long, the queue by model with its oldest wait, recent swaps and
-// reloads, preemptions.
+// reloads, preemptions, and the Wake-on-LAN packets sent to a target that sleeps.
 // Pure: the time, the clock format and the width are parameters.
 import type { Status } from "../../clients/ts/types.ts";
 import { shortDuration } from "./human.ts";
@@ -61,12 +61,18 @@ function preempted(s: Status, o: ScreenOptions): string[] {
   return [head, `last ${o.clock(Date.parse(p.at))}  job ${p.job} (${p.model}) for ${p.by}  (${shortDuration(o.now - Date.parse(p.at))} ago)`];
 }
 
+function wake(w: NonNullable<Status["wake"]>, o: ScreenOptions): string {
+  const last = w.lastSentAt === null ? "" : `, last ${o.clock(Date.parse(w.lastSentAt))} (${shortDuration(o.now - Date.parse(w.lastSentAt))} ago)`;
+  return `${w.mac} via ${w.addr}: ${plural(w.sent, "packet")} sent${last}${w.lastError ? `; failed: ${w.lastError}` : ""}`;
+}
+
 export function statusScreen(s: Status, o: ScreenOptions): string {
   const target = s.target;
   const state = target.up === null ? "not checked yet" : `${target.up ? "up" : "DOWN"} since ${o.clock(Date.parse(target.since))} (${shortDuration(o.now - Date.parse(target.since))})`;
   const lines = [
     `foreman ${s.version} at ${o.url}, up ${shortDuration(s.uptimeSeconds * 1000)}`,
     ...labelled("target", [`${target.url}  ${state}`]),
+    ...(s.wake ? labelled("wake", [wake(s.wake, o)]) : []),
     ...labelled("resident", [target.resident.length ? target.resident.join(", ") : "none"]),
     ...labelled("worker", [worker(s, o)]),
     ...labelled("queue", queue(s)),

@@ -7,6 +7,7 @@ import { Counter, Histogram, Registry, Sampled } from "./metrics.ts";
 import { processMetrics } from "./process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import { INTERACTIVE, type Queue } from "../queue/queue.ts";
+import type { Waker } from "../engine/waker.ts";
 import type { Worker } from "../engine/worker.ts";
 import type { Deliveries } from "../webhooks/deliveries.ts";
 
@@ -34,8 +35,8 @@ const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 3
 /** The `model` label for names the target does not list: callers may send any name, and labels must not grow with them. */
 export const OTHER_MODEL = "other";
 
-export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker; deliveries: Deliveries }): Telemetry {
-  const { queue, watch, poller, worker, deliveries } = deps;
+export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker; waker: Waker | null; deliveries: Deliveries }): Telemetry {
+  const { queue, watch, poller, worker, waker, deliveries } = deps;
   // a model label is a name from the target's last /api/tags, or `other` (ADR 0018)
   const modelLabel = (model: string) => (poller.lists(model) ? model : OTHER_MODEL);
   const r = new Registry();
@@ -89,6 +90,7 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
     new Sampled("counter", "foreman_preempted_generation_seconds_total", "Generation thrown away by preemptions: from each preempted job's first byte to its stop", () => [{ value: worker.stats.discardedMs / 1000 }]),
   );
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
+  r.add(new Sampled("counter", "foreman_target_wakes_total", "Wake-on-LAN magic packets sent to the target (FOREMAN_WAKE_MAC; 0 without it)", () => [{ value: waker?.sent ?? 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));
   for (const m of processMetrics()) r.add(m);
   const http = r.add(new Counter("foreman_http_requests_total", "HTTP requests served, by route, method and status"));

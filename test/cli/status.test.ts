@@ -75,6 +75,7 @@ describe("the status screen", () => {
     jobsRun: 40,
     loads: 6,
     swaps: 4,
+    wake: null,
     reloads: 1,
     recentSwaps: [
       { at: "2026-11-26T11:58:00Z", from: "qwen2.5:latest", to: "llama3.2:latest", reload: false },
@@ -115,6 +116,8 @@ describe("the status screen", () => {
     expect(screen).toContain("worker    paused: target down\n");
     expect(screen).toContain("queue     empty\n");
     expect(screen).toContain("preempted none\n");
+    const waking = statusScreen({ ...down, wake: { mac: "00:11:22:33:44:55", addr: "255.255.255.255:9", sent: 2, lastSentAt: "2026-11-26T11:59:30Z", lastError: null } }, { now, url: "http://127.0.0.1:8080", clock });
+    expect(waking).toContain("\nwake      00:11:22:33:44:55 via 255.255.255.255:9: 2 packets sent, last 11:59:30 (30s ago)\n");
     for (const line of screen.trimEnd().split("\n")) expect(line.length).toBeLessThanOrEqual(40);
   });
 });
