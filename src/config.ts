@@ -46,7 +46,7 @@ export const options = {
   pollMaxBackoffMs: option({ env: "FOREMAN_POLL_MAX_BACKOFF_MS", flag: "--poll-max-backoff-ms", schema: int(50, 3_600_000), default: 30_000, help: "cap of the poller's exponential back-off while the target is down" }),
   agingCapMs: option({ env: "FOREMAN_AGING_CAP_MS", flag: "--aging-cap-ms", schema: int(0, 86_400_000), default: 600_000, help: "a model whose oldest job waited this long is served even while the resident model has work" }),
   preemptAfterMs: option({ env: "FOREMAN_PREEMPT_AFTER_MS", flag: "--preempt-after-ms", schema: int(0, 86_400_000), default: 2000, help: "a passthrough request that has waited this long stops the async job running at the target (which goes back to the head of its queue and runs again later); 0 = never" }),
-  preemptMax: option({ env: "FOREMAN_PREEMPT_MAX", flag: "--preempt-max", schema: int(0, 1000), default: 3, help: "times one job may be preempted; then it runs to completion" }),
+  preemptMax: option({ env: "FOREMAN_PREEMPT_MAX", flag: "--preempt-max", schema: int(0, 1000), default: 10, help: "times one job may be preempted; then it runs to completion" }),
   wakeMac: option({
     env: "FOREMAN_WAKE_MAC",
     flag: "--wake-mac",
