@@ -350,11 +350,10 @@ export class Worker {
     const since = Date.now();
     if (this.lastKey && this.lastKey !== job.drainKey) this.leftAt[this.lastKey] = since;
     if (job.lane !== INTERACTIVE) this.resume = undefined;
-    const loads = this.noteLoad(job, since);
-    const state = loads ? "loading" : "working";
-    this.queue.transition(job.id, state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
-    const run: Run = { job, request, kind, abort: new AbortController(), since, state };
+    const run: Run = { job, request, kind, abort: new AbortController(), since, state: this.noteLoad(job, since) ? "loading" : "working" };
+    // current before the write: if the write fails, the loop fails the waiting caller by it
     this.current = run;
+    this.queue.transition(job.id, run.state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
     return run;
   }
 
