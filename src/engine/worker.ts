@@ -99,6 +99,8 @@ interface Run {
   state: "loading" | "working";
   /** When the target's first byte came (the job went working). */
   workingSince?: number;
+  /** A cancel asked for while it ran: how it ends, whatever else stopped it. */
+  canceled?: Canceled;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -183,7 +185,10 @@ export class Worker {
   /** Aborts the job if it is the one running; returns whether it was. */
   cancelRunning(jobId: string, reason: string): boolean {
     if (this.current?.job.id !== jobId) return false;
-    this.current.abort.abort(new Canceled(reason));
+    // kept apart from the abort: a run already stopped for another reason (preempted, the
+    // target gone) still ends canceled instead of going back to the queue
+    this.current.canceled = new Canceled(reason);
+    this.current.abort.abort(this.current.canceled);
     return true;
   }
 
@@ -403,7 +408,8 @@ export class Worker {
       this.poller.noteResident(job.model);
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
     } catch (err) {
-      return () => (err instanceof Preempted ? this.requeuePreempted(run, err) : this.afterFailure(job, err, request));
+      const why = run.canceled ?? err;
+      return () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request));
     } finally {
       this.current = undefined;
       clearTimeout(this.preemptTimer);

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { isTerminal } from "../../src/contract/states.ts";
 import { preemption, type PreemptionPolicy, type RunningWork, type WaitingRequest } from "../../src/engine/preemption.ts";
 import { startSimulator } from "../../src/sim/index.ts";
+import type { InteractiveRequest } from "../../src/engine/worker.ts";
+import { INTERACTIVE } from "../../src/queue/queue.ts";
 import type { Job } from "../../src/queue/view.ts";
 import { getJob, perTest, postJob, spawnForeman, tempDir, waitFor, type Stack } from "../harness.ts";
 import { startReceiver } from "../webhooks/receiver.ts";
@@ -226,6 +228,37 @@ describe("preemption", () => {
     const restarted = foreman.services.queue.events(a1.id).filter((e) => e.type === "loading" || e.type === "working").at(-1)!.at;
     expect(restarted).toBeLessThanOrEqual(foreman.services.queue.get(a2.id)!.startedAt!);
     expect(restarted).toBeLessThanOrEqual(foreman.services.queue.get(b1.id)!.startedAt!);
+  });
+
+  test("a cancel asked for while a preemption stops the job still cancels it: the job does not go back to the queue", async () => {
+    const { foreman, url } = await start.stack({ sim: SIM, foreman: { preemptAfterMs: 1 } });
+    const job = await submit(url, { request: longChat() });
+    await whenWorking(url, job.id);
+    const { queue, worker } = foreman.services;
+    // a passthrough request, waiting past the threshold when the worker hears of it
+    const record = queue.enqueue({ lane: INTERACTIVE, endpoint: "/api/chat", model: "llama3.2" });
+    await Bun.sleep(5);
+    const answered = Promise.withResolvers<number>();
+    const request: InteractiveRequest = {
+      path: "/api/chat",
+      body: new TextEncoder().encode(quickChat()),
+      headers: new Headers(),
+      signal: new AbortController().signal,
+      async deliver(res) {
+        await res.text();
+        answered.resolve(res.status);
+        return { kind: "gone" };
+      },
+      fail: (status) => answered.resolve(status),
+    };
+    // attaching it stops the job at once; the cancel comes in the same turn, before the job has ended
+    worker.attach(record.id, request);
+    expect(worker.cancelRunning(job.id, "canceled by request")).toBe(true);
+    const ended = await waitFor(() => isTerminal(queue.get(job.id)!.status) && queue.get(job.id)!, { what: "the job to end" });
+    expect(ended.status).toBe("canceled");
+    expect(ended.preemptions).toBe(0);
+    expect(queue.events(job.id).map((e) => e.type)).toEqual(["queued", "loading", "working", "canceled"]);
+    expect(await answered.promise).toBe(200);
   });
 
   test("with FOREMAN_PREEMPT_AFTER_MS=0 nothing is preempted", async () => {
