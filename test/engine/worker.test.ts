@@ -1,6 +1,8 @@
 // The engine against a real simulator: drain-by-model, the aging cap, one request at a time
 // on the target, and a target that falls asleep mid-run.
 import { describe, expect, test } from "bun:test";
+import { chat as chatKind } from "../../jobs/chat.ts";
+import { loadOf } from "../../jobs/kind.ts";
 import { isTerminal } from "../../src/contract/states.ts";
 import { ASYNC, type JobRecord } from "../../src/queue/queue.ts";
 import { perTest, postJob, waitFor, type TestForeman } from "../harness.ts";
@@ -13,6 +15,19 @@ function enqueue(f: TestForeman, model: string, priority = 0, content = "hello")
   const job = f.services.queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, priority, request: chat(model, content) });
   f.services.worker.wake();
   return job;
+}
+
+/** `count` chat jobs queued in one transaction, each with the model and num_ctx `of(i)` gives it; then the worker is woken. */
+function backlog(f: TestForeman, count: number, of: (i: number) => { model: string; numCtx: number }): string[] {
+  const ids = f.services.queue.atomically(() =>
+    Array.from({ length: count }, (_, i) => {
+      const { model, numCtx } = of(i);
+      const body = { model, messages: [{ role: "user", content: `job ${i}` }], options: { num_ctx: numCtx, temperature: i / count } };
+      return f.services.queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, request: JSON.stringify(body), load: loadOf(chatKind, body) }).id;
+    }),
+  );
+  f.services.worker.wake();
+  return ids;
 }
 
 /** Resolves when every job is terminal; polls the database, not a timer-based assertion. */
@@ -45,14 +60,8 @@ describe("worker", () => {
 
   test("load-time options: a backlog alternating num_ctx over two models loads each (model, options) group once", async () => {
     const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 } });
-    const ids: string[] = [];
-    for (let i = 0; i < 24; i++) {
-      const model = i % 4 < 2 ? "mistral" : "llama3.2";
-      const numCtx = i % 2 ? 8192 : 2048;
-      const { status, job } = await postJob(url, { request: { model, messages: [{ role: "user", content: `job ${i}` }], options: { num_ctx: numCtx, temperature: i / 24 } } });
-      expect(status).toBe(202);
-      ids.push(job.id);
-    }
+    // queued at once, so the order of the groups is the drain's alone
+    const ids = backlog(foreman, 24, (i) => ({ model: i % 4 < 2 ? "mistral" : "llama3.2", numCtx: i % 2 ? 8192 : 2048 }));
     const jobs = await settle(foreman, ids);
     expect(jobs.map((j) => j.status)).toEqual(ids.map(() => "done"));
     expect(new Set(jobs.map((j) => j.drainKey))).toEqual(new Set(["mistral:latest num_ctx=2048", "mistral:latest num_ctx=8192", "llama3.2:latest num_ctx=2048", "llama3.2:latest num_ctx=8192"]));
@@ -69,12 +78,8 @@ describe("worker", () => {
   });
 
   test("load-time options: with room for every model, changing num_ctx still reloads once per group", async () => {
-    const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 3 } });
-    const ids: string[] = [];
-    for (let i = 0; i < 16; i++) {
-      const { job } = await postJob(url, { request: { model: i % 2 ? "llama3.2" : "mistral", messages: [{ role: "user", content: `job ${i}` }], options: { num_ctx: i % 4 < 2 ? 2048 : 8192 } } });
-      ids.push(job.id);
-    }
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 3 } });
+    const ids = backlog(foreman, 16, (i) => ({ model: i % 2 ? "llama3.2" : "mistral", numCtx: i % 4 < 2 ? 2048 : 8192 }));
     await settle(foreman, ids);
     expect([sim.counters.loads, sim.counters.reloads]).toEqual([4, 2]);
     expect(foreman.services.worker.stats.reloads).toBe(2);
@@ -90,7 +95,9 @@ describe("worker", () => {
     const v1 = { model: "llama3.2", messages: [{ role: "user", content: "hi" }], options: { num_ctx: 8192 } };
     expect((await fetch(`${url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(v1) })).status).toBe(200);
     expect(foreman.services.queue.list({ lane: 0, limit: 1 })[0]!.drainKey).toBe("llama3.2:latest");
+    // POST /jobs reads them from the request as well
     const { job } = await postJob(url, { request: { ...body, stream: undefined } });
+    expect(foreman.services.queue.get(job.id)!.drainKey).toBe("llama3.2:latest num_ctx=8192 use_mmap=false");
     await settle(foreman, [job.id]);
     expect(sim.counters.reloads).toBe(2);
     expect(foreman.services.worker.stats.reloads).toBe(2);
