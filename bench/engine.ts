@@ -112,7 +112,7 @@ const spread = (xs: number[]) => `${fmt(median(xs), 0)} (${fmt(Math.min(...xs), 
 async function decisionWithMillion() {
   const foreman = await startTestForeman({ target: "http://127.0.0.1:9", pollIntervalMs: 3_600_000 });
   const db = foreman.services.store.db;
-  const insert = db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, created_at, queued_at, updated_at) VALUES (?, 1, '/api/chat', ?, ?, ?, 'queued', '{}', ?, ?, ?)`);
+  const insert = db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, created_at, queued_at, updated_at) VALUES (?1, 1, '/api/chat', ?2, ?3, ?3, ?4, 'queued', '{}', ?5, ?6, ?7)`);
   const N = 1_000_000;
   db.transaction(() => {
     for (let i = 0; i < N; i++) {

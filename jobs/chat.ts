@@ -1,5 +1,6 @@
 // POST /api/chat: NDJSON chunks carrying message.content; the artifact is the final chunk
 // with the whole message, as Ollama answers with stream:false.
+import { requestedLoad } from "../src/engine/load-options.ts";
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { modelRequired, notFoundQuoted, topLogprobsInRange, unloadIdiom } from "./reading.ts";
 import { ChatRequest } from "./schemas.ts";
@@ -39,6 +40,7 @@ export const chat: JobKind = {
   dialect: "ollama",
   request: ChatRequest,
   reading: { struct: ["api", "ChatRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelRequired, notFound: notFoundQuoted, unloads: unloadIdiom("messages") },
+  load: requestedLoad,
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,
   framing: "ndjson",

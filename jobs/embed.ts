@@ -1,7 +1,11 @@
 // POST /api/embed and the legacy /api/embeddings: one JSON reply, which is the artifact.
+import { requestedLoad } from "../src/engine/load-options.ts";
 import type { JobKind } from "./kind.ts";
 import { modelNotFound, modelRequired, notFoundPullIt } from "./reading.ts";
 import { EmbeddingsRequest, EmbedRequest } from "./schemas.ts";
+
+/** The embedding requests have `options` but no `shift`. */
+const optionsOnly = (body: Record<string, unknown>) => requestedLoad({ options: body.options });
 
 /** The embed handler's input check, made after the model's name and before looking it up. */
 export function inputType(body: Record<string, unknown>): string | undefined {
@@ -15,6 +19,7 @@ export const embed: JobKind = {
   dialect: "ollama",
   request: EmbedRequest,
   reading: { struct: ["api", "EmbedRequest"], noModel: modelNotFound, notFound: notFoundPullIt, beforeLookup: inputType },
+  load: optionsOnly,
   jobBody: (b) => b,
 };
 
@@ -23,5 +28,6 @@ export const embeddings: JobKind = {
   dialect: "ollama",
   request: EmbeddingsRequest,
   reading: { struct: ["api", "EmbeddingRequest"], noModel: modelRequired, notFound: notFoundPullIt },
+  load: optionsOnly,
   jobBody: (b) => b,
 };

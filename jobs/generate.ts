@@ -1,5 +1,6 @@
 // POST /api/generate: NDJSON chunks carrying `response`; the artifact is the final chunk
 // (with `context` and metrics) holding the whole response text.
+import { requestedLoad } from "../src/engine/load-options.ts";
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { modelNotFound, notFoundQuoted, topLogprobsInRange, unloadIdiom } from "./reading.ts";
 import { GenerateRequest } from "./schemas.ts";
@@ -33,6 +34,7 @@ export const generate: JobKind = {
   dialect: "ollama",
   request: GenerateRequest,
   reading: { struct: ["api", "GenerateRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelNotFound, notFound: notFoundQuoted, unloads: unloadIdiom("prompt") },
+  load: requestedLoad,
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,
   framing: "ndjson",

@@ -3,6 +3,7 @@
 // (the target's non-streamed response shape). Passthrough requests and async jobs of the same
 // endpoint use the same kind.
 import type { TSchema } from "@sinclair/typebox";
+import type { RequestedLoad } from "../src/engine/load-options.ts";
 import type { OllamaReading } from "./reading.ts";
 
 /** Whose API the endpoint speaks: its error shape and its non-streamed content type. */
@@ -31,6 +32,12 @@ export interface JobKind {
   request: TSchema;
   /** How Ollama reads the body up to the model: what foreman answers itself before queueing. */
   reading: OllamaReading;
+  /**
+   * The load-time options a body asks for (num_ctx, …: the drain key, ADR 0021). Absent for the
+   * endpoints whose bodies cannot set any (Ollama's /v1 and Anthropic layers pass none on): they
+   * run with the model's defaults.
+   */
+  load?(body: Record<string, unknown>): RequestedLoad;
   /** The body an async job sends: streaming when the endpoint can, so progress is visible. */
   jobBody(body: Record<string, unknown>): Record<string, unknown>;
   /** For streaming endpoints; absent when the reply is one JSON document. */
@@ -40,3 +47,6 @@ export interface JobKind {
 }
 
 export const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/** The load-time options a body of `kind` asks for; none for endpoints that cannot ask. */
+export const loadOf = (kind: JobKind, body: Record<string, unknown>): RequestedLoad => kind.load?.(body) ?? {};

@@ -25,7 +25,7 @@ export interface OllamaReading {
 
 export type Admission =
   /** `lookupNext`: the model lookup is Ollama's next check, so an unknown model is its 404. */
-  | { ok: true; model: string; unload: boolean; lookupNext: boolean }
+  | { ok: true; model: string; unload: boolean; lookupNext: boolean; body: Body }
   | { ok: false; status: number; message: string };
 
 /** Ollama's two wordings of "no such model" (chat and generate; the embedding handlers). */
@@ -69,5 +69,5 @@ export function admit(reading: OllamaReading, native: boolean, text: string): Ad
   if (refused) return { ok: false, status: 400, message: refused };
   const model = typeof body.model === "string" ? body.model : "";
   if (model.trim() === "") return { ok: false, ...reading.noModel(model) };
-  return { ok: true, model, unload: reading.unloads?.(body) ?? false, lookupNext: reading.beforeLookup?.(body) === undefined };
+  return { ok: true, model, unload: reading.unloads?.(body) ?? false, lookupNext: reading.beforeLookup?.(body) === undefined, body };
 }

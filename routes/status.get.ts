@@ -31,15 +31,50 @@ export const StatusSchema = Type.Object({
   }),
   jobsRun: Type.Integer(),
   loads: Type.Integer(),
-  swaps: Type.Integer({ description: "loads that replaced another resident model" }),
-  recentSwaps: Type.Array(Type.Object({ at: Type.String(), from: Type.String(), to: Type.String() }), { description: "the last swaps, newest first" }),
+  swaps: Type.Integer({ description: "loads that replaced a resident runner: another model's, or the same model's with other load-time options (reloads)" }),
+  reloads: Type.Integer({ description: "the swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)" }),
+  recentSwaps: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      from: Type.String({ description: "drain key: the model, then the load-time options its requests set (`qwen3:8b num_ctx=8192`)" }),
+      to: Type.String(),
+      reload: Type.Boolean({ description: "the same model, reloaded with other load-time options" }),
+    }),
+    { description: "the last swaps, newest first" },
+  ),
+  wake: Type.Union(
+    [
+      Type.Object({
+        mac: Type.String({ description: "FOREMAN_WAKE_MAC" }),
+        addr: Type.String({ description: "FOREMAN_WAKE_ADDR: where the packets go" }),
+        sent: Type.Integer({ description: "magic packets sent" }),
+        lastSentAt: Type.Union([Type.String(), Type.Null()]),
+        lastError: Type.Union([Type.String(), Type.Null()], { description: "why the last packet could not be sent, if it could not" }),
+      }),
+      Type.Null(),
+    ],
+    { description: "Wake-on-LAN for a target that sleeps; null without FOREMAN_WAKE_MAC" },
+  ),
+  preemptions: Type.Integer({ description: "async jobs stopped for a waiting passthrough request, sent back to the queue" }),
+  preemptedGenerationSeconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
+  lastPreemption: Type.Union([
+    Type.Object({
+      at: Type.String(),
+      job: Type.String({ description: "the job that made way" }),
+      model: Type.String(),
+      by: Type.String({ description: "the passthrough request that preempted it (its record's id)" }),
+      discardedSeconds: Type.Number({ description: "generation thrown away; 0 when the job was still loading" }),
+      preemptions: Type.Integer({ description: "times this job has been preempted so far" }),
+    }),
+    Type.Null(),
+  ]),
 });
 
 export default defineRoute({
   summary: "Target, worker and queue state",
   tags: ["ops"],
   responses: { 200: { description: "current state", schema: StatusSchema } },
-  handle: ({ services: { poller, worker, queue, target, startedAt } }) => {
+  handle: ({ services: { poller, worker, waker, queue, target, startedAt } }) => {
     const now = Date.now();
     const byState: Record<string, number> = { queued: 0, loading: 0, working: 0 };
     const byModel: Record<string, Record<string, number>> = {};
@@ -55,6 +90,7 @@ export default defineRoute({
     const w = worker.state;
     const iso = (ms: number) => new Date(ms).toISOString();
     const jobStatus = w.kind === "running" ? queue.get(w.jobId)?.status : undefined;
+    const p = worker.lastPreemption;
     return json({
       version: VERSION,
       uptimeSeconds: (now - startedAt) / 1000,
@@ -69,7 +105,12 @@ export default defineRoute({
       jobsRun: worker.stats.jobs,
       loads: worker.stats.loads,
       swaps: worker.stats.swaps,
-      recentSwaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to })),
+      reloads: worker.stats.reloads,
+      recentSwaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to, reload: s.reload })),
+      wake: waker && { mac: waker.mac, addr: waker.addr, sent: waker.sent, lastSentAt: waker.lastSentAt === null ? null : iso(waker.lastSentAt), lastError: waker.lastError },
+      preemptions: worker.stats.preemptions,
+      preemptedGenerationSeconds: worker.stats.discardedMs / 1000,
+      lastPreemption: p && { at: iso(p.at), job: p.jobId, model: p.model, by: p.by, discardedSeconds: p.discardedMs / 1000, preemptions: p.preemptions },
     });
   },
 });

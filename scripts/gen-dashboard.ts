@@ -146,14 +146,37 @@ export const ROWS: Row[] = [
         stacked: true,
       },
       {
-        title: "Loads and swaps per hour",
-        description: "Model loads foreman caused, and those that replaced another resident model. Many swaps per job: the workload interleaves models faster than the aging cap lets foreman drain.",
+        title: "Loads, swaps and reloads per hour",
+        description:
+          "Model loads foreman caused; those that replaced a resident runner (swaps); and the swaps that reloaded the same model because a request changed its load-time options (num_ctx, …). Many swaps per job: the workload interleaves models faster than the aging cap lets foreman drain. Many reloads: clients mix num_ctx values for one model.",
         kind: "timeseries",
         unit: "short",
         queries: [
           { expr: `sum(${rate("foreman_model_loads_total")}) * 3600`, legend: "loads" },
           { expr: `sum(${rate("foreman_model_swaps_total")}) * 3600`, legend: "swaps" },
+          { expr: `sum(${rate("foreman_model_reloads_total")}) * 3600`, legend: "reloads" },
         ],
+      },
+      {
+        title: "Preemptions per hour",
+        description: "Async jobs stopped for a passthrough request that waited FOREMAN_PREEMPT_AFTER_MS; each goes back to its queue and runs again from the start. Many: chats keep interrupting batch work (raise the threshold, or submit costly jobs with preemptible false).",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: `sum(${rate("foreman_preemptions_total")}) * 3600`, legend: "preemptions" }],
+      },
+      {
+        title: "Generation discarded by preemptions",
+        description: "Seconds of generation thrown away per hour: from each preempted job's first byte to its stop. What the batch pays for interactive latency.",
+        kind: "timeseries",
+        unit: "s",
+        queries: [{ expr: `sum(${rate("foreman_preempted_generation_seconds_total")}) * 3600`, legend: "discarded per hour" }],
+      },
+      {
+        title: "Wake-on-LAN packets per hour",
+        description: "Magic packets sent to wake the target (FOREMAN_WAKE_MAC) while it was down with work waiting. Packets and a target that stays down: see docs/operations.md, When the target sleeps.",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: `sum(${rate("foreman_target_wakes_total")}) * 3600`, legend: "wake packets" }],
       },
       {
         title: "Model load time",

@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { listedOrigins, parseOrigins } from "./http/origin-policy.ts";
+import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList } from "./webhooks/policy.ts";
 
 interface Option<S extends TSchema = TSchema> {
@@ -44,6 +45,28 @@ export const options = {
   pollIntervalMs: option({ env: "FOREMAN_POLL_INTERVAL_MS", flag: "--poll-interval-ms", schema: int(50, 3_600_000), default: 2000, help: "how often the poller checks the target (liveness, /api/tags, /api/ps)" }),
   pollMaxBackoffMs: option({ env: "FOREMAN_POLL_MAX_BACKOFF_MS", flag: "--poll-max-backoff-ms", schema: int(50, 3_600_000), default: 30_000, help: "cap of the poller's exponential back-off while the target is down" }),
   agingCapMs: option({ env: "FOREMAN_AGING_CAP_MS", flag: "--aging-cap-ms", schema: int(0, 86_400_000), default: 600_000, help: "a model whose oldest job waited this long is served even while the resident model has work" }),
+  preemptAfterMs: option({ env: "FOREMAN_PREEMPT_AFTER_MS", flag: "--preempt-after-ms", schema: int(0, 86_400_000), default: 2000, help: "a passthrough request that has waited this long stops the async job running at the target (which goes back to the head of its queue and runs again later); 0 = never" }),
+  preemptMax: option({ env: "FOREMAN_PREEMPT_MAX", flag: "--preempt-max", schema: int(0, 1000), default: 10, help: "times one job may be preempted; then it runs to completion" }),
+  wakeMac: option({
+    env: "FOREMAN_WAKE_MAC",
+    flag: "--wake-mac",
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+    default: undefined,
+    refine: (v) => (v === undefined || parseMac(v).ok ? undefined : "a MAC address such as 00:11:22:33:44:55"),
+    help: "the target's MAC address: while work waits and the target is down, foreman sends it a Wake-on-LAN magic packet (unset = never)",
+  }),
+  wakeAddr: option({
+    env: "FOREMAN_WAKE_ADDR",
+    flag: "--wake-addr",
+    schema: Type.String(),
+    default: "255.255.255.255:9",
+    refine: (v) => {
+      const parsed = parseWakeAddr(v);
+      return parsed.ok ? undefined : parsed.error;
+    },
+    help: "where the magic packet goes: the LAN's broadcast address and UDP port, or a directed broadcast (192.168.1.255:9) when foreman is not on the target's network segment",
+  }),
+  wakeIntervalMs: option({ env: "FOREMAN_WAKE_INTERVAL_MS", flag: "--wake-interval-ms", schema: int(1000, 86_400_000), default: 60_000, help: "while the target stays down with work waiting, the magic packet is sent again at most this often" }),
   connectTimeoutMs: option({ env: "FOREMAN_CONNECT_TIMEOUT_MS", flag: "--connect-timeout-ms", schema: int(1, 3_600_000), default: 5000, help: "time to reach the target (liveness probes, polls)" }),
   firstByteTimeoutMs: option({ env: "FOREMAN_FIRST_BYTE_TIMEOUT_MS", flag: "--first-byte-timeout-ms", schema: int(1, 86_400_000), default: 600_000, help: "time from sending a request to the target's first byte (model loads take minutes)" }),
   metadataTimeoutMs: option({ env: "FOREMAN_METADATA_TIMEOUT_MS", flag: "--metadata-timeout-ms", schema: int(1, 3_600_000), default: 10_000, help: "time the target has to answer a metadata request (/api/tags, /api/ps, /api/version, /api/show, /v1/models, /)" }),

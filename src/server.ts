@@ -6,6 +6,7 @@
 import { redacted, type Config } from "./config.ts";
 import { Poller } from "./engine/poller.ts";
 import { afterFailure } from "./engine/retry.ts";
+import { Waker } from "./engine/waker.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
 import { thisMachine } from "./http/machine.ts";
@@ -112,6 +113,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     });
     const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
     const worker = new Worker(queue, target, poller, config, log);
+    const waker = config.wakeMac === undefined ? null : new Waker({ ...config, wakeMac: config.wakeMac }, poller, queue, log);
     const watch = new JobWatch(queue);
     const allow = parseAllowList(config.webhookAllow);
     if (typeof allow === "string") throw new StartupError(`invalid FOREMAN_WEBHOOK_ALLOW: ${allow}`);
@@ -121,12 +123,12 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const refused = config.webhookUrl === undefined ? undefined : await guard.check(config.webhookUrl);
     if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
     const checkWebhookUrl = (url: string) => guard.check(url);
-    const telemetry = createTelemetry({ queue, watch, poller, worker, deliveries });
+    const telemetry = createTelemetry({ queue, watch, poller, worker, waker, deliveries });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
     if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
+    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen
@@ -139,6 +141,10 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     dispatcher.start();
     started.push(() => dispatcher.stop());
     started.push(startRetention(queue, config.retentionHours, log));
+    if (waker) {
+      waker.start();
+      started.push(() => waker.stop());
+    }
     poller.start();
     started.push(() => poller.stop());
     worker.start();

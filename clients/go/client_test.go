@@ -303,11 +303,12 @@ func assertOneJobFor(t *testing.T, marker string, job *Job) {
 func TestSubmitGetCancelArtifact(t *testing.T) {
 	c := New(foremanURL)
 	ctx := timeout(t, time.Minute)
-	job, err := c.Submit(ctx, Submission{Endpoint: "/api/generate", Request: map[string]any{"model": "llama3.2", "prompt": "hello"}, Metadata: map[string]any{"ticket": 7.0}, Priority: 3}, SubmitOptions{})
+	preemptible := false
+	job, err := c.Submit(ctx, Submission{Endpoint: "/api/generate", Request: map[string]any{"model": "llama3.2", "prompt": "hello"}, Metadata: map[string]any{"ticket": 7.0}, Priority: 3, Preemptible: &preemptible}, SubmitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Endpoint != "/api/generate" || job.Priority != 3 || job.Metadata["ticket"] != 7.0 || job.Lane != LaneAsync || job.RequestID == nil {
+	if job.Endpoint != "/api/generate" || job.Priority != 3 || job.Metadata["ticket"] != 7.0 || job.Lane != LaneAsync || job.RequestID == nil || job.Preemptible || job.Preemptions != 0 {
 		t.Fatalf("unexpected job %+v", job)
 	}
 	if job, err = c.Get(ctx, job.ID, 60); err != nil || job.Status != StatusDone {

@@ -46,6 +46,14 @@ type Job struct {
 	Error         *JobFailure       `json:"error"`
 	Timings       *Timings          `json:"timings"`
 	Links         map[string]string `json:"links"`
+	// Preemptible is false for a job submitted so: no passthrough request stops it.
+	Preemptible bool `json:"preemptible"`
+	// Preemptions counts the times a passthrough request stopped the job and sent it back to
+	// the queue to run again from the start (not failures).
+	Preemptions int `json:"preemptions"`
+	// Reason is set in events and webhooks: why the job entered this state when foreman says
+	// so — "preempted" (back to the queue for a passthrough request), or a message.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Terminal reports whether the job has ended (done, failed or canceled).
@@ -88,6 +96,9 @@ type Submission struct {
 	Metadata map[string]any `json:"metadata,omitempty"`
 	// Priority: higher runs first within a model (-1000..1000).
 	Priority int `json:"priority,omitempty"`
+	// Preemptible set to false keeps passthrough requests from stopping the job to run first
+	// (nil: preemptible, the server's default).
+	Preemptible *bool `json:"preemptible,omitempty"`
 }
 
 // Webhook is where foreman posts the job's state changes; nil Events means all of them.

@@ -24,6 +24,14 @@ export interface Job {
    */
   attempts: number;
   /**
+   * whether a waiting passthrough request may stop the job to run first (false when submitted so; always true for passthrough requests, which are never stopped)
+   */
+  preemptible: boolean;
+  /**
+   * times a passthrough request stopped the job and sent it back to the queue to run again from the start (not failures)
+   */
+  preemptions: number;
+  /**
    * requests ahead of this job while it is queued
    */
   queue_position: number | null;
@@ -68,6 +76,10 @@ export interface Job {
     cancel: string;
     deliveries: string;
   };
+  /**
+   * in an event or a webhook: why the job entered this state when foreman says so — `preempted` (back to the queue for a passthrough request), or a message (a retry's error, the target unreachable, a restart, a cancel)
+   */
+  reason?: string;
 }
 
 export interface JobList {
@@ -140,6 +152,10 @@ export interface Submission {
    * higher runs first within a model
    */
   priority?: number;
+  /**
+   * false: a passthrough request never stops this job to run first (default true)
+   */
+  preemptible?: boolean;
 }
 
 export interface Status {
@@ -195,15 +211,76 @@ export interface Status {
   jobsRun: number;
   loads: number;
   /**
-   * loads that replaced another resident model
+   * loads that replaced a resident runner: another model's, or the same model's with other load-time options (reloads)
    */
   swaps: number;
+  /**
+   * the swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)
+   */
+  reloads: number;
   /**
    * the last swaps, newest first
    */
   recentSwaps: {
     at: string;
+    /**
+     * drain key: the model, then the load-time options its requests set (`qwen3:8b num_ctx=8192`)
+     */
     from: string;
     to: string;
+    /**
+     * the same model, reloaded with other load-time options
+     */
+    reload: boolean;
   }[];
+  /**
+   * Wake-on-LAN for a target that sleeps; null without FOREMAN_WAKE_MAC
+   */
+  wake: {
+    /**
+     * FOREMAN_WAKE_MAC
+     */
+    mac: string;
+    /**
+     * FOREMAN_WAKE_ADDR: where the packets go
+     */
+    addr: string;
+    /**
+     * magic packets sent
+     */
+    sent: number;
+    lastSentAt: string | null;
+    /**
+     * why the last packet could not be sent, if it could not
+     */
+    lastError: string | null;
+  } | null;
+  /**
+   * async jobs stopped for a waiting passthrough request, sent back to the queue
+   */
+  preemptions: number;
+  /**
+   * generation the preemptions threw away: from each preempted job's first byte to its stop
+   */
+  preemptedGenerationSeconds: number;
+  lastPreemption: {
+    at: string;
+    /**
+     * the job that made way
+     */
+    job: string;
+    model: string;
+    /**
+     * the passthrough request that preempted it (its record's id)
+     */
+    by: string;
+    /**
+     * generation thrown away; 0 when the job was still loading
+     */
+    discardedSeconds: number;
+    /**
+     * times this job has been preempted so far
+     */
+    preemptions: number;
+  } | null;
 }

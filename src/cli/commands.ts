@@ -152,6 +152,7 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
             { name: "request", value: "JSON|@FILE", help: "the target's request body, or a file holding it", complete: "file" },
             { name: "webhook", value: "URL", help: "where to POST the job's state changes" },
             { name: "priority", value: "N", help: "higher runs first within a model" },
+            { name: "no-preempt", help: "never stopped for a waiting passthrough request (submitted with preemptible false)" },
             { name: "metadata", value: "JSON", help: "a JSON object kept with the job" },
             { name: "idempotency-key", value: "K", help: "the same key and body return the same job" },
             { name: "wait", help: "wait for the job to end and print its answer" },

@@ -24,6 +24,7 @@ export function jobDetails(job: Job): string {
     ["started", dash(job.started_at)],
     ["finished", dash(job.finished_at)],
     ["attempts", String(job.attempts)],
+    ["preemptions", `${job.preemptions}${job.preemptible ? "" : " (not preemptible)"}`],
     ["progress", `${job.progress.chunks} chunks, ${job.progress.tokens} tokens`],
   ];
   if (job.queue_position !== null) rows.push(["queue position", String(job.queue_position)]);
@@ -60,7 +61,7 @@ export function stateLine(status: Job["status"], job: Job): string {
     return value === undefined || value < atLeast ? undefined : shortDuration(value);
   };
   const detail: Record<Job["status"], () => string> = {
-    queued: () => (job.queue_position === null ? "" : `${job.queue_position} ahead`),
+    queued: () => [job.reason === "preempted" && "preempted: runs again from the start,", job.queue_position !== null && `${job.queue_position} ahead`].filter(Boolean).join(" "),
     loading: () => job.model,
     working: () => job.model,
     done: () => [`${job.progress.tokens} tokens`, ms("total_ms") && `in ${ms("total_ms")}`, ms("queue_ms", 1000) && `after ${ms("queue_ms", 1000)} in the queue`].filter(Boolean).join(" "),

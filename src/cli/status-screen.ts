@@ -1,5 +1,6 @@
 // `foreman status` on one screen, from GET /status: the target, what is resident, what the
-// worker is doing and for how long, the queue by model with its oldest wait, recent swaps.
+// worker is doing and for how long, the queue by model with its oldest wait, recent swaps and
+// reloads, preemptions, and the Wake-on-LAN packets sent to a target that sleeps.
 // Pure: the time, the clock format and the width are parameters.
 import type { Status } from "../../clients/ts/types.ts";
 import { shortDuration } from "./human.ts";
@@ -44,10 +45,25 @@ function queue(s: Status): string[] {
   return [summary, ...table([["MODEL", "QUEUED", "RUNNING", "OLDEST WAIT"], ...rows]).trimEnd().split("\n")];
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 function swaps(s: Status, o: ScreenOptions): string[] {
-  const head = `${s.swaps} swap${s.swaps === 1 ? "" : "s"} in ${s.loads} load${s.loads === 1 ? "" : "s"}, ${s.jobsRun} run`;
-  const recent = s.recentSwaps.slice(0, MAX_SWAPS).map((w) => `${o.clock(Date.parse(w.at))}  ${w.from} → ${w.to}  (${shortDuration(o.now - Date.parse(w.at))} ago)`);
+  const reloads = s.reloads > 0 ? ` (${plural(s.reloads, "reload")})` : "";
+  const head = `${plural(s.swaps, "swap")}${reloads} in ${plural(s.loads, "load")}, ${s.jobsRun} run`;
+  const recent = s.recentSwaps.slice(0, MAX_SWAPS).map((w) => `${o.clock(Date.parse(w.at))}  ${w.from} → ${w.to}${w.reload ? " (reload)" : ""}  (${shortDuration(o.now - Date.parse(w.at))} ago)`);
   return [head, ...recent];
+}
+
+function preempted(s: Status, o: ScreenOptions): string[] {
+  const p = s.lastPreemption;
+  if (!p) return ["none"];
+  const head = `${plural(s.preemptions, "job")}, ${shortDuration(s.preemptedGenerationSeconds * 1000)} of generation discarded`;
+  return [head, `last ${o.clock(Date.parse(p.at))}  job ${p.job} (${p.model}) for ${p.by}  (${shortDuration(o.now - Date.parse(p.at))} ago)`];
+}
+
+function wake(w: NonNullable<Status["wake"]>, o: ScreenOptions): string {
+  const last = w.lastSentAt === null ? "" : `, last ${o.clock(Date.parse(w.lastSentAt))} (${shortDuration(o.now - Date.parse(w.lastSentAt))} ago)`;
+  return `${w.mac} via ${w.addr}: ${plural(w.sent, "packet")} sent${last}${w.lastError ? `; failed: ${w.lastError}` : ""}`;
 }
 
 export function statusScreen(s: Status, o: ScreenOptions): string {
@@ -56,10 +72,12 @@ export function statusScreen(s: Status, o: ScreenOptions): string {
   const lines = [
     `foreman ${s.version} at ${o.url}, up ${shortDuration(s.uptimeSeconds * 1000)}`,
     ...labelled("target", [`${target.url}  ${state}`]),
+    ...(s.wake ? labelled("wake", [wake(s.wake, o)]) : []),
     ...labelled("resident", [target.resident.length ? target.resident.join(", ") : "none"]),
     ...labelled("worker", [worker(s, o)]),
     ...labelled("queue", queue(s)),
     ...labelled("swaps", swaps(s, o)),
+    ...labelled("preempted", preempted(s, o)),
   ];
   const cut = (line: string) => (o.width !== undefined && line.length > o.width ? `${line.slice(0, Math.max(0, o.width - 1))}…` : line);
   return `${lines.map(cut).join("\n")}\n`;

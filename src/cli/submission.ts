@@ -12,6 +12,7 @@ export interface SubmitFlags {
   request?: string;
   webhook?: string;
   priority?: string;
+  "no-preempt"?: boolean;
   metadata?: string;
 }
 
@@ -66,6 +67,7 @@ export function buildSubmission(flags: SubmitFlags, readFile: (path: string) => 
     if (!/^-?\d+$/.test(flags.priority)) throw new UsageError("--priority: expected an integer");
     submission.priority = Number(flags.priority);
   }
+  if (flags["no-preempt"] === true) submission.preemptible = false;
   if (flags.metadata !== undefined) submission.metadata = jsonObject("--metadata", flags.metadata, readFile);
   return submission;
 }

@@ -1,7 +1,9 @@
 // The one worker: everything that reaches the target for inference goes through here, one
 // request at a time, in the order the drain-by-model scheduler picks. It runs on a heartbeat
 // interval and is also woken at once on enqueue, on completion and when the target returns,
-// so no job waits for a tick.
+// so no job waits for a tick. A passthrough request that has waited long enough stops the async
+// job on the target (preemption, ADR 0020): the job goes back to its queue and the request runs
+// next — the order changes, never the one-at-a-time.
 import { kindOf } from "../../jobs/index.ts";
 import type { JobKind } from "../../jobs/kind.ts";
 import type { Config } from "../config.ts";
@@ -10,6 +12,8 @@ import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import type { JobProgress } from "../queue/view.ts";
+import { parseDrainKey, reloadsBetween } from "./load-options.ts";
+import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
 import type { TargetClient } from "../target/client.ts";
@@ -18,6 +22,15 @@ import { TargetDropped, TargetTimeout, TargetUnreachable } from "../target/error
 /** Why a running job was stopped from inside foreman. */
 export class Canceled extends Error {}
 export class ShuttingDown extends Error {}
+/** An interactive request (`by`, a passthrough record's id) waited long enough: the job makes way. */
+export class Preempted extends Error {
+  constructor(
+    readonly by: string,
+    readonly at: number,
+  ) {
+    super("preempted by an interactive request");
+  }
+}
 
 /** A passthrough request: the caller holds the body and receives the target's reply. */
 export interface InteractiveRequest {
@@ -38,21 +51,42 @@ export type WorkerState = { kind: "idle" } | { kind: "running"; jobId: string; m
 export interface WorkerStats {
   jobs: number;
   loads: number;
+  /** Loads that replaced a resident runner: another model's, or the same model's with other load-time options. */
   swaps: number;
+  /** The swaps that reloaded the same model because a request changed its load-time options (ADR 0021). */
+  reloads: number;
+  preemptions: number;
+  /** Generation thrown away by preemptions: from each preempted job's first byte to its stop (ms). */
+  discardedMs: number;
 }
 
-/** A load that replaced another model: when, and which model made way for which. */
+/** A load that replaced a resident runner: when, and which drain key (model and options) made way for which. */
 export interface Swap {
   at: number;
   from: string;
   to: string;
+  /** The same model, reloaded with other load-time options. */
+  reload: boolean;
+}
+
+/** A job that made way for an interactive request. */
+export interface Preemption {
+  at: number;
+  jobId: string;
+  model: string;
+  /** The passthrough record that preempted it. */
+  by: string;
+  /** Generation thrown away (ms): from the job's first byte to its stop; 0 when it was loading. */
+  discardedMs: number;
+  /** Times the job has been preempted, this one included. */
+  preemptions: number;
 }
 
 const RECENT_SWAPS = 10;
 
 export type LiveListener = (jobId: string, update: JobProgress) => void;
 
-type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs">;
+type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs" | "preemptAfterMs" | "preemptMax">;
 
 /** A job on the target: what the worker needs to end it. */
 interface Run {
@@ -63,6 +97,10 @@ interface Run {
   abort: AbortController;
   since: number;
   state: "loading" | "working";
+  /** When the target's first byte came (the job went working). */
+  workingSince?: number;
+  /** A cancel asked for while it ran: how it ends, whatever else stopped it. */
+  canceled?: Canceled;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -71,9 +109,10 @@ const PROGRESS_EVERY_MS = 250;
 const ids = (job: JobRecord) => (job.requestId === null ? { jobId: job.id } : { jobId: job.id, requestId: job.requestId });
 
 export class Worker {
-  stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0 };
+  stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0, reloads: 0, preemptions: 0, discardedMs: 0 };
   /** The last swaps, newest first, for /status. */
   readonly recentSwaps: Swap[] = [];
+  lastPreemption: Preemption | null = null;
   private looping = false;
   private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -82,8 +121,15 @@ export class Worker {
   private pauseTimer: ReturnType<typeof setTimeout> | undefined;
   /** Wakes the worker when the next job's back-off ends. */
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private current: { job: JobRecord; abort: AbortController; since: number } | undefined;
-  private lastModel: string | undefined;
+  /** Looks again at preempting the running job when the oldest waiting request reaches the threshold. */
+  private preemptTimer: ReturnType<typeof setTimeout> | undefined;
+  private current: Run | undefined;
+  /** The drain key of the last work sent to the target. */
+  private lastKey: string | undefined;
+  /** For each model foreman loaded, the drain key it loaded it for: the options its runner has. */
+  private readonly loadedFor = new Map<string, string>();
+  /** A preempted job's drain key: the drain to go on with once the interactive work is done. */
+  private resume: string | undefined;
   private readonly leftAt: Record<string, number> = {};
   private readonly interactive = new Map<string, InteractiveRequest>();
   private readonly live = new Set<LiveListener>();
@@ -129,6 +175,7 @@ export class Worker {
   /** A passthrough request waits in the queue as `jobId`; the worker calls it when its turn comes. */
   attach(jobId: string, request: InteractiveRequest): void {
     this.interactive.set(jobId, request);
+    this.reconsider();
   }
 
   detach(jobId: string): void {
@@ -138,7 +185,10 @@ export class Worker {
   /** Aborts the job if it is the one running; returns whether it was. */
   cancelRunning(jobId: string, reason: string): boolean {
     if (this.current?.job.id !== jobId) return false;
-    this.current.abort.abort(new Canceled(reason));
+    // kept apart from the abort: a run already stopped for another reason (preempted, the
+    // target gone) still ends canceled instead of going back to the queue
+    this.current.canceled = new Canceled(reason);
+    this.current.abort.abort(this.current.canceled);
     return true;
   }
 
@@ -158,6 +208,7 @@ export class Worker {
     clearInterval(this.heartbeat);
     clearTimeout(this.pauseTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.preemptTimer);
     for (const [jobId, request] of this.interactive) {
       if (jobId === this.current?.job.id) continue;
       this.interactive.delete(jobId);
@@ -209,6 +260,7 @@ export class Worker {
         }
         ending = undefined;
         if (!run) break;
+        this.reconsider();
         ending = await this.execute(run);
       }
     } catch (err) {
@@ -249,9 +301,35 @@ export class Worker {
 
   private pick(): JobRecord | null {
     this.queue.releaseDue(Date.now());
-    // the poller's list is most-recently-used first, and every run notes its model there
-    const choice = chooseNext(this.queue.heads(), { resident: this.poller.resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt });
+    // the poller's list is most-recently-used first, and every run notes its model there; a
+    // resident model foreman did not load is taken as loaded with the model's defaults
+    const resident = this.poller.resident.map((model) => this.loadedFor.get(model) ?? model);
+    const choice = chooseNext(this.queue.heads(), { resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt, resume: this.resume });
     return choice ? this.queue.get(choice.id) : null;
+  }
+
+  /**
+   * Whether the running job makes way for the interactive request that has waited longest — now,
+   * or at a time to look again (ADR 0020). Asked when a request arrives, when a run starts or its
+   * first byte comes, and at the time it names; a preempted job ends through execute().
+   */
+  private reconsider(): void {
+    clearTimeout(this.preemptTimer);
+    const run = this.current;
+    if (!run || run.abort.signal.aborted) return;
+    let waiting;
+    try {
+      waiting = this.queue.oldestInteractive();
+    } catch (err) {
+      this.log.error("worker could not read the waiting requests", { error: (err as Error).message });
+      return;
+    }
+    const { job } = run;
+    const running = { interactive: job.lane === INTERACTIVE, state: run.state, drainKey: job.drainKey, preemptible: job.preemptible, preemptions: job.preemptions };
+    const now = Date.now();
+    const decision = preemption(running, waiting, { afterMs: this.config.preemptAfterMs, maxPerJob: this.config.preemptMax }, now);
+    if (decision.kind === "now") run.abort.abort(new Preempted(waiting!.id, now));
+    else if (decision.kind === "at") this.preemptTimer = setTimeout(() => this.reconsider(), decision.at - now);
   }
 
   /** Inside the handoff: the next job that can run, marked loading or working; null when none can. */
@@ -274,23 +352,40 @@ export class Worker {
       this.queue.transition(job.id, "failed", { error: { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` } });
       return null;
     }
-    const abort = new AbortController();
     const since = Date.now();
-    this.current = { job, abort, since };
+    if (this.lastKey && this.lastKey !== job.drainKey) this.leftAt[this.lastKey] = since;
+    if (job.lane !== INTERACTIVE) this.resume = undefined;
+    const run: Run = { job, request, kind, abort: new AbortController(), since, state: this.noteLoad(job, since) ? "loading" : "working" };
+    // current before the write: if the write fails, the loop fails the waiting caller by it
+    this.current = run;
+    this.queue.transition(job.id, run.state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
+    return run;
+  }
+
+  /**
+   * Whether sending `job` makes the target load its model: it is not resident, or its runner was
+   * loaded for other load-time options that force a reload (ADR 0021). Counts loads and swaps.
+   */
+  private noteLoad(job: JobRecord, at: number): boolean {
     const resident = this.poller.isResident(job.model);
-    if (this.lastModel && this.lastModel !== job.modelKey) this.leftAt[this.lastModel] = since;
-    if (!resident) {
-      this.stats.loads++;
-      const from = this.lastModel ?? this.poller.resident[0];
-      if (from) {
-        this.stats.swaps++;
-        this.recentSwaps.unshift({ at: since, from, to: job.modelKey });
-        this.recentSwaps.length = Math.min(this.recentSwaps.length, RECENT_SWAPS);
-      }
+    const loadedFor = this.loadedFor.get(job.modelKey);
+    const reload = resident && loadedFor !== undefined && reloadsBetween(loadedFor, job.drainKey);
+    if (resident && !reload) {
+      // a runner foreman did not load (or loaded before a restart) is taken to have what this job asks
+      if (loadedFor === undefined) this.loadedFor.set(job.modelKey, job.drainKey);
+      return false;
     }
-    const state = resident ? "working" : "loading";
-    this.queue.transition(job.id, state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
-    return { job, request, kind, abort, since, state };
+    this.stats.loads++;
+    this.loadedFor.set(job.modelKey, job.drainKey);
+    // a model loaded again after it left on its own (keep_alive) replaced nothing
+    const from = reload ? loadedFor : (this.lastKey ?? this.poller.resident[0]);
+    if (from && (reload || parseDrainKey(from).modelKey !== job.modelKey)) {
+      this.stats.swaps++;
+      if (reload) this.stats.reloads++;
+      this.recentSwaps.unshift({ at, from, to: job.drainKey, reload });
+      this.recentSwaps.length = Math.min(this.recentSwaps.length, RECENT_SWAPS);
+    }
+    return true;
   }
 
   /** Sends the job to the target and reads the reply; returns how to write its end (never throws). */
@@ -303,17 +398,21 @@ export class Worker {
       const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
+      run.workingSince = Date.now();
       if (run.state === "loading" && res.ok) {
         this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
         run.state = "working";
+        this.reconsider();
       }
-      this.lastModel = job.modelKey;
+      this.lastKey = job.drainKey;
       this.poller.noteResident(job.model);
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
     } catch (err) {
-      return () => this.afterFailure(job, err, request);
+      const why = run.canceled ?? err;
+      return () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request));
     } finally {
       this.current = undefined;
+      clearTimeout(this.preemptTimer);
     }
     return () => this.finish(job, outcome, since, firstByteMs);
   }
@@ -378,6 +477,22 @@ export class Worker {
       if (request) end("failed", error);
       else this.retryOrFail(job, error);
     }
+  }
+
+  /**
+   * A preempted job goes back to the queue as it was before it ran — its partial output and
+   * progress discarded, not a failure — at the head of its group (its place by priority and age
+   * is kept), and the drain goes on with its group once the interactive work is done (ADR 0020).
+   */
+  private requeuePreempted(run: Run, why: Preempted): void {
+    const { job } = run;
+    const discardedMs = run.workingSince === undefined ? 0 : Math.max(0, why.at - run.workingSince);
+    const requeued = this.queue.transition(job.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by: why.by, discardedMs } });
+    this.stats.preemptions++;
+    this.stats.discardedMs += discardedMs;
+    this.lastPreemption = { at: why.at, jobId: job.id, model: job.model, by: why.by, discardedMs, preemptions: requeued.preemptions };
+    this.resume = job.drainKey;
+    this.log.info("job preempted", { ...ids(job), by: why.by, model: job.model, discardedMs, preemptions: requeued.preemptions });
   }
 
   /**

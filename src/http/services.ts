@@ -11,6 +11,7 @@ import type { Telemetry } from "../ops/telemetry.ts";
 import type { TargetClient } from "../target/client.ts";
 import type { Dispatcher } from "../webhooks/dispatcher.ts";
 import type { Worker } from "../engine/worker.ts";
+import type { Waker } from "../engine/waker.ts";
 
 export interface Services {
   config: Config;
@@ -20,6 +21,8 @@ export interface Services {
   target: TargetClient;
   poller: Poller;
   worker: Worker;
+  /** Wake-on-LAN for the target; null without FOREMAN_WAKE_MAC. */
+  waker: Waker | null;
   watch: JobWatch;
   telemetry: Telemetry;
   dispatcher: Dispatcher;

@@ -7,6 +7,7 @@ import { Counter, Histogram, Registry, Sampled } from "./metrics.ts";
 import { processMetrics } from "./process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import { INTERACTIVE, type Queue } from "../queue/queue.ts";
+import type { Waker } from "../engine/waker.ts";
 import type { Worker } from "../engine/worker.ts";
 import type { Deliveries } from "../webhooks/deliveries.ts";
 
@@ -34,8 +35,8 @@ const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 3
 /** The `model` label for names the target does not list: callers may send any name, and labels must not grow with them. */
 export const OTHER_MODEL = "other";
 
-export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker; deliveries: Deliveries }): Telemetry {
-  const { queue, watch, poller, worker, deliveries } = deps;
+export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker; waker: Waker | null; deliveries: Deliveries }): Telemetry {
+  const { queue, watch, poller, worker, waker, deliveries } = deps;
   // a model label is a name from the target's last /api/tags, or `other` (ADR 0018)
   const modelLabel = (model: string) => (poller.lists(model) ? model : OTHER_MODEL);
   const r = new Registry();
@@ -82,8 +83,14 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
     new Histogram("foreman_generation_tokens_per_second", "Tokens per second of streamed replies, from the target's first byte to its last, by model", TOKENS_PER_SECOND_BUCKETS),
   );
   r.add(new Sampled("counter", "foreman_model_loads_total", "Model loads foreman caused (the model was not resident)", () => [{ value: worker.stats.loads }]));
-  r.add(new Sampled("counter", "foreman_model_swaps_total", "Loads that replaced another resident model", () => [{ value: worker.stats.swaps }]));
+  r.add(new Sampled("counter", "foreman_model_swaps_total", "Loads that replaced a resident runner: another model's, or the same model's with other load-time options", () => [{ value: worker.stats.swaps }]));
+  r.add(new Sampled("counter", "foreman_model_reloads_total", "Swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)", () => [{ value: worker.stats.reloads }]));
+  r.add(new Sampled("counter", "foreman_preemptions_total", "Async jobs stopped for a waiting passthrough request and sent back to the queue", () => [{ value: worker.stats.preemptions }]));
+  r.add(
+    new Sampled("counter", "foreman_preempted_generation_seconds_total", "Generation thrown away by preemptions: from each preempted job's first byte to its stop", () => [{ value: worker.stats.discardedMs / 1000 }]),
+  );
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
+  r.add(new Sampled("counter", "foreman_target_wakes_total", "Wake-on-LAN magic packets sent to the target (FOREMAN_WAKE_MAC; 0 without it)", () => [{ value: waker?.sent ?? 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));
   for (const m of processMetrics()) r.add(m);
   const http = r.add(new Counter("foreman_http_requests_total", "HTTP requests served, by route, method and status"));

@@ -6,7 +6,7 @@
 // before looking at the model is answered here in its words, an unload goes straight to the
 // target, and a model a fresh /api/tags does not list gets Ollama's 404.
 import { kindOf } from "../../jobs/index.ts";
-import type { JobKind } from "../../jobs/kind.ts";
+import { loadOf, type JobKind } from "../../jobs/kind.ts";
 import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
@@ -302,7 +302,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
-      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId });
+      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId, load: loadOf(kind, admission.body) });
       const call = new WaitingCall(job, kind, body, request, services, receivedAt, targetPath);
       worker.attach(job.id, call);
       worker.wake();

@@ -9,6 +9,7 @@ import { Durability } from "../store/durability.ts";
 import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
+import { drainKey, type RequestedLoad } from "../engine/load-options.ts";
 import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
@@ -28,6 +29,8 @@ export interface JobRecord {
   endpoint: string;
   model: string;
   modelKey: string;
+  /** The model and the load-time options the job asks for: what the scheduler groups work by (ADR 0021). */
+  drainKey: string;
   priority: number;
   status: JobStatus;
   /** The target request body (JSON text); null for passthrough, whose caller holds it. */
@@ -51,13 +54,17 @@ export interface JobRecord {
   requestId: string | null;
   /** A queued job backing off after a failure does not run before this time (ms). */
   notBefore: number | null;
+  /** Whether an interactive request may stop the job to run first (ADR 0020). */
+  preemptible: boolean;
+  /** Times an interactive request stopped the job (not failures). */
+  preemptions: number;
 }
 
 /**
  * The fields a state change may alter. Each event keeps them as they were right after it, so
  * the event can be replayed later with the job as it was then.
  */
-const CHANGING = ["status", "attempts", "failures", "queuedAt", "startedAt", "finishedAt", "updatedAt", "progressChunks", "progressTokens", "error", "timings", "notBefore"] as const satisfies readonly (keyof JobRecord)[];
+const CHANGING = ["status", "attempts", "failures", "preemptions", "queuedAt", "startedAt", "finishedAt", "updatedAt", "progressChunks", "progressTokens", "error", "timings", "notBefore"] as const satisfies readonly (keyof JobRecord)[];
 type Snapshot = Pick<JobRecord, (typeof CHANGING)[number]>;
 
 const snapshotOf = (job: JobRecord): Snapshot => Object.fromEntries(CHANGING.map((k) => [k, job[k]])) as Snapshot;
@@ -81,6 +88,10 @@ export interface EnqueueInput {
   idempotencyKey?: string | null;
   requestHash?: string | null;
   requestId?: string | null;
+  /** The load-time options the request asks for (none: the model's defaults). */
+  load?: RequestedLoad;
+  /** false: never preempted (async jobs only; default true). */
+  preemptible?: boolean;
 }
 
 export interface TransitionPatch {
@@ -90,6 +101,8 @@ export interface TransitionPatch {
   attempt?: boolean;
   /** A failed attempt that counts against the retry bound. */
   failure?: boolean;
+  /** Stopped for an interactive request: counted apart from failures (ADR 0020). */
+  preempted?: boolean;
   timings?: Record<string, number>;
   /** Final progress, written with the state change instead of in a separate commit. */
   progress?: { chunks: number; tokens: number };
@@ -124,6 +137,7 @@ interface Row {
   endpoint: string;
   model: string;
   model_key: string;
+  drain_key: string;
   priority: number;
   status: string;
   request: string | null;
@@ -144,6 +158,8 @@ interface Row {
   timings: string | null;
   request_id: string | null;
   not_before: number | null;
+  preemptible: number;
+  preemptions: number;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -156,6 +172,7 @@ function toRecord(r: Row): JobRecord {
     endpoint: r.endpoint,
     model: r.model,
     modelKey: r.model_key,
+    drainKey: r.drain_key,
     priority: r.priority,
     status: r.status as JobStatus,
     request: r.request,
@@ -176,17 +193,19 @@ function toRecord(r: Row): JobRecord {
     timings: parse(r.timings) as Record<string, number> | null,
     requestId: r.request_id,
     notBefore: r.not_before,
+    preemptible: r.preemptible === 1,
+    preemptions: r.preemptions,
   };
 }
 
 interface HeadRow {
   id: string;
   seq: number;
-  model_key: string;
+  drain_key: string;
   priority: number;
   created_at: number;
 }
-const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, modelKey: r.model_key, priority: r.priority, queuedAt: r.created_at });
+const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, drainKey: r.drain_key, priority: r.priority, queuedAt: r.created_at });
 
 interface EventRow {
   id: number;
@@ -199,7 +218,7 @@ interface EventRow {
 
 type Params = Record<string, string | number | null>;
 const TERMINAL_SQL = "('done', 'failed', 'canceled')";
-const COLUMNS_HEAD = "id, seq, model_key, priority, created_at";
+const COLUMNS_HEAD = "id, seq, drain_key, priority, created_at";
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -209,8 +228,8 @@ const COLUMNS_HEAD = "id, seq, model_key, priority, created_at";
 function statements(db: Database) {
   const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
-    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, created_at, queued_at, updated_at)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $now, $now, $now)`),
+    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, created_at, queued_at, updated_at)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $now, $now, $now)`),
     event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
@@ -221,6 +240,7 @@ function statements(db: Database) {
          queued_at = CASE WHEN $to = 'queued' THEN $now ELSE queued_at END,
          attempts = attempts + $attempt,
          failures = failures + $failure,
+         preemptions = preemptions + $preempted,
          started_at = CASE WHEN $to IN ('loading', 'working') AND started_at IS NULL THEN $now ELSE started_at END,
          finished_at = CASE WHEN $to IN ${TERMINAL_SQL} THEN $now ELSE finished_at END,
          error = COALESCE($error, error),
@@ -233,13 +253,14 @@ function statements(db: Database) {
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
     waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
     interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
-    // loose index scan: one seek per distinct queued model instead of reading every row, so
-    // the scheduler's input costs O(models), not O(queued jobs). Jobs backing off are not in
-    // these partial indexes (not_before IS NULL), so they cost nothing here either.
+    // loose index scan: one seek per distinct queued drain key (model and load-time options)
+    // instead of reading every row, so the scheduler's input costs O(groups), not O(queued
+    // jobs). Jobs backing off are not in these partial indexes (not_before IS NULL), so they
+    // cost nothing here either.
     models: db.query<{ k: string }, []>(`WITH RECURSIVE m(k) AS (
-         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 ORDER BY model_key LIMIT 1)
+         SELECT (SELECT drain_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 ORDER BY drain_key LIMIT 1)
          UNION ALL
-         SELECT (SELECT model_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key > m.k ORDER BY model_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
+         SELECT (SELECT drain_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key > m.k ORDER BY drain_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
        SELECT k FROM m WHERE k IS NOT NULL`),
     // The first entry of a model in jobs_queued_best is its best job (priority DESC, then seq) and
     // in jobs_queued_age its oldest: the seek reads exactly one index entry. No ORDER BY on
@@ -247,9 +268,9 @@ function statements(db: Database) {
     // decision with a few thousand queued, rising with the queue) although the index already
     // gives that order; INDEXED BY pins the index, and a test checks the choice against a sort.
     best: db.query<HeadRow, [string]>(`SELECT ${COLUMNS_HEAD} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? LIMIT 1`),
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
     oldest: db.query<{ created_at: number }, [string]>(`SELECT created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? LIMIT 1`),
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
     // back-off ends: the jobs whose time has come enter the scheduler's indexes again
     release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
     nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
@@ -405,6 +426,7 @@ export class Queue {
         endpoint: input.endpoint,
         model: input.model,
         model_key: modelKey(input.model),
+        drain_key: drainKey(modelKey(input.model), input.load ?? {}),
         priority: input.priority ?? 0,
         status: "queued",
         request: input.request ?? null,
@@ -425,6 +447,8 @@ export class Queue {
         timings: null,
         request_id: input.requestId ?? null,
         not_before: null,
+        preemptible: input.preemptible === false ? 0 : 1,
+        preemptions: 0,
       };
       row.seq = this.s.insert.run({
         id: row.id,
@@ -432,6 +456,7 @@ export class Queue {
         endpoint: row.endpoint,
         model: row.model,
         modelKey: row.model_key,
+        drainKey: row.drain_key,
         priority: row.priority,
         request: row.request,
         metadata: row.metadata,
@@ -439,6 +464,7 @@ export class Queue {
         idem: row.idempotency_key,
         hash: row.request_hash,
         requestId: row.request_id,
+        preemptible: row.preemptible,
         now,
       }).lastInsertRowid as number;
       const job = toRecord(row);
@@ -471,6 +497,7 @@ export class Queue {
         now,
         attempt: patch.attempt ? 1 : 0,
         failure: patch.failure ? 1 : 0,
+        preempted: patch.preempted ? 1 : 0,
         error: patch.error ? JSON.stringify(patch.error) : null,
         chunks: patch.progress?.chunks ?? null,
         tokens: patch.progress?.tokens ?? null,
@@ -519,14 +546,19 @@ export class Queue {
 
   /** The heads the scheduler chooses from: a handful of index seeks, whatever the queue length. */
   heads(): QueueHeads {
-    const interactive = this.s.interactive.get();
     const models: ModelHead[] = [];
     for (const { k } of this.s.models.all()) {
       const best = this.s.best.get(k)!;
       const oldest = this.s.oldest.get(k)!;
-      models.push({ modelKey: k, best: toCandidate(best), oldestQueuedAt: oldest.created_at });
+      models.push({ drainKey: k, best: toCandidate(best), oldestQueuedAt: oldest.created_at });
     }
-    return { interactive: interactive ? toCandidate(interactive) : null, models };
+    return { interactive: this.oldestInteractive(), models };
+  }
+
+  /** The passthrough request that has waited longest (it runs next), or null: one index seek. */
+  oldestInteractive(): Candidate | null {
+    const row = this.s.interactive.get();
+    return row ? toCandidate(row) : null;
   }
 
   /**

@@ -2,10 +2,12 @@
 // idempotency rule (same key + same body = the same job; same key + other body = 422).
 import { Type, type Static } from "@sinclair/typebox";
 import { ENDPOINTS, kindOf } from "../../jobs/index.ts";
+import { loadOf } from "../../jobs/kind.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
 import { validate } from "../schema/validate.ts";
+import type { RequestedLoad } from "../engine/load-options.ts";
 
 export const Submission = Type.Object(
   {
@@ -19,6 +21,7 @@ export const Submission = Type.Object(
     ),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: "higher runs first within a model" })),
+    preemptible: Type.Optional(Type.Boolean({ description: "false: a passthrough request never stops this job to run first (default true)" })),
   },
   { additionalProperties: false },
 );
@@ -49,9 +52,10 @@ export function normalize(sub: Submission): { endpoint: string; webhook: Webhook
  * without messages, a field of the wrong type) is a 422 naming the field: the submission
  * itself is well-formed (ADR 0018).
  */
-export function requestFor(endpoint: string, request: unknown): { model: string; request: string } {
-  const valid = validate(kindOf(endpoint)!.request, request, "/request", 422) as { model: string };
-  return { model: valid.model, request: JSON.stringify(valid) };
+export function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
+  const kind = kindOf(endpoint)!;
+  const valid = validate(kind.request, request, "/request", 422) as { model: string };
+  return { model: valid.model, request: JSON.stringify(valid), load: loadOf(kind, valid) };
 }
 
 /** A stable digest of what was submitted, for the idempotency check. */
@@ -101,7 +105,7 @@ export class Submitter {
     const n = normalize(sub);
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
     if (refused) throw new HttpError(400, `${n.webhookField}: ${refused}`, n.webhookField);
-    const { model, request } = requestFor(n.endpoint, sub.request);
+    const { model, request, load } = requestFor(n.endpoint, sub.request);
     const input: EnqueueInput = {
       lane: ASYNC,
       endpoint: n.endpoint,
@@ -113,6 +117,8 @@ export class Submitter {
       idempotencyKey,
       requestHash: idempotencyKey ? submissionHash(sub) : null,
       requestId,
+      load,
+      preemptible: sub.preemptible ?? true,
     };
     if (!this.groupCommit) return this.queue.atomically(() => this.accept(input));
     const { promise, resolve, reject } = Promise.withResolvers<Accepted>();

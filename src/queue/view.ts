@@ -4,7 +4,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import { ASYNC, INTERACTIVE, type JobRecord, type Lane, type Queue } from "./queue.ts";
+import { ASYNC, INTERACTIVE, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
@@ -47,6 +47,8 @@ export const JobSchema = Type.Object({
   started_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   finished_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
   attempts: Type.Integer({ description: "times the job was sent to the target" }),
+  preemptible: Type.Boolean({ description: "whether a waiting passthrough request may stop the job to run first (false when submitted so; always true for passthrough requests, which are never stopped)" }),
+  preemptions: Type.Integer({ description: "times a passthrough request stopped the job and sent it back to the queue to run again from the start (not failures)" }),
   queue_position: Type.Union([Type.Integer(), Type.Null()], { description: "requests ahead of this job while it is queued" }),
   request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now" }),
@@ -54,6 +56,11 @@ export const JobSchema = Type.Object({
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
   timings: Type.Union([TimingsSchema, Type.Null()]),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
+  reason: Type.Optional(
+    Type.String({
+      description: "in an event or a webhook: why the job entered this state when foreman says so — `preempted` (back to the queue for a passthrough request), or a message (a retry's error, the target unreachable, a restart, a cancel)",
+    }),
+  ),
 });
 export type Job = Static<typeof JobSchema>;
 
@@ -102,6 +109,8 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     attempts: job.attempts,
+    preemptible: job.preemptible,
+    preemptions: job.preemptions,
     queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
     request_id: job.requestId,
     retry_at: iso(job.notBefore),
@@ -110,6 +119,13 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     timings: timingsView(job.timings),
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
   };
+}
+
+/** The job as an event (the event stream, a webhook) shows it: with the reason foreman gave for the change. */
+export function eventView(job: JobRecord, event: JobEvent, queue?: Queue): Job {
+  const view = jobView(job, queue);
+  const reason = event.data?.reason;
+  return typeof reason === "string" ? { ...view, reason } : view;
 }
 
 /** Server-Timing for a job: where its time went — the queue, the model load, the target, foreman itself. */

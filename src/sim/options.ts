@@ -1,8 +1,11 @@
 // Request `options` as Ollama's scheduler reads them: the type check
 // api.Options.FromMap does while scheduling (a wrong type is a 500, not a
-// 400), the load-time options a runner is started with, and sched.go's
-// needsReload rule for when a loaded runner cannot serve a request. Pure.
+// 400), and the load-time options a runner is started with, Ollama's choices
+// filled in. When a loaded runner cannot serve a request is sched.go's
+// needsReload, which foreman's drain key follows too: one rule, in
+// src/engine/load-options.ts. Pure.
 
+import { loadOptions, requestedLoad, type LoadOptions } from "../engine/load-options.ts";
 import { SimError } from "./errors.ts";
 
 type GoKind = "integer" | "float32" | "boolean" | "array";
@@ -51,21 +54,8 @@ export function checkOptionTypes(options: Record<string, unknown>): void {
   }
 }
 
-/** What a runner is started with (api.Runner plus the scheduler's flags), as needsReload compares it. */
-export interface LoadOptions {
-  /** Effective context: clamped to at least 4 (2048 for vision) and at most the training context. */
-  numCtx: number;
-  /** num_ctx came from Ollama's default, not the request. */
-  numCtxAuto: boolean;
-  numBatch: number;
-  numBatchAuto: boolean;
-  numGpu: number;
-  mainGpu: number | null;
-  useMmap: boolean | null;
-  numThread: number;
-  draftNumPredict: number;
-  contextShift: boolean;
-}
+/** A runner's options with Ollama's choices filled in: nothing unknown. */
+export type RunnerLoad = LoadOptions & { numCtx: number; numBatch: number; numThread: number; draftNumPredict: number; contextShift: boolean };
 
 export interface ModelFacts {
   trainContext: number;
@@ -77,53 +67,27 @@ export interface ModelFacts {
 /** OLLAMA_CONTEXT_LENGTH unset and no GPU: the lowest VRAM tier's default. */
 export const DEFAULT_NUM_CTX = 4096;
 
-const intOf = (value: unknown): number | undefined => (typeof value === "number" ? Math.trunc(value) : undefined);
-
 /** llama-server's automatic generation batch for a context size on CPU. */
 const autoBatch = (numCtx: number): number => (numCtx > 32768 ? 2048 : numCtx > 4096 ? 1024 : 512);
 
-/** The load-time options a request asks for (its `options` already type-checked), given the model and `shift`. */
-export function loadOptionsOf(options: Record<string, unknown>, model: ModelFacts, shift: boolean | undefined): LoadOptions {
-  const requestedCtx = intOf(options.num_ctx) ?? DEFAULT_NUM_CTX;
-  let numCtx = Math.max(requestedCtx, 4, model.vision ? 2048 : 0);
-  if (model.trainContext > 0) numCtx = Math.min(numCtx, model.trainContext);
-  const explicitBatch = intOf(options.num_batch);
-  // Embedding models without num_batch get llama-server's embedding batch, which is not "auto".
-  const numBatch = explicitBatch ?? (model.embedding ? Math.min(2048, requestedCtx) : autoBatch(numCtx));
-  return {
-    numCtx,
-    numCtxAuto: options.num_ctx === undefined || options.num_ctx === null,
-    numBatch,
-    numBatchAuto: explicitBatch === undefined && !model.embedding,
-    numGpu: intOf(options.num_gpu) ?? -1,
-    mainGpu: intOf(options.main_gpu) ?? null,
-    useMmap: typeof options.use_mmap === "boolean" ? options.use_mmap : null,
-    numThread: intOf(options.num_thread) ?? 0,
-    draftNumPredict: intOf(options.draft_num_predict) ?? 0,
-    contextShift: shift ?? model.family !== "deepseek2",
-  };
-}
-
 /**
- * sched.go's needsReload for the parts a simulated runner has (no adapters,
- * projectors or failing pings; use_mmap is never derived on CPU):
- * 1. A different context-shift setting reloads.
- * 2. Automatic num_ctx on both sides, or automatic num_batch on both sides, is not compared.
- * 3. num_gpu < 0 in the request means "don't care".
- * 4. Any other difference in num_ctx, num_batch, num_gpu, main_gpu, use_mmap, num_thread, draft_num_predict reloads.
+ * The options a runner is started with for a request (its `options` already type-checked),
+ * given the model and `shift`: what the request says, read as foreman reads it, and Ollama's
+ * choices for what it leaves out — every value filled in.
  */
-export function needsReload(loaded: LoadOptions, wanted: LoadOptions): boolean {
-  if (loaded.contextShift !== wanted.contextShift) return true;
-  const numCtx = loaded.numCtxAuto && wanted.numCtxAuto ? loaded.numCtx : wanted.numCtx;
-  const numBatch = loaded.numBatchAuto && wanted.numBatchAuto ? loaded.numBatch : wanted.numBatch;
-  const numGpu = wanted.numGpu < 0 ? loaded.numGpu : wanted.numGpu;
-  return (
-    numCtx !== loaded.numCtx ||
-    numBatch !== loaded.numBatch ||
-    numGpu !== loaded.numGpu ||
-    wanted.mainGpu !== loaded.mainGpu ||
-    wanted.useMmap !== loaded.useMmap ||
-    wanted.numThread !== loaded.numThread ||
-    wanted.draftNumPredict !== loaded.draftNumPredict
-  );
+export function loadOptionsOf(options: Record<string, unknown>, model: ModelFacts, shift: boolean | undefined): RunnerLoad {
+  const asked = loadOptions(requestedLoad({ options, shift }));
+  let numCtx = Math.max(asked.numCtx ?? DEFAULT_NUM_CTX, 4, model.vision ? 2048 : 0);
+  if (model.trainContext > 0) numCtx = Math.min(numCtx, model.trainContext);
+  // Embedding models without num_batch get llama-server's embedding batch, which is not "auto".
+  const numBatch = asked.numBatch ?? (model.embedding ? Math.min(2048, asked.numCtx ?? DEFAULT_NUM_CTX) : autoBatch(numCtx));
+  return {
+    ...asked,
+    numCtx,
+    numBatch,
+    numBatchAuto: asked.numBatchAuto && !model.embedding,
+    numThread: asked.numThread ?? 0,
+    draftNumPredict: asked.draftNumPredict ?? 0,
+    contextShift: asked.contextShift ?? model.family !== "deepseek2",
+  };
 }

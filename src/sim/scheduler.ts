@@ -11,12 +11,13 @@ import { abortable, FOREVER_NS, msToNs, nowNs, sleep } from "./clock.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
 import type { KeepAlive } from "./duration.ts";
 import type { ModelEntry } from "./catalogue.ts";
-import { needsReload, type LoadOptions } from "./options.ts";
+import { needsReload } from "../engine/load-options.ts";
+import type { RunnerLoad } from "./options.ts";
 import type { SimCounters, SimFaults, SimSettings } from "./types.ts";
 
 interface Runner {
   entry: ModelEntry;
-  load: LoadOptions;
+  load: RunnerLoad;
   loaded: boolean;
   ready: Promise<void>;
   refs: number;
@@ -32,7 +33,7 @@ interface Runner {
 export interface Want {
   entry: ModelEntry;
   keepAlive: KeepAlive;
-  load: LoadOptions;
+  load: RunnerLoad;
 }
 
 export interface Lease {

@@ -116,4 +116,18 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_queued_age ON jobs(lane, model_key, seq) WHERE status = 'queued' AND not_before IS NULL;
   CREATE INDEX jobs_not_before ON jobs(not_before) WHERE not_before IS NOT NULL;
   `,
+  // preemption and the drain key (ADRs 0020, 0021): whether a job may be preempted and how often
+  // it was; the drain key (the model and the load-time options that force a reload) that the
+  // scheduler groups work by, so its partial indexes and its loose index scan move from the model
+  // key to it. Rows stored before get their model's key: they ran by model alone, and still do.
+  `
+  ALTER TABLE jobs ADD COLUMN preemptible INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE jobs ADD COLUMN preemptions INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN drain_key TEXT NOT NULL DEFAULT '';
+  UPDATE jobs SET drain_key = model_key;
+  DROP INDEX jobs_queued_best;
+  DROP INDEX jobs_queued_age;
+  CREATE INDEX jobs_queued_best ON jobs(lane, drain_key, priority DESC, seq) WHERE status = 'queued' AND not_before IS NULL;
+  CREATE INDEX jobs_queued_age ON jobs(lane, drain_key, seq) WHERE status = 'queued' AND not_before IS NULL;
+  `,
 ];

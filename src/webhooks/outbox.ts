@@ -2,7 +2,7 @@
 // that wants the event, carrying the payload as it is at that moment. Whatever commits the
 // state change commits its deliveries; nothing is sent from inside the transaction, and the
 // dispatcher is woken only once the transaction has committed.
-import { jobView } from "../queue/view.ts";
+import { eventView } from "../queue/view.ts";
 import type { JobEvent, JobRecord, Queue } from "../queue/queue.ts";
 import type { Deliveries } from "./deliveries.ts";
 
@@ -15,7 +15,7 @@ interface WebhookSpec {
 }
 
 export function payloadFor(job: JobRecord, event: JobEvent, queue: Queue): string {
-  const data: Record<string, unknown> = { ...jobView(job) };
+  const data: Record<string, unknown> = { ...eventView(job, event) };
   if (event.type === "done") {
     const artifact = queue.artifact(job.id);
     if (artifact && artifact.body.byteLength <= INLINE_ARTIFACT_BYTES && /json/.test(artifact.contentType)) {

@@ -56,11 +56,12 @@ describe("foreman jobs", () => {
     const dir = tempDir();
     const file = join(dir.path, "req.json");
     writeFileSync(file, JSON.stringify({ model: "llama3.2", prompt: "from a file" }));
-    const r = await cli(["submit", "--endpoint", "/api/generate", "--request", `@${file}`, "--priority", "5"]);
+    const r = await cli(["submit", "--endpoint", "/api/generate", "--request", `@${file}`, "--priority", "5", "--no-preempt"]);
     dir.remove();
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^endpoint\s+\/api\/generate$/m);
     expect(r.stdout).toMatch(/^priority\s+5$/m);
+    expect(r.stdout).toMatch(/^preemptions\s+0 \(not preemptible\)$/m);
     const id = /^id\s+(\S+)$/m.exec(r.stdout)![1]!;
     expect((await client.get(id, { wait: 60 })).status).toBe("done");
   });

@@ -32,6 +32,11 @@ describe("buildSubmission", () => {
     expect(sub).toEqual({ endpoint: "/api/chat", request: { model: "other", stream: false }, webhook: "http://hook", priority: -3, metadata: { k: 1 } });
   });
 
+  test("--no-preempt submits the job with preemptible false; without it the server's default holds", () => {
+    expect(buildSubmission({ model: "m", "no-preempt": true }, noFiles).preemptible).toBe(false);
+    expect(buildSubmission({ model: "m" }, noFiles)).not.toHaveProperty("preemptible");
+  });
+
   test.each([
     [{ prompt: "x" }, "a model is required"],
     [{ model: "m", endpoint: "/api/pull" }, "--endpoint"],
@@ -92,6 +97,7 @@ describe("format", () => {
   test("a state line per event of jobs watch", () => {
     const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queue_ms: 1200, total_ms: 65_000 }, error: null } as unknown as Job;
     expect(stateLine("queued", job)).toBe("queued   2 ahead\n");
+    expect(stateLine("queued", { ...job, reason: "preempted", queue_position: 0 })).toBe("queued   preempted: runs again from the start, 0 ahead\n");
     expect(stateLine("loading", job)).toBe("loading  llama3.2\n");
     expect(stateLine("done", job)).toBe("done     8 tokens in 1m5s after 1s in the queue\n");
     expect(stateLine("done", { ...job, timings: { queue_ms: 10, total_ms: 900 } })).toBe("done     8 tokens in 1s\n");

@@ -75,7 +75,15 @@ describe("the status screen", () => {
     jobsRun: 40,
     loads: 6,
     swaps: 4,
-    recentSwaps: [{ at: "2026-11-26T11:58:00Z", from: "qwen2.5:latest", to: "llama3.2:latest" }],
+    wake: null,
+    reloads: 1,
+    recentSwaps: [
+      { at: "2026-11-26T11:58:00Z", from: "qwen2.5:latest", to: "llama3.2:latest", reload: false },
+      { at: "2026-11-26T11:50:00Z", from: "qwen2.5:latest", to: "qwen2.5:latest num_ctx=8192", reload: true },
+    ],
+    preemptions: 2,
+    preemptedGenerationSeconds: 14.5,
+    lastPreemption: { at: "2026-11-26T11:59:00Z", job: "01H", model: "qwen2.5", by: "01K", discardedSeconds: 9.5, preemptions: 1 },
   };
   const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
@@ -90,20 +98,26 @@ describe("the status screen", () => {
         "          MODEL            QUEUED  RUNNING  OLDEST WAIT",
         "          llama3.2:latest  1       1        30s",
         "          qwen2.5:latest   2       0        1m12s",
-        "swaps     4 swaps in 6 loads, 40 run",
+        "swaps     4 swaps (1 reload) in 6 loads, 40 run",
         "          11:58:00  qwen2.5:latest → llama3.2:latest  (2m0s ago)",
+        "          11:50:00  qwen2.5:latest → qwen2.5:latest num_ctx=8192 (reload)  (10m0s ago)",
+        "preempted 2 jobs, 15s of generation discarded",
+        "          last 11:59:00  job 01H (qwen2.5) for 01K  (1m0s ago)",
         "",
       ].join("\n"),
     );
   });
 
   test("a target that is down, a paused worker, an empty queue; lines cut to the width", () => {
-    const down: Status = { ...base, target: { ...base.target, up: false, resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { byState: {}, byModel: {}, oldestQueuedAgeSeconds: null, oldestQueuedAgeSecondsByModel: {} }, recentSwaps: [] };
+    const down: Status = { ...base, target: { ...base.target, up: false, resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { byState: {}, byModel: {}, oldestQueuedAgeSeconds: null, oldestQueuedAgeSecondsByModel: {} }, recentSwaps: [], lastPreemption: null };
     const screen = statusScreen(down, { now, url: "http://127.0.0.1:8080", clock, width: 40 });
     expect(screen).toContain("target    http://mac.lan:11434  DOWN si…\n");
     expect(screen).toContain("resident  none\n");
     expect(screen).toContain("worker    paused: target down\n");
     expect(screen).toContain("queue     empty\n");
+    expect(screen).toContain("preempted none\n");
+    const waking = statusScreen({ ...down, wake: { mac: "00:11:22:33:44:55", addr: "255.255.255.255:9", sent: 2, lastSentAt: "2026-11-26T11:59:30Z", lastError: null } }, { now, url: "http://127.0.0.1:8080", clock });
+    expect(waking).toContain("\nwake      00:11:22:33:44:55 via 255.255.255.255:9: 2 packets sent, last 11:59:30 (30s ago)\n");
     for (const line of screen.trimEnd().split("\n")) expect(line.length).toBeLessThanOrEqual(40);
   });
 });

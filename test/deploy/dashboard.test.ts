@@ -31,7 +31,7 @@ describe("the Grafana dashboard", () => {
     const rows = dashboard.panels.filter((p) => p.type === "row").map((p) => p.title);
     expect(rows).toEqual(ROWS.map((r) => r.title));
     const titles = panels.map((p) => p.title);
-    for (const wanted of ["Queued by model", "Oldest wait by model", "Worker state", "Loads and swaps per hour", "Time to first token by model", "Tokens per second by model", "Finished per minute", "Backlog", "Attempts per minute", "Target", "Requests by status class"]) expect(titles).toContain(wanted);
+    for (const wanted of ["Queued by model", "Oldest wait by model", "Worker state", "Loads, swaps and reloads per hour", "Preemptions per hour", "Generation discarded by preemptions", "Wake-on-LAN packets per hour", "Time to first token by model", "Tokens per second by model", "Finished per minute", "Backlog", "Attempts per minute", "Target", "Requests by status class"]) expect(titles).toContain(wanted);
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     const cells = new Set<string>();

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { chooseNext, type Candidate, type ModelHead, type QueueHeads, type SchedulingState } from "../../src/engine/scheduler.ts";
 
 let seq = 0;
-const job = (modelKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, modelKey, priority, queuedAt });
-const head = (best: Candidate, oldestQueuedAt = best.queuedAt): ModelHead => ({ modelKey: best.modelKey, best, oldestQueuedAt });
+const job = (drainKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, drainKey, priority, queuedAt });
+const head = (best: Candidate, oldestQueuedAt = best.queuedAt): ModelHead => ({ drainKey: best.drainKey, best, oldestQueuedAt });
 const state = (over: Partial<SchedulingState> = {}): SchedulingState => ({ resident: [], now: 1000, agingCapMs: 500, ...over });
 const heads = (models: ModelHead[], interactive: Candidate | null = null): QueueHeads => ({ interactive, models });
 
@@ -83,6 +83,33 @@ describe("chooseNext (drain-by-model)", () => {
     expect(chooseNext(heads([head(a)]), state({ resident: ["b:latest", "a:latest"] }))).toBe(a);
   });
 
+  test("a model with other load-time options is another group: drained apart, swapped to like another model", () => {
+    const small = job("a:latest num_ctx=2048", 980);
+    const big = job("a:latest num_ctx=8192", 950);
+    const plain = job("a:latest", 900);
+    // the resident runner's group drains first, though the others are older
+    expect(chooseNext(heads([head(plain), head(big), head(small)]), state({ resident: ["a:latest num_ctx=2048"] }))).toBe(small);
+    // with nothing resident, the group that waited longest
+    expect(chooseNext(heads([head(big), head(small), head(plain)]), state())).toBe(plain);
+    // the aging cap applies between groups of one model as between models
+    expect(chooseNext(heads([head(plain), head(small)]), state({ now: 1400, resident: ["a:latest num_ctx=2048"] }))).toBe(plain);
+  });
+
+  test("after a preemption the interrupted drain goes on first, as though still resident; the aging cap still holds", () => {
+    const a = job("a:latest", 900);
+    const b = job("b:latest", 800);
+    // the interactive request left b resident; a's drain was interrupted
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["b:latest", "a:latest"], resume: "a:latest" }))).toBe(a);
+    // an interactive request still goes first
+    const i = job("c:latest", 950);
+    expect(chooseNext(heads([head(a), head(b)], i), state({ resident: ["b:latest"], resume: "a:latest" }))).toBe(i);
+    // a group past the aging cap is served even so
+    const c = job("c:latest", 100);
+    expect(chooseNext(heads([head(a), head(b), head(c)]), state({ resident: ["b:latest"], resume: "a:latest" }))).toBe(c);
+    // a resumed group with nothing queued holds nothing
+    expect(chooseNext(heads([head(b)]), state({ resident: ["b:latest"], resume: "a:latest" }))).toBe(b);
+  });
+
   test("exhaustive: over every small queue the choice obeys the four rules", () => {
     const models = ["a:latest", "b:latest", "c:latest"];
     const times = [0, 400, 600, 999];
@@ -98,7 +125,7 @@ describe("chooseNext (drain-by-model)", () => {
           expect(chosen).toBeNull();
           continue;
         }
-        const res = hs.find((h) => h.modelKey === st.resident[0]);
+        const res = hs.find((h) => h.drainKey === st.resident[0]);
         const starved = hs.filter((h) => h !== res && st.now - h.oldestQueuedAt >= st.agingCapMs);
         const oldest = (list: ModelHead[]) => Math.min(...list.map((h) => h.oldestQueuedAt));
         const chosenHead = hs.find((h) => h.best === chosen)!;

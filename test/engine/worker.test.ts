@@ -1,9 +1,11 @@
 // The engine against a real simulator: drain-by-model, the aging cap, one request at a time
 // on the target, and a target that falls asleep mid-run.
 import { describe, expect, test } from "bun:test";
+import { chat as chatKind } from "../../jobs/chat.ts";
+import { loadOf } from "../../jobs/kind.ts";
 import { isTerminal } from "../../src/contract/states.ts";
 import { ASYNC, type JobRecord } from "../../src/queue/queue.ts";
-import { perTest, waitFor, type TestForeman } from "../harness.ts";
+import { perTest, postJob, waitFor, type TestForeman } from "../harness.ts";
 
 const start = perTest();
 
@@ -13,6 +15,19 @@ function enqueue(f: TestForeman, model: string, priority = 0, content = "hello")
   const job = f.services.queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, priority, request: chat(model, content) });
   f.services.worker.wake();
   return job;
+}
+
+/** `count` chat jobs queued in one transaction, each with the model and num_ctx `of(i)` gives it; then the worker is woken. */
+function backlog(f: TestForeman, count: number, of: (i: number) => { model: string; numCtx: number }): string[] {
+  const ids = f.services.queue.atomically(() =>
+    Array.from({ length: count }, (_, i) => {
+      const { model, numCtx } = of(i);
+      const body = { model, messages: [{ role: "user", content: `job ${i}` }], options: { num_ctx: numCtx, temperature: i / count } };
+      return f.services.queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model, request: JSON.stringify(body), load: loadOf(chatKind, body) }).id;
+    }),
+  );
+  f.services.worker.wake();
+  return ids;
 }
 
 /** Resolves when every job is terminal; polls the database, not a timer-based assertion. */
@@ -41,6 +56,56 @@ describe("worker", () => {
     const switches = order.filter((m, i) => i > 0 && m !== order[i - 1]).length;
     expect(switches).toBe(2);
     expect(foreman.services.worker.stats.loads).toBe(3);
+  });
+
+  test("load-time options: a backlog alternating num_ctx over two models loads each (model, options) group once", async () => {
+    const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 } });
+    // queued at once, so the order of the groups is the drain's alone
+    const ids = backlog(foreman, 24, (i) => ({ model: i % 4 < 2 ? "mistral" : "llama3.2", numCtx: i % 2 ? 8192 : 2048 }));
+    const jobs = await settle(foreman, ids);
+    expect(jobs.map((j) => j.status)).toEqual(ids.map(() => "done"));
+    expect(new Set(jobs.map((j) => j.drainKey))).toEqual(new Set(["mistral:latest num_ctx=2048", "mistral:latest num_ctx=8192", "llama3.2:latest num_ctx=2048", "llama3.2:latest num_ctx=8192"]));
+    // one load per group; a change of num_ctx within a model is a reload (two when the drain
+    // takes each model's groups back to back, one when another model comes in between)
+    expect([sim.counters.loads, sim.counters.swaps]).toEqual([4, 3]);
+    expect([1, 2]).toContain(sim.counters.reloads);
+    expect(foreman.services.worker.stats).toMatchObject({ loads: 4, swaps: 3, reloads: sim.counters.reloads });
+    const order = [...jobs].sort((a, b) => a.finishedAt! - b.finishedAt! || a.seq - b.seq).map((j) => j.drainKey);
+    expect(order.filter((k, i) => i > 0 && k !== order[i - 1])).toHaveLength(3);
+    expect(sim.counters.maxConcurrent).toBe(1);
+    const status = (await (await fetch(`${url}/status`)).json()) as Record<string, any>;
+    expect(status.reloads).toBe(sim.counters.reloads);
+    // a reload is the same model with other options
+    const reloads = status.recentSwaps.filter((s: { reload: boolean }) => s.reload);
+    expect(reloads.map((s: { from: string; to: string }) => s.from.split(" ")[0] === s.to.split(" ")[0])).toEqual(reloads.map(() => true));
+    expect(reloads).toHaveLength(sim.counters.reloads);
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain(`\nforeman_model_reloads_total ${sim.counters.reloads}\n`);
+  });
+
+  test("load-time options: with room for every model, changing num_ctx still reloads once per group", async () => {
+    const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 3 } });
+    const ids = backlog(foreman, 16, (i) => ({ model: i % 2 ? "llama3.2" : "mistral", numCtx: i % 4 < 2 ? 2048 : 8192 }));
+    await settle(foreman, ids);
+    expect([sim.counters.loads, sim.counters.reloads]).toEqual([4, 2]);
+    expect(foreman.services.worker.stats.reloads).toBe(2);
+  });
+
+  test("a passthrough request's load-time options are read from its body: its record carries the drain key, and jobs with the same options follow without a reload", async () => {
+    const { sim, foreman, url } = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 30, responseTokens: 3, maxLoaded: 1 } });
+    const body = { model: "llama3.2", messages: [{ role: "user", content: "hi" }], options: { num_ctx: 8192, use_mmap: false }, stream: false };
+    expect((await fetch(`${url}/api/chat`, { method: "POST", body: JSON.stringify(body) })).status).toBe(200);
+    const [record] = foreman.services.queue.list({ lane: 0, limit: 1 });
+    expect(record!.drainKey).toBe("llama3.2:latest num_ctx=8192 use_mmap=false");
+    // the OpenAI layer passes no load-time options on: its requests run with the model's defaults
+    const v1 = { model: "llama3.2", messages: [{ role: "user", content: "hi" }], options: { num_ctx: 8192 } };
+    expect((await fetch(`${url}/v1/chat/completions`, { method: "POST", body: JSON.stringify(v1) })).status).toBe(200);
+    expect(foreman.services.queue.list({ lane: 0, limit: 1 })[0]!.drainKey).toBe("llama3.2:latest");
+    // POST /jobs reads them from the request as well
+    const { job } = await postJob(url, { request: { ...body, stream: undefined } });
+    expect(foreman.services.queue.get(job.id)!.drainKey).toBe("llama3.2:latest num_ctx=8192 use_mmap=false");
+    await settle(foreman, [job.id]);
+    expect(sim.counters.reloads).toBe(2);
+    expect(foreman.services.worker.stats.reloads).toBe(2);
   });
 
   test("each job's artifact is the target's non-streamed reply shape, and the job records its timings", async () => {

@@ -44,7 +44,7 @@ describe("backing off", () => {
   });
 
   test("with many jobs backing off, the scheduler's input and the release are index seeks", () => {
-    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, created_at, queued_at, updated_at, not_before) VALUES (?, 1, '/api/chat', ?, ?, 0, 'queued', ?, ?, ?, ?)`);
+    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, created_at, queued_at, updated_at, not_before) VALUES (?1, 1, '/api/chat', ?2, ?3, ?3, 0, 'queued', ?4, ?5, ?6, ?7)`);
     store.db.transaction(() => {
       for (let n = 0; n < 50_000; n++) insert.run(`x${n}`, `m${n % 5}`, `m${n % 5}:latest`, n, n, n, 10_000 + n);
     })();

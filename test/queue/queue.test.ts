@@ -145,12 +145,36 @@ describe("queue", () => {
     const i = add("b", 0, INTERACTIVE);
     const heads = queue.heads();
     expect(heads.interactive?.id).toBe(i.id);
-    const a = heads.models.find((m) => m.modelKey === "a:latest")!;
+    const a = heads.models.find((m) => m.drainKey === "a:latest")!;
     expect(a.best.id).toBe(a2.id);
     expect(a.oldestQueuedAt).toBe(10);
-    expect(heads.models.map((m) => m.modelKey)).toEqual(["a:latest", "b:latest"]);
+    expect(heads.models.map((m) => m.drainKey)).toEqual(["a:latest", "b:latest"]);
     queue.transition(a2.id, "working");
-    expect(queue.heads().models.find((m) => m.modelKey === "a:latest")!.best.id).toBe(a1.id);
+    expect(queue.heads().models.find((m) => m.drainKey === "a:latest")!.best.id).toBe(a1.id);
+  });
+
+  test("heads group jobs by drain key: one model with two num_ctx values is two groups", () => {
+    const plain = add("a");
+    const big = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "A:latest", request: "{}", load: { num_ctx: 8192 } });
+    expect(big.drainKey).toBe("a:latest num_ctx=8192");
+    expect(big.modelKey).toBe("a:latest");
+    expect(queue.heads().models.map((m) => [m.drainKey, m.best.id])).toEqual([
+      ["a:latest", plain.id],
+      ["a:latest num_ctx=8192", big.id],
+    ]);
+  });
+
+  test("a preempted job goes back to the queue counted apart from failures, its progress discarded, and keeps its place", () => {
+    const first = add("a");
+    const second = add("a");
+    queue.transition(first.id, "working", { attempt: true });
+    queue.progress(first.id, 5, 40);
+    const back = queue.transition(first.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted" } });
+    expect([back.status, back.preemptions, back.failures, back.attempts, back.progressTokens]).toEqual(["queued", 1, 0, 1, 0]);
+    expect(queue.heads().models[0]!.best.id).toBe(first.id);
+    expect(second.preemptible).toBe(true);
+    expect(queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "a", request: "{}", preemptible: false }).preemptible).toBe(false);
+    expect(queue.history(first.id).at(-1)!.job.preemptions).toBe(1);
   });
 
   test("queue position counts interactive work and older jobs ahead", () => {
@@ -198,22 +222,22 @@ describe("queue", () => {
         if (job.status === "queued") queue.transition(id, random() < 0.5 ? "working" : "canceled");
         else if (job.status === "working") queue.transition(id, random() < 0.5 ? "queued" : "done");
       }
-      const queued = (store.db.query("SELECT id, seq, model_key, priority, created_at FROM jobs WHERE status = 'queued' AND lane = 1").all() as { id: string; seq: number; model_key: string; priority: number; created_at: number }[]);
-      const expected = [...new Set(queued.map((j) => j.model_key))].sort().map((modelKey) => {
-        const mine = queued.filter((j) => j.model_key === modelKey);
+      const queued = store.db.query("SELECT id, seq, drain_key, priority, created_at FROM jobs WHERE status = 'queued' AND lane = 1").all() as { id: string; seq: number; drain_key: string; priority: number; created_at: number }[];
+      const expected = [...new Set(queued.map((j) => j.drain_key))].sort().map((drainKey) => {
+        const mine = queued.filter((j) => j.drain_key === drainKey);
         const best = [...mine].sort((x, y) => y.priority - x.priority || x.seq - y.seq)[0]!;
-        return { modelKey, best: best.id, oldestQueuedAt: Math.min(...mine.map((j) => j.created_at)) };
+        return { drainKey, best: best.id, oldestQueuedAt: Math.min(...mine.map((j) => j.created_at)) };
       });
-      expect(queue.heads().models.map((h) => ({ modelKey: h.modelKey, best: h.best.id, oldestQueuedAt: h.oldestQueuedAt }))).toEqual(expected);
+      expect(queue.heads().models.map((h) => ({ drainKey: h.drainKey, best: h.best.id, oldestQueuedAt: h.oldestQueuedAt }))).toEqual(expected);
     }
   });
 
   test("choosing the next job stays a few index seeks with many queued jobs", () => {
-    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, priority, status, created_at, queued_at, updated_at) VALUES (?, 1, '/api/chat', ?, ?, 0, 'queued', ?, ?, ?)`);
+    const insert = store.db.query(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, created_at, queued_at, updated_at) VALUES (?1, 1, '/api/chat', ?2, ?3, ?3, 0, 'queued', ?4, ?5, ?6)`);
     store.db.transaction(() => {
       for (let n = 0; n < 50_000; n++) insert.run(`x${n}`, `m${n % 5}`, `m${n % 5}:latest`, n, n, n);
     })();
-    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, model_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND model_key = ? LIMIT 1`).all("m1:latest") as { detail: string }[];
+    const plan = store.db.query(`EXPLAIN QUERY PLAN SELECT id, seq, drain_key, priority, created_at FROM jobs INDEXED BY jobs_queued_best WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`).all("m1:latest") as { detail: string }[];
     expect(plan.map((p) => p.detail).join(" ")).not.toContain("SCAN");
     const heads = queue.heads();
     expect(heads.models).toHaveLength(5);

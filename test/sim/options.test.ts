@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { SimError } from "../../src/sim/errors.ts";
-import { checkOptionTypes, DEFAULT_NUM_CTX, loadOptionsOf, needsReload, type LoadOptions, type ModelFacts } from "../../src/sim/options.ts";
+import { needsReload } from "../../src/engine/load-options.ts";
+import { checkOptionTypes, DEFAULT_NUM_CTX, loadOptionsOf, type ModelFacts, type RunnerLoad } from "../../src/sim/options.ts";
 
 const LLAMA: ModelFacts = { trainContext: 131072, family: "llama", vision: false, embedding: false };
-const load = (options: Record<string, unknown> = {}, model: ModelFacts = LLAMA, shift?: boolean): LoadOptions => loadOptionsOf(options, model, shift);
+const load = (options: Record<string, unknown> = {}, model: ModelFacts = LLAMA, shift?: boolean): RunnerLoad => loadOptionsOf(options, model, shift);
 
 function typeError(options: Record<string, unknown>): { status: number; message: string } | null {
   try {

@@ -5,7 +5,7 @@
 import { defineRoute } from "../../../src/http/route.ts";
 import { findJob } from "../../../src/http/job-lookup.ts";
 import { isTerminal } from "../../../src/contract/states.ts";
-import { jobView } from "../../../src/queue/view.ts";
+import { eventView } from "../../../src/queue/view.ts";
 import type { JobEvent, JobRecord } from "../../../src/queue/queue.ts";
 
 const HEARTBEAT_MS = 15_000;
@@ -38,7 +38,7 @@ export default defineRoute({
         const send = (record: JobRecord, event: JobEvent, latest: boolean) => {
           if (event.id <= lastId) return;
           lastId = event.id;
-          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify(jobView(record, latest ? queue : undefined))}\n\n`);
+          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify(eventView(record, event, latest ? queue : undefined))}\n\n`);
           if (isTerminal(event.type)) close();
         };
         cleanups.push(watch.subscribe(job.id, (record, event) => send(record, event, true)));
