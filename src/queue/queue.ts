@@ -216,6 +216,8 @@ interface EventRow {
   snapshot: string | null;
 }
 
+const toEvent = (e: EventRow): JobEvent => ({ id: e.id, jobId: e.job_id, type: e.type as JobStatus, at: e.at, data: parse(e.data) as Record<string, unknown> | null });
+
 type Params = Record<string, string | number | null>;
 const TERMINAL_SQL = "('done', 'failed', 'canceled')";
 const COLUMNS_HEAD = "id, seq, drain_key, priority, created_at";
@@ -419,14 +421,15 @@ export class Queue {
   enqueue(input: EnqueueInput): JobRecord {
     return this.atomically(() => {
       const now = this.clock();
+      const key = modelKey(input.model);
       const row: Row = {
         seq: 0,
         id: newId(now),
         lane: input.lane,
         endpoint: input.endpoint,
         model: input.model,
-        model_key: modelKey(input.model),
-        drain_key: drainKey(modelKey(input.model), input.load ?? {}),
+        model_key: key,
+        drain_key: drainKey(key, input.load ?? {}),
         priority: input.priority ?? 0,
         status: "queued",
         request: input.request ?? null,
@@ -602,7 +605,7 @@ export class Queue {
   }
 
   events(jobId: string, afterId = 0): JobEvent[] {
-    return this.history(jobId, afterId).map((h) => h.event);
+    return this.s.events.all(jobId, afterId).map(toEvent);
   }
 
   /**
@@ -613,9 +616,9 @@ export class Queue {
     const current = this.get(jobId);
     if (!current) return [];
     return this.s.events.all(jobId, afterId).map((e) => {
-      const type = e.type as JobStatus;
-      const then = e.snapshot === null ? { status: type } : (JSON.parse(e.snapshot) as Snapshot);
-      return { event: { id: e.id, jobId: e.job_id, type, at: e.at, data: parse(e.data) as Record<string, unknown> | null }, job: { ...current, ...then } };
+      const event = toEvent(e);
+      const then = e.snapshot === null ? { status: event.type } : (JSON.parse(e.snapshot) as Snapshot);
+      return { event, job: { ...current, ...then } };
     });
   }
 
