@@ -12,5 +12,6 @@ if (!built.success) {
   for (const log of built.logs) console.error(log);
   process.exit(1);
 }
-await $`tsc -p ${join(dir, "tsconfig.build.json")}`;
+// the project's own TypeScript, whatever PATH holds
+await $`${join(import.meta.dir, "..", "node_modules", ".bin", "tsc")} -p ${join(dir, "tsconfig.build.json")}`;
 console.log("clients/ts/dist: index.js and type declarations");

@@ -5,7 +5,7 @@
 import type { ForemanClient } from "../../clients/ts/index.ts";
 import { chat } from "../../jobs/chat.ts";
 import { ForemanConnectionError } from "../../clients/ts/errors.ts";
-import { ReplyError } from "./exit-codes.ts";
+import { Failed } from "./exit-codes.ts";
 import { ndjsonObjects } from "./ndjson.ts";
 
 export interface ChatMessage {
@@ -34,7 +34,7 @@ export async function streamChat(client: ForemanClient, request: ChatRequest, on
   });
   const assembler = chat.assembler!();
   for await (const line of res.body ? ndjsonObjects(res.body, "foreman", signal) : []) {
-    if (typeof line.error === "string") throw new ReplyError(line.error);
+    if (typeof line.error === "string") throw new Failed(line.error);
     const thinking = (line.message as { thinking?: unknown } | undefined)?.thinking;
     if (typeof thinking === "string" && thinking) on.thinking(thinking);
     const { text } = assembler.push(line);

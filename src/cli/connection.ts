@@ -36,3 +36,8 @@ export async function getJson<T>(client: ForemanClient, path: string, signal?: A
     throw new ForemanConnectionError(`${path}: the reply broke off or is not JSON: ${messageOf(err)}`, err);
   }
 }
+
+/** Prints `value` as JSON with --json, else the human text. */
+export function show(values: Values, value: unknown, human: () => string): void {
+  process.stdout.write(values.json === true ? `${JSON.stringify(value, null, 2)}\n` : human());
+}

@@ -17,19 +17,14 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-/** A streamed answer that ended in an error line from the target: like a failed job, exit 1. */
-export class ReplyError extends Error {
-  override readonly name = "ReplyError";
+/** The command's own work failed (a backup that could not be made, an answer that ended in the target's error line): exit 1. */
+export class Failed extends Error {
+  override readonly name: string = "Failed";
 }
 
 /** The person stopped the answer (Ctrl-C): like a canceled job, exit 1. */
-export class Stopped extends Error {
+export class Stopped extends Failed {
   override readonly name = "Stopped";
-}
-
-/** The command's own work failed (a backup that could not be made): exit 1. */
-export class Failed extends Error {
-  override readonly name = "Failed";
 }
 
 /** Pure: the exit code for a finished wait. */
@@ -41,7 +36,7 @@ export function exitCodeOfJob(job: Job): number {
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
-  if (err instanceof JobError || err instanceof ReplyError || err instanceof Stopped || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
+  if (err instanceof JobError || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
   if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
   return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };

@@ -6,19 +6,15 @@ import type { ForemanClient } from "../../clients/ts/index.ts";
 import { jobEndError } from "../../clients/ts/run.ts";
 import type { Job, ListFilter } from "../../clients/ts/types.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
-import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
+import { LANE_NAMES } from "../contract/lanes.ts";
 import { JOB_STATES, type JobStatus } from "../contract/states.ts";
-import { clientOf } from "./connection.ts";
+import { clientOf, show } from "./connection.ts";
 import { EXIT, exitCodeOfJob, UsageError } from "./exit-codes.ts";
 import { artifactText, jobDetails, jobRows, noJobs, stateLine } from "./format.ts";
-import { seconds, str, type Handler, type Values } from "./spec.ts";
+import { oneOf, seconds, str, type Handler, type Values } from "./spec.ts";
 import { buildSubmission, type SubmitFlags } from "./submission.ts";
 
 const out = (text: string) => process.stdout.write(text);
-
-function show(values: Values, value: unknown, human: () => string): void {
-  out(values.json === true ? `${JSON.stringify(value, null, 2)}\n` : human());
-}
 
 const waitOptions = (values: Values) => {
   const timeout = seconds("--timeout", values.timeout);
@@ -26,12 +22,14 @@ const waitOptions = (values: Values) => {
 };
 
 /**
- * The answer of a finished job: its text (the artifact with --json) when it is done; a job
- * that failed or was canceled is printed with --json and its error ends the command (exit 1).
+ * Waits (--timeout) for the job to end, then prints its answer: its text (the artifact with
+ * --json) when it is done; a job that failed or was canceled is printed with --json and its
+ * error ends the command (exit 1).
  */
-export async function printAnswer(client: ForemanClient, job: Job, values: Values): Promise<number> {
+export async function printAnswer(client: ForemanClient, jobId: string, values: Values): Promise<number> {
+  const job = await client.wait(jobId, waitOptions(values));
   if (job.status !== "done") {
-    if (values.json === true) out(`${JSON.stringify(job, null, 2)}\n`);
+    show(values, job, () => "");
     throw jobEndError(job);
   }
   const artifact = await client.artifact(job.id);
@@ -44,7 +42,7 @@ export const submit: Handler = async ({ values }) => {
   const submission = buildSubmission(values as SubmitFlags, (path) => readFileSync(path, "utf8"));
   const key = str(values["idempotency-key"]) ?? globalThis.crypto.randomUUID();
   const job = await client.submit(submission, { idempotencyKey: key });
-  if (values.wait) return printAnswer(client, await client.wait(job.id, waitOptions(values)), values);
+  if (values.wait) return printAnswer(client, job.id, values);
   show(values, job, () => jobDetails(job));
   return EXIT.ok;
 };
@@ -57,13 +55,9 @@ export const get: Handler = async ({ values, positionals: [id] }) => {
 };
 
 export const ls: Handler = async ({ values }) => {
-  const status = str(values.status);
-  if (status !== undefined && !(JOB_STATES as readonly string[]).includes(status)) throw new UsageError(`--status: expected one of ${JOB_STATES.join(", ")}`);
-  const lane = str(values.lane);
-  if (lane !== undefined && !(LANE_NAMES as readonly string[]).includes(lane)) throw new UsageError(`--lane: expected one of ${LANE_NAMES.join(", ")}`);
   const limit = str(values.limit);
   if (limit !== undefined && !/^\d+$/.test(limit)) throw new UsageError("--limit: expected a positive integer");
-  const filter: ListFilter = { lane: lane as LaneName | undefined, status: status as JobStatus | undefined, model: str(values.model), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
+  const filter: ListFilter = { lane: oneOf("--lane", values.lane, LANE_NAMES), status: oneOf("--status", values.status, JOB_STATES), model: str(values.model), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
   const page = await clientOf(values).list(filter);
   show(values, page, () => (page.jobs.length ? jobRows(page.jobs, Date.now(), filter.lane) : noJobs(filter)) + (page.next_cursor ? `more: --cursor ${page.next_cursor}\n` : ""));
   return EXIT.ok;

@@ -2,7 +2,7 @@
 // (GET /api/ps), asked through foreman, in the columns and formats of `ollama list` and
 // `ollama ps` (four spaces between columns, sizes and times from human.ts). `--json` prints
 // the target's reply as it is.
-import { clientOf, getJson } from "./connection.ts";
+import { clientOf, getJson, show } from "./connection.ts";
 import { EXIT } from "./exit-codes.ts";
 import { table } from "./format.ts";
 import { humanBytes, humanTime } from "./human.ts";
@@ -55,12 +55,12 @@ export const models: Handler = async ({ values, positionals: [prefix] }) => {
   const { body, headers } = await getJson<{ models?: TagsModel[] | null }>(clientOf(values), "/api/tags");
   const cached = /copied-at=([^;\s]+)/.exec(headers.get("x-foreman-cache") ?? "")?.[1];
   if (cached) console.error(`foreman models: the target is not answering; this is foreman's copy from ${humanTime(cached, Date.now()).toLowerCase()}`);
-  process.stdout.write(values.json === true ? `${JSON.stringify(body, null, 2)}\n` : modelsTable(body.models ?? [], Date.now(), prefix));
+  show(values, body, () => modelsTable(body.models ?? [], Date.now(), prefix));
   return EXIT.ok;
 };
 
 export const ps: Handler = async ({ values, positionals: [prefix] }) => {
   const { body } = await getJson<{ models?: RunningModel[] | null }>(clientOf(values), "/api/ps");
-  process.stdout.write(values.json === true ? `${JSON.stringify(body, null, 2)}\n` : psTable(body.models ?? [], Date.now(), prefix));
+  show(values, body, () => psTable(body.models ?? [], Date.now(), prefix));
   return EXIT.ok;
 };

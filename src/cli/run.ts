@@ -2,12 +2,12 @@
 // passthrough POST /api/chat), the answer streamed as it is generated. The prompt comes from
 // the arguments and/or stdin, as `ollama run` takes it; with neither, on a terminal, a chat
 // (interactive.ts). `--job` sends it as an async job instead and prints the answer when done.
-import { clientOf } from "./connection.ts";
+import { clientOf, show } from "./connection.ts";
 import { answer } from "./answer.ts";
 import { EXIT, UsageError } from "./exit-codes.ts";
 import { interactiveChat } from "./interactive.ts";
 import { printAnswer } from "./jobs.ts";
-import { seconds, type Handler } from "./spec.ts";
+import type { Handler } from "./spec.ts";
 
 /** Pure: the prompt from what was piped in and the arguments, joined as `ollama run` joins them. */
 export function promptOf(piped: string | null, words: readonly string[]): string {
@@ -26,12 +26,11 @@ export const run: Handler = async ({ values, positionals: [model, ...words] }) =
   }
   const messages = [{ role: "user", content: prompt }];
   if (values.job === true) {
-    const timeout = seconds("--timeout", values.timeout);
     const job = await client.submit({ endpoint: "/api/chat", request: { model, messages } }, { idempotencyKey: globalThis.crypto.randomUUID() });
     if (process.stderr.isTTY) process.stderr.write(`job ${job.id} queued; waiting for it (Ctrl-C stops waiting, not the job)\n`);
-    return printAnswer(client, await client.wait(job.id, timeout === undefined ? {} : { timeout: timeout * 1000 }), values);
+    return printAnswer(client, job.id, values);
   }
   const reply = await answer(client, { model: model!, messages }, { print: values.json !== true });
-  if (values.json === true) process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+  show(values, reply, () => "");
   return EXIT.ok;
 };

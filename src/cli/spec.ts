@@ -51,7 +51,7 @@ export interface CommandSpec {
   readonly commands?: readonly CommandSpec[];
 }
 
-export const HELP_FLAG: FlagSpec = { name: "help", short: "h", help: "show this help" };
+const HELP_FLAG: FlagSpec = { name: "help", short: "h", help: "show this help" };
 
 /** Every flag the command accepts, --help included. */
 export const flagsOf = (spec: CommandSpec): readonly FlagSpec[] => [...(spec.flags ?? []), HELP_FLAG];
@@ -145,6 +145,13 @@ export function usage(spec: CommandSpec, path: readonly string[]): string {
 
 /** A flag's value when it is a string. */
 export const str = (v: Values[string]): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** A flag's value when it is one of `list`, or undefined when it was not given. */
+export function oneOf<T extends string>(flag: string, v: Values[string], list: readonly T[]): T | undefined {
+  const s = str(v);
+  if (s !== undefined && !(list as readonly string[]).includes(s)) throw new UsageError(`${flag}: expected one of ${list.join(", ")}`);
+  return s as T | undefined;
+}
 
 /** A flag's value as seconds (a decimal number up to `max`), or undefined when it was not given. */
 export function seconds(flag: string, v: Values[string], max = Infinity): number | undefined {

@@ -2,6 +2,7 @@
 // --watch on a terminal the screen is redrawn in place on the alternate screen until Ctrl-C
 // (exit 0), and the last frame is left on the normal screen; off a terminal, frame after frame.
 import type { ForemanClient } from "../../clients/ts/index.ts";
+import { sleep } from "../../clients/ts/retry.ts";
 import type { Status } from "../../clients/ts/types.ts";
 import { clientOf, getJson } from "./connection.ts";
 import { describeError, EXIT } from "./exit-codes.ts";
@@ -34,10 +35,7 @@ async function watch(client: ForemanClient, values: Values, intervalMs: number):
     if (!tty) process.stdout.write(values.json === true ? last : `${last}\n`);
     // home, each line cleared to its end, then everything below: a redraw that never scrolls
     else process.stdout.write(`\x1b[H${last.trimEnd().split("\n").join("\x1b[K\n")}\x1b[K\n\x1b[J`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
-      stop.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-    });
+    await sleep(intervalMs, stop.signal).catch(() => {});
   }
   if (tty) process.stdout.write(`\x1b[?25h\x1b[?1049l${last}`);
   return EXIT.ok;

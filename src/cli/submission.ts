@@ -3,6 +3,7 @@
 import { ENDPOINTS } from "../../jobs/index.ts";
 import type { Submission } from "../../clients/ts/types.ts";
 import { UsageError } from "./exit-codes.ts";
+import { oneOf } from "./spec.ts";
 
 export interface SubmitFlags {
   endpoint?: string;
@@ -47,8 +48,7 @@ function jsonObject(flag: string, text: string, readFile: (path: string) => stri
 }
 
 export function buildSubmission(flags: SubmitFlags, readFile: (path: string) => string): Submission {
-  const endpoint = flags.endpoint ?? "/api/chat";
-  if (!ENDPOINTS.includes(endpoint)) throw new UsageError(`--endpoint: expected one of ${ENDPOINTS.join(", ")}`);
+  const endpoint = oneOf("--endpoint", flags.endpoint ?? "/api/chat", ENDPOINTS)!;
   const request = flags.request === undefined ? {} : jsonObject("--request", flags.request, readFile);
   if (flags.model !== undefined) request.model = flags.model;
   if (typeof request.model !== "string" || request.model === "") throw new UsageError("a model is required: --model NAME, or a request with a model");
