@@ -56,11 +56,25 @@ const root: Handler = async (invocation) => {
   return (await import("./serve.ts")).serve(invocation);
 };
 
+/** A `jobs` subcommand: its flags, then the client's; the job exit codes unless it says otherwise. */
 const jobCommand = (name: keyof typeof import("./jobs.ts"), spec: Omit<CommandSpec, "name" | "run">): CommandSpec => ({
   name,
+  footer: EXIT_HELP,
   ...spec,
   flags: [...(spec.flags ?? []), ...CLIENT_FLAGS],
   run: async () => (await import("./jobs.ts"))[name] as Handler,
+});
+
+/** `models` and `ps`: a listing of the target's, from `path` through foreman, as ollama shows it. */
+const targetListing = (name: "models" | "ps", summary: string, path: string, about: string): CommandSpec => ({
+  name,
+  summary,
+  args: "[PREFIX]",
+  arity: [0, 1],
+  about,
+  flags: [{ ...JSON_FLAG, help: `print the target's ${path} reply` }, ...CONNECTION_FLAGS],
+  footer: MODEL_EXITS,
+  run: async () => (await import("./models.ts"))[name],
 });
 
 export const COMMANDS: CommandSpec = {
@@ -114,26 +128,8 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
       footer: "Exit codes:\n  0  ok (--watch: stopped with Ctrl-C)\n  2  usage error\n  3  HTTP error from foreman, or foreman could not be reached",
       run: async () => (await import("./status.ts")).status,
     },
-    {
-      name: "models",
-      summary: "the target's models (like ollama list)",
-      args: "[PREFIX]",
-      arity: [0, 1],
-      about: "The target's models, from GET /api/tags through foreman, as `ollama list` shows them: NAME, ID,\nSIZE, MODIFIED. A PREFIX keeps the models whose name starts with it.",
-      flags: [{ ...JSON_FLAG, help: "print the target's /api/tags reply" }, ...CONNECTION_FLAGS],
-      footer: MODEL_EXITS,
-      run: async () => (await import("./models.ts")).models,
-    },
-    {
-      name: "ps",
-      summary: "the models resident on the target, and until when (like ollama ps)",
-      args: "[PREFIX]",
-      arity: [0, 1],
-      about: "The models loaded on the target, from GET /api/ps through foreman, as `ollama ps` shows them:\nNAME, ID, SIZE, PROCESSOR, CONTEXT, UNTIL.",
-      flags: [{ ...JSON_FLAG, help: "print the target's /api/ps reply" }, ...CONNECTION_FLAGS],
-      footer: MODEL_EXITS,
-      run: async () => (await import("./models.ts")).ps,
-    },
+    targetListing("models", "the target's models (like ollama list)", "/api/tags", "The target's models, from GET /api/tags through foreman, as `ollama list` shows them: NAME, ID,\nSIZE, MODIFIED. A PREFIX keeps the models whose name starts with it."),
+    targetListing("ps", "the models resident on the target, and until when (like ollama ps)", "/api/ps", "The models loaded on the target, from GET /api/ps through foreman, as `ollama ps` shows them:\nNAME, ID, SIZE, PROCESSOR, CONTEXT, UNTIL."),
     {
       name: "jobs",
       summary: "submit, list, watch, wait for and cancel async jobs",
@@ -158,14 +154,12 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
             { name: "wait", help: "wait for the job to end and print its answer" },
             { name: "timeout", value: "S", help: "with --wait: give up waiting after S seconds (exit 4; the job goes on)" },
           ],
-          footer: EXIT_HELP,
         }),
         jobCommand("get", {
           summary: "show a job",
           args: "ID",
           arity: [1, 1],
           flags: [{ name: "wait", value: "S", help: `long-poll up to S seconds (≤ ${MAX_WAIT_SECONDS}) for the job to end` }],
-          footer: EXIT_HELP,
         }),
         jobCommand("ls", {
           summary: "list jobs (or passthrough requests: --lane interactive), newest first, with age and queue position",
@@ -176,7 +170,6 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
             { name: "limit", value: "N", help: "jobs per page (default 50, at most 500)" },
             { name: "cursor", value: "C", help: "the next page (the cursor the previous page printed)" },
           ],
-          footer: EXIT_HELP,
         }),
         jobCommand("watch", {
           summary: "follow a job: its state changes and the text as it is generated",
@@ -185,17 +178,15 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
           about: `Follows the job's event stream (GET /jobs/{id}/events) until the job ends: a line per state change
 and the generated text as it streams (from when watch started: \`jobs artifact\` has all of it);
 --json prints each event as one JSON line.`,
-          footer: EXIT_HELP,
         }),
         jobCommand("wait", {
           summary: "wait until a job ends and show it",
           args: "ID",
           arity: [1, 1],
           flags: [{ name: "timeout", value: "S", help: "give up after S seconds (exit 4; the job goes on)" }],
-          footer: EXIT_HELP,
         }),
-        jobCommand("cancel", { summary: "cancel a queued or running job", args: "ID", arity: [1, 1], footer: EXIT_HELP }),
-        jobCommand("artifact", { summary: "print the result of a done job (its text; --json for all of it)", args: "ID", arity: [1, 1], footer: EXIT_HELP }),
+        jobCommand("cancel", { summary: "cancel a queued or running job", args: "ID", arity: [1, 1] }),
+        jobCommand("artifact", { summary: "print the result of a done job (its text; --json for all of it)", args: "ID", arity: [1, 1] }),
       ],
     },
     {

@@ -14,12 +14,17 @@ interface Node {
   spec: CommandSpec;
 }
 
+/** Every command of the table, and the paths of all but foreman itself (what a typed word may extend). */
+interface Tree {
+  all: readonly Node[];
+  paths: readonly string[];
+}
+
 function nodes(spec: CommandSpec, path = ""): Node[] {
   return [{ path, spec }, ...(spec.commands ?? []).flatMap((c) => nodes(c, `${path}/${c.name}`))];
 }
 
 const sq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-const flagWords = (spec: CommandSpec) => flagsOf(spec).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
 const valueFlags = (spec: CommandSpec) => flagsOf(spec).filter((f): f is FlagSpec & { value: string } => f.value !== undefined);
 const written = (f: FlagSpec) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])];
 /**
@@ -40,14 +45,12 @@ function valueCases(all: readonly Node[], reply: (c: Completion | undefined) => 
 /** The first line of a help text, for the shells that show one. */
 const line = (text: string) => text.split("\n")[0]!;
 
-function bash(root: CommandSpec): string {
-  const all = nodes(root);
-  const paths = all.filter((n) => n.path).map((n) => n.path);
+function bash({ all, paths }: Tree): string {
   const values = valueCases(all, (c) =>
     c === "file" ? `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))` : c ? `COMPREPLY=($(compgen -W ${sq(c.join(" "))} -- "$cur"))` : "COMPREPLY=()",
   ).map(([cases, reply]) => `    ${cases}) ${reply}; return ;;`);
   const words = all.map((n) => {
-    const list = [...(n.spec.commands ?? []).map((c) => c.name), ...(Array.isArray(n.spec.complete) ? n.spec.complete : []), ...flagWords(n.spec)];
+    const list = [...(n.spec.commands ?? []).map((c) => c.name), ...(Array.isArray(n.spec.complete) ? n.spec.complete : []), ...flagsOf(n.spec).flatMap(written)];
     const files = n.spec.complete === "file" ? `\n      [[ "$cur" != -* ]] && { compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return; }` : "";
     return `    "${n.path}")${files}\n      words=${sq(list.join(" "))} ;;`;
   });
@@ -74,9 +77,7 @@ complete -F _foreman foreman
 `;
 }
 
-function zsh(root: CommandSpec): string {
-  const all = nodes(root);
-  const paths = all.filter((n) => n.path).map((n) => n.path);
+function zsh({ all, paths }: Tree): string {
   const item = (name: string, help: string) => sq(`${name.replaceAll(":", "\\:")}:${line(help)}`);
   const values = valueCases(all, (c) => (c === "file" ? "_files" : c ? `compadd -- ${c.map(sq).join(" ")}` : "_message value")).map(([cases, reply]) => `    (${cases}) ${reply}; return ;;`);
   const items = all.map((n) => {
@@ -113,9 +114,7 @@ if [[ "\${funcstack[1]}" == _foreman ]]; then _foreman "$@"; else compdef _forem
 `;
 }
 
-function fish(root: CommandSpec): string {
-  const all = nodes(root);
-  const paths = all.filter((n) => n.path).map((n) => n.path);
+function fish({ all, paths }: Tree): string {
   const at = (path: string) => sq(`__foreman_at ${path === "" ? '""' : path}`);
   const values = (c: Completion | undefined) => (c === "file" ? " -r -F" : Array.isArray(c) ? ` -x -a ${sq(c.join(" "))}` : "");
   const lines = all.flatMap((n) => [
@@ -147,5 +146,6 @@ ${lines.join("\n")}
 }
 
 export function completionScript(shell: Shell, root: CommandSpec): string {
-  return { bash, zsh, fish }[shell](root);
+  const all = nodes(root);
+  return { bash, zsh, fish }[shell]({ all, paths: all.filter((n) => n.path).map((n) => n.path) });
 }

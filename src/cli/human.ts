@@ -56,3 +56,6 @@ export function shortDuration(ms: number): string {
   if (s >= 60) return `${Math.floor(s / 60)}m${s % 60}s`;
   return `${s}s`;
 }
+
+/** Text cut to `width` columns, an ellipsis marking the cut. */
+export const ellipsize = (text: string, width: number): string => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);

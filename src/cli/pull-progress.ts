@@ -4,7 +4,7 @@
 // size, speed, time left), fitted to the width so it never wraps — and plain lines (each
 // step, and every 25 %) for logs and pipes. Errors are not rendered here: the command prints
 // each once. Pure; the time is a parameter.
-import { humanBytes, shortDuration } from "./human.ts";
+import { ellipsize, humanBytes, shortDuration } from "./human.ts";
 
 export interface PullLine {
   status?: string;
@@ -74,8 +74,7 @@ export function speed(state: PullState): number {
   return seconds > 0 ? (last.bytes - first.bytes) / seconds : 0;
 }
 
-const left = (text: string, width: number) => " ".repeat(Math.max(0, width - text.length)) + text;
-const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text.padEnd(width));
+const fit = (text: string, width: number) => ellipsize(text, width).padEnd(width);
 
 export interface BarLayout {
   /** the terminal's columns; the line is kept one shorter, so it never wraps */
@@ -103,9 +102,9 @@ export function renderBar(state: PullState, layout: BarLayout): string {
   // as Ollama's bar: once every byte is there, the total alone and no speed
   const stopped = done || completed >= total;
   const rate = stopped ? 0 : speed(state);
-  const size = stopped ? `${left(humanBytes(total), 6)}${" ".repeat(7)}` : `${left(humanBytes(completed), 6)}/${left(humanBytes(total), 6)}`;
-  const timing = rate > 0 ? `  ${left(humanBytes(rate), 6)}/s  ${left(shortDuration(((total - completed) / rate) * 1000), 6)}` : " ".repeat(18);
-  const pre = `${name} ${left(String(pct), 3)}%`;
+  const size = stopped ? `${humanBytes(total).padStart(6)}${" ".repeat(7)}` : `${humanBytes(completed).padStart(6)}/${humanBytes(total).padStart(6)}`;
+  const timing = rate > 0 ? `  ${humanBytes(rate).padStart(6)}/s  ${shortDuration(((total - completed) / rate) * 1000).padStart(6)}` : " ".repeat(18);
+  const pre = `${name} ${String(pct).padStart(3)}%`;
   const bar = (room: number) => {
     const filled = Math.floor((room * pct) / 100);
     return ` ▕${"█".repeat(filled)}${" ".repeat(room - filled)}▏ `;

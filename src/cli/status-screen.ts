@@ -3,7 +3,7 @@
 // reloads, preemptions, and the Wake-on-LAN packets sent to a target that sleeps.
 // Pure: the time, the clock format and the width are parameters.
 import type { Status } from "../../clients/ts/types.ts";
-import { shortDuration } from "./human.ts";
+import { ellipsize, shortDuration } from "./human.ts";
 import { table } from "./format.ts";
 
 export interface ScreenOptions {
@@ -79,6 +79,6 @@ export function statusScreen(s: Status, o: ScreenOptions): string {
     ...labelled("swaps", swaps(s, o)),
     ...labelled("preempted", preempted(s, o)),
   ];
-  const cut = (line: string) => (o.width !== undefined && line.length > o.width ? `${line.slice(0, Math.max(0, o.width - 1))}…` : line);
+  const cut = (line: string) => (o.width === undefined ? line : ellipsize(line, o.width));
   return `${lines.map(cut).join("\n")}\n`;
 }
