@@ -21,8 +21,9 @@ export const openaiCompletions: JobKind = {
   endpoint: "/v1/completions",
   dialect: "openai",
   request: OpenAICompletionsRequest,
-  // `logprobs` becomes the generate handler's top_logprobs, checked before the model
-  reading: { struct: ["openai", "CompletionRequest"], beforeModel: (b) => topLogprobsInRange(b, "logprobs"), noModel: modelNotFound, notFound: notFoundQuoted },
+  // `logprobs` becomes the generate handler's top_logprobs — passed on only when it is above
+  // zero (Ollama's FromCompleteRequest) — and is checked before the model
+  reading: { struct: ["openai", "CompletionRequest"], beforeModel: (b) => topLogprobsInRange({ top_logprobs: typeof b.logprobs === "number" && b.logprobs > 0 ? b.logprobs : 0 }), noModel: modelNotFound, notFound: notFoundQuoted },
   jobBody: (body) => ({ ...body, stream: true, stream_options: { include_usage: true } }),
   assembler,
   framing: "sse",

@@ -38,8 +38,8 @@ export const modelRequired = () => ({ status: 400 as const, message: "model is r
 export const modelNotFound = (raw: string) => ({ status: 404 as const, message: notFoundQuoted(raw) });
 
 /** The chat and generate handlers' first check. */
-export function topLogprobsInRange(body: Body, field = "top_logprobs"): string | undefined {
-  const n = body[field];
+export function topLogprobsInRange(body: Body): string | undefined {
+  const n = body.top_logprobs;
   return typeof n === "number" && (n < 0 || n > 20) ? "top_logprobs must be between 0 and 20" : undefined;
 }
 

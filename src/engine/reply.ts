@@ -3,7 +3,7 @@
 // tokens it carried). Streamed replies are split into NDJSON lines or SSE events and fed to the
 // endpoint's assembler from jobs/; single JSON replies are kept whole. Pure of I/O and of queue
 // state: the worker decides what an outcome means for the job.
-import type { JobKind } from "../../jobs/kind.ts";
+import type { JobKind, Progress } from "../../jobs/kind.ts";
 import { DONE } from "../../jobs/openai-stream.ts";
 import { splitLines, splitSse } from "../contract/lines.ts";
 import { readAll } from "../target/stream.ts";
@@ -101,7 +101,15 @@ export class ReplyFolder {
       this.failure = { kind: "error", status: 500, message: errorMessage(item) };
       return;
     }
-    const p = this.assembler!.push(message);
+    let p: Progress;
+    try {
+      p = this.assembler!.push(message);
+    } catch (err) {
+      // a message the assembler cannot fold (say a tool call's arguments that are not JSON) makes
+      // the result unknowable; the bytes themselves still reach a passthrough caller unchanged
+      this.failure = { kind: "error", status: 502, message: `the target's reply could not be read: ${(err as Error).message}` };
+      return;
+    }
     this.chunks++;
     this.tokens += p.tokens;
     this.options.onProgress?.(this.chunks, this.tokens, p.text);

@@ -18,6 +18,7 @@ import type { ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
 import { checkImageURL, type ChatMessage } from "./request.ts";
 import type { Call } from "./context.ts";
+import { jsonKind } from "../schema/go-json.ts";
 
 /** What the reply echoes back from the request. */
 interface Echo {
@@ -41,7 +42,7 @@ const randomInt = (below: number): number => Math.floor(Math.random() * below);
 function contentText(items: unknown, where: string): string {
   if (typeof items === "string") return items;
   if (items === undefined || items === null) return "";
-  if (!Array.isArray(items)) throw new SimError(400, `${where}content must be a string or array: json: cannot unmarshal ${typeof items} into Go value of type []json.RawMessage`);
+  if (!Array.isArray(items)) throw new SimError(400, `${where}content must be a string or array: json: cannot unmarshal ${jsonKind(items)} into Go value of type []json.RawMessage`);
   let text = "";
   for (const [i, raw] of items.entries()) {
     const item = asObject(raw);
@@ -67,7 +68,7 @@ function toMessages(body: JsonObject): ChatMessage[] {
     return messages;
   }
   if (input === undefined || input === null) return messages;
-  if (!Array.isArray(input)) throw new SimError(400, `input must be a string or array: json: cannot unmarshal ${typeof input} into Go value of type []json.RawMessage`);
+  if (!Array.isArray(input)) throw new SimError(400, `input must be a string or array: json: cannot unmarshal ${jsonKind(input)} into Go value of type []json.RawMessage`);
   for (const [i, raw] of input.entries()) {
     const item = asObject(raw);
     const type = stringField(item, "type") || (stringField(item, "role") !== "" ? "message" : "");

@@ -52,7 +52,7 @@ function specific(path: string): string[] {
     "/api/embed": [{ model: "ghost", input: 5 }, { input: [1] }],
     "/api/embeddings": [],
     "/v1/chat/completions": [{ messages: [] }, { model: "llama3.2", messages: [] }, { messages: {} }, { top_logprobs: 30 }],
-    "/v1/completions": [{ logprobs: 25 }],
+    "/v1/completions": [{ logprobs: 25 }, { logprobs: -1 }],
     "/v1/embeddings": [{ input: undefined }, { input: [] }, { model: "llama3.2", input: null }, { encoding_format: "hex" }, { model: "ghost", input: [1] }],
     "/v1/responses": [],
     "/v1/messages": [{ max_tokens: 0 }, { model: "llama3.2", max_tokens: undefined }, { model: "llama3.2", messages: [] }, { model: "llama3.2", max_tokens: "16" }, { model: "llama3.2", messages: "hi" }],

@@ -207,6 +207,7 @@ describe("/v1/responses errors are OpenAI envelopes", () => {
     ["a file", { input: [{ role: "user", content: [{ type: "input_file", file_id: "f" }] }] }, "file inputs are not currently supported"],
     ["an image URL", { input: [{ role: "user", content: [{ type: "input_image", detail: "auto", image_url: "https://x/y.png" }] }] }, "image URLs are not currently supported, please use base64 encoded data instead"],
     ["a bad effort", { input: "x", reasoning: { effort: "huge" } }, 'invalid reasoning value: "huge" (must be "minimal", "low", "medium", "high", "xhigh", "ultra", "max", or "none")'],
+    ["a boolean input (Go names its kind bool)", { input: true }, "input must be a string or array: json: cannot unmarshal bool into Go value of type []json.RawMessage"],
     ["broken call arguments", { input: [{ type: "function_call", call_id: "c", name: "f", arguments: "{x" }] }, "failed to parse function call arguments: invalid character 'x' looking for beginning of object key string"],
   ])("%s → the middleware's 400", async (_name, extra, message) => {
     const res = await post(`${sim.url}/v1/responses`, { model: "llama3.2", ...extra });
