@@ -2,7 +2,7 @@
 // constant time over SHA-256 digests, so neither the content nor the length leaks. And the
 // warning for a foreman that needs none while the network can reach it.
 import { timingSafeEqual } from "node:crypto";
-import { isLoopback, parseIp } from "./origin-policy.ts";
+import { listensOnLoopback } from "./origin-policy.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 
@@ -20,7 +20,6 @@ export function bearerMatches(header: string | null, token: string): boolean {
  */
 export function openAccessWarning(host: string, token: string | undefined): string | undefined {
   if (token !== undefined) return undefined;
-  const ip = host.toLowerCase() === "localhost" ? parseIp("127.0.0.1") : parseIp(host.replace(/^\[|\]$/g, ""));
-  if (ip && isLoopback(ip)) return undefined;
+  if (listensOnLoopback(host)) return undefined;
   return `listening on ${host} with no FOREMAN_TOKEN: anyone who can reach foreman can run inference and manage the target's models (/api/pull, /api/delete, /api/create, …); set FOREMAN_TOKEN, or listen on 127.0.0.1`;
 }

@@ -2,7 +2,7 @@
 // host stands for, and the allow list (FOREMAN_WEBHOOK_ALLOW) — no DNS, no sockets — so every
 // rule is tested in a table. The shell (guard.ts) resolves names, asks here about every
 // address, and connects only to an address judged here (ADR 0015).
-import { isIP } from "node:net";
+import { parseIp as parseAddress, unmap } from "../contract/ip.ts";
 
 /** An IPv4 or IPv6 address as a number; IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as IPv4. */
 interface Ip {
@@ -41,33 +41,25 @@ const REFUSED: readonly { cidr: string; what: string }[] = [
 ];
 const REFUSED_NETS = REFUSED.map((r) => ({ net: parseNet(r.cidr)!, what: r.what }));
 
-function v4(text: string): bigint {
-  return text.split(".").reduce((n, part) => (n << 8n) | BigInt(Number(part)), 0n);
+/** An address as parsed, and whether it was written as an IPv4-mapped IPv6 one; null when it is not one. */
+function readIp(text: string): { ip: Ip; mapped: boolean } | null {
+  const address = parseAddress(text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""));
+  if (!address) return null;
+  const bytes = unmap(address);
+  return { ip: { v6: bytes.length === 16, n: bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n) }, mapped: bytes.length < address.bytes.length };
 }
 
 /** Parses an address (brackets and an IPv6 zone allowed); null when it is not one. */
 function parseIp(text: string): Ip | null {
-  const s = text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
-  const family = isIP(s);
-  if (family === 4) return { v6: false, n: v4(s) };
-  if (family !== 6) return null;
-  // a trailing dotted quad (::ffff:1.2.3.4) becomes two hex groups
-  const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  const hex = tail ? `${tail[1]}${(v4(tail[2]!) >> 16n).toString(16)}:${(v4(tail[2]!) & 0xffffn).toString(16)}` : s;
-  const [head, rest] = hex.split("::") as [string, string | undefined];
-  const front = head ? head.split(":") : [];
-  const back = rest ? rest.split(":") : [];
-  const groups = rest === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill("0"), ...back];
-  const n = groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-  return n >> 32n === 0xffffn ? { v6: false, n: n & 0xffffffffn } : { v6: true, n };
+  return readIp(text)?.ip ?? null;
 }
 
 function parseNet(text: string): Net | null {
   const [addr, bits, extra] = text.split("/");
   if (extra !== undefined) return null;
-  const ip = parseIp(addr!);
-  if (!ip) return null;
-  const mapped = !ip.v6 && isIP(addr!.replace(/^\[(.*)\]$/, "$1")) === 6;
+  const read = readIp(addr!);
+  if (!read) return null;
+  const { ip, mapped } = read;
   const width = ip.v6 || mapped ? 128 : 32;
   if (bits !== undefined && !/^\d{1,3}$/.test(bits)) return null;
   const b = bits === undefined ? width : Number(bits);
@@ -137,7 +129,7 @@ export function parseWebhookUrl(raw: string): ParsedUrl {
   // 3. no credentials in the URL: they would be logged and listed; signing is the way
   if (url.username || url.password) return { ok: false, reason: "webhook URL must not carry credentials; sign with FOREMAN_WEBHOOK_SECRET instead" };
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  return { ok: true, url, host, address: isIP(host) ? host : null };
+  return { ok: true, url, host, address: parseIp(host) ? host : null };
 }
 
 /**

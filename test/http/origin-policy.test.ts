@@ -11,7 +11,6 @@ import {
   isPrivate,
   isUnspecified,
   originAllowed,
-  parseIp,
   parseOrigins,
   splitHostPort,
   type EdgePolicy,
@@ -19,6 +18,7 @@ import {
   type HostRules,
   type OriginRules,
 } from "../../src/http/origin-policy.ts";
+import { parseIp } from "../../src/contract/ip.ts";
 
 function rules(value = ""): OriginRules {
   const parsed = parseOrigins(value);
