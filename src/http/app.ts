@@ -2,8 +2,9 @@
 // few things all routes share — Ollama's origin and Host policy (before anything else runs),
 // request ids, the bearer token, query/body validation and mapping errors into the caller's
 // dialect.
+import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import { bearerMatches } from "./auth.ts";
+import { bearerMatcher } from "./auth.ts";
 import { bodyUnread, readJson } from "./body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
@@ -33,8 +34,13 @@ function unmatched(pathname: string, method: string): Response {
 /** The CORS headers the edge decided on for a request that went on: whatever answers it carries them. */
 const corsHeaders = new WeakMap<Request, HeaderPair[]>();
 
+/**
+ * Every reply's finish: the CORS headers the edge decided on, and `connection: close` when the
+ * request's body was left unread (or the server would go on reading it, as slowly as the client likes).
+ */
 function decorated(response: Response, request: Request): Response {
   for (const [name, value] of corsHeaders.get(request) ?? []) response.headers.append(name, value);
+  if (bodyUnread(request)) response.headers.set("connection", "close");
   return response;
 }
 
@@ -50,9 +56,8 @@ function edge(request: Request, services: Services): Response | undefined {
     if (decision.headers.length > 0) corsHeaders.set(request, decision.headers);
     return undefined;
   }
-  const response = new Response(null, { status: decision.kind === "forbidden" ? 403 : 204 });
+  const response = decorated(new Response(null, { status: decision.kind === "forbidden" ? 403 : 204 }), request);
   for (const [name, value] of decision.headers) response.headers.append(name, value);
-  if (bodyUnread(request)) response.headers.set("connection", "close");
   services.telemetry.http.inc({ route: "(edge)", method: request.method, status: String(response.status) });
   if (services.log.enabled("debug")) {
     services.log.debug("edge", { method: request.method, path: new URL(request.url).pathname, status: response.status, origin: request.headers.get("origin"), host: request.headers.get("host") });
@@ -60,18 +65,18 @@ function edge(request: Request, services: Services): Response | undefined {
   return response;
 }
 
-async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services): Promise<Response> {
+async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services, authorize: (header: string | null) => boolean): Promise<Response> {
   const started = performance.now();
   const given = request.headers.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const url = new URL(request.url);
   let response: Response;
   try {
-    const authorized = !services.config.token || bearerMatches(request.headers.get("authorization"), services.config.token);
+    const authorized = authorize(request.headers.get("authorization"));
     if (!authorized && !def.public) {
       throw new HttpError(401, "unauthorized: send the foreman token as Authorization: Bearer <token>", undefined, { "www-authenticate": "Bearer" });
     }
-    const query = def.query ? validate(def.query, queryObject(def, url), "query ") : undefined;
+    const query = def.query ? validate(def.query, queryValues(def.query, url), "query ") : undefined;
     const body = def.body ? validate(def.body, await readJson(request, services.config)) : undefined;
     response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes, authorized });
   } catch (err) {
@@ -82,24 +87,17 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
   if (route.startsWith(REPORTS_STORED_STATE)) await services.queue.settled();
   decorated(response, request);
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
-  if (bodyUnread(request)) response.headers.set("connection", "close");
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
   const level = def.public || route === "/metrics" || response.status === CLIENT_CLOSED_REQUEST ? "debug" : "info";
   if (services.log.enabled(level)) services.log[level]("request", { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
   return response;
 }
 
-function queryObject(def: RouteDef, url: URL): unknown {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) raw[k] = v;
-  return def.query ? coerceQuery(def, raw) : raw;
-}
-
-/** Query strings are text; numbers and booleans are converted before validation. */
-function coerceQuery(def: RouteDef, raw: Record<string, string>): unknown {
-  const props = (def.query?.properties ?? {}) as Record<string, { type?: string }>;
+/** The query string as the route's schema types it: numbers and booleans converted before validation. */
+function queryValues(schema: TSchema, url: URL): unknown {
+  const props = (schema.properties ?? {}) as Record<string, { type?: string }>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
+  for (const [k, v] of url.searchParams) {
     const type = props[k]?.type;
     if ((type === "integer" || type === "number") && v.trim() !== "" && Number.isFinite(Number(v))) out[k] = Number(v);
     else if (type === "boolean" && (v === "true" || v === "false")) out[k] = v === "true";
@@ -129,14 +127,14 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
 export function createApp(services: Services) {
   const app = new Elysia();
   app.onRequest(({ request }) => edge(request, services));
+  const { token } = services.config;
+  const authorize = token === undefined ? () => true : bearerMatcher(token);
   for (const { method, path, def } of routes) {
-    app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, () => server?.requestIP(request)?.address, services), { parse: "none" });
+    app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, () => server?.requestIP(request)?.address, services, authorize), { parse: "none" });
   }
   app.onError(({ code, request }) => {
     const url = new URL(request.url);
-    const response = code === "NOT_FOUND" ? unmatched(url.pathname, request.method) : errorResponse(dialectOf(url.pathname), 400, "bad request");
-    if (bodyUnread(request)) response.headers.set("connection", "close");
-    return decorated(response, request);
+    return decorated(code === "NOT_FOUND" ? unmatched(url.pathname, request.method) : errorResponse(dialectOf(url.pathname), 400, "bad request"), request);
   });
   return app;
 }

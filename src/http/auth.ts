@@ -6,11 +6,17 @@ import { listensOnLoopback } from "./origin-policy.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 
-export function bearerMatches(header: string | null, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
-  const given = m ? m[1]!.trim() : "";
-  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
+/** Whether an Authorization header carries `token`; the token's digest is taken once. */
+export function bearerMatcher(token: string): (header: string | null) => boolean {
+  const expected = digest(token);
+  return (header) => {
+    const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
+    const given = m ? m[1]!.trim() : "";
+    return timingSafeEqual(digest(given), expected) && given.length > 0;
+  };
 }
+
+export const bearerMatches = (header: string | null, token: string): boolean => bearerMatcher(token)(header);
 
 /**
  * The one-line start-up warning for a foreman anyone on the network can drive: it listens beyond

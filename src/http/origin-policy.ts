@@ -145,12 +145,15 @@ export function originAllowed(rules: OriginRules, origin: string): boolean {
   );
 }
 
+/** A preflight's Access-Control-Allow-Headers: the fixed list in Go's canonical case. */
+const ALLOW_HEADERS_VALUE = [...new Set(ALLOW_HEADERS.map(canonicalHeaderKey))].join(",");
+
 /** The headers an allowed origin gets: preflight (OPTIONS) or on a normal reply. */
 function corsHeaders(rules: OriginRules, origin: string, preflight: boolean): HeaderPair[] {
   const allowOrigin: HeaderPair = ["Access-Control-Allow-Origin", rules.allowAll ? "*" : origin];
   if (!preflight) return rules.allowAll ? [allowOrigin] : [["Vary", "Origin"], allowOrigin];
   return [
-    ["Access-Control-Allow-Headers", [...new Set(ALLOW_HEADERS.map(canonicalHeaderKey))].join(",")],
+    ["Access-Control-Allow-Headers", ALLOW_HEADERS_VALUE],
     ["Access-Control-Allow-Methods", METHODS.join(",")],
     ["Access-Control-Max-Age", String(MAX_AGE_SECONDS)],
     allowOrigin,

@@ -4,7 +4,7 @@
 // and file descriptors come from /proc/self, as the Go client reads them; elsewhere only what the
 // runtime knows (resident memory). CPU time is the runtime's getrusage on every platform.
 import { readdirSync, readFileSync } from "node:fs";
-import { Sampled } from "./metrics.ts";
+import { Sampled, type Registry } from "./metrics.ts";
 
 /** /proc/self/status: resident and virtual memory, in bytes (the file says kB). */
 export function parseStatus(text: string): { residentBytes?: number; virtualBytes?: number } {
@@ -32,14 +32,14 @@ function procSelf<T>(read: () => T): T | undefined {
 
 const one = (value: number | undefined) => (value === undefined ? [] : [{ value }]);
 
-/** The process metrics, read at scrape time. */
-export function processMetrics(): Sampled[] {
+/** The process metrics, read at scrape time; `perRender` makes the two memory gauges share one read of /proc. */
+export function processMetrics(perRender: Registry["perRender"]): Sampled[] {
   // constant for the life of the process, as the Go client reads it
   const startTime = Date.now() / 1000 - process.uptime();
-  const memory = () => {
+  const memory = perRender(() => {
     const status = procSelf(() => readFileSync("/proc/self/status", "utf8"));
     return status === undefined ? { residentBytes: process.memoryUsage().rss } : parseStatus(status);
-  };
+  });
   return [
     new Sampled("counter", "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", () => {
       const { user, system } = process.cpuUsage();

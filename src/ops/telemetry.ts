@@ -92,7 +92,7 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
   r.add(new Sampled("counter", "foreman_target_wakes_total", "Wake-on-LAN magic packets sent to the target (FOREMAN_WAKE_MAC; 0 without it)", () => [{ value: waker?.sent ?? 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));
-  for (const m of processMetrics()) r.add(m);
+  for (const m of processMetrics((read) => r.perRender(read))) r.add(m);
   const http = r.add(new Counter("foreman_http_requests_total", "HTTP requests served, by route, method and status"));
   const webhookDeliveries = r.add(new Counter("foreman_webhook_deliveries_total", "Webhook delivery attempts, by outcome"));
   for (const outcome of WEBHOOK_OUTCOMES) webhookDeliveries.inc({ outcome }, 0);
