@@ -11,6 +11,7 @@ import { HttpError } from "../contract/http-error.ts";
 import { edgeDecision, type HeaderPair } from "./origin-policy.ts";
 import type { RouteDef } from "./route.ts";
 import { validate } from "../schema/validate.ts";
+import { storageTrouble } from "../store/open.ts";
 import { routes } from "./routes.gen.ts";
 import type { Services } from "./services.ts";
 
@@ -104,12 +105,6 @@ function queryValues(schema: TSchema, url: URL): unknown {
     else out[k] = v;
   }
   return out;
-}
-
-/** SQLite trouble that is the machine's, not the request's: full disk, read-only file, I/O error, lock. */
-function storageTrouble(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^SQLITE_(FULL|READONLY|IOERR|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB)/.test(code) ? code : undefined;
 }
 
 function toErrorResponse(err: unknown, pathname: string, services: Services, requestId: string): Response {

@@ -10,6 +10,7 @@ import { INTERACTIVE, type Queue } from "../queue/queue.ts";
 import type { Waker } from "../engine/waker.ts";
 import type { Worker } from "../engine/worker.ts";
 import type { Deliveries } from "../webhooks/deliveries.ts";
+import { storageTrouble } from "../store/open.ts";
 
 export interface Telemetry {
   registry: Registry;
@@ -100,12 +101,11 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   webhookFailed.inc({}, 0);
   r.add(new Sampled("gauge", "foreman_webhook_deliveries_pending", "Webhook deliveries waiting to be sent or retried", () => [{ value: deliveries.pendingCount() }]));
   const webhookLag = r.add(new Histogram("foreman_webhook_delivery_lag_seconds", "Time from a state change to its webhook's successful delivery"));
-  const databaseErrors = r.add(new Counter("foreman_database_errors_total", "Writes to the database that failed (a full disk, a read-only file, I/O errors)"));
+  const databaseErrors = r.add(new Counter("foreman_database_errors_total", "Writes to the database that failed (a full disk, a read-only file, I/O errors, a lock, a damaged file)"));
   databaseErrors.inc({}, 0);
-  // a transaction of the queue that SQLite refused (its other failures are the caller's, like an illegal transition)
+  // a transaction of the queue the machine refused (its other failures are the caller's, like an illegal transition)
   queue.onFailed((err) => {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && code.startsWith("SQLITE_")) databaseErrors.inc();
+    if (storageTrouble(err)) databaseErrors.inc();
   });
   watch.subscribe(null, (job) => {
     if (!isTerminal(job.status)) return;

@@ -114,3 +114,13 @@ function migrate(db: Database, path: string): void {
     })();
   }
 }
+
+/**
+ * SQLite trouble that is the machine's, not the request's — a full disk, a read-only file, an
+ * I/O error, a lock, a damaged file: its code, or undefined for any other error. The edge
+ * answers it with a 503, and the metrics count it.
+ */
+export function storageTrouble(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^SQLITE_(FULL|READONLY|IOERR|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB)/.test(code) ? code : undefined;
+}

@@ -30,6 +30,20 @@ export interface DeliveryRow {
   delivered_at: number | null;
 }
 
+/** A delivery as GET /jobs/{id}/deliveries shows it. */
+export interface DeliveryView {
+  id: number;
+  webhook_id: string;
+  event: string;
+  url: string;
+  status: DeliveryStatus;
+  attempts: { at: string; status: number | null; error: string | null; duration_ms: number }[];
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
 export interface AttemptRow {
   at: number;
   status: number | null;
@@ -82,7 +96,9 @@ function statements(db: Database) {
     retry: db.query<never, [number, number | null, string, number]>(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?`),
     failed: db.query<never, [number | null, string, number]>(`UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, last_status = ?, last_error = ? WHERE id = ?`),
     forJob: db.query<DeliveryRow, [string]>(`SELECT id, webhook_id, event_type, url, status, next_attempt_at, delivered_at FROM webhook_deliveries WHERE job_id = ? ORDER BY id`),
-    attemptsOf: db.query<AttemptRow, [number]>(`SELECT at, status, error, duration_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`),
+    attemptsForJob: db.query<AttemptRow & { delivery_id: number }, [string]>(
+      `SELECT delivery_id, at, status, error, duration_ms FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?) ORDER BY delivery_id, id`,
+    ),
     pending: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'`),
     pendingFor: db.query<{ one: number }, [string]>(`SELECT 1 AS one FROM webhook_deliveries WHERE job_id = ? AND status = 'pending' LIMIT 1`),
     deleteAttempts: db.query<never, [string]>(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?)`),
@@ -134,8 +150,24 @@ export class Deliveries implements JobDependents {
     return this.s.pending.get()!.n;
   }
 
-  forJob(jobId: string): { delivery: DeliveryRow; attempts: AttemptRow[] }[] {
-    return this.s.forJob.all(jobId).map((delivery) => ({ delivery, attempts: this.s.attemptsOf.all(delivery.id) }));
+  /** Every delivery of a job with its attempts, for GET /jobs/{id}/deliveries: two reads, however many there are. */
+  view(jobId: string): DeliveryView[] {
+    const attempts = new Map<number, DeliveryView["attempts"]>();
+    for (const a of this.s.attemptsForJob.all(jobId)) {
+      const list = attempts.get(a.delivery_id) ?? [];
+      list.push({ at: iso(a.at)!, status: a.status, error: a.error, duration_ms: Math.round(a.duration_ms * 10) / 10 });
+      attempts.set(a.delivery_id, list);
+    }
+    return this.s.forJob.all(jobId).map((d) => ({
+      id: d.id,
+      webhook_id: d.webhook_id,
+      event: d.event_type,
+      url: d.url,
+      status: d.status,
+      attempts: attempts.get(d.id) ?? [],
+      next_attempt_at: d.status === "pending" ? iso(d.next_attempt_at) : null,
+      delivered_at: iso(d.delivered_at),
+    }));
   }
 
   holds(jobId: string): boolean {

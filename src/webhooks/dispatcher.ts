@@ -10,7 +10,7 @@
 import type { Logger } from "../ops/log.ts";
 import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
-import type { Deliveries, DueDelivery } from "./deliveries.ts";
+import type { Deliveries, DeliveryView, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
 import { webhookHeaders } from "./sign.ts";
 
@@ -28,16 +28,6 @@ export interface DispatcherOptions {
 export const CONCURRENCY = 64;
 export const PER_DESTINATION = 8;
 
-export interface DeliveryView {
-  id: number;
-  webhook_id: string;
-  event: string;
-  url: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: { at: string; status: number | null; error: string | null; duration_ms: number }[];
-  next_attempt_at: string | null;
-  delivered_at: string | null;
-}
 
 const MAX_ERROR = 300;
 
@@ -242,16 +232,7 @@ export class Dispatcher {
 
   /** Every delivery of a job with its attempts, for GET /jobs/{id}/deliveries. */
   deliveries(jobId: string): DeliveryView[] {
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return this.rows.forJob(jobId).map(({ delivery: d, attempts }) => ({
-      id: d.id,
-      webhook_id: d.webhook_id,
-      event: d.event_type,
-      url: d.url,
-      status: d.status,
-      attempts: attempts.map((a) => ({ at: iso(a.at)!, status: a.status, error: a.error, duration_ms: Math.round(a.duration_ms * 10) / 10 })),
-      next_attempt_at: d.status === "pending" ? iso(d.next_attempt_at) : null,
-      delivered_at: iso(d.delivered_at),
-    }));
+    return this.rows.view(jobId);
   }
+
 }

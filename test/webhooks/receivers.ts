@@ -2,7 +2,7 @@
 // ones too, with its headers), and each is answered by the test's rule — a status, or "hang"
 // for a receiver that takes the request and never answers. And a job's deliveries as listed.
 import type { Job } from "../../src/queue/view.ts";
-import type { DeliveryView } from "../../src/webhooks/dispatcher.ts";
+import type { DeliveryView } from "../../src/webhooks/deliveries.ts";
 
 /** GET /jobs/{id}/deliveries */
 export async function deliveriesOf(base: string, job: string): Promise<DeliveryView[]> {
