@@ -14,7 +14,7 @@ export function dialectOf(pathname: string): Dialect {
   return "foreman";
 }
 
-export function openaiErrorType(status: number): string {
+function openaiErrorType(status: number): string {
   if (status === 400 || status === 413 || status === 422) return "invalid_request_error";
   if (status === 401) return "authentication_error";
   if (status === 404) return "not_found_error";
@@ -33,13 +33,13 @@ const ANTHROPIC_ERROR_TYPES: Readonly<Record<number, string>> = {
   529: "overloaded_error",
 };
 
-export const anthropicErrorType = (status: number): string => ANTHROPIC_ERROR_TYPES[status] ?? "api_error";
+const anthropicErrorType = (status: number): string => ANTHROPIC_ERROR_TYPES[status] ?? "api_error";
 
 /** An Anthropic request id as Ollama makes one (anthropic.generateID): `req_` and 12 random bytes in hex. */
 const anthropicRequestId = (): string => `req_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
 
-/** The error body for a dialect; shared by foreman's own errors and synthesized target errors. */
-export function errorBody(dialect: Dialect, status: number, message: string, field?: string): unknown {
+/** The error body for a dialect. */
+function errorBody(dialect: Dialect, status: number, message: string, field?: string): unknown {
   switch (dialect) {
     case "ollama":
       return { error: message };

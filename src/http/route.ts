@@ -1,6 +1,6 @@
 // The shape of one route file: a TypeBox schema for what it accepts and a handler that
-// gets typed values from that same schema. Bodies are read and validated here (not by
-// Elysia) so that every error comes back in the caller's dialect and names the field.
+// gets typed values from that same schema. foreman reads bodies (body.ts) and validates them
+// (app.ts), not Elysia, so that every error comes back in the caller's dialect and names the field.
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { Services } from "./services.ts";
 

@@ -15,7 +15,7 @@ export interface Logger {
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 const SECRET_KEY = /token|secret|authorization|password|api[-_]?key|cookie/i;
 
-export function redact(fields: LogFields): LogFields {
+function redact(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(fields)) {
     if (SECRET_KEY.test(k)) out[k] = "[redacted]";

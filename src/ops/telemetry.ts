@@ -24,7 +24,7 @@ export interface Telemetry {
 }
 
 /** Outcomes of a webhook attempt; their series exist from the start, so a first failure is a rate, not a new series. */
-export const WEBHOOK_OUTCOMES = ["delivered", "rejected", "unreachable", "refused"] as const;
+const WEBHOOK_OUTCOMES = ["delivered", "rejected", "unreachable", "refused"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** The worker's states, one series each (1 for the state it is in). */

@@ -7,14 +7,14 @@ import type { JobEvent, JobRecord, Queue } from "../queue/queue.ts";
 import type { Deliveries } from "./deliveries.ts";
 
 /** job.done carries its artifact inline up to this size; larger ones only by link. */
-export const INLINE_ARTIFACT_BYTES = 64 * 1024;
+const INLINE_ARTIFACT_BYTES = 64 * 1024;
 
 interface WebhookSpec {
   url: string;
   events: string[] | null;
 }
 
-export function payloadFor(job: JobRecord, event: JobEvent, queue: Queue): string {
+function payloadFor(job: JobRecord, event: JobEvent, queue: Queue): string {
   const data: Record<string, unknown> = { ...eventView(job, event) };
   if (event.type === "done") {
     const artifact = queue.artifact(job.id);

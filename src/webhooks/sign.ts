@@ -3,7 +3,7 @@
 // sent as "v1,<base64 signature>".
 import { createHmac } from "node:crypto";
 
-export function secretKey(secret: string): Buffer {
+function secretKey(secret: string): Buffer {
   return Buffer.from(secret.replace(/^whsec_/, ""), "base64");
 }
 
