@@ -42,6 +42,10 @@ export interface Row {
 const m = (name: string, matchers = "") => `${name}{${matchers ? `${matchers}, ` : ""}instance=~"$instance"}`;
 const rate = (name: string, matchers = "") => `rate(${m(name, matchers)}[$__rate_interval])`;
 const quantile = (q: number, histogram: string, by: string, matchers = "") => `histogram_quantile(${q}, sum by (le, ${by}) (${rate(`${histogram}_bucket`, matchers)}))`;
+/** The median and the 95th percentile of a histogram, one line per `by` value. */
+const percentiles = (histogram: string, by: string) => [0.5, 0.95].map((q) => ({ expr: quantile(q, histogram, by), legend: `{{${by}}} p${q * 100}` }));
+/** A counter's rate as a count per `seconds` (3600: per hour, 60: per minute), summed, or summed by a label. */
+const per = (seconds: number, counter: string, by?: string) => `sum${by ? ` by (${by}) ` : ""}(${rate(counter)}) * ${seconds}`;
 
 export const ROWS: Row[] = [
   {
@@ -127,10 +131,7 @@ export const ROWS: Row[] = [
         description: "From entering the queue to being sent to the target, by kind (job: POST /jobs; passthrough: /api/*, /v1/*).",
         kind: "timeseries",
         unit: "s",
-        queries: [
-          { expr: quantile(0.5, "foreman_queue_wait_seconds", "kind"), legend: "{{kind}} p50" },
-          { expr: quantile(0.95, "foreman_queue_wait_seconds", "kind"), legend: "{{kind}} p95" },
-        ],
+        queries: percentiles("foreman_queue_wait_seconds", "kind"),
       },
     ],
   },
@@ -152,9 +153,9 @@ export const ROWS: Row[] = [
         kind: "timeseries",
         unit: "short",
         queries: [
-          { expr: `sum(${rate("foreman_model_loads_total")}) * 3600`, legend: "loads" },
-          { expr: `sum(${rate("foreman_model_swaps_total")}) * 3600`, legend: "swaps" },
-          { expr: `sum(${rate("foreman_model_reloads_total")}) * 3600`, legend: "reloads" },
+          { expr: per(3600, "foreman_model_loads_total"), legend: "loads" },
+          { expr: per(3600, "foreman_model_swaps_total"), legend: "swaps" },
+          { expr: per(3600, "foreman_model_reloads_total"), legend: "reloads" },
         ],
       },
       {
@@ -162,38 +163,35 @@ export const ROWS: Row[] = [
         description: "Async jobs stopped for a passthrough request that waited FOREMAN_PREEMPT_AFTER_MS; each goes back to its queue and runs again from the start. Many: chats keep interrupting batch work (raise the threshold, or submit costly jobs with preemptible false).",
         kind: "timeseries",
         unit: "short",
-        queries: [{ expr: `sum(${rate("foreman_preemptions_total")}) * 3600`, legend: "preemptions" }],
+        queries: [{ expr: per(3600, "foreman_preemptions_total"), legend: "preemptions" }],
       },
       {
         title: "Generation discarded by preemptions",
         description: "Seconds of generation thrown away per hour: from each preempted job's first byte to its stop. What the batch pays for interactive latency.",
         kind: "timeseries",
         unit: "s",
-        queries: [{ expr: `sum(${rate("foreman_preempted_generation_seconds_total")}) * 3600`, legend: "discarded per hour" }],
+        queries: [{ expr: per(3600, "foreman_preempted_generation_seconds_total"), legend: "discarded per hour" }],
       },
       {
         title: "Wake-on-LAN packets per hour",
         description: "Magic packets sent to wake the target (FOREMAN_WAKE_MAC) while it was down with work waiting. Packets and a target that stays down: see docs/operations.md, When the target sleeps.",
         kind: "timeseries",
         unit: "short",
-        queries: [{ expr: `sum(${rate("foreman_target_wakes_total")}) * 3600`, legend: "wake packets" }],
+        queries: [{ expr: per(3600, "foreman_target_wakes_total"), legend: "wake packets" }],
       },
       {
         title: "Model load time",
         description: "How long the target took to load a model before its first byte.",
         kind: "timeseries",
         unit: "s",
-        queries: [
-          { expr: quantile(0.5, "foreman_model_load_seconds", "kind"), legend: "{{kind}} p50" },
-          { expr: quantile(0.95, "foreman_model_load_seconds", "kind"), legend: "{{kind}} p95" },
-        ],
+        queries: percentiles("foreman_model_load_seconds", "kind"),
       },
       {
         title: "Target probes failing",
         description: "Failed polls of the target per minute (liveness, /api/tags, /api/ps).",
         kind: "timeseries",
         unit: "short",
-        queries: [{ expr: `sum(${rate("foreman_poller_errors_total")}) * 60`, legend: "failed polls" }],
+        queries: [{ expr: per(60, "foreman_poller_errors_total"), legend: "failed polls" }],
       },
     ],
   },
@@ -205,10 +203,7 @@ export const ROWS: Row[] = [
         description: "From sending to the target to its first byte (a model load included).",
         kind: "timeseries",
         unit: "s",
-        queries: [
-          { expr: quantile(0.5, "foreman_time_to_first_token_seconds", "model"), legend: "{{model}} p50" },
-          { expr: quantile(0.95, "foreman_time_to_first_token_seconds", "model"), legend: "{{model}} p95" },
-        ],
+        queries: percentiles("foreman_time_to_first_token_seconds", "model"),
       },
       {
         title: "Tokens per second by model",
@@ -235,10 +230,7 @@ export const ROWS: Row[] = [
         description: "From sending to the target to the end of its reply, by kind.",
         kind: "timeseries",
         unit: "s",
-        queries: [
-          { expr: quantile(0.5, "foreman_run_duration_seconds", "kind"), legend: "{{kind}} p50" },
-          { expr: quantile(0.95, "foreman_run_duration_seconds", "kind"), legend: "{{kind}} p95" },
-        ],
+        queries: percentiles("foreman_run_duration_seconds", "kind"),
       },
     ],
   },
@@ -250,7 +242,7 @@ export const ROWS: Row[] = [
         description: "Jobs and passthrough requests that ended, by final state.",
         kind: "timeseries",
         unit: "short",
-        queries: [{ expr: `sum by (state) (${rate("foreman_jobs_finished_total")}) * 60`, legend: "{{state}}" }],
+        queries: [{ expr: per(60, "foreman_jobs_finished_total", "state"), legend: "{{state}}" }],
         stacked: true,
       },
       {
@@ -278,7 +270,7 @@ export const ROWS: Row[] = [
         description: "Delivery attempts by outcome: delivered, rejected (a non-2xx answer), unreachable (no answer), refused (the URL policy).",
         kind: "timeseries",
         unit: "short",
-        queries: [{ expr: `sum by (outcome) (${rate("foreman_webhook_deliveries_total")}) * 60`, legend: "{{outcome}}" }],
+        queries: [{ expr: per(60, "foreman_webhook_deliveries_total", "outcome"), legend: "{{outcome}}" }],
         stacked: true,
         width: 8,
       },
@@ -288,7 +280,7 @@ export const ROWS: Row[] = [
         kind: "timeseries",
         unit: "short",
         queries: [
-          { expr: `sum(${rate("foreman_webhook_deliveries_failed_total")}) * 3600`, legend: "given up per hour" },
+          { expr: per(3600, "foreman_webhook_deliveries_failed_total"), legend: "given up per hour" },
           { expr: `histogram_quantile(0.95, sum by (le) (${rate("foreman_webhook_delivery_lag_seconds_bucket")}))`, legend: "lag p95 (s)" },
         ],
         width: 8,
@@ -350,7 +342,7 @@ export const ROWS: Row[] = [
         description: "Writes SQLite refused, per minute.",
         kind: "timeseries",
         unit: "short",
-        queries: [{ expr: `sum(${rate("foreman_database_errors_total")}) * 60`, legend: "refused writes" }],
+        queries: [{ expr: per(60, "foreman_database_errors_total"), legend: "refused writes" }],
         width: 6,
       },
     ],
@@ -391,11 +383,11 @@ function panelJson(p: Panel, id: number, gridPos: { h: number; w: number; x: num
 }
 
 /** The dashboard: each row's panels left to right, wrapping at 24 columns. */
-export function dashboard(rows: readonly Row[] = ROWS): Record<string, unknown> {
+export function dashboard(): Record<string, unknown> {
   const panels: Record<string, unknown>[] = [];
   let id = 1;
   let y = 0;
-  for (const row of rows) {
+  for (const row of ROWS) {
     panels.push({ id: id++, type: "row", title: row.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
     y += 1;
     let x = 0;

@@ -2,6 +2,7 @@
 // a real scrape: which metrics an expression reads, and which labels it names. Not a PromQL
 // parser (promtool parses every expression in the tests); just enough to find names.
 import { join } from "node:path";
+import { DASHBOARD_FILE } from "../../scripts/gen-dashboard.ts";
 
 export const root = join(import.meta.dir, "..", "..");
 
@@ -82,5 +83,5 @@ export interface DashboardPanel {
 }
 
 export async function dashboardFile(): Promise<{ uid: string; title: string; schemaVersion: number; panels: DashboardPanel[]; templating: { list: { name: string; type: string }[] } }> {
-  return (await Bun.file(join(root, "deploy", "grafana", "foreman.json")).json()) as never;
+  return (await Bun.file(DASHBOARD_FILE).json()) as never;
 }
