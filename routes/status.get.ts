@@ -2,6 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import { defineRoute, json } from "../src/http/route.ts";
 import { VERSION } from "../src/ops/version.ts";
+import { WORKER_STATES } from "../src/engine/worker.ts";
 
 const Count = Type.Record(Type.String(), Type.Integer());
 
@@ -15,7 +16,7 @@ export const StatusSchema = Type.Object({
     resident: Type.Array(Type.String(), { description: "models resident on the target, most recently used first" }),
   }),
   worker: Type.Object({
-    state: Type.Union([Type.Literal("idle"), Type.Literal("running"), Type.Literal("paused")]),
+    state: Type.Union(WORKER_STATES.map((state) => Type.Literal(state))),
     job: Type.Optional(Type.String()),
     model: Type.Optional(Type.String()),
     jobStatus: Type.Optional(Type.Union([Type.Literal("loading"), Type.Literal("working")], { description: "the running job's state" })),

@@ -46,6 +46,9 @@ export interface InteractiveRequest {
   fail(status: number, message: string): void;
 }
 
+/** The worker's states, as /status and the metrics name them. */
+export const WORKER_STATES = ["idle", "running", "paused"] as const;
+
 export type WorkerState = { kind: "idle" } | { kind: "running"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
 
 export interface WorkerStats {

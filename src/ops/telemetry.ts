@@ -8,7 +8,7 @@ import { processMetrics } from "./process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import { INTERACTIVE, type Queue } from "../queue/queue.ts";
 import type { Waker } from "../engine/waker.ts";
-import type { Worker } from "../engine/worker.ts";
+import { WORKER_STATES, type Worker } from "../engine/worker.ts";
 import type { Deliveries } from "../webhooks/deliveries.ts";
 import { storageTrouble } from "../store/open.ts";
 
@@ -26,9 +26,6 @@ export interface Telemetry {
 /** Outcomes of a webhook attempt; their series exist from the start, so a first failure is a rate, not a new series. */
 const WEBHOOK_OUTCOMES = ["delivered", "rejected", "unreachable", "refused"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
-
-/** The worker's states, one series each (1 for the state it is in). */
-const WORKER_STATES = ["idle", "running", "paused"] as const;
 
 /** Generation speeds, tokens per second: a small model on a GPU streams hundreds, a large one on a CPU a few. */
 const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000];
