@@ -91,7 +91,6 @@ function assembler(): Assembler {
 
 export const anthropicMessages: JobKind = {
   endpoint: "/v1/messages",
-  dialect: "anthropic",
   request: AnthropicMessagesRequest,
   reading: { struct: ["anthropic", "MessagesRequest"], beforeModel, noModel: modelRequired, notFound: notFoundQuoted },
   jobBody: (body) => ({ ...body, stream: true }),

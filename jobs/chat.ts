@@ -37,7 +37,6 @@ function assembler(): Assembler {
 
 export const chat: JobKind = {
   endpoint: "/api/chat",
-  dialect: "ollama",
   request: ChatRequest,
   reading: { struct: ["api", "ChatRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelRequired, notFound: notFoundQuoted, unloads: unloadIdiom("messages") },
   load: requestedLoad,

@@ -16,7 +16,6 @@ export function inputType(body: Record<string, unknown>): string | undefined {
 
 export const embed: JobKind = {
   endpoint: "/api/embed",
-  dialect: "ollama",
   request: EmbedRequest,
   reading: { struct: ["api", "EmbedRequest"], noModel: modelNotFound, notFound: notFoundPullIt, beforeLookup: inputType },
   load: optionsOnly,
@@ -25,7 +24,6 @@ export const embed: JobKind = {
 
 export const embeddings: JobKind = {
   endpoint: "/api/embeddings",
-  dialect: "ollama",
   request: EmbeddingsRequest,
   reading: { struct: ["api", "EmbeddingRequest"], noModel: modelRequired, notFound: notFoundPullIt },
   load: optionsOnly,

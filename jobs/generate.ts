@@ -31,7 +31,6 @@ function assembler(): Assembler {
 
 export const generate: JobKind = {
   endpoint: "/api/generate",
-  dialect: "ollama",
   request: GenerateRequest,
   reading: { struct: ["api", "GenerateRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelNotFound, notFound: notFoundQuoted, unloads: unloadIdiom("prompt") },
   load: requestedLoad,

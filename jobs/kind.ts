@@ -6,9 +6,6 @@ import type { TSchema } from "@sinclair/typebox";
 import type { RequestedLoad } from "../src/engine/load-options.ts";
 import type { OllamaReading } from "./reading.ts";
 
-/** Whose API the endpoint speaks: its error shape and its non-streamed content type. */
-export type Dialect = "ollama" | "openai" | "anthropic";
-
 export interface Progress {
   /** Generated text in this message, for a live view. */
   text: string;
@@ -27,7 +24,6 @@ export interface Assembler {
 
 export interface JobKind {
   endpoint: string;
-  dialect: Dialect;
   /** The request body's schema (model required), for POST /jobs. */
   request: TSchema;
   /** How Ollama reads the body up to the model: what foreman answers itself before queueing. */
@@ -50,3 +46,6 @@ export const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
 /** The load-time options a body of `kind` asks for; none for endpoints that cannot ask. */
 export const loadOf = (kind: JobKind, body: Record<string, unknown>): RequestedLoad => kind.load?.(body) ?? {};
+
+/** Whether the endpoint is Ollama's own API (`/api/*`, Go package `api`): its content types and refusals differ from the /v1 layer's. */
+export const isNative = (kind: JobKind): boolean => kind.reading.struct[0] === "api";

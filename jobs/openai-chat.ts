@@ -30,7 +30,6 @@ function assembler(): Assembler {
 
 export const openaiChat: JobKind = {
   endpoint: "/v1/chat/completions",
-  dialect: "openai",
   request: OpenAIChatRequest,
   reading: {
     struct: ["openai", "ChatCompletionRequest"],

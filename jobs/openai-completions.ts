@@ -19,7 +19,6 @@ function assembler(): Assembler {
 
 export const openaiCompletions: JobKind = {
   endpoint: "/v1/completions",
-  dialect: "openai",
   request: OpenAICompletionsRequest,
   // `logprobs` becomes the generate handler's top_logprobs — passed on only when it is above
   // zero (Ollama's FromCompleteRequest) — and is checked before the model

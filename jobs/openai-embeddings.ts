@@ -15,7 +15,6 @@ function beforeModel(body: Record<string, unknown>): string | undefined {
 
 export const openaiEmbeddings: JobKind = {
   endpoint: "/v1/embeddings",
-  dialect: "openai",
   request: OpenAIEmbeddingsRequest,
   reading: { struct: ["openai", "EmbedRequest"], beforeModel, noModel: modelNotFound, notFound: notFoundPullIt, beforeLookup: inputType },
   jobBody: (b) => b,

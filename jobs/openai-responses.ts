@@ -63,7 +63,6 @@ function assembler(): Assembler {
 
 export const openaiResponses: JobKind = {
   endpoint: "/v1/responses",
-  dialect: "openai",
   request: ResponsesRequest,
   reading: { struct: ["openai", "ResponsesRequest"], noModel: modelRequired, notFound: notFoundQuoted },
   jobBody: (body) => ({ ...body, stream: true }),

@@ -58,8 +58,10 @@ export function unloadIdiom(field: "prompt" | "messages"): (body: Body) => boole
  * string is a type error), the middleware's checks, then the model (trimmed, as Ollama's
  * model reference does). Other fields are the target's to judge, once the request's turn comes.
  */
-export function admit(reading: OllamaReading, native: boolean, text: string): Admission {
+export function admit(reading: OllamaReading, text: string): Admission {
   const [pkg, name] = reading.struct;
+  // Ollama's own handlers say "missing request body"; the /v1 layer passes on the decoder's EOF
+  const native = pkg === "api";
   const decoded = decodeGoBody(text, `${pkg}.${name}`);
   if (!decoded.ok) return { ok: false, status: 400, message: decoded.empty && native ? "missing request body" : decoded.error };
   const body = decoded.body;

@@ -3,7 +3,7 @@
 // tokens it carried). Streamed replies are split into NDJSON lines or SSE events and fed to the
 // endpoint's assembler from jobs/; single JSON replies are kept whole. Pure of I/O and of queue
 // state: the worker decides what an outcome means for the job.
-import type { JobKind, Progress } from "../../jobs/kind.ts";
+import { isNative, type JobKind, type Progress } from "../../jobs/kind.ts";
 import { DONE } from "../../jobs/openai-stream.ts";
 import { splitLines, splitSse } from "../contract/lines.ts";
 import { readAll } from "../target/stream.ts";
@@ -140,7 +140,7 @@ export class ReplyFolder {
     const tokens = reportedTokens(result) ?? this.tokens;
     if (!this.options.keep) return { kind: "done", artifact: { contentType: this.reply.contentType, body: "" }, chunks: this.chunks, tokens };
     // the content type the endpoint gives its non-streamed reply
-    const contentType = this.kind.dialect === "ollama" ? "application/json; charset=utf-8" : "application/json";
+    const contentType = isNative(this.kind) ? "application/json; charset=utf-8" : "application/json";
     return { kind: "done", artifact: { contentType, body: JSON.stringify(result) }, chunks: this.chunks, tokens };
   }
 }

@@ -291,7 +291,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const receivedAt = Date.now();
       const askedAt = performance.now();
       const body = await readBody(request, services.config);
-      const admission = admit(kind.reading, kind.dialect === "ollama", new TextDecoder().decode(body));
+      const admission = admit(kind.reading, new TextDecoder().decode(body));
       if (!admission.ok) throw new HttpError(admission.status, admission.message);
       const { model } = admission;
       const targetPath = url.pathname + url.search;
