@@ -13,24 +13,31 @@ export function toJobEvent(raw: SseEvent): JobEvent | null {
   return { ...id, event: raw.event, data: JSON.parse(raw.data) } as JobEvent;
 }
 
-async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+/**
+ * The items of a framed byte stream (NDJSON lines, SSE events) as they arrive, split by
+ * `split`; a read that fails throws what `broke` makes of the error. The stream is released
+ * however the loop ends.
+ */
+export async function* framed<T>(body: ReadableStream<Uint8Array>, split: (buffer: string) => { items: T[]; rest: string }, broke: (err: unknown) => unknown): AsyncGenerator<T> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let rest = "";
   try {
     for (;;) {
       const { value, done } = await reader.read().catch((err: unknown) => {
-        throw new ForemanConnectionError(`the event stream broke: ${messageOf(err)}`, err);
+        throw broke(err);
       });
       if (done) return;
-      const split = splitSseEvents(rest + decoder.decode(value, { stream: true }));
-      rest = split.rest;
-      yield* split.items;
+      const parts = split(rest + decoder.decode(value, { stream: true }));
+      rest = parts.rest;
+      yield* parts.items;
     }
   } finally {
     reader.cancel().catch(() => {});
   }
 }
+
+const sseEvents = (body: ReadableStream<Uint8Array>) => framed(body, splitSseEvents, (err) => new ForemanConnectionError(`the event stream broke: ${messageOf(err)}`, err));
 
 export async function* jobEvents(client: JobApi, id: string, options: { lastEventId?: string; signal?: AbortSignal }): AsyncGenerator<JobEvent> {
   const { signal } = options;
