@@ -2,18 +2,12 @@
 // client of foreman must fail as it would talking to Ollama directly. SSE and non-streamed
 // replies are cut off (no terminating chunk, the connection closed) — never a clean end with
 // partial text, never a 5xx after the fact; native NDJSON streams end with Ollama's error line.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import OpenAI from "openai";
-import { startTestForeman, waitFor, type TestForeman } from "../harness.ts";
-import { chunk, chunkedHead, rawExchange, startRawTarget, type RawHandler, type RawTarget } from "./raw-http.ts";
+import { perTest, waitFor } from "../harness.ts";
+import { chunk, chunkedHead, rawExchange, startRawTarget, type RawHandler } from "./raw-http.ts";
 
-let target: RawTarget | undefined;
-let foreman: TestForeman | undefined;
-afterEach(async () => {
-  await foreman?.stop();
-  await target?.stop();
-  foreman = target = undefined;
-});
+const started = perTest();
 
 const sseEvent = (content: string) => `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] })}\n\n`;
 const ndjsonLine = (content: string) => JSON.stringify({ model: "m", created_at: "x", message: { role: "assistant", content }, done: false }) + "\n";
@@ -45,8 +39,9 @@ const rawPost = (path: string, body: unknown) => {
 const messages = [{ role: "user" as const, content: "hi" }];
 
 async function start(silent = false) {
-  target = await startRawTarget(breaksOff(silent));
-  foreman = await startTestForeman({ target: target.url, idleTimeoutMs: 300, pollIntervalMs: 3_600_000 });
+  const target = await startRawTarget(breaksOff(silent));
+  started.defer(() => target.stop());
+  const foreman = await started.foreman({ target: target.url, idleTimeoutMs: 300, pollIntervalMs: 3_600_000 });
   return { target, foreman };
 }
 

@@ -2,17 +2,11 @@
 // drops packets): they get a short deadline of their own instead of the first-byte timeout
 // meant for model loads, and once the poller says the target is down they are answered at
 // once — tags and models from the last good copy, the rest 503 — without trying the target.
-import { afterEach, describe, expect, test } from "bun:test";
-import { startTestForeman, waitFor, type TestForeman } from "../harness.ts";
-import { startRawTarget, type RawTarget } from "./raw-http.ts";
+import { describe, expect, test } from "bun:test";
+import { perTest, waitFor } from "../harness.ts";
+import { startRawTarget } from "./raw-http.ts";
 
-let target: RawTarget | undefined;
-let foreman: TestForeman | undefined;
-afterEach(async () => {
-  await foreman?.stop();
-  await target?.stop();
-  foreman = target = undefined;
-});
+const started = perTest();
 
 const METADATA = [
   ["GET", "/api/version"],
@@ -23,13 +17,14 @@ const METADATA = [
 ] as const;
 
 async function start() {
-  target = await startRawTarget((req, socket) => {
+  const target = await startRawTarget((req, socket) => {
     const body = req.path === "/api/version" ? '{"version":"0.12.0"}' : "{}";
     socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   });
+  started.defer(() => target.stop());
   // the first-byte timeout stays at its default (10 minutes): only the metadata deadline can end these requests
-  foreman = await startTestForeman({ target: target.url, metadataTimeoutMs: 300, connectTimeoutMs: 300, pollIntervalMs: 100, pollMaxBackoffMs: 200 });
-  await waitFor(() => foreman!.services.poller.tags, { what: "the poller's first /api/tags" });
+  const foreman = await started.foreman({ target: target.url, metadataTimeoutMs: 300, connectTimeoutMs: 300, pollIntervalMs: 100, pollMaxBackoffMs: 200 });
+  await waitFor(() => foreman.services.poller.tags, { what: "the poller's first /api/tags" });
   return { target, foreman };
 }
 
