@@ -32,7 +32,8 @@ function timingsView(stored: Record<string, number> | null): Timings | null {
 
 /** The queue's lanes by the names clients use. */
 const LANES: Record<LaneName, Lane> = { async: ASYNC, interactive: INTERACTIVE };
-const laneName = (lane: Lane): LaneName => (lane === INTERACTIVE ? "interactive" : "async");
+/** A lane by the name the API, the logs and the metrics give it. */
+export const laneName = (lane: Lane): LaneName => (lane === INTERACTIVE ? "interactive" : "async");
 const laneSchema = (description: string) => Type.Union(LANE_NAMES.map((l) => Type.Literal(l)), { description });
 
 export const JobSchema = Type.Object({

@@ -139,7 +139,7 @@ describe("preemption", () => {
     expect(Date.parse(record!.started_at!)).toBeLessThan(Date.parse(done.finished_at!));
     const events = foreman.services.queue.events(job.id);
     expect(events.map((e) => e.type)).toEqual(["queued", "loading", "working", "queued", "working", "done"]);
-    expect(events[3]!.data).toEqual({ reason: "preempted", by: record!.id, discardedMs: expect.any(Number) });
+    expect(events[3]!.data).toEqual({ reason: "preempted", by: record!.id, discarded_ms: expect.any(Number) });
     // not a failure: failures stay 0
     expect(foreman.services.queue.get(job.id)!.failures).toBe(0);
     expect(foreman.services.worker.stats.preemptions).toBe(1);
