@@ -32,7 +32,7 @@ export interface Job {
    */
   preemptions: number;
   /**
-   * requests ahead of this job while it is queued
+   * requests ahead of this job while it is queued; in a replayed or webhook `job.queued` event, the position it had when it entered the queue
    */
   queue_position: number | null;
   /**
@@ -97,9 +97,13 @@ export interface JobProgress {
    */
   tokens: number;
   /**
-   * text generated since the previous progress event
+   * text generated since the previous progress event; in the first one a subscriber gets mid-job, all the text so far
    */
   text: string;
+  /**
+   * where `text` starts in the job's output, in characters (Unicode code points): 0 in the first event a subscriber gets mid-job; a client that re-opened the stream skips what it already has
+   */
+  offset: number;
 }
 
 export interface ListFilter {

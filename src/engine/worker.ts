@@ -12,6 +12,7 @@ import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
+import { characters } from "../contract/progress.ts";
 import { parseDrainKey, reloadsBetween } from "./load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
@@ -109,6 +110,8 @@ interface Run {
   workingSince?: number;
   /** A cancel asked for while it ran: how it ends, whatever else stopped it. */
   canceled?: Canceled;
+  /** What an async job has generated so far, for a subscriber that attaches mid-job. */
+  output?: { text: string; characters: number; chunks: number; tokens: number };
 }
 
 /** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
@@ -184,6 +187,12 @@ export class Worker {
   onLive(listener: LiveListener): () => void {
     this.live.add(listener);
     return () => this.live.delete(listener);
+  }
+
+  /** The text the running job has generated so far, as one update from its start (offset 0): what a late subscriber gets first. */
+  liveSoFar(jobId: string): JobProgress | null {
+    const output = this.current?.job.id === jobId ? this.current.output : undefined;
+    return output ? { chunks: output.chunks, tokens: output.tokens, text: output.text, offset: 0 } : null;
   }
 
   /** A passthrough request waits in the queue as `jobId`; the worker calls it when its turn comes. */
@@ -430,7 +439,7 @@ export class Worker {
         run.state = "working";
         this.reconsider();
       }
-      outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
+      outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(run));
     } catch (err) {
       const why = run.canceled ?? err;
       return () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request));
@@ -441,15 +450,19 @@ export class Worker {
     return () => this.finish(job, outcome, since, firstByteMs);
   }
 
-  private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {
+  private progress(run: Run): (chunks: number, tokens: number, text: string) => void {
+    const jobId = run.job.id;
+    const output = (run.output = { text: "", characters: 0, chunks: 0, tokens: 0 });
     let last = Date.now();
     return (chunks, tokens, text) => {
+      const offset = output.characters;
+      Object.assign(output, { text: output.text + text, characters: offset + characters(text), chunks, tokens });
       const now = Date.now();
       if (now - last >= PROGRESS_EVERY_MS) {
         last = now;
         this.queue.progress(jobId, chunks, tokens);
       }
-      for (const l of this.live) l(jobId, { chunks, tokens, text });
+      for (const l of this.live) l(jobId, { chunks, tokens, text, offset });
     };
   }
 
