@@ -8,7 +8,7 @@ const Count = Type.Record(Type.String(), Type.Integer());
 
 export const StatusSchema = Type.Object({
   version: Type.String(),
-  uptimeSeconds: Type.Number(),
+  uptime_seconds: Type.Number(),
   target: Type.Object({
     url: Type.String(),
     up: Type.Union([Type.Boolean(), Type.Null()]),
@@ -16,25 +16,27 @@ export const StatusSchema = Type.Object({
     resident: Type.Array(Type.String(), { description: "models resident on the target, most recently used first" }),
   }),
   worker: Type.Object({
-    state: Type.Union(WORKER_STATES.map((state) => Type.Literal(state))),
+    state: Type.Union(
+      WORKER_STATES.map((state) => Type.Literal(state)),
+      { description: "loading or working: the state of the job it has on the target (`job`); paused: the target is down, or after an error of foreman's own" },
+    ),
     job: Type.Optional(Type.String()),
     model: Type.Optional(Type.String()),
-    jobStatus: Type.Optional(Type.Union([Type.Literal("loading"), Type.Literal("working")], { description: "the running job's state" })),
-    since: Type.Optional(Type.String({ description: "when the running job was sent to the target" })),
+    since: Type.Optional(Type.String({ description: "loading or working: when its job was sent to the target" })),
     reason: Type.Optional(Type.String()),
     until: Type.Optional(Type.String({ description: "when a pause after a target error ends" })),
   }),
   queue: Type.Object({
-    byState: Count,
-    byModel: Type.Record(Type.String(), Count),
-    oldestQueuedAgeSeconds: Type.Union([Type.Number(), Type.Null()]),
-    oldestQueuedAgeSecondsByModel: Type.Record(Type.String(), Type.Number(), { description: "models with queued work: how long the oldest has waited" }),
+    by_state: Count,
+    by_model: Type.Record(Type.String(), Count),
+    oldest_queued_age_seconds: Type.Union([Type.Number(), Type.Null()]),
+    oldest_queued_age_seconds_by_model: Type.Record(Type.String(), Type.Number(), { description: "models with queued work: how long the oldest has waited" }),
   }),
-  jobsRun: Type.Integer(),
+  jobs_run: Type.Integer(),
   loads: Type.Integer(),
   swaps: Type.Integer({ description: "loads that replaced a resident runner: another model's, or the same model's with other load-time options (reloads)" }),
   reloads: Type.Integer({ description: "the swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)" }),
-  recentSwaps: Type.Array(
+  recent_swaps: Type.Array(
     Type.Object({
       at: Type.String(),
       from: Type.String({ description: "drain key: the model, then the load-time options its requests set (`qwen3:8b num_ctx=8192`)" }),
@@ -49,22 +51,22 @@ export const StatusSchema = Type.Object({
         mac: Type.String({ description: "FOREMAN_WAKE_MAC" }),
         addr: Type.String({ description: "FOREMAN_WAKE_ADDR: where the packets go" }),
         sent: Type.Integer({ description: "magic packets sent" }),
-        lastSentAt: Type.Union([Type.String(), Type.Null()]),
-        lastError: Type.Union([Type.String(), Type.Null()], { description: "why the last packet could not be sent, if it could not" }),
+        last_sent_at: Type.Union([Type.String(), Type.Null()]),
+        last_error: Type.Union([Type.String(), Type.Null()], { description: "why the last packet could not be sent, if it could not" }),
       }),
       Type.Null(),
     ],
     { description: "Wake-on-LAN for a target that sleeps; null without FOREMAN_WAKE_MAC" },
   ),
   preemptions: Type.Integer({ description: "async jobs stopped for a waiting passthrough request, sent back to the queue" }),
-  preemptedGenerationSeconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
-  lastPreemption: Type.Union([
+  preempted_generation_seconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
+  last_preemption: Type.Union([
     Type.Object({
       at: Type.String(),
       job: Type.String({ description: "the job that made way" }),
       model: Type.String(),
       by: Type.String({ description: "the passthrough request that preempted it (its record's id)" }),
-      discardedSeconds: Type.Number({ description: "generation thrown away; 0 when the job was still loading" }),
+      discarded_seconds: Type.Number({ description: "generation thrown away; 0 when the job was still loading" }),
       preemptions: Type.Integer({ description: "times this job has been preempted so far" }),
     }),
     Type.Null(),
@@ -90,28 +92,27 @@ export default defineRoute({
     }
     const w = worker.state;
     const iso = (ms: number) => new Date(ms).toISOString();
-    const jobStatus = w.kind === "running" ? queue.get(w.jobId)?.status : undefined;
     const p = worker.lastPreemption;
     return json({
       version: VERSION,
-      uptimeSeconds: (now - startedAt) / 1000,
+      uptime_seconds: (now - startedAt) / 1000,
       target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), resident: poller.resident },
       worker:
-        w.kind === "running"
-          ? { state: "running", job: w.jobId, model: w.model, since: iso(w.since), ...(jobStatus === "loading" || jobStatus === "working" ? { jobStatus } : {}) }
+        w.kind === "loading" || w.kind === "working"
+          ? { state: w.kind, job: w.jobId, model: w.model, since: iso(w.since) }
           : w.kind === "paused"
             ? { state: "paused", reason: w.reason, ...(w.until ? { until: iso(w.until) } : {}) }
             : { state: "idle" },
-      queue: { byState, byModel, oldestQueuedAgeSeconds: oldest === null ? null : (now - oldest) / 1000, oldestQueuedAgeSecondsByModel: oldestByModel },
-      jobsRun: worker.stats.jobs,
+      queue: { by_state: byState, by_model: byModel, oldest_queued_age_seconds: oldest === null ? null : (now - oldest) / 1000, oldest_queued_age_seconds_by_model: oldestByModel },
+      jobs_run: worker.stats.jobs,
       loads: worker.stats.loads,
       swaps: worker.stats.swaps,
       reloads: worker.stats.reloads,
-      recentSwaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to, reload: s.reload })),
-      wake: waker && { mac: waker.mac, addr: waker.addr, sent: waker.sent, lastSentAt: waker.lastSentAt === null ? null : iso(waker.lastSentAt), lastError: waker.lastError },
+      recent_swaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to, reload: s.reload })),
+      wake: waker && { mac: waker.mac, addr: waker.addr, sent: waker.sent, last_sent_at: waker.lastSentAt === null ? null : iso(waker.lastSentAt), last_error: waker.lastError },
       preemptions: worker.stats.preemptions,
-      preemptedGenerationSeconds: worker.stats.discardedMs / 1000,
-      lastPreemption: p && { at: iso(p.at), job: p.jobId, model: p.model, by: p.by, discardedSeconds: p.discardedMs / 1000, preemptions: p.preemptions },
+      preempted_generation_seconds: worker.stats.discardedMs / 1000,
+      last_preemption: p && { at: iso(p.at), job: p.jobId, model: p.model, by: p.by, discarded_seconds: p.discardedMs / 1000, preemptions: p.preemptions },
     });
   },
 });

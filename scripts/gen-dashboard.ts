@@ -61,7 +61,7 @@ export const ROWS: Row[] = [
       },
       {
         title: "Worker",
-        description: "What the one worker does: idle, running (work on the target) or paused (the target is down, or the worker backs off after an error).",
+        description: "What the one worker does: idle, loading or working (the state of the work it has on the target), or paused (the target is down, or foreman recovers from an error of its own).",
         kind: "stat",
         unit: "none",
         queries: [{ expr: `${m("foreman_worker_state")} == 1`, legend: "{{state}}" }],
@@ -128,10 +128,10 @@ export const ROWS: Row[] = [
       },
       {
         title: "Time in the queue",
-        description: "From entering the queue to being sent to the target, by kind (job: POST /jobs; passthrough: /api/*, /v1/*).",
+        description: "From entering the queue to being sent to the target, by lane (async: jobs from POST /jobs; interactive: passthrough requests to /api/*, /v1/*).",
         kind: "timeseries",
         unit: "s",
-        queries: percentiles("foreman_queue_wait_seconds", "kind"),
+        queries: percentiles("foreman_queue_wait_seconds", "lane"),
       },
     ],
   },
@@ -140,7 +140,7 @@ export const ROWS: Row[] = [
     panels: [
       {
         title: "Worker state",
-        description: "The share of time the worker spent idle, running or paused.",
+        description: "The share of time the worker spent idle, loading, working or paused.",
         kind: "timeseries",
         unit: "percentunit",
         queries: [{ expr: `avg by (state) (avg_over_time(${m("foreman_worker_state")}[$__rate_interval]))`, legend: "{{state}}" }],
@@ -184,7 +184,7 @@ export const ROWS: Row[] = [
         description: "How long the target took to load a model before its first byte.",
         kind: "timeseries",
         unit: "s",
-        queries: percentiles("foreman_model_load_seconds", "kind"),
+        queries: percentiles("foreman_model_load_seconds", "lane"),
       },
       {
         title: "Target probes failing",
@@ -227,10 +227,10 @@ export const ROWS: Row[] = [
       },
       {
         title: "Run duration",
-        description: "From sending to the target to the end of its reply, by kind.",
+        description: "From sending to the target to the end of its reply, by lane.",
         kind: "timeseries",
         unit: "s",
-        queries: percentiles("foreman_run_duration_seconds", "kind"),
+        queries: percentiles("foreman_run_duration_seconds", "lane"),
       },
     ],
   },
@@ -247,10 +247,10 @@ export const ROWS: Row[] = [
       },
       {
         title: "Failure ratio",
-        description: "The share of finished work that failed, by kind. Each job's error is in GET /jobs?status=failed.",
+        description: "The share of finished work that failed, by lane. Each job's error is in GET /jobs?status=failed (passthrough requests: GET /jobs?lane=interactive&status=failed).",
         kind: "timeseries",
         unit: "percentunit",
-        queries: [{ expr: `sum by (kind) (${rate("foreman_jobs_finished_total", 'state="failed"')}) / sum by (kind) (${rate("foreman_jobs_finished_total")})`, legend: "{{kind}}" }],
+        queries: [{ expr: `sum by (lane) (${rate("foreman_jobs_finished_total", 'state="failed"')}) / sum by (lane) (${rate("foreman_jobs_finished_total")})`, legend: "{{lane}}" }],
       },
     ],
   },

@@ -182,8 +182,9 @@ function withoutPassword(value: unknown): unknown {
 /** A copy safe to log or print: secrets replaced, passwords in URLs hidden. */
 export function redacted(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // named by the flag, in the snake_case of foreman's other JSON (`--poll-interval-ms` → poll_interval_ms)
   for (const [key, o] of optionList) {
-    out[key] = o.secret && config[key] !== undefined ? "(set)" : withoutPassword(config[key]);
+    out[o.flag.slice(2).replaceAll("-", "_")] = o.secret && config[key] !== undefined ? "(set)" : withoutPassword(config[key]);
   }
   return out;
 }

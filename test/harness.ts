@@ -176,6 +176,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: WaitOptio
   }
 }
 
+/** Whether the worker has work on the target (its state is that work's: loading or working). */
+export const workerBusy = (f: Foreman): boolean => f.services.worker.state.kind === "loading" || f.services.worker.state.kind === "working";
+
 /**
  * The seed for a test's randomness: FOREMAN_TEST_SEED when set, else from the clock. It is
  * printed, so a failing run can be replayed with the same random choices.

@@ -378,22 +378,28 @@ func TestEventsResumeWithLastEventID(t *testing.T) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		if r.Header.Get("Last-Event-Id") == "" {
 			// dropped before the job ends, in the middle of event 3
-			fmt.Fprint(w, "retry: 10\nid: 1\nevent: job.queued\ndata: {\"id\":\"j1\",\"status\":\"queued\"}\n\nid: 2\nevent: job.progress\ndata: {\"text\":\"he\",\"chunks\":1,\"tokens\":1}\n\nid: 3\nevent: job.prog")
+			fmt.Fprint(w, "retry: 10\nid: 1\nevent: job.queued\ndata: {\"id\":\"j1\",\"status\":\"queued\"}\n\nid: 2\nevent: job.progress\ndata: {\"text\":\"hé\",\"chunks\":1,\"tokens\":1,\"offset\":0}\n\nid: 3\nevent: job.prog")
 			return
 		}
-		fmt.Fprint(w, "id: 4\nevent: job.done\ndata: {\"id\":\"j1\",\"status\":\"done\"}\n\nid: 5\nevent: job.never\ndata: {}\n\n")
+		// re-opened mid-job: the text so far first (offset 0), then what comes next
+		fmt.Fprint(w, "event: job.progress\ndata: {\"text\":\"héllo\",\"chunks\":2,\"tokens\":2,\"offset\":0}\n\nevent: job.progress\ndata: {\"text\":\"!\",\"chunks\":3,\"tokens\":3,\"offset\":5}\n\nid: 4\nevent: job.done\ndata: {\"id\":\"j1\",\"status\":\"done\"}\n\nid: 5\nevent: job.never\ndata: {}\n\n")
 	}))
 	defer stub.Close()
 	var got []string
 	err := New(stub.URL).Events(timeout(t, time.Minute), "j1", "", func(e Event) error {
-		got = append(got, e.ID+" "+e.Type)
+		if e.Progress != nil {
+			got = append(got, fmt.Sprintf("%s %s %q@%d", e.ID, e.Type, e.Progress.Text, e.Progress.Offset))
+		} else {
+			got = append(got, e.ID+" "+e.Type)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(got, ",") != "1 job.queued,2 job.progress,4 job.done" {
-		t.Fatalf("events %v", got)
+	// the text once: the re-opened stream's text so far is cut to what fn has not had
+	if want := `1 job.queued,2 job.progress "hé"@0, job.progress "llo"@2, job.progress "!"@5,4 job.done`; strings.Join(got, ",") != want {
+		t.Fatalf("events %v, want %s", got, want)
 	}
 	if strings.Join(seen, ",") != ",2" {
 		t.Fatalf("Last-Event-ID sent: %q", seen)

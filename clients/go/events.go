@@ -1,7 +1,9 @@
 package client
 
 // Events: GET /jobs/{id}/events (Server-Sent Events), re-opened with Last-Event-ID after a
-// dropped connection so each event arrives once, in order, until the terminal one.
+// dropped connection so each event arrives once, in order, until the terminal one, and the
+// generated text once: the text so far a re-opened stream starts with is cut to what fn has not
+// had (by each progress event's Offset).
 
 import (
 	"bufio"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Events calls fn for each event of the job, starting after lastEventID ("" = from the
@@ -19,6 +22,8 @@ import (
 // *HTTPError if foreman refuses the stream, or ctx's error.
 func (c *Client) Events(ctx context.Context, id, lastEventID string, fn func(Event) error) error {
 	var retryDelay time.Duration
+	// runes of the current run's text handed to fn; a run back in the queue starts again
+	seen := 0
 	for n := 0; ; n++ {
 		header := http.Header{"Accept": {"text/event-stream"}}
 		if lastEventID != "" {
@@ -41,6 +46,12 @@ func (c *Client) Events(ctx context.Context, id, lastEventID string, fn func(Eve
 				if err != nil || !ok {
 					return false, err
 				}
+				if p := event.Progress; p != nil {
+					p.Text, p.Offset = unseen(p.Text, p.Offset, seen)
+					seen = p.Offset + utf8.RuneCountInString(p.Text)
+				} else if event.Type == "job.queued" {
+					seen = 0
+				}
 				if err := fn(event); err != nil {
 					return true, err
 				}
@@ -61,6 +72,19 @@ func (c *Client) Events(ctx context.Context, id, lastEventID string, fn func(Eve
 		case <-time.After(delay):
 		}
 	}
+}
+
+// unseen is what of text, starting at rune offset of the output, comes after the first seen
+// runes, and where that starts.
+func unseen(text string, offset, seen int) (string, int) {
+	if offset >= seen {
+		return text, offset
+	}
+	runes := []rune(text)
+	if skip := seen - offset; skip < len(runes) {
+		return string(runes[skip:]), seen
+	}
+	return "", seen
 }
 
 type sseEvent struct {

@@ -145,9 +145,12 @@ type Event struct {
 	Data     json.RawMessage
 }
 
-// LiveProgress is the data of a job.progress event.
+// LiveProgress is the data of a job.progress event. Offset is where Text starts in the job's
+// output, in characters (runes): the first event a subscriber gets mid-job has all the text so
+// far, at offset 0.
 type LiveProgress struct {
 	Text   string `json:"text"`
 	Chunks int    `json:"chunks"`
 	Tokens int    `json:"tokens"`
+	Offset int    `json:"offset"`
 }

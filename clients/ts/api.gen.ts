@@ -32,7 +32,7 @@ export interface Job {
    */
   preemptions: number;
   /**
-   * requests ahead of this job while it is queued
+   * requests ahead of this job while it is queued; in a replayed or webhook `job.queued` event, the position it had when it entered the queue
    */
   queue_position: number | null;
   /**
@@ -97,9 +97,13 @@ export interface JobProgress {
    */
   tokens: number;
   /**
-   * text generated since the previous progress event
+   * text generated since the previous progress event; in the first one a subscriber gets mid-job, all the text so far
    */
   text: string;
+  /**
+   * where `text` starts in the job's output, in characters (Unicode code points): 0 in the first event a subscriber gets mid-job; a client that re-opened the stream skips what it already has
+   */
+  offset: number;
 }
 
 export interface ListFilter {
@@ -160,7 +164,7 @@ export interface Submission {
 
 export interface Status {
   version: string;
-  uptimeSeconds: number;
+  uptime_seconds: number;
   target: {
     url: string;
     up: boolean | null;
@@ -174,15 +178,14 @@ export interface Status {
     resident: string[];
   };
   worker: {
-    state: "idle" | "running" | "paused";
+    /**
+     * loading or working: the state of the job it has on the target (`job`); paused: the target is down, or after an error of foreman's own
+     */
+    state: "idle" | "loading" | "working" | "paused";
     job?: string;
     model?: string;
     /**
-     * the running job's state
-     */
-    jobStatus?: "loading" | "working";
-    /**
-     * when the running job was sent to the target
+     * loading or working: when its job was sent to the target
      */
     since?: string;
     reason?: string;
@@ -192,23 +195,23 @@ export interface Status {
     until?: string;
   };
   queue: {
-    byState: {
+    by_state: {
       [k: string]: number;
     };
-    byModel: {
+    by_model: {
       [k: string]: {
         [k: string]: number;
       };
     };
-    oldestQueuedAgeSeconds: number | null;
+    oldest_queued_age_seconds: number | null;
     /**
      * models with queued work: how long the oldest has waited
      */
-    oldestQueuedAgeSecondsByModel: {
+    oldest_queued_age_seconds_by_model: {
       [k: string]: number;
     };
   };
-  jobsRun: number;
+  jobs_run: number;
   loads: number;
   /**
    * loads that replaced a resident runner: another model's, or the same model's with other load-time options (reloads)
@@ -221,7 +224,7 @@ export interface Status {
   /**
    * the last swaps, newest first
    */
-  recentSwaps: {
+  recent_swaps: {
     at: string;
     /**
      * drain key: the model, then the load-time options its requests set (`qwen3:8b num_ctx=8192`)
@@ -249,11 +252,11 @@ export interface Status {
      * magic packets sent
      */
     sent: number;
-    lastSentAt: string | null;
+    last_sent_at: string | null;
     /**
      * why the last packet could not be sent, if it could not
      */
-    lastError: string | null;
+    last_error: string | null;
   } | null;
   /**
    * async jobs stopped for a waiting passthrough request, sent back to the queue
@@ -262,8 +265,8 @@ export interface Status {
   /**
    * generation the preemptions threw away: from each preempted job's first byte to its stop
    */
-  preemptedGenerationSeconds: number;
-  lastPreemption: {
+  preempted_generation_seconds: number;
+  last_preemption: {
     at: string;
     /**
      * the job that made way
@@ -277,7 +280,7 @@ export interface Status {
     /**
      * generation thrown away; 0 when the job was still loading
      */
-    discardedSeconds: number;
+    discarded_seconds: number;
     /**
      * times this job has been preempted so far
      */

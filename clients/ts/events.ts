@@ -1,5 +1,8 @@
 // GET /jobs/{id}/events as an async iterator. A dropped stream is re-opened with
-// Last-Event-ID, so the caller sees each event once and in order, until the terminal one.
+// Last-Event-ID, so the caller sees each event once and in order, until the terminal one, and
+// the generated text once: the text so far that a re-opened stream starts with is cut to what
+// the caller has not had (by each progress event's `offset`).
+import { characters, unseen } from "../../src/contract/progress.ts";
 import { isTerminal } from "../../src/contract/states.ts";
 import { splitSseEvents, type SseEvent } from "../../src/contract/lines.ts";
 import { ForemanConnectionError, messageOf } from "./errors.ts";
@@ -43,6 +46,8 @@ export async function* jobEvents(client: JobApi, id: string, options: { lastEven
   const { signal } = options;
   let lastEventId = options.lastEventId;
   let retryMs: number | undefined;
+  // characters of the current run's text yielded so far; a run back in the queue starts again
+  let seen = 0;
   for (let failures = 0; ; failures++) {
     try {
       const headers: Record<string, string> = { accept: "text/event-stream" };
@@ -54,8 +59,17 @@ export async function* jobEvents(client: JobApi, id: string, options: { lastEven
         if (raw.id !== undefined) lastEventId = raw.id;
         const event = toJobEvent(raw);
         if (!event) continue;
+        if (event.event === "job.progress") {
+          const { text, offset } = event.data;
+          const fresh = unseen(text, offset, seen);
+          const start = Math.max(offset, seen);
+          seen = start + characters(fresh);
+          yield { ...event, data: { ...event.data, text: fresh, offset: start } };
+          continue;
+        }
+        if (event.event === "job.queued") seen = 0;
         yield event;
-        if (event.event !== "job.progress" && isTerminal(event.data.status)) return;
+        if (isTerminal(event.data.status)) return;
       }
     } catch (err) {
       if (signal?.aborted) throw signal.reason;

@@ -18,6 +18,8 @@ export interface ScreenOptions {
 
 const LABEL = 10;
 const MAX_SWAPS = 5;
+/** The states of work in the queue, as the job states name them. */
+const ACTIVE = ["queued", "loading", "working"] as const;
 
 /** Rows under a label: the label on the first, the others indented to match. */
 const labelled = (label: string, lines: readonly string[]) => lines.map((line, i) => `${(i === 0 ? label : "").padEnd(LABEL)}${line}`);
@@ -25,52 +27,51 @@ const labelled = (label: string, lines: readonly string[]) => lines.map((line, i
 function worker(s: Status, o: ScreenOptions): string {
   const w = s.worker;
   const since = w.since ? ` for ${shortDuration(o.now - Date.parse(w.since))}` : "";
-  if (w.state === "running") return `${w.jobStatus === "loading" ? "loading" : "running"} ${w.model} (job ${w.job})${since}`;
+  if (w.state === "loading" || w.state === "working") return `${w.state} ${w.model} (job ${w.job})${since}`;
   if (w.state === "paused") return `paused: ${w.reason}${w.until ? ` until ${o.clock(Date.parse(w.until))}` : ""}`;
   return "idle";
 }
 
 function queue(s: Status): string[] {
-  const queued = s.queue.byState.queued ?? 0;
-  const running = (s.queue.byState.loading ?? 0) + (s.queue.byState.working ?? 0);
-  const models = Object.keys(s.queue.byModel).sort();
+  const { by_state: byState, by_model: byModel } = s.queue;
+  const models = Object.keys(byModel).sort();
   if (models.length === 0) return ["empty"];
-  const oldest = s.queue.oldestQueuedAgeSeconds;
+  const oldest = s.queue.oldest_queued_age_seconds;
   const rows = models.map((model) => {
-    const by = s.queue.byModel[model]!;
-    const age = s.queue.oldestQueuedAgeSecondsByModel[model];
-    return [model, String(by.queued ?? 0), String((by.loading ?? 0) + (by.working ?? 0)), age === undefined ? "-" : shortDuration(age * 1000)];
+    const by = byModel[model]!;
+    const age = s.queue.oldest_queued_age_seconds_by_model[model];
+    return [model, ...ACTIVE.map((state) => String(by[state] ?? 0)), age === undefined ? "-" : shortDuration(age * 1000)];
   });
-  const summary = `${queued} queued, ${running} running${oldest === null ? "" : `; the oldest has waited ${shortDuration(oldest * 1000)}`}`;
-  return [summary, ...table([["MODEL", "QUEUED", "RUNNING", "OLDEST WAIT"], ...rows]).trimEnd().split("\n")];
+  const summary = `${ACTIVE.map((state) => `${byState[state] ?? 0} ${state}`).join(", ")}${oldest === null ? "" : `; the oldest has waited ${shortDuration(oldest * 1000)}`}`;
+  return [summary, ...table([["MODEL", ...ACTIVE.map((state) => state.toUpperCase()), "OLDEST WAIT"], ...rows]).trimEnd().split("\n")];
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function swaps(s: Status, o: ScreenOptions): string[] {
   const reloads = s.reloads > 0 ? ` (${plural(s.reloads, "reload")})` : "";
-  const head = `${plural(s.swaps, "swap")}${reloads} in ${plural(s.loads, "load")}, ${s.jobsRun} run`;
-  const recent = s.recentSwaps.slice(0, MAX_SWAPS).map((w) => `${o.clock(Date.parse(w.at))}  ${w.from} → ${w.to}${w.reload ? " (reload)" : ""}  (${shortDuration(o.now - Date.parse(w.at))} ago)`);
+  const head = `${plural(s.swaps, "swap")}${reloads} in ${plural(s.loads, "load")}, ${s.jobs_run} run`;
+  const recent = s.recent_swaps.slice(0, MAX_SWAPS).map((w) => `${o.clock(Date.parse(w.at))}  ${w.from} → ${w.to}${w.reload ? " (reload)" : ""}  (${shortDuration(o.now - Date.parse(w.at))} ago)`);
   return [head, ...recent];
 }
 
 function preempted(s: Status, o: ScreenOptions): string[] {
-  const p = s.lastPreemption;
+  const p = s.last_preemption;
   if (!p) return ["none"];
-  const head = `${plural(s.preemptions, "job")}, ${shortDuration(s.preemptedGenerationSeconds * 1000)} of generation discarded`;
+  const head = `${plural(s.preemptions, "job")}, ${shortDuration(s.preempted_generation_seconds * 1000)} of generation discarded`;
   return [head, `last ${o.clock(Date.parse(p.at))}  job ${p.job} (${p.model}) for ${p.by}  (${shortDuration(o.now - Date.parse(p.at))} ago)`];
 }
 
 function wake(w: NonNullable<Status["wake"]>, o: ScreenOptions): string {
-  const last = w.lastSentAt === null ? "" : `, last ${o.clock(Date.parse(w.lastSentAt))} (${shortDuration(o.now - Date.parse(w.lastSentAt))} ago)`;
-  return `${w.mac} via ${w.addr}: ${plural(w.sent, "packet")} sent${last}${w.lastError ? `; failed: ${w.lastError}` : ""}`;
+  const last = w.last_sent_at === null ? "" : `, last ${o.clock(Date.parse(w.last_sent_at))} (${shortDuration(o.now - Date.parse(w.last_sent_at))} ago)`;
+  return `${w.mac} via ${w.addr}: ${plural(w.sent, "packet")} sent${last}${w.last_error ? `; failed: ${w.last_error}` : ""}`;
 }
 
 export function statusScreen(s: Status, o: ScreenOptions): string {
   const target = s.target;
   const state = target.up === null ? "not checked yet" : `${target.up ? "up" : "DOWN"} since ${o.clock(Date.parse(target.since))} (${shortDuration(o.now - Date.parse(target.since))})`;
   const lines = [
-    `foreman ${s.version} at ${o.url}, up ${shortDuration(s.uptimeSeconds * 1000)}`,
+    `foreman ${s.version} at ${o.url}, up ${shortDuration(s.uptime_seconds * 1000)}`,
     ...labelled("target", [`${target.url}  ${state}`]),
     ...(s.wake ? labelled("wake", [wake(s.wake, o)]) : []),
     ...labelled("resident", [target.resident.length ? target.resident.join(", ") : "none"]),

@@ -11,7 +11,8 @@ import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
-import type { JobProgress } from "../queue/view.ts";
+import { laneName, type JobProgress } from "../queue/view.ts";
+import { characters } from "../contract/progress.ts";
 import { parseDrainKey, reloadsBetween } from "./load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
@@ -46,10 +47,13 @@ export interface InteractiveRequest {
   fail(status: number, message: string): void;
 }
 
-/** The worker's states, as /status and the metrics name them. */
-export const WORKER_STATES = ["idle", "running", "paused"] as const;
+/**
+ * The worker's states, as /status and the metrics name them: with work on the target it is in
+ * that work's state (`loading` or `working`, the job states' words), else idle or paused.
+ */
+export const WORKER_STATES = ["idle", "loading", "working", "paused"] as const;
 
-export type WorkerState = { kind: "idle" } | { kind: "running"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
+export type WorkerState = { kind: "idle" } | { kind: "loading" | "working"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
 
 export interface WorkerStats {
   jobs: number;
@@ -100,16 +104,26 @@ interface Run {
   abort: AbortController;
   since: number;
   state: "loading" | "working";
+  /** The load sending it makes the target do, counted once the target's reply shows it happened. */
+  load?: PlannedLoad;
   /** When the target's first byte came (the job went working). */
   workingSince?: number;
   /** A cancel asked for while it ran: how it ends, whatever else stopped it. */
   canceled?: Canceled;
+  /** What an async job has generated so far, for a subscriber that attaches mid-job. */
+  output?: { text: string; characters: number; chunks: number; tokens: number };
+}
+
+/** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
+interface PlannedLoad {
+  from: string | undefined;
+  reload: boolean;
 }
 
 const PROGRESS_EVERY_MS = 250;
 
 /** What a log line about a job names: the job, and the request that made it (a passthrough request's own id). */
-const ids = (job: JobRecord) => (job.requestId === null ? { jobId: job.id } : { jobId: job.id, requestId: job.requestId });
+const ids = (job: JobRecord) => (job.requestId === null ? { job_id: job.id } : { job_id: job.id, request_id: job.requestId });
 
 export class Worker {
   stats: WorkerStats = { jobs: 0, loads: 0, swaps: 0, reloads: 0, preemptions: 0, discardedMs: 0 };
@@ -163,7 +177,7 @@ export class Worker {
   }
 
   get state(): WorkerState {
-    if (this.current) return { kind: "running", jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
+    if (this.current) return { kind: this.current.state, jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
     if (this.poller.up === false) return { kind: "paused", reason: "target down" };
     if (Date.now() < this.pausedUntil) return { kind: "paused", reason: "recovering from an error of foreman's own", until: this.pausedUntil };
     return { kind: "idle" };
@@ -173,6 +187,12 @@ export class Worker {
   onLive(listener: LiveListener): () => void {
     this.live.add(listener);
     return () => this.live.delete(listener);
+  }
+
+  /** The text the running job has generated so far, as one update from its start (offset 0): what a late subscriber gets first. */
+  liveSoFar(jobId: string): JobProgress | null {
+    const output = this.current?.job.id === jobId ? this.current.output : undefined;
+    return output ? { chunks: output.chunks, tokens: output.tokens, text: output.text, offset: 0 } : null;
   }
 
   /** A passthrough request waits in the queue as `jobId`; the worker calls it when its turn comes. */
@@ -358,7 +378,8 @@ export class Worker {
     const since = Date.now();
     if (this.lastKey && this.lastKey !== job.drainKey) this.leftAt[this.lastKey] = since;
     if (job.lane !== INTERACTIVE) this.resume = undefined;
-    const run: Run = { job, request, kind, abort: new AbortController(), since, state: this.noteLoad(job, since) ? "loading" : "working" };
+    const load = this.plannedLoad(job);
+    const run: Run = { job, request, kind, abort: new AbortController(), since, state: load ? "loading" : "working", ...(load ? { load } : {}) };
     // current before the write: if the write fails, the loop fails the waiting caller by it
     this.current = run;
     this.queue.transition(job.id, run.state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
@@ -366,29 +387,33 @@ export class Worker {
   }
 
   /**
-   * Whether sending `job` makes the target load its model: it is not resident, or its runner was
-   * loaded for other load-time options that force a reload (ADR 0021). Counts loads and swaps.
+   * The load sending `job` makes the target do, if any: its model is not resident, or its runner
+   * was loaded for other load-time options that force a reload (ADR 0021).
    */
-  private noteLoad(job: JobRecord, at: number): boolean {
+  private plannedLoad(job: JobRecord): PlannedLoad | null {
     const resident = this.poller.isResident(job.model);
     const loadedFor = this.loadedFor.get(job.modelKey);
     const reload = resident && loadedFor !== undefined && reloadsBetween(loadedFor, job.drainKey);
     if (resident && !reload) {
       // a runner foreman did not load (or loaded before a restart) is taken to have what this job asks
       if (loadedFor === undefined) this.loadedFor.set(job.modelKey, job.drainKey);
-      return false;
+      return null;
     }
+    return { from: reload ? loadedFor : (this.lastKey ?? this.poller.resident[0]), reload };
+  }
+
+  /** Counts a load, and a swap when it replaced a resident runner, once the target's reply shows it loaded (ADR 0034). */
+  private countLoad(job: JobRecord, load: PlannedLoad, at: number): void {
     this.stats.loads++;
     this.loadedFor.set(job.modelKey, job.drainKey);
     // a model loaded again after it left on its own (keep_alive) replaced nothing
-    const from = reload ? loadedFor : (this.lastKey ?? this.poller.resident[0]);
+    const { from, reload } = load;
     if (from && (reload || parseDrainKey(from).modelKey !== job.modelKey)) {
       this.stats.swaps++;
       if (reload) this.stats.reloads++;
       this.recentSwaps.unshift({ at, from, to: job.drainKey, reload });
       this.recentSwaps.length = Math.min(this.recentSwaps.length, RECENT_SWAPS);
     }
-    return true;
   }
 
   /** Sends the job to the target and reads the reply; returns how to write its end (never throws). */
@@ -402,14 +427,19 @@ export class Worker {
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
       run.workingSince = Date.now();
+      // a 4xx (an unknown model, a bad request) is answered without loading anything: what was
+      // resident still is, and nothing was loaded
+      if (res.status < 400 || res.status >= 500) {
+        if (run.load) this.countLoad(job, run.load, since);
+        this.lastKey = job.drainKey;
+        this.poller.noteResident(job.model);
+      }
       if (run.state === "loading" && res.ok) {
         this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
         run.state = "working";
         this.reconsider();
       }
-      this.lastKey = job.drainKey;
-      this.poller.noteResident(job.model);
-      outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(job.id));
+      outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(run));
     } catch (err) {
       const why = run.canceled ?? err;
       return () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request));
@@ -420,15 +450,19 @@ export class Worker {
     return () => this.finish(job, outcome, since, firstByteMs);
   }
 
-  private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {
+  private progress(run: Run): (chunks: number, tokens: number, text: string) => void {
+    const jobId = run.job.id;
+    const output = (run.output = { text: "", characters: 0, chunks: 0, tokens: 0 });
     let last = Date.now();
     return (chunks, tokens, text) => {
+      const offset = output.characters;
+      Object.assign(output, { text: output.text + text, characters: offset + characters(text), chunks, tokens });
       const now = Date.now();
       if (now - last >= PROGRESS_EVERY_MS) {
         last = now;
         this.queue.progress(jobId, chunks, tokens);
       }
-      for (const l of this.live) l(jobId, { chunks, tokens, text });
+      for (const l of this.live) l(jobId, { chunks, tokens, text, offset });
     };
   }
 
@@ -436,7 +470,7 @@ export class Worker {
     this.stats.jobs++;
     const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
     if (this.log.enabled("info")) {
-      const fields = { ...ids(job), lane: job.lane === INTERACTIVE ? "passthrough" : "job", model: job.model, outcome: outcome.kind, ...timings };
+      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs };
       this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
     }
     if (outcome.kind === "done") {
@@ -490,12 +524,12 @@ export class Worker {
   private requeuePreempted(run: Run, why: Preempted): void {
     const { job } = run;
     const discardedMs = run.workingSince === undefined ? 0 : Math.max(0, why.at - run.workingSince);
-    const requeued = this.queue.transition(job.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by: why.by, discardedMs } });
+    const requeued = this.queue.transition(job.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by: why.by, discarded_ms: discardedMs } });
     this.stats.preemptions++;
     this.stats.discardedMs += discardedMs;
     this.lastPreemption = { at: why.at, jobId: job.id, model: job.model, by: why.by, discardedMs, preemptions: requeued.preemptions };
     this.resume = job.drainKey;
-    this.log.info("job preempted", { ...ids(job), by: why.by, model: job.model, discardedMs, preemptions: requeued.preemptions });
+    this.log.info("job preempted", { ...ids(job), by: why.by, model: job.model, discarded_ms: discardedMs, preemptions: requeued.preemptions });
   }
 
   /**
@@ -511,7 +545,7 @@ export class Worker {
       return;
     }
     const notBefore = Date.now() + decision.delayMs;
-    this.queue.transition(job.id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retryInMs: decision.delayMs, retryAt: new Date(notBefore).toISOString() } });
+    this.queue.transition(job.id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retry_in_ms: decision.delayMs, retry_at: new Date(notBefore).toISOString() } });
   }
 }
 

@@ -90,7 +90,7 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
   const level = def.public || route === "/metrics" || response.status === CLIENT_CLOSED_REQUEST ? "debug" : "info";
-  if (services.log.enabled(level)) services.log[level]("request", { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
+  if (services.log.enabled(level)) services.log[level]("request", { request_id: requestId, method: request.method, route, status: response.status, duration_ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
   return response;
 }
 
@@ -112,10 +112,10 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
   if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers);
   const sqlite = storageTrouble(err);
   if (sqlite) {
-    services.log.error("database unavailable", { requestId, path: pathname, code: sqlite });
+    services.log.error("database unavailable", { request_id: requestId, path: pathname, code: sqlite });
     return errorResponse(dialect, 503, `foreman cannot write to its database right now (${sqlite}); nothing was accepted — try again later`, undefined, { "retry-after": "5" });
   }
-  services.log.error("unhandled error", { requestId, path: pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  services.log.error("unhandled error", { request_id: requestId, path: pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
   return errorResponse(dialect, 500, "internal error; see foreman's log for request " + requestId);
 }
 

@@ -471,7 +471,10 @@ export class Queue {
         now,
       }).lastInsertRowid as number;
       const job = toRecord(row);
-      this.appendEvent(job, "queued", now, null);
+      // a new async job is behind everything queued (its seq is the highest): the count POST /jobs
+      // reports; a passthrough request only behind the other waiting requests, a short count
+      const position = input.lane === INTERACTIVE ? this.position(job) : this.queuedNow;
+      this.appendEvent(job, "queued", now, { queue_position: position });
       this.whenCommitted(() => this.queuedNow++);
       return job;
     }, input.lane === INTERACTIVE ? "deferred" : "synced");
@@ -512,7 +515,9 @@ export class Queue {
         this.s.artifact.run(id, contentType, typeof body === "string" ? new TextEncoder().encode(body) : body, now);
       }
       const job = toRecord(this.s.get.get(id)!);
-      this.appendEvent(job, to, now, patch.data ?? (patch.error ? { error: patch.error } : null));
+      const data = patch.data ?? (patch.error ? { error: patch.error } : null);
+      // back in the queue (a retry, a preemption, the target gone, a restart: rare) with its place then
+      this.appendEvent(job, to, now, to === "queued" ? { ...data, queue_position: this.position(job) } : data);
       const delta = (to === "queued" ? 1 : 0) - (current.status === "queued" ? 1 : 0);
       if (delta !== 0) this.whenCommitted(() => (this.queuedNow += delta));
       return job;

@@ -20,7 +20,7 @@ export function startRetention(queue: Queue, retentionHours: number, log: Logger
       cursor = next;
       await Bun.sleep(0); // let requests in between batches
     } while (cursor && !stopped);
-    if (total > 0) log.info("pruned finished jobs", { jobs: total, olderThanHours: retentionHours });
+    if (total > 0) log.info("pruned finished jobs", { jobs: total, older_than_hours: retentionHours });
     if (!stopped) timer = setTimeout(() => void run().catch((err) => log.error("pruning failed", { error: (err as Error).message })), EVERY_MS);
   };
   void run().catch((err) => log.error("pruning failed", { error: (err as Error).message }));

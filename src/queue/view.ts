@@ -32,7 +32,8 @@ function timingsView(stored: Record<string, number> | null): Timings | null {
 
 /** The queue's lanes by the names clients use. */
 const LANES: Record<LaneName, Lane> = { async: ASYNC, interactive: INTERACTIVE };
-const laneName = (lane: Lane): LaneName => (lane === INTERACTIVE ? "interactive" : "async");
+/** A lane by the name the API, the logs and the metrics give it. */
+export const laneName = (lane: Lane): LaneName => (lane === INTERACTIVE ? "interactive" : "async");
 const laneSchema = (description: string) => Type.Union(LANE_NAMES.map((l) => Type.Literal(l)), { description });
 
 export const JobSchema = Type.Object({
@@ -49,7 +50,9 @@ export const JobSchema = Type.Object({
   attempts: Type.Integer({ description: "times the job was sent to the target" }),
   preemptible: Type.Boolean({ description: "whether a waiting passthrough request may stop the job to run first (false when submitted so; always true for passthrough requests, which are never stopped)" }),
   preemptions: Type.Integer({ description: "times a passthrough request stopped the job and sent it back to the queue to run again from the start (not failures)" }),
-  queue_position: Type.Union([Type.Integer(), Type.Null()], { description: "requests ahead of this job while it is queued" }),
+  queue_position: Type.Union([Type.Integer(), Type.Null()], {
+    description: "requests ahead of this job while it is queued; in a replayed or webhook `job.queued` event, the position it had when it entered the queue",
+  }),
   request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now" }),
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
@@ -68,7 +71,10 @@ export type Job = Static<typeof JobSchema>;
 export const JobProgressSchema = Type.Object({
   chunks: Type.Integer({ description: "stream messages so far" }),
   tokens: Type.Integer({ description: "tokens generated so far" }),
-  text: Type.String({ description: "text generated since the previous progress event" }),
+  text: Type.String({ description: "text generated since the previous progress event; in the first one a subscriber gets mid-job, all the text so far" }),
+  offset: Type.Integer({
+    description: "where `text` starts in the job's output, in characters (Unicode code points): 0 in the first event a subscriber gets mid-job; a client that re-opened the stream skips what it already has",
+  }),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 
@@ -121,9 +127,14 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
   };
 }
 
-/** The job as an event (the event stream, a webhook) shows it: with the reason foreman gave for the change. */
+/**
+ * The job as an event (the event stream, a webhook) shows it: with the reason foreman gave for
+ * the change, and in a `queued` event the queue position it had then — counted now when `queue`
+ * is given (the job's latest event), else as stored with the event.
+ */
 export function eventView(job: JobRecord, event: JobEvent, queue?: Queue): Job {
-  const view = jobView(job, queue);
+  const then = event.data?.queue_position;
+  const view = jobView(job, queue, queue || typeof then !== "number" ? undefined : then);
   const reason = event.data?.reason;
   return typeof reason === "string" ? { ...view, reason } : view;
 }

@@ -194,14 +194,14 @@ export class Dispatcher {
       // the database refused the attempt (full disk, read-only file): the delivery stays due, and
       // is sent again once the database takes writes — after a pause, not in a loop
       this.telemetry.databaseErrors.inc();
-      this.log.error("webhook attempt could not be recorded; the delivery will be sent again", { jobId: row.job_id, webhookId: row.webhook_id, error: (err as Error).message });
+      this.log.error("webhook attempt could not be recorded; the delivery will be sent again", { job_id: row.job_id, webhook_id: row.webhook_id, error: (err as Error).message });
       this.holdFor(RECORD_FAILED_PAUSE_MS);
       return;
     }
     this.telemetry.webhookDeliveries.inc({ outcome: outcome.label });
     if (retryIn === null && outcome.error !== null) this.telemetry.webhookFailed.inc();
     if (outcome.error === null) this.telemetry.webhookLag.observe((now - row.created_at) / 1000);
-    else this.log.warn("webhook delivery failed", { jobId: row.job_id, deliveryId: row.id, webhookId: row.webhook_id, event: row.event_type, status: outcome.status, error: outcome.error, retry: retryIn !== null });
+    else this.log.warn("webhook delivery failed", { job_id: row.job_id, delivery_id: row.id, webhook_id: row.webhook_id, event: row.event_type, status: outcome.status, error: outcome.error, retry: retryIn !== null });
   }
 
   /** One attempt: the policy (after DNS), then the request to each checked address until one connects. */

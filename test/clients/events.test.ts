@@ -22,8 +22,9 @@ describe("events() resumes a dropped stream", () => {
         seen.push(last);
         const text =
           last === null
-            ? `retry: 10\nid: 1\nevent: job.queued\ndata: ${job("queued")}\n\n: keep-alive\n\nid: 2\nevent: job.progress\ndata: {"text":"he","chunks":1,"tokens":1}\n\nid: 3\nevent: job.prog`
-            : `id: 4\nevent: job.done\ndata: ${job("done")}\n\nid: 5\nevent: job.never\ndata: {}\n\n`;
+            ? `retry: 10\nid: 1\nevent: job.queued\ndata: ${job("queued")}\n\n: keep-alive\n\nid: 2\nevent: job.progress\ndata: {"text":"hé","chunks":1,"tokens":1,"offset":0}\n\nid: 3\nevent: job.prog`
+            : // re-opened mid-job: the text so far first (offset 0), then what comes next
+              `event: job.progress\ndata: {"text":"héllo","chunks":2,"tokens":2,"offset":0}\n\nevent: job.progress\ndata: {"text":"!","chunks":3,"tokens":3,"offset":5}\n\nid: 4\nevent: job.done\ndata: ${job("done")}\n\nid: 5\nevent: job.never\ndata: {}\n\n`;
         return new Response(text, { headers: { "content-type": "text/event-stream" } });
       },
     });
@@ -31,16 +32,23 @@ describe("events() resumes a dropped stream", () => {
 
   afterAll(() => stub.stop(true));
 
-  test("events arrive once, in order; the reconnect sends Last-Event-ID; the iterator ends at the terminal event", async () => {
+  test("events arrive once, in order, the text once; the reconnect sends Last-Event-ID; the iterator ends at the terminal event", async () => {
     const client = new ForemanClient({ baseUrl: `http://127.0.0.1:${stub.port}` });
     const events: JobEvent[] = [];
     for await (const e of client.events("j1")) events.push(e);
     expect(events.map((e) => [e.id, e.event])).toEqual([
       ["1", "job.queued"],
       ["2", "job.progress"],
+      [undefined, "job.progress"],
+      [undefined, "job.progress"],
       ["4", "job.done"],
     ]);
-    expect(events[1]!.data).toEqual({ text: "he", chunks: 1, tokens: 1 });
+    // the re-opened stream's text so far is cut to what the caller has not had
+    expect(events.slice(1, 4).map((e) => e.data)).toEqual([
+      { text: "hé", chunks: 1, tokens: 1, offset: 0 },
+      { text: "llo", chunks: 2, tokens: 2, offset: 2 },
+      { text: "!", chunks: 3, tokens: 3, offset: 5 },
+    ]);
     expect(seen).toEqual([null, "2"]);
   });
 
@@ -48,7 +56,12 @@ describe("events() resumes a dropped stream", () => {
     const client = new ForemanClient({ baseUrl: `http://127.0.0.1:${stub.port}` });
     const events: JobEvent[] = [];
     for await (const e of client.events("j1", { lastEventId: "3" })) events.push(e);
-    expect(events.map((e) => e.event)).toEqual(["job.done"]);
+    // a caller that starts mid-job has none of the text: it gets all of it
+    expect(events.map((e) => [e.event, e.event === "job.progress" ? e.data.text : e.data.status])).toEqual([
+      ["job.progress", "héllo"],
+      ["job.progress", "!"],
+      ["job.done", "done"],
+    ]);
     const err = await client.events("nope").next().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForemanHttpError);
   });

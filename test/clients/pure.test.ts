@@ -25,7 +25,7 @@ describe("splitSseEvents", () => {
 
 describe("client pure helpers", () => {
   test("toJobEvent keeps job.* events with data and parses it", () => {
-    expect(toJobEvent({ id: "1", event: "job.progress", data: '{"text":"hi","chunks":1,"tokens":1}' })).toEqual({ id: "1", event: "job.progress", data: { text: "hi", chunks: 1, tokens: 1 } });
+    expect(toJobEvent({ id: "1", event: "job.progress", data: '{"text":"hi","chunks":1,"tokens":1,"offset":0}' })).toEqual({ id: "1", event: "job.progress", data: { text: "hi", chunks: 1, tokens: 1, offset: 0 } });
     expect(toJobEvent({ event: "ping", data: "{}" })).toBeNull();
     expect(toJobEvent({ event: "job.done" })).toBeNull();
   });

@@ -4,7 +4,7 @@
 // implies and the labels their matchers and groupings name.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { chatRequest, postJob, startStack, waitFor, type Stack } from "../harness.ts";
+import { chatRequest, postJob, startStack, waitFor, type Stack, workerBusy } from "../harness.ts";
 import { alertRules, dashboardFile, groupingLabels, metricNames, selectors } from "./promql.ts";
 
 interface Family {
@@ -42,7 +42,7 @@ beforeAll(async () => {
   await sim.setFaults({ firstByteDelayMs: 5000 });
   const running = await postJob(url, { request: chatRequest("llama3.2") });
   const waiting = await postJob(url, { request: chatRequest("mistral") });
-  await waitFor(() => foreman.services.worker.state.kind === "running", { what: "a job on the target" });
+  await waitFor(() => workerBusy(foreman), { what: "a job on the target" });
   const text = await (await fetch(`${url}/metrics`)).text();
   for (const { job } of [waiting, running]) await fetch(`${url}/jobs/${job.id}/cancel`, { method: "POST" });
   families = readFamilies(text);

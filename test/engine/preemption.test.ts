@@ -139,7 +139,7 @@ describe("preemption", () => {
     expect(Date.parse(record!.started_at!)).toBeLessThan(Date.parse(done.finished_at!));
     const events = foreman.services.queue.events(job.id);
     expect(events.map((e) => e.type)).toEqual(["queued", "loading", "working", "queued", "working", "done"]);
-    expect(events[3]!.data).toEqual({ reason: "preempted", by: record!.id, discardedMs: expect.any(Number) });
+    expect(events[3]!.data).toEqual({ reason: "preempted", by: record!.id, discarded_ms: expect.any(Number), queue_position: expect.any(Number) });
     // not a failure: failures stay 0
     expect(foreman.services.queue.get(job.id)!.failures).toBe(0);
     expect(foreman.services.worker.stats.preemptions).toBe(1);
@@ -278,12 +278,12 @@ describe("preemption", () => {
     const status = (await (await fetch(`${url}/status`)).json()) as Record<string, any>;
     const [record] = await interactiveRecords(url);
     expect(status.preemptions).toBe(1);
-    expect(status.lastPreemption).toEqual({ at: expect.any(String), job: job.id, model: "llama3.2", by: record!.id, discardedSeconds: expect.any(Number), preemptions: 1 });
-    expect(status.lastPreemption.discardedSeconds).toBeGreaterThan(0);
+    expect(status.last_preemption).toEqual({ at: expect.any(String), job: job.id, model: "llama3.2", by: record!.id, discarded_seconds: expect.any(Number), preemptions: 1 });
+    expect(status.last_preemption.discarded_seconds).toBeGreaterThan(0);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^foreman_preemptions_total 1$/m);
     const discarded = Number(/^foreman_preempted_generation_seconds_total (\S+)$/m.exec(metrics)?.[1]);
-    expect(discarded).toBe(status.preemptedGenerationSeconds);
+    expect(discarded).toBe(status.preempted_generation_seconds);
     expect(discarded).toBeGreaterThan(0);
   });
 });

@@ -86,7 +86,7 @@ test("work queued for a target that is down sends the magic packet; nothing befo
   expect(bytes.slice(0, 6)).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
   for (let i = 0; i < 16; i++) expect(bytes.slice(6 + 6 * i, 12 + 6 * i)).toEqual([0x00, 0x11, 0x22, 0xaa, 0xbb, 0xcc]);
   const status = (await (await fetch(`${url}/status`)).json()) as { wake: Record<string, unknown> };
-  expect(status.wake).toEqual({ mac, addr: `127.0.0.1:${udp.port}`, sent: 1, lastSentAt: expect.any(String), lastError: null });
+  expect(status.wake).toEqual({ mac, addr: `127.0.0.1:${udp.port}`, sent: 1, last_sent_at: expect.any(String), last_error: null });
   expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^foreman_target_wakes_total 1$/m);
   // more work while the interval runs sends nothing more
   queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2", request: JSON.stringify({ model: "llama3.2", messages: [{ role: "user", content: "and" }] }) });

@@ -76,7 +76,7 @@ describe("worker", () => {
     const status = (await (await fetch(`${url}/status`)).json()) as Record<string, any>;
     expect(status.reloads).toBe(sim.counters.reloads);
     // a reload is the same model with other options
-    const reloads = status.recentSwaps.filter((s: { reload: boolean }) => s.reload);
+    const reloads = status.recent_swaps.filter((s: { reload: boolean }) => s.reload);
     expect(reloads.map((s: { from: string; to: string }) => s.from.split(" ")[0] === s.to.split(" ")[0])).toEqual(reloads.map(() => true));
     expect(reloads).toHaveLength(sim.counters.reloads);
     expect(await (await fetch(`${url}/metrics`)).text()).toContain(`\nforeman_model_reloads_total ${sim.counters.reloads}\n`);
@@ -190,6 +190,23 @@ describe("worker", () => {
     expect(failed!.attempts).toBe(1);
   });
 
+  test("a job for a model the target lacks is no load and no swap: /status and the metrics count only loads that happened", async () => {
+    const { foreman, sim } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, responseTokens: 1, maxLoaded: 1 } });
+    await settle(foreman, [enqueue(foreman, "llama3.2").id]);
+    const [failed] = await settle(foreman, [enqueue(foreman, "no-such-model").id]);
+    expect(failed!.error?.status).toBe(404);
+    expect([sim.counters.loads, sim.counters.swaps]).toEqual([1, 0]);
+    const status = (await (await fetch(`${foreman.url}/status`)).json()) as Record<string, any>;
+    expect([status.loads, status.swaps, status.recent_swaps]).toEqual([1, 0, []]);
+    const metrics = await (await fetch(`${foreman.url}/metrics`)).text();
+    expect(metrics).toContain("\nforeman_model_loads_total 1\n");
+    expect(metrics).toContain("\nforeman_model_swaps_total 0\n");
+    // the next model's load is a swap again, from the model that was loaded
+    await settle(foreman, [enqueue(foreman, "mistral").id]);
+    const after = (await (await fetch(`${foreman.url}/status`)).json()) as Record<string, any>;
+    expect([after.loads, after.swaps, after.recent_swaps.map((s: { from: string; to: string }) => [s.from, s.to])]).toEqual([2, 1, [["llama3.2:latest", "mistral:latest"]]]);
+  });
+
   test("a target 5xx is retried with back-off a bounded number of times, then fails", async () => {
     const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 5, faults: { failLoad: ["mistral"] } }, foreman: { maxAttempts: 3, retryBaseMs: 10 } });
     const job = enqueue(foreman, "mistral");
@@ -237,7 +254,7 @@ describe("worker", () => {
     expect(status.worker.state).toBe("idle");
     expect(status.loads).toBe(2);
     expect(status.swaps).toBe(1);
-    expect(status.queue.byState.queued).toBe(0);
+    expect(status.queue.by_state.queued).toBe(0);
   });
 });
 

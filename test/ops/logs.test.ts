@@ -16,11 +16,11 @@ test("JSON lines with request and job ids; tokens, webhook secrets and Authoriza
     await waitFor(() => lines.some((l) => l.includes("webhook delivery failed")), { what: 'the log line "webhook delivery failed"' });
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.filter((p) => typeof p.time !== "string" || typeof p.level !== "string" || typeof p.msg !== "string")).toEqual([]);
-    expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", requestId: "trace-me", route: "/jobs" }));
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", request_id: "trace-me", route: "/jobs" }));
     // the worker's line names the request that made the work: the job's POST, a passthrough request itself
-    expect(parsed).toContainEqual(expect.objectContaining({ msg: "job ran", jobId: job.id, requestId: "trace-me", lane: "job" }));
+    expect(parsed).toContainEqual(expect.objectContaining({ msg: "job ran", job_id: job.id, request_id: "trace-me", lane: "async" }));
     await waitFor(() => lines.some((l) => l.includes('"chat-trace"') && l.includes('"job ran"')), { what: 'the passthrough request\'s "job ran" line' });
-    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "job ran", requestId: "chat-trace", lane: "passthrough" }));
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "job ran", request_id: "chat-trace", lane: "interactive" }));
     expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", status: 401 }));
     const all = lines.join("\n");
     for (const secret of [...Object.values(secrets), "wrong-guess-789", Buffer.from("super secret webhook key").toString("base64")]) expect(all).not.toContain(secret);
@@ -32,8 +32,8 @@ test("JSON lines with request and job ids; tokens, webhook secrets and Authoriza
 test("pretty format is one readable line per event, with the same redaction", () => {
   const lines: string[] = [];
   const log = createLogger({ level: "info", format: "pretty", write: (l) => lines.push(l) });
-  log.info("hello", { jobId: "J1", authorization: "Bearer x", apiKey: "k" });
+  log.info("hello", { job_id: "J1", authorization: "Bearer x", apiKey: "k" });
   log.debug("hidden");
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/INFO +hello jobId=J1 authorization=\[redacted\] apiKey=\[redacted\]$/);
+  expect(lines[0]).toMatch(/INFO +hello job_id=J1 authorization=\[redacted\] apiKey=\[redacted\]$/);
 });

@@ -3,7 +3,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Counter, Histogram, Registry, Sampled } from "../../src/ops/metrics.ts";
-import { sharedStack, startStack, waitFor } from "../harness.ts";
+import { sharedStack, startStack, waitFor, workerBusy } from "../harness.ts";
 
 describe("metrics registry", () => {
   test("renders counters and histograms in the Prometheus text format", () => {
@@ -65,9 +65,9 @@ describe("GET /metrics", () => {
     expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
     const text = await res.text();
     for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+-]+|\w+(\{[^}]*\})? (NaN|\+Inf))$/);
-    expect(text).toContain('foreman_jobs_finished_total{kind="job",state="done",model="llama3.2:latest"} 1');
-    expect(text).toContain('foreman_jobs_finished_total{kind="passthrough",state="done",model="llama3.2:latest"} 1');
-    expect(text).toMatch(/foreman_run_duration_seconds_count\{kind="job"\} 1/);
+    expect(text).toContain('foreman_jobs_finished_total{lane="async",state="done",model="llama3.2:latest"} 1');
+    expect(text).toContain('foreman_jobs_finished_total{lane="interactive",state="done",model="llama3.2:latest"} 1');
+    expect(text).toMatch(/foreman_run_duration_seconds_count\{lane="async"\} 1/);
     expect(text).toMatch(/foreman_tokens_generated_total\{model="llama3.2:latest"\} \d+/);
     expect(text).toContain("foreman_model_loads_total 1");
     expect(text).toContain("foreman_target_up 1");
@@ -124,14 +124,14 @@ describe("the metrics the dashboard and the alerts read", () => {
 
   test("the worker's state, and the oldest wait by model while work waits", async () => {
     await waitFor(() => stack.foreman.services.poller.tags, { what: "the poller's first /api/tags" });
-    expect(await scrape()).toContain('foreman_worker_state{state="idle"} 1\nforeman_worker_state{state="running"} 0\nforeman_worker_state{state="paused"} 0\n');
+    expect(await scrape()).toContain('foreman_worker_state{state="idle"} 1\nforeman_worker_state{state="loading"} 0\nforeman_worker_state{state="working"} 0\nforeman_worker_state{state="paused"} 0\n');
     await stack.sim.setFaults({ firstByteDelayMs: 3000 });
     const running = await submit({ request: chat() });
     const waiting = await submit({ request: chat("mistral") });
     try {
-      await waitFor(() => stack.foreman.services.worker.state.kind === "running", { what: "the first job on the target" });
+      await waitFor(() => workerBusy(stack.foreman), { what: "the first job on the target" });
       const text = await scrape();
-      expect(text).toContain('foreman_worker_state{state="running"} 1');
+      expect(text).toMatch(/\nforeman_worker_state\{state="(loading|working)"\} 1\n/);
       expect(text).toMatch(/\nforeman_queue_oldest_wait_seconds\{model="mistral:latest"\} \d/);
       expect(text).not.toMatch(/foreman_queue_oldest_wait_seconds\{model="llama3.2:latest"\}/);
     } finally {
@@ -163,7 +163,7 @@ describe("the metrics the dashboard and the alerts read", () => {
       const text = await scrape();
       expect(text).toContain('foreman_webhook_deliveries_total{outcome="unreachable"} 2\n');
       expect(text).toContain("foreman_webhook_deliveries_pending 0\n");
-      expect(text).toMatch(/\nforeman_time_to_first_token_seconds_count\{kind="job",model="llama3.2:latest"\} [1-9]/);
+      expect(text).toMatch(/\nforeman_time_to_first_token_seconds_count\{lane="async",model="llama3.2:latest"\} [1-9]/);
       expect(text).toMatch(/\nforeman_generation_tokens_per_second_count\{model="llama3.2:latest"\} [1-9]/);
       expect(text).toContain("foreman_database_errors_total 0\n");
     } finally {

@@ -4,7 +4,7 @@
 // Anthropic's shape.
 import { describe, expect, test } from "bun:test";
 import OpenAI from "openai";
-import { perTest, sharedStack, waitFor } from "../harness.ts";
+import { perTest, sharedStack, waitFor, workerBusy } from "../harness.ts";
 import { namedEvents } from "../wire.ts";
 
 const stack = sharedStack({ sim: { tokenDelayMs: 2, loadMs: 5 } });
@@ -109,7 +109,7 @@ describe("foreman's own errors on /v1/messages are Anthropic's error object", ()
     const stack = await start.stack({ sim: { tokenDelayMs: 5 }, foreman: { interactiveMaxWaiting: 1 } });
     const abort = new AbortController();
     const running = await fetch(`${stack.url}/v1/messages`, { method: "POST", body: body.replace('"max_tokens":16', '"max_tokens":100000').replace("}]}", '}],"stream":true}'), signal: abort.signal });
-    await waitFor(() => stack.foreman.services.worker.state.kind === "running", { what: "the worker to run the first request" });
+    await waitFor(() => workerBusy(stack.foreman), { what: "the worker to run the first request" });
     const waiting = fetch(`${stack.url}/v1/messages`, { method: "POST", body, signal: abort.signal }).catch(() => null);
     await waitFor(() => stack.foreman.services.queue.waitingInteractive() === 1, { what: "one request waiting" });
     const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", body });

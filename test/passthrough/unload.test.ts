@@ -3,7 +3,7 @@
 // an unknown model gets Ollama's 404 at once; the load idiom is real work and stays queued.
 import { describe, expect, test } from "bun:test";
 import { Ollama, type GenerateRequest } from "ollama";
-import { perTest, waitFor, type Stack } from "../harness.ts";
+import { perTest, waitFor, type Stack, workerBusy } from "../harness.ts";
 
 const start = perTest();
 
@@ -17,12 +17,12 @@ async function longStream(stack: Stack, model = "llama3.2"): Promise<{ abort(): 
   });
   const reader = res.body!.getReader();
   await reader.read();
-  await waitFor(() => stack.foreman.services.worker.state.kind === "running", { what: "the worker to be running the long stream" });
+  await waitFor(() => workerBusy(stack.foreman), { what: "the worker to run the long stream" });
   return {
     abort: async () => {
       abort.abort();
       await reader.cancel().catch(() => {});
-      await waitFor(() => stack.foreman.services.worker.state.kind !== "running", { what: "the worker to let go of the aborted stream" });
+      await waitFor(() => !workerBusy(stack.foreman), { what: "the worker to let go of the aborted stream" });
     },
   };
 }
@@ -32,7 +32,7 @@ async function whileBusy<T>(stack: Stack, answer: Promise<T>): Promise<T> {
   const queued = waitFor(() => stack.foreman.services.queue.waitingInteractive() > 0 && "queued", { what: "nothing (a request queued instead)", timeoutMs: 60_000 });
   const first = await Promise.race([answer.then((value) => ({ value })), queued.then(() => null)]);
   if (first === null) throw new Error("the request waited in the queue behind the running stream");
-  expect(stack.foreman.services.worker.state.kind).toBe("running");
+  expect(workerBusy(stack.foreman)).toBe(true);
   return first.value;
 }
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Config } from "../../src/config.ts";
 import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
 import type { SimOptions } from "../../src/sim/index.ts";
-import { startStack, waitFor, type Stack } from "../harness.ts";
+import { startStack, waitFor, type Stack, workerBusy } from "../harness.ts";
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -58,7 +58,7 @@ describe("the maximum wait ends", () => {
     const s = await start({ models: [{ name: "slow", loadMs: 60_000 }, { name: "llama3.2" }] }, { interactiveMaxWaitMs: 300 });
     const blocker = new AbortController();
     const first = post("/api/chat", chat("slow"), blocker.signal).catch(() => null);
-    await waitFor(() => s.foreman.services.worker.state.kind === "running", { what: "the slow load to hold the worker" });
+    await waitFor(() => workerBusy(s.foreman), { what: "the slow load to hold the worker" });
     const waited = await post("/api/chat", chat());
     expect([waited.status, await waited.json()]).toEqual([503, { error: BUSY_MESSAGE }]);
     blocker.abort();

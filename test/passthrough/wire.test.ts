@@ -2,7 +2,7 @@
 // cancellation, headers, tokens, errors in the caller's dialect, and a sleeping target.
 import { describe, expect, test } from "bun:test";
 import { BUSY_MESSAGE } from "../../src/passthrough/relay.ts";
-import { perTest, waitFor } from "../harness.ts";
+import { perTest, waitFor, workerBusy } from "../harness.ts";
 import { ndjson, readArrivals } from "../wire.ts";
 
 const start = perTest();
@@ -75,7 +75,7 @@ describe("cancellation", () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }] } });
     const abort = new AbortController();
     const pending = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, abort.signal).catch((e) => e);
-    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the request" });
+    await waitFor(() => workerBusy(foreman), { what: "the worker to run the request" });
     abort.abort();
     await pending;
     await waitFor(() => sim.counters.aborted >= 1, { what: "the target to see the load aborted" });
@@ -86,7 +86,7 @@ describe("cancellation", () => {
     const { sim, foreman } = await start.stack({ sim: { tokenDelayMs: 5, models: [{ name: "slow", loadMs: 60_000 }, { name: "llama3.2" }] } });
     const blocker = new AbortController();
     const first = post(foreman.url, "/api/chat", chatBody({ model: "slow" }), {}, blocker.signal).catch((e) => e);
-    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the blocking request" });
+    await waitFor(() => workerBusy(foreman), { what: "the worker to run the blocking request" });
     const abort = new AbortController();
     const queued = post(foreman.url, "/api/chat", chatBody(), {}, abort.signal).catch((e) => e);
     await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the second request to wait in the queue" });
@@ -369,7 +369,7 @@ describe("shutdown", () => {
   test("callers still waiting in the queue get a 503 at once; a running stream may finish", async () => {
     const { foreman } = await start.stack({ sim: { tokenDelayMs: 20, loadMs: 0, models: [{ name: "llama3.2" }, { name: "slow", loadMs: 60_000 }] } });
     const running = post(foreman.url, "/api/chat", chatBody({ options: { num_predict: 10 } }));
-    await waitFor(() => foreman.services.worker.state.kind === "running", { what: "the worker to run the first request" });
+    await waitFor(() => workerBusy(foreman), { what: "the worker to run the first request" });
     const waiting = post(foreman.url, "/api/chat", chatBody({ model: "slow" }));
     await waitFor(() => foreman.services.queue.waitingInteractive() >= 1, { what: "the second request to wait in the queue" });
     const stopping = foreman.stop();

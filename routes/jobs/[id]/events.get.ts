@@ -1,11 +1,12 @@
 // GET /jobs/{id}/events: Server-Sent Events — every state change (`id` = the stored event's id,
 // so `Last-Event-ID` resumes after it) with the job as it was right after that change, and,
-// while the job runs, the generated text as it streams (`job.progress`, not stored, no id).
+// while the job runs, the generated text as it streams (`job.progress`, not stored, no id); a
+// subscriber that attaches mid-job first gets all the text so far in one (offset 0).
 // The stream ends after the terminal event.
 import { defineRoute } from "../../../src/http/route.ts";
 import { findJob } from "../../../src/http/job-lookup.ts";
 import { isTerminal } from "../../../src/contract/states.ts";
-import { eventView } from "../../../src/queue/view.ts";
+import { eventView, type JobProgress } from "../../../src/queue/view.ts";
 import type { JobEvent, JobRecord } from "../../../src/queue/queue.ts";
 
 const HEARTBEAT_MS = 15_000;
@@ -42,12 +43,16 @@ export default defineRoute({
           if (isTerminal(event.type)) close();
         };
         cleanups.push(watch.subscribe(job.id, (record, event) => send(record, event, true)));
-        cleanups.push(worker.onLive((jobId, update) => jobId === job.id && write(`event: job.progress\ndata: ${JSON.stringify(update)}\n\n`)));
+        const progress = (update: JobProgress) => write(`event: job.progress\ndata: ${JSON.stringify(update)}\n\n`);
+        cleanups.push(worker.onLive((jobId, update) => jobId === job.id && progress(update)));
         const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
         cleanups.push(() => clearInterval(heartbeat));
         // replay what is stored, each event with the job as it was then
         const history = queue.history(job.id, lastId);
         history.forEach(({ event, job: then }, i) => send(then, event, i === history.length - 1));
+        // then the text the job has generated so far, before what it generates next
+        const soFar = worker.liveSoFar(job.id);
+        if (soFar) progress(soFar);
         // resumed after the job's last event: there is nothing more to come
         if (isTerminal((queue.get(job.id) ?? job).status)) close();
       },
