@@ -1,5 +1,6 @@
 // What foreman is doing right now: the target, the worker, and the queue by model and state.
 import { Type } from "@sinclair/typebox";
+import { resolve } from "node:path";
 import { defineRoute, json } from "../src/http/route.ts";
 import { VERSION } from "../src/ops/version.ts";
 import { WORKER_STATES } from "../src/engine/worker.ts";
@@ -8,11 +9,14 @@ const Count = Type.Record(Type.String(), Type.Integer());
 
 export const StatusSchema = Type.Object({
   version: Type.String(),
+  database: Type.String({ description: "the SQLite database this foreman has open, as an absolute path" }),
   uptimeSeconds: Type.Number(),
   target: Type.Object({
     url: Type.String(),
     up: Type.Union([Type.Boolean(), Type.Null()]),
     since: Type.String({ description: "when the target last went up or down" }),
+    reason: Type.String({ description: "what `up` is based on; while the target is down, why the latest liveness probe failed: connection refused, timed out, DNS, …" }),
+    hint: Type.Optional(Type.String({ description: "while the target is down, what to try for that cause (a Mac's Ollama listens on 127.0.0.1 only unless OLLAMA_HOST says otherwise)" })),
     resident: Type.Array(Type.String(), { description: "models resident on the target, most recently used first" }),
   }),
   worker: Type.Object({
@@ -71,11 +75,13 @@ export const StatusSchema = Type.Object({
   ]),
 });
 
+const withHint = (hint: string | undefined) => (hint === undefined ? {} : { hint });
+
 export default defineRoute({
   summary: "Target, worker and queue state",
   tags: ["ops"],
   responses: { 200: { description: "current state", schema: StatusSchema } },
-  handle: ({ services: { poller, worker, waker, queue, target, startedAt } }) => {
+  handle: ({ services: { config, poller, worker, waker, queue, target, startedAt } }) => {
     const now = Date.now();
     const byState: Record<string, number> = { queued: 0, loading: 0, working: 0 };
     const byModel: Record<string, Record<string, number>> = {};
@@ -94,8 +100,9 @@ export default defineRoute({
     const p = worker.lastPreemption;
     return json({
       version: VERSION,
+      database: resolve(config.db),
       uptimeSeconds: (now - startedAt) / 1000,
-      target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), resident: poller.resident },
+      target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), reason: poller.reason, ...withHint(poller.hint()), resident: poller.resident },
       worker:
         w.kind === "running"
           ? { state: "running", job: w.jobId, model: w.model, since: iso(w.since), ...(jobStatus === "loading" || jobStatus === "working" ? { jobStatus } : {}) }
