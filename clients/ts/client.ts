@@ -2,7 +2,7 @@
 // APIs — so it runs in Bun and Node ≥ 20. Each method is one HTTP exchange; errors come back
 // as ForemanHttpError (foreman answered 4xx/5xx) or ForemanConnectionError (it did not).
 // The waiting facade is run(), in run.ts; the event stream is in events.ts.
-import { ForemanConnectionError, httpErrorOf, messageOf } from "./errors.ts";
+import { ForemanConnectionError, ForemanUnreachableError, httpErrorOf, messageOf } from "./errors.ts";
 import { jobEvents } from "./events.ts";
 import { runJob, waitForJob } from "./run.ts";
 import type { ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";
@@ -78,7 +78,7 @@ export class ForemanClient implements JobApi {
       res = await this.#fetch(`${this.baseUrl}${path}`, { method, headers, body: init.body, signal: init.signal });
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason;
-      throw new ForemanConnectionError(`cannot reach foreman at ${this.baseUrl}: ${messageOf(err)}`, err);
+      throw new ForemanUnreachableError(this.baseUrl, err);
     }
     if (!res.ok) throw await httpErrorOf(res);
     return res;
