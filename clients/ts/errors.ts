@@ -34,6 +34,20 @@ export class ForemanUnreachableError extends ForemanConnectionError {
   }
 }
 
+/**
+ * In a browser: foreman answers at `url`, but the browser would not let this request through —
+ * the page's origin is not allowed (FOREMAN_ORIGINS), or the CORS preflight refused the request.
+ * Not transient: retrying cannot help.
+ */
+export class ForemanBlockedError extends Error {
+  override readonly name = "ForemanBlockedError";
+  readonly url: string;
+  constructor(url: string, origin: string | undefined, cause: unknown) {
+    super(`the browser blocked the request to foreman at ${url}: foreman answers there, but its CORS reply does not allow ${origin ? `this page's origin (${origin})` : "this page"} or the request's headers; allow the origin with FOREMAN_ORIGINS`, { cause });
+    this.url = url;
+  }
+}
+
 /** A job that did not end done; `job` is its last known state. */
 export abstract class JobError extends Error {
   readonly job: Job;

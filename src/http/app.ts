@@ -32,6 +32,11 @@ function unmatched(pathname: string, method: string): Response {
   return errorResponse(dialect, status, known ? `${method} is not allowed on ${pathname}` : `no route for ${method} ${pathname}`);
 }
 
+/** Pure: whether a path is foreman's own API (jobs, ops) rather than one that imitates Ollama (/, /api/*, /v1/*, anything unknown). */
+export function ownRoute(pathname: string): boolean {
+  return /^\/(jobs|status|healthz|readyz|metrics|openapi\.json)(\/|$)/.test(pathname);
+}
+
 /** The CORS headers the edge decided on for a request that went on: whatever answers it carries them. */
 const corsHeaders = new WeakMap<Request, HeaderPair[]>();
 
@@ -52,7 +57,8 @@ function decorated(response: Response, request: Request): Response {
  * the route's, a 404/405, an error — gets the CORS headers.
  */
 function edge(request: Request, services: Services): Response | undefined {
-  const decision = edgeDecision({ method: request.method, origin: request.headers.get("origin"), host: request.headers.get("host") ?? "" }, services.edge);
+  const own = ownRoute(new URL(request.url).pathname);
+  const decision = edgeDecision({ method: request.method, origin: request.headers.get("origin"), host: request.headers.get("host") ?? "", own }, services.edge);
   if (decision.kind === "pass") {
     if (decision.headers.length > 0) corsHeaders.set(request, decision.headers);
     return undefined;
