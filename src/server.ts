@@ -13,7 +13,7 @@ import { thisMachine } from "./http/machine.ts";
 import { edgePolicy, listedOrigins } from "./http/origin-policy.ts";
 import { openAccessWarning } from "./http/auth.ts";
 import type { Services } from "./http/services.ts";
-import { createLogger, type Logger } from "./ops/log.ts";
+import { createLogger, logFormatFor, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./ops/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
@@ -83,7 +83,7 @@ function listen(app: ReturnType<typeof createApp>, config: Config) {
 }
 
 export async function startForeman(config: Config, opts: StartOptions = {}): Promise<Foreman> {
-  const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const log = opts.log ?? createLogger({ level: config.logLevel, format: logFormatFor(config.logFormat, process.stderr.isTTY === true) });
   // what has started, in order; stopped in reverse when a later step fails
   const started: (() => unknown)[] = [];
   const unwind = async () => {

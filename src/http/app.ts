@@ -96,8 +96,47 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
   const level = def.public || route === "/metrics" || response.status === CLIENT_CLOSED_REQUEST ? "debug" : "info";
-  if (services.log.enabled(level)) services.log[level]("request", { requestId, method: request.method, route, status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
-  return response;
+  if (!services.log.enabled(level)) return response;
+  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+  const line = { requestId, method: request.method, route, status: response.status, ip: peer() };
+  if (!response.body || !STREAMED.test(response.headers.get("content-type") ?? "")) {
+    services.log[level]("request", { ...line, ms: elapsed() });
+    return response;
+  }
+  // a stream's line is written when it ends: its duration, not its time to headers
+  const headersMs = elapsed();
+  const body = whenEnded(response.body, (ended) => services.log[level]("request", { ...line, ms: elapsed(), headers_ms: headersMs, ...(ended === "complete" ? {} : { ended }) }));
+  return new Response(body, response);
+}
+
+/** Replies that stream for as long as the work runs (NDJSON, SSE). */
+const STREAMED = /^(application\/x-ndjson|text\/event-stream)\b/i;
+
+/** The same bytes, and `ended` called once when the stream completes, fails or the client cancels it. */
+function whenEnded(body: ReadableStream<Uint8Array>, ended: (how: "complete" | "failed" | "canceled") => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          ended("failed");
+          controller.error(err);
+          return;
+        }
+        if (!chunk.done) return controller.enqueue(chunk.value);
+        ended("complete");
+        controller.close();
+      },
+      cancel(reason) {
+        ended("canceled");
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The query string as the route's schema types it: numbers and booleans converted before validation. */
