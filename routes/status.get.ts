@@ -14,7 +14,7 @@ export const StatusSchema = Type.Object({
   target: Type.Object({
     url: Type.String(),
     up: Type.Union([Type.Boolean(), Type.Null()]),
-    since: Type.String({ description: "when the target last went up or down" }),
+    since: Type.String({ format: "date-time", description: "when the target last went up or down" }),
     reason: Type.String({ description: "what `up` is based on; while the target is down, why the latest liveness probe failed: connection refused, timed out, DNS, …" }),
     hint: Type.Optional(Type.String({ description: "while the target is down, what to try for that cause (a Mac's Ollama listens on 127.0.0.1 only unless OLLAMA_HOST says otherwise)" })),
     resident: Type.Array(Type.String(), { description: "models resident on the target, most recently used first" }),
@@ -24,9 +24,9 @@ export const StatusSchema = Type.Object({
     job: Type.Optional(Type.String()),
     model: Type.Optional(Type.String()),
     jobStatus: Type.Optional(Type.Union([Type.Literal("loading"), Type.Literal("working")], { description: "the running job's state" })),
-    since: Type.Optional(Type.String({ description: "when the running job was sent to the target" })),
+    since: Type.Optional(Type.String({ format: "date-time", description: "when the running job was sent to the target" })),
     reason: Type.Optional(Type.String()),
-    until: Type.Optional(Type.String({ description: "when a pause after a target error ends" })),
+    until: Type.Optional(Type.String({ format: "date-time", description: "when a pause after a target error ends" })),
   }),
   queue: Type.Object({
     byState: Count,
@@ -40,7 +40,7 @@ export const StatusSchema = Type.Object({
   reloads: Type.Integer({ description: "the swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)" }),
   recentSwaps: Type.Array(
     Type.Object({
-      at: Type.String(),
+      at: Type.String({ format: "date-time" }),
       from: Type.String({ description: "drain key: the model, then the load-time options its requests set (`qwen3:8b num_ctx=8192`)" }),
       to: Type.String(),
       reload: Type.Boolean({ description: "the same model, reloaded with other load-time options" }),
@@ -53,7 +53,7 @@ export const StatusSchema = Type.Object({
         mac: Type.String({ description: "FOREMAN_WAKE_MAC" }),
         addr: Type.String({ description: "FOREMAN_WAKE_ADDR: where the packets go" }),
         sent: Type.Integer({ description: "magic packets sent" }),
-        lastSentAt: Type.Union([Type.String(), Type.Null()]),
+        lastSentAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
         lastError: Type.Union([Type.String(), Type.Null()], { description: "why the last packet could not be sent, if it could not" }),
       }),
       Type.Null(),
@@ -64,7 +64,7 @@ export const StatusSchema = Type.Object({
   preemptedGenerationSeconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
   lastPreemption: Type.Union([
     Type.Object({
-      at: Type.String(),
+      at: Type.String({ format: "date-time" }),
       job: Type.String({ description: "the job that made way" }),
       model: Type.String(),
       by: Type.String({ description: "the passthrough request that preempted it (its record's id)" }),
