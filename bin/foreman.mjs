@@ -4,35 +4,11 @@
 // run-time dependency, so no `bun` on PATH is needed. Arguments, stdio and the exit code
 // (or the signal that ended it) pass through. See docs/adr/0023.
 import { spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bunBinary } from "./bun.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** The bun executable the `bun` package installed (its postinstall puts it in bin/bun.exe). */
-function bunBinary() {
-  const require = createRequire(import.meta.url);
-  let dir;
-  try {
-    dir = dirname(require.resolve("bun/package.json"));
-  } catch {
-    return null;
-  }
-  // before its postinstall runs (npm install --ignore-scripts) bin/bun.exe is a small placeholder;
-  // the binary is then still in the platform package it came from
-  const candidates = [join(dir, "bin", "bun.exe")];
-  for (const suffix of process.arch === "x64" || process.arch === "arm64" ? ["", "-baseline", "-musl", "-musl-baseline"] : []) {
-    const arch = process.arch === "arm64" ? "aarch64" : "x64";
-    try {
-      candidates.push(join(dirname(require.resolve(`@oven/bun-${process.platform}-${arch}${suffix}/package.json`)), "bin", process.platform === "win32" ? "bun.exe" : "bun"));
-    } catch {
-      // that platform package is not installed
-    }
-  }
-  return candidates.find((path) => existsSync(path) && statSync(path).size > 1_000_000) ?? null;
-}
 
 const bun = bunBinary();
 if (!bun) {

@@ -1,5 +1,6 @@
 // What foreman is doing right now: the target, the worker, and the queue by model and state.
 import { Type } from "@sinclair/typebox";
+import { resolve } from "node:path";
 import { defineRoute, json } from "../src/http/route.ts";
 import { VERSION } from "../src/ops/version.ts";
 import { WORKER_STATES } from "../src/engine/worker.ts";
@@ -8,11 +9,14 @@ const Count = Type.Record(Type.String(), Type.Integer());
 
 export const StatusSchema = Type.Object({
   version: Type.String(),
+  database: Type.String({ description: "the SQLite database this foreman has open, as an absolute path" }),
   uptime_seconds: Type.Number(),
   target: Type.Object({
     url: Type.String(),
     up: Type.Union([Type.Boolean(), Type.Null()]),
-    since: Type.String({ description: "when the target last went up or down" }),
+    since: Type.String({ format: "date-time", description: "when the target last went up or down" }),
+    reason: Type.String({ description: "what `up` is based on; while the target is down, why the latest liveness probe failed: connection refused, timed out, DNS, …" }),
+    hint: Type.Optional(Type.String({ description: "while the target is down, what to try for that cause (a Mac's Ollama listens on 127.0.0.1 only unless OLLAMA_HOST says otherwise)" })),
     resident: Type.Array(Type.String(), { description: "models resident on the target, most recently used first" }),
   }),
   worker: Type.Object({
@@ -22,9 +26,9 @@ export const StatusSchema = Type.Object({
     ),
     job: Type.Optional(Type.String()),
     model: Type.Optional(Type.String()),
-    since: Type.Optional(Type.String({ description: "loading or working: when its job was sent to the target" })),
+    since: Type.Optional(Type.String({ format: "date-time", description: "loading or working: when its job was sent to the target" })),
     reason: Type.Optional(Type.String()),
-    until: Type.Optional(Type.String({ description: "when a pause after a target error ends" })),
+    until: Type.Optional(Type.String({ format: "date-time", description: "when a pause after a target error ends" })),
   }),
   queue: Type.Object({
     by_state: Count,
@@ -38,7 +42,7 @@ export const StatusSchema = Type.Object({
   reloads: Type.Integer({ description: "the swaps that reloaded the same model because a request changed its load-time options (num_ctx, …)" }),
   recent_swaps: Type.Array(
     Type.Object({
-      at: Type.String(),
+      at: Type.String({ format: "date-time" }),
       from: Type.String({ description: "drain key: the model, then the load-time options its requests set (`qwen3:8b num_ctx=8192`)" }),
       to: Type.String(),
       reload: Type.Boolean({ description: "the same model, reloaded with other load-time options" }),
@@ -51,7 +55,7 @@ export const StatusSchema = Type.Object({
         mac: Type.String({ description: "FOREMAN_WAKE_MAC" }),
         addr: Type.String({ description: "FOREMAN_WAKE_ADDR: where the packets go" }),
         sent: Type.Integer({ description: "magic packets sent" }),
-        last_sent_at: Type.Union([Type.String(), Type.Null()]),
+        last_sent_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
         last_error: Type.Union([Type.String(), Type.Null()], { description: "why the last packet could not be sent, if it could not" }),
       }),
       Type.Null(),
@@ -62,7 +66,7 @@ export const StatusSchema = Type.Object({
   preempted_generation_seconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
   last_preemption: Type.Union([
     Type.Object({
-      at: Type.String(),
+      at: Type.String({ format: "date-time" }),
       job: Type.String({ description: "the job that made way" }),
       model: Type.String(),
       by: Type.String({ description: "the passthrough request that preempted it (its record's id)" }),
@@ -73,11 +77,13 @@ export const StatusSchema = Type.Object({
   ]),
 });
 
+const withHint = (hint: string | undefined) => (hint === undefined ? {} : { hint });
+
 export default defineRoute({
   summary: "Target, worker and queue state",
   tags: ["ops"],
   responses: { 200: { description: "current state", schema: StatusSchema } },
-  handle: ({ services: { poller, worker, waker, queue, target, startedAt } }) => {
+  handle: ({ services: { config, poller, worker, waker, queue, target, startedAt } }) => {
     const now = Date.now();
     const byState: Record<string, number> = { queued: 0, loading: 0, working: 0 };
     const byModel: Record<string, Record<string, number>> = {};
@@ -95,8 +101,9 @@ export default defineRoute({
     const p = worker.lastPreemption;
     return json({
       version: VERSION,
+      database: resolve(config.db),
       uptime_seconds: (now - startedAt) / 1000,
-      target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), resident: poller.resident },
+      target: { url: target.displayUrl, up: poller.up, since: new Date(poller.since).toISOString(), reason: poller.reason, ...withHint(poller.hint()), resident: poller.resident },
       worker:
         w.kind === "loading" || w.kind === "working"
           ? { state: w.kind, job: w.jobId, model: w.model, since: iso(w.since) }

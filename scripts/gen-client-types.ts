@@ -3,11 +3,9 @@
 // client cannot drift from the server. A test regenerates it and fails when the two disagree.
 import { compile } from "json-schema-to-typescript";
 import { join } from "node:path";
-import { Submission } from "../src/queue/submit.ts";
-import { JobListQuery, JobListSchema, JobProgressSchema, JobSchema } from "../src/queue/view.ts";
-import { StatusSchema } from "../routes/status.get.ts";
+import { API_SCHEMAS } from "../routes/openapi.json.get.ts";
 
-const SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema } as const;
+const SCHEMAS = API_SCHEMAS;
 
 export const CLIENT_TYPES_FILE = join(import.meta.dir, "..", "clients", "ts", "api.gen.ts");
 

@@ -7,7 +7,8 @@
 set -eu
 dir=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
-bun=${BUN:-$root/node_modules/.bin/bun}
 mkdir -p "$dir/out"
-"$bun" build --compile --outfile "$dir/out/foreman" "$root/src/main.ts" >/dev/null
+# $BUN, else the `bun` package's runtime through bin/bun.mjs (install scripts on or off)
+if [ -n "${BUN:-}" ]; then set -- "$BUN"; else set -- node "$root/bin/bun.mjs"; fi
+"$@" build --compile --outfile "$dir/out/foreman" "$root/src/main.ts" >/dev/null
 sh "$root/scripts/rootfs.sh" "$dir/out/foreman" "$dir/out/rootfs"

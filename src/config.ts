@@ -2,7 +2,9 @@
 // with TypeBox at start-up. This module is the only reader of process.env.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { existsSync } from "node:fs";
 import { listedOrigins, parseOrigins } from "./http/origin-policy.ts";
+import { defaultDatabase, LEGACY_DATABASE, type LocationFacts } from "./store/location.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList } from "./webhooks/policy.ts";
 
@@ -34,14 +36,14 @@ const targetUrl = (v: unknown) => {
 
 export const options = {
   target: option({ env: "FOREMAN_TARGET", flag: "--target", schema: Type.String(), default: "http://127.0.0.1:11434", refine: targetUrl, help: "Ollama base URL; `sim` runs the built-in simulator in-process" }),
-  host: option({ env: "FOREMAN_HOST", flag: "--host", schema: Type.String({ minLength: 1 }), default: "0.0.0.0", help: "address to listen on" }),
+  host: option({ env: "FOREMAN_HOST", flag: "--host", schema: Type.String({ minLength: 1 }), default: "127.0.0.1", help: "address to listen on (0.0.0.0: every interface, as the image sets it; a loopback address also turns on the Host guard against DNS rebinding)" }),
   port: option({ env: "FOREMAN_PORT", flag: "--port", schema: int(0, 65535), default: 8080, help: "port to listen on (0 = any free port)" }),
-  db: option({ env: "FOREMAN_DB", flag: "--db", schema: Type.String({ minLength: 1 }), default: "./data/foreman.db", help: "SQLite database file (its directory is created)" }),
+  db: option({ env: "FOREMAN_DB", flag: "--db", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, help: "SQLite database file (its directory is created); unset = foreman.db in the per-user data directory ($XDG_DATA_HOME/foreman or ~/.local/share/foreman; ~/Library/Application Support/foreman on macOS; /data in the image), or ./data/foreman.db where that file exists" }),
   sync: option({ env: "FOREMAN_SYNC", flag: "--sync", schema: Type.Union([Type.Literal("full"), Type.Literal("normal")]), default: "full", help: "full: a 202, a webhook or a job state foreman reports survives a power cut; normal: faster, survives a crash of the process, not a power cut" }),
   token: option({ env: "FOREMAN_TOKEN", flag: "--token", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, secret: true, help: "bearer token clients must send (unset = no auth)" }),
   targetToken: option({ env: "FOREMAN_TARGET_TOKEN", flag: "--target-token", schema: Type.Optional(Type.String({ minLength: 1 })), default: undefined, secret: true, help: "bearer token sent to the target" }),
   logLevel: option({ env: "FOREMAN_LOG_LEVEL", flag: "--log-level", schema: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error"), Type.Literal("silent")]), default: "info", help: "debug | info | warn | error | silent" }),
-  logFormat: option({ env: "FOREMAN_LOG_FORMAT", flag: "--log-format", schema: Type.Union([Type.Literal("json"), Type.Literal("pretty")]), default: "json", help: "json (one line per event) | pretty" }),
+  logFormat: option({ env: "FOREMAN_LOG_FORMAT", flag: "--log-format", schema: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("pretty")])), default: undefined, help: "json (one line per event) | pretty (for people); unset = pretty when the log goes to a terminal, json otherwise" }),
   pollIntervalMs: option({ env: "FOREMAN_POLL_INTERVAL_MS", flag: "--poll-interval-ms", schema: int(50, 3_600_000), default: 2000, help: "how often the poller checks the target (liveness, /api/tags, /api/ps)" }),
   pollMaxBackoffMs: option({ env: "FOREMAN_POLL_MAX_BACKOFF_MS", flag: "--poll-max-backoff-ms", schema: int(50, 3_600_000), default: 30_000, help: "cap of the poller's exponential back-off while the target is down" }),
   agingCapMs: option({ env: "FOREMAN_AGING_CAP_MS", flag: "--aging-cap-ms", schema: int(0, 86_400_000), default: 600_000, help: "a model whose oldest job waited this long is served even while the resident model has work" }),
@@ -108,8 +110,14 @@ type Options = typeof options;
 type Key = keyof Options;
 /** The options as a list, for the loops that treat them alike. */
 const optionList = Object.keys(options).map((key): [Key, Option] => [key as Key, options[key as Key] as Option]);
-export type Config = { [K in keyof Options]: Static<Options[K]["schema"]> };
-export type ConfigResult = { ok: true; config: Config } | { ok: false; error: string };
+/** The settings; `db` is always resolved, to the configured file or the default location. */
+export type Config = { [K in Exclude<Key, "db">]: Static<Options[K]["schema"]> } & { db: string };
+/** `notice`: a line to say once at start-up (the database found at the old default location). */
+export type ConfigResult = { ok: true; config: Config; notice?: string } | { ok: false; error: string };
+
+/** What the default database location depends on, besides the environment; tests pass their own. */
+export type MachineFacts = Pick<LocationFacts, "platform" | "legacyExists">;
+const NO_MACHINE: MachineFacts = { platform: "linux", legacyExists: false };
 
 /** Environment strings become the schema's type before validation ("8080" → 8080). */
 function coerce(schema: TSchema, raw: string): unknown {
@@ -117,7 +125,7 @@ function coerce(schema: TSchema, raw: string): unknown {
 }
 
 /** Pure: argv flags (after the subcommand) override env; returns the config or a one-line error. */
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, machine: MachineFacts = NO_MACHINE): ConfigResult {
   const fromFlags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -145,7 +153,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     if (problem) return { ok: false, error: `invalid ${source} ${shown}: expected ${problem}` };
     config[key] = value;
   }
-  return { ok: true, config: config as Config };
+  if (config.db !== undefined) return { ok: true, config: config as Config };
+  const location = defaultDatabase({ ...machine, HOME: env.HOME, XDG_DATA_HOME: env.XDG_DATA_HOME, LOCALAPPDATA: env.LOCALAPPDATA });
+  config.db = location.path;
+  return { ok: true, config: config as Config, ...(location.notice ? { notice: location.notice } : {}) };
 }
 
 function describe(schema: TSchema): string {
@@ -158,7 +169,7 @@ function describe(schema: TSchema): string {
 
 /** Reads the real environment; the one place process.env is touched. */
 export function loadConfig(argv: readonly string[]): ConfigResult {
-  return parseConfig(argv, process.env);
+  return parseConfig(argv, process.env, { platform: process.platform, legacyExists: existsSync(LEGACY_DATABASE) });
 }
 
 /** Reads one extra variable that is not an option (e.g. NO_COLOR); kept here so env access stays in one module. */

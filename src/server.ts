@@ -13,7 +13,7 @@ import { thisMachine } from "./http/machine.ts";
 import { edgePolicy, listedOrigins } from "./http/origin-policy.ts";
 import { openAccessWarning } from "./http/auth.ts";
 import type { Services } from "./http/services.ts";
-import { createLogger, type Logger } from "./ops/log.ts";
+import { createLogger, logFormatFor, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./ops/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
@@ -49,11 +49,15 @@ export interface StartOptions {
   groupCommit?: boolean;
   /** Tests stall the disk to see that nothing is reported before it answers. */
   fsync?: Fsync;
+  /** Said once after the listening line: the configuration's notice (the database's old location). */
+  notice?: string;
 }
 
-/** The address as a URL host: IPv6 in brackets, a wildcard bind shown as loopback. */
-function urlHost(host: string): string {
-  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::";
+
+/** The address as a URL host (IPv6 in brackets); `reachable`: a wildcard bind as loopback, to connect to. */
+function urlHost(host: string, reachable = false): string {
+  const shown = reachable && isWildcard(host) ? "127.0.0.1" : host;
   return shown.includes(":") ? `[${shown}]` : shown;
 }
 
@@ -79,7 +83,7 @@ function listen(app: ReturnType<typeof createApp>, config: Config) {
 }
 
 export async function startForeman(config: Config, opts: StartOptions = {}): Promise<Foreman> {
-  const log = opts.log ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const log = opts.log ?? createLogger({ level: config.logLevel, format: logFormatFor(config.logFormat, process.stderr.isTTY === true) });
   // what has started, in order; stopped in reverse when a later step fails
   const started: (() => unknown)[] = [];
   const unwind = async () => {
@@ -135,7 +139,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const server = listen(app, config);
     const closed = Promise.withResolvers<void>();
     started.push(() => server.stop(true));
-    const url = `http://${urlHost(config.host)}:${server.port}`;
+    const url = `http://${urlHost(config.host, true)}:${server.port}`;
+    const bound = `http://${urlHost(config.host)}:${server.port}`;
 
     // start
     dispatcher.start();
@@ -149,7 +154,9 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     started.push(() => poller.stop());
     worker.start();
     started.push(() => worker.stop());
-    log.info("foreman listening", { url, target: target.displayUrl, db: config.db });
+    // the address bound, and for a wildcard bind where this machine reaches it
+    log.info("foreman listening", { url: bound, ...(bound === url ? {} : { local: url }), target: target.displayUrl, db: config.db });
+    if (opts.notice) log.warn(opts.notice);
     const open = openAccessWarning(config.host, config.token);
     if (open) log.warn(open);
     log.debug("configuration", redacted(config));

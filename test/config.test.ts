@@ -6,21 +6,41 @@ describe("parseConfig", () => {
     const r = parseConfig([], {});
     if (!r.ok) throw new Error(r.error);
     expect(r.config.target).toBe("http://127.0.0.1:11434");
-    expect(r.config.host).toBe("0.0.0.0");
+    expect(r.config.host).toBe("127.0.0.1");
     expect(r.config.port).toBe(8080);
+    // no HOME in this environment: the working directory, said once
     expect(r.config.db).toBe("./data/foreman.db");
     expect(r.config.token).toBeUndefined();
     expect(r.config.logLevel).toBe("info");
   });
 
+  test.each([
+    ["linux", { HOME: "/home/me" }, "/home/me/.local/share/foreman/foreman.db"],
+    ["linux", { HOME: "/home/me", XDG_DATA_HOME: "/srv/xdg" }, "/srv/xdg/foreman/foreman.db"],
+    ["linux", { HOME: "/home/me", XDG_DATA_HOME: "relative/xdg" }, "/home/me/.local/share/foreman/foreman.db"],
+    ["darwin", { HOME: "/Users/me", XDG_DATA_HOME: "/srv/xdg" }, "/Users/me/Library/Application Support/foreman/foreman.db"],
+    ["win32", { LOCALAPPDATA: "C:\\Users\\me\\AppData\\Local" }, "C:\\Users\\me\\AppData\\Local\\foreman\\foreman.db"],
+  ])("no FOREMAN_DB on %s: the per-user data directory (%p)", (platform, env, path) => {
+    expect(parseConfig([], env, { platform, legacyExists: false })).toEqual({ ok: true, config: expect.objectContaining({ db: path }) });
+  });
+
+  test("a database at the old default ./data/foreman.db is kept in use when nothing is configured, and said once", () => {
+    const r = parseConfig([], { HOME: "/home/me" }, { platform: "linux", legacyExists: true });
+    expect(r).toMatchObject({ ok: true, config: { db: "./data/foreman.db" } });
+    expect(r.ok && r.notice).toBe("using the database in the working directory, ./data/foreman.db (the default before the per-user data directory); move it to /home/me/.local/share/foreman/foreman.db, or set FOREMAN_DB to keep this one");
+    // a configured database wins, and nothing is said
+    const configured = parseConfig([], { HOME: "/home/me", FOREMAN_DB: "/srv/f.db" }, { platform: "linux", legacyExists: true });
+    expect(configured).toEqual({ ok: true, config: expect.objectContaining({ db: "/srv/f.db" }) });
+  });
+
   test("environment values are converted to the schema's type", () => {
     const r = parseConfig([], { FOREMAN_PORT: "9000", FOREMAN_TARGET: "sim", FOREMAN_LOG_LEVEL: "debug" });
-    expect(r).toEqual({ ok: true, config: expect.objectContaining({ port: 9000, target: "sim", logLevel: "debug" }) });
+    expect(r).toMatchObject({ ok: true, config: { port: 9000, target: "sim", logLevel: "debug" } });
   });
 
   test("flags override the environment, in both --flag value and --flag=value forms", () => {
     const r = parseConfig(["--port", "7000", "--target=https://gpu.lan:11434"], { FOREMAN_PORT: "9000" });
-    expect(r).toEqual({ ok: true, config: expect.objectContaining({ port: 7000, target: "https://gpu.lan:11434" }) });
+    expect(r).toMatchObject({ ok: true, config: { port: 7000, target: "https://gpu.lan:11434" } });
   });
 
   test.each([

@@ -11,10 +11,10 @@ async function run(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("foreman CLI", () => {
-  test("--version prints the version", async () => {
+  test("--version says which foreman this is (other programs share the name)", async () => {
     const r = await run(["--version"]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(VERSION);
+    expect(r.stdout.trim()).toBe(`foreman ${VERSION} — queue in front of Ollama`);
   });
 
   test("--help prints every option with its default", async () => {

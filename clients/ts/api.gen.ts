@@ -164,6 +164,10 @@ export interface Submission {
 
 export interface Status {
   version: string;
+  /**
+   * the SQLite database this foreman has open, as an absolute path
+   */
+  database: string;
   uptime_seconds: number;
   target: {
     url: string;
@@ -172,6 +176,14 @@ export interface Status {
      * when the target last went up or down
      */
     since: string;
+    /**
+     * what `up` is based on; while the target is down, why the latest liveness probe failed: connection refused, timed out, DNS, …
+     */
+    reason: string;
+    /**
+     * while the target is down, what to try for that cause (a Mac's Ollama listens on 127.0.0.1 only unless OLLAMA_HOST says otherwise)
+     */
+    hint?: string;
     /**
      * models resident on the target, most recently used first
      */

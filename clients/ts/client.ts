@@ -2,7 +2,7 @@
 // APIs — so it runs in Bun and Node ≥ 20. Each method is one HTTP exchange; errors come back
 // as ForemanHttpError (foreman answered 4xx/5xx) or ForemanConnectionError (it did not).
 // The waiting facade is run(), in run.ts; the event stream is in events.ts.
-import { ForemanConnectionError, httpErrorOf, messageOf } from "./errors.ts";
+import { ForemanBlockedError, ForemanConnectionError, ForemanUnreachableError, httpErrorOf, messageOf } from "./errors.ts";
 import { jobEvents } from "./events.ts";
 import { runJob, waitForJob } from "./run.ts";
 import type { ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";
@@ -78,10 +78,26 @@ export class ForemanClient implements JobApi {
       res = await this.#fetch(`${this.baseUrl}${path}`, { method, headers, body: init.body, signal: init.signal });
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason;
-      throw new ForemanConnectionError(`cannot reach foreman at ${this.baseUrl}: ${messageOf(err)}`, err);
+      if (await this.blockedByBrowser(init.signal)) throw new ForemanBlockedError(this.baseUrl, (globalThis as { location?: { origin?: string } }).location?.origin, err);
+      throw new ForemanUnreachableError(this.baseUrl, err);
     }
     if (!res.ok) throw await httpErrorOf(res);
     return res;
+  }
+
+  /**
+   * In a browser a fetch that fails tells nothing about why: nothing there, or a CORS refusal
+   * (which retrying cannot mend). A no-cors GET needs no preflight and resolves whenever the
+   * server answers at all — then the browser, not the network, refused.
+   */
+  private async blockedByBrowser(signal: AbortSignal | undefined): Promise<boolean> {
+    if (!("document" in globalThis || "WorkerGlobalScope" in globalThis)) return false;
+    try {
+      await this.#fetch(`${this.baseUrl}/healthz`, { mode: "no-cors", signal });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async json<T>(res: Response): Promise<T> {

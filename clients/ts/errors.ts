@@ -18,9 +18,33 @@ export class ForemanHttpError extends Error {
 
 /** foreman could not be reached, or the connection broke before a complete answer. */
 export class ForemanConnectionError extends Error {
-  override readonly name = "ForemanConnectionError";
+  override readonly name: string = "ForemanConnectionError";
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
+  }
+}
+
+/** Nothing answered at `url` (refused, no such host, no route): foreman is not running there, or the address is wrong. */
+export class ForemanUnreachableError extends ForemanConnectionError {
+  override readonly name = "ForemanUnreachableError";
+  readonly url: string;
+  constructor(url: string, cause: unknown) {
+    super(`cannot reach foreman at ${url}: ${messageOf(cause)}`, cause);
+    this.url = url;
+  }
+}
+
+/**
+ * In a browser: foreman answers at `url`, but the browser would not let this request through —
+ * the page's origin is not allowed (FOREMAN_ORIGINS), or the CORS preflight refused the request.
+ * Not transient: retrying cannot help.
+ */
+export class ForemanBlockedError extends Error {
+  override readonly name = "ForemanBlockedError";
+  readonly url: string;
+  constructor(url: string, origin: string | undefined, cause: unknown) {
+    super(`the browser blocked the request to foreman at ${url}: foreman answers there, but its CORS reply does not allow ${origin ? `this page's origin (${origin})` : "this page"} or the request's headers; allow the origin with FOREMAN_ORIGINS`, { cause });
+    this.url = url;
   }
 }
 
@@ -55,9 +79,16 @@ export class JobTimeoutError extends JobError {
   }
 }
 
+/** Ollama's reply to a path it has no route for (Go's gin), which foreman never sends for its own routes. */
+const OLLAMA_NOT_FOUND = "404 page not found";
+
 /** Reads foreman's error body `{"error":{"status","message","field"?}}` (or anything else) into an error. */
 export async function httpErrorOf(res: Response): Promise<ForemanHttpError> {
   const text = await res.text().catch(() => "");
+  if (res.status === 404 && text.trim() === OLLAMA_NOT_FOUND && !res.headers.has("x-request-id")) {
+    const at = res.url ? new URL(res.url).origin : "this address";
+    return new ForemanHttpError(404, `${at} answers like an Ollama server, not like foreman (it has no ${res.url ? new URL(res.url).pathname : "such"} route): give foreman's address instead (foreman listens on port 8080 by default)`);
+  }
   let message = text.trim() || res.statusText || `HTTP ${res.status}`;
   let field: string | undefined;
   try {

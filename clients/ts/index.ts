@@ -2,5 +2,5 @@
 //   const foreman = new ForemanClient({ baseUrl: "http://127.0.0.1:8080" });
 //   const reply = await foreman.run({ request: { model: "llama3.2", messages } }, { timeout: 60_000 });
 export { ForemanClient } from "./client.ts";
-export { ForemanConnectionError, ForemanHttpError, JobCanceledError, JobError, JobFailedError, JobTimeoutError } from "./errors.ts";
+export { ForemanBlockedError, ForemanConnectionError, ForemanHttpError, ForemanUnreachableError, JobCanceledError, JobError, JobFailedError, JobTimeoutError } from "./errors.ts";
 export type { ClientOptions, Job, JobEvent, JobList, JobProgress, JobStatus, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";

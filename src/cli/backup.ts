@@ -12,6 +12,7 @@ import { str, type Handler } from "./spec.ts";
 
 function sourcePath(flag: string | undefined): string {
   if (flag !== undefined) return flag;
+  // the default follows serve's: FOREMAN_DB, else ./data/foreman.db where it exists, else the data directory
   const config = loadConfig([]);
   if (!config.ok) throw new UsageError(config.error);
   return config.config.db;
@@ -24,6 +25,7 @@ export const backup: Handler = async ({ values, positionals: [target] }) => {
     if (values.force !== true) throw new UsageError(`${dest} exists; name a new file, or --force to replace it`);
     rmSync(dest);
   }
+  if (!existsSync(source)) throw new Failed(`no database at ${source}${str(values.db) === undefined ? " (the default; name foreman's with --db or FOREMAN_DB)" : ""}`);
   let db: Database;
   try {
     db = new Database(source, { readonly: true });

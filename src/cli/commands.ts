@@ -7,7 +7,7 @@ import { options as settings } from "../config.ts";
 import { LANE_NAMES } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
-import { VERSION } from "../ops/version.ts";
+import { VERSION, VERSION_LINE } from "../ops/version.ts";
 import { SIM_FLAGS, SIM_FOOTER } from "../sim/cli.ts";
 import { completionScript, SHELLS, type Shell } from "./completion.ts";
 import { CONNECTION_FLAGS, JSON_FLAG } from "./connection.ts";
@@ -50,7 +50,7 @@ const completion: Handler = async ({ positionals: [shell], root }) => {
 /** `foreman` with no command, or only flags, serves; `--version` prints the version. */
 const root: Handler = async (invocation) => {
   if (invocation.values.version === true) {
-    console.log(VERSION);
+    console.log(VERSION_LINE);
     return 0;
   }
   return (await import("./serve.ts")).serve(invocation);
@@ -216,7 +216,7 @@ the container: docker compose exec foreman /foreman backup /data/backup.db). The
 before the command says it is done. To restore: stop foreman, put the copy in place of the
 database (removing any -wal and -shm files beside it), start foreman.`,
       flags: [
-        { name: "db", value: "FILE", help: "the database (default $FOREMAN_DB, else ./data/foreman.db)", complete: "file" },
+        { name: "db", value: "FILE", help: "the database (default $FOREMAN_DB, else the one foreman serve opens: see foreman serve --help)", complete: "file" },
         { name: "force", help: "replace PATH if it exists" },
       ],
       footer: "Exit codes:\n  0  the copy is made and passed its integrity check\n  1  it could not be made (the message says why)\n  2  usage error (PATH exists without --force)",

@@ -1,6 +1,6 @@
 // The CLI's exit codes, so scripts can tell a failed job from a usage mistake, an
 // unreachable foreman and a wait that ran out. One mapping from error to code (ADR 0009).
-import { ForemanConnectionError, ForemanHttpError, JobError, JobTimeoutError } from "../../clients/ts/errors.ts";
+import { ForemanConnectionError, ForemanHttpError, ForemanUnreachableError, JobError, JobTimeoutError } from "../../clients/ts/errors.ts";
 import type { Job } from "../../clients/ts/types.ts";
 
 export const EXIT = { ok: 0, jobEnded: 1, usage: 2, http: 3, timeout: 4 } as const;
@@ -38,6 +38,8 @@ export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
   if (err instanceof JobError || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
+  // the runtime's own sentence ("Is the computer able to access the url?") is no help here
+  if (err instanceof ForemanUnreachableError) return { code: EXIT.http, message: `cannot reach foreman at ${err.url} — is it running? (\`foreman serve\`)` };
   if (err instanceof ForemanConnectionError) return { code: EXIT.http, message: err.message };
   return { code: EXIT.http, message: err instanceof Error ? err.message : String(err) };
 }

@@ -2,7 +2,7 @@
 // passthrough, or straight to --target — and shows the target's progress: on a terminal one
 // bar per model, redrawn in place and lined up with the others; otherwise a line per step.
 // A model that fails is reported once, on stderr, with the target's message.
-import { ForemanConnectionError, httpErrorOf, messageOf } from "../../clients/ts/errors.ts";
+import { ForemanConnectionError, ForemanUnreachableError, httpErrorOf, messageOf } from "../../clients/ts/errors.ts";
 import { connection } from "./connection.ts";
 import { EXIT } from "./exit-codes.ts";
 import { ndjsonObjects } from "./ndjson.ts";
@@ -56,7 +56,7 @@ async function pullOne(baseUrl: string, token: string | undefined, model: string
   try {
     res = await fetch(`${baseUrl}/api/pull`, { method: "POST", headers, body: JSON.stringify({ model, stream: true }) });
   } catch (err) {
-    throw new ForemanConnectionError(`cannot reach ${baseUrl}: ${messageOf(err)}`, err);
+    throw new ForemanUnreachableError(baseUrl, err);
   }
   let state = initialPull(model);
   if (!res.ok || !res.body) {

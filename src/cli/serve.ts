@@ -25,7 +25,7 @@ export const serve: Handler = async ({ args }) => {
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
   try {
-    foreman = await startForeman(result.config);
+    foreman = await startForeman(result.config, { notice: result.notice });
   } catch (err) {
     console.error(`foreman: ${(err as Error).message}`);
     return 1;

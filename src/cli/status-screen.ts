@@ -70,9 +70,11 @@ function wake(w: NonNullable<Status["wake"]>, o: ScreenOptions): string {
 export function statusScreen(s: Status, o: ScreenOptions): string {
   const target = s.target;
   const state = target.up === null ? "not checked yet" : `${target.up ? "up" : "DOWN"} since ${o.clock(Date.parse(target.since))} (${shortDuration(o.now - Date.parse(target.since))})`;
+  const why = target.up === false ? [`${target.reason}`, ...(target.hint ? [`hint: ${target.hint}`] : [])] : [];
   const lines = [
     `foreman ${s.version} at ${o.url}, up ${shortDuration(s.uptime_seconds * 1000)}`,
-    ...labelled("target", [`${target.url}  ${state}`]),
+    ...labelled("database", [s.database]),
+    ...labelled("target", [`${target.url}  ${state}`, ...why]),
     ...(s.wake ? labelled("wake", [wake(s.wake, o)]) : []),
     ...labelled("resident", [target.resident.length ? target.resident.join(", ") : "none"]),
     ...labelled("worker", [worker(s, o)]),

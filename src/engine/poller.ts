@@ -5,6 +5,7 @@
 import type { Logger } from "../ops/log.ts";
 import { modelKey } from "../target/model-name.ts";
 import type { TargetClient } from "../target/client.ts";
+import { unreachableHint } from "../target/errors.ts";
 
 export interface PollerOptions {
   intervalMs: number;
@@ -21,8 +22,8 @@ export interface CachedReply {
 export class Poller {
   up: boolean | null = null;
   since = Date.now();
-  /** What the last change of `up` was based on. */
-  private reason = "not polled yet";
+  /** What the last change of `up` was based on; while down, the latest probe's cause. */
+  reason = "not polled yet";
   /** Resident models (keys), most recently used first. */
   resident: string[] = [];
   /** The last good /api/tags reply, served while the target is unreachable. */
@@ -128,11 +129,11 @@ export class Poller {
   }
 
   private async pollOnce(): Promise<void> {
-    const up = await this.target.probe();
-    if (!up) {
+    const probe = await this.target.probe();
+    if (!probe.up) {
       this.failures++;
       this.errors++;
-      this.setUp(false, "liveness probe failed");
+      this.setUp(false, `liveness probe: ${probe.cause}`);
       return;
     }
     this.failures = 0;
@@ -171,13 +172,23 @@ export class Poller {
     }
   }
 
+  /** While the target is down: what to try, for the cause seen (the Mac's OLLAMA_HOST, …), if anything is known. */
+  hint(): string | undefined {
+    return this.up === false ? unreachableHint(this.reason.replace(/^liveness probe: |^target \S+ is unreachable: /, ""), this.target.displayUrl) : undefined;
+  }
+
   private setUp(up: boolean, reason: string): void {
-    if (this.up === up) return;
+    if (this.up === up) {
+      // still down, maybe for another reason now (refused, then timed out): /status shows the latest
+      if (!up) this.reason = reason;
+      return;
+    }
     this.up = up;
     this.since = Date.now();
     this.reason = reason;
     if (!up) this.failures = Math.max(this.failures, 1);
-    this.log.info(up ? "target is up" : "target is down", { reason });
+    const hint = this.hint();
+    this.log.info(up ? "target is up" : "target is down", { reason, ...(hint ? { hint } : {}) });
     for (const l of this.listeners) l(up);
   }
 }

@@ -32,6 +32,11 @@ function unmatched(pathname: string, method: string): Response {
   return errorResponse(dialect, status, known ? `${method} is not allowed on ${pathname}` : `no route for ${method} ${pathname}`);
 }
 
+/** Pure: whether a path is foreman's own API (jobs, ops) rather than one that imitates Ollama (/, /api/*, /v1/*, anything unknown). */
+export function ownRoute(pathname: string): boolean {
+  return /^\/(jobs|status|healthz|readyz|metrics|openapi\.json)(\/|$)/.test(pathname);
+}
+
 /** The CORS headers the edge decided on for a request that went on: whatever answers it carries them. */
 const corsHeaders = new WeakMap<Request, HeaderPair[]>();
 
@@ -52,7 +57,8 @@ function decorated(response: Response, request: Request): Response {
  * the route's, a 404/405, an error — gets the CORS headers.
  */
 function edge(request: Request, services: Services): Response | undefined {
-  const decision = edgeDecision({ method: request.method, origin: request.headers.get("origin"), host: request.headers.get("host") ?? "" }, services.edge);
+  const own = ownRoute(new URL(request.url).pathname);
+  const decision = edgeDecision({ method: request.method, origin: request.headers.get("origin"), host: request.headers.get("host") ?? "", own }, services.edge);
   if (decision.kind === "pass") {
     if (decision.headers.length > 0) corsHeaders.set(request, decision.headers);
     return undefined;
@@ -90,8 +96,47 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
   const level = def.public || route === "/metrics" || response.status === CLIENT_CLOSED_REQUEST ? "debug" : "info";
-  if (services.log.enabled(level)) services.log[level]("request", { request_id: requestId, method: request.method, route, status: response.status, duration_ms: Math.round((performance.now() - started) * 10) / 10, ip: peer() });
-  return response;
+  if (!services.log.enabled(level)) return response;
+  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+  const line = { request_id: requestId, method: request.method, route, status: response.status, ip: peer() };
+  if (!response.body || !STREAMED.test(response.headers.get("content-type") ?? "")) {
+    services.log[level]("request", { ...line, duration_ms: elapsed() });
+    return response;
+  }
+  // a stream's line is written when it ends: its duration, not its time to headers
+  const headersMs = elapsed();
+  const body = whenEnded(response.body, (ended) => services.log[level]("request", { ...line, duration_ms: elapsed(), headers_ms: headersMs, ...(ended === "complete" ? {} : { ended }) }));
+  return new Response(body, response);
+}
+
+/** Replies that stream for as long as the work runs (NDJSON, SSE). */
+const STREAMED = /^(application\/x-ndjson|text\/event-stream)\b/i;
+
+/** The same bytes, and `ended` called once when the stream completes, fails or the client cancels it. */
+function whenEnded(body: ReadableStream<Uint8Array>, ended: (how: "complete" | "failed" | "canceled") => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          ended("failed");
+          controller.error(err);
+          return;
+        }
+        if (!chunk.done) return controller.enqueue(chunk.value);
+        ended("complete");
+        controller.close();
+      },
+      cancel(reason) {
+        ended("canceled");
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** The query string as the route's schema types it: numbers and booleans converted before validation. */

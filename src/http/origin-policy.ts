@@ -44,6 +44,8 @@ export interface EdgeRequest {
   origin: string | null;
   /** The Host header as sent, port included. */
   host: string;
+  /** A route of foreman's own API (/jobs, /status, …), not one that imitates Ollama: its own CORS header lists. */
+  own?: boolean;
 }
 
 /** What envconfig.AllowedOrigins appends to OLLAMA_ORIGINS. */
@@ -148,12 +150,22 @@ export function originAllowed(rules: OriginRules, origin: string): boolean {
 /** A preflight's Access-Control-Allow-Headers: the fixed list in Go's canonical case. */
 const ALLOW_HEADERS_VALUE = [...new Set(ALLOW_HEADERS.map(canonicalHeaderKey))].join(",");
 
-/** The headers an allowed origin gets: preflight (OPTIONS) or on a normal reply. */
-function corsHeaders(rules: OriginRules, origin: string, preflight: boolean): HeaderPair[] {
+/**
+ * foreman's own API (not Ollama's): the request headers it defines — a browser must be let
+ * send them — and the reply headers its clients read, which a browser hides unless exposed.
+ */
+const OWN_ALLOW_HEADERS = ["Authorization", "Content-Type", "Accept", "Idempotency-Key", "Prefer", "Last-Event-ID", "Cache-Control", "X-Request-Id"].join(",");
+const OWN_EXPOSE_HEADERS = ["Location", "Preference-Applied", "Retry-After", "Idempotent-Replayed", "Server-Timing", "X-Request-Id"].join(",");
+
+/** The headers an allowed origin gets: preflight (OPTIONS) or on a normal reply; foreman's own routes have their own lists. */
+function corsHeaders(rules: OriginRules, origin: string, preflight: boolean, own: boolean): HeaderPair[] {
   const allowOrigin: HeaderPair = ["Access-Control-Allow-Origin", rules.allowAll ? "*" : origin];
-  if (!preflight) return rules.allowAll ? [allowOrigin] : [["Vary", "Origin"], allowOrigin];
+  if (!preflight) {
+    const reply: HeaderPair[] = rules.allowAll ? [allowOrigin] : [["Vary", "Origin"], allowOrigin];
+    return own ? [...reply, ["Access-Control-Expose-Headers", OWN_EXPOSE_HEADERS]] : reply;
+  }
   return [
-    ["Access-Control-Allow-Headers", ALLOW_HEADERS_VALUE],
+    ["Access-Control-Allow-Headers", own ? OWN_ALLOW_HEADERS : ALLOW_HEADERS_VALUE],
     ["Access-Control-Allow-Methods", METHODS.join(",")],
     ["Access-Control-Max-Age", String(MAX_AGE_SECONDS)],
     allowOrigin,
@@ -175,8 +187,8 @@ export function edgeDecision(request: EdgeRequest, policy: EdgePolicy): EdgeDeci
   let headers: HeaderPair[] = [];
   if (origin && origin !== `http://${host}` && origin !== `https://${host}`) {
     if (!originAllowed(policy.origins, origin)) return { kind: "forbidden", headers: [] };
-    if (method === "OPTIONS") return { kind: "preflight", headers: corsHeaders(policy.origins, origin, true) };
-    headers = corsHeaders(policy.origins, origin, false);
+    if (method === "OPTIONS") return { kind: "preflight", headers: corsHeaders(policy.origins, origin, true, request.own === true) };
+    headers = corsHeaders(policy.origins, origin, false, request.own === true);
   }
   if (!policy.hosts) return { kind: "pass", headers };
   const name = splitHostPort(host) ?? host;

@@ -1,4 +1,5 @@
-// Structured logging: one JSON line per event (or a readable line with format "pretty").
+// Structured logging: one JSON line per event, or a readable line ("pretty") — the default on
+// a terminal, JSON when the log goes to a file, a pipe or a collector, or when asked.
 // Fields whose names look like credentials are redacted here, so no caller can leak one.
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 export type LogFields = Record<string, unknown>;
@@ -23,6 +24,11 @@ function redact(fields: LogFields): LogFields {
     else out[k] = v;
   }
   return out;
+}
+
+/** Pure: the format asked for, else pretty for a person at a terminal and JSON for anything else. */
+export function logFormatFor(asked: "json" | "pretty" | undefined, terminal: boolean): "json" | "pretty" {
+  return asked ?? (terminal ? "pretty" : "json");
 }
 
 export function createLogger(opts: { level: LogLevel; format: "json" | "pretty"; write?: (line: string) => void }): Logger {

@@ -2,7 +2,7 @@
 // (Host is the target's own, the target token is added, hop-by-hop and client credentials
 // are dropped, identity encoding is asked for) and the difference between "the target is
 // unreachable" (not the job's fault: requeue) and an answer from the target.
-import { TargetTimeout, TargetUnreachable } from "./errors.ts";
+import { TargetTimeout, TargetUnreachable, unreachableCause } from "./errors.ts";
 import { passOn } from "./stream.ts";
 
 const HOP_BY_HOP = new Set([
@@ -116,21 +116,21 @@ export class TargetClient {
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
       if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;
-      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.displayUrl} is unreachable: ${(err as Error).message}`);
+      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.displayUrl} is unreachable: ${unreachableCause(err)}`, { cause: err });
       throw err;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps). */
-  async probe(): Promise<boolean> {
+  /** Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps); when down, why. */
+  async probe(): Promise<{ up: true } | { up: false; cause: string }> {
     try {
       const res = await this.send("/", { method: "HEAD", timeoutMs: this.options.connectTimeoutMs });
       await res.body?.cancel();
-      return res.status < 500;
-    } catch {
-      return false;
+      return res.status < 500 ? { up: true } : { up: false, cause: `HTTP ${res.status}` };
+    } catch (err) {
+      return { up: false, cause: unreachableCause(err) };
     }
   }
 

@@ -78,7 +78,7 @@ describe("foreman backup", () => {
 
     const missing = await foreman(["backup", join(out.path, "x.db"), "--db", join(out.path, "no", "such.db")]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toStartWith(`foreman backup: cannot open database ${join(out.path, "no", "such.db")}`);
+    expect(missing.stderr).toBe(`foreman backup: no database at ${join(out.path, "no", "such.db")}\n`);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(existsSync(join(out.path, "x.db"))).toBe(false);
   });

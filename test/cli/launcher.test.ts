@@ -41,7 +41,7 @@ describe.skipIf(!node)("bin/foreman.mjs under node, no bun on PATH", () => {
 
   test("arguments, stdout, stderr and exit codes pass through", async () => {
     const version = await launch(["--version"]);
-    expect(version).toEqual({ stdout: `${(await Bun.file(join(root, "package.json")).json()).version}\n`, stderr: "", code: 0 });
+    expect(version).toEqual({ stdout: `foreman ${(await Bun.file(join(root, "package.json")).json()).version} — queue in front of Ollama\n`, stderr: "", code: 0 });
     const ls = await launch(["jobs", "ls", "--model", "a model with spaces", "--url", stack.url]);
     expect(ls).toEqual({ stdout: "no jobs with model a model with spaces\n", stderr: "", code: 0 });
     const usage = await launch(["jobs", "frobnicate"]);

@@ -65,8 +65,9 @@ describe("the status screen", () => {
   const now = Date.parse("2026-11-26T12:00:00Z");
   const base: Status = {
     version: "0.1.0",
+    database: "/home/me/.local/share/foreman/foreman.db",
     uptime_seconds: 7980,
-    target: { url: "http://mac.lan:11434", up: true, since: "2026-11-26T10:00:00Z", resident: ["llama3.2:latest"] },
+    target: { url: "http://mac.lan:11434", up: true, since: "2026-11-26T10:00:00Z", reason: "liveness probe answered", resident: ["llama3.2:latest"] },
     worker: { state: "working", job: "01J", model: "llama3.2", since: "2026-11-26T11:59:48Z" },
     queue: {
       by_state: { queued: 3, loading: 0, working: 1 },
@@ -93,6 +94,7 @@ describe("the status screen", () => {
     expect(statusScreen(base, { now, url: "http://127.0.0.1:8080", clock })).toBe(
       [
         "foreman 0.1.0 at http://127.0.0.1:8080, up 2h13m",
+        "database  /home/me/.local/share/foreman/foreman.db",
         "target    http://mac.lan:11434  up since 10:00:00 (2h0m)",
         "resident  llama3.2:latest",
         "worker    working llama3.2 (job 01J) for 12s",
@@ -111,9 +113,9 @@ describe("the status screen", () => {
   });
 
   test("a target that is down, a paused worker, an empty queue; lines cut to the width", () => {
-    const down: Status = { ...base, target: { ...base.target, up: false, resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { by_state: {}, by_model: {}, oldest_queued_age_seconds: null, oldest_queued_age_seconds_by_model: {} }, recent_swaps: [], last_preemption: null };
+    const down: Status = { ...base, target: { ...base.target, up: false, reason: "liveness probe: timed out", hint: "on a Mac, run launchctl", resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { by_state: {}, by_model: {}, oldest_queued_age_seconds: null, oldest_queued_age_seconds_by_model: {} }, recent_swaps: [], last_preemption: null };
     const screen = statusScreen(down, { now, url: "http://127.0.0.1:8080", clock, width: 40 });
-    expect(screen).toContain("target    http://mac.lan:11434  DOWN si…\n");
+    expect(screen).toContain("target    http://mac.lan:11434  DOWN si…\n          liveness probe: timed out\n          hint: on a Mac, run launchctl\n");
     expect(screen).toContain("resident  none\n");
     expect(screen).toContain("worker    paused: target down\n");
     expect(screen).toContain("queue     empty\n");
@@ -130,6 +132,7 @@ describe("foreman status", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith(`foreman `);
     expect(r.stdout).toMatch(new RegExp(`^target    ${stack.sim.url.replace(/[.]/g, "\\.")}  up since`, "m"));
+    expect(r.stdout).toContain(`\ndatabase  ${stack.foreman.dir}/foreman.db\n`);
     const json = await foreman(["status", "--json"]);
     expect(Object.keys(JSON.parse(json.stdout) as Status).sort()).toEqual(Object.keys(await getStatus()).sort());
   });

@@ -4,7 +4,7 @@
 // consumer that imports the package by name.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { $ } from "bun";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startStack, tempDir, type Stack } from "../harness.ts";
 
@@ -23,8 +23,13 @@ afterAll(async () => {
 });
 
 test.skipIf(!node)("npm pack → npm install → plain Node runs a job, sees a typed failure, and the types resolve", async () => {
-  await $`bun ${join(root, "scripts/build-client.ts")}`.quiet();
+  // packing builds the package (prepack): nothing built beforehand
+  rmSync(join(root, "clients/ts/dist"), { recursive: true, force: true });
   await $`npm pack ${join(root, "clients/ts")} --pack-destination ${dir.path} --silent`.quiet();
+  // every entry its package.json lists exists, and no tarball was left in the repository
+  const manifest = (await Bun.file(join(root, "clients/ts/package.json")).json()) as { files: string[] };
+  expect(manifest.files.filter((f) => !existsSync(join(root, "clients/ts", f)))).toEqual([]);
+  expect((await $`git -C ${root} status --porcelain --ignored`.text()).split("\n").filter((l) => l.endsWith(".tgz"))).toEqual([]);
   const tarball = readdirSync(dir.path).find((f) => f.endsWith(".tgz"));
   expect(tarball).toMatch(/^foreman-client-\d+\.\d+\.\d+\.tgz$/);
   const tarList = await $`tar -tzf ${join(dir.path, tarball!)}`.text();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { ForemanClient, ForemanHttpError, JobCanceledError, JobFailedError, JobTimeoutError, type Job } from "foreman/client";
+import { ForemanClient, ForemanConnectionError, ForemanHttpError, ForemanUnreachableError, JobCanceledError, JobFailedError, JobTimeoutError, type Job } from "foreman/client";
 import { sharedStack, waitFor } from "../harness.ts";
 import { startProxy, type CuttableProxy } from "./proxy.ts";
 
@@ -153,10 +153,12 @@ describe("ForemanClient operations", () => {
     expect((err as ForemanHttpError).status).toBe(404);
   });
 
-  test("an unreachable foreman is a ForemanConnectionError", async () => {
+  test("an unreachable foreman is a ForemanConnectionError: a ForemanUnreachableError naming the address", async () => {
     const gone = new ForemanClient({ baseUrl: "http://127.0.0.1:9" });
     const err = await gone.get("x").catch((e: unknown) => e);
-    expect((err as Error).name).toBe("ForemanConnectionError");
+    expect(err).toBeInstanceOf(ForemanConnectionError);
+    expect(err).toBeInstanceOf(ForemanUnreachableError);
+    expect((err as ForemanUnreachableError).url).toBe("http://127.0.0.1:9");
   });
 
   test("the token is sent as a bearer token", async () => {

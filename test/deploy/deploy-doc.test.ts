@@ -35,6 +35,18 @@ describe("docs/deploy.md", () => {
     }
   });
 
+  test("the offline image build is the route test/deploy/image.test.ts builds the image by", async () => {
+    const block = [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes("image-context.sh"));
+    expect(block, "docs/deploy.md shows scripts/image-context.sh").toBeDefined();
+    const [prepare, build] = block!.trim().split("\n").map((line) => line.replace(/\s+#.*$/, "").trim());
+    expect(prepare).toBe("sh scripts/image-context.sh /tmp/foreman-context");
+    expect(build).toBe("podman build --build-context build=/tmp/foreman-context -t foreman -f Dockerfile .");
+    // the same script and flags as the image test
+    const imageTest = await Bun.file(join(root, "test", "deploy", "image.test.ts")).text();
+    expect(imageTest).toContain('sh(["sh", "scripts/image-context.sh", context.path])');
+    expect(imageTest).toContain('"--build-context", `build=${context.path}`, "-t", IMAGE, "-f", "Dockerfile", "."');
+  });
+
   test("the Traefik static configuration lifts the entrypoint's read timeout", () => {
     const traefik = Bun.YAML.parse(yamlBlock("traefik.yml")) as { entryPoints: Record<string, { transport: { respondingTimeouts: { readTimeout: string } } }> };
     expect(traefik.entryPoints.websecure?.transport.respondingTimeouts.readTimeout).toBe("0s");

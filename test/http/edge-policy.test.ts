@@ -70,8 +70,8 @@ describe("browser origins (FOREMAN_ORIGINS unset: Ollama's defaults)", () => {
     }
   });
 
-  test("a preflight for the OpenAI SDK's headers is answered 204 with Ollama's allowed methods and headers, on /v1, /api and /jobs", async () => {
-    for (const path of ["/v1/chat/completions", "/api/chat", "/jobs"]) {
+  test("a preflight for the OpenAI SDK's headers is answered 204 with Ollama's allowed methods and headers, on /v1 and /api", async () => {
+    for (const path of ["/v1/chat/completions", "/api/chat"]) {
       const res = await fetch(`${stack.url}${path}`, {
         method: "OPTIONS",
         headers: {
@@ -88,6 +88,26 @@ describe("browser origins (FOREMAN_ORIGINS unset: Ollama's defaults)", () => {
       for (const h of ["authorization", "content-type", "x-stainless-arch", "x-stainless-os", "x-stainless-retry-count", "x-stainless-timeout", "openai-beta"]) expect(allowed).toContain(h);
       expect(res.headers.get("access-control-max-age")).toBe("43200");
     }
+  });
+
+  test("on foreman's own routes a preflight allows the headers foreman's API defines, and replies expose the ones its clients read", async () => {
+    for (const path of ["/jobs", "/jobs/x/events", "/status"]) {
+      const res = await fetch(`${stack.url}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type,idempotency-key,prefer,last-event-id" },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get("access-control-allow-headers")).toBe("Authorization,Content-Type,Accept,Idempotency-Key,Prefer,Last-Event-ID,Cache-Control,X-Request-Id");
+      expect(res.headers.get("access-control-allow-methods")).toBe("GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS");
+    }
+    const posted = await fetch(`${stack.url}/jobs`, { method: "POST", headers: { origin: "http://localhost:5173", "content-type": "application/json" }, body: JSON.stringify({ request: { model: "llama3.2", prompt: "x" }, endpoint: "/api/generate" }) });
+    expect(posted.status).toBe(202);
+    expect(posted.headers.get("access-control-expose-headers")!.split(",")).toEqual(expect.arrayContaining(["Location", "Preference-Applied", "Retry-After"]));
+    await posted.arrayBuffer();
+    // the routes that imitate Ollama expose nothing, as Ollama does
+    const tags = await fetch(`${stack.url}/api/tags`, { headers: { origin: "http://localhost:5173" } });
+    expect(tags.headers.get("access-control-expose-headers")).toBeNull();
+    await tags.arrayBuffer();
   });
 
   test("foreman's own 404, 405 and validation errors carry the CORS headers too", async () => {

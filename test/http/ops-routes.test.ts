@@ -33,16 +33,29 @@ describe("ops routes", () => {
 
   test("GET /openapi.json describes every registered route: path and method, parameters, body, responses, auth", async () => {
     interface Operation {
+      operationId: string;
       summary: string;
       parameters?: { name: string; in: string; required: boolean; schema: unknown }[];
       requestBody?: { required: boolean; content: Record<string, { schema: unknown }> };
-      responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+      responses: Record<string, { description: string; content?: Record<string, { schema: unknown }>; headers?: Record<string, unknown> }>;
       security?: unknown[];
     }
     const res = await fetch(`${foreman.url}/openapi.json`);
-    const doc = (await res.json()) as { openapi: string; security: unknown; paths: Record<string, Record<string, Operation>> };
+    const doc = (await res.json()) as { openapi: string; security: unknown; components: { schemas: Record<string, unknown> }; paths: Record<string, Record<string, Operation>> };
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.security).toEqual([{ bearer: [] }]);
+    // the API's schemas are named once under components, and every $ref resolves
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Job", "JobList", "JobProgress", "Submission", "Status", "Error"]));
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
+    expect(refs.filter((name) => !(name in doc.components.schemas))).toEqual([]);
+    /** A schema with its $refs replaced by what they name, to compare with the routes' own. */
+    const deref = (schema: unknown): unknown => {
+      if (Array.isArray(schema)) return schema.map(deref);
+      if (!schema || typeof schema !== "object") return schema;
+      const ref = (schema as { $ref?: string }).$ref;
+      if (ref) return deref(doc.components.schemas[ref.split("/").at(-1)!]);
+      return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, deref(v)]));
+    };
     // OpenAPI spells /jobs/:id as /jobs/{id} and a trailing * as {path}
     const oaPath = (path: string) => path.replace(/:(\w+)/g, "{$1}").replace(/\*$/, "{path}");
     // JSON as served: TypeBox's symbol keys dropped
@@ -52,6 +65,10 @@ describe("ops routes", () => {
     expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${oaPath(r.path)}`).sort());
     // the manifest has routes with each part, so the checks below are not vacuous
     expect({ body: routes.some((r) => r.def.body), query: routes.some((r) => r.def.query), pathParameter: routes.some((r) => r.path.includes(":")), public: routes.some((r) => r.def.public) }).toEqual({ body: true, query: true, pathParameter: true, public: true });
+    // an operationId per operation, each its own
+    const ids = routes.map((r) => doc.paths[oaPath(r.path)]![r.method.toLowerCase()]!.operationId);
+    expect(ids.filter((id) => !/^[a-z][A-Za-z0-9]+$/.test(id))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
     for (const r of routes) {
       const route = `${r.method} ${r.path}`;
       const op = doc.paths[oaPath(r.path)]![r.method.toLowerCase()]!;
@@ -59,21 +76,40 @@ describe("ops routes", () => {
       const requiredQuery = (r.def.query?.required ?? []) as string[];
       const declared = r.def.responses ?? { 200: { description: "OK" } };
       expect({ route, summary: op.summary, security: op.security }).toEqual({ route, summary: r.def.summary, security: r.def.public ? [] : undefined });
-      expect({ route, parameters: op.parameters ?? [] }).toEqual({
+      expect({ route, parameters: deref((op.parameters ?? []).filter((p) => p.in !== "header")) }).toEqual({
         route,
         parameters: [
           ...[...oaPath(r.path).matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: "path", required: true, schema: { type: "string" } })),
           ...Object.entries(query).map(([name, schema]) => ({ name, in: "query", required: requiredQuery.includes(name), schema: served(schema) })),
         ],
       });
-      expect({ route, body: op.requestBody ?? null }).toEqual({ route, body: r.def.body ? { required: true, content: { "application/json": { schema: served(r.def.body) } } } : null });
-      expect({ route, responses: op.responses }).toEqual({
-        route,
-        responses: Object.fromEntries(
-          Object.entries(declared).map(([status, d]) => [status, { description: d.description, ...(d.schema ? { content: { [d.contentType ?? "application/json"]: { schema: served(d.schema) } } } : {}) }]),
-        ),
-      });
+      expect({ route, body: deref(op.requestBody ?? null) }).toEqual({ route, body: r.def.body ? { required: true, content: { "application/json": { schema: served(r.def.body) } } } : null });
+      for (const [status, d] of Object.entries(declared)) {
+        const documentedResponse = op.responses[status]!;
+        expect({ route, status, description: documentedResponse.description }).toEqual({ route, status, description: d.description });
+        if (d.schema) expect({ route, status, content: deref(documentedResponse.content) }).toEqual({ route, status, content: { [d.contentType ?? "application/json"]: { schema: served(d.schema) } } });
+        else if (d.contentType) expect({ route, status, types: Object.keys(documentedResponse.content ?? {}) }).toEqual({ route, status, types: [d.contentType] });
+      }
+      // what every route can answer besides: the token refused; for a body, too slow or too large
+      const standard = [...(r.def.public ? [] : ["401"]), ...(r.method === "POST" ? ["408", "413"] : [])];
+      expect({ route, missing: standard.filter((status) => !op.responses[status]) }).toEqual({ route, missing: [] });
     }
+  });
+
+  test("GET /openapi.json: the headers foreman's API defines, the event stream's type, times as date-time", async () => {
+    const doc = (await (await fetch(`${foreman.url}/openapi.json`)).json()) as { components: { schemas: Record<string, { properties: Record<string, { format?: string; anyOf?: { format?: string }[] }> }> }; paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string }[]; responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> }>> };
+    const submit = doc.paths["/jobs"]!.post!;
+    expect(submit.operationId).toBe("submitJob");
+    expect(submit.parameters!.filter((p) => p.in === "header").map((p) => p.name)).toEqual(["Idempotency-Key", "Prefer"]);
+    expect(Object.keys(submit.responses["202"]!.headers!)).toEqual(expect.arrayContaining(["Location", "Preference-Applied"]));
+    expect(submit.responses["401"]!.content).toEqual({ "application/json": { schema: { $ref: "#/components/schemas/Error" } } });
+    const events = doc.paths["/jobs/{id}/events"]!.get!;
+    expect(Object.keys(events.responses["200"]!.content!)).toEqual(["text/event-stream"]);
+    expect(events.parameters!.filter((p) => p.in === "header").map((p) => p.name)).toEqual(["Last-Event-ID"]);
+    const job = doc.components.schemas.Job!.properties;
+    expect(job.created_at!.format).toBe("date-time");
+    const status = doc.components.schemas.Status!.properties as unknown as { target: { properties: Record<string, { format?: string }> } };
+    expect(status.target.properties.since!.format).toBe("date-time");
   });
 
   test("an X-Request-Id from the caller is echoed", async () => {

@@ -182,6 +182,26 @@ describe("CORS decisions", () => {
     });
   });
 
+  test("foreman's own routes: its own request headers allowed (Idempotency-Key, Prefer, Last-Event-ID), the ones its clients read exposed", () => {
+    const own = { ...req("http://localhost:3000", "OPTIONS"), own: true };
+    const preflight = edgeDecision(own, policy());
+    expect(preflight.kind).toBe("preflight");
+    const allowed = preflight.headers.find(([name]) => name === "Access-Control-Allow-Headers")![1].split(",");
+    expect(allowed).toEqual(expect.arrayContaining(["Authorization", "Content-Type", "Idempotency-Key", "Prefer", "Last-Event-ID"]));
+    expect(preflight.headers.filter(([name]) => name !== "Access-Control-Allow-Headers")).toEqual(
+      edgeDecision(req("http://localhost:3000", "OPTIONS"), policy()).headers.filter(([name]) => name !== "Access-Control-Allow-Headers"),
+    );
+    const reply = edgeDecision({ ...req("http://localhost:3000"), own: true }, policy());
+    expect(reply).toEqual({
+      kind: "pass",
+      headers: [
+        ["Vary", "Origin"],
+        ["Access-Control-Allow-Origin", "http://localhost:3000"],
+        ["Access-Control-Expose-Headers", "Location,Preference-Applied,Retry-After,Idempotent-Replayed,Server-Timing,X-Request-Id"],
+      ],
+    });
+  });
+
   test("with * the origin is not echoed: Access-Control-Allow-Origin is *, no Vary", () => {
     expect(edgeDecision(req("https://x.example"), policy("*"))).toEqual({ kind: "pass", headers: [["Access-Control-Allow-Origin", "*"]] });
     expect(edgeDecision(req("https://x.example", "OPTIONS"), policy("*"))).toEqual({
