@@ -8,7 +8,7 @@ import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts"
 import { serverTiming } from "../ops/server-timing.ts";
 import type { Services } from "../http/services.ts";
 import { replyHeaders, sizedLength, type TargetClient } from "../target/client.ts";
-import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { passOn } from "../target/stream.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
@@ -124,6 +124,11 @@ export async function straight(
     if (length !== null && length <= SMALL_REPLY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, headers });
     return new Response(passOn(res.body), { status: res.status, headers });
   } catch (err) {
+    if (err instanceof TargetReset) {
+      // a reset says nothing sure about the target: the next liveness probe decides (ADR 0030)
+      void poller.poll();
+      return unanswered(503, `${err.message}; try again later`);
+    }
     if (err instanceof TargetUnreachable) {
       poller.markDown(err.message);
       return unanswered(503, `the target is unreachable (${err.message}); try again later`);

@@ -110,6 +110,11 @@ export interface TransitionPatch {
   data?: Record<string, unknown>;
   /** Back to the queue, but not to run before this time (ms): the job's own back-off. */
   notBefore?: number;
+  /**
+   * Back to the queue behind everything queued now (a new `seq`, the queue's order in both
+   * lanes): a request the target dropped again (ADR 0030).
+   */
+  toBack?: boolean;
 }
 
 /**
@@ -249,7 +254,8 @@ function statements(db: Database) {
          progress_chunks = COALESCE($chunks, progress_chunks),
          progress_tokens = COALESCE($tokens, progress_tokens),
          timings = COALESCE($timings, timings),
-         not_before = $notBefore
+         not_before = $notBefore,
+         seq = CASE WHEN $toBack = 1 THEN (SELECT MAX(seq) + 1 FROM jobs) ELSE seq END
        WHERE id = $id`),
     byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
@@ -506,6 +512,7 @@ export class Queue {
         tokens: patch.progress?.tokens ?? null,
         timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
         notBefore: to === "queued" ? (patch.notBefore ?? null) : null,
+        toBack: to === "queued" && patch.toBack ? 1 : 0,
       });
       if (patch.artifact) {
         const { contentType, body } = patch.artifact;
