@@ -3,6 +3,7 @@
 // are dropped, identity encoding is asked for) and the difference between "the target is
 // unreachable" (not the job's fault: requeue) and an answer from the target.
 import { TargetReset, TargetTimeout, TargetUnreachable } from "./errors.ts";
+import { probeLiveness } from "./probe.ts";
 import { passOn } from "./stream.ts";
 
 const HOP_BY_HOP = new Set([
@@ -131,15 +132,12 @@ export class TargetClient {
     }
   }
 
-  /** Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps). */
-  async probe(): Promise<boolean> {
-    try {
-      const res = await this.send("/", { method: "HEAD", timeoutMs: this.options.connectTimeoutMs });
-      await res.body?.cancel();
-      return res.status < 500;
-    } catch {
-      return false;
-    }
+  /**
+   * Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps). Sent on a socket
+   * of its own, not through fetch, where it could queue behind the direct requests (ADR 0030).
+   */
+  probe(): Promise<boolean> {
+    return probeLiveness(this.baseUrl, this.headers(), this.options.connectTimeoutMs);
   }
 
   async getJson(path: string, timeoutMs = this.options.connectTimeoutMs): Promise<{ status: number; text: string; contentType: string }> {
