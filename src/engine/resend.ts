@@ -12,9 +12,6 @@ export type AfterDrop = { kind: "head" } | { kind: "back" } | { kind: "give up";
 
 /** What happens to a request the target has now dropped `drops` times (this one included). */
 export function afterDrop(drops: number): AfterDrop {
-  if (drops > MAX_RESENDS) return { kind: "give up", message: droppedMessage(drops) };
+  if (drops > MAX_RESENDS) return { kind: "give up", message: `the target dropped the request before answering, ${drops} times (it may be what crashes the target); foreman does not send it again` };
   return drops === 1 ? { kind: "head" } : { kind: "back" };
 }
-
-export const droppedMessage = (drops: number): string =>
-  `the target dropped the request before answering, ${drops} times (it may be what crashes the target); foreman does not send it again`;
