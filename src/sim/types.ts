@@ -25,6 +25,7 @@ export interface SimFaults {
   /**
    * A request whose body contains this text is dropped before the first byte, every time: the
    * connection closes with nothing written, as when the request crashes Ollama (ADR 0030).
+   * While it is set, request bodies are read whole to look for it.
    */
   dropWhen: string | null;
 }

@@ -5,7 +5,7 @@
 // request that carries a marker, every time (ADR 0030).
 import { describe, expect, test } from "bun:test";
 import { MAX_RESENDS } from "../../src/engine/resend.ts";
-import { INTERACTIVE } from "../../src/queue/queue.ts";
+import { ASYNC, INTERACTIVE } from "../../src/queue/queue.ts";
 import { perTest, postJob, waitFor, type Stack } from "../harness.ts";
 
 const start = perTest();
@@ -42,16 +42,15 @@ describe("a request the target drops before its first byte", () => {
 
   test("passthrough: a dropped re-send goes to the back, so a healthy chat queued behind it is served first", async () => {
     const s = await stack();
-    // a slow reply holds the target while the two requests queue, the one that kills it first
-    await s.sim.setFaults({ firstByteDelayMs: 300 });
+    // the worker held while the two requests queue, the one that kills the target first
+    const { worker, queue } = s.foreman.services;
+    await worker.stop();
     const post = (content: string, requestId: string) => fetch(`${s.url}/api/chat`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": requestId }, body: chat(content) });
-    const blocker = post("hold the target", "blocker");
-    await waitFor(() => s.foreman.services.worker.state.kind === "running", { what: "the blocker to run" });
     const killer = cutOf(`${s.url}/api/chat`, "killer-request");
-    await waitFor(() => s.foreman.services.queue.waitingInteractive() === 1, { what: "the killer to queue" });
+    await waitFor(() => queue.waitingInteractive() === 1, { what: "the killer to queue" });
     const healthy = post("hello", "healthy-request");
-    await waitFor(() => s.foreman.services.queue.waitingInteractive() === 2, { what: "the healthy chat to queue" });
-    expect((await blocker).status).toBe(200);
+    await waitFor(() => queue.waitingInteractive() === 2, { what: "the healthy chat to queue" });
+    worker.start();
     const res = await healthy;
     expect(res.status).toBe(200);
     expect(((await res.json()) as { done: boolean }).done).toBe(true);
@@ -89,5 +88,20 @@ describe("a request the target drops before its first byte", () => {
     // the next job runs
     const next = await postJob(s.url, { endpoint: "/api/chat", request: { model: "llama3.2", messages: [{ role: "user", content: "hello" }] } });
     await waitFor(async () => ((await (await fetch(`${s.url}/jobs/${next.job.id}`)).json()) as { status: string }).status === "done", { what: "the next job to be done" });
+  });
+
+  test("async job: a re-send dropped again goes behind the jobs queued after it", async () => {
+    const s = await stack();
+    const { worker, queue } = s.foreman.services;
+    await worker.stop();
+    const [killer, healthy] = queue.atomically(() =>
+      [MARKER, "hello"].map((content) => queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2", request: chat(content) }).id),
+    );
+    worker.start();
+    const failed = await waitFor(() => queue.get(killer!)!.status === "failed" && queue.get(killer!)!, { what: "the killer job to fail" });
+    const done = queue.get(healthy!)!;
+    expect(done.status).toBe("done");
+    expect(done.finishedAt!).toBeLessThanOrEqual(failed.finishedAt!);
+    expect(failed.failures).toBe(1);
   });
 });
