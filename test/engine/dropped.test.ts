@@ -4,6 +4,8 @@
 // the job fails saying the target dropped it. The simulator's `dropWhen` fault drops the one
 // request that carries a marker, every time (ADR 0030).
 import { describe, expect, test } from "bun:test";
+import { Ollama } from "ollama";
+import OpenAI from "openai";
 import { MAX_RESENDS } from "../../src/engine/resend.ts";
 import { ASYNC, INTERACTIVE } from "../../src/queue/queue.ts";
 import { perTest, postJob, waitFor, type Stack } from "../harness.ts";
@@ -38,6 +40,17 @@ describe("a request the target drops before its first byte", () => {
     const record = recordOf(s, "killer-request");
     expect(record?.status).toBe("failed");
     expect(record?.error?.message).toContain("dropped");
+  });
+
+  test("the SDKs see the same error through foreman as against the target directly", async () => {
+    const s = await stack();
+    const messages = [{ role: "user" as const, content: MARKER }];
+    const how = (err: unknown) => ({ name: (err as Error).constructor.name, code: (err as { code?: string }).code, cause: ((err as { cause?: { code?: string } }).cause)?.code });
+    const viaOllama = async (host: string) => how(await new Ollama({ host }).chat({ model: "llama3.2", messages }).catch((e: unknown) => e));
+    const viaOpenAI = async (base: string) => how(await new OpenAI({ baseURL: `${base}/v1`, apiKey: "x", maxRetries: 0 }).chat.completions.create({ model: "llama3.2", messages }).catch((e: unknown) => e));
+    const direct = { ollama: await viaOllama(s.sim.url), openai: await viaOpenAI(s.sim.url) };
+    expect(direct.openai.name).toBe("APIConnectionError");
+    expect({ ollama: await viaOllama(s.url), openai: await viaOpenAI(s.url) }).toEqual(direct);
   });
 
   test("passthrough: a dropped re-send goes to the back, so a healthy chat queued behind it is served first", async () => {
