@@ -254,9 +254,10 @@ function statements(db: Database) {
          progress_chunks = COALESCE($chunks, progress_chunks),
          progress_tokens = COALESCE($tokens, progress_tokens),
          timings = COALESCE($timings, timings),
-         not_before = $notBefore,
-         seq = CASE WHEN $toBack = 1 THEN (SELECT MAX(seq) + 1 FROM jobs) ELSE seq END
+         not_before = $notBefore
        WHERE id = $id`),
+    // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
+    toBack: db.query<never, [string]>(`UPDATE jobs SET seq = (SELECT MAX(seq) + 1 FROM jobs) WHERE id = ?`),
     byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
     waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
@@ -512,8 +513,8 @@ export class Queue {
         tokens: patch.progress?.tokens ?? null,
         timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
         notBefore: to === "queued" ? (patch.notBefore ?? null) : null,
-        toBack: to === "queued" && patch.toBack ? 1 : 0,
       });
+      if (to === "queued" && patch.toBack) this.s.toBack.run(id);
       if (patch.artifact) {
         const { contentType, body } = patch.artifact;
         this.s.artifact.run(id, contentType, typeof body === "string" ? new TextEncoder().encode(body) : body, now);
