@@ -28,9 +28,11 @@ LABEL org.opencontainers.image.title="foreman" \
       org.opencontainers.image.source="https://example.invalid/foreman"
 COPY --from=build /out/rootfs/ /
 COPY --from=build /out/foreman /foreman
+# Bun's fetch queues requests past 256 in flight; direct routes can have more open (ADR 0030)
 ENV FOREMAN_DB=/data/foreman.db \
     FOREMAN_HOST=0.0.0.0 \
-    FOREMAN_PORT=8080
+    FOREMAN_PORT=8080 \
+    BUN_CONFIG_MAX_HTTP_REQUESTS=4096
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8080

@@ -16,7 +16,10 @@ if (!bun) {
   process.exit(1);
 }
 
-const child = spawn(bun, [join(root, "src", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+// Bun's fetch queues requests past 256 in flight; foreman's direct routes (uploads, metadata)
+// can have more than that open at once (ADR 0030). A value set by the caller wins.
+const env = { BUN_CONFIG_MAX_HTTP_REQUESTS: "4096", ...process.env };
+const child = spawn(bun, [join(root, "src", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit", env });
 
 // A terminal's Ctrl-C (SIGINT, SIGQUIT) reaches the whole foreground process group, foreman
 // included: passing it on would deliver it twice, so it is only kept from ending this process.

@@ -145,17 +145,30 @@ export class Poller {
   private async refreshTags(): Promise<boolean> {
     try {
       const reply = await this.target.getJson("/api/tags");
-      if (reply.status !== 200) return false;
-      const models = (JSON.parse(reply.text) as { models?: unknown }).models;
-      if (!Array.isArray(models)) return false;
-      this.listed = new Set((models as { model?: string; name?: string }[]).map((m) => modelKey(m.model ?? m.name ?? "")));
-      this.tags = { ...reply, at: Date.now() };
-      return true;
+      return this.noteTags(reply.status, reply.text, reply.contentType);
     } catch (err) {
       this.errors++;
       this.log.debug("poll /api/tags failed", { error: (err as Error).message });
       return false;
     }
+  }
+
+  /**
+   * An /api/tags reply, asked by the poller or by a client: a good one (Ollama's shape, a list
+   * of models) becomes the last good copy. Says whether it was good.
+   */
+  noteTags(status: number, text: string, contentType: string): boolean {
+    if (status !== 200) return false;
+    let models: unknown;
+    try {
+      models = (JSON.parse(text) as { models?: unknown }).models;
+    } catch {
+      return false;
+    }
+    if (!Array.isArray(models)) return false;
+    this.listed = new Set((models as { model?: string; name?: string }[]).map((m) => modelKey(m.model ?? m.name ?? "")));
+    this.tags = { status, text, contentType, at: Date.now() };
+    return true;
   }
 
   private async refreshResident(): Promise<void> {

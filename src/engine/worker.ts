@@ -18,7 +18,8 @@ import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
 import type { TargetClient } from "../target/client.ts";
-import { TargetDropped, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { afterDrop } from "./resend.ts";
 
 /** Why a running job was stopped from inside foreman. */
 export class Canceled extends Error {}
@@ -45,6 +46,8 @@ export interface InteractiveRequest {
   deliver(res: Response, signal: AbortSignal): Promise<Outcome | { kind: "gone" }>;
   /** The request ended without a reply from the target (timeout, shutdown, foreman error). */
   fail(status: number, message: string): void;
+  /** The target dropped the request before answering, each time it was sent: the caller's connection is cut the same way (ADR 0030). */
+  cut(): void;
 }
 
 /**
@@ -491,7 +494,9 @@ export class Worker {
       this.queue.transition(job.id, status, status === "failed" ? { error } : { data: { reason: error.message } });
       request?.fail(error.status, error.message);
     };
-    if (err instanceof TargetUnreachable) {
+    if (err instanceof TargetReset) {
+      this.afterReset(job, err, request);
+    } else if (err instanceof TargetUnreachable) {
       // not the job's fault: back in line (a passthrough caller keeps waiting), and the worker
       // waits for the poller to see the target again
       this.log.warn("target unreachable; job requeued", { ...ids(job), error: err.message });
@@ -513,6 +518,26 @@ export class Worker {
       const error = { status: 502, message: (err as Error)?.message ?? String(err) };
       if (request) end("failed", error);
       else this.retryOrFail(job, error);
+    }
+  }
+
+  /**
+   * The target dropped the request before its first byte. Whether the target is down is the
+   * next liveness probe's to say, asked now (a reset it contradicts declares nothing down); the
+   * request is re-sent a few times — first keeping its place, then from the back of its lane —
+   * then the caller gets the cut and the job fails (ADR 0030). The count is kept in the job's
+   * events, so a restart does not reset it.
+   */
+  private afterReset(job: JobRecord, err: TargetReset, request: InteractiveRequest | undefined): void {
+    void this.poller.poll();
+    const drops = 1 + this.queue.events(job.id).reduce((n, e) => Math.max(n, typeof e.data?.drops === "number" ? e.data.drops : 0), 0);
+    const next = afterDrop(drops);
+    this.log.warn("the target dropped a request before answering", { ...ids(job), drops, next: next.kind });
+    if (next.kind === "give up") {
+      this.queue.transition(job.id, "failed", { failure: true, error: { status: 502, message: next.message } });
+      request?.cut();
+    } else {
+      this.queue.transition(job.id, "queued", { toBack: next.kind === "back", data: { reason: err.message, drops } });
     }
   }
 

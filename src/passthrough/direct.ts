@@ -1,14 +1,15 @@
 // Direct passthrough: metadata and model management go straight to the target, not through
 // the queue. Identical metadata GETs in flight together share one upstream request; metadata
 // has a short deadline of its own, and while the target is unreachable /api/tags and
-// /v1/models come from the poller's last good copy, other metadata is a 503 at once.
+// /v1/models come from the poller's last good copy (at once when the poller says it is down,
+// after a short grace when it has not noticed yet), other metadata is a 503 at once.
 import { HttpError } from "../contract/http-error.ts";
 import { streamBody } from "../http/body.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import type { Services } from "../http/services.ts";
 import { replyHeaders, sizedLength, type TargetClient } from "../target/client.ts";
-import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { passOn } from "../target/stream.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
@@ -60,9 +61,11 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
       const started = performance.now();
       const { target, poller, config } = services;
       const targetPath = url.pathname + url.search;
+      /** The poller's last good copy, for a route served from it. */
+      const lastCopy = () => (opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null);
       /** The last good copy where there is one, else the error. */
       const unanswered = (status: 503 | 504, message: string) => {
-        const cached = opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null;
+        const cached = lastCopy();
         if (cached) return cached;
         throw new HttpError(status, message);
       };
@@ -73,15 +76,45 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
       if (opts.coalesce && request.method === "GET") {
         // the same path with the same headers (User-Agent and Accept included): one request
         const key = [targetPath, ...[...headers].map(([k, v]) => `${k}: ${v}`)].join("\n");
-        return straight(services, started, timeoutMs, unanswered, (send) => coalesced(key, async () => copied(await send(targetPath, { method: "GET", headers, timeoutMs }))));
+        const answer = straight(services, started, timeoutMs, unanswered, (send) =>
+          coalesced(key, async () => {
+            const reply = await copied(await send(targetPath, { method: "GET", headers, timeoutMs }));
+            // every good /api/tags the target gives, a client's included, is the copy served while it sleeps
+            if (opts.cached === "tags") poller.noteTags(reply.status, await reply.clone().text(), reply.headers.get("content-type") ?? "application/json");
+            return reply;
+          }),
+        );
+        return opts.cached ? orCopyAfter(config.metadataGraceMs, answer, lastCopy) : answer;
       }
       // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
       const upload = request.method !== "GET" && request.method !== "HEAD" ? streamBody(request, config) : null;
       const declared = request.headers.get("content-length");
       if (upload && declared !== null) headers.set("content-length", declared);
-      return straight(services, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
+      const answer = straight(services, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
+      return opts.cached ? orCopyAfter(config.metadataGraceMs, answer, lastCopy) : answer;
     },
   });
+}
+
+/**
+ * The target's answer, or the last good copy once `graceMs` has passed without one: a target
+ * that stops answering without refusing (a sleeping Mac drops packets) would otherwise hold the
+ * first request for the whole metadata deadline, before the poller notices. The request goes on
+ * and its answer, when it comes, refreshes the copy (ADR 0030).
+ */
+async function orCopyAfter(graceMs: number, answer: Promise<Response>, copy: () => Response | null): Promise<Response> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<"grace">((resolve) => (timer = setTimeout(() => resolve("grace"), graceMs)));
+  try {
+    const first = await Promise.race([answer, grace]);
+    if (first !== "grace") return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  const cached = copy();
+  if (!cached) return answer;
+  answer.then((late) => late.body?.cancel(), () => {});
+  return cached;
 }
 
 /** A reply read whole, to be handed to every caller of a coalesced request. */
@@ -124,6 +157,11 @@ export async function straight(
     if (length !== null && length <= SMALL_REPLY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, headers });
     return new Response(passOn(res.body), { status: res.status, headers });
   } catch (err) {
+    if (err instanceof TargetReset) {
+      // a reset says nothing sure about the target: the next liveness probe decides (ADR 0030)
+      void poller.poll();
+      return unanswered(503, `${err.message}; try again later`);
+    }
     if (err instanceof TargetUnreachable) {
       poller.markDown(err.message);
       return unanswered(503, `the target is unreachable (${err.message}); try again later`);

@@ -56,6 +56,9 @@ function brokenBody(parts: Uint8Array[]): ReadableStream<Uint8Array> {
   });
 }
 
+/** A reply that never starts: the connection closes with no byte written, as the target closed it. */
+const cutBody = (): ReadableStream<Uint8Array> => new ReadableStream({ pull: (controller) => controller.error() });
+
 /** How a read of the target's reply failed: silent (504) or dropped (502). */
 const broken = (err: unknown): Outcome => ({ kind: "error", status: err instanceof TargetTimeout ? 504 : 502, message: (err as Error).message });
 
@@ -223,6 +226,10 @@ class WaitingCall implements InteractiveRequest {
 
   fail(status: number, message: string): void {
     if (this.state === "queued") this.settle("answered", errorResponse(this.dialect, status, message));
+  }
+
+  cut(): void {
+    if (this.state === "queued") this.settle("answered", new Response(cutBody(), { status: 502 }));
   }
 
   /**

@@ -110,6 +110,11 @@ export interface TransitionPatch {
   data?: Record<string, unknown>;
   /** Back to the queue, but not to run before this time (ms): the job's own back-off. */
   notBefore?: number;
+  /**
+   * Back to the queue behind everything queued now (a new `seq`, the queue's order in both
+   * lanes): a request the target dropped again (ADR 0030).
+   */
+  toBack?: boolean;
 }
 
 /**
@@ -251,6 +256,8 @@ function statements(db: Database) {
          timings = COALESCE($timings, timings),
          not_before = $notBefore
        WHERE id = $id`),
+    // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
+    toBack: db.query<never, [string]>(`UPDATE jobs SET seq = (SELECT MAX(seq) + 1 FROM jobs) WHERE id = ?`),
     byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
     waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
@@ -510,6 +517,7 @@ export class Queue {
         timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
         notBefore: to === "queued" ? (patch.notBefore ?? null) : null,
       });
+      if (to === "queued" && patch.toBack) this.s.toBack.run(id);
       if (patch.artifact) {
         const { contentType, body } = patch.artifact;
         this.s.artifact.run(id, contentType, typeof body === "string" ? new TextEncoder().encode(body) : body, now);

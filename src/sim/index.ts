@@ -23,6 +23,7 @@ const NO_FAULTS: SimFaults = {
   errorMidStream: null,
   busy: false,
   failLoad: [],
+  dropWhen: null,
 };
 
 function settingsOf(options: SimOptions): SimSettings {
@@ -46,6 +47,7 @@ function zeroCounters(counters: SimCounters): void {
   counters.maxConcurrent = counters.concurrent;
   counters.aborted = 0;
   counters.completed = 0;
+  counters.dropped = 0;
 }
 
 /** Ollama's CORS and Host rules for this listener; machine facts are read once, at start. */
@@ -61,6 +63,15 @@ const withHeaders = (response: Response, headers: HeaderPair[]): Response => {
 };
 
 /** Resolves when `signal` aborts: how a hung request waits for its client to give up. */
+/** A reply that never starts: the connection closes with no byte written, a reset to the client. */
+const dropped = (): Response => new Response(new ReadableStream({ pull: (controller) => controller.error() }));
+
+/** Whether a request's body carries the `dropWhen` marker (read from a copy, so the handler still has it). */
+async function carries(req: Request, marker: string | null): Promise<boolean> {
+  if (marker === null || req.body === null) return false;
+  return (await req.clone().text()).includes(marker);
+}
+
 const untilAborted = (signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 
@@ -68,7 +79,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   const settings = settingsOf(options);
   const hostname = options.hostname ?? "127.0.0.1";
   const edge = edgeOf(options.origins ?? "", hostname);
-  const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, reloads: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0 };
+  const counters: SimCounters = { requests: {}, loads: 0, swaps: 0, reloads: 0, concurrent: 0, maxConcurrent: 0, aborted: 0, completed: 0, dropped: 0 };
   let faults: SimFaults = { ...NO_FAULTS, ...options.faults };
   const catalogue = new Catalogue(options.models ?? DEFAULT_MODELS);
   const scheduler = new Scheduler(settings, counters, () => faults);
@@ -90,6 +101,10 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
     counters.requests[key] = (counters.requests[key] ?? 0) + 1;
     const abort = new AbortController();
     const signal = AbortSignal.any([req.signal, lifetime.signal, abort.signal]);
+    if (await carries(req, faults.dropWhen)) {
+      counters.dropped++;
+      return dropped();
+    }
     if (faults.hung) {
       await untilAborted(signal);
       return new Response(null, { status: 499 });

@@ -22,6 +22,12 @@ export interface SimFaults {
   errorMidStream: { afterChunks: number; message: string } | null;
   busy: boolean;
   failLoad: string[];
+  /**
+   * A request whose body contains this text is dropped before the first byte, every time: the
+   * connection closes with nothing written, as when the request crashes Ollama (ADR 0030).
+   * While it is set, request bodies are read whole to look for it.
+   */
+  dropWhen: string | null;
 }
 
 export interface SimOptions {
@@ -54,6 +60,8 @@ export interface SimCounters {
   maxConcurrent: number;
   aborted: number;
   completed: number;
+  /** Requests dropped before the first byte by the `dropWhen` fault. */
+  dropped: number;
 }
 
 export interface Simulator {

@@ -2,7 +2,8 @@
 // (Host is the target's own, the target token is added, hop-by-hop and client credentials
 // are dropped, identity encoding is asked for) and the difference between "the target is
 // unreachable" (not the job's fault: requeue) and an answer from the target.
-import { TargetTimeout, TargetUnreachable, unreachableCause } from "./errors.ts";
+import { TargetReset, TargetTimeout, TargetUnreachable, unreachableCause } from "./errors.ts";
+import { type Liveness, probeLiveness } from "./probe.ts";
 import { passOn } from "./stream.ts";
 
 const HOP_BY_HOP = new Set([
@@ -50,6 +51,12 @@ export interface TargetOptions {
   idleTimeoutMs: number;
 }
 
+/** The connection was taken and then closed before any answer: the target reset it (ADR 0030). */
+export function isResetError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code ?? "";
+  return /ECONNRESET|ConnectionClosed|EPIPE/i.test(code) || /socket connection was closed|ECONNRESET/i.test((err as Error)?.message ?? "");
+}
+
 export function isUnreachableError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   return /ECONNREFUSED|ECONNRESET|ConnectionRefused|ConnectionClosed|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|ETIMEDOUT|FailedToOpenSocket|UNABLE_TO_CONNECT/i.test(code)
@@ -91,7 +98,8 @@ export class TargetClient {
 
   /**
    * Sends a request; resolves when the target's headers arrive (Ollama sends them with the
-   * first output chunk). Network failures become TargetUnreachable; silence past
+   * first output chunk). Network failures become TargetUnreachable (TargetReset when the
+   * connection was taken, then closed before any answer); silence past
    * `firstByteTimeoutMs` becomes TargetTimeout; the caller's abort is rethrown as is. A body
    * given as a stream (an upload) is sent as it comes; each chunk the target takes is progress,
    * so the first-byte clock starts over with it.
@@ -116,6 +124,7 @@ export class TargetClient {
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
       if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;
+      if (isResetError(err)) throw new TargetReset(`the target ${this.displayUrl} closed the connection before answering`);
       if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.displayUrl} is unreachable: ${unreachableCause(err)}`, { cause: err });
       throw err;
     } finally {
@@ -123,15 +132,13 @@ export class TargetClient {
     }
   }
 
-  /** Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps); when down, why. */
-  async probe(): Promise<{ up: true } | { up: false; cause: string }> {
-    try {
-      const res = await this.send("/", { method: "HEAD", timeoutMs: this.options.connectTimeoutMs });
-      await res.body?.cancel();
-      return res.status < 500 ? { up: true } : { up: false, cause: `HTTP ${res.status}` };
-    } catch (err) {
-      return { up: false, cause: unreachableCause(err) };
-    }
+  /**
+   * Liveness: HEAD / answers quickly even while a model loads (unlike /api/ps); when down, why.
+   * Sent on a socket of its own, not through fetch, where it could queue behind the direct
+   * requests (ADR 0030).
+   */
+  probe(): Promise<Liveness> {
+    return probeLiveness(this.baseUrl, this.headers(), this.options.connectTimeoutMs);
   }
 
   async getJson(path: string, timeoutMs = this.options.connectTimeoutMs): Promise<{ status: number; text: string; contentType: string }> {

@@ -250,6 +250,7 @@ describe("preemption", () => {
         return { kind: "gone" };
       },
       fail: (status) => answered.resolve(status),
+      cut: () => answered.resolve(0),
     };
     // attaching it stops the job at once; the cancel comes in the same turn, before the job has ended
     worker.attach(record.id, request);
