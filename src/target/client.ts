@@ -96,7 +96,7 @@ export class TargetClient {
    * given as a stream (an upload) is sent as it comes; each chunk the target takes is progress,
    * so the first-byte clock starts over with it.
    */
-  async send(path: string, init: { method: string; body?: string | Uint8Array | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
+  async send(path: string, init: { method: string; body?: string | Uint8Array | Blob | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
     const limit = init.timeoutMs ?? this.options.firstByteTimeoutMs;
     // one controller for the caller's abort and the first-byte timeout; it stays linked to the
     // caller's signal so aborting also stops reading the body
