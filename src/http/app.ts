@@ -6,7 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { bearerMatcher } from "./auth.ts";
 import { bodyUnread, drainBody, readJson } from "./body.ts";
-import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse } from "./errors.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { edgeDecision, type HeaderPair } from "./origin-policy.ts";
 import type { RouteDef } from "./route.ts";
@@ -118,7 +118,7 @@ function queryValues(schema: TSchema, url: URL): unknown {
 
 function toErrorResponse(err: unknown, pathname: string, services: Services, requestId: string): Response {
   const dialect = dialectOf(pathname);
-  if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers);
+  if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers, err instanceof HandlerError ? "handler" : "middleware");
   const sqlite = storageTrouble(err);
   if (sqlite) {
     services.log.error("database unavailable", { requestId, path: pathname, code: sqlite });

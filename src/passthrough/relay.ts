@@ -12,7 +12,7 @@ import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
-import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
@@ -29,8 +29,9 @@ export const BUSY_MESSAGE = "server busy, please try again.  maximum pending req
 
 type Gone = { kind: "gone" };
 
+/** Ollama's scheduler refuses in its handler: on /v1 the dialect's writer encodes it. */
 function busy(dialect: Dialect, why: string): Response {
-  return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`);
+  return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`, undefined, undefined, "handler");
 }
 
 /** A body the target sized (Content-Length) up to this size is read whole and sent with that length. */
@@ -330,10 +331,10 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const askedAt = performance.now();
       const body = await readBody(request, services.config);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
-      if (!admission.ok) throw new HttpError(admission.status, admission.message);
+      if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
       const { model } = admission;
       if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
-      if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HttpError(404, kind.reading.notFound(model));
+      if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
       // (a caller that left while /api/tags was asked is not queued)
       if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body }).response;
