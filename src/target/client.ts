@@ -2,7 +2,7 @@
 // (Host is the target's own, the target token is added, hop-by-hop and client credentials
 // are dropped, identity encoding is asked for) and the difference between "the target is
 // unreachable" (not the job's fault: requeue) and an answer from the target.
-import { TargetTimeout, TargetUnreachable } from "./errors.ts";
+import { networkReason, TargetTimeout, TargetUnreachable } from "./errors.ts";
 import { passOn } from "./stream.ts";
 
 const HOP_BY_HOP = new Set([
@@ -116,7 +116,7 @@ export class TargetClient {
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
       if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;
-      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.displayUrl} is unreachable: ${(err as Error).message}`);
+      if (isUnreachableError(err)) throw new TargetUnreachable(networkReason(err));
       throw err;
     } finally {
       clearTimeout(timer);
