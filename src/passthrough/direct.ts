@@ -130,7 +130,7 @@ export async function straight(
     if (res.body === null || head) {
       // a HEAD reply has no body but says how long the GET's would be, as Ollama's does
       await res.body?.cancel();
-      return new Response(length ? unsentBody(length) : null, { status: res.status, headers });
+      return new Response(unsentBody(length), { status: res.status, headers });
     }
     if (length !== null && length <= SMALL_REPLY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, headers });
     return new Response(passOn(res.body), { status: res.status, headers });
@@ -153,9 +153,13 @@ const UNSENT_AT_ONCE_BYTES = 1 << 20;
  * on a path of a catch-all (`/api/*`) by running the GET route's handler and setting
  * Content-Length to the length of the body that returns, and Bun sizes a HEAD reply by its body
  * — so the length the target gave is said with a body that long, of zero bytes (beyond a MiB made
- * as they are read).
+ * as they are read), and none with an empty stream.
  */
-function unsentBody(length: number): Uint8Array | ReadableStream<Uint8Array> {
+function unsentBody(length: number | null): Uint8Array | ReadableStream<Uint8Array> | null {
+  // (a target reply without a length: a stream that ends a turn later, for which Bun says none
+  // either — one that ends at once it sizes as empty)
+  if (length === null) return new ReadableStream({ pull: async (controller) => void (await Bun.sleep(0), controller.close()) });
+  if (length === 0) return null;
   if (length <= UNSENT_AT_ONCE_BYTES) return new Uint8Array(length);
   let left = length;
   return new ReadableStream<Uint8Array>({
