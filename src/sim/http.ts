@@ -58,7 +58,7 @@ export const methodNotAllowed = (): Response =>
 
 /** An error in the route's dialect, with the bytes of whichever Ollama code path made it (see ErrorOrigin). */
 export function errorResponse(dialect: Dialect, err: SimError): Response {
-  const body = errorBody(dialect, err.status, err.message);
+  const body = errorBody(dialect, err.status, err.message, err);
   if (dialect === "native") return json(body, err.status, err.origin === "stream" ? JSON_PLAIN : JSON_UTF8);
   return err.origin === "middleware" ? json(body, err.status) : encoded(body, err.status);
 }
