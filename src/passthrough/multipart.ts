@@ -77,7 +77,7 @@ export class MultipartField {
       const value = part.subarray(headersEnd + 4);
       const end = value.indexOf(Buffer.concat([Buffer.from("\r\n"), this.delimiter]));
       if (end !== -1) {
-        this.value = new TextDecoder().decode(value.subarray(0, end));
+        if (end <= this.maxBytes) this.value = new TextDecoder().decode(value.subarray(0, end));
         this.done = true;
         this.held = Buffer.alloc(0);
         return;
