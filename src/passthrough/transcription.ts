@@ -20,9 +20,9 @@ export function spoolDir(db: string): string {
   return db === ":memory:" ? join(tmpdir(), `foreman-spool-${process.pid}`) : join(dirname(db), "spool");
 }
 
-/** At start-up: uploads spooled by a foreman that stopped have no caller left. */
+/** At start-up: uploads spooled by a foreman that stopped have no caller left (an in-memory database's are this process's own). */
 export function clearSpool(db: string): void {
-  rmSync(spoolDir(db), { recursive: true, force: true });
+  if (db !== ":memory:") rmSync(spoolDir(db), { recursive: true, force: true });
 }
 
 export function queuedTranscription(endpoint: string): RouteDef {
