@@ -47,6 +47,13 @@ describe("a refusal made before the body is read", () => {
     expect(proc).toBe("404 404 page not found");
   });
 
+  test("a body over FOREMAN_MAX_BODY_BYTES: Node's fetch gets the 413 in the caller's dialect", async () => {
+    const { url } = await start.stack({ foreman: { maxBodyBytes: 64 * 1024 } });
+    const printed = await underNode(nodeFormData(`${url}/v1/audio/transcriptions`));
+    expect(printed).toStartWith("413 ");
+    expect(JSON.parse(printed.slice(4))).toMatchObject({ error: { message: "request body is larger than 65536 bytes", type: "invalid_request_error" } });
+  });
+
   test("openai-node's transcription upload: the 401 is an AuthenticationError (not retried as a connection error), and with the token it runs", async () => {
     const { url } = await start.stack({ foreman: { token: "s3cret" } });
     const file = async () => toFile(new Uint8Array(300 * 1024).fill(7), "speech.wav");
