@@ -25,7 +25,8 @@ const REPORTS_STORED_STATE = "/jobs";
  * The catch-alls (`/api/*`, `/v1/*`) forward what they get to the target, which knows its own
  * paths; they make no path known to foreman.
  */
-const PATTERNS = routes.filter((r) => !r.path.endsWith("*") || r.path.startsWith("/v1/models/")).map((r) => new RegExp(`^${r.path.replace(/[.]/g, "\\.").replace(/:\w+/g, "[^/]+").replace(/\*$/, ".+")}$`));
+const CATCH_ALLS = new Set(["/api/*", "/v1/*"]);
+const PATTERNS = routes.filter((r) => !CATCH_ALLS.has(r.path)).map((r) => new RegExp(`^${r.path.replace(/[.]/g, "\\.").replace(/:\w+/g, "[^/]+").replace(/\*$/, ".+")}$`));
 
 /**
  * Unmatched requests (a method the catch-alls do not forward, a path outside them), answered as

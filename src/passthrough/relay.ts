@@ -308,6 +308,8 @@ export function enqueueCall(ctx: RouteContext<undefined, undefined>, receivedAt:
   const { request, url, services, requestId } = ctx;
   const { queue, worker, config } = services;
   const endpoint = work.kind.endpoint;
+  // (a caller that left while its body was read or its model looked up is not queued)
+  if (request.signal.aborted) return { response: Promise.resolve(new Response(null, { status: CLIENT_CLOSED_REQUEST })), ended: Promise.resolve() };
   const waiting = queue.waitingInteractive();
   if (waiting >= config.interactiveMaxWaiting) return { response: Promise.resolve(busy(dialectOf(endpoint), `${waiting} requests already waiting`)), ended: Promise.resolve() };
   const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model: work.model, requestId, load: work.load });
@@ -335,8 +337,6 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const { model } = admission;
       if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
       if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
-      // (a caller that left while /api/tags was asked is not queued)
-      if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body }).response;
     },
   });
