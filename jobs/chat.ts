@@ -38,7 +38,7 @@ function assembler(): Assembler {
 export const chat: JobKind = {
   endpoint: "/api/chat",
   request: ChatRequest,
-  reading: { struct: ["api", "ChatRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelRequired, notFound: notFoundQuoted, unloads: unloadIdiom("messages") },
+  reading: { struct: ["api", "ChatRequest"], inHandler: (b) => topLogprobsInRange(b), noModel: modelRequired, notFound: notFoundQuoted, unloads: unloadIdiom("messages") },
   load: requestedLoad,
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,

@@ -32,7 +32,7 @@ function assembler(): Assembler {
 export const generate: JobKind = {
   endpoint: "/api/generate",
   request: GenerateRequest,
-  reading: { struct: ["api", "GenerateRequest"], beforeModel: (b) => topLogprobsInRange(b), noModel: modelNotFound, notFound: notFoundQuoted, unloads: unloadIdiom("prompt") },
+  reading: { struct: ["api", "GenerateRequest"], inHandler: (b) => topLogprobsInRange(b), noModel: modelNotFound, notFound: notFoundQuoted, unloads: unloadIdiom("prompt") },
   load: requestedLoad,
   jobBody: (body) => ({ ...body, stream: true }),
   assembler,

@@ -34,9 +34,8 @@ export const openaiChat: JobKind = {
   reading: {
     struct: ["openai", "ChatCompletionRequest"],
     // the middleware refuses an empty conversation (so /v1 cannot load or unload); the chat handler checks top_logprobs first
-    beforeModel: (b) =>
-      fieldKindError(b, "ChatCompletionRequest", "messages", "array", "[]openai.Message") ??
-      (Array.isArray(b.messages) && b.messages.length > 0 ? topLogprobsInRange(b) : "[] is too short - 'messages'"),
+    beforeModel: (b) => fieldKindError(b, "ChatCompletionRequest", "messages", "array", "[]openai.Message") ?? (Array.isArray(b.messages) && b.messages.length > 0 ? undefined : "[] is too short - 'messages'"),
+    inHandler: (b) => topLogprobsInRange(b),
     noModel: modelRequired,
     notFound: notFoundQuoted,
   },

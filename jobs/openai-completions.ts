@@ -22,7 +22,7 @@ export const openaiCompletions: JobKind = {
   request: OpenAICompletionsRequest,
   // `logprobs` becomes the generate handler's top_logprobs — passed on only when it is above
   // zero (Ollama's FromCompleteRequest) — and is checked before the model
-  reading: { struct: ["openai", "CompletionRequest"], beforeModel: (b) => topLogprobsInRange({ top_logprobs: typeof b.logprobs === "number" && b.logprobs > 0 ? b.logprobs : 0 }), noModel: modelNotFound, notFound: notFoundQuoted },
+  reading: { struct: ["openai", "CompletionRequest"], inHandler: (b) => topLogprobsInRange({ top_logprobs: typeof b.logprobs === "number" && b.logprobs > 0 ? b.logprobs : 0 }), noModel: modelNotFound, notFound: notFoundQuoted },
   jobBody: (body) => ({ ...body, stream: true, stream_options: { include_usage: true } }),
   assembler,
   framing: "sse",

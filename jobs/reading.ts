@@ -11,8 +11,10 @@ type Body = Record<string, unknown>;
 export interface OllamaReading {
   /** The Go struct the body decodes into: package and name (`api`, `ChatRequest`). */
   struct: readonly [pkg: string, name: string];
-  /** Checks that come before the model (a /v1 middleware's, a handler's first ones), in Ollama's order: the first 400's message. */
+  /** A /v1 middleware's checks, which come before the model, in Ollama's order: the first 400's message. */
   beforeModel?(body: Body): string | undefined;
+  /** The handler's first checks, before it needs the model (on /v1 its 400 goes through the dialect's writer). */
+  inHandler?(body: Body): string | undefined;
   /** Checks the handler makes between the model's name and looking it up: a body failing one is not answered 404 by foreman. */
   beforeLookup?(body: Body): string | undefined;
   /** The answer to a model that is empty or only spaces (`raw` as sent). */
@@ -23,10 +25,17 @@ export interface OllamaReading {
   unloads?(body: Body): boolean;
 }
 
+/**
+ * Which of Ollama's code paths answers a refusal, which decides its bytes on /v1: the decoder or a
+ * /v1 middleware (gin's c.JSON: `; charset=utf-8`, no newline) or the handler (its error re-encoded
+ * by the dialect's writer: `application/json` and a newline). The same on /api/*.
+ */
+export type Refuser = "middleware" | "handler";
+
 export type Admission =
   /** `lookupNext`: the model lookup is Ollama's next check, so an unknown model is its 404. */
   | { ok: true; model: string; unload: boolean; lookupNext: boolean; body: Body }
-  | { ok: false; status: number; message: string };
+  | { ok: false; status: number; message: string; by: Refuser };
 
 /** Ollama's two wordings of "no such model" (chat and generate; the embedding handlers). */
 export const notFoundQuoted = (model: string): string => `model '${model}' not found`;
@@ -55,7 +64,7 @@ export function unloadIdiom(field: "prompt" | "messages"): (body: Body) => boole
 /**
  * A body as Ollama reads it, in its order: decode (an empty body is `missing request body` on
  * /api/*, Go's bare `EOF` on /v1; a syntax error is the decoder's text; a model that is not a
- * string is a type error), the middleware's checks, then the model (trimmed, as Ollama's
+ * string is a type error), the middleware's checks, the handler's first ones, then the model (trimmed, as Ollama's
  * model reference does). Other fields are the target's to judge, once the request's turn comes.
  */
 export function admit(reading: OllamaReading, text: string): Admission {
@@ -63,13 +72,15 @@ export function admit(reading: OllamaReading, text: string): Admission {
   // Ollama's own handlers say "missing request body"; the /v1 layer passes on the decoder's EOF
   const native = pkg === "api";
   const decoded = decodeGoBody(text, `${pkg}.${name}`);
-  if (!decoded.ok) return { ok: false, status: 400, message: decoded.empty && native ? "missing request body" : decoded.error };
+  if (!decoded.ok) return { ok: false, status: 400, message: decoded.empty && native ? "missing request body" : decoded.error, by: "middleware" };
   const body = decoded.body;
   const wrongKind = fieldKindError(body, name, "model", "string");
-  if (wrongKind) return { ok: false, status: 400, message: wrongKind };
+  if (wrongKind) return { ok: false, status: 400, message: wrongKind, by: "middleware" };
   const refused = reading.beforeModel?.(body);
-  if (refused) return { ok: false, status: 400, message: refused };
+  if (refused) return { ok: false, status: 400, message: refused, by: "middleware" };
+  const checked = reading.inHandler?.(body);
+  if (checked) return { ok: false, status: 400, message: checked, by: "handler" };
   const model = typeof body.model === "string" ? body.model : "";
-  if (model.trim() === "") return { ok: false, ...reading.noModel(model) };
+  if (model.trim() === "") return { ok: false, ...reading.noModel(model), by: "handler" };
   return { ok: true, model, unload: reading.unloads?.(body) ?? false, lookupNext: reading.beforeLookup?.(body) === undefined, body };
 }

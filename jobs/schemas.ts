@@ -10,6 +10,9 @@ const Options = Type.Record(Type.String(), Type.Unknown());
 
 const request = (props: TProperties) => Type.Object({ model: Model, ...props }, { additionalProperties: true });
 
+/** A multimodal embedding input of newer Ollama releases: the target judges it, foreman only lets it through. */
+const MediaInput = Type.Object({ image: Type.String() }, { additionalProperties: true });
+
 const Message = Type.Object({ role: Type.String(), content: Type.Optional(Type.Union([Type.String(), Type.Array(Type.Unknown())])) }, { additionalProperties: true });
 
 export const ChatRequest = request({
@@ -27,7 +30,9 @@ export const GenerateRequest = request({
   options: Type.Optional(Options),
 });
 export const EmbedRequest = request({
-  input: Type.Union([Type.String(), Type.Array(Type.String())], { description: 'the text or texts to embed; "" or [] only loads the model' }),
+  input: Type.Union([Type.String(), Type.Array(Type.Union([Type.String(), MediaInput]))], {
+    description: 'the text or texts to embed, or media inputs (Ollama ≥ 0.36: `{"image": base64, "text"?}`); "" or [] only loads the model',
+  }),
   truncate: Type.Optional(Type.Boolean()),
   keep_alive: Type.Optional(KeepAlive),
   options: Type.Optional(Options),

@@ -21,6 +21,7 @@ import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
 import type { Fsync } from "./store/durability.ts";
 import { openStore } from "./store/open.ts";
+import { clearSpool } from "./passthrough/transcription.ts";
 import { TargetClient } from "./target/client.ts";
 import { Deliveries } from "./webhooks/deliveries.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
@@ -93,6 +94,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     // construct: nothing runs yet
     const store = openStore(config.db, { sync: config.sync, fsync: opts.fsync });
     started.push(() => store.close());
+    clearSpool(config.db);
     let targetUrl = config.target;
     if (config.target === "sim") {
       const { startSimulator } = await import("./sim/index.ts");

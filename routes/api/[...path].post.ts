@@ -1,5 +1,5 @@
-// POST /api/* not routed elsewhere (blobs, status, newer Ollama endpoints, wrong methods):
-// forwarded to the target directly, so it answers as Ollama does.
-import { directPassthrough } from "../../src/passthrough/direct.ts";
+// POST /api/* not routed elsewhere (blobs, newer Ollama endpoints, wrong methods): queued when its
+// JSON body names a model, else forwarded to the target directly, so it answers as Ollama does.
+import { forwardedPost } from "../../src/passthrough/forward.ts";
 
-export default directPassthrough("POST /api/*");
+export default forwardedPost("POST /api/*");

@@ -38,8 +38,11 @@ export class Preempted extends Error {
 export interface InteractiveRequest {
   /** Where the request goes on the target: its path, query string included. */
   path: string;
-  body: Uint8Array;
+  /** What the target is sent: the caller's bytes, held or spooled to a file (a multipart upload). */
+  body: Uint8Array | Blob;
   headers: Headers;
+  /** Its kind when not its endpoint's from jobs/: a relayed one, for an endpoint foreman does not know (ADR 0031). */
+  kind?: JobKind;
   /** Aborted when the caller goes away. */
   signal: AbortSignal;
   /** Streams the target's reply to the caller; resolves when the caller has all of it. */
@@ -373,7 +376,7 @@ export class Worker {
       this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
       return null;
     }
-    const kind = kindOf(job.endpoint);
+    const kind = request?.kind ?? kindOf(job.endpoint);
     if (!kind) {
       this.queue.transition(job.id, "failed", { error: { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` } });
       return null;

@@ -5,8 +5,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { bearerMatcher } from "./auth.ts";
-import { bodyUnread, readJson } from "./body.ts";
-import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse } from "./errors.ts";
+import { bodyUnread, drainBody, readJson } from "./body.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { edgeDecision, type HeaderPair } from "./origin-policy.ts";
 import type { RouteDef } from "./route.ts";
@@ -20,16 +20,24 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The job API reports stored job state: its replies wait until that state is on disk (ADR 0016). */
 const REPORTS_STORED_STATE = "/jobs";
 
-/** Each route's path as a pattern, to tell "no such path" (404) from "not with this method" (405). */
-const PATTERNS = routes.map((r) => new RegExp(`^${r.path.replace(/[.]/g, "\\.").replace(/:\w+/g, "[^/]+").replace(/\*$/, ".+")}$`));
+/**
+ * Each route's path as a pattern, to tell "no such path" (404) from "not with this method" (405).
+ * The catch-alls (`/api/*`, `/v1/*`) forward what they get to the target, which knows its own
+ * paths; they make no path known to foreman.
+ */
+const CATCH_ALLS = new Set(["/api/*", "/v1/*"]);
+const PATTERNS = routes.filter((r) => !CATCH_ALLS.has(r.path)).map((r) => new RegExp(`^${r.path.replace(/[.]/g, "\\.").replace(/:\w+/g, "[^/]+").replace(/\*$/, ".+")}$`));
 
-/** Unmatched requests, answered as Ollama (gin) does on its paths: plain-text 404 or 405. */
+/**
+ * Unmatched requests (a method the catch-alls do not forward, a path outside them), answered as
+ * Ollama (gin) does: plain-text `404 page not found`, or `405 method not allowed` for a path a
+ * route has — in foreman's own dialect on its own paths (/jobs, /status, …).
+ */
 function unmatched(pathname: string, method: string): Response {
-  const dialect = dialectOf(pathname);
   const known = PATTERNS.some((p) => p.test(pathname));
-  const status = known ? 405 : 404;
-  if (dialect === "ollama") return new Response(known ? "405 method not allowed" : "404 page not found", { status, headers: { "content-type": "text/plain" } });
-  return errorResponse(dialect, status, known ? `${method} is not allowed on ${pathname}` : `no route for ${method} ${pathname}`);
+  const dialect = dialectOf(pathname);
+  if (known && dialect === "foreman") return errorResponse(dialect, 405, `${method} is not allowed on ${pathname}`);
+  return new Response(known ? "405 method not allowed" : "404 page not found", { status: known ? 405 : 404, headers: { "content-type": "text/plain" } });
 }
 
 /** Pure: whether a path is foreman's own API (jobs, ops) rather than one that imitates Ollama (/, /api/*, /v1/*, anything unknown). */
@@ -92,6 +100,8 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
     response = request.signal.aborted ? new Response(null, { status: CLIENT_CLOSED_REQUEST }) : toErrorResponse(err, url.pathname, services, requestId);
   }
   if (route.startsWith(REPORTS_STORED_STATE)) await services.queue.settled();
+  // a refusal before the body was read: the client may still be sending it (ADR 0031)
+  await drainBody(request, services.config);
   decorated(response, request);
   if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", requestId);
   services.telemetry.http.inc({ route, method: request.method, status: String(response.status) });
@@ -154,7 +164,7 @@ function queryValues(schema: TSchema, url: URL): unknown {
 
 function toErrorResponse(err: unknown, pathname: string, services: Services, requestId: string): Response {
   const dialect = dialectOf(pathname);
-  if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers);
+  if (err instanceof HttpError) return errorResponse(dialect, err.status, err.message, err.field, err.headers, err instanceof HandlerError ? "handler" : "middleware");
   const sqlite = storageTrouble(err);
   if (sqlite) {
     services.log.error("database unavailable", { request_id: requestId, path: pathname, code: sqlite });
@@ -172,8 +182,9 @@ export function createApp(services: Services) {
   for (const { method, path, def } of routes) {
     app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, () => server?.requestIP(request)?.address, services, authorize), { parse: "none" });
   }
-  app.onError(({ code, request }) => {
+  app.onError(async ({ code, request }) => {
     const url = new URL(request.url);
+    await drainBody(request, services.config);
     return decorated(code === "NOT_FOUND" ? unmatched(url.pathname, request.method) : errorResponse(dialectOf(url.pathname), 400, "bad request"), request);
   });
   return app;

@@ -1,9 +1,11 @@
 // Request bodies, as the edge reads them. A body foreman must parse (inference, /jobs) is read
 // whole, bounded in size (FOREMAN_MAX_BODY_BYTES) and in time (FOREMAN_BODY_TIMEOUT_MS); a body
 // foreman only forwards (blob uploads, model management) streams on to the target unbuffered,
-// under the same deadline, and past that size may only not pause longer than it. The server
+// under the same deadline, and past that size may only not pause longer than it; a multipart
+// upload foreman must queue is spooled to disk under readBody's bounds. The server
 // never times a connection out itself (replies and queue waits are long), so the body deadline
 // is ours to keep (ADR 0018).
+import { open } from "node:fs/promises";
 import { HttpError } from "../contract/http-error.ts";
 import { checkDepth } from "../schema/depth.ts";
 
@@ -127,4 +129,75 @@ export function streamBody(request: Request, limits: BodyLimits): { stream: Read
     { highWaterMark: 0 },
   );
   return { stream, signal: AbortSignal.any([request.signal, slow.signal]) };
+}
+
+/** Go's net/http reads this much of a body its handler left unread before it replies (maxPostHandlerReadBytes). */
+export const GO_DRAIN_BYTES = 256 * 1024;
+
+/** How long foreman goes on discarding an unwanted body before it answers anyway. */
+export const DRAIN_MS = 2000;
+
+/**
+ * Before a reply to a request whose body nobody read (a 401, a 404, a 413 over the declared
+ * length): reads and discards the body, so a client still sending gets the reply instead of a
+ * broken pipe (ADR 0031). Go's server discards 256 KiB before replying and, closing, goes on
+ * reading for half a second after; Bun cannot linger after the reply, so foreman discards before
+ * it: up to `maxBodyBytes` (what it would read for any inference request) and for at most
+ * DRAIN_MS. A body that ends within that counts as read and the connection stays open; past
+ * either bound the reply closes it.
+ */
+export async function drainBody(request: Request, limits: BodyLimits): Promise<void> {
+  if (!bodyUnread(request) || !request.body || request.body.locked) return;
+  const reader = request.body.getReader();
+  const deadline = Promise.withResolvers<"late">();
+  const timer = setTimeout(() => deadline.resolve("late"), Math.min(DRAIN_MS, limits.bodyTimeoutMs));
+  let size = 0;
+  try {
+    while (size <= Math.max(limits.maxBodyBytes, GO_DRAIN_BYTES)) {
+      const read = await Promise.race([reader.read(), deadline.promise]);
+      if (read === "late") break;
+      if (read.done) {
+        readToEnd.add(request);
+        break;
+      }
+      size += read.value.byteLength;
+    }
+  } catch {
+    // the client went away while sending: nothing left to answer
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Writes a body to the file `path` as it arrives, never holding it whole (a multipart upload
+ * foreman must queue: /v1/audio/transcriptions), under `readBody`'s bounds — `maxBodyBytes`
+ * (413) and all of it within `bodyTimeoutMs` (408): the deadline is the upload's, the wait for a
+ * turn comes after. `onChunk` sees each chunk on its way to the file. Resolves with the size.
+ */
+export async function spoolBody(request: Request, limits: BodyLimits, path: string, onChunk: (chunk: Uint8Array) => void): Promise<number> {
+  const tooLarge = () => new HttpError(413, `request body is larger than ${limits.maxBodyBytes} bytes`);
+  if (Number(request.headers.get("content-length") ?? "0") > limits.maxBodyBytes) throw tooLarge();
+  const file = await open(path, "w");
+  try {
+    const upload = streamBody(request, limits);
+    if (!upload) return 0;
+    const reader = upload.stream.getReader();
+    let size = 0;
+    for (;;) {
+      // (at the deadline this read fails with the 408)
+      const { done, value } = await reader.read();
+      if (done) return size;
+      size += value.byteLength;
+      if (size > limits.maxBodyBytes) {
+        reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      onChunk(value);
+      await file.write(value);
+    }
+  } finally {
+    await file.close();
+  }
 }

@@ -2,6 +2,9 @@
 // the caller's dialect once, at the edge: Ollama's {"error"} on /api/*, Anthropic's error
 // object on /v1/messages (the Messages API Ollama serves), the OpenAI envelope on the rest of
 // /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
+import type { Refuser } from "../../jobs/reading.ts";
+import { HttpError } from "../contract/http-error.ts";
+
 export type Dialect = "ollama" | "openai" | "anthropic" | "foreman";
 
 /** nginx's status for "the client closed the request": recorded and counted, never seen by anyone. */
@@ -52,9 +55,20 @@ function errorBody(dialect: Dialect, status: number, message: string, field?: st
   }
 }
 
-export function errorResponse(dialect: Dialect, status: number, message: string, field?: string, headers?: Record<string, string>): Response {
-  const contentType = dialect === "ollama" ? "application/json; charset=utf-8" : "application/json";
-  return new Response(JSON.stringify(errorBody(dialect, status, message, field)), {
+/**
+ * An error Ollama's handler would raise (a model it does not have, a full queue): on /v1 the
+ * dialect's writer re-encodes it with json.Encoder — `application/json` and a trailing newline —
+ * where foreman's other refusals are written as Ollama's middlewares write theirs (gin's c.JSON:
+ * `; charset=utf-8`, no newline).
+ */
+export class HandlerError extends HttpError {}
+
+/** The error reply for a dialect, with the bytes of the Ollama writer that would make it (`by`). */
+export function errorResponse(dialect: Dialect, status: number, message: string, field?: string, headers?: Record<string, string>, by: Refuser = "middleware"): Response {
+  const body = JSON.stringify(errorBody(dialect, status, message, field));
+  const encoded = by === "handler" && (dialect === "openai" || dialect === "anthropic");
+  const contentType = dialect === "foreman" || encoded ? "application/json" : "application/json; charset=utf-8";
+  return new Response(encoded ? `${body}\n` : body, {
     status,
     headers: { "content-type": contentType, ...headers },
   });

@@ -72,8 +72,8 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
       const down = opts.metadata ? poller.unreachable() : null;
       if (down) return unanswered(503, `${down}; try again later`);
       const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
-      const headers = target.headers(request.headers);
       if (opts.coalesce && request.method === "GET") {
+        const headers = target.headers(request.headers);
         // the same path with the same headers (User-Agent and Accept included): one request
         const key = [targetPath, ...[...headers].map(([k, v]) => `${k}: ${v}`)].join("\n");
         const answer = straight(services, started, timeoutMs, unanswered, (send) =>
@@ -88,9 +88,7 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
       }
       // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
       const upload = request.method !== "GET" && request.method !== "HEAD" ? streamBody(request, config) : null;
-      const declared = request.headers.get("content-length");
-      if (upload && declared !== null) headers.set("content-length", declared);
-      const answer = straight(services, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
+      const answer = sendOn(services, request, targetPath, upload, started, timeoutMs, unanswered);
       return opts.cached ? orCopyAfter(config.metadataGraceMs, answer, lastCopy) : answer;
     },
   });
@@ -117,6 +115,17 @@ async function orCopyAfter(graceMs: number, answer: Promise<Response>, copy: () 
   return cached;
 }
 
+/** A body on its way to the target, and what aborts it (the caller gone, the body too slow). */
+export type Upload = { stream: ReadableStream<Uint8Array>; signal: AbortSignal };
+
+/** The caller's request sent on to the target as it is, its body (if any) streamed, the reply handed back by `straight`. */
+export function sendOn(services: Services, request: Request, targetPath: string, upload: Upload | null, started: number, timeoutMs: number, unanswered: (status: 503 | 504, message: string) => Response): Promise<Response> {
+  const headers = services.target.headers(request.headers);
+  const declared = request.headers.get("content-length");
+  if (upload && declared !== null) headers.set("content-length", declared);
+  return straight(services, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
+}
+
 /** A reply read whole, to be handed to every caller of a coalesced request. */
 async function copied(res: Response): Promise<Response> {
   const body = await res.arrayBuffer();
@@ -140,8 +149,10 @@ export async function straight(
 ): Promise<Response> {
   const { target, poller } = services;
   let sent = started;
+  let head = false;
   const send: TargetClient["send"] = (path, init) => {
     sent = performance.now();
+    head = init.method === "HEAD";
     return target.send(path, init);
   };
   try {
@@ -149,10 +160,10 @@ export async function straight(
     const answered = performance.now();
     const length = sizedLength(res);
     const headers = replyHeaders(res, { "server-timing": timing(started, sent, answered) });
-    if (res.body === null) {
+    if (res.body === null || head) {
       // a HEAD reply has no body but says how long the GET's would be, as Ollama's does
-      if (length !== null) headers.set("content-length", String(length));
-      return new Response(null, { status: res.status, headers });
+      await res.body?.cancel();
+      return new Response(unsentBody(length), { status: res.status, headers });
     }
     if (length !== null && length <= SMALL_REPLY_BYTES) return new Response(await res.arrayBuffer(), { status: res.status, headers });
     return new Response(passOn(res.body), { status: res.status, headers });
@@ -170,6 +181,33 @@ export async function straight(
     if (err instanceof TargetTimeout) return unanswered(504, `the target did not answer within ${timeoutMs} ms; try again later`);
     throw err;
   }
+}
+
+/** Up to this length a HEAD reply's unsent body is made at once (Bun then sizes the reply itself). */
+const UNSENT_AT_ONCE_BYTES = 1 << 20;
+
+/**
+ * The body of a HEAD reply, never sent: it only gives the reply its length. Elysia answers HEAD
+ * on a path of a catch-all (`/api/*`) by running the GET route's handler and setting
+ * Content-Length to the length of the body that returns, and Bun sizes a HEAD reply by its body
+ * — so the length the target gave is said with a body that long, of zero bytes (beyond a MiB made
+ * as they are read), and none with an empty stream.
+ */
+function unsentBody(length: number | null): Uint8Array | ReadableStream<Uint8Array> | null {
+  // (a target reply without a length: a stream that ends a turn later, for which Bun says none
+  // either — one that ends at once it sizes as empty)
+  if (length === null) return new ReadableStream({ pull: async (controller) => void (await Bun.sleep(0), controller.close()) });
+  if (length === 0) return null;
+  if (length <= UNSENT_AT_ONCE_BYTES) return new Uint8Array(length);
+  let left = length;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const size = Math.min(left, SMALL_REPLY_BYTES);
+      left -= size;
+      controller.enqueue(new Uint8Array(size));
+      if (left === 0) controller.close();
+    },
+  });
 }
 
 /** /api/tags or /v1/models answered from the poller's last good /api/tags. */

@@ -7,11 +7,12 @@
 // target, and a model a fresh /api/tags does not list gets Ollama's 404.
 import { kindOf } from "../../jobs/index.ts";
 import { loadOf, type JobKind } from "../../jobs/kind.ts";
+import type { RequestedLoad } from "../engine/load-options.ts";
 import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
-import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
+import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
@@ -28,8 +29,9 @@ export const BUSY_MESSAGE = "server busy, please try again.  maximum pending req
 
 type Gone = { kind: "gone" };
 
+/** Ollama's scheduler refuses in its handler: on /v1 the dialect's writer encodes it. */
 function busy(dialect: Dialect, why: string): Response {
-  return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`);
+  return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`, undefined, undefined, "handler");
 }
 
 /** A body the target sized (Content-Length) up to this size is read whole and sent with that length. */
@@ -180,13 +182,14 @@ class WaitingCall implements InteractiveRequest {
   readonly signal: AbortSignal;
   private state: "queued" | "relaying" | "answered" | "gone" = "queued";
   private readonly answer = Promise.withResolvers<Response>();
+  private readonly over = Promise.withResolvers<void>();
   private readonly maxWait: ReturnType<typeof setTimeout>;
   private readonly enqueuedAt = Date.now();
 
   constructor(
     private readonly job: JobRecord,
-    private readonly kind: JobKind,
-    readonly body: Uint8Array,
+    readonly kind: JobKind,
+    readonly body: Uint8Array | Blob,
     request: Request,
     private readonly services: Services,
     private readonly receivedAt: number,
@@ -206,11 +209,17 @@ class WaitingCall implements InteractiveRequest {
     return this.answer.promise;
   }
 
+  /** Resolves once the request is over: answered, gone, or its reply relayed to the end; its body is no longer needed. */
+  get ended(): Promise<void> {
+    return this.over.promise;
+  }
+
   async deliver(res: Response): Promise<Outcome | Gone> {
     this.services.worker.detach(this.job.id);
     if (this.state !== "queued") {
       // the caller is already gone: nobody will read this reply, so do not hold the target for it
       await res.body?.cancel().catch(() => {});
+      this.over.resolve();
       return { kind: "gone" };
     }
     const dispatched = this.services.queue.get(this.job.id)?.startedAt ?? Date.now();
@@ -221,6 +230,7 @@ class WaitingCall implements InteractiveRequest {
     ]);
     const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal);
     this.settle("relaying", relay.response);
+    void relay.finished.then(() => this.over.resolve());
     return relay.finished;
   }
 
@@ -265,6 +275,7 @@ class WaitingCall implements InteractiveRequest {
     this.state = state;
     clearTimeout(this.maxWait);
     this.answer.resolve(response);
+    if (state !== "relaying") this.over.resolve();
   }
 }
 
@@ -286,6 +297,35 @@ async function unloadNow(services: Services, request: Request, targetPath: strin
   return res;
 }
 
+/** What a queued request sends and how it is scheduled. */
+export interface QueuedWork {
+  kind: JobKind;
+  model: string;
+  /** Its drain key's load-time options (ADR 0021). */
+  load: RequestedLoad;
+  /** The caller's bytes, held, or spooled to a file. */
+  body: Uint8Array | Blob;
+}
+
+/**
+ * Puts `work` in the interactive lane and waits for its turn: the reply is the target's, relayed,
+ * or an error (busy, the maximum wait, shutdown). `ended` resolves when the request is over.
+ */
+export function enqueueCall(ctx: RouteContext<undefined, undefined>, receivedAt: number, work: QueuedWork): { response: Promise<Response>; ended: Promise<void> } {
+  const { request, url, services, requestId } = ctx;
+  const { queue, worker, config } = services;
+  const endpoint = work.kind.endpoint;
+  // (a caller that left while its body was read or its model looked up is not queued)
+  if (request.signal.aborted) return { response: Promise.resolve(new Response(null, { status: CLIENT_CLOSED_REQUEST })), ended: Promise.resolve() };
+  const waiting = queue.waitingInteractive();
+  if (waiting >= config.interactiveMaxWaiting) return { response: Promise.resolve(busy(dialectOf(endpoint), `${waiting} requests already waiting`)), ended: Promise.resolve() };
+  const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model: work.model, requestId, load: work.load });
+  const call = new WaitingCall(job, work.kind, work.body, request, services, receivedAt, url.pathname + url.search);
+  worker.attach(job.id, call);
+  worker.wake();
+  return { response: call.response, ended: call.ended };
+}
+
 /** A queued passthrough route for one inference endpoint. */
 export function queuedPassthrough(endpoint: string): RouteDef {
   const kind = kindOf(endpoint);
@@ -294,26 +334,17 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
     tags: ["passthrough"],
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async ({ request, url, services, requestId }: RouteContext<undefined, undefined>) => {
+    handle: async (ctx: RouteContext<undefined, undefined>) => {
+      const { request, url, services } = ctx;
       const receivedAt = Date.now();
       const askedAt = performance.now();
       const body = await readBody(request, services.config);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
-      if (!admission.ok) throw new HttpError(admission.status, admission.message);
+      if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
       const { model } = admission;
-      const targetPath = url.pathname + url.search;
-      if (admission.unload) return unloadNow(services, request, targetPath, body, model);
-      const { queue, worker, config, poller } = services;
-      if (admission.lookupNext && looksUpLocally(model) && (await poller.lacks(model, askedAt))) throw new HttpError(404, kind.reading.notFound(model));
-      // (a caller that left while /api/tags was asked is not queued)
-      if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
-      const waiting = queue.waitingInteractive();
-      if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
-      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId, load: loadOf(kind, admission.body) });
-      const call = new WaitingCall(job, kind, body, request, services, receivedAt, targetPath);
-      worker.attach(job.id, call);
-      worker.wake();
-      return call.response;
+      if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
+      if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
+      return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body }).response;
     },
   });
 }

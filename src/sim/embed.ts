@@ -11,7 +11,7 @@ import { SimError } from "./errors.ts";
 import { json } from "./http.ts";
 import { begin, loadOnly, Session, type Metrics } from "./inference.ts";
 import { countTokens, normalize, rawEmbedding } from "./output.ts";
-import { lookup, optionsOf, wantOf } from "./request.ts";
+import { isStdBase64, lookup, optionsOf, wantOf } from "./request.ts";
 import type { Call } from "./context.ts";
 import type { Want } from "./scheduler.ts";
 
@@ -32,11 +32,23 @@ export interface Embedded {
   loadDuration: number;
 }
 
-/** `input` as a list of strings, or Ollama's 400. */
+/**
+ * A media input of Ollama ≥ 0.36 (multimodal embeddings, §11): an object with base64 `image`
+ * data and optional `text`, embedded as the text it stands for here. Null for anything else.
+ */
+function mediaInput(value: unknown): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const { image, text } = value as { image?: unknown; text?: unknown };
+  if (typeof image !== "string" || !isStdBase64(image) || (text !== undefined && typeof text !== "string")) return null;
+  return `${text ?? ""}\u0000image:${new Bun.CryptoHasher("sha256").update(image).digest("hex")}`;
+}
+
+/** `input` as a list of texts (media inputs stand for theirs), or Ollama's 400. */
 function inputList(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   if (typeof value === "string") return value === "" ? [] : [value];
-  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value as string[];
+  const items = Array.isArray(value) ? value.map((v) => (typeof v === "string" ? v : mediaInput(v))) : [mediaInput(value)];
+  if (items.every((v): v is string => v !== null)) return items;
   throw new SimError(400, "invalid input type");
 }
 

@@ -24,6 +24,19 @@ export class SimError extends Error {
   }
 }
 
+/**
+ * Ollama ≥ 0.35.1's answer to a prompt over the context with `truncate:false`: a structured
+ * error object instead of a message (§11), which a proxy passes on unchanged.
+ */
+export class ContextOverflow extends SimError {
+  constructor(
+    readonly promptTokens: number,
+    readonly contextSize: number,
+  ) {
+    super(400, `request (${promptTokens} tokens) exceeds the available context size (${contextSize} tokens), try increasing it`);
+  }
+}
+
 /** The client went away; nothing is sent, the request counts as aborted. */
 export class ClientGone extends Error {
   constructor() {
@@ -55,7 +68,10 @@ const ANTHROPIC_TYPES: Record<number, string> = {
 export const randomId = (prefix: string): string => `${prefix}_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
 
 /** The error object each dialect writes. */
-export function errorBody(dialect: Dialect, status: number, message: string): unknown {
+export function errorBody(dialect: Dialect, status: number, message: string, err?: SimError): unknown {
+  if (dialect === "native" && err instanceof ContextOverflow) {
+    return goMap({ error: goMap({ code: status, message, type: "exceed_context_size_error", n_prompt_tokens: err.promptTokens, n_ctx: err.contextSize }) });
+  }
   if (dialect === "native") return goMap({ error: message });
   if (dialect === "openai") return { error: { message, type: openAIErrorType(status), param: null, code: null } };
   return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message }, request_id: randomId("req") };

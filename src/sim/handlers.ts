@@ -6,7 +6,7 @@
 import { supports, type ModelEntry } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import type { KeepAlive } from "./duration.ts";
-import { SimError } from "./errors.ts";
+import { ContextOverflow, SimError } from "./errors.ts";
 import { begin, emptyReply, loadOnly, type Plan } from "./inference.ts";
 import { countTokens, type ToolSpec } from "./output.ts";
 import { renderSession, type Writer } from "./render.ts";
@@ -21,6 +21,8 @@ interface Common {
   options: JsonObject;
   keepAlive: KeepAlive;
   shift?: boolean;
+  /** false: a prompt over the context is refused rather than cut (Ollama ≥ 0.35.1 says so in a structured error). */
+  truncate?: boolean;
   topLogprobs: number;
   stream: boolean;
 }
@@ -45,6 +47,11 @@ export interface GenerateRequest extends Common {
   template: string;
   context: number[];
   raw: boolean;
+}
+
+/** With truncate:false, a prompt longer than the runner's context is refused, not cut. */
+function checkContext(req: Common, plan: Plan): void {
+  if (req.truncate === false && plan.promptTokens > plan.load.numCtx) throw new ContextOverflow(plan.promptTokens, plan.load.numCtx);
 }
 
 function checkTopLogprobs(n: number): void {
@@ -96,6 +103,7 @@ export async function chatHandler(ctx: SimContext, req: ChatRequest, writer: Wri
   // After a tool result the model answers in text instead of calling again.
   const tools = req.messages.at(-1)?.role === "tool" ? [] : req.tools;
   const plan: Plan = { ...want, input, promptTokens, ...sampling(ctx, req.options, req.capOnly), think, tools };
+  checkContext(req, plan);
   return renderSession(await begin(ctx, plan, call.signal), writer, req.stream, call);
 }
 
@@ -125,5 +133,6 @@ export async function generateHandler(ctx: SimContext, req: GenerateRequest, wri
     think,
     tools: [],
   };
+  checkContext(req, plan);
   return renderSession(await begin(ctx, plan, call.signal), writer, req.stream, call);
 }

@@ -15,18 +15,37 @@ export const ndjsonLine = (value: unknown): string => `${goJson(value)}\n`;
 /** One SSE frame: a `data:` line and a blank line. */
 export const sseEvent = (data: string): string => `data: ${data}\n\n`;
 
+/** Go's net/http buffers this much of a reply before it must choose: a body that fits gets a Content-Length. */
+export const GO_BUFFER_BYTES = 2048;
+
+/**
+ * A whole reply framed as Go frames it: sized when it fits the server's buffer, chunked (no
+ * Content-Length) when it does not — so a test passing here passes against Ollama too.
+ */
+export function framed(body: string, status: number, headers: Record<string, string>): Response {
+  const bytes = new TextEncoder().encode(body);
+  if (bytes.byteLength <= GO_BUFFER_BYTES) return new Response(bytes, { status, headers });
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+  return new Response(stream, { status, headers });
+}
+
 /** gin's c.JSON: Go's json.Marshal, no trailing newline. */
 export function json(body: unknown, status = 200, contentType = JSON_UTF8): Response {
-  return new Response(goJson(body), { status, headers: { "Content-Type": contentType } });
+  return framed(goJson(body), status, { "Content-Type": contentType });
 }
 
 /** json.NewEncoder(w).Encode, as the /v1 writers reply: `application/json`, ending in a newline. */
 export function encoded(body: unknown, status = 200): Response {
-  return new Response(ndjsonLine(body), { status, headers: { "Content-Type": JSON_PLAIN } });
+  return framed(ndjsonLine(body), status, { "Content-Type": JSON_PLAIN });
 }
 
 export function text(body: string, status = 200): Response {
-  return new Response(body, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+  return framed(body, status, { "Content-Type": "text/plain; charset=utf-8" });
 }
 
 export function empty(): Response {
@@ -39,7 +58,7 @@ export const methodNotAllowed = (): Response =>
 
 /** An error in the route's dialect, with the bytes of whichever Ollama code path made it (see ErrorOrigin). */
 export function errorResponse(dialect: Dialect, err: SimError): Response {
-  const body = errorBody(dialect, err.status, err.message);
+  const body = errorBody(dialect, err.status, err.message, err);
   if (dialect === "native") return json(body, err.status, err.origin === "stream" ? JSON_PLAIN : JSON_UTF8);
   return err.origin === "middleware" ? json(body, err.status) : encoded(body, err.status);
 }

@@ -131,12 +131,20 @@ export function pullProgress(layers: Layer[]): Step[] {
 /** A registry model by name: what pull (and create from a missing base) can fetch. */
 export const pullable = (key: string): ModelEntry | undefined => PULLABLE.map((s) => entryFromSpec(s, nowNs())).find((e) => e.key === key);
 
+/** Models the registry serves only to a newer Ollama: pulling one is a 412 (§11). */
+export const NEEDS_NEWER_OLLAMA = new Set(["registry.ollama.ai/library/llama5:latest"]);
+
+/** The registry's answer to a pull of such a model, which Ollama passes on with the 412. */
+export const NEWER_OLLAMA_MESSAGE =
+  "pull model manifest: 412: \n\nThe model you are attempting to pull requires a newer version of Ollama.\n\nPlease download the latest version at:\n\n\thttps://ollama.com/download\n\n";
+
 export async function pull(ctx: SimContext, req: Request, call: Call): Promise<Response> {
   const body = decodeBody(await req.text(), "PullRequest");
   const model = modelField(body, "PullRequest");
   expectField(body, "PullRequest", "stream", "bool");
   const name = parseName(model);
   if (!name) throw new SimError(400, "invalid model name");
+  if (NEEDS_NEWER_OLLAMA.has(nameKey(name))) return progressReply(ctx, [{ error: NEWER_OLLAMA_MESSAGE, status: 412 }], body.stream !== false, call, () => {});
   const found = ctx.catalogue.find(model) ?? pullable(nameKey(name));
   const steps = found ? pullProgress(found.layers) : [{ status: "pulling manifest" }, { error: "pull model manifest: file does not exist" }];
   return progressReply(ctx, steps, body.stream !== false, call, () => {

@@ -62,6 +62,7 @@ function common(body: JsonObject, structName: string) {
   expectField(body, structName, "model", "string");
   expectField(body, structName, "stream", "bool");
   expectField(body, structName, "shift", "bool");
+  expectField(body, structName, "truncate", "bool");
   expectField(body, structName, "top_logprobs", "number", "int");
   return {
     model: stringField(body, "model"),
@@ -70,6 +71,7 @@ function common(body: JsonObject, structName: string) {
     options: optionsOf(body, structName),
     think: thinkValue(body.think),
     shift: typeof body.shift === "boolean" ? body.shift : undefined,
+    truncate: typeof body.truncate === "boolean" ? body.truncate : undefined,
     topLogprobs: typeof body.top_logprobs === "number" ? body.top_logprobs : 0,
   };
 }

@@ -12,6 +12,7 @@ import { copy, ps, pull, push, remove, root, show, tags, version } from "./model
 import { chat, generate } from "./native.ts";
 import { chatCompletions, completions, embeddingsV1, listModels, retrieveModel } from "./openai.ts";
 import { responses } from "./responses.ts";
+import { status, systemone, transcriptions } from "./newer.ts";
 
 type Handler = (ctx: SimContext, req: Request, call: Call) => Response | Promise<Response>;
 
@@ -25,6 +26,7 @@ interface Route {
 const ROUTES: Route[] = [
   { path: "/", dialect: "native", methods: { GET: root, HEAD: root } },
   { path: "/api/version", dialect: "native", methods: { GET: version, HEAD: version } },
+  { path: "/api/status", dialect: "native", methods: { GET: status } },
   { path: "/api/tags", dialect: "native", methods: { GET: tags, HEAD: tags } },
   { path: "/api/ps", dialect: "native", methods: { GET: ps } },
   { path: "/api/show", dialect: "native", methods: { POST: show } },
@@ -45,6 +47,8 @@ const ROUTES: Route[] = [
   { path: "/v1/models/:", dialect: "openai", methods: { GET: (ctx, _req, call) => retrieveModel(ctx, call.param) } },
   { path: "/v1/responses", dialect: "openai", methods: { POST: responses } },
   { path: "/v1/messages", dialect: "anthropic", methods: { POST: messages } },
+  { path: "/v1/audio/transcriptions", dialect: "openai", methods: { POST: transcriptions } },
+  { path: "/v1/systemone", dialect: "openai", methods: { POST: systemone } },
 ];
 
 /** The route for a path and its parameter, if any. Pure. */

@@ -104,7 +104,7 @@ export class TargetClient {
    * given as a stream (an upload) is sent as it comes; each chunk the target takes is progress,
    * so the first-byte clock starts over with it.
    */
-  async send(path: string, init: { method: string; body?: string | Uint8Array | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
+  async send(path: string, init: { method: string; body?: string | Uint8Array | Blob | ReadableStream<Uint8Array> | null; headers?: Headers; signal?: AbortSignal; timeoutMs?: number }): Promise<Response> {
     const limit = init.timeoutMs ?? this.options.firstByteTimeoutMs;
     // one controller for the caller's abort and the first-byte timeout; it stays linked to the
     // caller's signal so aborting also stops reading the body
@@ -124,8 +124,9 @@ export class TargetClient {
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason ?? err;
       if (control.signal.reason instanceof TargetTimeout) throw control.signal.reason;
-      if (isResetError(err)) throw new TargetReset(`the target ${this.displayUrl} closed the connection before answering`);
-      if (isUnreachableError(err)) throw new TargetUnreachable(`target ${this.displayUrl} is unreachable: ${unreachableCause(err)}`, { cause: err });
+      if (isResetError(err)) throw new TargetReset("the target closed the connection before answering");
+      // the cause in words (connection refused, timed out, DNS), never the target's address nor Bun's hint
+      if (isUnreachableError(err)) throw new TargetUnreachable(`the target is unreachable: ${unreachableCause(err)}`, { cause: err });
       throw err;
     } finally {
       clearTimeout(timer);

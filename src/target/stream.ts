@@ -3,7 +3,7 @@
 // the caller's abort with its reason. The passthrough relay (which hands each chunk to a
 // waiting client) and async jobs (which fold the reply into an artifact) read through this one
 // reader, so a silent or broken target means the same thing to both.
-import { TargetDropped, TargetTimeout } from "./errors.ts";
+import { networkReason, TargetDropped, TargetTimeout } from "./errors.ts";
 
 const readerOf = (body: ReadableStream<Uint8Array>) => body.getReader();
 type Reader = ReturnType<typeof readerOf>;
@@ -36,7 +36,7 @@ export class IdleReader {
       result = await this.reader.read();
     } catch (err) {
       this.cancel();
-      throw this.whyEnded() ?? new TargetDropped(`the target dropped the connection mid-stream: ${(err as Error).message}`);
+      throw this.whyEnded() ?? new TargetDropped(`the target dropped the connection mid-stream: ${networkReason(err)}`);
     }
     const why = this.whyEnded();
     if (why) {

@@ -117,19 +117,22 @@ describe("ops routes", () => {
     expect(res.headers.get("x-request-id")).toBe("abc-123");
   });
 
-  test("unknown paths answer 404 in the dialect of their prefix (/api/* goes to the target: see the passthrough tests)", async () => {
-    const openai = await fetch(`${foreman.url}/v1/nope`);
-    expect(openai.status).toBe(404);
-    expect(((await openai.json()) as { error: { type: string } }).error.type).toBe("not_found_error");
-    const own = await fetch(`${foreman.url}/nope`);
-    expect(own.status).toBe(404);
-    expect(await own.json()).toEqual({ error: { status: 404, message: "no route for GET /nope" } });
+  test("a path outside every route is gin's plain-text 404; /api/* and /v1/* go to the target (see the passthrough tests)", async () => {
+    for (const path of ["/nope", "/jobs/x/nope", "/v2/chat"]) {
+      const res = await fetch(`${foreman.url}${path}`);
+      expect([res.status, res.headers.get("content-type"), await res.text()]).toEqual([404, "text/plain", "404 page not found"]);
+    }
+    // here there is no target to answer: the target's own 404 cannot come, foreman's 503 does
+    const forwarded = await fetch(`${foreman.url}/v1/nope`);
+    expect(forwarded.status).toBe(503);
+    expect(((await forwarded.json()) as { error: { type: string } }).error.type).toBe("api_error");
   });
 
-  test("a known path with the wrong method answers 405 in the dialect of its prefix", async () => {
-    const openai = await fetch(`${foreman.url}/v1/chat/completions`);
-    expect(openai.status).toBe(405);
-    expect(((await openai.json()) as { error: { message: string } }).error.message).toContain("not allowed");
+  test("a method the catch-alls do not forward on a known path is gin's plain-text 405; on foreman's own paths its JSON 405", async () => {
+    for (const [method, path] of [["PUT", "/v1/chat/completions"], ["PATCH", "/api/tags"], ["PUT", "/"]] as const) {
+      const res = await fetch(`${foreman.url}${path}`, { method });
+      expect([res.status, res.headers.get("content-type"), await res.text()]).toEqual([405, "text/plain", "405 method not allowed"]);
+    }
     const own = await fetch(`${foreman.url}/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV`, { method: "DELETE" });
     expect(own.status).toBe(405);
     expect(((await own.json()) as { error: { status: number } }).error.status).toBe(405);
