@@ -186,12 +186,16 @@ export class Worker {
 
   get state(): WorkerState {
     if (this.current) return { kind: "running", jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
-    if (this.ending && this.unrecordedBecause !== undefined) {
-      return { kind: "paused", reason: `could not record the end of job ${this.ending.job.id} (${this.unrecordedBecause}); trying again`, until: this.pausedUntil };
-    }
+    const unrecorded = this.unrecordedEnd;
+    if (unrecorded) return { kind: "paused", reason: `${unrecorded}; trying again`, until: this.pausedUntil };
     if (this.poller.up === false) return { kind: "paused", reason: "target down" };
     if (Date.now() < this.pausedUntil) return { kind: "paused", reason: "recovering from an error of foreman's own", until: this.pausedUntil };
     return { kind: "idle" };
+  }
+
+  /** Why the end of the last job is not written yet (the worker keeps trying), or undefined. */
+  get unrecordedEnd(): string | undefined {
+    return this.ending && this.unrecordedBecause !== undefined ? `cannot record the end of job ${this.ending.job.id}: ${this.unrecordedBecause}` : undefined;
   }
 
   /** Streams of generated text, for live views of running jobs. */
