@@ -10,6 +10,7 @@ import type { Services } from "../http/services.ts";
 import { replyHeaders, sizedLength, type TargetClient } from "../target/client.ts";
 import { TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { passOn } from "../target/stream.ts";
+import { unforwardable } from "./path-policy.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
@@ -59,6 +60,8 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
     handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
       const started = performance.now();
       const { target, poller, config } = services;
+      const refused = unforwardable(url.pathname);
+      if (refused) throw new HttpError(400, `the path ${url.pathname} has ${refused}; foreman does not forward it`);
       const targetPath = url.pathname + url.search;
       /** The last good copy where there is one, else the error. */
       const unanswered = (status: 503 | 504, message: string) => {
