@@ -444,16 +444,19 @@ export class Worker {
       if (loadedFor === undefined) this.loadedFor.set(job.modelKey, job.drainKey);
       return false;
     }
-    this.stats.loads++;
     this.loadedFor.set(job.modelKey, job.drainKey);
     // a model loaded again after it left on its own (keep_alive) replaced nothing
     const from = reload ? loadedFor : (this.lastKey ?? this.poller.resident[0]);
-    if (from && (reload || parseDrainKey(from).modelKey !== job.modelKey)) {
+    const swap = from !== undefined && (reload || parseDrainKey(from).modelKey !== job.modelKey);
+    // counted once the handoff that starts the job commits (a rolled-back one is tried again)
+    this.queue.whenCommitted(() => {
+      this.stats.loads++;
+      if (!swap) return;
       this.stats.swaps++;
       if (reload) this.stats.reloads++;
       this.recentSwaps.unshift({ at, from, to: job.drainKey, reload });
       this.recentSwaps.length = Math.min(this.recentSwaps.length, RECENT_SWAPS);
-    }
+    });
     return true;
   }
 
