@@ -318,14 +318,26 @@ export class Worker {
 
   /**
    * The handoff did not commit (most likely the database: a full disk, an I/O error), so nothing
-   * in it happened: the end of the last job stays to be written at the next handoff, whose
-   * waiting callers hear a 503 meanwhile; the next job stays queued, its passthrough caller (if
-   * any) is answered 503 at once; and the worker backs off instead of spinning.
+   * in it happened. The end of the last job is tried again alone; if that fails too, it stays to
+   * be written at the next handoff, and whoever waits on that job hears a 503 meanwhile. The next
+   * job stays queued, its passthrough caller (if any) answered 503 at once; and the worker backs
+   * off instead of spinning.
    */
   private handoffFailed(err: unknown): void {
-    const message = (err as Error).message ?? String(err);
     const next = this.current?.job;
     this.current = undefined;
+    const ending = this.ending;
+    if (ending && next) {
+      // the next job's start may be what failed: the end alone must not wait for it
+      try {
+        this.queue.atomically(() => ending.write(), "deferred");
+        this.ending = undefined;
+        this.unrecordedBecause = undefined;
+      } catch (alone) {
+        err = alone;
+      }
+    }
+    const message = (err as Error).message ?? String(err);
     if (this.ending) {
       const { job } = this.ending;
       if (this.unrecordedBecause === undefined) this.log.error("worker could not record the end of a job; trying again", { ...ids(job), error: (err as Error).stack ?? message });
@@ -492,7 +504,8 @@ export class Worker {
       this.current = undefined;
       clearTimeout(this.preemptTimer);
     }
-    return { job, request, write: () => this.finish(run, outcome, firstByteMs) };
+    const endedAt = Date.now(); // not when the end is written: that may be later (ADR 0028)
+    return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt) };
   }
 
   private progress(jobId: string): (chunks: number, tokens: number, text: string) => void {
@@ -512,9 +525,9 @@ export class Worker {
     };
   }
 
-  private finish(run: Run, outcome: Outcome | { kind: "gone" }, firstByteMs: number): void {
+  private finish(run: Run, outcome: Outcome | { kind: "gone" }, firstByteMs: number, endedAt: number): void {
     const { job, since } = run;
-    const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since, ...(run.loadMs === undefined ? {} : { loadMs: run.loadMs }) };
+    const timings = { ttftMs: firstByteMs, totalMs: endedAt - since, ...(run.loadMs === undefined ? {} : { loadMs: run.loadMs }) };
     this.queue.whenCommitted(() => {
       this.stats.jobs++;
       if (!this.log.enabled("info")) return;
