@@ -40,6 +40,8 @@ const GENERIC = [
   '{"model":null}',
   '{"model":5}',
   '{"model":["llama3.2"]}',
+  // a number beyond a float64: Go's decoder refuses it (JSON.parse would read Infinity)
+  '{"model":"llama3.2","options":{"temperature":1e999}}',
 ];
 
 /** Per endpoint: no model, an empty and a blank one, an unknown one, and the checks Ollama makes first. */
