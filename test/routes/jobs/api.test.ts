@@ -204,7 +204,7 @@ describe("GET /jobs", () => {
   });
 
   test("bad filters and page sizes are 400s naming the parameter", async () => {
-    for (const q of ["status=nope", "limit=0", "limit=501", "limit=abc", "cursor=zzz", "colour=red"]) {
+    for (const q of ["status=nope", "limit=0", "limit=501", "limit=abc", "cursor=zzz", "colour=red", "model=bad%20name", `model=${"m".repeat(100)}`]) {
       const res = await fetch(`${stack.url}/jobs?${q}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(q.split("=")[0]!);
