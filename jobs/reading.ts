@@ -5,6 +5,7 @@
 // (ADR 0019). Each kind states its own facts; `admit` applies them in Ollama's order. Pure.
 import { isZeroKeepAlive } from "../src/schema/go-duration.ts";
 import { decodeGoBody, fieldKindError } from "../src/schema/go-json.ts";
+import { INVALID_MODEL_NAME, validModelName } from "../src/target/model-name.ts";
 
 type Body = Record<string, unknown>;
 
@@ -65,7 +66,7 @@ export function unloadIdiom(field: "prompt" | "messages"): (body: Body) => boole
  * A body as Ollama reads it, in its order: decode (an empty body is `missing request body` on
  * /api/*, Go's bare `EOF` on /v1; a syntax error is the decoder's text; a model that is not a
  * string is a type error), the middleware's checks, the handler's first ones, then the model (trimmed, as Ollama's
- * model reference does). Other fields are the target's to judge, once the request's turn comes.
+ * model reference does; a name Ollama cannot parse is its 400 `invalid model name`). Other fields are the target's to judge, once the request's turn comes.
  */
 export function admit(reading: OllamaReading, text: string): Admission {
   const [pkg, name] = reading.struct;
@@ -82,5 +83,6 @@ export function admit(reading: OllamaReading, text: string): Admission {
   if (checked) return { ok: false, status: 400, message: checked, by: "handler" };
   const model = typeof body.model === "string" ? body.model : "";
   if (model.trim() === "") return { ok: false, ...reading.noModel(model), by: "handler" };
+  if (!validModelName(model)) return { ok: false, status: 400, message: INVALID_MODEL_NAME, by: "handler" };
   return { ok: true, model, unload: reading.unloads?.(body) ?? false, lookupNext: reading.beforeLookup?.(body) === undefined, body };
 }

@@ -121,6 +121,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const worker = new Worker(queue, target, poller, config, log);
     const waker = config.wakeMac === undefined ? null : new Waker({ ...config, wakeMac: config.wakeMac }, poller, queue, log);
     const watch = new JobWatch(queue);
+    worker.onUnrecorded((jobId, error) => watch.unrecorded(jobId, error));
     const allow = parseAllowList(config.webhookAllow);
     if (typeof allow === "string") throw new StartupError(`invalid FOREMAN_WEBHOOK_ALLOW: ${allow}`);
     const { resolve, ...dispatching } = opts.webhooks ?? {};

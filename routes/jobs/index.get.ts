@@ -3,6 +3,7 @@
 import { defineRoute, json } from "../../src/http/route.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
 import { JobListQuery, JobListSchema, jobView, laneOf } from "../../src/queue/view.ts";
+import { INVALID_MODEL_NAME, validModelName } from "../../src/target/model-name.ts";
 
 const encodeCursor = (seq: number) => Buffer.from(`s${seq}`).toString("base64url");
 function decodeCursor(cursor: string): number {
@@ -17,6 +18,7 @@ export default defineRoute({
   query: JobListQuery,
   responses: { 200: { description: "a page of jobs", schema: JobListSchema } },
   handle: ({ query, services: { queue } }) => {
+    if (query.model !== undefined && !validModelName(query.model)) throw new HttpError(400, `query model: ${INVALID_MODEL_NAME}`, "/query/model");
     const limit = query.limit ?? 50;
     const jobs = queue.list({ lane: laneOf(query.lane), status: query.status, model: query.model, before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: limit + 1 });
     const page = jobs.slice(0, limit);

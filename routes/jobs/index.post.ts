@@ -14,8 +14,8 @@ export default defineRoute({
   responses: {
     202: { description: "accepted; durable before this reply", schema: JobSchema },
     200: { description: "with Prefer: wait, the job finished in time (or an Idempotency-Key replay of a finished job)", schema: JobSchema },
-    400: { description: "invalid submission; the message names the field" },
-    422: { description: "the request cannot be used by its endpoint (e.g. /request/messages missing for /api/chat; the message names the field), or an Idempotency-Key reused with another body" },
+    400: { description: "invalid submission (a number beyond a 64-bit float included); the message names the field" },
+    422: { description: "the request cannot be used by its endpoint (e.g. /request/messages missing for /api/chat, or a model name Ollama cannot parse: `invalid model name`; the message names the field), or an Idempotency-Key reused with another body" },
   },
   handle: async ({ body, request, services, requestId }) => {
     const key = request.headers.get("idempotency-key");

@@ -118,6 +118,8 @@ interface Run {
   canceled?: Canceled;
   /** What an async job has generated so far, for a subscriber that attaches mid-job. */
   output?: { text: string; characters: number; chunks: number; tokens: number };
+  /** The load time, when the write that marks the job working failed: its end records it instead. */
+  loadMs?: number;
 }
 
 /** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
@@ -125,6 +127,21 @@ interface PlannedLoad {
   from: string | undefined;
   reload: boolean;
 }
+
+/**
+ * How a job that left the target ends. `write` runs inside the next handoff and has no effect
+ * outside the database but through `queue.whenCommitted`, so a handoff that fails to commit can
+ * run it again: the end is kept and written at each handoff until one commits.
+ */
+interface Ending {
+  job: JobRecord;
+  /** The waiting passthrough caller, answered once the end is written (or with a 503 when it cannot be). */
+  request: InteractiveRequest | undefined;
+  write(): void;
+}
+
+/** Hears of a job whose end the worker could not write (it keeps trying): waiting callers answer 503. */
+export type UnrecordedListener = (jobId: string, error: Error) => void;
 
 const PROGRESS_EVERY_MS = 250;
 
@@ -156,6 +173,11 @@ export class Worker {
   private readonly leftAt: Record<string, number> = {};
   private readonly interactive = new Map<string, InteractiveRequest>();
   private readonly live = new Set<LiveListener>();
+  private readonly unrecordedListeners = new Set<UnrecordedListener>();
+  /** The end of the last job, until a handoff commits it. */
+  private ending: Ending | undefined;
+  /** Why the last handoff failed, while its end waits to be written. */
+  private unrecordedBecause: string | undefined;
   private idle: PromiseWithResolvers<void> | undefined;
 
   constructor(
@@ -184,9 +206,16 @@ export class Worker {
 
   get state(): WorkerState {
     if (this.current) return { kind: this.current.state, jobId: this.current.job.id, model: this.current.job.model, since: this.current.since };
+    const unrecorded = this.unrecordedEnd;
+    if (unrecorded) return { kind: "paused", reason: `${unrecorded}; trying again`, until: this.pausedUntil };
     if (this.poller.up === false) return { kind: "paused", reason: "target down" };
     if (Date.now() < this.pausedUntil) return { kind: "paused", reason: "recovering from an error of foreman's own", until: this.pausedUntil };
     return { kind: "idle" };
+  }
+
+  /** Why the end of the last job is not written yet (the worker keeps trying), or undefined. */
+  get unrecordedEnd(): string | undefined {
+    return this.ending && this.unrecordedBecause !== undefined ? `cannot record the end of job ${this.ending.job.id}: ${this.unrecordedBecause}` : undefined;
   }
 
   /** Streams of generated text, for live views of running jobs. */
@@ -199,6 +228,12 @@ export class Worker {
   liveSoFar(jobId: string): JobProgress | null {
     const output = this.current?.job.id === jobId ? this.current.output : undefined;
     return output ? { chunks: output.chunks, tokens: output.tokens, text: output.text, offset: 0 } : null;
+  }
+
+  /** Hears of each failed attempt to write a job's end (every second or so until one succeeds). */
+  onUnrecorded(listener: UnrecordedListener): () => void {
+    this.unrecordedListeners.add(listener);
+    return () => this.unrecordedListeners.delete(listener);
   }
 
   /** A passthrough request waits in the queue as `jobId`; the worker calls it when its turn comes. */
@@ -244,7 +279,7 @@ export class Worker {
       if (this.queue.get(jobId)?.status === "queued") this.queue.transition(jobId, "canceled", { data: { reason: "foreman is shutting down" } });
       request.fail(503, "foreman is shutting down; try again shortly");
     }
-    if (!this.looping) return;
+    if (!this.looping) return this.lastTryToEnd();
     this.idle ??= Promise.withResolvers<void>();
     const abort = () => this.current?.abort.abort(new ShuttingDown("foreman is shutting down"));
     if (this.current?.job.lane === INTERACTIVE && graceMs > 0) {
@@ -255,6 +290,19 @@ export class Worker {
       abort();
       await this.idle.promise;
     }
+    this.lastTryToEnd();
+  }
+
+  /** Shutting down with an end still unwritten: one more try; if it fails too, start-up recovery requeues the job. */
+  private lastTryToEnd(): void {
+    const ending = this.ending;
+    if (!ending) return;
+    try {
+      this.queue.atomically(() => ending.write());
+      this.ending = undefined;
+    } catch (err) {
+      this.log.error("could not record the end of a job at shutdown; the next start requeues it", { ...ids(ending.job), error: (err as Error).message });
+    }
   }
 
   /**
@@ -264,33 +312,24 @@ export class Worker {
    * Each asks for its sync as it commits (ADR 0016); what it publishes waits for that sync.
    */
   private async loop(): Promise<void> {
-    let ending: (() => void) | undefined;
     try {
       for (;;) {
         let run: Run | null;
+        const ending = this.ending;
         try {
           run = this.queue.atomically(() => {
-            ending?.();
+            ending?.write();
             return this.runnable() ? this.startNext() : null;
           }, "deferred");
         } catch (err) {
-          // foreman itself failed (most likely its database): the caller of a passthrough
-          // request must not wait forever, and the worker backs off instead of spinning
-          const message = (err as Error).message ?? String(err);
-          const job = this.current?.job;
-          this.log.error("worker could not run a job", { ...(job ? ids(job) : {}), error: (err as Error).stack ?? message });
-          if (job) {
-            this.interactive.get(job.id)?.fail(503, `foreman could not run this request: ${message}`);
-            this.interactive.delete(job.id);
-          }
-          this.current = undefined;
-          this.pauseFor(1000);
+          this.handoffFailed(err);
           break;
         }
-        ending = undefined;
+        this.ending = undefined;
+        this.unrecordedBecause = undefined;
         if (!run) break;
         this.reconsider();
-        ending = await this.execute(run);
+        this.ending = await this.execute(run);
       }
     } catch (err) {
       this.log.error("worker loop error", { error: (err as Error).stack ?? String(err) });
@@ -301,6 +340,45 @@ export class Worker {
       if (this.runnable()) this.wakeForNextRetry();
       this.idle?.resolve();
     }
+  }
+
+  /**
+   * The handoff did not commit (most likely the database: a full disk, an I/O error), so nothing
+   * in it happened. The end of the last job is tried again alone; if that fails too, it stays to
+   * be written at the next handoff, and whoever waits on that job hears a 503 meanwhile. The next
+   * job stays queued, its passthrough caller (if any) answered 503 at once; and the worker backs
+   * off instead of spinning.
+   */
+  private handoffFailed(err: unknown): void {
+    const next = this.current?.job;
+    this.current = undefined;
+    const ending = this.ending;
+    if (ending && next) {
+      // the next job's start may be what failed: the end alone must not wait for it
+      try {
+        this.queue.atomically(() => ending.write(), "deferred");
+        this.ending = undefined;
+        this.unrecordedBecause = undefined;
+      } catch (alone) {
+        err = alone;
+      }
+    }
+    const message = (err as Error).message ?? String(err);
+    if (this.ending) {
+      const { job } = this.ending;
+      if (this.unrecordedBecause === undefined) this.log.error("worker could not record the end of a job; trying again", { ...ids(job), error: (err as Error).stack ?? message });
+      this.unrecordedBecause = message;
+      this.ending.request?.fail(503, `foreman could not record the end of this request: ${message}`);
+      const error = err instanceof Error ? err : new Error(message);
+      for (const l of this.unrecordedListeners) l(job.id, error);
+    } else {
+      this.log.error("worker could not run a job", { ...(next ? ids(next) : {}), error: (err as Error).stack ?? message });
+    }
+    if (next) {
+      this.interactive.get(next.id)?.fail(503, `foreman could not run this request: ${message}`);
+      this.interactive.delete(next.id);
+    }
+    this.pauseFor(1000);
   }
 
   private runnable(): boolean {
@@ -423,7 +501,7 @@ export class Worker {
   }
 
   /** Sends the job to the target and reads the reply; returns how to write its end (never throws). */
-  private async execute(run: Run): Promise<() => void> {
+  private async execute(run: Run): Promise<Ending> {
     const { job, request, kind, since } = run;
     const signal = request ? AbortSignal.any([run.abort.signal, request.signal]) : run.abort.signal;
     let outcome: Outcome | { kind: "gone" };
@@ -441,19 +519,26 @@ export class Worker {
         this.poller.noteResident(job.model);
       }
       if (run.state === "loading" && res.ok) {
-        this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
         run.state = "working";
+        try {
+          this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
+        } catch (err) {
+          // the job goes on: it shows loading until its end is written, and the end records the load time
+          run.loadMs = firstByteMs;
+          this.log.error("could not record that a job is working; its end will", { ...ids(job), error: (err as Error).message });
+        }
         this.reconsider();
       }
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(run));
     } catch (err) {
       const why = run.canceled ?? err;
-      return () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request));
+      return { job, request, write: () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request)) };
     } finally {
       this.current = undefined;
       clearTimeout(this.preemptTimer);
     }
-    return () => this.finish(job, outcome, since, firstByteMs);
+    const endedAt = Date.now(); // not when the end is written: that may be later (ADR 0028)
+    return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt) };
   }
 
   private progress(run: Run): (chunks: number, tokens: number, text: string) => void {
@@ -466,19 +551,26 @@ export class Worker {
       const now = Date.now();
       if (now - last >= PROGRESS_EVERY_MS) {
         last = now;
-        this.queue.progress(jobId, chunks, tokens);
+        try {
+          this.queue.progress(jobId, chunks, tokens);
+        } catch (err) {
+          // only a counter: the job goes on, and its end writes the final figures
+          this.log.warn("could not record a job's progress", { job_id: jobId, error: (err as Error).message });
+        }
       }
       for (const l of this.live) l(jobId, { chunks, tokens, text, offset });
     };
   }
 
-  private finish(job: JobRecord, outcome: Outcome | { kind: "gone" }, since: number, firstByteMs: number): void {
-    this.stats.jobs++;
-    const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
-    if (this.log.enabled("info")) {
-      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs };
+  private finish(run: Run, outcome: Outcome | { kind: "gone" }, firstByteMs: number, endedAt: number): void {
+    const { job, since } = run;
+    const timings = { ttftMs: firstByteMs, totalMs: endedAt - since, ...(run.loadMs === undefined ? {} : { loadMs: run.loadMs }) };
+    this.queue.whenCommitted(() => {
+      this.stats.jobs++;
+      if (!this.log.enabled("info")) return;
+      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs, ...(run.loadMs === undefined ? {} : { load_ms: run.loadMs }) };
       this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
-    }
+    });
     if (outcome.kind === "done") {
       const progress = { chunks: outcome.chunks, tokens: outcome.tokens };
       this.queue.transition(job.id, "done", { timings, progress, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
@@ -495,15 +587,15 @@ export class Worker {
   private afterFailure(job: JobRecord, err: unknown, request: InteractiveRequest | undefined): void {
     const end = (status: "failed" | "canceled", error: JobError) => {
       this.queue.transition(job.id, status, status === "failed" ? { error } : { data: { reason: error.message } });
-      request?.fail(error.status, error.message);
+      this.queue.whenCommitted(() => request?.fail(error.status, error.message));
     };
     if (err instanceof TargetReset) {
       this.afterReset(job, err, request);
     } else if (err instanceof TargetUnreachable) {
       // not the job's fault: back in line (a passthrough caller keeps waiting), and the worker
       // waits for the poller to see the target again
-      this.log.warn("target unreachable; job requeued", { ...ids(job), error: err.message });
       this.queue.transition(job.id, "queued", { data: { reason: err.message } });
+      this.queue.whenCommitted(() => this.log.warn("target unreachable; job requeued", { ...ids(job), error: err.message }));
       this.poller.markDown(err.message);
     } else if (err instanceof Canceled) {
       end("canceled", { status: 499, message: err.message });
@@ -517,7 +609,7 @@ export class Worker {
       if (request) end("failed", { status, message: err.message });
       else this.retryOrFail(job, { status, message: err.message });
     } else {
-      this.log.error("job run failed unexpectedly", { ...ids(job), error: (err as Error)?.stack ?? String(err) });
+      this.queue.whenCommitted(() => this.log.error("job run failed unexpectedly", { ...ids(job), error: (err as Error)?.stack ?? String(err) }));
       const error = { status: 502, message: (err as Error)?.message ?? String(err) };
       if (request) end("failed", error);
       else this.retryOrFail(job, error);
@@ -532,16 +624,16 @@ export class Worker {
    * events, so a restart does not reset it.
    */
   private afterReset(job: JobRecord, err: TargetReset, request: InteractiveRequest | undefined): void {
-    void this.poller.poll();
     const drops = 1 + this.queue.events(job.id).reduce((n, e) => Math.max(n, typeof e.data?.drops === "number" ? e.data.drops : 0), 0);
     const next = afterDrop(drops);
-    this.log.warn("the target dropped a request before answering", { ...ids(job), drops, next: next.kind });
-    if (next.kind === "give up") {
-      this.queue.transition(job.id, "failed", { failure: true, error: { status: 502, message: next.message } });
-      request?.cut();
-    } else {
-      this.queue.transition(job.id, "queued", { toBack: next.kind === "back", data: { reason: err.message, drops } });
-    }
+    if (next.kind === "give up") this.queue.transition(job.id, "failed", { failure: true, error: { status: 502, message: next.message } });
+    else this.queue.transition(job.id, "queued", { toBack: next.kind === "back", data: { reason: err.message, drops } });
+    // outside the database only once the handoff commits (a failed one writes this end again: ADR 0028)
+    this.queue.whenCommitted(() => {
+      void this.poller.poll();
+      this.log.warn("the target dropped a request before answering", { ...ids(job), drops, next: next.kind });
+      if (next.kind === "give up") request?.cut();
+    });
   }
 
   /**
@@ -553,11 +645,14 @@ export class Worker {
     const { job } = run;
     const discardedMs = run.workingSince === undefined ? 0 : Math.max(0, why.at - run.workingSince);
     const requeued = this.queue.transition(job.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by: why.by, discarded_ms: discardedMs } });
-    this.stats.preemptions++;
-    this.stats.discardedMs += discardedMs;
-    this.lastPreemption = { at: why.at, jobId: job.id, model: job.model, by: why.by, discardedMs, preemptions: requeued.preemptions };
+    // the next job is chosen in this same handoff
     this.resume = job.drainKey;
-    this.log.info("job preempted", { ...ids(job), by: why.by, model: job.model, discarded_ms: discardedMs, preemptions: requeued.preemptions });
+    this.queue.whenCommitted(() => {
+      this.stats.preemptions++;
+      this.stats.discardedMs += discardedMs;
+      this.lastPreemption = { at: why.at, jobId: job.id, model: job.model, by: why.by, discardedMs, preemptions: requeued.preemptions };
+      this.log.info("job preempted", { ...ids(job), by: why.by, model: job.model, discarded_ms: discardedMs, preemptions: requeued.preemptions });
+    });
   }
 
   /**

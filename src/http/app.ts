@@ -65,6 +65,7 @@ function decorated(response: Response, request: Request): Response {
  * the route's, a 404/405, an error — gets the CORS headers.
  */
 function edge(request: Request, services: Services): Response | undefined {
+  if (!request.headers.has("host")) return hostless(request, services);
   const own = ownRoute(new URL(request.url).pathname);
   const decision = edgeDecision({ method: request.method, origin: request.headers.get("origin"), host: request.headers.get("host") ?? "", own }, services.edge);
   if (decision.kind === "pass") {
@@ -78,6 +79,21 @@ function edge(request: Request, services: Services): Response | undefined {
     services.log.debug("edge", { method: request.method, path: new URL(request.url).pathname, status: response.status, origin: request.headers.get("origin"), host: request.headers.get("host") });
   }
   return response;
+}
+
+/**
+ * HTTP/1.0 allows a request without a Host header (HAProxy's default health check sends one);
+ * Bun hands it over with a URL that has no origin, which nothing below can route. Liveness
+ * answers it, as /healthz does; anything else is a 400 that says what is missing (ADR 0028).
+ */
+function hostless(request: Request, services: Services): Response {
+  const { pathname } = new URL(request.url, "http://host.invalid");
+  const alive = pathname === "/healthz" && (request.method === "GET" || request.method === "HEAD");
+  const response = alive
+    ? Response.json({ status: "ok" })
+    : errorResponse(dialectOf(pathname), 400, "the request has no Host header; foreman answers such a request only on GET /healthz (HTTP/1.1 requires Host)", "/headers/host");
+  services.telemetry.http.inc({ route: "(edge)", method: request.method, status: String(response.status) });
+  return decorated(response, request);
 }
 
 async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services, authorize: (header: string | null) => boolean): Promise<Response> {

@@ -7,7 +7,7 @@
 // is ours to keep (ADR 0018).
 import { open } from "node:fs/promises";
 import { HttpError } from "../contract/http-error.ts";
-import { checkDepth } from "../schema/depth.ts";
+import { checkParsedBody } from "../schema/depth.ts";
 
 export interface BodyLimits {
   maxBodyBytes: number;
@@ -63,7 +63,7 @@ export async function readBody(request: Request, limits: BodyLimits): Promise<Ui
   }
 }
 
-/** Reads a JSON body within the limits; malformed, empty or too deeply nested bodies are 400s, not 500s. */
+/** Reads a JSON body within the limits; malformed, empty, too deeply nested bodies or numbers out of range are 400s, not 500s. */
 export async function readJson(request: Request, limits: BodyLimits): Promise<unknown> {
   const buf = await readBody(request, limits);
   if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
@@ -79,7 +79,7 @@ export async function readJson(request: Request, limits: BodyLimits): Promise<un
   } catch (err) {
     throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
   }
-  checkDepth(value);
+  checkParsedBody(value);
   return value;
 }
 

@@ -11,6 +11,7 @@ import type { Services } from "../http/services.ts";
 import { replyHeaders, sizedLength, type TargetClient } from "../target/client.ts";
 import { TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { passOn } from "../target/stream.ts";
+import { unforwardable } from "./path-policy.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
@@ -60,6 +61,8 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
     handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
       const started = performance.now();
       const { target, poller, config } = services;
+      const refused = unforwardable(url.pathname);
+      if (refused) throw new HttpError(400, `the path ${url.pathname} has ${refused}; foreman does not forward it`);
       const targetPath = url.pathname + url.search;
       /** The poller's last good copy, for a route served from it. */
       const lastCopy = () => (opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null);

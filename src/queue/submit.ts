@@ -8,6 +8,7 @@ import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
 import { validate } from "../schema/validate.ts";
 import type { RequestedLoad } from "../engine/load-options.ts";
+import { INVALID_MODEL_NAME, validModelName } from "../target/model-name.ts";
 
 export const Submission = Type.Object(
   {
@@ -55,6 +56,8 @@ export function normalize(sub: Submission): { endpoint: string; webhook: Webhook
 export function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
   const kind = kindOf(endpoint)!;
   const valid = validate(kind.request, request, "/request", 422) as { model: string };
+  // Ollama's rules and words: a name it cannot parse (a megabyte of it, say) is never queued
+  if (!validModelName(valid.model)) throw new HttpError(422, `/request/model: ${INVALID_MODEL_NAME}`, "/request/model");
   return { model: valid.model, request: JSON.stringify(valid), load: loadOf(kind, valid) };
 }
 

@@ -161,7 +161,7 @@ export type DecodedBody = { ok: true; body: Record<string, unknown> } | { ok: fa
  * json.NewDecoder(body).Decode(&req) into a struct of Go type `goType` (e.g. "api.ChatRequest"):
  * an empty body (nothing but JSON whitespace) is io.EOF, which each handler words its own way;
  * a syntax error is the decoder's text; `null` leaves the struct empty; any other value that is
- * not an object cannot be unmarshalled.
+ * not an object cannot be unmarshalled; nor can a number beyond a float64 (1e999).
  */
 export function decodeGoBody(text: string, goType: string): DecodedBody {
   if (/^[ \t\r\n]*$/.test(text)) return { ok: false, empty: true, error: "EOF" };
@@ -173,7 +173,37 @@ export function decodeGoBody(text: string, goType: string): DecodedBody {
   if (typeof value !== "object" || Array.isArray(value)) {
     return { ok: false, empty: false, error: `json: cannot unmarshal ${jsonKind(value)} into Go value of type ${goType}` };
   }
+  const overflow = overflowingNumber(text.slice(0, scanned.end));
+  if (overflow) {
+    // the field is the struct's (a map's keys are not named); what a number lands in is a float64
+    const struct = goType.slice(goType.indexOf(".") + 1);
+    return { ok: false, empty: false, error: `json: cannot unmarshal number ${overflow.literal} into Go struct field ${struct}.${overflow.field} of type float64` };
+  }
   return { ok: true, body: value as Record<string, unknown> };
+}
+
+/** A JSON token: a string, a number, or punctuation (true, false and null are skipped). */
+const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[{}[\]:]/g;
+
+/**
+ * The first number in `json` (a valid object) beyond a float64 — `1e999`, which JSON.parse
+ * reads as Infinity and Go's decoder refuses — and the top-level field it is in; null when none.
+ */
+function overflowingNumber(json: string): { literal: string; field: string } | null {
+  // only an exponent of three digits or 309 digits reach past a float64: most bodies are not scanned
+  if (!/\d[eE]\+?\d{3}|\d{309}/.test(json)) return null;
+  let depth = 0;
+  let field = "";
+  let last = "";
+  for (const [token] of json.matchAll(TOKEN)) {
+    const c = token[0];
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === ":") field = depth === 1 ? last : field;
+    else if (c === '"') last = JSON.parse(token) as string;
+    else if (!Number.isFinite(Number(token))) return { literal: token, field };
+  }
+  return null;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Model names as Ollama resolves them: `[host/][namespace/]model[:tag]`,
-// case-insensitive, tag `latest`, namespace `library`. Pure helpers.
+// case-insensitive, tag `latest`, namespace `library`; parts of at most 80 characters (the
+// host 350), as model.ParseName allows. Pure helpers.
 
 export interface ModelName {
   host: string;
@@ -23,7 +24,7 @@ export function parseName(raw: string): ModelName | null {
   const namespace = parts.pop() ?? "library";
   const host = parts.pop() ?? "registry.ollama.ai";
   if (parts.length > 0) return null;
-  if (![model, namespace, tag].every((p) => PART.test(p)) || !/^[a-z0-9][a-z0-9.:_-]*$/.test(host)) return null;
+  if (![model, namespace, tag].every((p) => PART.test(p) && p.length <= 80) || !/^[a-z0-9][a-z0-9.:_-]*$/.test(host) || host.length > 350) return null;
   return { host, namespace, model, tag };
 }
 

@@ -28,7 +28,12 @@ export const SCHEMA_VERSION = migrations.length;
  * for backups.
  */
 function acquireLock(path: string): Database {
-  const lock = new Database(`${path}.lock`, { create: true });
+  let lock: Database;
+  try {
+    lock = new Database(`${path}.lock`, { create: true });
+  } catch (err) {
+    throw new StoreError(`cannot take the lock on database ${path} (${path}.lock): ${(err as Error).message}`);
+  }
   try {
     lock.exec("PRAGMA busy_timeout = 0");
     lock.exec("PRAGMA locking_mode = EXCLUSIVE");
@@ -37,9 +42,13 @@ function acquireLock(path: string): Database {
     lock.exec("DELETE FROM owner");
     lock.query("INSERT INTO owner VALUES (?, ?)").run(process.pid, new Date().toISOString());
     lock.exec("COMMIT");
-  } catch {
+  } catch (err) {
     lock.close();
-    throw new StoreError(`database ${path} is in use by another foreman process; stop it or set FOREMAN_DB to another file`);
+    // only a lock held elsewhere means another foreman; a full disk or a read-only directory is said as it is
+    if (/^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown }).code))) {
+      throw new StoreError(`database ${path} is in use by another foreman process; stop it or set FOREMAN_DB to another file`);
+    }
+    throw new StoreError(`cannot take the lock on database ${path} (${path}.lock): ${(err as Error).message}`);
   }
   return lock;
 }
@@ -123,4 +132,19 @@ function migrate(db: Database, path: string): void {
 export function storageTrouble(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^SQLITE_(FULL|READONLY|IOERR|BUSY|LOCKED|CANTOPEN|CORRUPT|NOTADB)/.test(code) ? code : undefined;
+}
+
+/**
+ * Why the database refuses writes right now, or null when it takes them (/readyz): commits a
+ * write that changes nothing — the schema version set to itself, one page appended to the
+ * write-ahead log, deferred so it costs no fsync — and reports what SQLite says.
+ */
+export function refusesWrites(store: Store): string | null {
+  try {
+    store.durability.commit(() => store.db.transaction(() => store.db.exec(`PRAGMA user_version = ${store.version}`))(), true);
+    return null;
+  } catch (err) {
+    const code = storageTrouble(err);
+    return code ? `${code}: ${(err as Error).message}` : (err as Error).message;
+  }
 }

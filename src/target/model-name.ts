@@ -14,24 +14,42 @@ export function modelKey(name: string): string {
 }
 
 /**
- * Whether Ollama looks `name` up among the target's own models, and the name is one Ollama
- * accepts (model.ParseName's rules, with the host, namespace and tag parts): then a model
- * /api/tags does not list is its 404. Not so for a name with a source suffix (`:cloud`,
- * `-cloud`, `:local`: Ollama sends those to ollama.com or treats them apart), a scheme, or any
- * part Ollama would refuse — those stay the target's to answer.
+ * The parts of `name` as Ollama's model.ParseName splits it — `[host/][namespace/]model[:tag]`,
+ * a scheme (`https://`) dropped first — or null when a part breaks its rules: letters, digits
+ * and `_` first, then also `-` (`.` in the model and tag, `.:` in the host); at most 80
+ * characters (350 for the host); no more than three path parts.
  */
-export function looksUpLocally(name: string): boolean {
-  const raw = name.trim();
+function nameParts(name: string): { host: string; namespace: string; model: string; tag: string | null } | null {
+  const raw = name.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "");
   const colon = raw.lastIndexOf(":");
   const slash = raw.lastIndexOf("/");
   const tag = colon > slash ? raw.slice(colon + 1) : null;
-  if (tag !== null && /^(cloud|local)$|-cloud$/i.test(tag.trim())) return false;
-  if (raw.includes("://")) return false;
   const path = (tag === null ? raw : raw.slice(0, colon)).split("/");
-  if (path.length > 3) return false;
+  if (path.length > 3) return null;
   const model = path.at(-1)!;
   const namespace = path.length >= 2 ? path.at(-2)! : "library";
   const host = path.length === 3 ? path[0]! : "registry.ollama.ai";
   const part = (s: string, extra: string, max: number) => s.length >= 1 && s.length <= max && new RegExp(`^[A-Za-z0-9_][A-Za-z0-9_${extra}-]*$`).test(s);
-  return part(host, ".:", 350) && part(namespace, "", 80) && part(model, ".", 80) && (tag === null || part(tag, ".", 80));
+  const valid = part(host, ".:", 350) && part(namespace, "", 80) && part(model, ".", 80) && (tag === null || part(tag, ".", 80));
+  return valid ? { host, namespace, model, tag } : null;
+}
+
+/** Whether Ollama takes `name` as a model name: otherwise it answers 400 `invalid model name`. */
+export function validModelName(name: string): boolean {
+  return nameParts(name) !== null;
+}
+
+/** Ollama's answer to a model name it cannot parse, whatever the endpoint. */
+export const INVALID_MODEL_NAME = "invalid model name";
+
+/**
+ * Whether Ollama looks `name` up among the target's own models, and the name is one Ollama
+ * accepts: then a model /api/tags does not list is its 404. Not so for a name with a source
+ * suffix (`:cloud`, `-cloud`, `:local`: Ollama sends those to ollama.com or treats them apart)
+ * or a scheme — those stay the target's to answer.
+ */
+export function looksUpLocally(name: string): boolean {
+  if (name.includes("://")) return false;
+  const parts = nameParts(name);
+  return parts !== null && !(parts.tag !== null && /^(cloud|local)$|-cloud$/i.test(parts.tag));
 }

@@ -4,7 +4,7 @@
 // address, and connects only to an address judged here (ADR 0015).
 import { parseIp as parseAddress, unmap } from "../contract/ip.ts";
 
-/** An IPv4 or IPv6 address as a number; IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as IPv4. */
+/** An IPv4 or IPv6 address as a number; IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) IPv6 count as IPv4. */
 interface Ip {
   v6: boolean;
   n: bigint;
@@ -41,11 +41,22 @@ const REFUSED: readonly { cidr: string; what: string }[] = [
 ];
 const REFUSED_NETS = REFUSED.map((r) => ({ net: parseNet(r.cidr)!, what: r.what }));
 
-/** An address as parsed, and whether it was written as an IPv4-mapped IPv6 one; null when it is not one. */
+/**
+ * An IPv4-compatible IPv6 address (::a.b.c.d, deprecated, yet some stacks still reach a.b.c.d
+ * through it) as its IPv4 bytes; :: and ::1 are IPv6's own unspecified and loopback addresses.
+ */
+function uncompat(bytes: number[]): number[] {
+  if (bytes.length !== 16 || bytes.slice(0, 12).some((x) => x !== 0)) return bytes;
+  const v4 = bytes.slice(12);
+  // ::0.0.0.0 and ::0.0.0.1 are :: and ::1
+  return v4.slice(0, 3).every((x) => x === 0) && v4[3]! <= 1 ? bytes : v4;
+}
+
+/** An address as parsed, and whether it was written as an IPv6 one embedding IPv4 (mapped or compatible); null when it is not one. */
 function readIp(text: string): { ip: Ip; mapped: boolean } | null {
   const address = parseAddress(text.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, ""));
   if (!address) return null;
-  const bytes = unmap(address);
+  const bytes = uncompat(unmap(address));
   return { ip: { v6: bytes.length === 16, n: bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n) }, mapped: bytes.length < address.bytes.length };
 }
 

@@ -1,7 +1,9 @@
 // /readyz stays open for orchestrators, but without the token it says only ready or not: no
 // target URL, no database error text. With the token (or with none configured) the details.
+// Ready means able to accept work: a database that refuses writes is not ready.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestForeman, type TestForeman } from "../harness.ts";
+import { chatRequest, perTest, postJob, startTestForeman, waitFor, type TestForeman } from "../harness.ts";
+import { storageFaults } from "../store/faults.ts";
 
 let guarded: TestForeman;
 let open: TestForeman;
@@ -41,5 +43,43 @@ describe("GET /readyz", () => {
 
   test("with no token configured: the details for everyone, as the rest of the API", async () => {
     expect(await details(await readyz(open.url))).toEqual(expected);
+  });
+});
+
+// Ready means foreman can accept work: a database that refuses writes (a SELECT still works) or
+// a worker stuck on an end it cannot write is not ready, and the reason is given with the token.
+describe("GET /readyz when foreman cannot accept work", () => {
+  const start = perTest();
+
+  test("a database that refuses writes: 503, the cause with the token, nothing without; ready again once it takes writes", async () => {
+    const foreman = await start.foreman({ target: "http://10.1.2.3:11434", token: "secret", pollIntervalMs: 3_600_000 });
+    const db = foreman.services.store.db;
+    db.exec("PRAGMA query_only = ON");
+    const bare = await readyz(foreman.url);
+    expect(bare.status).toBe(503);
+    expect(await bare.json()).toEqual({ status: "unavailable" });
+    const told = await readyz(foreman.url, "secret");
+    expect(told.status).toBe(503);
+    const body = (await told.json()) as { status: string; database: { ok: boolean; error: string } };
+    expect(body.status).toBe("unavailable");
+    expect(body.database.ok).toBe(false);
+    expect(body.database.error).toContain("SQLITE_READONLY");
+    db.exec("PRAGMA query_only = OFF");
+    expect((await readyz(foreman.url)).status).toBe(200);
+  });
+
+  test("a finished job whose end cannot be written: 503 naming the job, ready again once it is written", async () => {
+    const { foreman, url } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 } });
+    const faults = storageFaults(foreman.services.store.db);
+    faults.fail({ to: "done" });
+    const { job } = await postJob(url, { request: chatRequest() });
+    const body = await waitFor(async () => {
+      const res = await readyz(url);
+      return res.status === 503 && ((await res.json()) as { database: { error: string } });
+    }, { what: "/readyz to fail" });
+    expect(body.database.error).toContain(job.id);
+    expect(body.database.error).toContain("database or disk is full");
+    faults.clear();
+    await waitFor(async () => (await readyz(url)).status === 200, { what: "/readyz to be ready again" });
   });
 });

@@ -1,8 +1,8 @@
 // foreman's own answers before the queue are Ollama's (ADR 0019): for every inference endpoint
 // and every body Ollama refuses before looking at the model — empty, malformed, not an object,
-// no model, a model of the wrong type, the /v1 middlewares' own checks — and for a model the
-// target does not have, foreman's reply (status and body) is the simulator's, and the target
-// is not asked to run it.
+// no model, a model of the wrong type or a name Ollama cannot parse, the /v1 middlewares' own
+// checks — and for a model the target does not have, foreman's reply (status and body) is the
+// simulator's, and the target is not asked to run it.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { sharedStack, waitFor } from "../harness.ts";
 
@@ -40,6 +40,8 @@ const GENERIC = [
   '{"model":null}',
   '{"model":5}',
   '{"model":["llama3.2"]}',
+  // a number beyond a float64: Go's decoder refuses it (JSON.parse would read Infinity)
+  '{"model":"llama3.2","options":{"temperature":1e999}}',
 ];
 
 /** Per endpoint: no model, an empty and a blank one, an unknown one, and the checks Ollama makes first. */
@@ -64,6 +66,11 @@ function specific(path: string): string[] {
     body({ model: "ghost" }),
     body({ model: "Ghost:Latest" }),
     body({ model: "someone/ghost:7b" }),
+    // names Ollama cannot parse: too long (a megabyte of one would fill the queue), bad characters, too many parts
+    body({ model: "m".repeat(1 << 20) }),
+    body({ model: `${"m".repeat(81)}:latest` }),
+    body({ model: "bad name!" }),
+    body({ model: "a/b/c/d" }),
     ...extra.map(body),
   ];
 }

@@ -28,6 +28,17 @@ describe("Go's decoder", () => {
     expect(decodeGoBody("null", "api.GenerateRequest")).toEqual({ ok: true, body: {} });
   });
 
+  test("a number beyond a float64 cannot be unmarshalled: Go's words (checked against encoding/json), the struct's field named", () => {
+    const refused = (body: string, literal: string, field: string) =>
+      expect(decodeGoBody(body, "api.ChatRequest")).toEqual({ ok: false, empty: false, error: `json: cannot unmarshal number ${literal} into Go struct field ChatRequest.${field} of type float64` });
+    refused('{"model":"m","options":{"temperature":1e999}}', "1e999", "options");
+    refused('{"model":"m","think":-1e999}', "-1e999", "think");
+    refused('{"model":"m","options":{"stop":[1E+400]}}', "1E+400", "options");
+    refused(`{"model":"m","seed":1${"0".repeat(309)}}`, `1${"0".repeat(309)}`, "seed");
+    // in strings, or within range, numbers are no trouble
+    expect(decodeGoBody('{"model":"1e999","prompt":"2e400 3e500","options":{"temperature":1.5e308,"x":1e-999}}', "api.ChatRequest")).toMatchObject({ ok: true });
+  });
+
   test("a field of the wrong kind; absent and null pass", () => {
     expect(fieldKindError({ model: 5 }, "ChatRequest", "model", "string")).toBe("json: cannot unmarshal number into Go struct field ChatRequest.model of type string");
     expect(fieldKindError({ model: null }, "ChatRequest", "model", "string")).toBeUndefined();

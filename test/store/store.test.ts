@@ -1,5 +1,6 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
+import { rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { migrations } from "../../src/store/migrations.ts";
 import { openStore, SCHEMA_VERSION, StoreError } from "../../src/store/open.ts";
@@ -49,6 +50,23 @@ describe("store", () => {
     expect(() => openStore(path)).toThrow(/in use by another foreman process/);
     first.close();
     openStore(path).close(); // released on close
+  });
+
+  test("a full disk at start-up is reported as a full disk, not as another foreman holding the database", () => {
+    const path = dbPath();
+    openStore(path).close();
+    // every write to /dev/full fails with ENOSPC: the lock file sits on a disk with no space left
+    rmSync(`${path}.lock`);
+    symlinkSync("/dev/full", `${path}.lock`);
+    let message = "";
+    try {
+      openStore(path).close();
+    } catch (err) {
+      expect(err).toBeInstanceOf(StoreError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain("database or disk is full");
+    expect(message).not.toContain("in use by another foreman");
   });
 
   test("a second foreman process is refused while the first holds the database, and not after it dies", async () => {

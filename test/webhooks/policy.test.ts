@@ -63,6 +63,13 @@ describe("webhook URL policy (rule 6: refused by default, rule 7: the rest allow
     ["http://[::ffff:127.0.0.1]/", "loopback"],
     ["http://[::ffff:a9fe:a9fe]/", "link-local"],
     ["http://[0:0:0:0:0:ffff:169.254.169.254]/", "link-local"],
+    // IPv4-compatible IPv6 (deprecated, still routed by some stacks) unmasks the same way
+    ["http://[::127.0.0.1]/", "loopback"],
+    ["http://[::7f00:1]/", "loopback"],
+    ["http://[::169.254.169.254]/", "link-local"],
+    ["http://[::0.0.0.2]/", "unspecified"],
+    ["http://[::]/", "unspecified"],
+    ["http://[::1]/", "loopback"],
   ])("%p is refused as %s", (url, what) => {
     expect(judge(url, null)).toMatch(new RegExp(`is an? ${what}.*refused unless FOREMAN_WEBHOOK_ALLOW names it`));
   });

@@ -90,6 +90,14 @@ describe("POST /jobs", () => {
     ["bad webhook URL", JSON.stringify({ request: chatRequest(), webhook: "ftp://x/y" }), 400, "/webhook"],
     ["wrong request shape for the endpoint", JSON.stringify({ endpoint: "/v1/chat/completions", request: { model: "m", messages: [] } }), 422, "/request/messages"],
     ["oversized metadata", JSON.stringify({ request: chatRequest(), metadata: { blob: "x".repeat(20_000) } }), 413, "/metadata"],
+    // Ollama's name rules and wording: a megabyte of model name never reaches the queue (or /status)
+    ["a model name of a megabyte", JSON.stringify({ request: chatRequest("m".repeat(1 << 20)) }), 422, "/request/model: invalid model name"],
+    ["a model name with a space", JSON.stringify({ request: chatRequest("llama 3") }), 422, "/request/model: invalid model name"],
+    ["a model name of four parts", JSON.stringify({ request: chatRequest("a/b/c/d") }), 422, "/request/model: invalid model name"],
+    // numbers past a 64-bit float: JSON.parse reads Infinity (stored as null); Ollama's decoder refuses them
+    ["a number out of range", '{"request":{"model":"llama3.2","messages":[],"options":{"temperature":1e999}}}', 400, "/request/options/temperature: number out of range"],
+    ["a negative number out of range", '{"request":{"model":"llama3.2","messages":[],"options":{"stop":[-1e400]}}}', 400, "/request/options/stop/0: number out of range"],
+    ["a number out of range in the metadata", '{"request":{"model":"llama3.2","messages":[]},"metadata":{"n":2e308}}', 400, "/metadata/n: number out of range"],
   ])("%s is a 4xx naming the problem, and nothing is written", async (_name, body, status, mention) => {
     const before = stack.foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get();
     const res = await fetch(`${stack.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
@@ -99,6 +107,13 @@ describe("POST /jobs", () => {
     expect(err.error.message + (err.error.field ?? "")).toContain(mention);
     expect(stack.foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get()).toEqual(before);
   });
+});
+
+test.each(["library/llama3.2:latest", "registry.ollama.ai/library/llama3.2", "hf.co/someone/model-GGUF:Q4_K_M", "llama3.2:cloud", "_private/m1.5"])("the model name %p is one Ollama takes: accepted", async (model) => {
+  const { status, job } = await postJob(stack.url, { request: chatRequest(model) });
+  expect(status).toBe(202);
+  expect(job.model).toBe(model);
+  await fetch(`${stack.url}/jobs/${job.id}/cancel`, { method: "POST" });
 });
 
 describe("cancel", () => {
@@ -189,7 +204,7 @@ describe("GET /jobs", () => {
   });
 
   test("bad filters and page sizes are 400s naming the parameter", async () => {
-    for (const q of ["status=nope", "limit=0", "limit=501", "limit=abc", "cursor=zzz", "colour=red"]) {
+    for (const q of ["status=nope", "limit=0", "limit=501", "limit=abc", "cursor=zzz", "colour=red", "model=bad%20name", `model=${"m".repeat(100)}`]) {
       const res = await fetch(`${stack.url}/jobs?${q}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { message: string } }).error.message).toContain(q.split("=")[0]!);
