@@ -171,7 +171,8 @@ export class Poller {
     return true;
   }
 
-  private async refreshResident(): Promise<void> {
+  /** Asks the target which models are resident (/api/ps); on no answer, keeps what it knew. */
+  async refreshResident(): Promise<void> {
     try {
       const reply = await this.target.getJson("/api/ps");
       if (reply.status !== 200) return;

@@ -506,6 +506,7 @@ export class Worker {
     const signal = request ? AbortSignal.any([run.abort.signal, request.signal]) : run.abort.signal;
     let outcome: Outcome | { kind: "gone" };
     let firstByteMs: number;
+    let residentChecked: Promise<void> | undefined;
     try {
       const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
@@ -517,6 +518,9 @@ export class Worker {
         if (run.load) this.countLoad(job, run.load, since);
         this.lastKey = job.drainKey;
         this.poller.noteResident(job.model);
+        // a load may have evicted other runners (the target's own limit, which foreman does not
+        // know): ask /api/ps now, so the next job's planned load is not judged on a stale list
+        if (run.load) residentChecked = this.poller.refreshResident();
       }
       if (run.state === "loading" && res.ok) {
         run.state = "working";
@@ -538,6 +542,7 @@ export class Worker {
       clearTimeout(this.preemptTimer);
     }
     const endedAt = Date.now(); // not when the end is written: that may be later (ADR 0028)
+    await residentChecked;
     return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt) };
   }
 
