@@ -3,7 +3,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { existsSync } from "node:fs";
-import { listedOrigins, parseOrigins } from "./http/origin-policy.ts";
+import { listedOrigins, parseOrigins } from "./ollama/origin-policy.ts";
 import { defaultDatabase, LEGACY_DATABASE, type LocationFacts } from "./store/location.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList } from "./webhooks/policy.ts";

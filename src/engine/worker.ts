@@ -13,7 +13,7 @@ import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
 import { characters } from "../contract/progress.ts";
-import { parseDrainKey, reloadsBetween } from "./load-options.ts";
+import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";

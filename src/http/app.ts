@@ -8,7 +8,7 @@ import { bearerMatcher } from "./auth.ts";
 import { bodyUnread, readJson } from "./body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { edgeDecision, type HeaderPair } from "./origin-policy.ts";
+import { edgeDecision, type HeaderPair } from "../ollama/origin-policy.ts";
 import type { RouteDef } from "./route.ts";
 import { validate } from "../schema/validate.ts";
 import { storageTrouble } from "../store/open.ts";

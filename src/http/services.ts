@@ -1,6 +1,6 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "../config.ts";
-import type { EdgePolicy } from "./origin-policy.ts";
+import type { EdgePolicy } from "../ollama/origin-policy.ts";
 import type { Submitter } from "../queue/submit.ts";
 import type { JobWatch } from "../queue/watch.ts";
 import type { Logger } from "../ops/log.ts";

@@ -7,7 +7,7 @@ import { HttpError } from "../contract/http-error.ts";
 import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
 import { validate } from "../schema/validate.ts";
-import type { RequestedLoad } from "../engine/load-options.ts";
+import type { RequestedLoad } from "../ollama/load-options.ts";
 
 export const Submission = Type.Object(
   {

@@ -8,7 +8,7 @@
 // reply instead of setting its length as num_predict does elsewhere.
 
 import { asObject, decodeV1Body, expectField, inMiddleware, stringField, type JsonObject } from "./body.ts";
-import { jsonKind } from "../schema/go-json.ts";
+import { jsonKind } from "../ollama/go-json.ts";
 import type { SimContext } from "./context.ts";
 import { randomId, SimError } from "./errors.ts";
 import { goJson } from "./gojson.ts";

@@ -4,8 +4,8 @@
 // src/http/origin-policy.ts, shared with foreman's own edge). Everything else
 // is in the modules it wires.
 
-import { thisMachine } from "../http/machine.ts";
-import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
+import { thisMachine } from "../ollama/machine.ts";
+import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../ollama/origin-policy.ts";
 import { Catalogue, DEFAULT_MODELS } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { control, CONTROL_PREFIX, type Controls } from "./control.ts";

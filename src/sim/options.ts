@@ -5,7 +5,7 @@
 // needsReload, which foreman's drain key follows too: one rule, in
 // src/engine/load-options.ts. Pure.
 
-import { loadOptions, requestedLoad, type LoadOptions } from "../engine/load-options.ts";
+import { loadOptions, requestedLoad, type LoadOptions } from "../ollama/load-options.ts";
 import { SimError } from "./errors.ts";
 
 type GoKind = "integer" | "float32" | "boolean" | "array";
