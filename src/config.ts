@@ -3,10 +3,10 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { existsSync } from "node:fs";
-import { listedOrigins, parseOrigins } from "./ollama/origin-policy.ts";
+import { listedOrigins, parseOrigins, type OriginRules } from "./ollama/origin-policy.ts";
 import { defaultDatabase, LEGACY_DATABASE, type LocationFacts } from "./store/location.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
-import { parseAllowList } from "./webhooks/policy.ts";
+import { parseAllowList, type AllowList } from "./webhooks/policy.ts";
 
 interface Option<S extends TSchema = TSchema> {
   env: string;
@@ -166,6 +166,31 @@ function describe(schema: TSchema): string {
   if (schema.type === "string" && schema.pattern) return `a string matching ${schema.pattern}`;
   if (schema.type === "string") return "a non-empty string";
   return "a valid value";
+}
+
+/** The settings written as text, read into the values their users need: the one place each is parsed. */
+export interface SettingValues {
+  originRules: OriginRules;
+  webhookAllow: AllowList;
+  /** Set with FOREMAN_WAKE_MAC: the packet's MAC and where it goes. */
+  wake: { mac: Uint8Array; host: string; port: number } | null;
+}
+
+/**
+ * Reads the text settings of a config (parseConfig has checked them; a config built by hand,
+ * as tests do, is checked here), or names the first that is wrong and why.
+ */
+export function settingValues(config: Pick<Config, "origins" | "webhookAllow" | "wakeMac" | "wakeAddr">): { ok: true; values: SettingValues } | { ok: false; error: string } {
+  const webhookAllow = parseAllowList(config.webhookAllow);
+  if (typeof webhookAllow === "string") return { ok: false, error: `invalid FOREMAN_WEBHOOK_ALLOW: ${webhookAllow}` };
+  const origins = parseOrigins(listedOrigins(config.origins));
+  if (!origins.ok) return { ok: false, error: `invalid FOREMAN_ORIGINS: ${origins.error}` };
+  if (config.wakeMac === undefined) return { ok: true, values: { originRules: origins.rules, webhookAllow, wake: null } };
+  const mac = parseMac(config.wakeMac);
+  if (!mac.ok) return { ok: false, error: `invalid FOREMAN_WAKE_MAC: expected ${mac.error}` };
+  const addr = parseWakeAddr(config.wakeAddr);
+  if (!addr.ok) return { ok: false, error: `invalid FOREMAN_WAKE_ADDR: expected ${addr.error}` };
+  return { ok: true, values: { originRules: origins.rules, webhookAllow, wake: { mac: mac.mac, host: addr.host, port: addr.port } } };
 }
 
 /** Reads the real environment; the one place process.env is touched. */
