@@ -10,7 +10,7 @@ import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
 import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
-import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
+import type { Candidate, ModelHead, QueueHeads } from "./heads.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
 export type Lane = 0 | 1;
