@@ -14,7 +14,7 @@ import { hostRules } from "./ollama/origin-policy.ts";
 import { openAccessWarning } from "./http/auth.ts";
 import type { Services } from "./http/services.ts";
 import { createLogger, logFormatFor, type Logger } from "./ops/log.ts";
-import { createTelemetry } from "./ops/telemetry.ts";
+import { createTelemetry } from "./http/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { Submitter } from "./queue/submit.ts";

@@ -7,7 +7,7 @@ import type { Logger } from "../ops/log.ts";
 import type { Poller } from "../engine/poller.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Store } from "../store/open.ts";
-import type { Telemetry } from "../ops/telemetry.ts";
+import type { Telemetry } from "./telemetry.ts";
 import type { TargetClient } from "../target/client.ts";
 import type { Dispatcher } from "../webhooks/dispatcher.ts";
 import type { Worker } from "../engine/worker.ts";

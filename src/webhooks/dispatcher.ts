@@ -8,7 +8,7 @@
 // so a restart picks up where the last run stopped. A delivery is sent only once the state
 // change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
-import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
+import type { Telemetry, WebhookOutcome } from "../http/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DeliveryView, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";

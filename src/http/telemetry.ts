@@ -3,8 +3,8 @@
 // change commits; gauges are read from the live state at scrape time.
 import { isTerminal } from "../contract/states.ts";
 import type { JobWatch } from "../queue/watch.ts";
-import { Counter, Histogram, Registry, Sampled } from "./metrics.ts";
-import { processMetrics } from "./process-metrics.ts";
+import { Counter, Histogram, Registry, Sampled } from "../ops/metrics.ts";
+import { processMetrics } from "../ops/process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import type { Queue } from "../queue/queue.ts";
 import { laneName } from "../queue/view.ts";
