@@ -50,12 +50,6 @@ export interface InteractiveRequest {
   cut(): void;
 }
 
-/**
- * The worker's states, as /status and the metrics name them: with work on the target it is in
- * that work's state (`loading` or `working`, the job states' words), else idle or paused.
- */
-export const WORKER_STATES = ["idle", "loading", "working", "paused"] as const;
-
 export type WorkerState = { kind: "idle" } | { kind: "loading" | "working"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
 
 export interface WorkerStats {

@@ -8,7 +8,7 @@
 // so a restart picks up where the last run stopped. A delivery is sent only once the state
 // change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
-import type { Telemetry, WebhookOutcome } from "../http/telemetry.ts";
+import type { WebhookMeter, WebhookOutcome } from "./meter.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DeliveryView, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
@@ -74,7 +74,7 @@ export class Dispatcher {
     private readonly rows: Deliveries,
     private readonly guard: WebhookGuard,
     private readonly log: Logger,
-    private readonly telemetry: Telemetry,
+    private readonly telemetry: WebhookMeter,
     /** Resolves once every commit so far is on disk. */
     private readonly settled: () => Promise<void>,
     private readonly options: DispatcherOptions = {},
