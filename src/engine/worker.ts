@@ -22,10 +22,10 @@ import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "..
 import { afterDrop } from "./resend.ts";
 
 /** Why a running job was stopped from inside foreman. */
-export class Canceled extends Error {}
-export class ShuttingDown extends Error {}
+class Canceled extends Error {}
+class ShuttingDown extends Error {}
 /** An interactive request (`by`, a passthrough record's id) waited long enough: the job makes way. */
-export class Preempted extends Error {
+class Preempted extends Error {
   constructor(
     readonly by: string,
     readonly at: number,

@@ -33,7 +33,7 @@ function unmatched(pathname: string, method: string): Response {
 }
 
 /** Pure: whether a path is foreman's own API (jobs, ops) rather than one that imitates Ollama (/, /api/*, /v1/*, anything unknown). */
-export function ownRoute(pathname: string): boolean {
+function ownRoute(pathname: string): boolean {
   return /^\/(jobs|status|healthz|readyz|metrics|openapi\.json)(\/|$)/.test(pathname);
 }
 

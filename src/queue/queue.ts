@@ -314,7 +314,7 @@ export interface PruneCursor {
   seq: number;
 }
 
-export class JobNotFound extends Error {
+class JobNotFound extends Error {
   constructor(readonly id: string) {
     super(`job ${id} not found`);
   }

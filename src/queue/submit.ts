@@ -32,7 +32,7 @@ export interface WebhookTarget {
   events: string[] | null;
 }
 
-export const METADATA_MAX_BYTES = 16 * 1024;
+const METADATA_MAX_BYTES = 16 * 1024;
 
 /**
  * Checks what the envelope's schema cannot: sizes, and where the webhook is. The request
@@ -52,14 +52,14 @@ export function normalize(sub: Submission): { endpoint: string; webhook: Webhook
  * without messages, a field of the wrong type) is a 422 naming the field: the submission
  * itself is well-formed (ADR 0018).
  */
-export function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
+function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
   const kind = kindOf(endpoint)!;
   const valid = validate(kind.request, request, "/request", 422) as { model: string };
   return { model: valid.model, request: JSON.stringify(valid), load: loadOf(kind, valid) };
 }
 
 /** A stable digest of what was submitted, for the idempotency check. */
-export function submissionHash(sub: Submission): string {
+function submissionHash(sub: Submission): string {
   return new Bun.CryptoHasher("sha256").update(canonical(sub)).digest("hex");
 }
 

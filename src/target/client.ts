@@ -52,12 +52,12 @@ export interface TargetOptions {
 }
 
 /** The connection was taken and then closed before any answer: the target reset it (ADR 0030). */
-export function isResetError(err: unknown): boolean {
+function isResetError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   return /ECONNRESET|ConnectionClosed|EPIPE/i.test(code) || /socket connection was closed|ECONNRESET/i.test((err as Error)?.message ?? "");
 }
 
-export function isUnreachableError(err: unknown): boolean {
+function isUnreachableError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   return /ECONNREFUSED|ECONNRESET|ConnectionRefused|ConnectionClosed|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|ETIMEDOUT|FailedToOpenSocket|UNABLE_TO_CONNECT/i.test(code)
     || /Unable to connect|socket connection was closed|ECONNRESET/i.test((err as Error)?.message ?? "");
