@@ -34,6 +34,13 @@ const MAX_ERROR = 300;
 /** How long the dispatcher waits after the database refused to record an attempt. */
 const RECORD_FAILED_PAUSE_MS = 2000;
 
+/**
+ * How long stop() waits for the sends it aborted to end. A send waiting where no abort reaches
+ * it (a disk that does not answer the fsync a delivery waits for) is left: its row stays due
+ * and goes out after the restart.
+ */
+const STOP_WAIT_MS = 2000;
+
 /** What one attempt came to. `final`: no retry, whatever the schedule says. */
 interface Outcome {
   status: number | null;
@@ -94,7 +101,9 @@ export class Dispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     for (const a of this.aborts) a.abort();
-    while (this.sending.size > 0) await Bun.sleep(5);
+    const until = Date.now() + STOP_WAIT_MS;
+    while (this.sending.size > 0 && Date.now() < until) await Bun.sleep(5);
+    if (this.sending.size > 0) this.log.warn("webhook deliveries still in flight at stop; they are sent after the restart", { in_flight: this.sending.size });
   }
 
   /** Called when outbox rows were added; the look happens in a microtask, after their commit. */
