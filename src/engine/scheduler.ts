@@ -1,7 +1,7 @@
 // Drain-by-model: which queued job runs next. A pure function of the queue's heads, what is
 // resident on the target, and the clock — no I/O, so it is tested exhaustively. Work is grouped
 // by its drain key (ADR 0021): the model plus the load-time options that would make Ollama
-// reload it (`load-options.ts`); "a model" below is such a group. The queue produces the heads
+// reload it (`src/ollama/load-options.ts`); "a model" below is such a group. The queue produces the heads
 // (`queue/heads.ts`); the engine reads them.
 import type { Candidate, ModelHead, QueueHeads } from "../queue/heads.ts";
 

@@ -1,7 +1,7 @@
 // The imperative shell of the Ollama simulator: owns the Bun server, the
 // fault switches (asleep closes and re-opens the same port), counters, the
 // per-request abort wiring and Ollama's CORS/Host edge (whose rules live in
-// src/http/origin-policy.ts, shared with foreman's own edge). Everything else
+// src/ollama/origin-policy.ts, shared with foreman's own edge). Everything else
 // is in the modules it wires.
 
 import { thisMachine } from "../ollama/machine.ts";
