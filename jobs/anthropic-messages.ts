@@ -3,7 +3,7 @@
 // the `message` object the endpoint returns without streaming, its content blocks rebuilt from
 // the deltas (a tool_use block's input from its partial JSON).
 import { str, type Assembler, type JobKind } from "./kind.ts";
-import { fieldKindError } from "../src/schema/go-json.ts";
+import { fieldKindError } from "../src/ollama/go-json.ts";
 import { modelRequired, notFoundQuoted } from "./reading.ts";
 import { AnthropicMessagesRequest } from "./schemas.ts";
 

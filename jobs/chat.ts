@@ -1,6 +1,6 @@
 // POST /api/chat: NDJSON chunks carrying message.content; the artifact is the final chunk
 // with the whole message, as Ollama answers with stream:false.
-import { requestedLoad } from "../src/engine/load-options.ts";
+import { requestedLoad } from "../src/ollama/load-options.ts";
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { modelRequired, notFoundQuoted, topLogprobsInRange, unloadIdiom } from "./reading.ts";
 import { ChatRequest } from "./schemas.ts";

@@ -1,5 +1,5 @@
 // POST /api/embed and the legacy /api/embeddings: one JSON reply, which is the artifact.
-import { requestedLoad } from "../src/engine/load-options.ts";
+import { requestedLoad } from "../src/ollama/load-options.ts";
 import type { JobKind } from "./kind.ts";
 import { modelNotFound, modelRequired, notFoundPullIt } from "./reading.ts";
 import { EmbeddingsRequest, EmbedRequest } from "./schemas.ts";

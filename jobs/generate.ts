@@ -1,6 +1,6 @@
 // POST /api/generate: NDJSON chunks carrying `response`; the artifact is the final chunk
 // (with `context` and metrics) holding the whole response text.
-import { requestedLoad } from "../src/engine/load-options.ts";
+import { requestedLoad } from "../src/ollama/load-options.ts";
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { modelNotFound, notFoundQuoted, topLogprobsInRange, unloadIdiom } from "./reading.ts";
 import { GenerateRequest } from "./schemas.ts";

@@ -9,7 +9,7 @@ import { openaiCompletions } from "./openai-completions.ts";
 import { openaiEmbeddings } from "./openai-embeddings.ts";
 import { openaiResponses } from "./openai-responses.ts";
 
-export const KINDS: Readonly<Record<string, JobKind>> = Object.fromEntries(
+const KINDS: Readonly<Record<string, JobKind>> = Object.fromEntries(
   [chat, generate, embed, embeddings, openaiChat, openaiCompletions, openaiEmbeddings, openaiResponses, anthropicMessages].map((k) => [k.endpoint, k]),
 );
 

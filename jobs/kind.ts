@@ -3,7 +3,7 @@
 // (the target's non-streamed response shape). Passthrough requests and async jobs of the same
 // endpoint use the same kind.
 import type { TSchema } from "@sinclair/typebox";
-import type { RequestedLoad } from "../src/engine/load-options.ts";
+import type { RequestedLoad } from "../src/ollama/load-options.ts";
 import type { OllamaReading } from "./reading.ts";
 
 export interface Progress {

@@ -2,7 +2,7 @@
 // `chat.completion` object the endpoint returns without streaming (usage included).
 import { str, type Assembler, type JobKind } from "./kind.ts";
 import { openaiAssembler } from "./openai-stream.ts";
-import { fieldKindError } from "../src/schema/go-json.ts";
+import { fieldKindError } from "../src/ollama/go-json.ts";
 import { modelRequired, notFoundQuoted, topLogprobsInRange } from "./reading.ts";
 import { OpenAIChatRequest } from "./schemas.ts";
 

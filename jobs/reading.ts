@@ -3,9 +3,9 @@
 // without doing any work — a body it cannot decode, one without a model, one its middleware
 // refuses first — and to tell an unload (which goes straight to the target) from real work
 // (ADR 0019). Each kind states its own facts; `admit` applies them in Ollama's order. Pure.
-import { isZeroKeepAlive } from "../src/schema/go-duration.ts";
-import { decodeGoBody, fieldKindError } from "../src/schema/go-json.ts";
-import { INVALID_MODEL_NAME, validModelName } from "../src/target/model-name.ts";
+import { isZeroKeepAlive } from "../src/ollama/go-duration.ts";
+import { decodeGoBody, fieldKindError } from "../src/ollama/go-json.ts";
+import { INVALID_MODEL_NAME, validModelName } from "../src/ollama/model-name.ts";
 
 type Body = Record<string, unknown>;
 

@@ -3,7 +3,7 @@ import { Type } from "@sinclair/typebox";
 import { resolve } from "node:path";
 import { defineRoute, json } from "../src/http/route.ts";
 import { VERSION } from "../src/ops/version.ts";
-import { WORKER_STATES } from "../src/engine/worker.ts";
+import { WORKER_STATES } from "../src/contract/worker-states.ts";
 
 const Count = Type.Record(Type.String(), Type.Integer());
 

@@ -3,18 +3,18 @@
 // three steps — construct (no timers, no sockets), listen, start — and a failure at any
 // step stops whatever had started, so a failed start releases the database lock and leaves
 // nothing running. Tests and the CLI both start foreman through here.
-import { redacted, type Config } from "./config.ts";
+import { redacted, settingValues, type Config } from "./config.ts";
 import { Poller } from "./engine/poller.ts";
 import { afterFailure } from "./engine/retry.ts";
 import { Waker } from "./engine/waker.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
-import { thisMachine } from "./http/machine.ts";
-import { edgePolicy, listedOrigins } from "./http/origin-policy.ts";
+import { thisMachine } from "./ollama/machine.ts";
+import { hostRules } from "./ollama/origin-policy.ts";
 import { openAccessWarning } from "./http/auth.ts";
 import type { Services } from "./http/services.ts";
 import { createLogger, logFormatFor, type Logger } from "./ops/log.ts";
-import { createTelemetry } from "./ops/telemetry.ts";
+import { createTelemetry } from "./http/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { Submitter } from "./queue/submit.ts";
@@ -27,7 +27,6 @@ import { Deliveries } from "./webhooks/deliveries.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
 import { WebhookGuard, type Resolver } from "./webhooks/guard.ts";
 import { installOutbox } from "./webhooks/outbox.ts";
-import { parseAllowList } from "./webhooks/policy.ts";
 
 export interface Foreman {
   readonly url: string;
@@ -119,11 +118,12 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     });
     const poller = new Poller(target, { intervalMs: config.pollIntervalMs, maxBackoffMs: config.pollMaxBackoffMs }, log);
     const worker = new Worker(queue, target, poller, config, log);
-    const waker = config.wakeMac === undefined ? null : new Waker({ ...config, wakeMac: config.wakeMac }, poller, queue, log);
+    const settings = settingValues(config);
+    if (!settings.ok) throw new StartupError(settings.error);
+    const { wake, webhookAllow: allow, originRules } = settings.values;
+    const waker = wake === null ? null : new Waker({ ...config, wakeMac: config.wakeMac! }, wake, poller, queue, log);
     const watch = new JobWatch(queue);
     worker.onUnrecorded((jobId, error) => watch.unrecorded(jobId, error));
-    const allow = parseAllowList(config.webhookAllow);
-    if (typeof allow === "string") throw new StartupError(`invalid FOREMAN_WEBHOOK_ALLOW: ${allow}`);
     const { resolve, ...dispatching } = opts.webhooks ?? {};
     const guard = new WebhookGuard(allow, resolve);
     // the default webhook is checked like a submitted one, once, so a refused one stops the start
@@ -133,9 +133,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const telemetry = createTelemetry({ queue, watch, poller, worker, waker, deliveries });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
-    const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
-    if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
+    const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
+    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen

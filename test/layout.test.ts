@@ -1,6 +1,7 @@
 // The layout ADR 0014 promises, checked: nothing at the top of src/ but the entry, the
 // composition root and the settings; no import cycles between modules (type-only imports
-// included); the TypeScript client imports nothing of the server but src/contract/.
+// included); the TypeScript client imports nothing of the server but src/contract/. And the
+// layers of ADR 0037: each folder imports only the folders its row of LAYERS names.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -62,6 +63,84 @@ function cycles(edges: Map<string, string[]>): string[][] {
   return found;
 }
 
+/**
+ * Who may import whom (ADR 0037): each part and the parts it may import, lowest first. A part is
+ * a folder (or one of the three files at the top of src/); imports within a part are free.
+ * Type-only and dynamic imports count like any other.
+ */
+const LAYERS: Readonly<Record<string, readonly string[]>> = {
+  // the words of the API and the wire, shared with the clients: nothing of anyone
+  "src/contract": [],
+  // what Ollama itself does (Go's decoder and durations, needsReload, origins and Host, errors)
+  "src/ollama": ["src/contract"],
+  "src/schema": ["src/contract"],
+  // the ground floor: logs, metric primitives, Server-Timing, version
+  "src/ops": ["src/contract"],
+  "src/store": ["src/contract", "src/ops"],
+  "src/target": ["src/contract", "src/ollama", "src/ops"],
+  // the endpoint kinds: how each inference route reads a body and a reply
+  "jobs": ["src/contract", "src/ollama", "src/schema"],
+  "src/queue": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs"],
+  "src/webhooks": ["src/contract", "src/ops", "src/store", "src/queue"],
+  "src/engine": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/config.ts"],
+  "src/passthrough": [
+    "src/contract", "src/ollama", "src/schema", "src/ops", "src/target", "jobs", "src/queue", "src/engine",
+    // TEMPORARY (ADR 0037, pending): the passthrough still defines its routes and maps error
+    // dialects itself (http/route.ts, http/errors.ts, http/body.ts) and takes the services bag
+    // (http/services.ts). The rework gives the edge the route factories and a narrow port; then
+    // this entry goes and "the passthrough never imports http" holds.
+    "src/http",
+  ],
+  // the simulator is Ollama: its rules, the schema checks and the contract, nothing of foreman
+  "src/sim": ["src/contract", "src/ollama", "src/schema"],
+  // the edge: the app, auth, the dialects, the services the routes read
+  "src/http": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/engine", "src/webhooks", "src/config.ts", "routes"],
+  "routes": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/queue", "src/engine", "src/webhooks", "src/passthrough", "src/http", "jobs", "src/config.ts"],
+  "src/config.ts": ["src/ollama", "src/store", "src/target", "src/webhooks"],
+  // the composition root builds everything
+  "src/server.ts": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/webhooks", "src/engine", "src/passthrough", "src/sim", "src/http", "routes", "src/config.ts"],
+  "clients/ts": ["src/contract"],
+  "src/cli": ["src/contract", "src/ops", "src/sim", "jobs", "clients/ts", "src/config.ts", "src/server.ts"],
+  "src/main.ts": ["src/cli"],
+};
+
+/** The imports that must stay impossible, whatever the table above grows into. */
+const NEVER: readonly (readonly [from: string, to: readonly string[]])[] = [
+  ["src/sim", ["src/engine", "src/queue", "src/http", "src/passthrough", "src/webhooks", "src/server.ts", "src/config.ts"]],
+  ["src/ops", ["src/engine", "src/queue", "src/webhooks", "src/http"]],
+  ["src/queue", ["src/engine", "src/http", "src/passthrough", "src/webhooks"]],
+  ["src/ollama", Object.keys(LAYERS).filter((p) => p !== "src/ollama" && p !== "src/contract")],
+  ["src/contract", Object.keys(LAYERS).filter((p) => p !== "src/contract")],
+  ["clients/ts", Object.keys(LAYERS).filter((p) => p !== "clients/ts" && p !== "src/contract")],
+];
+
+/** The part a file belongs to: the longest entry of LAYERS it is in. */
+function partOf(file: string): string | undefined {
+  return Object.keys(LAYERS)
+    .filter((p) => file === p || file.startsWith(`${p}/`))
+    .sort((a, b) => b.length - a.length)[0];
+}
+
+const ANY_IMPORT = /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\s+from\s+)?["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
+
+/** Every relative import of a source file that crosses the table: `file:line → part`. */
+function crossings(file: string, text: string): string[] {
+  const from = partOf(file);
+  const out: string[] = [];
+  for (const m of text.matchAll(ANY_IMPORT)) {
+    const target = relative(root, resolve(dirname(join(root, file)), (m[1] ?? m[2])!));
+    const to = partOf(target);
+    if (to === from || (from && to && LAYERS[from]!.includes(to))) continue;
+    if (!from || !to) {
+      // a file outside the table (package.json for the version) is nobody's part
+      if (target.endsWith(".ts")) out.push(`${file}:${text.slice(0, m.index).split("\n").length} → ${to ?? target}`);
+      continue;
+    }
+    out.push(`${file}:${text.slice(0, m.index).split("\n").length} → ${to}`);
+  }
+  return out;
+}
+
 describe("layout (ADR 0014)", () => {
   test("the top of src/ holds only main.ts, server.ts and config.ts; the rest is in a folder per part", () => {
     const top = [...new Bun.Glob("*.ts").scanSync(join(root, "src"))].sort();
@@ -89,5 +168,25 @@ describe("layout (ADR 0014)", () => {
       for (const m of text.matchAll(/from\s+["']([^"']+)["']/g)) if (!m[1]!.startsWith("./")) offenders.push(`${f}: ${m[1]}`);
     }
     expect(offenders).toEqual([]);
+  });
+
+  test("every import stays within the folder table (ADR 0037)", () => {
+    const offenders = sources().flatMap((file) => crossings(file, readFileSync(join(root, file), "utf8")));
+    expect(offenders).toEqual([]);
+  });
+
+  test("every source file is in a part of the table", () => {
+    expect(sources().filter((file) => partOf(file) === undefined)).toEqual([]);
+  });
+
+  test("the table keeps its nevers: the simulator, ops/, the queue, Ollama's rules, the contract and the client", () => {
+    const broken = NEVER.flatMap(([from, to]) => to.filter((t) => LAYERS[from]!.includes(t)).map((t) => `${from} → ${t}`));
+    expect(broken).toEqual([]);
+  });
+
+  test("a crossing is caught and named by file and line (the check itself works)", () => {
+    expect(crossings("src/queue/x.ts", 'import { a } from "./y.ts";\nimport type { Worker } from "../engine/worker.ts";\n')).toEqual(["src/queue/x.ts:2 → src/engine"]);
+    expect(crossings("src/sim/x.ts", 'const m = await import("../http/app.ts");')).toEqual(["src/sim/x.ts:1 → src/http"]);
+    expect(crossings("src/ops/x.ts", 'import {\n  b,\n} from "../contract/states.ts";')).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 import { defineRoute, json } from "../../src/http/route.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
 import { JobListQuery, JobListSchema, jobView, laneOf } from "../../src/queue/view.ts";
-import { INVALID_MODEL_NAME, validModelName } from "../../src/target/model-name.ts";
+import { INVALID_MODEL_NAME, validModelName } from "../../src/ollama/model-name.ts";
 
 const encodeCursor = (seq: number) => Buffer.from(`s${seq}`).toString("base64url");
 function decodeCursor(cursor: string): number {

@@ -51,7 +51,7 @@ function foremanUrl(written: string, source: string): string {
   return parsed.url;
 }
 
-export function defaultUrl(): string {
+function defaultUrl(): string {
   const fromEnv = envFlag("FOREMAN_URL");
   if (fromEnv) return foremanUrl(fromEnv, "FOREMAN_URL");
   return `http://127.0.0.1:${configuredPort()}`;

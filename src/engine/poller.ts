@@ -3,7 +3,7 @@
 // with timeouts, since /api/ps blocks while a model loads. While the target is down the
 // poll interval backs off exponentially, capped.
 import type { Logger } from "../ops/log.ts";
-import { modelKey } from "../target/model-name.ts";
+import { modelKey } from "../ollama/model-name.ts";
 import type { TargetClient } from "../target/client.ts";
 import { unreachableHint } from "../target/errors.ts";
 

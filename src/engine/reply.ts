@@ -18,7 +18,7 @@ export interface ProgressSink {
 }
 
 /** The message of an error reply in either dialect, or its raw text. */
-export function errorMessage(text: string): string {
+function errorMessage(text: string): string {
   try {
     const parsed = JSON.parse(text) as { error?: string | { message?: string } };
     if (typeof parsed.error === "string") return parsed.error;

@@ -8,7 +8,7 @@ export interface RetryPolicy {
   baseMs: number;
 }
 
-export const MAX_RETRY_DELAY_MS = 60_000;
+const MAX_RETRY_DELAY_MS = 60_000;
 
 export type RetryDecision = { giveUp: true } | { giveUp: false; delayMs: number };
 

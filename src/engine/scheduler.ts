@@ -1,31 +1,9 @@
 // Drain-by-model: which queued job runs next. A pure function of the queue's heads, what is
 // resident on the target, and the clock — no I/O, so it is tested exhaustively. Work is grouped
 // by its drain key (ADR 0021): the model plus the load-time options that would make Ollama
-// reload it (`load-options.ts`); "a model" below is such a group.
-export interface Candidate {
-  id: string;
-  seq: number;
-  /** The model and the load-time options the job asks for (`drainKey`). */
-  drainKey: string;
-  priority: number;
-  /** When the job entered the queue (ms). */
-  queuedAt: number;
-}
-
-/** The per-group view of async work: the job to run next for it, and how long it has waited. */
-export interface ModelHead {
-  drainKey: string;
-  /** Highest priority, then oldest. */
-  best: Candidate;
-  /** Enqueue time of the group's oldest queued job. */
-  oldestQueuedAt: number;
-}
-
-export interface QueueHeads {
-  /** Oldest waiting interactive (passthrough) request. */
-  interactive: Candidate | null;
-  models: readonly ModelHead[];
-}
+// reload it (`src/ollama/load-options.ts`); "a model" below is such a group. The queue produces the heads
+// (`queue/heads.ts`); the engine reads them.
+import type { Candidate, ModelHead, QueueHeads } from "../queue/heads.ts";
 
 export interface SchedulingState {
   /** Drain keys of the runners resident on the target, most recently used first. */

@@ -6,7 +6,7 @@
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Queue } from "../queue/queue.ts";
-import { magicPacket, parseMac, parseWakeAddr } from "../target/wake.ts";
+import { magicPacket } from "../target/wake.ts";
 import type { Poller } from "./poller.ts";
 
 export interface WakeState {
@@ -52,19 +52,17 @@ export class Waker {
 
   constructor(
     config: Pick<Config, "wakeAddr" | "wakeIntervalMs"> & { wakeMac: string },
+    wake: { mac: Uint8Array; host: string; port: number },
     private readonly poller: Poller,
     private readonly queue: Queue,
     private readonly log: Logger,
   ) {
-    const mac = parseMac(config.wakeMac);
-    const addr = parseWakeAddr(config.wakeAddr);
-    if (!mac.ok || !addr.ok) throw new Error("FOREMAN_WAKE_MAC and FOREMAN_WAKE_ADDR are checked at start-up");
     this.mac = config.wakeMac;
     this.addr = config.wakeAddr;
     this.intervalMs = config.wakeIntervalMs;
-    this.packet = magicPacket(mac.mac);
-    this.host = addr.host;
-    this.port = addr.port;
+    this.packet = magicPacket(wake.mac);
+    this.host = wake.host;
+    this.port = wake.port;
   }
 
   /** Listens to the poller (the target went down) and to the queue (work arrived). */

@@ -8,7 +8,7 @@ import { bearerMatcher } from "./auth.ts";
 import { bodyUnread, drainBody, readJson } from "./body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { edgeDecision, type HeaderPair } from "./origin-policy.ts";
+import { edgeDecision, type HeaderPair } from "../ollama/origin-policy.ts";
 import type { RouteDef } from "./route.ts";
 import { validate } from "../schema/validate.ts";
 import { storageTrouble } from "../store/open.ts";
@@ -41,7 +41,7 @@ function unmatched(pathname: string, method: string): Response {
 }
 
 /** Pure: whether a path is foreman's own API (jobs, ops) rather than one that imitates Ollama (/, /api/*, /v1/*, anything unknown). */
-export function ownRoute(pathname: string): boolean {
+function ownRoute(pathname: string): boolean {
   return /^\/(jobs|status|healthz|readyz|metrics|openapi\.json)(\/|$)/.test(pathname);
 }
 

@@ -2,7 +2,7 @@
 // constant time over SHA-256 digests, so neither the content nor the length leaks. And the
 // warning for a foreman that needs none while the network can reach it.
 import { timingSafeEqual } from "node:crypto";
-import { listensOnLoopback } from "./origin-policy.ts";
+import { listensOnLoopback } from "../ollama/origin-policy.ts";
 
 const digest = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 

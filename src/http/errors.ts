@@ -4,6 +4,7 @@
 // /v1/*, and foreman's own documented shape everywhere else (/jobs, /status, ...).
 import type { Refuser } from "../../jobs/reading.ts";
 import { HttpError } from "../contract/http-error.ts";
+import { anthropicErrorType as ollamaAnthropicErrorType, generateId } from "../ollama/anthropic-error.ts";
 
 export type Dialect = "ollama" | "openai" | "anthropic" | "foreman";
 
@@ -24,22 +25,8 @@ function openaiErrorType(status: number): string {
   return "api_error";
 }
 
-/** Ollama's anthropic.NewError types by status, and Anthropic's own name for a body too large. */
-const ANTHROPIC_ERROR_TYPES: Readonly<Record<number, string>> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  403: "permission_error",
-  404: "not_found_error",
-  413: "request_too_large",
-  429: "rate_limit_error",
-  503: "overloaded_error",
-  529: "overloaded_error",
-};
-
-const anthropicErrorType = (status: number): string => ANTHROPIC_ERROR_TYPES[status] ?? "api_error";
-
-/** An Anthropic request id as Ollama makes one (anthropic.generateID): `req_` and 12 random bytes in hex. */
-const anthropicRequestId = (): string => `req_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
+/** Ollama's anthropic.NewError type, and Anthropic's own name for a body too large (a 413 Ollama never sends). */
+const anthropicErrorType = (status: number): string => (status === 413 ? "request_too_large" : ollamaAnthropicErrorType(status));
 
 /** The error body for a dialect. */
 function errorBody(dialect: Dialect, status: number, message: string, field?: string): unknown {
@@ -49,7 +36,7 @@ function errorBody(dialect: Dialect, status: number, message: string, field?: st
     case "openai":
       return { error: { message, type: openaiErrorType(status), param: field ? field.replace(/^\//, "").replaceAll("/", ".") : null, code: null } };
     case "anthropic":
-      return { type: "error", error: { type: anthropicErrorType(status), message }, request_id: anthropicRequestId() };
+      return { type: "error", error: { type: anthropicErrorType(status), message }, request_id: generateId("req") };
     case "foreman":
       return { error: { status, message, ...(field ? { field } : {}) } };
   }

@@ -1,13 +1,13 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "../config.ts";
-import type { EdgePolicy } from "./origin-policy.ts";
+import type { EdgePolicy } from "../ollama/origin-policy.ts";
 import type { Submitter } from "../queue/submit.ts";
 import type { JobWatch } from "../queue/watch.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "../engine/poller.ts";
 import type { Queue } from "../queue/queue.ts";
 import type { Store } from "../store/open.ts";
-import type { Telemetry } from "../ops/telemetry.ts";
+import type { Telemetry } from "./telemetry.ts";
 import type { TargetClient } from "../target/client.ts";
 import type { Dispatcher } from "../webhooks/dispatcher.ts";
 import type { Worker } from "../engine/worker.ts";

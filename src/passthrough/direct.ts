@@ -16,11 +16,8 @@ import { unforwardable } from "./path-policy.ts";
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
 
-/** Identical metadata GETs in flight at the same moment share one request to the target. */
-const inFlight = new Map<string, Promise<Response>>();
-
-/** The shared reply (read whole); each caller gets its own copy of it. */
-async function coalesced(key: string, fetchReply: () => Promise<Response>): Promise<Response> {
+/** The shared reply (read whole) of the route's request in flight under `key`; each caller gets its own copy of it. */
+async function coalesced(inFlight: Map<string, Promise<Response>>, key: string, fetchReply: () => Promise<Response>): Promise<Response> {
   let pending = inFlight.get(key);
   if (!pending) {
     pending = fetchReply().finally(() => inFlight.delete(key));
@@ -55,6 +52,8 @@ export interface DirectOptions {
 
 /** Metadata and model management: straight to the target, not queued. */
 export function directPassthrough(path?: string, opts: DirectOptions = {}): RouteDef {
+  /** Identical metadata GETs to this route in flight at the same moment share one request to the target. */
+  const inFlight = new Map<string, Promise<Response>>();
   return defineRoute({
     summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
     tags: ["passthrough"],
@@ -80,7 +79,7 @@ export function directPassthrough(path?: string, opts: DirectOptions = {}): Rout
         // the same path with the same headers (User-Agent and Accept included): one request
         const key = [targetPath, ...[...headers].map(([k, v]) => `${k}: ${v}`)].join("\n");
         const answer = straight(services, started, timeoutMs, unanswered, (send) =>
-          coalesced(key, async () => {
+          coalesced(inFlight, key, async () => {
             const reply = await copied(await send(targetPath, { method: "GET", headers, timeoutMs }));
             // every good /api/tags the target gives, a client's included, is the copy served while it sleeps
             if (opts.cached === "tags") poller.noteTags(reply.status, await reply.clone().text(), reply.headers.get("content-type") ?? "application/json");

@@ -7,7 +7,7 @@
 // target, and a model a fresh /api/tags does not list gets Ollama's 404.
 import { kindOf } from "../../jobs/index.ts";
 import { loadOf, type JobKind } from "../../jobs/kind.ts";
-import type { RequestedLoad } from "../engine/load-options.ts";
+import type { RequestedLoad } from "../ollama/load-options.ts";
 import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
@@ -20,7 +20,7 @@ import { serverTiming } from "../ops/server-timing.ts";
 import { INTERACTIVE, type JobRecord } from "../queue/queue.ts";
 import { replyHeaders, sizedLength } from "../target/client.ts";
 import { TargetTimeout } from "../target/errors.ts";
-import { looksUpLocally } from "../target/model-name.ts";
+import { looksUpLocally } from "../ollama/model-name.ts";
 import { IdleReader } from "../target/stream.ts";
 import { straight } from "./direct.ts";
 

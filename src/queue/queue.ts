@@ -8,9 +8,9 @@ import type { Database } from "bun:sqlite";
 import { Durability } from "../store/durability.ts";
 import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
-import { modelKey } from "../target/model-name.ts";
-import { drainKey, type RequestedLoad } from "../engine/load-options.ts";
-import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
+import { modelKey } from "../ollama/model-name.ts";
+import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
+import type { Candidate, ModelHead, QueueHeads } from "./heads.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
 export type Lane = 0 | 1;
@@ -314,7 +314,7 @@ export interface PruneCursor {
   seq: number;
 }
 
-export class JobNotFound extends Error {
+class JobNotFound extends Error {
   constructor(readonly id: string) {
     super(`job ${id} not found`);
   }

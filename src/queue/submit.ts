@@ -7,8 +7,8 @@ import { HttpError } from "../contract/http-error.ts";
 import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
 import { validate } from "../schema/validate.ts";
-import type { RequestedLoad } from "../engine/load-options.ts";
-import { INVALID_MODEL_NAME, validModelName } from "../target/model-name.ts";
+import type { RequestedLoad } from "../ollama/load-options.ts";
+import { INVALID_MODEL_NAME, validModelName } from "../ollama/model-name.ts";
 
 export const Submission = Type.Object(
   {
@@ -33,7 +33,7 @@ export interface WebhookTarget {
   events: string[] | null;
 }
 
-export const METADATA_MAX_BYTES = 16 * 1024;
+const METADATA_MAX_BYTES = 16 * 1024;
 
 /**
  * Checks what the envelope's schema cannot: sizes, and where the webhook is. The request
@@ -53,7 +53,7 @@ export function normalize(sub: Submission): { endpoint: string; webhook: Webhook
  * without messages, a field of the wrong type) is a 422 naming the field: the submission
  * itself is well-formed (ADR 0018).
  */
-export function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
+function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
   const kind = kindOf(endpoint)!;
   const valid = validate(kind.request, request, "/request", 422) as { model: string };
   // Ollama's rules and words: a name it cannot parse (a megabyte of it, say) is never queued
@@ -62,7 +62,7 @@ export function requestFor(endpoint: string, request: unknown): { model: string;
 }
 
 /** A stable digest of what was submitted, for the idempotency check. */
-export function submissionHash(sub: Submission): string {
+function submissionHash(sub: Submission): string {
   return new Bun.CryptoHasher("sha256").update(canonical(sub)).digest("hex");
 }
 

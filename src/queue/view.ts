@@ -78,7 +78,7 @@ export const JobProgressSchema = Type.Object({
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 
-export const MAX_PAGE = 500;
+const MAX_PAGE = 500;
 
 /** The lane a GET /jobs filter names (async when it names none). */
 export const laneOf = (name: LaneName | undefined): Lane => LANES[name ?? "async"];

@@ -7,10 +7,11 @@
 // tool is not simulated. max_tokens (mandatory here) only caps the simulated
 // reply instead of setting its length as num_predict does elsewhere.
 
+import { generateId } from "../ollama/anthropic-error.ts";
 import { asObject, decodeV1Body, expectField, inMiddleware, stringField, type JsonObject } from "./body.ts";
-import { jsonKind } from "../schema/go-json.ts";
+import { jsonKind } from "../ollama/go-json.ts";
 import type { SimContext } from "./context.ts";
-import { randomId, SimError } from "./errors.ts";
+import { SimError } from "./errors.ts";
 import { goJson } from "./gojson.ts";
 import { chatHandler, type ChatRequest } from "./handlers.ts";
 import type { Chunk } from "./inference.ts";
@@ -147,7 +148,7 @@ const toolUseBlock = (call: ToolCall, input: unknown): JsonObject => ({ type: "t
 
 /** The StreamConverter's events for each chunk, and ToMessagesResponse for a whole reply. */
 function anthropicWriter(model: string, streaming: boolean, estimatedInput: number): Writer {
-  const id = randomId("msg");
+  const id = generateId("msg");
   let firstWrite = true;
   let index = 0;
   let thinkingStarted = false;

@@ -2,7 +2,7 @@
 // reports failures in Go's encoding/json words; this reproduces both.
 
 import { SimError } from "./errors.ts";
-import { decodeGoBody, fieldKindError } from "../schema/go-json.ts";
+import { decodeGoBody, fieldKindError } from "../ollama/go-json.ts";
 
 export type JsonObject = Record<string, unknown>;
 

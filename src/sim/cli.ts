@@ -2,7 +2,7 @@
 // until SIGINT/SIGTERM. Its flags and its fault switches are described here, as data the
 // CLI's command table shows in `foreman sim --help` (the simulator imports nothing of the CLI,
 // and the table does not load the simulator until `foreman sim` runs).
-import { parseOrigins } from "../http/origin-policy.ts";
+import { parseOrigins } from "../ollama/origin-policy.ts";
 import type { SimFaults, SimOptions } from "./types.ts";
 
 /** The numeric flags and the option each sets. */

@@ -2,8 +2,8 @@
 // strings are Go durations, negatives mean forever. Pure, so tested directly.
 
 import { SimError } from "./errors.ts";
-import { parseGoDuration } from "../schema/go-duration.ts";
-import { jsonKind } from "../schema/go-json.ts";
+import { parseGoDuration } from "../ollama/go-duration.ts";
+import { jsonKind } from "../ollama/go-json.ts";
 
 /** Milliseconds; Infinity = keep forever; undefined = not set (sticky). */
 export type KeepAlive = number | undefined;

@@ -2,6 +2,7 @@
 // edge into the caller's dialect: native `{"error"}`, the OpenAI envelope
 // (/v1), or Anthropic's error object (/v1/messages).
 
+import { anthropicErrorType, generateId } from "../ollama/anthropic-error.ts";
 import { goMap } from "./gojson.ts";
 
 /**
@@ -54,19 +55,6 @@ function openAIErrorType(status: number): string {
   return "api_error";
 }
 
-const ANTHROPIC_TYPES: Record<number, string> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  403: "permission_error",
-  404: "not_found_error",
-  429: "rate_limit_error",
-  503: "overloaded_error",
-  529: "overloaded_error",
-};
-
-/** anthropic.generateID: a prefix and 12 random bytes in hex. */
-export const randomId = (prefix: string): string => `${prefix}_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString("hex")}`;
-
 /** The error object each dialect writes. */
 export function errorBody(dialect: Dialect, status: number, message: string, err?: SimError): unknown {
   if (dialect === "native" && err instanceof ContextOverflow) {
@@ -74,5 +62,5 @@ export function errorBody(dialect: Dialect, status: number, message: string, err
   }
   if (dialect === "native") return goMap({ error: message });
   if (dialect === "openai") return { error: { message, type: openAIErrorType(status), param: null, code: null } };
-  return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message }, request_id: randomId("req") };
+  return { type: "error", error: { type: anthropicErrorType(status), message }, request_id: generateId("req") };
 }

@@ -1,6 +1,6 @@
 // Go's encoding/json writing, where JSON.stringify differs from it: HTML-safe
 // string escapes, float32 written as Go writes float32, maps with sorted keys.
-// Pure. (Reading, with Go's decoder errors, is src/schema/go-json.ts: foreman's
+// Pure. (Reading, with Go's decoder errors, is src/ollama/go-json.ts: foreman's
 // edge words its own errors the same way.)
 
 /**

@@ -4,7 +4,7 @@
 import { ClientGone, errorBody, SimError, type Dialect } from "./errors.ts";
 import { goJson } from "./gojson.ts";
 
-export const JSON_UTF8 = "application/json; charset=utf-8";
+const JSON_UTF8 = "application/json; charset=utf-8";
 export const JSON_PLAIN = "application/json";
 export const NDJSON = "application/x-ndjson";
 export const SSE = "text/event-stream";

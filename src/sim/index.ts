@@ -1,11 +1,11 @@
 // The imperative shell of the Ollama simulator: owns the Bun server, the
 // fault switches (asleep closes and re-opens the same port), counters, the
 // per-request abort wiring and Ollama's CORS/Host edge (whose rules live in
-// src/http/origin-policy.ts, shared with foreman's own edge). Everything else
+// src/ollama/origin-policy.ts, shared with foreman's own edge). Everything else
 // is in the modules it wires.
 
-import { thisMachine } from "../http/machine.ts";
-import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../http/origin-policy.ts";
+import { thisMachine } from "../ollama/machine.ts";
+import { edgeDecision, edgePolicy, type EdgePolicy, type HeaderPair } from "../ollama/origin-policy.ts";
 import { Catalogue, DEFAULT_MODELS } from "./catalogue.ts";
 import type { SimContext } from "./context.ts";
 import { control, CONTROL_PREFIX, type Controls } from "./control.ts";

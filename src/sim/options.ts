@@ -3,9 +3,9 @@
 // 400), and the load-time options a runner is started with, Ollama's choices
 // filled in. When a loaded runner cannot serve a request is sched.go's
 // needsReload, which foreman's drain key follows too: one rule, in
-// src/engine/load-options.ts. Pure.
+// src/ollama/load-options.ts. Pure.
 
-import { loadOptions, requestedLoad, type LoadOptions } from "../engine/load-options.ts";
+import { loadOptions, requestedLoad, type LoadOptions } from "../ollama/load-options.ts";
 import { SimError } from "./errors.ts";
 
 type GoKind = "integer" | "float32" | "boolean" | "array";

@@ -8,7 +8,7 @@ const WORDS = (
 ).split(" ");
 
 /** FNV-1a 32-bit over a string. */
-export function hash32(text: string): number {
+function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -10,7 +10,7 @@ import { nowNs } from "./clock.ts";
 import type { SimContext } from "./context.ts";
 import { SimError } from "./errors.ts";
 import { asGoAny, goJson, goMap } from "./gojson.ts";
-import { scanJson } from "../schema/go-json.ts";
+import { scanJson } from "../ollama/go-json.ts";
 import { chatHandler, type ChatRequest } from "./handlers.ts";
 import type { Chunk } from "./inference.ts";
 import { openAIToolCalls, STREAM_HEADERS, thinkFromEffort, v1Writer } from "./openai.ts";
@@ -18,7 +18,7 @@ import type { ToolSpec } from "./output.ts";
 import type { Writer } from "./render.ts";
 import { checkImageURL, type ChatMessage } from "./request.ts";
 import type { Call } from "./context.ts";
-import { jsonKind } from "../schema/go-json.ts";
+import { jsonKind } from "../ollama/go-json.ts";
 
 /** What the reply echoes back from the request. */
 interface Echo {

@@ -11,7 +11,7 @@ import { abortable, FOREVER_NS, msToNs, nowNs, sleep } from "./clock.ts";
 import { ClientGone, QUEUE_FULL, SimError } from "./errors.ts";
 import type { KeepAlive } from "./duration.ts";
 import type { ModelEntry } from "./catalogue.ts";
-import { needsReload } from "../engine/load-options.ts";
+import { needsReload } from "../ollama/load-options.ts";
 import type { RunnerLoad } from "./options.ts";
 import type { SimCounters, SimFaults, SimSettings } from "./types.ts";
 

@@ -23,7 +23,7 @@ export interface DatabaseLocation {
 }
 
 /** The per-user data directory for foreman, or undefined when the environment names no home. */
-export function dataDirectory(facts: Omit<LocationFacts, "legacyExists">): string | undefined {
+function dataDirectory(facts: Omit<LocationFacts, "legacyExists">): string | undefined {
   if (facts.platform === "win32") return facts.LOCALAPPDATA ? `${facts.LOCALAPPDATA}\\foreman` : undefined;
   if (facts.platform === "darwin") return facts.HOME ? `${facts.HOME}/Library/Application Support/foreman` : undefined;
   // XDG Base Directory: an XDG_DATA_HOME that is not absolute is to be ignored

@@ -8,7 +8,7 @@
 // so a restart picks up where the last run stopped. A delivery is sent only once the state
 // change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
-import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
+import type { WebhookMeter, WebhookOutcome } from "./meter.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
 import type { Deliveries, DeliveryView, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
@@ -33,6 +33,13 @@ const MAX_ERROR = 300;
 
 /** How long the dispatcher waits after the database refused to record an attempt. */
 const RECORD_FAILED_PAUSE_MS = 2000;
+
+/**
+ * How long stop() waits for the sends it aborted to end. A send waiting where no abort reaches
+ * it (a disk that does not answer the fsync a delivery waits for) is left: its row stays due
+ * and goes out after the restart.
+ */
+const STOP_WAIT_MS = 2000;
 
 /** What one attempt came to. `final`: no retry, whatever the schedule says. */
 interface Outcome {
@@ -74,7 +81,7 @@ export class Dispatcher {
     private readonly rows: Deliveries,
     private readonly guard: WebhookGuard,
     private readonly log: Logger,
-    private readonly telemetry: Telemetry,
+    private readonly telemetry: WebhookMeter,
     /** Resolves once every commit so far is on disk. */
     private readonly settled: () => Promise<void>,
     private readonly options: DispatcherOptions = {},
@@ -94,7 +101,9 @@ export class Dispatcher {
     this.stopped = true;
     clearTimeout(this.timer);
     for (const a of this.aborts) a.abort();
-    while (this.sending.size > 0) await Bun.sleep(5);
+    const until = Date.now() + STOP_WAIT_MS;
+    while (this.sending.size > 0 && Date.now() < until) await Bun.sleep(5);
+    if (this.sending.size > 0) this.log.warn("webhook deliveries still in flight at stop; they are sent after the restart", { in_flight: this.sending.size });
   }
 
   /** Called when outbox rows were added; the look happens in a microtask, after their commit. */

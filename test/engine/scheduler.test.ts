@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { chooseNext, type Candidate, type ModelHead, type QueueHeads, type SchedulingState } from "../../src/engine/scheduler.ts";
+import { chooseNext, type SchedulingState } from "../../src/engine/scheduler.ts";
+import type { Candidate, ModelHead, QueueHeads } from "../../src/queue/heads.ts";
 
 let seq = 0;
 const job = (drainKey: string, queuedAt: number, priority = 0): Candidate => ({ id: `j${++seq}`, seq, drainKey, priority, queuedAt });

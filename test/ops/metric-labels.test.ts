@@ -2,7 +2,7 @@
 // labels are the names the target lists (the poller's last /api/tags); any other is `other`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { OTHER_MODEL } from "../../src/ops/telemetry.ts";
+import { OTHER_MODEL } from "../../src/http/telemetry.ts";
 import { seededRandom, startStack, waitFor, type Stack } from "../harness.ts";
 
 let stack: Stack;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SimError } from "../../src/sim/errors.ts";
-import { needsReload } from "../../src/engine/load-options.ts";
+import { needsReload } from "../../src/ollama/load-options.ts";
 import { checkOptionTypes, DEFAULT_NUM_CTX, loadOptionsOf, type ModelFacts, type RunnerLoad } from "../../src/sim/options.ts";
 
 const LLAMA: ModelFacts = { trainContext: 131072, family: "llama", vision: false, embedding: false };

@@ -5,7 +5,7 @@ import { FOREVER_NS, localStamp, nowNs, utcStamp } from "../../src/sim/clock.ts"
 
 const at0 = (): bigint => BigInt(Date.UTC(2026, 5, 1)) * 1_000_000n;
 import { parseKeepAlive } from "../../src/sim/duration.ts";
-import { parseGoDuration } from "../../src/schema/go-duration.ts";
+import { parseGoDuration } from "../../src/ollama/go-duration.ts";
 import { SimError } from "../../src/sim/errors.ts";
 import { displayName, parseName } from "../../src/sim/names.ts";
 import { float32Base64, generateTokens, normalize, rawEmbedding } from "../../src/sim/output.ts";

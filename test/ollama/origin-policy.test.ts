@@ -17,7 +17,7 @@ import {
   type HeaderPair,
   type HostRules,
   type OriginRules,
-} from "../../src/http/origin-policy.ts";
+} from "../../src/ollama/origin-policy.ts";
 import { parseIp } from "../../src/contract/ip.ts";
 
 function rules(value = ""): OriginRules {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeGoBody, fieldKindError, scanJson } from "../../src/schema/go-json.ts";
+import { decodeGoBody, fieldKindError, scanJson } from "../../src/ollama/go-json.ts";
 
 describe("Go's decoder", () => {
   test("syntax errors in the decoder's own words", () => {

@@ -3,7 +3,7 @@
 // for several kinds of model — so that work with one key never makes Ollama reload, and work with
 // two keys does unless a value one of them leaves out happens to equal the other's.
 import { describe, expect, test } from "bun:test";
-import { drainKey, loadOptions, needsReload, parseDrainKey, reloadsBetween, requestedLoad, type RequestedLoad } from "../../src/engine/load-options.ts";
+import { drainKey, loadOptions, needsReload, parseDrainKey, reloadsBetween, requestedLoad, type RequestedLoad } from "../../src/ollama/load-options.ts";
 import { loadOptionsOf, type ModelFacts } from "../../src/sim/options.ts";
 import { seededRandom } from "../harness.ts";
 

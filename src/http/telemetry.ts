@@ -3,30 +3,22 @@
 // change commits; gauges are read from the live state at scrape time.
 import { isTerminal } from "../contract/states.ts";
 import type { JobWatch } from "../queue/watch.ts";
-import { Counter, Histogram, Registry, Sampled } from "./metrics.ts";
-import { processMetrics } from "./process-metrics.ts";
+import { Counter, Histogram, Registry, Sampled } from "../ops/metrics.ts";
+import { processMetrics } from "../ops/process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import type { Queue } from "../queue/queue.ts";
 import { laneName } from "../queue/view.ts";
 import type { Waker } from "../engine/waker.ts";
-import { WORKER_STATES, type Worker } from "../engine/worker.ts";
+import type { Worker } from "../engine/worker.ts";
+import { WORKER_STATES } from "../contract/worker-states.ts";
+import { WEBHOOK_OUTCOMES, type WebhookMeter } from "../webhooks/meter.ts";
 import type { Deliveries } from "../webhooks/deliveries.ts";
 import { storageTrouble } from "../store/open.ts";
 
-export interface Telemetry {
+export interface Telemetry extends WebhookMeter {
   registry: Registry;
   http: Counter;
-  webhookDeliveries: Counter;
-  /** Deliveries given up: retries exhausted, 410 Gone, or refused by the URL policy. */
-  webhookFailed: Counter;
-  webhookLag: Histogram;
-  /** Writes to the database that failed (counted where they are caught). */
-  databaseErrors: Counter;
 }
-
-/** Outcomes of a webhook attempt; their series exist from the start, so a first failure is a rate, not a new series. */
-const WEBHOOK_OUTCOMES = ["delivered", "rejected", "unreachable", "refused"] as const;
-export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Generation speeds, tokens per second: a small model on a GPU streams hundreds, a large one on a CPU a few. */
 const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000];
