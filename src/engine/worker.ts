@@ -13,7 +13,7 @@ import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
 import { characters } from "../contract/progress.ts";
-import { parseDrainKey, reloadsBetween } from "./load-options.ts";
+import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
@@ -22,10 +22,10 @@ import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "..
 import { afterDrop } from "./resend.ts";
 
 /** Why a running job was stopped from inside foreman. */
-export class Canceled extends Error {}
-export class ShuttingDown extends Error {}
+class Canceled extends Error {}
+class ShuttingDown extends Error {}
 /** An interactive request (`by`, a passthrough record's id) waited long enough: the job makes way. */
-export class Preempted extends Error {
+class Preempted extends Error {
   constructor(
     readonly by: string,
     readonly at: number,
@@ -52,12 +52,6 @@ export interface InteractiveRequest {
   /** The target dropped the request before answering, each time it was sent: the caller's connection is cut the same way (ADR 0030). */
   cut(): void;
 }
-
-/**
- * The worker's states, as /status and the metrics name them: with work on the target it is in
- * that work's state (`loading` or `working`, the job states' words), else idle or paused.
- */
-export const WORKER_STATES = ["idle", "loading", "working", "paused"] as const;
 
 export type WorkerState = { kind: "idle" } | { kind: "loading" | "working"; jobId: string; model: string; since: number } | { kind: "paused"; reason: string; until?: number };
 
@@ -144,6 +138,8 @@ interface Ending {
 export type UnrecordedListener = (jobId: string, error: Error) => void;
 
 const PROGRESS_EVERY_MS = 250;
+/** How long the end of a job that loaded a model waits for /api/ps to say what else is still resident. */
+const RESIDENT_CHECK_WAIT_MS = 250;
 
 /** What a log line about a job names: the job, and the request that made it (a passthrough request's own id). */
 const ids = (job: JobRecord) => (job.requestId === null ? { job_id: job.id } : { job_id: job.id, request_id: job.requestId });
@@ -542,7 +538,8 @@ export class Worker {
       clearTimeout(this.preemptTimer);
     }
     const endedAt = Date.now(); // not when the end is written: that may be later (ADR 0028)
-    await residentChecked;
+    // the answer is usually in before the reply ends; a target slow to give it does not hold the end
+    if (residentChecked) await Promise.race([residentChecked, Bun.sleep(RESIDENT_CHECK_WAIT_MS)]);
     return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt) };
   }
 

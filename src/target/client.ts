@@ -52,12 +52,12 @@ export interface TargetOptions {
 }
 
 /** The connection was taken and then closed before any answer: the target reset it (ADR 0030). */
-export function isResetError(err: unknown): boolean {
+function isResetError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   return /ECONNRESET|ConnectionClosed|EPIPE/i.test(code) || /socket connection was closed|ECONNRESET/i.test((err as Error)?.message ?? "");
 }
 
-export function isUnreachableError(err: unknown): boolean {
+function isUnreachableError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
   return /ECONNREFUSED|ECONNRESET|ConnectionRefused|ConnectionClosed|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|ETIMEDOUT|FailedToOpenSocket|UNABLE_TO_CONNECT/i.test(code)
     || /Unable to connect|socket connection was closed|ECONNRESET/i.test((err as Error)?.message ?? "");
@@ -143,7 +143,8 @@ export class TargetClient {
   }
 
   async getJson(path: string, timeoutMs = this.options.connectTimeoutMs): Promise<{ status: number; text: string; contentType: string }> {
-    const res = await this.send(path, { method: "GET", timeoutMs });
+    // the deadline covers the body too: a target that stalls mid-reply must not hold the poller forever
+    const res = await this.send(path, { method: "GET", timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, text: await res.text(), contentType: res.headers.get("content-type") ?? "application/json" };
   }
 }
