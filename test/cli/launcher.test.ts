@@ -42,10 +42,11 @@ describe.skipIf(!node)("bin/foreman.mjs under node, no bun on PATH", () => {
   test("arguments, stdout, stderr and exit codes pass through", async () => {
     const version = await launch(["--version"]);
     expect(version).toEqual({ stdout: `foreman ${(await Bun.file(join(root, "package.json")).json()).version} — queue in front of Ollama\n`, stderr: "", code: 0 });
-    const ls = await launch(["jobs", "ls", "--model", "a model with spaces", "--url", stack.url]);
-    expect(ls).toEqual({ stdout: "no jobs with model a model with spaces\n", stderr: "", code: 0 });
-    const usage = await launch(["jobs", "frobnicate"]);
-    expect(usage).toEqual({ stdout: "", stderr: 'foreman jobs: unknown command "frobnicate" (see foreman jobs --help)\n', code: 2 });
+    const ls = await launch(["jobs", "ls", "--model", "qwen2.5:0.5b", "--url", stack.url]);
+    expect(ls).toEqual({ stdout: "no jobs with model qwen2.5:0.5b\n", stderr: "", code: 0 });
+    // an argument with spaces arrives whole
+    const usage = await launch(["jobs", "frobnicate the queue"]);
+    expect(usage).toEqual({ stdout: "", stderr: 'foreman jobs: unknown command "frobnicate the queue" (see foreman jobs --help)\n', code: 2 });
     expect((await launch(["status", "--url", "http://127.0.0.1:9"])).code).toBe(3);
   });
 
