@@ -155,9 +155,33 @@ describe("pull progress", () => {
         expect(renderBar({ ...state, model: "nomic-embed-text" }, { columns, nameWidth: 16 }).length).toBeLessThan(columns);
       }
     }
-    // narrow: the step goes first, then speed and time; the bar stays
+    // narrow: the step goes first, then the time left, then the bar — the speed stays
     expect(renderBar(pulling, { columns: 60, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB  100 MB\/s     10s$/);
-    expect(renderBar(pulling, { columns: 40, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB$/);
+    expect(renderBar(pulling, { columns: 50, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB  100 MB\/s$/);
+    expect(renderBar({ ...pulling, model: "llama3.2" }, { columns: 40, nameWidth: 8 })).toBe("llama3.2  50%   1 GB/  2 GB  100 MB/s");
+    expect(renderBar({ ...pulling, model: "llama3.2" }, { columns: 30, nameWidth: 8 })).toBe("llama3.2  50%   1 GB/  2 GB");
+  });
+
+  test("at 80 columns the steps after the download stay in view: verifying, writing manifest", () => {
+    const downloaded = fold([...steps.slice(0, 4), { status: "verifying sha256 digest" }]).at(-1)!;
+    const writing = applyPullLine(downloaded, { status: "writing manifest" }, 10_000);
+    for (const [state, step] of [[downloaded, "verifying sha256 digest"], [writing, "writing manifest"]] as const) {
+      const line = renderBar({ ...state, model: "llama3.2" }, { columns: 80, nameWidth: 8 });
+      expect(line).toMatch(new RegExp(`^llama3\\.2 100% ▕█+▏   1 KB {9}${step}$`));
+      expect(line.length).toBeLessThan(80);
+    }
+  });
+
+  test("a model's percentage never goes down when a new layer starts", () => {
+    const layers = fold([
+      { status: "pulling aaa", digest: "sha256:aaa", total: 1000, completed: 900 },
+      { status: "pulling bbb", digest: "sha256:bbb", total: 9000, completed: 0 },
+      { status: "pulling bbb", digest: "sha256:bbb", total: 9000, completed: 4000 },
+      { status: "pulling bbb", digest: "sha256:bbb", total: 9000, completed: 9000 },
+    ]);
+    expect(layers.map(percent)).toEqual([null, 90, 90, 90, 99]);
+    const shown = layers.slice(1).map((state) => Number(/(\d+)%/.exec(renderBar(state, layout))![1]));
+    expect(shown).toEqual([...shown].sort((a, b) => a - b));
   });
 
   test("done: the total alone, no speed; before any size: the step; a failure says failed, not the message", () => {
