@@ -85,27 +85,43 @@ export interface LineReader {
 export function openLineReader(): LineReader {
   const stdin = process.stdin;
   let state = initialInput;
-  let held: string[] | null = null;
+  /** keystrokes read, as readline gets them, not handed to it yet; and, per line end in them, whether it was pasted */
+  let pending = "";
+  const pendingEnds: boolean[] = [];
+  /** per line end handed to readline, in order: whether it was pasted */
   const ends: boolean[] = [];
+  /** an answer streams: cooked mode, keystrokes kept in `pending` */
+  let holding = false;
+  /** a next() waits, and no line handed over is still on its way */
+  let reading = false;
   const waiting: ReadResult[] = [];
   let wake: (() => void) | null = null;
   const input = Object.assign(new Readable({ read() {} }), {
     isTTY: true,
     setRawMode: (mode: boolean) => {
-      if (held === null) stdin.setRawMode?.(mode);
+      if (!holding) stdin.setRawMode?.(mode);
       return input;
     },
   });
-  const deliver = (chunk: string) => {
-    const split = splitInput(state, chunk);
-    state = split.state;
-    ends.push(...split.pasted);
-    if (split.text) input.push(split.text);
+  // one line at a time, each at its own prompt: what follows a line end waits for the next next()
+  const pump = () => {
+    while (reading && !holding && pending) {
+      const end = pending.indexOf("\r");
+      const piece = end === -1 ? pending : pending.slice(0, end + 1);
+      pending = pending.slice(piece.length);
+      if (end !== -1) {
+        ends.push(pendingEnds.shift() ?? false);
+        reading = false;
+      }
+      input.push(piece);
+    }
   };
   stdin.on("data", (chunk: Buffer | string) => {
-    const text = typeof chunk === "string" ? chunk : chunk.toString("utf8");
-    if (held !== null) held.push(text);
-    else deliver(text);
+    const split = splitInput(state, typeof chunk === "string" ? chunk : chunk.toString("utf8"));
+    state = split.state;
+    pending += split.text;
+    pendingEnds.push(...split.pasted);
+    pump();
   });
   stdin.on("end", () => input.push(null));
   stdin.resume();
@@ -126,24 +142,25 @@ export function openLineReader(): LineReader {
   process.stdout.write(BRACKETED_PASTE.on);
   return {
     async next(prompt) {
-      rl.setPrompt(prompt);
       if (waiting.length === 0) {
-        rl.prompt(true);
-        if (held !== null) {
-          const typed = held;
-          held = null;
+        if (holding) {
+          holding = false;
           stdin.setRawMode?.(true);
           process.stdout.write(BRACKETED_PASTE.on);
-          for (const chunk of typed) deliver(chunk);
         }
+        rl.setPrompt(prompt);
+        rl.prompt(true);
+        reading = true;
+        pump();
       }
       while (waiting.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       wake = null;
+      reading = false;
       return waiting.shift()!;
     },
     hold() {
-      if (held !== null) return;
-      held = [];
+      if (holding) return;
+      holding = true;
       process.stdout.write(BRACKETED_PASTE.off);
       stdin.setRawMode?.(false);
     },

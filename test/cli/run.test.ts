@@ -330,7 +330,9 @@ describe.skipIf(!TMUX)("foreman run on a terminal", () => {
       await term.press('"""', "Enter", "alpha", "Enter", "beta", "Enter", '"""', "Enter");
       // the same message as the bracketed paste of this block
       const block = (await expected([{ role: "user", content: "\nalpha\nbeta\n" }])).message.content;
-      await term.waitForScreen((s) => flat(s).includes(block) && s.endsWith(">>>"), "the answer to the whole block");
+      const screen = await term.waitForScreen((s) => flat(s).includes(block) && s.endsWith(">>>"), "the answer to the whole block");
+      // each line at its own prompt, as if typed one by one
+      expect(screen).toContain('>>> """\n... alpha\n... beta\n... """\n');
       await term.press("C-d");
       expect(await term.exitCode()).toBe(0);
     } finally {
@@ -338,7 +340,7 @@ describe.skipIf(!TMUX)("foreman run on a terminal", () => {
     }
   });
 
-  test("a line typed while an answer streams is kept and sent after it", async () => {
+  test("lines typed while an answer streams are kept and sent after it, in order", async () => {
     const term = await open(["llama3.2"]);
     try {
       await term.waitForScreen((s) => s.endsWith(">>>"), "the prompt");
@@ -348,15 +350,21 @@ describe.skipIf(!TMUX)("foreman run on a terminal", () => {
       await term.waitForScreen((s) => flat(s).includes(first.content.split(" ").slice(0, 3).join(" ")), "the answer to start");
       await term.type("and then?");
       await term.press("Enter");
-      const second = (await expected([{ role: "user", content: "tell me a long story" }, first, { role: "user", content: "and then?" }])).message.content;
-      // (the terminal echoes it where it was typed, amid the answer, as under ollama run)
-      await term.waitForScreen((s) => flat(s).includes(second) && prompts(s) === 3, "the answer to the line typed meanwhile");
+      await term.type("and after that?");
+      await term.press("Enter");
+      const asked = [{ role: "user", content: "tell me a long story" }, first, { role: "user", content: "and then?" }];
+      const second = (await expected(asked)).message;
+      const third = (await expected([...asked, second, { role: "user", content: "and after that?" }])).message.content;
+      // (the terminal echoes them where they were typed, amid the answer, as under ollama run)
+      await term.waitForScreen((s) => flat(s).includes(third) && prompts(s) === 4, "the answers to both lines typed meanwhile");
+      expect(flat(await term.screen())).toContain(second.content);
       await term.press("C-d");
       expect(await term.exitCode()).toBe(0);
     } finally {
       await term.stop();
     }
   });
+
 
   test("words wrap before the edge of a narrow terminal, none cut; --nowordwrap leaves it to the terminal", async () => {
     const question = "wrap this answer";
