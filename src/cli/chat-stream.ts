@@ -21,7 +21,7 @@ export interface ChatRequest {
   /** true, false or a level (--think); absent: the model's default */
   think?: boolean | string;
   /** how long the model stays loaded after the answer (--keepalive), as Ollama reads it */
-  keep_alive?: string;
+  keep_alive?: string | number;
 }
 
 export interface ChatListener {

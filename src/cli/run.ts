@@ -54,7 +54,8 @@ export function chatOptions(values: Values, terminal: { stdin: boolean; stdout: 
   const keepalive = str(values.keepalive);
   if (keepalive !== undefined) {
     if (!DURATION.test(keepalive)) throw new UsageError("--keepalive: expected a duration such as 5m, 1h30m or -1 (forever)");
-    request.keep_alive = keepalive;
+    // a bare number is seconds, which Ollama reads from a JSON number (its duration strings need a unit)
+    request.keep_alive = /^-?[\d.]+$/.test(keepalive) ? Number(keepalive) : keepalive;
   }
   const print = values.json !== true;
   return {

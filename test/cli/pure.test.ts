@@ -285,6 +285,8 @@ describe("foreman run's flags and messages", () => {
     expect(chatOptions({ format: "json", think: true, keepalive: "5m" }, tty).request).toEqual({ format: "json", think: true, keep_alive: "5m" });
     expect(chatOptions({ format: '{"type":"object"}', think: "high" }, tty).request).toEqual({ format: { type: "object" }, think: "high" });
     expect(chatOptions({ think: "false" }, tty).request).toEqual({ think: false });
+    expect(chatOptions({ keepalive: "-1" }, tty).request).toEqual({ keep_alive: -1 });
+    expect(chatOptions({ keepalive: "1h30m" }, tty).request).toEqual({ keep_alive: "1h30m" });
     expect(chatOptions({}, tty).request).toEqual({});
     for (const bad of [{ format: "yaml" }, { format: "[1]" }, { think: "loud" }, { keepalive: "soon" }]) expect(() => chatOptions(bad, tty)).toThrow(UsageError);
   });

@@ -134,6 +134,10 @@ describe("foreman run with a prompt", () => {
     const left = Date.parse(ps.models.find((m) => m.name === "qwen2.5:0.5b:latest" || m.name === "qwen2.5:0.5b")!.expires_at) - Date.now();
     expect(left).toBeGreaterThan(40 * 60_000);
     expect(left).toBeLessThanOrEqual(42 * 60_000);
+    // a bare number is seconds, sent as a number (Ollama's duration strings need a unit): -1 is forever
+    expect((await foreman(["run", "qwen2.5:0.5b", "--keepalive", "-1", "hi"])).code).toBe(0);
+    const forever = (await (await fetch(`${stack.sim.url}/api/ps`)).json()) as { models: { name: string; expires_at: string }[] };
+    expect(Date.parse(forever.models.find((m) => m.name.startsWith("qwen2.5:0.5b"))!.expires_at) - Date.now()).toBeGreaterThan(365 * 24 * 3_600_000);
     expect((await foreman(["run", "llama3.2", "--keepalive", "soon", "hi"])).code).toBe(2);
   });
 
