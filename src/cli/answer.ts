@@ -63,6 +63,12 @@ export interface AnswerOptions {
   verbose: boolean;
 }
 
+/** What `foreman run`'s flags ask of every answer: fields of the request, and how it is shown. */
+export interface ChatOptions {
+  request: Omit<ChatRequest, "model" | "messages">;
+  answer: AnswerOptions;
+}
+
 /** Streams one answer; Ctrl-C throws Stopped after the request was closed. */
 export async function answer(client: ForemanClient, request: ChatRequest, options: AnswerOptions): Promise<Awaited<ReturnType<typeof streamChat>>> {
   const abort = new AbortController();

@@ -5,11 +5,10 @@
 // target) or to clear the line being typed. Lines typed while an answer streams are kept
 // (line-reader.ts) and sent after it.
 import type { ForemanClient } from "../../clients/ts/index.ts";
-import { answer } from "./answer.ts";
+import { answer, type ChatOptions } from "./answer.ts";
 import type { ChatMessage } from "./chat-stream.ts";
 import { describeError, EXIT, Stopped } from "./exit-codes.ts";
 import { openLineReader } from "./line-reader.ts";
-import type { ChatOptions } from "./run.ts";
 
 export const CHAT_HELP = `Available Commands:
   /clear          Clear session context

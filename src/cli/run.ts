@@ -6,9 +6,8 @@
 import { createInterface } from "node:readline/promises";
 import { ForemanConnectionError, ForemanHttpError } from "../../clients/ts/errors.ts";
 import type { ForemanClient } from "../../clients/ts/index.ts";
-import { answer, type AnswerOptions } from "./answer.ts";
+import { answer, type ChatOptions } from "./answer.ts";
 import { THINK_LEVELS } from "./answer-text.ts";
-import type { ChatRequest } from "./chat-stream.ts";
 import { clientOf, connection, getJson, show } from "./connection.ts";
 import { EXIT, NotFound, UsageError } from "./exit-codes.ts";
 import { interactiveChat } from "./interactive.ts";
@@ -24,12 +23,6 @@ export function promptOf(piped: string | null, words: readonly string[]): string
 
 /** A Go duration as Ollama's --keepalive takes it ("5m", "1h30m", "-1s"), or a number of seconds. */
 const DURATION = /^-?(\d+(\.\d+)?|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$/;
-
-export interface ChatOptions {
-  /** what the flags add to each request */
-  request: Omit<ChatRequest, "model" | "messages">;
-  answer: AnswerOptions;
-}
 
 /** Pure: the request fields and the display the flags ask for, as `ollama run`'s flags do. */
 export function chatOptions(values: Values, terminal: { stdin: boolean; stdout: boolean }): ChatOptions {
