@@ -213,7 +213,7 @@ export const options = {
       const allow = parseAllowList(v);
       return typeof allow === "string" ? `comma-separated host names, IP addresses and CIDRs (${allow})` : undefined;
     },
-    help: "comma-separated hosts, IP addresses and CIDRs webhooks may go to (empty = any host but loopback, link-local, unspecified and multicast addresses; naming a loopback address here allows it)",
+    help: "comma-separated hosts, IP addresses and CIDRs webhooks may go to; a list replaces the default policy (empty = any host but loopback, link-local, unspecified and multicast addresses) unless it holds *, which keeps it: *,127.0.0.1 adds loopback on top of it",
   }),
   origins: option({
     env: "FOREMAN_ORIGINS",

@@ -16,9 +16,17 @@ export interface ChatMessage {
 export interface ChatRequest {
   model: string;
   messages: readonly ChatMessage[];
+  /** "json", or a JSON schema (--format) */
+  format?: unknown;
+  /** true, false or a level (--think); absent: the model's default */
+  think?: boolean | string;
+  /** how long the model stays loaded after the answer (--keepalive), as Ollama reads it */
+  keep_alive?: string | number;
 }
 
 export interface ChatListener {
+  /** foreman answered: the request reached the target, which is answering */
+  started?(): void;
   /** the answer's text, piece by piece */
   text(piece: string): void;
   /** a reasoning model's thinking, piece by piece */
@@ -32,6 +40,7 @@ export async function streamChat(client: ForemanClient, request: ChatRequest, on
     body: JSON.stringify({ ...request, stream: true }),
     signal,
   });
+  on.started?.();
   const assembler = chat.assembler!();
   for await (const line of res.body ? ndjsonObjects(res.body, "foreman", signal) : []) {
     if (typeof line.error === "string") throw new Failed(line.error);

@@ -6,12 +6,14 @@ import { ENDPOINTS } from "../../jobs/index.ts";
 import { options as settings } from "../config.ts";
 import { LANE_NAMES } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
+import { MAX_PAGE } from "../contract/page.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
 import { VERSION, VERSION_LINE } from "../ops/version.ts";
 import { SIM_FLAGS, SIM_FOOTER } from "../sim/cli.ts";
 import { completionScript, SHELLS, type Shell } from "./completion.ts";
 import { CONNECTION_FLAGS, JSON_FLAG } from "./connection.ts";
 import { EXIT_HELP, UsageError } from "./exit-codes.ts";
+import { THINK_LEVELS } from "./answer-text.ts";
 import { resolve, usage, type CommandSpec, type FlagSpec, type Handler } from "./spec.ts";
 
 /** The literals of a union schema (log levels, formats), for the placeholder and completion. */
@@ -66,8 +68,9 @@ const jobCommand = (name: keyof typeof import("./jobs.ts"), spec: Omit<CommandSp
 });
 
 /** `models` and `ps`: a listing of the target's, from `path` through foreman, as ollama shows it. */
-const targetListing = (name: "models" | "ps", summary: string, path: string, about: string): CommandSpec => ({
+const targetListing = (name: "models" | "ps", summary: string, path: string, about: string, aliases?: readonly string[]): CommandSpec => ({
   name,
+  ...(aliases ? { aliases } : {}),
   summary,
   args: "[PREFIX]",
   arity: [0, 1],
@@ -93,11 +96,22 @@ export const COMMANDS: CommandSpec = {
       about: `Sends the prompt through foreman's queue (the interactive lane: POST /api/chat) and streams the
 answer as it is generated. The prompt is the arguments, after anything piped on stdin. With
 neither, on a terminal: a chat that keeps the conversation (/? for help, /bye or Ctrl-D quits,
-Ctrl-C stops an answer and aborts it at the target).`,
+Ctrl-C stops an answer and aborts it at the target; paste several lines, or wrap them in """, to
+send them as one message). A model the target does not have can be pulled first (--pull).`,
       flags: [
         { name: "job", help: "send it as an async job (POST /jobs) and print the answer when it is done" },
         { name: "timeout", value: "S", help: "with --job: give up waiting after S seconds (exit 4; the job goes on)" },
-        { ...JSON_FLAG, help: "print the final reply as JSON (the shape Ollama gives without streaming)" },
+        { name: "pull", help: "pull the model first if the target does not have it (on a terminal you are asked)" },
+        { name: "verbose", help: "after the answer, print Ollama's timings: durations, token counts, eval rates" },
+        { name: "format", value: "json|SCHEMA", help: "ask the model to answer in JSON (or to a JSON schema), as ollama run --format does" },
+        { name: "think", value: "LEVEL", optional: true, help: `thinking: --think, or --think=${THINK_LEVELS.slice(1).join("|")}` },
+        { name: "hidethinking", help: "do not show a thinking model's thinking" },
+        { name: "keepalive", value: "DURATION", help: "how long the model stays loaded after the answer (5m, 1h, -1: forever)" },
+        { name: "nowordwrap", help: "do not wrap words at the terminal's edge" },
+        {
+          ...JSON_FLAG,
+          help: "print foreman's final reply as JSON (the shape Ollama gives without streaming) instead of the text;\n--format json instead asks the model to write JSON, and prints the text it writes",
+        },
         ...CONNECTION_FLAGS,
       ],
       footer: `Examples:
@@ -105,12 +119,13 @@ Ctrl-C stops an answer and aborts it at the target).`,
   foreman run llama3.2 "Why is the sky blue?"
   git diff | foreman run qwen2.5-coder "Write a commit message for this diff"
   foreman run llama3.2 --job "Summarise War and Peace"   # as a durable job
+  foreman run qwen3 --think=low --verbose "What is 17 * 23?"
 
 Exit codes:
   0  ok: the answer came in full (the chat: it ended with /bye or Ctrl-D)
   1  the answer failed, or was stopped with Ctrl-C; with --job: the job failed or was canceled
   2  usage error
-  3  HTTP error from foreman (an unknown model is a 404), or foreman could not be reached
+  3  HTTP error from foreman (a model the target does not have: not pulled), or foreman could not be reached
   4  with --job --timeout: timed out waiting (the job is still there; it was not canceled)`,
       run: async () => (await import("./run.ts")).run,
     },
@@ -128,8 +143,38 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
       footer: "Exit codes:\n  0  ok (--watch: stopped with Ctrl-C)\n  2  usage error\n  3  HTTP error from foreman, or foreman could not be reached",
       run: async () => (await import("./status.ts")).status,
     },
-    targetListing("models", "the target's models (like ollama list)", "/api/tags", "The target's models, from GET /api/tags through foreman, as `ollama list` shows them: NAME, ID,\nSIZE, MODIFIED. A PREFIX keeps the models whose name starts with it."),
+    targetListing("models", "the target's models (like ollama list)", "/api/tags", "The target's models, from GET /api/tags through foreman, as `ollama list` shows them: NAME, ID,\nSIZE, MODIFIED. A PREFIX keeps the models whose name starts with it.", ["list", "ls"]),
     targetListing("ps", "the models resident on the target, and until when (like ollama ps)", "/api/ps", "The models loaded on the target, from GET /api/ps through foreman, as `ollama ps` shows them:\nNAME, ID, SIZE, PROCESSOR, CONTEXT, UNTIL."),
+    {
+      name: "show",
+      summary: "a model's details: architecture, parameters, context, capabilities (like ollama show)",
+      args: "MODEL",
+      arity: [1, 1],
+      about: "The model's details from POST /api/show through foreman, in the sections `ollama show` prints.",
+      flags: [{ ...JSON_FLAG, help: "print the target's /api/show reply" }, ...CONNECTION_FLAGS],
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).show,
+    },
+    {
+      name: "stop",
+      summary: "unload models from the target now (like ollama stop)",
+      args: "MODEL...",
+      arity: [1, Infinity],
+      about: "Unloads each model from the target at once, as `ollama stop` does (a generate with keep_alive 0,\nwhich foreman sends straight to the target, beside whatever the worker runs).",
+      flags: CONNECTION_FLAGS,
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).stop,
+    },
+    {
+      name: "rm",
+      summary: "delete models from the target (like ollama rm)",
+      args: "MODEL...",
+      arity: [1, Infinity],
+      about: "Deletes each model from the target (DELETE /api/delete through foreman), unloading it first, as\n`ollama rm` does.",
+      flags: CONNECTION_FLAGS,
+      footer: MODEL_EXITS,
+      run: async () => (await import("./models.ts")).rm,
+    },
     {
       name: "jobs",
       summary: "submit, list, watch, wait for and cancel async jobs",
@@ -156,6 +201,7 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
           ],
         }),
         jobCommand("get", {
+          aliases: ["show"],
           summary: "show a job",
           args: "ID",
           arity: [1, 1],
@@ -167,7 +213,7 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
             { name: "lane", value: "L", help: "async (default): jobs; interactive: passthrough requests, the waiting ones with their position and request id", complete: LANE_NAMES },
             { name: "status", value: "S", help: `only jobs in this state (${JOB_STATES.join(", ")})`, complete: JOB_STATES },
             { name: "model", value: "M", help: "only jobs for this model" },
-            { name: "limit", value: "N", help: "jobs per page (default 50, at most 500)" },
+            { name: "limit", value: "N", help: `jobs per page (default 50, at most ${MAX_PAGE})` },
             { name: "cursor", value: "C", help: "the next page (the cursor the previous page printed)" },
           ],
         }),
@@ -254,6 +300,7 @@ Or for good:
   foreman completion fish > ~/.config/fish/completions/foreman.fish`,
       run: async () => completion,
     },
+    { name: "version", summary: "print the version (as --version)", run: async () => (invocation) => root({ ...invocation, values: { version: true } }) },
     { name: "help", summary: "show the help of a command", args: "[COMMAND...]", arity: [0, 3], run: async () => help },
   ],
 };

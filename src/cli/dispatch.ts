@@ -1,7 +1,9 @@
 // Runs what the arguments name in the command table: the usage for --help (and for a group
 // named without its command), one line and exit 2 for a usage mistake, else the command's
-// handler — and any error it throws as one line and the exit code ADR 0009 gives it.
+// handler — and any error it throws as one line and the exit code ADR 0009 gives it. A
+// mistyped command gets the closest one as a suggestion.
 import { describeError, EXIT, UsageError } from "./exit-codes.ts";
+import { closest } from "./suggest.ts";
 import { parseFlags, resolve, usage, wantsHelp, type CommandSpec } from "./spec.ts";
 
 export async function runCli(root: CommandSpec, argv: readonly string[]): Promise<number> {
@@ -13,7 +15,10 @@ export async function runCli(root: CommandSpec, argv: readonly string[]): Promis
   }
   try {
     const word = rest[0];
-    if (spec.commands?.length && !spec.arity && word !== undefined && !word.startsWith("-")) throw new UsageError(`unknown command "${word}"`);
+    if (spec.commands?.length && !spec.arity && word !== undefined && !word.startsWith("-")) {
+      const near = closest(word, spec.commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
+      throw new UsageError(`unknown command "${word}"${near ? `; did you mean "${near}"?` : ""}`);
+    }
     if (!spec.run) {
       process.stderr.write(usage(spec, path));
       return EXIT.usage;

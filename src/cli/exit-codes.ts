@@ -27,6 +27,11 @@ export class Stopped extends Failed {
   override readonly name = "Stopped";
 }
 
+/** What the command needs is not there (a model the target lacks): exit 3, as the 404 it is, said in words. */
+export class NotFound extends Error {
+  override readonly name = "NotFound";
+}
+
 /** Pure: the exit code for a finished wait. */
 export function exitCodeOfJob(job: Job): number {
   return job.status === "done" ? EXIT.ok : EXIT.jobEnded;
@@ -37,6 +42,8 @@ export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
   if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
   if (err instanceof JobError || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
+  if (err instanceof NotFound) return { code: EXIT.http, message: err.message };
+  if (err instanceof ForemanHttpError && err.status === 401) return { code: EXIT.http, message: `HTTP 401: ${err.message} — pass --token or set FOREMAN_TOKEN` };
   if (err instanceof ForemanHttpError) return { code: EXIT.http, message: `HTTP ${err.status}: ${err.message}${err.field ? ` (${err.field})` : ""}` };
   // the runtime's own sentence ("Is the computer able to access the url?") is no help here
   if (err instanceof ForemanUnreachableError) return { code: EXIT.http, message: `cannot reach foreman at ${err.url} — is it running? (\`foreman serve\`)` };

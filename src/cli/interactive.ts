@@ -1,13 +1,14 @@
 // `foreman run MODEL` on a terminal with no prompt: a chat that keeps the conversation, as
 // `ollama run` does — a `>>> ` prompt with line editing and history, `"""` for a message of
-// several lines, `/?` for help, `/clear` to forget the conversation, `/bye` or Ctrl-D to quit,
-// Ctrl-C to stop an answer (aborted at the target) or to clear the line being typed.
-import { createInterface } from "node:readline";
-import { ForemanConnectionError, ForemanHttpError } from "../../clients/ts/errors.ts";
+// several lines, a bracketed paste of several lines as one message, `/?` for help, `/clear` to
+// forget the conversation, `/bye` or Ctrl-D to quit, Ctrl-C to stop an answer (aborted at the
+// target) or to clear the line being typed. Lines typed while an answer streams are kept
+// (line-reader.ts) and sent after it.
 import type { ForemanClient } from "../../clients/ts/index.ts";
-import { answer } from "./answer.ts";
+import { answer, type ChatOptions } from "./answer.ts";
 import type { ChatMessage } from "./chat-stream.ts";
 import { describeError, EXIT, Stopped } from "./exit-codes.ts";
+import { openLineReader } from "./line-reader.ts";
 
 export const CHAT_HELP = `Available Commands:
   /clear          Clear session context
@@ -44,75 +45,54 @@ export function readPromptLine(line: string, open: string | null): { action: Lin
   return { action: { kind: "send", text: line }, open: null };
 }
 
-/** One line from the terminal, or null on Ctrl-D. Ctrl-C clears the line (and any `"""` message). */
-function prompt(text: string, history: string[]): Promise<{ line: string } | { interrupted: { typed: boolean } } | null> {
-  // A fresh interface per line: closing it puts the terminal back in cooked mode, so a Ctrl-C
-  // during the answer arrives as SIGINT (answer.ts) instead of as a keystroke nobody reads.
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true, history, historySize: 1000, removeHistoryDuplicates: true });
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (value: { line: string } | { interrupted: { typed: boolean } } | null) => {
-      if (settled) return;
-      settled = true;
-      rl.close();
-      resolve(value);
-    };
-    rl.on("line", (line) => settle({ line }));
-    rl.on("SIGINT", () => settle({ interrupted: { typed: rl.line !== "" } }));
-    rl.on("close", () => settle(null));
-    rl.setPrompt(text);
-    rl.prompt();
-  });
-}
-
-/**
- * Before the first prompt, as `ollama run` does: a model the target does not have, or a
- * foreman that cannot be reached, ends the command now rather than after the first message.
- * Any other answer (a sleeping target's 503) does not: the chat's requests will wait in the queue.
- */
-async function checkModel(client: ForemanClient, model: string): Promise<void> {
-  try {
-    await client.request("POST", "/api/show", { headers: { "content-type": "application/json" }, body: JSON.stringify({ model }) });
-  } catch (err) {
-    if (err instanceof ForemanConnectionError || (err instanceof ForemanHttpError && [401, 403, 404].includes(err.status))) throw err;
-  }
-}
-
-export async function interactiveChat(client: ForemanClient, model: string): Promise<number> {
-  await checkModel(client, model);
-  const history: string[] = [];
+export async function interactiveChat(client: ForemanClient, model: string, options: ChatOptions): Promise<number> {
   let messages: ChatMessage[] = [];
   let open: string | null = null;
+  /** the lines of a bracketed paste so far: sent, with the line Enter ends, as one message */
+  let paste: string | null = null;
   process.stdout.write(`Chatting with ${model} through ${client.baseUrl} (/? for help, /bye to quit)\n`);
-  for (;;) {
-    const input = await prompt(open === null ? ">>> " : "... ", history);
-    if (input === null) {
+  const reader = openLineReader();
+  try {
+    for (;;) {
+      const input = await reader.next(open === null && paste === null ? ">>> " : "... ");
+      if (input.kind === "eof") {
+        process.stdout.write("\n");
+        return EXIT.ok;
+      }
+      if (input.kind === "interrupt") {
+        process.stdout.write(open === null && paste === null && !input.typed ? "\nUse Ctrl + d or /bye to exit.\n" : "\n");
+        open = null;
+        paste = null;
+        continue;
+      }
+      if (input.pasted) {
+        paste = `${paste ?? ""}${input.line}\n`;
+        continue;
+      }
+      const line = paste === null ? input.line : `${paste}${input.line}`;
+      paste = null;
+      const next = readPromptLine(line, open);
+      open = next.open;
+      const { action } = next;
+      if (action.kind === "quit") return EXIT.ok;
+      if (action.kind === "say") process.stdout.write(action.text);
+      if (action.kind === "clear") {
+        messages = [];
+        process.stdout.write("Cleared session context\n");
+      }
+      if (action.kind !== "send") continue;
+      const asked: ChatMessage[] = [...messages, { role: "user", content: action.text }];
+      reader.hold();
+      try {
+        const reply = await answer(client, { ...options.request, model, messages: asked }, options.answer);
+        // the conversation keeps only turns that were answered in full
+        messages = [...asked, { role: reply.message.role, content: reply.message.content }];
+      } catch (err) {
+        if (!(err instanceof Stopped)) process.stdout.write(`error: ${describeError(err).message}\n`);
+      }
       process.stdout.write("\n");
-      return EXIT.ok;
     }
-    if ("interrupted" in input) {
-      process.stdout.write(open === null && !input.interrupted.typed ? "\nUse Ctrl + d or /bye to exit.\n" : "\n");
-      open = null;
-      continue;
-    }
-    const next = readPromptLine(input.line, open);
-    open = next.open;
-    const { action } = next;
-    if (action.kind === "quit") return EXIT.ok;
-    if (action.kind === "say") process.stdout.write(action.text);
-    if (action.kind === "clear") {
-      messages = [];
-      process.stdout.write("Cleared session context\n");
-    }
-    if (action.kind !== "send") continue;
-    const asked: ChatMessage[] = [...messages, { role: "user", content: action.text }];
-    try {
-      const reply = await answer(client, { model, messages: asked }, { print: true });
-      // the conversation keeps only turns that were answered in full
-      messages = [...asked, { role: reply.message.role, content: reply.message.content }];
-    } catch (err) {
-      if (!(err instanceof Stopped)) process.stdout.write(`error: ${describeError(err).message}\n`);
-    }
-    process.stdout.write("\n");
+  } finally {
+    reader.close();
   }
 }

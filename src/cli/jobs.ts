@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import type { ForemanClient } from "../../clients/ts/index.ts";
 import { jobEndError } from "../../clients/ts/run.ts";
 import type { Job, ListFilter } from "../../clients/ts/types.ts";
+import { MAX_PAGE } from "../contract/page.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
 import { LANE_NAMES } from "../contract/lanes.ts";
 import { JOB_STATES, type JobStatus } from "../contract/states.ts";
@@ -56,7 +57,7 @@ export const get: Handler = async ({ values, positionals: [id] }) => {
 
 export const ls: Handler = async ({ values }) => {
   const limit = str(values.limit);
-  if (limit !== undefined && !/^\d+$/.test(limit)) throw new UsageError("--limit: expected a positive integer");
+  if (limit !== undefined && (!/^[1-9]\d*$/.test(limit) || Number(limit) > MAX_PAGE)) throw new UsageError(`--limit: expected a whole number from 1 to ${MAX_PAGE}`);
   const filter: ListFilter = { lane: oneOf("--lane", values.lane, LANE_NAMES), status: oneOf("--status", values.status, JOB_STATES), model: str(values.model), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
   const page = await clientOf(values).list(filter);
   show(values, page, () => (page.jobs.length ? jobRows(page.jobs, Date.now(), filter.lane) : noJobs(filter)) + (page.next_cursor ? `more: --cursor ${page.next_cursor}\n` : ""));

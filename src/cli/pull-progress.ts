@@ -27,18 +27,21 @@ export interface PullState {
   layers: Readonly<Record<string, { total: number; completed: number }>>;
   error?: string;
   samples: readonly Sample[];
+  /** the highest percentage shown so far: a layer that starts adds to the total, and the percentage must not go back */
+  peak: number;
 }
 
 const MAX_SAMPLES = 10;
 const SAMPLE_EVERY_MS = 1000;
 
-export const initialPull = (model: string): PullState => ({ model, status: "starting", layers: {}, samples: [] });
+export const initialPull = (model: string): PullState => ({ model, status: "starting", layers: {}, samples: [], peak: 0 });
 
 export function applyPullLine(state: PullState, line: PullLine, now: number): PullState {
   if (typeof line.error === "string") return { ...state, error: line.error };
   const next: PullState = { ...state, status: line.status ?? state.status };
   if (line.digest && typeof line.total === "number") {
     next.layers = { ...state.layers, [line.digest]: { total: line.total, completed: line.completed ?? 0 } };
+    next.peak = Math.max(state.peak, fraction(next));
     const last = state.samples.at(-1);
     if (!last || now - last.at > SAMPLE_EVERY_MS) next.samples = [...state.samples, { at: now, bytes: bytes(next).completed }].slice(-MAX_SAMPLES);
   }
@@ -58,11 +61,16 @@ export function bytes(state: PullState): { completed: number; total: number } {
   return { completed, total };
 }
 
-/** 0–100, or null before any layer has a size; 100 once the pull succeeded. */
+/** 0–100 over the layers seen so far. */
+function fraction(state: PullState): number {
+  const { completed, total } = bytes(state);
+  return total > 0 ? Math.floor((completed / total) * 100) : 0;
+}
+
+/** 0–100, or null before any layer has a size; never below what it was; 100 once the pull succeeded. */
 export function percent(state: PullState): number | null {
   if (succeeded(state)) return 100;
-  const { completed, total } = bytes(state);
-  return total > 0 ? Math.floor((completed / total) * 100) : null;
+  return bytes(state).total > 0 ? Math.max(state.peak, fraction(state)) : null;
 }
 
 /** Bytes a second between the first and last sample, over whole seconds as Ollama counts them; 0 when unknown. */
@@ -89,7 +97,9 @@ const STATUS_WIDTH = 23;
 /**
  * One line: `llama3.2   45% ▕████      ▏ 1.0 GB/2.0 GB   12 MB/s   1m23s  pulling dde5aa3fc5ff`.
  * The size, speed and time-left columns have Ollama's fixed widths (13, 10, 8); the bar takes
- * what is left; on a narrow terminal the status, then speed and time, then the bar give way.
+ * what is left. On a narrower terminal, pieces give way in this order: once every byte is there
+ * the empty speed and time columns before the step (so "verifying sha256 digest" and "writing
+ * manifest" stay in view at 80 columns), the step, the time left, then the bar before the speed.
  */
 export function renderBar(state: PullState, layout: BarLayout): string {
   const width = Math.max(1, layout.columns - 1);
@@ -103,20 +113,21 @@ export function renderBar(state: PullState, layout: BarLayout): string {
   const stopped = done || completed >= total;
   const rate = stopped ? 0 : speed(state);
   const size = stopped ? `${humanBytes(total).padStart(6)}${" ".repeat(7)}` : `${humanBytes(completed).padStart(6)}/${humanBytes(total).padStart(6)}`;
-  const timing = rate > 0 ? `  ${humanBytes(rate).padStart(6)}/s  ${shortDuration(((total - completed) / rate) * 1000).padStart(6)}` : " ".repeat(18);
+  const perSecond = rate > 0 ? `  ${humanBytes(rate).padStart(6)}/s` : "";
+  const timing = rate > 0 ? `${perSecond}  ${shortDuration(((total - completed) / rate) * 1000).padStart(6)}` : " ".repeat(18);
+  const step = `  ${fit(status, STATUS_WIDTH)}`;
   const pre = `${name} ${String(pct).padStart(3)}%`;
   const bar = (room: number) => {
     const filled = Math.floor((room * pct) / 100);
     return ` ▕${"█".repeat(filled)}${" ".repeat(room - filled)}▏ `;
   };
-  // the pieces that fit, most important first: the bar and size, then speed and time, then the status
-  for (const [suffix, tail] of [
-    [size + timing, `  ${fit(status, STATUS_WIDTH)}`],
-    [size + timing, ""],
-    [size, ""],
-  ] as const) {
-    const room = width - pre.length - 4 - suffix.length - tail.length;
-    if (room >= 10) return `${pre}${bar(room)}${suffix}${tail}`.trimEnd();
+  // the pieces that fit, most important first
+  const withBar: string[] = [size + timing + step, ...(stopped ? [size + step] : []), size + timing, size + perSecond, size];
+  for (const suffix of withBar) {
+    const room = width - pre.length - 4 - suffix.length;
+    if (room >= 10) return `${pre}${bar(room)}${suffix}`.trimEnd();
+    // narrower than the bar with its speed: the speed without the bar
+    if (suffix === size + perSecond && perSecond && `${pre} ${suffix}`.length <= width) return `${pre} ${suffix}`;
   }
   return fit(`${pre} ${size}`, width).trimEnd();
 }

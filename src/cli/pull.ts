@@ -16,13 +16,13 @@ interface Screen {
   done(): void;
 }
 
-function terminalScreen(nameWidth: number): Screen {
+function terminalScreen(nameWidth: number, out: NodeJS.WriteStream): Screen {
   let last = 0;
   let shown: PullState | undefined;
-  const paint = (state: PullState) => process.stdout.write(`\r${renderBar(state, { columns: process.stdout.columns || 80, nameWidth })}\x1b[K`);
+  const paint = (state: PullState) => out.write(`\r${renderBar(state, { columns: out.columns || 80, nameWidth })}\x1b[K`);
   // a resized terminal gets the bar again at its new width
   const onResize = () => shown && paint(shown);
-  process.stdout.on("resize", onResize);
+  out.on("resize", onResize);
   return {
     draw(_prev, next) {
       shown = next;
@@ -35,18 +35,18 @@ function terminalScreen(nameWidth: number): Screen {
     done() {
       if (shown) paint(shown);
       shown = undefined;
-      process.stdout.write("\n");
+      out.write("\n");
     },
   };
 }
 
-const plainScreen: Screen = {
+const plainScreen = (out: NodeJS.WriteStream): Screen => ({
   draw(prev, next) {
     const line = plainLine(prev, next);
-    if (line) process.stdout.write(`${line}\n`);
+    if (line) out.write(`${line}\n`);
   },
   done() {},
-};
+});
 
 /** Streams one pull; resolves with the model's final state. Connection problems and refused tokens throw. */
 async function pullOne(baseUrl: string, token: string | undefined, model: string, screen: Screen): Promise<PullState> {
@@ -81,16 +81,24 @@ async function pullOne(baseUrl: string, token: string | undefined, model: string
   return state;
 }
 
-export const pull: Handler = async ({ values, positionals }) => {
-  const target = str(values.target);
-  const { baseUrl, token } = target ? { baseUrl: target.replace(/\/+$/, ""), token: str(values.token) } : connection(values);
-  const screen = process.stdout.isTTY === true ? terminalScreen(Math.max(...positionals.map((m) => m.length))) : plainScreen;
+/**
+ * Pulls each model in turn, its progress on `out` (stdout for `pull`; stderr when `run` pulls,
+ * so the answer alone is on stdout); says on stderr why each failed one failed, and returns how many did.
+ */
+export async function pullModels(baseUrl: string, token: string | undefined, models: readonly string[], out: NodeJS.WriteStream = process.stdout): Promise<number> {
+  const screen = out.isTTY === true ? terminalScreen(Math.max(...models.map((m) => m.length)), out) : plainScreen(out);
   let failed = 0;
-  for (const model of positionals) {
+  for (const model of models) {
     const state = await pullOne(baseUrl, token, model, screen);
     if (succeeded(state)) continue;
     failed++;
     console.error(`foreman pull: ${model}: ${state.error}`);
   }
-  return failed ? EXIT.jobEnded : EXIT.ok;
+  return failed;
+}
+
+export const pull: Handler = async ({ values, positionals }) => {
+  const target = str(values.target);
+  const { baseUrl, token } = target ? { baseUrl: target.replace(/\/+$/, ""), token: str(values.token) } : connection(values);
+  return (await pullModels(baseUrl, token, positionals)) ? EXIT.jobEnded : EXIT.ok;
 };

@@ -12,6 +12,8 @@ export interface FlagSpec {
   readonly short?: string;
   /** the value's placeholder in the usage text; a flag without one is a switch */
   readonly value?: string;
+  /** the value is optional: written alone the flag is `true`, a value comes only after `=` (`--think`, `--think=low`) */
+  readonly optional?: boolean;
   /** may be given several times; the values are collected in order */
   readonly multiple?: boolean;
   readonly help: string;
@@ -33,6 +35,8 @@ export type Handler = (invocation: Invocation) => Promise<number>;
 
 export interface CommandSpec {
   readonly name: string;
+  /** other names that run it (Ollama's: `list`/`ls` for `models`) */
+  readonly aliases?: readonly string[];
   /** one line, shown in the parent's list of commands */
   readonly summary: string;
   /** the positionals in the usage line, e.g. "MODEL [PROMPT...]" */
@@ -62,7 +66,7 @@ export function resolve(root: CommandSpec, argv: readonly string[]): { spec: Com
   const path: string[] = [];
   let i = 0;
   for (; i < argv.length; i++) {
-    const sub = spec.commands?.find((c) => c.name === argv[i]);
+    const sub = spec.commands?.find((c) => c.name === argv[i] || c.aliases?.includes(argv[i]!));
     if (!sub) break;
     spec = sub;
     path.push(sub.name);
@@ -103,7 +107,7 @@ export function parseFlags(spec: CommandSpec, args: readonly string[]): { values
     const written = eq === -1 ? arg : arg.slice(0, eq);
     const flag = written.startsWith("--") ? flags.find((f) => f.name === written.slice(2)) : flags.find((f) => f.short !== undefined && f.short === written.slice(1));
     if (!flag) throw new UsageError(`unknown flag ${written}`);
-    if (!flag.value) {
+    if (!flag.value || (flag.optional && eq === -1)) {
       if (eq !== -1) throw new UsageError(`${written} takes no value`);
       values[flag.name] = true;
       continue;
@@ -119,7 +123,7 @@ export function parseFlags(spec: CommandSpec, args: readonly string[]): { values
   return { values, positionals };
 }
 
-const flagLabel = (f: FlagSpec) => `${f.short ? `-${f.short}, ` : ""}--${f.name}${f.value ? ` ${f.value}` : ""}`;
+const flagLabel = (f: FlagSpec) => `${f.short ? `-${f.short}, ` : ""}--${f.name}${f.value ? (f.optional ? `[=${f.value}]` : ` ${f.value}`) : ""}`;
 
 /** Rows of two columns, the first padded to the widest (up to `cap`; longer ones get their own line). */
 function columns(rows: readonly (readonly [string, string])[], cap = 26): string {
@@ -136,7 +140,7 @@ export function usage(spec: CommandSpec, path: readonly string[]): string {
   if (spec.about) parts.push(spec.about.trim());
   else parts.push(spec.summary);
   if (spec.commands?.length) {
-    parts.push(`Commands:\n${columns(spec.commands.map((c) => [c.name, c.summary]), 14)}\n\nRun \`${name} COMMAND --help\` for a command's options.`);
+    parts.push(`Commands:\n${columns(spec.commands.map((c) => [[c.name, ...(c.aliases ?? [])].join(", "), c.summary]), 16)}\n\nRun \`${name} COMMAND --help\` for a command's options.`);
   }
   parts.push(`Options:\n${columns(flagsOf(spec).map((f) => [flagLabel(f), f.help]))}`);
   if (spec.footer) parts.push(spec.footer.trim());

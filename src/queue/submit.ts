@@ -39,13 +39,12 @@ const METADATA_MAX_BYTES = 16 * 1024;
  * Checks what the envelope's schema cannot: sizes, and where the webhook is. The request
  * itself is checked against its endpoint by `requestFor`, after the webhook URL.
  */
-export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null; webhookField: string } {
+export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null } {
   const endpoint = sub.endpoint ?? "/api/chat";
   if (sub.metadata && JSON.stringify(sub.metadata).length > METADATA_MAX_BYTES) throw new HttpError(413, `/metadata: larger than ${METADATA_MAX_BYTES} bytes`, "/metadata");
   let webhook: WebhookTarget | null = null;
   if (sub.webhook !== undefined) webhook = typeof sub.webhook === "string" ? { url: sub.webhook, events: null } : { url: sub.webhook.url, events: sub.webhook.events ?? null };
-  const webhookField = typeof sub.webhook === "string" ? "/webhook" : "/webhook/url";
-  return { endpoint, webhook, webhookField };
+  return { endpoint, webhook };
 }
 
 /**
@@ -107,7 +106,8 @@ export class Submitter {
   async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null, requestId: string | null = null): Promise<Accepted> {
     const n = normalize(sub);
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
-    if (refused) throw new HttpError(400, `${n.webhookField}: ${refused}`, n.webhookField);
+    // one pointer for every refusal of the webhook, whichever of its two forms was sent (as the schema's)
+    if (refused) throw new HttpError(400, `/webhook: ${refused}`, "/webhook");
     const { model, request, load } = requestFor(n.endpoint, sub.request);
     const input: EnqueueInput = {
       lane: ASYNC,

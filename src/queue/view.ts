@@ -2,6 +2,7 @@
 // from the stored record.
 import { Type, type Static } from "@sinclair/typebox";
 import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
+import { MAX_PAGE } from "../contract/page.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { ASYNC, INTERACTIVE, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
@@ -78,7 +79,6 @@ export const JobProgressSchema = Type.Object({
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 
-const MAX_PAGE = 500;
 
 /** The lane a GET /jobs filter names (async when it names none). */
 export const laneOf = (name: LaneName | undefined): Lane => LANES[name ?? "async"];

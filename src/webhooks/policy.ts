@@ -19,7 +19,12 @@ export interface AllowList {
   /** Host names, lower case, without a trailing dot. */
   names: ReadonlySet<string>;
   nets: readonly Net[];
+  /** `*` is listed: every host the default policy allows stays allowed; the other entries only open more */
+  any: boolean;
 }
+
+/** What rule 5 says of a host a list leaves out: that the list replaced the default policy, and how to keep it. */
+export const NOT_LISTED = "is not in FOREMAN_WEBHOOK_ALLOW (a list replaces the default policy: only what it names is allowed; add * to keep every other host too, e.g. FOREMAN_WEBHOOK_ALLOW=*,127.0.0.1)";
 
 /**
  * Addresses refused unless the allow list names them. Private LAN ranges (10/8, 172.16/12,
@@ -96,13 +101,18 @@ function canonicalName(host: string): string {
 }
 
 /**
- * Parses FOREMAN_WEBHOOK_ALLOW: comma-separated host names, IP addresses and CIDRs.
- * Returns the list, or what is wrong with it.
+ * Parses FOREMAN_WEBHOOK_ALLOW: comma-separated host names, IP addresses and CIDRs, and `*`
+ * (the default policy kept, the others added to it). Returns the list, or what is wrong with it.
  */
 export function parseAllowList(text: string): AllowList | string {
   const names = new Set<string>();
   const nets: Net[] = [];
+  let any = false;
   for (const entry of text.split(",").map((e) => e.trim()).filter(Boolean)) {
+    if (entry === "*") {
+      any = true;
+      continue;
+    }
     const net = parseNet(entry);
     if (net) {
       nets.push(net);
@@ -114,13 +124,13 @@ export function parseAllowList(text: string): AllowList | string {
     } catch {
       // not a host: reported below
     }
-    if (!url || url.port !== "" || !/^[a-z0-9_.-]+$|^\[/.test(url.hostname)) return `"${entry}" is not a host name, an IP address or a CIDR`;
+    if (!url || url.port !== "" || !/^[a-z0-9_.-]+$|^\[/.test(url.hostname)) return `"${entry}" is not a host name, an IP address, a CIDR or *`;
     // the URL parser canonicalises hosts (0x7f.1 is 127.0.0.1), so entries match URLs as parsed
     const ip = parseNet(url.hostname);
     if (ip) nets.push(ip);
     else names.add(canonicalName(url.hostname));
   }
-  return { names, nets };
+  return { names, nets, any };
 }
 
 type ParsedUrl = { ok: true; url: URL; host: string; address: string | null } | { ok: false; reason: string };
@@ -154,11 +164,11 @@ export function judgeAddresses(host: string, addresses: readonly string[] | null
   const bad = ips?.find((a) => a.ip === null);
   if (bad) return `webhook host ${host} resolved to "${bad.text}", which is not an IP address`;
   if (ips?.length === 0) return `webhook host ${host} has no address`;
-  // 5. an allow list narrows: the host is listed by name, or every address lies in a listed address or CIDR
-  if (allow.names.size + allow.nets.length > 0) {
+  // 5. an allow list without * narrows: the host is listed by name, or every address lies in a listed address or CIDR
+  if (!allow.any && allow.names.size + allow.nets.length > 0) {
     const named = allow.names.has(canonicalName(host));
     const listed = ips !== undefined && ips.every((a) => allow.nets.some((net) => contains(net, a.ip!)));
-    if (!named && !listed) return `webhook host ${host} is not in FOREMAN_WEBHOOK_ALLOW`;
+    if (!named && !listed) return `webhook host ${host} ${NOT_LISTED}`;
   }
   // 6. loopback, link-local, unspecified, multicast and cloud metadata addresses are refused
   //    unless an allow-list entry lying inside that same range names them (127.0.0.1 opens

@@ -57,7 +57,10 @@ describe.skipIf(!bash)("bash", () => {
     [["jobs", "ls", "--status", "c"], ["canceled"]],
     [["completion", ""], ["bash", "zsh", "fish", "--help", "-h"]],
     [["--log-level", "w"], ["warn"]],
-    [["s"], ["serve", "status", "sim"]],
+    [["s"], ["serve", "status", "show", "stop", "sim"]],
+    // an alias leads to its command's flags
+    [["ls", "--j"], ["--json"]],
+    [["jobs", "show", "--wa"], ["--wait"]],
     [["jobs", "watch", "--js"], ["--json"]],
     [["backup", "--db", "package.j"], ["package.json"]],
   ])("foreman %p<TAB> offers %p", async (words, offered) => {

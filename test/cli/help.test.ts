@@ -67,7 +67,8 @@ describe("--help", () => {
   test("help COMMAND is COMMAND --help; the general help lists every command", async () => {
     expect((await foreman(["help", "jobs", "ls"])).stdout).toBe((await foreman(["jobs", "ls", "--help"])).stdout);
     const general = await foreman(["--help"]);
-    for (const c of COMMANDS.commands!) expect(general.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[()|.?*+[\]\\^$]/g, "\\$&")}$`, "m"));
+    // a command's aliases beside its name: "models, list, ls"
+    for (const c of COMMANDS.commands!) expect(general.stdout).toMatch(new RegExp(`^  ${[c.name, ...(c.aliases ?? [])].join(", ")} +${c.summary.replace(/[()|.?*+[\]\\^$]/g, "\\$&")}$`, "m"));
   });
 });
 

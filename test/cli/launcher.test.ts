@@ -89,6 +89,24 @@ describe.skipIf(!node || !npm)("npx and npm start", () => {
     expect(code).toBe(0);
   });
 
+  test.skipIf(!TMUX)("Ctrl-C under npx keeps foreman's exit code (1: the answer was stopped) and the rest of the command line runs", async () => {
+    const slow = await startStack({ sim: { tokenDelayMs: 200, responseTokens: 60 } });
+    const term = await openTerminal(["bash", "-c", `${npm} exec --offline --yes -- foreman run llama3.2 'a long story' --url ${slow.url}; echo "[npx $?]"; echo then the rest`], {
+      env: env({ npm_config_update_notifier: "false" }),
+      cwd: root,
+    });
+    try {
+      await term.waitForScreen((s) => s.trim().split(" ").length > 3, "the answer to start");
+      await term.press("C-c");
+      const screen = await term.waitForScreen((s) => s.includes("then the rest"), "the rest of the command line");
+      expect(screen).toContain("foreman run: stopped: the answer was canceled at the target\n[npx 1]\nthen the rest");
+      expect(await term.exitCode()).toBe(0);
+    } finally {
+      await term.stop();
+      await slow.stop();
+    }
+  });
+
   test("npm start -- jobs ls passes its arguments through", async () => {
     const proc = Bun.spawn([npm!, "start", "--silent", "--", "jobs", "ls", "--url", stack.url, "--model", "y"], { env: env({ npm_config_update_notifier: "false" }), cwd: root, stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);

@@ -63,7 +63,7 @@ describe.skipIf(!TMUX)("foreman pull on a terminal", () => {
     try {
       // mid-pull: Ollama's speed and time left
       const running = await term.waitForScreen((s) => /▏ +[\d.]+ [KMG]?B\/ *[\d.]+ [KMG]?B +[\d.]+ [KMG]?B\/s +\d+(s|m\d+s)  pulling [0-9a-f]{12}$/m.test(s), "a bar with its speed and time left");
-      expect(running.split("\n")[0]).toStartWith("phi3              ");
+      expect(running.split("\n")[0]).toMatch(/^phi3 {13,14}\d+% /);
       expect(await term.exitCode(30_000)).toBe(1);
       const lines = (await term.screen()).split("\n");
       expect(lines[0]).toMatch(/^phi3 {13}100% ▕█+▏ +2\.2 GB {20,}success$/);
@@ -77,6 +77,25 @@ describe.skipIf(!TMUX)("foreman pull on a terminal", () => {
       expect(lines[4]).toBe("[exit 1]");
     } finally {
       await term.stop();
+      await slow.stop();
+    }
+  }, 60_000);
+
+  test("at 80 columns the steps after the download are in view (not a bar that looks like a hang); at 40 the speed stays", async () => {
+    const slow = await startSimulator({ port: 0, tokenDelayMs: 700 });
+    const wide = await openTerminal([BUN, MAIN, "pull", "llama3.1", "--target", slow.url], { cols: 80, rows: 10 });
+    const narrow = await openTerminal([BUN, MAIN, "pull", "gemma2:2b", "--target", slow.url], { cols: 40, rows: 10 });
+    try {
+      await narrow.waitForScreen((s) => /^gemma2:2b +\d+% +[\d.]+ [KMG]?B\/ *[\d.]+ [KMG]?B +[\d.]+ [KMG]?B\/s$/m.test(s), "the speed at 40 columns");
+      for (const step of ["verifying sha256 digest", "writing manifest"]) {
+        const screen = await wide.waitForScreen((s) => s.includes(step), `"${step}" on the bar`);
+        expect(screen.split("\n")[0]).toMatch(new RegExp(`^llama3\\.1 100% ▕█+▏ +[\\d.]+ GB +${step}$`));
+      }
+      expect(await wide.exitCode(30_000)).toBe(0);
+      expect(await narrow.exitCode(30_000)).toBe(0);
+    } finally {
+      await wide.stop();
+      await narrow.stop();
       await slow.stop();
     }
   }, 60_000);

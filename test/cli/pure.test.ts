@@ -3,6 +3,10 @@ import { ForemanConnectionError, ForemanHttpError, JobFailedError, JobTimeoutErr
 import type { Job } from "foreman/client";
 import { describeError, EXIT, UsageError } from "../../src/cli/exit-codes.ts";
 import { artifactText, jobRows, noJobs, stateLine, table } from "../../src/cli/format.ts";
+import { initialInput, splitInput } from "../../src/cli/line-reader.ts";
+import { goDuration, initialWrap, thinkingFrame, verboseSummary, wrapText } from "../../src/cli/answer-text.ts";
+import { chatOptions, missingModel } from "../../src/cli/run.ts";
+import { clock, stoppedMessage, waitingLine } from "../../src/cli/answer.ts";
 import { applyPullLine, initialPull, percent, plainLine, renderBar, speed, type PullLine } from "../../src/cli/pull-progress.ts";
 import { buildSubmission } from "../../src/cli/submission.ts";
 
@@ -155,9 +159,33 @@ describe("pull progress", () => {
         expect(renderBar({ ...state, model: "nomic-embed-text" }, { columns, nameWidth: 16 }).length).toBeLessThan(columns);
       }
     }
-    // narrow: the step goes first, then speed and time; the bar stays
+    // narrow: the step goes first, then the time left, then the bar — the speed stays
     expect(renderBar(pulling, { columns: 60, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB  100 MB\/s     10s$/);
-    expect(renderBar(pulling, { columns: 40, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB$/);
+    expect(renderBar(pulling, { columns: 50, nameWidth: 1 })).toMatch(/^m  50% ▕█+ +▏   1 GB\/  2 GB  100 MB\/s$/);
+    expect(renderBar({ ...pulling, model: "llama3.2" }, { columns: 40, nameWidth: 8 })).toBe("llama3.2  50%   1 GB/  2 GB  100 MB/s");
+    expect(renderBar({ ...pulling, model: "llama3.2" }, { columns: 30, nameWidth: 8 })).toBe("llama3.2  50%   1 GB/  2 GB");
+  });
+
+  test("at 80 columns the steps after the download stay in view: verifying, writing manifest", () => {
+    const downloaded = fold([...steps.slice(0, 4), { status: "verifying sha256 digest" }]).at(-1)!;
+    const writing = applyPullLine(downloaded, { status: "writing manifest" }, 10_000);
+    for (const [state, step] of [[downloaded, "verifying sha256 digest"], [writing, "writing manifest"]] as const) {
+      const line = renderBar({ ...state, model: "llama3.2" }, { columns: 80, nameWidth: 8 });
+      expect(line).toMatch(new RegExp(`^llama3\\.2 100% ▕█+▏   1 KB {9}${step}$`));
+      expect(line.length).toBeLessThan(80);
+    }
+  });
+
+  test("a model's percentage never goes down when a new layer starts", () => {
+    const layers = fold([
+      { status: "pulling aaa", digest: "sha256:aaa", total: 1000, completed: 900 },
+      { status: "pulling bbb", digest: "sha256:bbb", total: 9000, completed: 0 },
+      { status: "pulling bbb", digest: "sha256:bbb", total: 9000, completed: 4000 },
+      { status: "pulling bbb", digest: "sha256:bbb", total: 9000, completed: 9000 },
+    ]);
+    expect(layers.map(percent)).toEqual([null, 90, 90, 90, 99]);
+    const shown = layers.slice(1).map((state) => Number(/(\d+)%/.exec(renderBar(state, layout))![1]));
+    expect(shown).toEqual([...shown].sort((a, b) => a - b));
   });
 
   test("done: the total alone, no speed; before any size: the step; a failure says failed, not the message", () => {
@@ -173,5 +201,118 @@ describe("pull progress", () => {
     expect(plainLine(a, applyPullLine(a, { status: "pulling aaa", digest: "d", total: 100, completed: 30 }, 1))).toBe("m: pulling aaa (30%)");
     expect(plainLine(a, applyPullLine(a, { status: "verifying sha256 digest" }, 1))).toBe("m: verifying sha256 digest (10%)");
     expect(plainLine(a, applyPullLine(a, { error: "nope" }, 1))).toBeNull();
+  });
+});
+
+describe("the chat's keystrokes (line-reader.ts)", () => {
+  const split = (chunks: string[]) => {
+    let state = initialInput;
+    let text = "";
+    const pasted: boolean[] = [];
+    for (const chunk of chunks) {
+      const r = splitInput(state, chunk);
+      state = r.state;
+      text += r.text;
+      pasted.push(...r.pasted);
+    }
+    return { text, pasted, state };
+  };
+
+  test("every line end is one \\r for readline; a \\r\\n is one end, even cut between chunks", () => {
+    expect(split(["a\rb\nc\r\nd"])).toMatchObject({ text: "a\rb\rc\rd", pasted: [false, false, false] });
+    expect(split(["a\r", "\nb\r"])).toMatchObject({ text: "a\rb\r", pasted: [false, false] });
+  });
+
+  test("the line ends inside a bracketed paste are marked pasted; the markers go, even cut between chunks", () => {
+    expect(split(["\x1b[200~one\ntwo\x1b[201~\r"])).toMatchObject({ text: "one\rtwo\r", pasted: [true, false] });
+    expect(split(["\x1b[20", "0~one\r\ntwo\r", "\nthree\x1b[2", "01~\r"])).toMatchObject({ text: "one\rtwo\rthree\r", pasted: [true, true, false], state: { pasting: false } });
+  });
+});
+
+describe("an answer as ollama run writes it (answer-text.ts)", () => {
+  test("Go's duration notation", () => {
+    expect([0, 999, 1_500, 45_200_000, 1_234_567_891, 123_500_000_000, 3_723_000_000_000].map(goDuration)).toEqual(["0s", "999ns", "1.5µs", "45.2ms", "1.234567891s", "2m3.5s", "1h2m3s"]);
+  });
+
+  test("--verbose's lines, as Ollama's Metrics.Summary prints them", () => {
+    expect(verboseSummary({ total_duration: 2_000_000_000, load_duration: 5_000_000, prompt_eval_count: 12, prompt_eval_duration: 40_000_000, eval_count: 30, eval_duration: 1_500_000_000 })).toBe(
+      [
+        "total duration:       2s",
+        "load duration:        5ms",
+        "prompt eval count:    12 token(s)",
+        "prompt eval duration: 40ms",
+        "prompt eval rate:     300.00 tokens/s",
+        "eval count:           30 token(s)",
+        "eval duration:        1.5s",
+        "eval rate:            20.00 tokens/s",
+        "",
+      ].join("\n"),
+    );
+    expect(verboseSummary({})).toBe("");
+  });
+
+  test("words wrap before the edge (five columns free), across pieces, never cut unless longer than a line", () => {
+    const stream = (pieces: string[], width: number) => {
+      let state = initialWrap;
+      let out = "";
+      for (const piece of pieces) {
+        const r = wrapText(state, piece, width);
+        state = r.state;
+        out += r.out;
+      }
+      return out + wrapText(state, "", width, true).out;
+    };
+    const text = "the quick brown fox jumps over the lazy dog and keeps running far away";
+    const wrapped = stream(text.match(/.{1,7}/g)!, 25);
+    for (const line of wrapped.split("\n")) expect(line.length).toBeLessThanOrEqual(20);
+    expect(wrapped.replace(/ ?\n/g, " ")).toBe(text);
+    expect(stream(["line one\nline two"], 80)).toBe("line one\nline two");
+    const long = stream(["x".repeat(50)], 25);
+    expect(long.replaceAll("\n", "")).toBe("x".repeat(50));
+  });
+
+  test("the thinking frame: Ollama's words, grey on a terminal", () => {
+    expect(thinkingFrame(false)).toEqual({ open: "Thinking...\n", close: "...done thinking.\n\n" });
+    expect(thinkingFrame(true).open).toContain("Thinking...\n");
+    expect(thinkingFrame(true).close).toEndWith("\x1b[0m");
+  });
+});
+
+describe("foreman run's flags and messages", () => {
+  const tty = { stdin: true, stdout: true };
+  const pipe = { stdin: false, stdout: false };
+  test("the flags Ollama's run takes become the request's fields", () => {
+    expect(chatOptions({ format: "json", think: true, keepalive: "5m" }, tty).request).toEqual({ format: "json", think: true, keep_alive: "5m" });
+    expect(chatOptions({ format: '{"type":"object"}', think: "high" }, tty).request).toEqual({ format: { type: "object" }, think: "high" });
+    expect(chatOptions({ think: "false" }, tty).request).toEqual({ think: false });
+    expect(chatOptions({ keepalive: "-1" }, tty).request).toEqual({ keep_alive: -1 });
+    expect(chatOptions({ keepalive: "1h30m" }, tty).request).toEqual({ keep_alive: "1h30m" });
+    expect(chatOptions({}, tty).request).toEqual({});
+    for (const bad of [{ format: "yaml" }, { format: "[1]" }, { think: "loud" }, { keepalive: "soon" }]) expect(() => chatOptions(bad, tty)).toThrow(UsageError);
+  });
+
+  test("what is shown: thinking on a terminal (or asked for), wrap on a terminal, timings with --verbose", () => {
+    expect(chatOptions({}, tty).answer).toEqual({ print: true, thinking: true, wrap: true, verbose: false });
+    expect(chatOptions({}, pipe).answer).toEqual({ print: true, thinking: false, wrap: false, verbose: false });
+    expect(chatOptions({ think: true }, pipe).answer.thinking).toBe(true);
+    expect(chatOptions({ think: "false" }, pipe).answer.thinking).toBe(false);
+    expect(chatOptions({ hidethinking: true, think: true }, tty).answer.thinking).toBe(false);
+    expect(chatOptions({ nowordwrap: true, verbose: true }, tty).answer).toMatchObject({ wrap: false, verbose: true });
+    expect(chatOptions({ json: true }, tty).answer).toMatchObject({ print: false, wrap: false });
+  });
+
+  test("a missing model is named once, as typed, with the closest installed name", () => {
+    expect(missingModel("lama3.2", ["llama3.2:latest", "mistral:latest"])).toBe('model "lama3.2" not found; did you mean "llama3.2"? (to get it: foreman pull lama3.2, or run with --pull)');
+    expect(missingModel("phi3", ["llama3.2:latest"])).toBe('model "phi3" not found (to get it: foreman pull phi3, or run with --pull)');
+  });
+
+  test("the waiting line while the target is down, and what a Ctrl-C did", () => {
+    const since = Date.parse("2026-12-01T10:00:00Z");
+    const line = waitingLine({ up: false, since: new Date(since).toISOString(), url: "http://mac.lan:11434" }, since + 95_000);
+    expect(line).toBe(`waiting for the target (http://mac.lan:11434): down since ${clock(since)} (1m35s); the request waits in foreman's queue until it answers — Ctrl-C gives up`);
+    expect(waitingLine({ up: true, since: new Date(since).toISOString(), url: "x" }, since)).toBeNull();
+    expect(stoppedMessage(true, null)).toBe("stopped: the answer was canceled at the target");
+    expect(stoppedMessage(false, new Date(since).toISOString())).toBe(`stopped: the request left foreman's queue; it never reached the target (down since ${clock(since)})`);
+    expect(stoppedMessage(false, null)).not.toContain("at the target");
   });
 });

@@ -14,6 +14,8 @@ let sessions = 0;
 export interface Terminal {
   /** Types text literally (no key names). */
   type(text: string): Promise<void>;
+  /** Pastes text as a terminal does: bracketed (marked as a paste) when the program asked for it, newlines as Enter. */
+  paste(text: string): Promise<void>;
   /** Presses keys by tmux name: "Enter", "C-c", "C-d", "Tab", "Up". */
   press(...keys: string[]): Promise<void>;
   /** The visible screen, wrapped lines joined, trailing blanks dropped. */
@@ -62,6 +64,10 @@ export async function openTerminal(argv: readonly string[], options: { env?: Rec
   return {
     type: async (text) => void (await tmux("send-keys", "-t", "t", "-l", "--", text)),
     press: async (...keys) => void (await tmux("send-keys", "-t", "t", ...keys)),
+    async paste(text) {
+      await tmux("set-buffer", "-b", "p", "--", text);
+      await tmux("paste-buffer", "-p", "-d", "-b", "p", "-t", "t");
+    },
     screen,
     waitForScreen,
     async exitCode(timeoutMs) {

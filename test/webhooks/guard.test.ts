@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { startForeman, StartupError } from "../../src/server.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { pin, pinnedRequest, WebhookGuard, type Resolver } from "../../src/webhooks/guard.ts";
-import { parseAllowList, type AllowList } from "../../src/webhooks/policy.ts";
+import { NOT_LISTED, parseAllowList, type AllowList } from "../../src/webhooks/policy.ts";
 import { startStack, tempDir, testConfig, waitFor, type Stack, type StackOptions } from "../harness.ts";
 import { chatRequest, getJob, postJob } from "../harness.ts";
 import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
@@ -45,17 +45,23 @@ const dns =
   };
 
 describe("at submission", () => {
-  test("without an allow list, loopback and cloud metadata webhooks are refused with a 400 naming the field", async () => {
+  test("without an allow list, loopback and cloud metadata webhooks are refused with a 400 naming the field, /webhook in either form", async () => {
     const s = await stack({ foreman: { webhookAllow: "" } });
-    for (const [webhook, field, what] of [
-      ["http://127.0.0.1:9/hook", "/webhook", "loopback"],
-      [{ url: "http://169.254.169.254/latest/meta-data/" }, "/webhook/url", "link-local"],
-      ["http://[::1]:9/hook", "/webhook", "loopback"],
-      ["http://0.0.0.0:9/hook", "/webhook", "unspecified"],
+    for (const [webhook, what] of [
+      ["http://127.0.0.1:9/hook", "loopback"],
+      [{ url: "http://169.254.169.254/latest/meta-data/" }, "link-local"],
+      [{ url: "http://[::1]:9/hook", events: ["job.done"] }, "loopback"],
+      ["http://0.0.0.0:9/hook", "unspecified"],
     ] as const) {
       const { status, raw } = await postJob(s.url, { request: chatRequest(), webhook });
       expect(status).toBe(400);
-      expect(raw).toEqual({ error: { status: 400, field, message: expect.stringMatching(new RegExp(`^${field}: webhook host .* is an? ${what}`)) } });
+      expect(raw).toEqual({ error: { status: 400, field: "/webhook", message: expect.stringMatching(new RegExp(`^/webhook: webhook host .* is an? ${what}`)) } });
+    }
+    // and so are the refusals of its shape, in both forms
+    for (const webhook of ["ftp://x/y", { url: "ftp://x/y" }, { url: "" }, { url: "http://hooks.example/", events: ["job.bogus"] }, { url: "http://hooks.example/", extra: 1 }, 42]) {
+      const { status, raw } = await postJob(s.url, { request: chatRequest(), webhook });
+      expect(status).toBe(400);
+      expect((raw as { error: { field: string } }).error.field).toBe("/webhook");
     }
     expect(s.foreman.services.store.db.query("SELECT COUNT(*) AS n FROM jobs").get()).toEqual({ n: 0 });
   });
@@ -74,7 +80,9 @@ describe("at submission", () => {
     expect(await open.check("http://not-yet.lan/hook")).toBeUndefined();
     const narrow = new WebhookGuard(allowList("hooks.lan"), dns(table));
     expect(await narrow.check("http://hooks.lan/hook")).toBeUndefined();
-    expect(await narrow.check("http://not-yet.lan/hook")).toBe("webhook host not-yet.lan is not in FOREMAN_WEBHOOK_ALLOW");
+    expect(await narrow.check("http://not-yet.lan/hook")).toBe(
+      "webhook host not-yet.lan is not in FOREMAN_WEBHOOK_ALLOW (a list replaces the default policy: only what it names is allowed; add * to keep every other host too, e.g. FOREMAN_WEBHOOK_ALLOW=*,127.0.0.1)",
+    );
   });
 
   test("a refused FOREMAN_WEBHOOK_URL stops the start, saying why", async () => {
@@ -119,7 +127,7 @@ describe("at delivery", () => {
     }, { what: "every delivery refused" });
     expect(deliveries.length).toBeGreaterThanOrEqual(3);
     for (const d of deliveries) {
-      expect(d.attempts).toEqual([{ status: null, error: `refused by the webhook URL policy: webhook host 127.0.0.1 is not in FOREMAN_WEBHOOK_ALLOW`, at: expect.any(String), duration_ms: expect.any(Number) }] as never);
+      expect(d.attempts).toEqual([{ status: null, error: `refused by the webhook URL policy: webhook host 127.0.0.1 ${NOT_LISTED}`, at: expect.any(String), duration_ms: expect.any(Number) }] as never);
     }
     expect(hook.hits.length).toBe(before);
   });

@@ -155,6 +155,33 @@ describe("webhook URL policy (rule 5: an allow list narrows; rule 6: it may open
   });
 });
 
+describe("FOREMAN_WEBHOOK_ALLOW with *: the default policy kept, loopback added on top", () => {
+  const judgeWith = (list: string, url: string, addresses: string[] | null = null) => {
+    const parsed = parseWebhookUrl(url);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    return judgeAddresses(parsed.host, addresses ?? (parsed.address ? [parsed.address] : null), allowList(list));
+  };
+  test.each([
+    ["http://hooks.example.com/x", ["203.0.113.9"], undefined],
+    ["http://192.168.1.20:5678/", null, undefined],
+    ["http://127.0.0.1:9/hook", null, undefined],
+    ["http://127.0.0.2:9/hook", null, /is a loopback address/],
+    ["http://169.254.169.254/", null, /is a link-local address/],
+    ["http://[::1]/", null, /is a loopback address/],
+  ] as const)("*,127.0.0.1: %s", (url, addresses, verdict) => {
+    const said = judgeWith("*,127.0.0.1", url, addresses as string[] | null);
+    if (verdict === undefined) expect(said).toBeUndefined();
+    else expect(said).toMatch(verdict);
+  });
+
+  test("without *, the list replaces the default policy, and the refusal says so and how to keep it", () => {
+    expect(judgeWith("127.0.0.1", "http://hooks.example.com/x", ["203.0.113.9"])).toBe(
+      "webhook host hooks.example.com is not in FOREMAN_WEBHOOK_ALLOW (a list replaces the default policy: only what it names is allowed; add * to keep every other host too, e.g. FOREMAN_WEBHOOK_ALLOW=*,127.0.0.1)",
+    );
+    expect(allowList("*")).toEqual({ names: new Set(), nets: [], any: true });
+  });
+});
+
 describe("FOREMAN_WEBHOOK_ALLOW parsing", () => {
   test("host names (canonical), addresses and CIDRs, comma-separated with spaces", () => {
     const allow = allowList(" Hooks.LAN , 10.0.0.0/8,::1 ,[fd00::1], ,0x7f.1");
@@ -165,16 +192,16 @@ describe("FOREMAN_WEBHOOK_ALLOW parsing", () => {
       [true, 128],
       [false, 32],
     ]);
-    expect(allowList("")).toEqual({ names: new Set(), nets: [] });
+    expect(allowList("")).toEqual({ names: new Set(), nets: [], any: false });
   });
 
   test.each(["10.0.0.0/33", "::1/129", "10.0.0.0/8/1", "10.0.0.0/x", "10.0.0.0/-1", "hooks.lan:8080", "http://hooks.lan", "a b", "*.lan", "user@hooks.lan", "hooks.lan/x"])("%p is refused, by name", (entry) => {
-    expect(parseAllowList(`ok.lan,${entry}`)).toBe(`"${entry}" is not a host name, an IP address or a CIDR`);
+    expect(parseAllowList(`ok.lan,${entry}`)).toBe(`"${entry}" is not a host name, an IP address, a CIDR or *`);
   });
 
   test("a bad list stops the start with the option named", () => {
     const parsed = parseConfig(["--webhook-allow", "10.0.0.0/33"], {});
-    expect(parsed).toEqual({ ok: false, error: 'invalid --webhook-allow "10.0.0.0/33": expected comma-separated host names, IP addresses and CIDRs ("10.0.0.0/33" is not a host name, an IP address or a CIDR)' });
+    expect(parsed).toEqual({ ok: false, error: 'invalid --webhook-allow "10.0.0.0/33": expected comma-separated host names, IP addresses and CIDRs ("10.0.0.0/33" is not a host name, an IP address, a CIDR or *)' });
     expect(parseConfig([], { FOREMAN_WEBHOOK_ALLOW: "127.0.0.1, hooks.lan" }).ok).toBe(true);
   });
 });
