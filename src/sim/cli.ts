@@ -29,6 +29,7 @@ const FAULTS: { readonly [K in keyof SimFaults]: string } & { wakeAfterMs: strin
   errorMidStream: '{"afterChunks":3,"message":"…"}: streams break with an error line',
   busy: "true: inference answers 503 (Ollama's queue is full)",
   failLoad: '["model", …]: loading these models fails',
+  endless: "true: inference replies never end, as a model stuck in a loop (their tokens repeat until the caller goes away)",
 };
 
 export const SIM_FOOTER = `Fault switches (while it runs: POST /_sim/faults with a JSON object of these; GET /_sim/state

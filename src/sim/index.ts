@@ -23,6 +23,7 @@ const NO_FAULTS: SimFaults = {
   errorMidStream: null,
   busy: false,
   failLoad: [],
+  endless: false,
 };
 
 function settingsOf(options: SimOptions): SimSettings {

@@ -22,6 +22,8 @@ export interface SimFaults {
   errorMidStream: { afterChunks: number; message: string } | null;
   busy: boolean;
   failLoad: string[];
+  /** A looping model: inference streams never end (the reply's tokens repeat until the caller goes away). */
+  endless: boolean;
 }
 
 export interface SimOptions {
