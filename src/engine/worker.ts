@@ -12,6 +12,8 @@ import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
 import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
+import type { LaneName } from "../contract/lanes.ts";
+import { delayUntil, formatGoDuration, runCapMs } from "../queue/schedule.ts";
 import { characters } from "../contract/progress.ts";
 import { parseDrainKey, reloadsBetween } from "./load-options.ts";
 import { preemption } from "./preemption.ts";
@@ -30,6 +32,16 @@ export class Preempted extends Error {
     readonly at: number,
   ) {
     super("preempted by an interactive request");
+  }
+}
+
+/**
+ * An attempt ran into its run-time cap (ADR 0035): foreman stops it as it would a silent target
+ * — a timeout of foreman's own — but the job fails at once, as the same request would loop again.
+ */
+export class OverRunCap extends TargetTimeout {
+  constructor(readonly capMs: number) {
+    super(`stopped at the run-time cap (max_run ${formatGoDuration(capMs)}): the target was still generating`);
   }
 }
 
@@ -93,7 +105,7 @@ const RECENT_SWAPS = 10;
 
 export type LiveListener = (jobId: string, update: JobProgress) => void;
 
-type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs" | "preemptAfterMs" | "preemptMax">;
+type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs" | "preemptAfterMs" | "preemptMax" | "jobMaxRunMs" | "interactiveMaxRunMs">;
 
 /** A job on the target: what the worker needs to end it. */
 interface Run {
@@ -112,6 +124,8 @@ interface Run {
   canceled?: Canceled;
   /** What an async job has generated so far, for a subscriber that attaches mid-job. */
   output?: { text: string; characters: number; chunks: number; tokens: number };
+  /** Stops the attempt at its run-time cap, counted from the first byte (ADR 0035). */
+  capTimer?: ReturnType<typeof setTimeout>;
 }
 
 /** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
@@ -130,6 +144,8 @@ export class Worker {
   /** The last swaps, newest first, for /status. */
   readonly recentSwaps: Swap[] = [];
   lastPreemption: Preemption | null = null;
+  /** Attempts stopped at their run-time cap, by lane (ADR 0035). */
+  readonly runCaps: Record<LaneName, number> = { async: 0, interactive: 0 };
   private looping = false;
   private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -319,7 +335,7 @@ export class Worker {
       this.log.error("worker could not read the next retry time", { error: (err as Error).message });
       return;
     }
-    if (at !== null) this.retryTimer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+    if (at !== null) this.retryTimer = setTimeout(() => this.wake(), delayUntil(at, Date.now()));
   }
 
   private pick(): JobRecord | null {
@@ -365,6 +381,11 @@ export class Worker {
   }
 
   private begin(job: JobRecord): Run | null {
+    // its start_by passed before the expiry sweep got to it: it never starts (ADR 0035)
+    if (job.startBy !== null && job.startedAt === null && Date.now() >= job.startBy) {
+      this.queue.expire(job.id);
+      return null;
+    }
     const request = job.lane === INTERACTIVE ? this.interactive.get(job.id) : undefined;
     if (job.lane === INTERACTIVE && !request) {
       this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
@@ -427,6 +448,7 @@ export class Worker {
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
       run.workingSince = Date.now();
+      this.startRunCap(run);
       // a 4xx (an unknown model, a bad request) is answered without loading anything: what was
       // resident still is, and nothing was loaded
       if (res.status < 400 || res.status >= 500) {
@@ -446,8 +468,22 @@ export class Worker {
     } finally {
       this.current = undefined;
       clearTimeout(this.preemptTimer);
+      clearTimeout(run.capTimer);
     }
     return () => this.finish(job, outcome, since, firstByteMs);
+  }
+
+  /** Arms the attempt's run-time cap, if its lane or the job has one: at the cap the attempt is aborted, as a cancel does. */
+  private startRunCap(run: Run): void {
+    const { job } = run;
+    const capMs = job.lane === INTERACTIVE ? runCapMs(null, this.config.interactiveMaxRunMs) : runCapMs(job.maxRunMs, this.config.jobMaxRunMs);
+    if (capMs === null) return;
+    run.capTimer = setTimeout(() => {
+      const lane = laneName(job.lane);
+      this.runCaps[lane]++;
+      this.log.warn("run-time cap reached; the target request is stopped", { ...ids(job), lane, model: job.model, max_run_ms: capMs });
+      run.abort.abort(new OverRunCap(capMs));
+    }, capMs);
   }
 
   private progress(run: Run): (chunks: number, tokens: number, text: string) => void {
@@ -499,6 +535,9 @@ export class Worker {
       this.poller.markDown(err.message);
     } else if (err instanceof Canceled) {
       end("canceled", { status: 499, message: err.message });
+    } else if (err instanceof OverRunCap) {
+      // not retried: the same request would run into the cap again
+      end("failed", { status: 504, message: err.message });
     } else if (err instanceof ShuttingDown) {
       if (request) end("canceled", { status: 503, message: err.message });
       else this.queue.transition(job.id, "queued", { data: { reason: err.message } });

@@ -59,13 +59,17 @@ function brokenBody(parts: Uint8Array[]): ReadableStream<Uint8Array> {
 /** How a read of the target's reply failed: silent (504) or dropped (502). */
 const broken = (err: unknown): Outcome => ({ kind: "error", status: err instanceof TargetTimeout ? 504 : 502, message: (err as Error).message });
 
+/** Why a read failed: foreman's own stop (its run-time cap, a cancel) when it stopped the reply, not the caller; else the read's error. */
+const whyBroken = (err: unknown, stop: AbortSignal, callerSignal: AbortSignal): unknown => (stop.aborted && !callerSignal.aborted ? stop.reason : err);
+
 /**
  * One target reply on its way to the caller, folded as it passes so the record knows how it
  * ended and how many tokens it carried.
  *
  *   reading (a small body the target sized) ──read whole──► ended (sent in one piece, with its length)
  *   streaming ──body ends──────────────► ended (done, or the target's error)
- *       ├──target silent or dropped────► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
+ *       ├──target silent or dropped,───► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
+ *       │  or foreman stopped it (run-time cap, ADR 0035)
  *       └──caller cancels──────────────► ended (gone)
  *
  * A reply the target broke off must look broken to the caller, as it would talking to Ollama
@@ -82,7 +86,7 @@ class ReplyRelay {
   private state: "reading" | "streaming" | "ended";
   private readonly outcome = Promise.withResolvers<Outcome | Gone>();
 
-  constructor(res: Response, kind: JobKind, idleMs: number, timing: string, callerSignal: AbortSignal) {
+  constructor(res: Response, kind: JobKind, idleMs: number, timing: string, callerSignal: AbortSignal, stop: AbortSignal) {
     const headers = replyHeaders(res, { "server-timing": timing });
     const contentType = res.headers.get("content-type") ?? "";
     const ndjson = /x-ndjson/.test(contentType);
@@ -95,10 +99,10 @@ class ReplyRelay {
       this.response = Promise.resolve(new Response(null, { status: res.status, headers }));
     } else if (length !== null && length <= WHOLE_REPLY_BYTES) {
       this.state = "reading";
-      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal);
+      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal, stop);
     } else {
       this.state = "streaming";
-      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson), { status: res.status, headers }));
+      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson, callerSignal, stop), { status: res.status, headers }));
     }
   }
 
@@ -107,7 +111,7 @@ class ReplyRelay {
     return this.outcome.promise;
   }
 
-  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal): Promise<Response> {
+  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal, stop: AbortSignal): Promise<Response> {
     const parts: Uint8Array[] = [];
     try {
       for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
@@ -119,20 +123,21 @@ class ReplyRelay {
         this.end({ kind: "gone" });
         return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       }
-      this.end(broken(err));
+      this.end(broken(whyBroken(err, stop, callerSignal)));
       return new Response(brokenBody(parts), { status, headers });
     }
     this.end(folder.end());
     return new Response(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { status, headers });
   }
 
-  private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean): ReadableStream<Uint8Array> {
+  private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean, callerSignal: AbortSignal, stop: AbortSignal): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Uint8Array | null;
         try {
           chunk = await reader.next();
-        } catch (err) {
+        } catch (caught) {
+          const err = whyBroken(caught, stop, callerSignal);
           this.end(broken(err));
           // erroring with no reason: Bun cuts the connection just the same, and prints nothing
           // to stderr (it prints a reason, outside foreman's JSON log)
@@ -203,7 +208,7 @@ class WaitingCall implements InteractiveRequest {
     return this.answer.promise;
   }
 
-  async deliver(res: Response): Promise<Outcome | Gone> {
+  async deliver(res: Response, stop: AbortSignal): Promise<Outcome | Gone> {
     this.services.worker.detach(this.job.id);
     if (this.state !== "queued") {
       // the caller is already gone: nobody will read this reply, so do not hold the target for it
@@ -216,7 +221,7 @@ class WaitingCall implements InteractiveRequest {
       { name: "target", ms: Date.now() - dispatched, desc: "until first byte" },
       { name: "foreman", ms: this.enqueuedAt - this.receivedAt },
     ]);
-    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal);
+    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal, stop);
     this.settle("relaying", relay.response);
     return relay.finished;
   }
