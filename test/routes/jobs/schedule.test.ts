@@ -110,6 +110,33 @@ test("a scheduled start survives a restart: a new foreman on the same database r
   expect(chatRequests(sim.counters)).toBe(1);
 });
 
+test("a job whose start_by passed while foreman was down is expired at start-up, never reaching the target", async () => {
+  const { sim } = await start.stack({ sim: { faults: { asleep: true } } });
+  const dir = tempDir();
+  start.defer(() => dir.remove());
+  const config = testConfig({ target: sim.url, pollIntervalMs: 50, connectTimeoutMs: 500 }, dir.path);
+  const first = await startForeman(config);
+  const { job } = await postJob(first.url, { request: chatRequest(), start_by: "400ms" });
+  await first.stop();
+  const startBy = Date.parse(job.start_by!);
+  await waitFor(() => Date.now() > startBy, { what: "the job's start_by to pass while foreman is down" });
+  await sim.setFaults({ asleep: false });
+  const second = await startForeman(config);
+  start.defer(() => second.stop());
+  const view = await getJob(second.url, job.id);
+  expect(view).toMatchObject({ status: "canceled", reason: "expired", attempts: 0 });
+  expect(Date.parse(view.finished_at!)).toBeGreaterThanOrEqual(startBy);
+  await waitFor(() => second.services.poller.up === true, { what: "the target to be seen up" });
+  expect(chatRequests(sim.counters)).toBe(0);
+});
+
+test("every series of foreman_jobs_ended_by_limit_total exists from the start", async () => {
+  const { url } = await start.stack();
+  for (const series of ['{lane="async",reason="max_run"}', '{lane="interactive",reason="max_run"}', '{lane="async",reason="expired"}']) {
+    expect(await metric(url, `foreman_jobs_ended_by_limit_total${series}`)).toBe(0);
+  }
+});
+
 describe("the run-time cap on a looping stream", () => {
   test("an async job's max_run stops it: failed with a reason naming the cap, not retried, the target request aborted", async () => {
     const lines: string[] = [];
