@@ -4,7 +4,7 @@
 // what is due through the queue's transition, so the job's event and webhook go out as for
 // any cancel. It looks at start-up too, for what expired while foreman was down.
 import type { Logger } from "../ops/log.ts";
-import type { Queue } from "../queue/queue.ts";
+import { notYetStarted, type Queue } from "../queue/queue.ts";
 import { delayUntil } from "../queue/schedule.ts";
 
 export class Expiry {
@@ -22,7 +22,7 @@ export class Expiry {
   start(): void {
     this.stopped = false;
     this.queue.onCommitted((job, event) => {
-      if (event.type === "queued" && job.startBy !== null && job.startedAt === null && (this.armedFor === null || job.startBy < this.armedFor)) this.arm(job.startBy);
+      if (event.type === "queued" && job.startBy !== null && notYetStarted(job) && (this.armedFor === null || job.startBy < this.armedFor)) this.arm(job.startBy);
     });
     this.sweep();
   }

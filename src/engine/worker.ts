@@ -10,7 +10,7 @@ import type { Config } from "../config.ts";
 import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
-import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
+import { INTERACTIVE, notYetStarted, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
 import type { LaneName } from "../contract/lanes.ts";
 import { delayUntil, formatGoDuration, runCapMs } from "../queue/schedule.ts";
@@ -382,7 +382,7 @@ export class Worker {
 
   private begin(job: JobRecord): Run | null {
     // its start_by passed before the expiry sweep got to it: it never starts (ADR 0035)
-    if (job.startBy !== null && job.startedAt === null && Date.now() >= job.startBy) {
+    if (job.startBy !== null && notYetStarted(job) && Date.now() >= job.startBy) {
       this.queue.expire(job.id);
       return null;
     }

@@ -295,10 +295,11 @@ function statements(db: Database) {
     release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
     nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
     notDue: db.query<{ n: number }, [number]>(`SELECT COUNT(*) AS n FROM jobs WHERE not_before > ?`),
-    // expiry (ADR 0035): queued work never started whose start_by has come, from its partial index
+    // expiry (ADR 0035): queued work not started (see notYetStarted) whose start_by has come, from its partial index
     expiring: db.query<{ id: string }, [number, number]>(`SELECT id FROM jobs INDEXED BY jobs_start_by
-       WHERE status = 'queued' AND start_by IS NOT NULL AND started_at IS NULL AND start_by <= ? ORDER BY start_by LIMIT ?`),
-    nextExpiry: db.query<{ at: number | null }, []>(`SELECT MIN(start_by) AS at FROM jobs WHERE status = 'queued' AND start_by IS NOT NULL AND started_at IS NULL`),
+       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0 AND start_by <= ? ORDER BY start_by LIMIT ?`),
+    nextExpiry: db.query<{ at: number | null }, []>(`SELECT MIN(start_by) AS at FROM jobs INDEXED BY jobs_start_by
+       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0`),
     progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
     artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
     artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
@@ -332,6 +333,13 @@ export interface PruneCursor {
 
 /** The reason a job past its start_by was canceled with (ADR 0035). */
 export const EXPIRED = "expired";
+
+/**
+ * Whether a job's `start_by` still applies (ADR 0035): no attempt of it has reached the target —
+ * none failed (a retry, a restart mid-run), none was preempted. A dispatch that found the target
+ * asleep does not count: that work never began.
+ */
+export const notYetStarted = (job: Pick<JobRecord, "failures" | "preemptions">): boolean => job.failures === 0 && job.preemptions === 0;
 
 export class JobNotFound extends Error {
   constructor(readonly id: string) {

@@ -5,7 +5,7 @@ import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { formatGoDuration } from "./schedule.ts";
-import { ASYNC, EXPIRED, INTERACTIVE, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
+import { ASYNC, EXPIRED, INTERACTIVE, notYetStarted, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
@@ -128,8 +128,8 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     preemptions: job.preemptions,
     queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
     request_id: job.requestId,
-    // not_before gates both a back-off and a scheduled start; before the first start it is the latter (ADR 0035)
-    retry_at: job.startedAt === null ? null : iso(job.notBefore),
+    // not_before gates both a back-off and a scheduled start; a back-off only ever follows a failure (ADR 0035)
+    retry_at: job.failures === 0 ? null : iso(job.notBefore),
     run_after: iso(job.runAfter),
     start_by: iso(job.startBy),
     max_run: job.maxRunMs === null ? null : formatGoDuration(job.maxRunMs),
@@ -141,8 +141,8 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
   };
 }
 
-/** Canceled at its start_by without having started: the expiry sweep's doing (ADR 0035), told from the record alone. */
-export const isExpired = (job: JobRecord): boolean => job.status === "canceled" && job.startedAt === null && job.startBy !== null && job.finishedAt !== null && job.finishedAt >= job.startBy;
+/** Canceled at its start_by without having started: the expiry's doing (ADR 0035), told from the record alone. */
+export const isExpired = (job: JobRecord): boolean => job.status === "canceled" && notYetStarted(job) && job.startBy !== null && job.finishedAt !== null && job.finishedAt >= job.startBy;
 
 /**
  * The job as an event (the event stream, a webhook) shows it: with the reason foreman gave for

@@ -115,6 +115,7 @@ describe("format", () => {
     expect(stateLine("done", { ...job, timings: { queue_ms: 10, total_ms: 900 } })).toBe("done     8 tokens in 1s\n");
     expect(stateLine("failed", { ...job, error: { status: 404, message: "model not found" } })).toBe("failed   (404) model not found\n");
     expect(stateLine("canceled", job)).toBe("canceled\n");
+    expect(stateLine("canceled", { ...job, reason: "expired" })).toBe("canceled expired: not started by its start_by\n");
   });
 
   test("artifactText finds the reply's text in each dialect, JSON otherwise", () => {

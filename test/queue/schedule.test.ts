@@ -110,15 +110,20 @@ describe("the queue", () => {
       const expiring = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2", request: chat, startBy: NOW + 1000 });
       const later = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2", request: chat, startBy: NOW + 5000 });
       const started = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2", request: chat, startBy: NOW + 1000 });
+      // a dispatch that found the target asleep is not a start: it goes back without a failure
+      const unreached = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2", request: chat, startBy: NOW + 1000 });
+      queue.transition(unreached.id, "loading", { attempt: true });
+      queue.transition(unreached.id, "queued", { data: { reason: "the target is unreachable" } });
       queue.transition(started.id, "working", { attempt: true });
       queue.transition(started.id, "queued", { failure: true, notBefore: NOW + 10_000 });
       expect(queue.nextExpiry()).toBe(NOW + 1000);
       expect(queue.expireDue(NOW + 999)).toBe(0);
       now = NOW + 1000;
-      expect(queue.expireDue(now)).toBe(1);
+      expect(queue.expireDue(now)).toBe(2);
       expect(queue.get(expiring.id)!.status).toBe("canceled");
+      expect(queue.get(unreached.id)!.status).toBe("canceled");
       expect(queue.events(expiring.id).at(-1)).toMatchObject({ type: "canceled", data: { reason: "expired" } });
-      // a job that has started once is not expired: its start_by bounds its first start only
+      // a job that has started once (an attempt failed) is not expired: its start_by bounds its first start only
       expect(queue.get(started.id)!.status).toBe("queued");
       expect(queue.get(later.id)!.status).toBe("queued");
       expect(queue.nextExpiry()).toBe(NOW + 5000);

@@ -124,7 +124,9 @@ test("a job whose start_by passed while foreman was down is expired at start-up,
   const second = await startForeman(config);
   start.defer(() => second.stop());
   const view = await getJob(second.url, job.id);
-  expect(view).toMatchObject({ status: "canceled", reason: "expired", attempts: 0 });
+  // (the first foreman may have tried to send it before its poller saw the target asleep: that
+  // found nothing to talk to, so the job had not started)
+  expect(view).toMatchObject({ status: "canceled", reason: "expired" });
   expect(Date.parse(view.finished_at!)).toBeGreaterThanOrEqual(startBy);
   await waitFor(() => second.services.poller.up === true, { what: "the target to be seen up" });
   expect(chatRequests(sim.counters)).toBe(0);
