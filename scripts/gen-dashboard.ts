@@ -173,6 +173,14 @@ export const ROWS: Row[] = [
         queries: [{ expr: per(3600, "foreman_preempted_generation_seconds_total"), legend: "discarded per hour" }],
       },
       {
+        title: "Work ended at a limit per hour",
+        description:
+          "ADR 0035. max_run: attempts stopped at their run-time cap (a looping model; the job failed, not retried) — FOREMAN_JOB_MAX_RUN_MS, a job's max_run, FOREMAN_INTERACTIVE_MAX_RUN_MS. expired: jobs not started by their start_by, canceled. Many max_run stops for one model: it loops; many expiries: the queue is longer than the callers' deadlines.",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: per(3600, "foreman_jobs_ended_by_limit_total", "lane, reason"), legend: "{{reason}} {{lane}}" }],
+      },
+      {
         title: "Wake-on-LAN packets per hour",
         description: "Magic packets sent to wake the target (FOREMAN_WAKE_MAC) while it was down with work waiting. Packets and a target that stays down: see docs/operations.md, When the target sleeps.",
         kind: "timeseries",

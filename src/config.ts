@@ -173,6 +173,14 @@ export const options = {
     help: "how long /api/tags and /v1/models wait for the target before the poller's last good copy is served; the request goes on and refreshes the copy",
   }),
   idleTimeoutMs: option({ env: "FOREMAN_IDLE_TIMEOUT_MS", flag: "--idle-timeout-ms", schema: int(1, 86_400_000), default: 120_000, help: "longest silence between two chunks of a streamed reply" }),
+  jobMaxRunMs: option({ env: "FOREMAN_JOB_MAX_RUN_MS", flag: "--job-max-run-ms", schema: int(0, 86_400_000), default: 1_800_000, help: "longest an async job's attempt may run from the target's first byte, unless the job sets max_run; then it ends failed (a looping model); 0 = no cap" }),
+  interactiveMaxRunMs: option({
+    env: "FOREMAN_INTERACTIVE_MAX_RUN_MS",
+    flag: "--interactive-max-run-ms",
+    schema: int(0, 86_400_000),
+    default: 0,
+    help: "longest a passthrough request may run from the target's first byte; then its reply is cut off as a broken one (NDJSON: an error line) and the worker moves on; 0 = no cap",
+  }),
   maxAttempts: option({ env: "FOREMAN_MAX_ATTEMPTS", flag: "--max-attempts", schema: int(1, 100), default: 5, help: "attempts per job (target 5xx, crashes) before it fails" }),
   retryBaseMs: option({
     env: "FOREMAN_RETRY_BASE_MS",

@@ -7,6 +7,7 @@ import { redacted, settingValues, type Config } from "./config.ts";
 import { Poller } from "./engine/poller.ts";
 import { afterFailure } from "./engine/retry.ts";
 import { Waker } from "./engine/waker.ts";
+import { Expiry } from "./engine/expiry.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
 import { thisMachine } from "./ollama/machine.ts";
@@ -148,6 +149,10 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     dispatcher.start();
     started.push(() => dispatcher.stop());
     started.push(startRetention(queue, config.retentionHours, log));
+    // before the worker: what expired while foreman was down never starts
+    const expiry = new Expiry(queue, log);
+    expiry.start();
+    started.push(() => expiry.stop());
     if (waker) {
       waker.start();
       started.push(() => waker.stop());

@@ -329,6 +329,49 @@ func TestSubmitGetCancelArtifact(t *testing.T) {
 	}
 }
 
+func TestScheduledStartExpiryAndRunCap(t *testing.T) {
+	c := New(foremanURL)
+	ctx := timeout(t, time.Minute)
+	runAfter := time.Now().Add(time.Hour).Truncate(time.Second)
+	sub := chat("llama3.2")
+	sub.RunAfter, sub.StartBy, sub.MaxRun = At(runAfter), Within(2*time.Hour), (10 * time.Minute).String()
+	job, err := c.Submit(ctx, sub, SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.RunAfter == nil || !job.RunAfter.Equal(runAfter) || job.StartBy == nil || job.MaxRun == nil || *job.MaxRun != "10m0s" || job.RetryAt != nil {
+		t.Fatalf("unexpected schedule %+v", job)
+	}
+	if d, err := time.ParseDuration(*job.MaxRun); err != nil || d != 10*time.Minute {
+		t.Fatalf("max_run %q: %v", *job.MaxRun, err)
+	}
+	if _, err := c.Cancel(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	// a looping model holds the worker: a job whose start_by comes meanwhile expires unstarted
+	setFaults(t, map[string]any{"endless": true})
+	t.Cleanup(func() { setFaults(t, map[string]any{"endless": false}) })
+	looping, err := c.Submit(ctx, chat("llama3.2"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = c.Cancel(ctx, looping.ID) }()
+	sub = chat("llama3.2")
+	sub.StartBy = Within(300 * time.Millisecond)
+	if job, err = c.Submit(ctx, sub, SubmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if job, err = c.Get(ctx, job.ID, 30); err != nil || job.Status != StatusCanceled || job.Reason != "expired" || job.StartedAt != nil {
+		t.Fatalf("want canceled/expired, got %+v %v", job, err)
+	}
+	var h *HTTPError
+	bad := chat("llama3.2")
+	bad.MaxRun = "ten minutes"
+	if _, err = c.Submit(ctx, bad, SubmitOptions{}); !errors.As(err, &h) || h.Status != http.StatusBadRequest || h.Field != "/max_run" {
+		t.Fatalf("want a 400 naming /max_run, got %#v", err)
+	}
+}
+
 func TestHTTPErrorsCarryStatusMessageAndField(t *testing.T) {
 	c := New(foremanURL)
 	ctx := timeout(t, time.Minute)

@@ -52,8 +52,17 @@ type Job struct {
 	// the queue to run again from the start (not failures).
 	Preemptions int `json:"preemptions"`
 	// Reason is set in events and webhooks: why the job entered this state when foreman says
-	// so — "preempted" (back to the queue for a passthrough request), or a message.
+	// so — "preempted" (back to the queue for a passthrough request), "expired" (canceled: not
+	// started by StartBy; the job view says it too), or a message.
 	Reason string `json:"reason,omitempty"`
+	// RunAfter is the scheduled start as submitted (kept once the job starts); nil: none. A
+	// scheduled start still to come is here, not in RetryAt (which follows failed attempts).
+	RunAfter *time.Time `json:"run_after"`
+	// StartBy: a job not started by then ends canceled with Reason "expired"; nil: never.
+	StartBy *time.Time `json:"start_by"`
+	// MaxRun is the job's own run-time cap per attempt as a Go duration ("10m0s", "0s": no
+	// cap; parse it with time.ParseDuration); nil: the server's default.
+	MaxRun *string `json:"max_run"`
 }
 
 // Terminal reports whether the job has ended (done, failed or canceled).
@@ -99,6 +108,23 @@ type Submission struct {
 	// Preemptible set to false keeps passthrough requests from stopping the job to run first
 	// (nil: preemptible, the server's default).
 	Preemptible *bool `json:"preemptible,omitempty"`
+	// RunAfter: the job does not start before this; Within(d) or At(t) (empty: now).
+	RunAfter string `json:"run_after,omitempty"`
+	// StartBy: not started by then, the job never starts (canceled, Reason "expired"); Within(d) or At(t).
+	StartBy string `json:"start_by,omitempty"`
+	// MaxRun caps each attempt from the target's first byte: d.String() of a time.Duration
+	// ("10m0s"; "0s" lifts the server's default cap). At the cap the job fails, not retried.
+	MaxRun string `json:"max_run,omitempty"`
+}
+
+// Within is a RunAfter or StartBy that long from now, as the server reads it.
+func Within(d time.Duration) string {
+	return d.String()
+}
+
+// At is a RunAfter or StartBy at a point in time (RFC 3339).
+func At(t time.Time) string {
+	return t.Format(time.RFC3339Nano)
 }
 
 // Webhook is where foreman posts the job's state changes; nil Events means all of them.

@@ -40,9 +40,21 @@ export interface Job {
    */
   request_id: string | null;
   /**
-   * after a failed attempt, when the job may run again; null when it may run now
+   * after a failed attempt, when the job may run again; null when it may run now (a scheduled start that has not come yet is `run_after`, not this)
    */
   retry_at: string | null;
+  /**
+   * the job does not start before this time (as submitted, kept after it starts); null: no scheduled start
+   */
+  run_after: string | null;
+  /**
+   * a job not started by this time never starts: it ends `canceled` with the reason `expired`; null: it never expires
+   */
+  start_by: string | null;
+  /**
+   * the job's own run-time cap per attempt, counted from the target's first byte, as a Go duration (`10m0s`; `0s`: no cap); null: the server's default (FOREMAN_JOB_MAX_RUN_MS)
+   */
+  max_run: string | null;
   progress: {
     chunks: number;
     tokens: number;
@@ -77,7 +89,7 @@ export interface Job {
     deliveries: string;
   };
   /**
-   * in an event or a webhook: why the job entered this state when foreman says so — `preempted` (back to the queue for a passthrough request), or a message (a retry's error, the target unreachable, a restart, a cancel)
+   * in an event or a webhook: why the job entered this state when foreman says so — `preempted` (back to the queue for a passthrough request), `expired` (canceled: not started by its start_by; also in the job view), or a message (a retry's error, the target unreachable, a restart, a cancel)
    */
   reason?: string;
 }
@@ -160,6 +172,18 @@ export interface Submission {
    * false: a passthrough request never stops this job to run first (default true)
    */
   preemptible?: boolean;
+  /**
+   * do not start before: an RFC 3339 date-time, or a duration from now (`2h`, `90m`); at most a year ahead
+   */
+  run_after?: string;
+  /**
+   * not started by then, the job never starts and ends `canceled` with the reason `expired`: an RFC 3339 date-time, or a duration from now; after run_after
+   */
+  start_by?: string;
+  /**
+   * the longest one attempt may run from the target's first byte, as a Go duration (`10m`, `1h30m`; `0s`: no cap); at the cap the job ends `failed`, not retried. Default FOREMAN_JOB_MAX_RUN_MS
+   */
+  max_run?: string;
 }
 
 export interface Status {

@@ -28,6 +28,11 @@ export function jobDetails(job: Job): string {
     ["progress", `${job.progress.chunks} chunks, ${job.progress.tokens} tokens`],
   ];
   if (job.queue_position !== null) rows.push(["queue position", String(job.queue_position)]);
+  if (job.run_after) rows.push(["run after", job.run_after]);
+  if (job.start_by) rows.push(["start by", job.start_by]);
+  if (job.max_run) rows.push(["max run", job.max_run]);
+  if (job.retry_at) rows.push(["retry at", job.retry_at]);
+  if (job.reason === "expired") rows.push(["reason", "expired: not started by its start_by"]);
   if (job.error) rows.push(["error", `(${job.error.status}) ${job.error.message}`]);
   if (job.timings) rows.push(["timings", Object.entries(job.timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(" ")]);
   if (job.metadata) rows.push(["metadata", JSON.stringify(job.metadata)]);
@@ -35,7 +40,8 @@ export function jobDetails(job: Job): string {
 }
 
 /**
- * Many jobs, one per line: AGE since submission, POSITION (requests ahead) while queued. Passthrough
+ * Many jobs, one per line: AGE since submission, POSITION (requests ahead) and DUE (a scheduled
+ * start or a back-off still to come) while queued. Passthrough
  * requests (the interactive lane) show the REQUEST id their caller's log lines carry instead of a
  * priority, which they do not have.
  */
@@ -44,7 +50,14 @@ export function jobRows(jobs: readonly Job[], now: number, lane: Job["lane"] = "
   if (lane === "interactive") {
     return table([["ID", "STATUS", "MODEL", "ENDPOINT", "POSITION", "REQUEST", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, dash(j.queue_position), dash(j.request_id), age(j)])]);
   }
-  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "POSITION", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), dash(j.queue_position), age(j)])]);
+  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "POSITION", "DUE", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), dash(j.queue_position), dueIn(j, now), age(j)])]);
+}
+
+/** When a queued job may start, if that is still to come: its scheduled start or its back-off (ADR 0035). */
+function dueIn(job: Job, now: number): string {
+  const at = job.status === "queued" ? (job.retry_at ?? job.run_after) : null;
+  const ms = at ? Date.parse(at) - now : 0;
+  return ms > 0 ? `in ${shortDuration(ms)}` : "-";
 }
 
 /** What `jobs ls` says instead of an empty table. */
@@ -66,7 +79,7 @@ export function stateLine(status: Job["status"], job: Job): string {
     working: () => job.model,
     done: () => [`${job.progress.tokens} tokens`, ms("total_ms") && `in ${ms("total_ms")}`, ms("queue_ms", 1000) && `after ${ms("queue_ms", 1000)} in the queue`].filter(Boolean).join(" "),
     failed: () => (job.error ? `(${job.error.status}) ${job.error.message}` : ""),
-    canceled: () => "",
+    canceled: () => (job.reason === "expired" ? "expired: not started by its start_by" : ""),
   };
   return `${status.padEnd(9)}${detail[status]()}`.trimEnd() + "\n";
 }

@@ -15,6 +15,9 @@ export interface SubmitFlags {
   priority?: string;
   "no-preempt"?: boolean;
   metadata?: string;
+  "run-after"?: string;
+  "start-by"?: string;
+  "max-run"?: string;
 }
 
 /** Where --prompt goes for each endpoint; chat endpoints take it as a user message. */
@@ -69,5 +72,9 @@ export function buildSubmission(flags: SubmitFlags, readFile: (path: string) => 
   }
   if (flags["no-preempt"] === true) submission.preemptible = false;
   if (flags.metadata !== undefined) submission.metadata = jsonObject("--metadata", flags.metadata, readFile);
+  // times and durations go as given: the server reads them (and names the field when one is wrong)
+  if (flags["run-after"] !== undefined) submission.run_after = flags["run-after"];
+  if (flags["start-by"] !== undefined) submission.start_by = flags["start-by"];
+  if (flags["max-run"] !== undefined) submission.max_run = flags["max-run"];
   return submission;
 }

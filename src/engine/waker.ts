@@ -1,19 +1,23 @@
 // Wake-on-LAN (ADR 0022): a Mac that sleeps drops off the network, and foreman holds its work
 // until it is back; with FOREMAN_WAKE_MAC set, foreman also brings it back — a magic packet when
 // work is queued and the poller says the target is down, then at most once per
-// FOREMAN_WAKE_INTERVAL_MS while it stays down. The decision is a pure function; the Waker is
+// FOREMAN_WAKE_INTERVAL_MS while it stays down. Work waiting for its time (a scheduled start,
+// a back-off) wakes it when it falls due, not before (ADR 0035). The decision is a pure function; the Waker is
 // its shell: it listens to the poller and to the queue, keeps one timer and one UDP socket.
 import type { Config } from "../config.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Queue } from "../queue/queue.ts";
 import { magicPacket } from "../target/wake.ts";
 import type { Poller } from "./poller.ts";
+import { delayUntil } from "../queue/schedule.ts";
 
 export interface WakeState {
   /** The poller's view: true up, false down, null not probed yet. */
   targetUp: boolean | null;
-  /** Jobs or passthrough requests waiting. */
+  /** Jobs or passthrough requests waiting that may run now (not a scheduled start or a back-off still to come). */
   queued: number;
+  /** When the next job waiting for its time (a scheduled start, a back-off) falls due, or null (ADR 0035). */
+  nextDueAt: number | null;
   /** When the last packet went out (ms), or null. */
   lastSentAt: number | null;
   intervalMs: number;
@@ -25,8 +29,9 @@ export type WakeDecision = { kind: "never" } | { kind: "at"; at: number } | { ki
 export function wakeDecision(s: WakeState): WakeDecision {
   // 1. only a target the poller saw down is woken (up, or not probed yet: nothing to do)
   if (s.targetUp !== false) return { kind: "never" };
-  // 2. only when work waits for it (a sleeping target with nothing to do may sleep on)
-  if (s.queued === 0) return { kind: "never" };
+  // 2. only when work that may run now waits for it (a sleeping target with nothing to do may
+  //    sleep on); work not due yet wakes it when it falls due, not before
+  if (s.queued === 0) return s.nextDueAt === null ? { kind: "never" } : { kind: "at", at: s.nextDueAt };
   // 3. at once the first time, then at most once per interval while it stays down
   if (s.lastSentAt === null || s.now >= s.lastSentAt + s.intervalMs) return { kind: "now" };
   return { kind: "at", at: s.lastSentAt + s.intervalMs };
@@ -87,8 +92,10 @@ export class Waker {
     if (this.stopped) return;
     clearTimeout(this.timer);
     const now = Date.now();
-    const decision = wakeDecision({ targetUp: this.poller.up, queued: this.queue.queuedCount, lastSentAt: this.lastSentAt, intervalMs: this.intervalMs, now });
-    if (decision.kind === "at") this.timer = setTimeout(() => this.check(), decision.at - now);
+    const queued = this.queue.queuedCount - this.queue.notDueCount(now);
+    const nextDueAt = queued === 0 ? this.queue.nextRelease() : null;
+    const decision = wakeDecision({ targetUp: this.poller.up, queued, nextDueAt, lastSentAt: this.lastSentAt, intervalMs: this.intervalMs, now });
+    if (decision.kind === "at") this.timer = setTimeout(() => this.check(), delayUntil(decision.at, now));
     if (decision.kind !== "now") return;
     this.lastSentAt = now;
     this.sent++;

@@ -10,8 +10,10 @@ import type { Config } from "../config.ts";
 import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
-import { INTERACTIVE, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
+import { INTERACTIVE, notYetStarted, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
+import type { LaneName } from "../contract/lanes.ts";
+import { delayUntil, formatGoDuration, runCapMs } from "../queue/schedule.ts";
 import { characters } from "../contract/progress.ts";
 import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
@@ -31,6 +33,16 @@ class Preempted extends Error {
     readonly at: number,
   ) {
     super("preempted by an interactive request");
+  }
+}
+
+/**
+ * An attempt ran into its run-time cap (ADR 0035): foreman stops it as it would a silent target
+ * — a timeout of foreman's own — but the job fails at once, as the same request would loop again.
+ */
+export class OverRunCap extends TargetTimeout {
+  constructor(readonly capMs: number) {
+    super(`stopped at the run-time cap (max_run ${formatGoDuration(capMs)}): the target was still generating`);
   }
 }
 
@@ -93,7 +105,7 @@ const RECENT_SWAPS = 10;
 
 export type LiveListener = (jobId: string, update: JobProgress) => void;
 
-type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs" | "preemptAfterMs" | "preemptMax">;
+type WorkerConfig = Pick<Config, "agingCapMs" | "maxAttempts" | "retryBaseMs" | "idleTimeoutMs" | "preemptAfterMs" | "preemptMax" | "jobMaxRunMs" | "interactiveMaxRunMs">;
 
 /** A job on the target: what the worker needs to end it. */
 interface Run {
@@ -114,6 +126,8 @@ interface Run {
   output?: { text: string; characters: number; chunks: number; tokens: number };
   /** The load time, when the write that marks the job working failed: its end records it instead. */
   loadMs?: number;
+  /** Stops the attempt at its run-time cap, counted from the first byte (ADR 0035). */
+  capTimer?: ReturnType<typeof setTimeout>;
 }
 
 /** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
@@ -149,6 +163,8 @@ export class Worker {
   /** The last swaps, newest first, for /status. */
   readonly recentSwaps: Swap[] = [];
   lastPreemption: Preemption | null = null;
+  /** Attempts stopped at their run-time cap, by lane (ADR 0035). */
+  readonly runCaps: Record<LaneName, number> = { async: 0, interactive: 0 };
   private looping = false;
   private stopped = true;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -399,7 +415,7 @@ export class Worker {
       this.log.error("worker could not read the next retry time", { error: (err as Error).message });
       return;
     }
-    if (at !== null) this.retryTimer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
+    if (at !== null) this.retryTimer = setTimeout(() => this.wake(), delayUntil(at, Date.now()));
   }
 
   private pick(): JobRecord | null {
@@ -445,6 +461,11 @@ export class Worker {
   }
 
   private begin(job: JobRecord): Run | null {
+    // its start_by passed before the expiry sweep got to it: it never starts (ADR 0035)
+    if (job.startBy !== null && notYetStarted(job) && Date.now() >= job.startBy) {
+      this.queue.expire(job.id);
+      return null;
+    }
     const request = job.lane === INTERACTIVE ? this.interactive.get(job.id) : undefined;
     if (job.lane === INTERACTIVE && !request) {
       this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
@@ -508,6 +529,7 @@ export class Worker {
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
       run.workingSince = Date.now();
+      this.startRunCap(run);
       // a 4xx (an unknown model, a bad request) is answered without loading anything: what was
       // resident still is, and nothing was loaded
       if (res.status < 400 || res.status >= 500) {
@@ -536,11 +558,25 @@ export class Worker {
     } finally {
       this.current = undefined;
       clearTimeout(this.preemptTimer);
+      clearTimeout(run.capTimer);
     }
     const endedAt = Date.now(); // not when the end is written: that may be later (ADR 0028)
     // the answer is usually in before the reply ends; a target slow to give it does not hold the end
     if (residentChecked) await Promise.race([residentChecked, Bun.sleep(RESIDENT_CHECK_WAIT_MS)]);
     return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt) };
+  }
+
+  /** Arms the attempt's run-time cap, if its lane or the job has one: at the cap the attempt is aborted, as a cancel does. */
+  private startRunCap(run: Run): void {
+    const { job } = run;
+    const capMs = job.lane === INTERACTIVE ? runCapMs(null, this.config.interactiveMaxRunMs) : runCapMs(job.maxRunMs, this.config.jobMaxRunMs);
+    if (capMs === null) return;
+    run.capTimer = setTimeout(() => {
+      const lane = laneName(job.lane);
+      this.runCaps[lane]++;
+      this.log.warn("run-time cap reached; the target request is stopped", { ...ids(job), lane, model: job.model, max_run_ms: capMs });
+      run.abort.abort(new OverRunCap(capMs));
+    }, capMs);
   }
 
   private progress(run: Run): (chunks: number, tokens: number, text: string) => void {
@@ -601,6 +637,9 @@ export class Worker {
       this.poller.markDown(err.message);
     } else if (err instanceof Canceled) {
       end("canceled", { status: 499, message: err.message });
+    } else if (err instanceof OverRunCap) {
+      // not retried: the same request would run into the cap again
+      end("failed", { status: 504, message: err.message });
     } else if (err instanceof ShuttingDown) {
       if (request) end("canceled", { status: 503, message: err.message });
       else this.queue.transition(job.id, "queued", { data: { reason: err.message } });

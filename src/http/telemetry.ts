@@ -7,7 +7,7 @@ import { Counter, Histogram, Registry, Sampled } from "../ops/metrics.ts";
 import { processMetrics } from "../ops/process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
 import type { Queue } from "../queue/queue.ts";
-import { laneName } from "../queue/view.ts";
+import { isExpired, laneName } from "../queue/view.ts";
 import type { Waker } from "../engine/waker.ts";
 import type { Worker } from "../engine/worker.ts";
 import { WORKER_STATES } from "../contract/worker-states.ts";
@@ -80,6 +80,15 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
   r.add(
     new Sampled("counter", "foreman_preempted_generation_seconds_total", "Generation thrown away by preemptions: from each preempted job's first byte to its stop", () => [{ value: worker.stats.discardedMs / 1000 }]),
   );
+  // ADR 0035: work ended at a limit foreman sets; the reasons are a fixed list, so the label stays bounded
+  let expired = 0;
+  r.add(
+    new Sampled("counter", "foreman_jobs_ended_by_limit_total", "Work foreman ended at a limit, by lane and reason: max_run (an attempt stopped at its run-time cap; the job failed), expired (a job not started by its start_by; canceled)", () => [
+      { labels: { lane: "async", reason: "max_run" }, value: worker.runCaps.async },
+      { labels: { lane: "interactive", reason: "max_run" }, value: worker.runCaps.interactive },
+      { labels: { lane: "async", reason: "expired" }, value: expired },
+    ]),
+  );
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
   r.add(new Sampled("counter", "foreman_target_wakes_total", "Wake-on-LAN magic packets sent to the target (FOREMAN_WAKE_MAC; 0 without it)", () => [{ value: waker?.sent ?? 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));
@@ -102,6 +111,7 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
     const lane = laneName(job.lane);
     const model = modelLabel(job.modelKey);
     finished.inc({ lane, state: job.status, model });
+    if (isExpired(job)) expired++;
     const t = job.timings ?? {};
     const labels = { lane };
     if (t.queueMs !== undefined) queueWait.observe(t.queueMs / 1000, labels);

@@ -64,13 +64,17 @@ const cutBody = (): ReadableStream<Uint8Array> => new ReadableStream({ pull: (co
 /** How a read of the target's reply failed: silent (504) or dropped (502). */
 const broken = (err: unknown): Outcome => ({ kind: "error", status: err instanceof TargetTimeout ? 504 : 502, message: (err as Error).message });
 
+/** Why a read failed: foreman's own stop (its run-time cap, a cancel) when it stopped the reply, not the caller; else the read's error. */
+const whyBroken = (err: unknown, stop: AbortSignal, callerSignal: AbortSignal): unknown => (stop.aborted && !callerSignal.aborted ? stop.reason : err);
+
 /**
  * One target reply on its way to the caller, folded as it passes so the record knows how it
  * ended and how many tokens it carried.
  *
  *   reading (a small body the target sized) ──read whole──► ended (sent in one piece, with its length)
  *   streaming ──body ends──────────────► ended (done, or the target's error)
- *       ├──target silent or dropped────► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
+ *       ├──target silent or dropped,───► ended (failed: NDJSON gets an {"error"} line, the rest is cut off)
+ *       │  or foreman stopped it (run-time cap, ADR 0035)
  *       └──caller cancels──────────────► ended (gone)
  *
  * A reply the target broke off must look broken to the caller, as it would talking to Ollama
@@ -87,7 +91,7 @@ class ReplyRelay {
   private state: "reading" | "streaming" | "ended";
   private readonly outcome = Promise.withResolvers<Outcome | Gone>();
 
-  constructor(res: Response, kind: JobKind, idleMs: number, timing: string, callerSignal: AbortSignal) {
+  constructor(res: Response, kind: JobKind, idleMs: number, timing: string, callerSignal: AbortSignal, stop: AbortSignal) {
     const headers = replyHeaders(res, { "server-timing": timing });
     const contentType = res.headers.get("content-type") ?? "";
     const ndjson = /x-ndjson/.test(contentType);
@@ -100,10 +104,10 @@ class ReplyRelay {
       this.response = Promise.resolve(new Response(null, { status: res.status, headers }));
     } else if (length !== null && length <= WHOLE_REPLY_BYTES) {
       this.state = "reading";
-      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal);
+      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal, stop);
     } else {
       this.state = "streaming";
-      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson), { status: res.status, headers }));
+      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson, callerSignal, stop), { status: res.status, headers }));
     }
   }
 
@@ -112,7 +116,7 @@ class ReplyRelay {
     return this.outcome.promise;
   }
 
-  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal): Promise<Response> {
+  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal, stop: AbortSignal): Promise<Response> {
     const parts: Uint8Array[] = [];
     try {
       for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
@@ -124,20 +128,21 @@ class ReplyRelay {
         this.end({ kind: "gone" });
         return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       }
-      this.end(broken(err));
+      this.end(broken(whyBroken(err, stop, callerSignal)));
       return new Response(brokenBody(parts), { status, headers });
     }
     this.end(folder.end());
     return new Response(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { status, headers });
   }
 
-  private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean): ReadableStream<Uint8Array> {
+  private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean, callerSignal: AbortSignal, stop: AbortSignal): ReadableStream<Uint8Array> {
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         let chunk: Uint8Array | null;
         try {
           chunk = await reader.next();
-        } catch (err) {
+        } catch (caught) {
+          const err = whyBroken(caught, stop, callerSignal);
           this.end(broken(err));
           // erroring with no reason: Bun cuts the connection just the same, and prints nothing
           // to stderr (it prints a reason, outside foreman's JSON log)
@@ -214,7 +219,7 @@ class WaitingCall implements InteractiveRequest {
     return this.over.promise;
   }
 
-  async deliver(res: Response): Promise<Outcome | Gone> {
+  async deliver(res: Response, stop: AbortSignal): Promise<Outcome | Gone> {
     this.services.worker.detach(this.job.id);
     if (this.state !== "queued") {
       // the caller is already gone: nobody will read this reply, so do not hold the target for it
@@ -228,7 +233,7 @@ class WaitingCall implements InteractiveRequest {
       { name: "target", ms: Date.now() - dispatched, desc: "until first byte" },
       { name: "foreman", ms: this.enqueuedAt - this.receivedAt },
     ]);
-    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal);
+    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal, stop);
     this.settle("relaying", relay.response);
     void relay.finished.then(() => this.over.resolve());
     return relay.finished;

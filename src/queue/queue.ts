@@ -58,6 +58,12 @@ export interface JobRecord {
   preemptible: boolean;
   /** Times an interactive request stopped the job (not failures). */
   preemptions: number;
+  /** When the job was asked not to start before (ms), or null (ADR 0035); its gate is notBefore. */
+  runAfter: number | null;
+  /** When the job expires if it has not started by then (ms), or null. */
+  startBy: number | null;
+  /** The job's own run-time cap per attempt (ms; 0: none), or null for the lane's default. */
+  maxRunMs: number | null;
 }
 
 /**
@@ -92,6 +98,11 @@ export interface EnqueueInput {
   load?: RequestedLoad;
   /** false: never preempted (async jobs only; default true). */
   preemptible?: boolean;
+  /** A scheduled start (ADR 0035): recorded as asked, and the job waits until then like a back-off. */
+  runAfter?: number | null;
+  /** Not started by then, the job is canceled as expired. */
+  startBy?: number | null;
+  maxRunMs?: number | null;
 }
 
 export interface TransitionPatch {
@@ -165,6 +176,9 @@ interface Row {
   not_before: number | null;
   preemptible: number;
   preemptions: number;
+  run_after: number | null;
+  start_by: number | null;
+  max_run_ms: number | null;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -200,6 +214,9 @@ function toRecord(r: Row): JobRecord {
     notBefore: r.not_before,
     preemptible: r.preemptible === 1,
     preemptions: r.preemptions,
+    runAfter: r.run_after,
+    startBy: r.start_by,
+    maxRunMs: r.max_run_ms,
   };
 }
 
@@ -225,7 +242,8 @@ const toEvent = (e: EventRow): JobEvent => ({ id: e.id, jobId: e.job_id, type: e
 
 type Params = Record<string, string | number | null>;
 const TERMINAL_SQL = "('done', 'failed', 'canceled')";
-const COLUMNS_HEAD = "id, seq, drain_key, priority, created_at";
+// a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
+const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run_after, 0)) AS created_at";
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -235,8 +253,8 @@ const COLUMNS_HEAD = "id, seq, drain_key, priority, created_at";
 function statements(db: Database) {
   const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
-    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, created_at, queued_at, updated_at)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $now, $now, $now)`),
+    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
     event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
@@ -278,11 +296,17 @@ function statements(db: Database) {
     // gives that order; INDEXED BY pins the index, and a test checks the choice against a sort.
     best: db.query<HeadRow, [string]>(`SELECT ${COLUMNS_HEAD} FROM jobs INDEXED BY jobs_queued_best
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
-    oldest: db.query<{ created_at: number }, [string]>(`SELECT created_at FROM jobs INDEXED BY jobs_queued_age
+    oldest: db.query<{ created_at: number }, [string]>(`SELECT MAX(created_at, COALESCE(run_after, 0)) AS created_at FROM jobs INDEXED BY jobs_queued_age
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
     // back-off ends: the jobs whose time has come enter the scheduler's indexes again
     release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
     nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
+    notDue: db.query<{ n: number }, [number]>(`SELECT COUNT(*) AS n FROM jobs WHERE not_before > ?`),
+    // expiry (ADR 0035): queued work not started (see notYetStarted) whose start_by has come, from its partial index
+    expiring: db.query<{ id: string }, [number, number]>(`SELECT id FROM jobs INDEXED BY jobs_start_by
+       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0 AND start_by <= ? ORDER BY start_by LIMIT ?`),
+    nextExpiry: db.query<{ at: number | null }, []>(`SELECT MIN(start_by) AS at FROM jobs INDEXED BY jobs_start_by
+       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0`),
     progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
     artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
     artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
@@ -313,6 +337,16 @@ export interface PruneCursor {
   finishedAt: number;
   seq: number;
 }
+
+/** The reason a job past its start_by was canceled with (ADR 0035). */
+export const EXPIRED = "expired";
+
+/**
+ * Whether a job's `start_by` still applies (ADR 0035): no attempt of it has reached the target —
+ * none failed (a retry, a restart mid-run), none was preempted. A dispatch that found the target
+ * asleep does not count: that work never began.
+ */
+export const notYetStarted = (job: Pick<JobRecord, "failures" | "preemptions">): boolean => job.failures === 0 && job.preemptions === 0;
 
 class JobNotFound extends Error {
   constructor(readonly id: string) {
@@ -459,7 +493,12 @@ export class Queue {
         not_before: null,
         preemptible: input.preemptible === false ? 0 : 1,
         preemptions: 0,
+        run_after: input.runAfter ?? null,
+        start_by: input.startBy ?? null,
+        max_run_ms: input.maxRunMs ?? null,
       };
+      // a scheduled start waits as a back-off does: out of the scheduler's indexes until then
+      row.not_before = row.run_after !== null && row.run_after > now ? row.run_after : null;
       row.seq = this.s.insert.run({
         id: row.id,
         lane: row.lane,
@@ -475,6 +514,10 @@ export class Queue {
         hash: row.request_hash,
         requestId: row.request_id,
         preemptible: row.preemptible,
+        runAfter: row.run_after,
+        startBy: row.start_by,
+        maxRunMs: row.max_run_ms,
+        notBefore: row.not_before,
         now,
       }).lastInsertRowid as number;
       const job = toRecord(row);
@@ -558,6 +601,35 @@ export class Queue {
   /** When the next backing-off job may run again, or null when none is backing off. */
   nextRelease(): number | null {
     return this.s.nextRelease.get()!.at;
+  }
+
+  /** Queued jobs whose scheduled start or back-off has not come by `now`: not work for the target yet. */
+  notDueCount(now: number): number {
+    return this.s.notDue.get(now)!.n;
+  }
+
+  /**
+   * Expiry (ADR 0035): up to `batch` queued jobs never started whose start_by has come are
+   * canceled with the reason `expired`, each through transition() (its event and webhook), in
+   * one commit. Returns how many.
+   */
+  expireDue(now: number, batch = 1000): number {
+    const due = this.s.expiring.all(now, batch);
+    if (due.length === 0) return 0;
+    return this.atomically(() => {
+      for (const { id } of due) this.expire(id);
+      return due.length;
+    });
+  }
+
+  /** Cancels a queued job past its start_by, with the reason `expired`. */
+  expire(id: string): JobRecord {
+    return this.transition(id, "canceled", { data: { reason: EXPIRED } });
+  }
+
+  /** When the next queued job expires (its start_by), or null. */
+  nextExpiry(): number | null {
+    return this.s.nextExpiry.get()!.at;
   }
 
   /** The heads the scheduler chooses from: a handful of index seeks, whatever the queue length. */

@@ -9,6 +9,7 @@ import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts
 import { validate } from "../schema/validate.ts";
 import type { RequestedLoad } from "../ollama/load-options.ts";
 import { INVALID_MODEL_NAME, validModelName } from "../ollama/model-name.ts";
+import { scheduleOf } from "./schedule.ts";
 
 export const Submission = Type.Object(
   {
@@ -23,6 +24,13 @@ export const Submission = Type.Object(
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: "higher runs first within a model" })),
     preemptible: Type.Optional(Type.Boolean({ description: "false: a passthrough request never stops this job to run first (default true)" })),
+    run_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "do not start before: an RFC 3339 date-time, or a duration from now (`2h`, `90m`); at most a year ahead" })),
+    start_by: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "not started by then, the job never starts and ends `canceled` with the reason `expired`: an RFC 3339 date-time, or a duration from now; after run_after" }),
+    ),
+    max_run: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "the longest one attempt may run from the target's first byte, as a Go duration (`10m`, `1h30m`; `0s`: no cap); at the cap the job ends `failed`, not retried. Default FOREMAN_JOB_MAX_RUN_MS" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -108,6 +116,8 @@ export class Submitter {
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
     // one pointer for every refusal of the webhook, whichever of its two forms was sent (as the schema's)
     if (refused) throw new HttpError(400, `/webhook: ${refused}`, "/webhook");
+    const schedule = scheduleOf(sub, Date.now());
+    if ("field" in schedule) throw new HttpError(400, `${schedule.field}: ${schedule.error}`, schedule.field);
     const { model, request, load } = requestFor(n.endpoint, sub.request);
     const input: EnqueueInput = {
       lane: ASYNC,
@@ -122,6 +132,9 @@ export class Submitter {
       requestId,
       load,
       preemptible: sub.preemptible ?? true,
+      runAfter: schedule.runAfter,
+      startBy: schedule.startBy,
+      maxRunMs: schedule.maxRunMs,
     };
     if (!this.groupCommit) return this.queue.atomically(() => this.accept(input));
     const { promise, resolve, reject } = Promise.withResolvers<Accepted>();

@@ -5,7 +5,8 @@ import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { MAX_PAGE } from "../contract/page.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import { ASYNC, INTERACTIVE, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
+import { formatGoDuration } from "./schedule.ts";
+import { ASYNC, EXPIRED, INTERACTIVE, notYetStarted, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
@@ -55,14 +56,22 @@ export const JobSchema = Type.Object({
     description: "requests ahead of this job while it is queued; in a replayed or webhook `job.queued` event, the position it had when it entered the queue",
   }),
   request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
-  retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now" }),
+  retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now (a scheduled start that has not come yet is `run_after`, not this)" }),
+  run_after: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "the job does not start before this time (as submitted, kept after it starts); null: no scheduled start" }),
+  start_by: Type.Union([Type.String({ format: "date-time" }), Type.Null()], {
+    description: "a job not started by this time never starts: it ends `canceled` with the reason `expired`; null: it never expires",
+  }),
+  max_run: Type.Union([Type.String(), Type.Null()], {
+    description: "the job's own run-time cap per attempt, counted from the target's first byte, as a Go duration (`10m0s`; `0s`: no cap); null: the server's default (FOREMAN_JOB_MAX_RUN_MS)",
+  }),
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
   timings: Type.Union([TimingsSchema, Type.Null()]),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
   reason: Type.Optional(
     Type.String({
-      description: "in an event or a webhook: why the job entered this state when foreman says so — `preempted` (back to the queue for a passthrough request), or a message (a retry's error, the target unreachable, a restart, a cancel)",
+      description:
+        "in an event or a webhook: why the job entered this state when foreman says so — `preempted` (back to the queue for a passthrough request), `expired` (canceled: not started by its start_by; also in the job view), or a message (a retry's error, the target unreachable, a restart, a cancel)",
     }),
   ),
 });
@@ -119,13 +128,21 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     preemptions: job.preemptions,
     queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
     request_id: job.requestId,
-    retry_at: iso(job.notBefore),
+    // not_before gates both a back-off and a scheduled start; a back-off only ever follows a failure (ADR 0035)
+    retry_at: job.failures === 0 ? null : iso(job.notBefore),
+    run_after: iso(job.runAfter),
+    start_by: iso(job.startBy),
+    max_run: job.maxRunMs === null ? null : formatGoDuration(job.maxRunMs),
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
     timings: timingsView(job.timings),
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
+    ...(isExpired(job) ? { reason: EXPIRED } : {}),
   };
 }
+
+/** Canceled at its start_by without having started: the expiry's doing (ADR 0035), told from the record alone. */
+export const isExpired = (job: JobRecord): boolean => job.status === "canceled" && notYetStarted(job) && job.startBy !== null && job.finishedAt !== null && job.finishedAt >= job.startBy;
 
 /**
  * The job as an event (the event stream, a webhook) shows it: with the reason foreman gave for

@@ -30,6 +30,7 @@ const FAULTS: { readonly [K in keyof SimFaults]: string } & { wakeAfterMs: strin
   busy: "true: inference answers 503 (Ollama's queue is full)",
   failLoad: '["model", …]: loading these models fails',
   dropWhen: '"text": a request whose body holds it is dropped before the first byte',
+  endless: "true: inference replies never end, as a model stuck in a loop (their tokens repeat until the caller goes away)",
 };
 
 export const SIM_FOOTER = `Fault switches (while it runs: POST /_sim/faults with a JSON object of these; GET /_sim/state

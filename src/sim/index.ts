@@ -24,6 +24,7 @@ const NO_FAULTS: SimFaults = {
   busy: false,
   failLoad: [],
   dropWhen: null,
+  endless: false,
 };
 
 function settingsOf(options: SimOptions): SimSettings {

@@ -95,7 +95,9 @@ export class Session {
   /** The reply's chunks one by one, spaced by tokenDelayMs; throws MidStreamError per the fault. */
   async *stream(): AsyncGenerator<Chunk> {
     const fault = this.ctx.faults().errorMidStream;
-    for (const [i, piece] of this.pieces.entries()) {
+    // a looping model (the `endless` fault) says its reply over and over, until the caller goes away
+    for (let i = 0; i < this.pieces.length || (this.pieces.length > 0 && this.ctx.faults().endless); i++) {
+      const piece = this.pieces[i % this.pieces.length]!;
       if (fault && i >= fault.afterChunks) throw new MidStreamError(fault.message);
       if (i > 0) await sleep(this.ctx.settings.tokenDelayMs, this.signal);
       this.mark(piece.tokens);

@@ -28,6 +28,8 @@ export interface SimFaults {
    * While it is set, request bodies are read whole to look for it.
    */
   dropWhen: string | null;
+  /** A looping model: inference streams never end (the reply's tokens repeat until the caller goes away). */
+  endless: boolean;
 }
 
 export interface SimOptions {

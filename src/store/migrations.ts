@@ -130,4 +130,14 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_queued_best ON jobs(lane, drain_key, priority DESC, seq) WHERE status = 'queued' AND not_before IS NULL;
   CREATE INDEX jobs_queued_age ON jobs(lane, drain_key, seq) WHERE status = 'queued' AND not_before IS NULL;
   `,
+  // 6: scheduled starts, expiry and run-time caps (ADR 0035): when the job may start (run_after,
+  // kept for the view; the gate itself is not_before, as for a back-off), when unstarted work
+  // expires (start_by) and the job's own run-time cap (max_run_ms, null: the server's default).
+  // The expiry sweep reads the partial index: only queued jobs with a start_by.
+  `
+  ALTER TABLE jobs ADD COLUMN run_after INTEGER;
+  ALTER TABLE jobs ADD COLUMN start_by INTEGER;
+  ALTER TABLE jobs ADD COLUMN max_run_ms INTEGER;
+  CREATE INDEX jobs_start_by ON jobs(start_by) WHERE status = 'queued' AND start_by IS NOT NULL;
+  `,
 ];

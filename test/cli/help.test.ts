@@ -48,7 +48,7 @@ describe("--help", () => {
 
   test("sim --help lists the fault switches", async () => {
     const r = await foreman(["sim", "--help"]);
-    for (const fault of ["asleep", "wakeAfterMs", "hung", "firstByteDelayMs", "errorBeforeFirstByte", "errorMidStream", "busy", "failLoad"]) expect(r.stdout).toContain(`  ${fault} `);
+    for (const fault of ["asleep", "wakeAfterMs", "hung", "firstByteDelayMs", "errorBeforeFirstByte", "errorMidStream", "busy", "failLoad", "endless"]) expect(r.stdout).toContain(`  ${fault} `);
     expect(r.stdout).toContain("POST /_sim/faults");
   });
 

@@ -52,6 +52,21 @@ describe("foreman jobs", () => {
     expect(JSON.parse(raw.stdout)).toEqual(artifact);
   });
 
+  test("submit --run-after 2h --start-by 9h --max-run 10m schedules the job; ls shows when it is due; a bad value names the field", async () => {
+    const r = await cli(["submit", "--model", "llama3.2", "--prompt", "later", "--run-after", "2h", "--start-by", "9h", "--max-run", "10m"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^max run\s+10m0s$/m);
+    expect(r.stdout).toMatch(/^run after\s+\S+Z$/m);
+    const id = /^id\s+(\S+)$/m.exec(r.stdout)![1]!;
+    const ls = await cli(["ls", "--status", "queued"]);
+    expect(ls.stdout.split("\n")[0]).toContain("DUE");
+    expect(ls.stdout.split("\n").find((l) => l.startsWith(id))).toMatch(/ in 1h59m | in 2h0m /);
+    await client.cancel(id);
+    const bad = await cli(["submit", "--model", "llama3.2", "--prompt", "x", "--start-by", "yesterday"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("/start_by");
+  });
+
   test("submit without --wait prints the queued job as a table", async () => {
     const dir = tempDir();
     const file = join(dir.path, "req.json");
@@ -157,7 +172,7 @@ describe("foreman jobs", () => {
       const r = await cli(["ls", "--status", "queued"]);
       expect(r.code).toBe(0);
       const [header, ...rows] = r.stdout.trim().split("\n");
-      expect(header).toMatch(/^ID\s+STATUS\s+MODEL\s+ENDPOINT\s+PRIORITY\s+POSITION\s+AGE$/);
+      expect(header).toMatch(/^ID\s+STATUS\s+MODEL\s+ENDPOINT\s+PRIORITY\s+POSITION\s+DUE\s+AGE$/);
       // newest first: the last submitted has the most requests ahead of it
       expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([jobs[3]!.id, jobs[2]!.id, jobs[1]!.id]);
       expect(rows.map((row) => row.split(/\s+/)[5])).toEqual(["2", "1", "0"]);

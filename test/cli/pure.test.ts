@@ -36,6 +36,11 @@ describe("buildSubmission", () => {
     expect(sub).toEqual({ endpoint: "/api/chat", request: { model: "other", stream: false }, webhook: "http://hook", priority: -3, metadata: { k: 1 } });
   });
 
+  test("--run-after, --start-by and --max-run pass through as given (the server reads them)", () => {
+    expect(buildSubmission({ model: "m", "run-after": "2h", "start-by": "9h", "max-run": "10m" }, noFiles)).toMatchObject({ run_after: "2h", start_by: "9h", max_run: "10m" });
+    expect(buildSubmission({ model: "m" }, noFiles)).toEqual({ endpoint: "/api/chat", request: { model: "m" } });
+  });
+
   test("--no-preempt submits the job with preemptible false; without it the server's default holds", () => {
     expect(buildSubmission({ model: "m", "no-preempt": true }, noFiles).preemptible).toBe(false);
     expect(buildSubmission({ model: "m" }, noFiles)).not.toHaveProperty("preemptible");
@@ -81,8 +86,15 @@ describe("format", () => {
     const done = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:58:30Z", queue_position: null } as unknown as Job;
     const queued = { ...done, id: "j2", status: "queued", created_at: "2026-11-26T11:59:55Z", queue_position: 3 } as Job;
     expect(jobRows([done, queued], now)).toBe(
-      ["ID  STATUS  MODEL  ENDPOINT   PRIORITY  POSITION  AGE", "j1  done    m      /api/chat  0         -         1m30s", "j2  queued  m      /api/chat  0         3         5s", ""].join("\n"),
+      ["ID  STATUS  MODEL  ENDPOINT   PRIORITY  POSITION  DUE  AGE", "j1  done    m      /api/chat  0         -         -    1m30s", "j2  queued  m      /api/chat  0         3         -    5s", ""].join("\n"),
     );
+  });
+
+  test("jobRows shows when a scheduled or backing-off job is due", () => {
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    const base = { status: "queued", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:59:00Z", queue_position: 0, retry_at: null, run_after: null } as unknown as Job;
+    const rows = jobRows([{ ...base, id: "s", run_after: "2026-11-26T14:00:00Z" }, { ...base, id: "r", retry_at: "2026-11-26T12:00:30Z", run_after: "2026-11-26T11:00:00Z" }, { ...base, id: "n", run_after: "2026-11-26T11:00:00Z" }], now);
+    expect(rows.split("\n").map((l) => l.split(/\s{2,}/)[6])).toEqual(["DUE", "in 2h0m", "in 30s", "-", undefined]);
   });
 
   test("passthrough requests show the request id instead of a priority", () => {
@@ -107,6 +119,7 @@ describe("format", () => {
     expect(stateLine("done", { ...job, timings: { queue_ms: 10, total_ms: 900 } })).toBe("done     8 tokens in 1s\n");
     expect(stateLine("failed", { ...job, error: { status: 404, message: "model not found" } })).toBe("failed   (404) model not found\n");
     expect(stateLine("canceled", job)).toBe("canceled\n");
+    expect(stateLine("canceled", { ...job, reason: "expired" })).toBe("canceled expired: not started by its start_by\n");
   });
 
   test("artifactText finds the reply's text in each dialect, JSON otherwise", () => {

@@ -12,7 +12,7 @@ import { perTest, testConfig, waitFor } from "../harness.ts";
 const start = perTest();
 
 describe("when to wake the target (pure)", () => {
-  const state = (over: Partial<WakeState> = {}): WakeState => ({ targetUp: false, queued: 1, lastSentAt: null, intervalMs: 60_000, now: 100_000, ...over });
+  const state = (over: Partial<WakeState> = {}): WakeState => ({ targetUp: false, queued: 1, nextDueAt: null, lastSentAt: null, intervalMs: 60_000, now: 100_000, ...over });
 
   test("at once when work waits and the target is down; then at most once per interval while it stays down", () => {
     expect(wakeDecision(state())).toEqual({ kind: "now" });
@@ -24,6 +24,14 @@ describe("when to wake the target (pure)", () => {
     expect(wakeDecision(state({ targetUp: true }))).toEqual({ kind: "never" });
     expect(wakeDecision(state({ targetUp: null }))).toEqual({ kind: "never" });
     expect(wakeDecision(state({ queued: 0 }))).toEqual({ kind: "never" });
+  });
+
+  test("work not due yet (a scheduled start, a back-off) wakes the target when it falls due, not before (ADR 0035)", () => {
+    expect(wakeDecision(state({ queued: 0, nextDueAt: 130_000 }))).toEqual({ kind: "at", at: 130_000 });
+    expect(wakeDecision(state({ queued: 0, nextDueAt: 130_000, targetUp: true }))).toEqual({ kind: "never" });
+    // work that may run now goes first; the interval still holds
+    expect(wakeDecision(state({ queued: 1, nextDueAt: 130_000 }))).toEqual({ kind: "now" });
+    expect(wakeDecision(state({ queued: 1, nextDueAt: 130_000, lastSentAt: 90_000 }))).toEqual({ kind: "at", at: 150_000 });
   });
 
   test("exhaustive: a packet is due exactly when the target is down, work waits and the interval has passed", () => {
@@ -107,6 +115,26 @@ test("while the target stays down with work waiting, the packet is sent again af
   const { sent, lastSentAt } = foreman.services.waker!;
   expect(sent).toBeGreaterThanOrEqual(2);
   expect(lastSentAt).not.toBeNull();
+});
+
+test("a scheduled job wakes a sleeping target when it falls due, not before (ADR 0035)", async () => {
+  const udp = await listener();
+  const { sim, foreman, url } = await start.stack({
+    sim: { faults: { asleep: true } },
+    foreman: { wakeMac: "00:11:22:33:44:55", wakeAddr: `127.0.0.1:${udp.port}`, wakeIntervalMs: 60_000, pollIntervalMs: 50, pollMaxBackoffMs: 100, connectTimeoutMs: 500 },
+  });
+  const { poller, waker } = foreman.services;
+  await waitFor(() => poller.up === false, { what: "the poller to see the target down" });
+  const res = await fetch(`${url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ request: { model: "llama3.2", messages: [{ role: "user", content: "hi" }] }, run_after: "1500ms" }) });
+  expect(res.status).toBe(202);
+  const job = (await res.json()) as { id: string; run_after: string };
+  const due = Date.parse(job.run_after);
+  expect(waker!.sent).toBe(0);
+  await waitFor(() => udp.packets.length >= 1, { what: "the magic packet once the job falls due" });
+  const sentAt = waker!.lastSentAt!;
+  expect(sentAt).toBeGreaterThanOrEqual(due);
+  await sim.setFaults({ asleep: false });
+  await waitFor(() => foreman.services.queue.get(job.id)!.status === "done", { what: "the scheduled job to run once the target is up" });
 });
 
 test("without FOREMAN_WAKE_MAC there is no waker, /status says null and the counter stays 0", async () => {

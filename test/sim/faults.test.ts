@@ -3,6 +3,7 @@ import { Ollama } from "ollama";
 import OpenAI, { APIError } from "openai";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { jsonOf, ndjson, post, sseData } from "../wire.ts";
+import { waitFor } from "../harness.ts";
 
 let sim: Simulator;
 let ollama: Ollama;
@@ -12,7 +13,7 @@ beforeAll(async () => {
   ollama = new Ollama({ host: sim.url });
 });
 afterEach(() =>
-  sim.setFaults({ asleep: false, hung: false, firstByteDelayMs: 0, errorBeforeFirstByte: null, errorMidStream: null, busy: false, failLoad: [] }),
+  sim.setFaults({ asleep: false, hung: false, firstByteDelayMs: 0, errorBeforeFirstByte: null, errorMidStream: null, busy: false, failLoad: [], endless: false }),
 );
 afterAll(() => sim.stop());
 
@@ -105,5 +106,28 @@ describe("fault switches", () => {
     expect(sim.resident()).not.toContain("mistral:latest");
     await sim.setFaults({ failLoad: [] });
     expect((await post(`${sim.url}/api/generate`, { model: "mistral", prompt: "x", stream: false })).status).toBe(200);
+  });
+
+  test("endless: a stream never ends, its reply repeating, until the caller goes away (a looping model)", async () => {
+    await sim.setFaults({ endless: true });
+    const ac = new AbortController();
+    const res = await fetch(`${sim.url}/api/chat`, { method: "POST", body: JSON.stringify({ ...chatBody, options: { num_predict: 3 } }), signal: ac.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let lines: { done: boolean }[] = [];
+    let text = "";
+    // three times the reply's length and still going: no done line
+    while (lines.length < 10) {
+      const { value, done } = await reader.read();
+      expect(done).toBe(false);
+      text += decoder.decode(value, { stream: true });
+      lines = text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { done: boolean });
+    }
+    expect(lines.filter((l) => l.done !== false)).toEqual([]);
+    const aborted = sim.counters.aborted;
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    await waitFor(() => sim.counters.aborted === aborted + 1, { what: "the simulator to count the aborted stream" });
   });
 });
