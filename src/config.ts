@@ -3,6 +3,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { listedOrigins, parseOrigins } from "./http/origin-policy.ts";
+import { parseTrustedProxies } from "./http/caller.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList } from "./webhooks/policy.ts";
 
@@ -100,6 +101,18 @@ export const options = {
     help: "browser origins allowed besides Ollama's defaults (localhost, 127.0.0.1, 0.0.0.0 on any port; app://, file://, tauri://, vscode-webview://, vscode-file://), comma-separated, one * per entry as a wildcard, * alone for any origin; other origins get 403",
   }),
   retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
+  usageRetentionHours: option({ env: "FOREMAN_USAGE_RETENTION_HOURS", flag: "--usage-retention-hours", schema: int(1, 876_000), default: 8760, help: "hours of the usage rollup (GET /usage) older than this are pruned; it outlives the jobs themselves" }),
+  trustedProxies: option({
+    env: "FOREMAN_TRUSTED_PROXIES",
+    flag: "--trusted-proxies",
+    schema: Type.String(),
+    default: "",
+    refine: (v) => {
+      const parsed = parseTrustedProxies(v);
+      return typeof parsed === "string" ? `comma-separated IP addresses (${parsed})` : undefined;
+    },
+    help: "addresses of reverse proxies in front of foreman, comma-separated: from these peers only, the caller's address for usage is read from X-Forwarded-For",
+  }),
   maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body foreman reads (inference, /jobs); bodies of direct routes (blob uploads) stream to the target unbounded" }),
   bodyTimeoutMs: option({ env: "FOREMAN_BODY_TIMEOUT_MS", flag: "--body-timeout-ms", schema: int(100, 3_600_000), default: 60_000, help: "time a request body has to arrive, then 408; an upload streamed to the target past FOREMAN_MAX_BODY_BYTES may instead pause no longer than this" }),
 } as const;

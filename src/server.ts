@@ -17,6 +17,8 @@ import { createLogger, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./ops/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
+import { UsageLedger } from "./queue/usage.ts";
+import { parseTrustedProxies } from "./http/caller.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
 import type { Fsync } from "./store/durability.ts";
@@ -100,6 +102,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
       log.info("built-in simulator started", { url: sim.url });
     }
     const queue = new Queue(store.db, Date.now, store.durability);
+    const usage = new UsageLedger(store.db);
+    usage.install(queue);
     const deliveries = new Deliveries(store.db);
     let dispatcher: Dispatcher | undefined;
     installOutbox(queue, deliveries, () => dispatcher?.wake());
@@ -128,7 +132,9 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
     if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
+    const trustedProxies = parseTrustedProxies(config.trustedProxies);
+    if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
+    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen
@@ -140,7 +146,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     // start
     dispatcher.start();
     started.push(() => dispatcher.stop());
-    started.push(startRetention(queue, config.retentionHours, log));
+    started.push(startRetention(queue, config.retentionHours, log, { ledger: usage, hours: config.usageRetentionHours }));
     if (waker) {
       waker.start();
       started.push(() => waker.stop());

@@ -17,6 +17,7 @@ import { parseDrainKey, reloadsBetween } from "./load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
+import { usageOf } from "./usage.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 
@@ -422,6 +423,8 @@ export class Worker {
     const signal = request ? AbortSignal.any([run.abort.signal, request.signal]) : run.abort.signal;
     let outcome: Outcome | { kind: "gone" };
     let firstByteMs: number;
+    /** Set when the run loaded its model: the wait for the first byte was the load (ms). */
+    let loadMs: number | undefined;
     try {
       const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
@@ -436,6 +439,7 @@ export class Worker {
       }
       if (run.state === "loading" && res.ok) {
         this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
+        loadMs = firstByteMs;
         run.state = "working";
         this.reconsider();
       }
@@ -447,7 +451,7 @@ export class Worker {
       this.current = undefined;
       clearTimeout(this.preemptTimer);
     }
-    return () => this.finish(job, outcome, since, firstByteMs);
+    return () => this.finish(job, outcome, since, firstByteMs, loadMs);
   }
 
   private progress(run: Run): (chunks: number, tokens: number, text: string) => void {
@@ -466,16 +470,17 @@ export class Worker {
     };
   }
 
-  private finish(job: JobRecord, outcome: Outcome | { kind: "gone" }, since: number, firstByteMs: number): void {
+  private finish(job: JobRecord, outcome: Outcome | { kind: "gone" }, since: number, firstByteMs: number, loadMs: number | undefined): void {
     this.stats.jobs++;
     const timings = { ttftMs: firstByteMs, totalMs: Date.now() - since };
+    const usage = outcome.kind === "done" ? usageOf(outcome.reported, { loadMs, ...timings }, outcome.tokens) : undefined;
     if (this.log.enabled("info")) {
-      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs };
+      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs, ...(usage ? { usage } : {}) };
       this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
     }
     if (outcome.kind === "done") {
       const progress = { chunks: outcome.chunks, tokens: outcome.tokens };
-      this.queue.transition(job.id, "done", { timings, progress, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
+      this.queue.transition(job.id, "done", { timings, progress, usage, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
     } else if (outcome.kind === "gone") {
       this.queue.transition(job.id, "canceled", { timings, data: { reason: "the caller went away" } });
     } else if (job.lane === INTERACTIVE || outcome.status < 500) {

@@ -13,6 +13,7 @@ import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
+import { checkedTag, clientOf } from "../http/caller.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
@@ -287,8 +288,9 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
     tags: ["passthrough"],
     responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async ({ request, url, services, requestId }: RouteContext<undefined, undefined>) => {
+    handle: async ({ request, url, services, requestId, peer }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
+      const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
       const askedAt = performance.now();
       const body = await readBody(request, services.config);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
@@ -302,7 +304,8 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       if (request.signal.aborted) return new Response(null, { status: CLIENT_CLOSED_REQUEST });
       const waiting = queue.waitingInteractive();
       if (waiting >= config.interactiveMaxWaiting) return busy(dialectOf(endpoint), `${waiting} requests already waiting`);
-      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId, load: loadOf(kind, admission.body) });
+      const client = clientOf(request, peer(), services.trustedProxies);
+      const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model, requestId, load: loadOf(kind, admission.body), client, tag });
       const call = new WaitingCall(job, kind, body, request, services, receivedAt, targetPath);
       worker.attach(job.id, call);
       worker.wake();

@@ -11,6 +11,7 @@ import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
 import { drainKey, type RequestedLoad } from "../engine/load-options.ts";
 import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
+import type { Usage } from "../engine/usage.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
 export type Lane = 0 | 1;
@@ -58,6 +59,12 @@ export interface JobRecord {
   preemptible: boolean;
   /** Times an interactive request stopped the job (not failures). */
   preemptions: number;
+  /** What the job cost, once it is done (ADR 0036). */
+  usage: Usage | null;
+  /** Who asked: the caller's address and User-Agent product (ADR 0036). */
+  client: string | null;
+  /** The caller's tag: `metadata.tag` of a job, `X-Foreman-Tag` of a passthrough request. */
+  tag: string | null;
 }
 
 /**
@@ -92,6 +99,8 @@ export interface EnqueueInput {
   load?: RequestedLoad;
   /** false: never preempted (async jobs only; default true). */
   preemptible?: boolean;
+  client?: string | null;
+  tag?: string | null;
 }
 
 export interface TransitionPatch {
@@ -110,6 +119,8 @@ export interface TransitionPatch {
   data?: Record<string, unknown>;
   /** Back to the queue, but not to run before this time (ms): the job's own back-off. */
   notBefore?: number;
+  /** What the finished job cost. */
+  usage?: Usage;
 }
 
 /**
@@ -160,6 +171,9 @@ interface Row {
   not_before: number | null;
   preemptible: number;
   preemptions: number;
+  usage: string | null;
+  client: string | null;
+  tag: string | null;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -195,6 +209,9 @@ function toRecord(r: Row): JobRecord {
     notBefore: r.not_before,
     preemptible: r.preemptible === 1,
     preemptions: r.preemptions,
+    usage: parse(r.usage) as Usage | null,
+    client: r.client,
+    tag: r.tag,
   };
 }
 
@@ -230,8 +247,8 @@ const COLUMNS_HEAD = "id, seq, drain_key, priority, created_at";
 function statements(db: Database) {
   const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
-    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, created_at, queued_at, updated_at)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $now, $now, $now)`),
+    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, client, tag, created_at, queued_at, updated_at)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $client, $tag, $now, $now, $now)`),
     event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
@@ -249,6 +266,7 @@ function statements(db: Database) {
          progress_chunks = COALESCE($chunks, progress_chunks),
          progress_tokens = COALESCE($tokens, progress_tokens),
          timings = COALESCE($timings, timings),
+         usage = COALESCE($usage, usage),
          not_before = $notBefore
        WHERE id = $id`),
     byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
@@ -452,6 +470,9 @@ export class Queue {
         not_before: null,
         preemptible: input.preemptible === false ? 0 : 1,
         preemptions: 0,
+        usage: null,
+        client: input.client ?? null,
+        tag: input.tag ?? null,
       };
       row.seq = this.s.insert.run({
         id: row.id,
@@ -468,6 +489,8 @@ export class Queue {
         hash: row.request_hash,
         requestId: row.request_id,
         preemptible: row.preemptible,
+        client: row.client,
+        tag: row.tag,
         now,
       }).lastInsertRowid as number;
       const job = toRecord(row);
@@ -509,6 +532,7 @@ export class Queue {
         tokens: patch.progress?.tokens ?? null,
         timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
         notBefore: to === "queued" ? (patch.notBefore ?? null) : null,
+        usage: patch.usage ? JSON.stringify(patch.usage) : null,
       });
       if (patch.artifact) {
         const { contentType, body } = patch.artifact;

@@ -8,6 +8,7 @@ import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
 import { validate } from "../schema/validate.ts";
 import type { RequestedLoad } from "../engine/load-options.ts";
+import { checkedTag } from "../http/caller.ts";
 
 export const Submission = Type.Object(
   {
@@ -38,13 +39,15 @@ export const METADATA_MAX_BYTES = 16 * 1024;
  * Checks what the envelope's schema cannot: sizes, and where the webhook is. The request
  * itself is checked against its endpoint by `requestFor`, after the webhook URL.
  */
-export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null; webhookField: string } {
+export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null; webhookField: string; tag: string | null } {
   const endpoint = sub.endpoint ?? "/api/chat";
   if (sub.metadata && JSON.stringify(sub.metadata).length > METADATA_MAX_BYTES) throw new HttpError(413, `/metadata: larger than ${METADATA_MAX_BYTES} bytes`, "/metadata");
   let webhook: WebhookTarget | null = null;
   if (sub.webhook !== undefined) webhook = typeof sub.webhook === "string" ? { url: sub.webhook, events: null } : { url: sub.webhook.url, events: sub.webhook.events ?? null };
   const webhookField = typeof sub.webhook === "string" ? "/webhook" : "/webhook/url";
-  return { endpoint, webhook, webhookField };
+  // the usage ledger's tag (ADR 0036): bounded, as it becomes a key of the rollup
+  const tag = checkedTag(sub.metadata?.tag, "/metadata/tag");
+  return { endpoint, webhook, webhookField, tag };
 }
 
 /**
@@ -101,7 +104,7 @@ export class Submitter {
   ) {}
 
   /** Validates (the webhook URL against the URL policy, after DNS), then enqueues — or returns the job an earlier submission with the same key made. */
-  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null, requestId: string | null = null): Promise<Accepted> {
+  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null, requestId: string | null = null, client: string | null = null): Promise<Accepted> {
     const n = normalize(sub);
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
     if (refused) throw new HttpError(400, `${n.webhookField}: ${refused}`, n.webhookField);
@@ -119,6 +122,8 @@ export class Submitter {
       requestId,
       load,
       preemptible: sub.preemptible ?? true,
+      client,
+      tag: n.tag,
     };
     if (!this.groupCommit) return this.queue.atomically(() => this.accept(input));
     const { promise, resolve, reject } = Promise.withResolvers<Accepted>();

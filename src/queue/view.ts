@@ -4,6 +4,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
+import { UsageSchema } from "../engine/usage.ts";
 import { ASYNC, INTERACTIVE, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
@@ -58,6 +59,7 @@ export const JobSchema = Type.Object({
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
   timings: Type.Union([TimingsSchema, Type.Null()]),
+  usage: Type.Union([UsageSchema, Type.Null()], { description: "what the job cost, once it is done; null before, and for work that did not finish done" }),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
   reason: Type.Optional(
     Type.String({
@@ -123,6 +125,7 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
     timings: timingsView(job.timings),
+    usage: job.usage,
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
   };
 }

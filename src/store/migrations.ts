@@ -130,4 +130,27 @@ export const migrations: readonly string[] = [
   CREATE INDEX jobs_queued_best ON jobs(lane, drain_key, priority DESC, seq) WHERE status = 'queued' AND not_before IS NULL;
   CREATE INDEX jobs_queued_age ON jobs(lane, drain_key, seq) WHERE status = 'queued' AND not_before IS NULL;
   `,
+  // 7 (the lead slots issue 20's scheduling columns in as 6 before it): usage (ADR 0036) — what a
+  // finished job cost (JSON), who asked (the caller's address and User-Agent product) and its
+  // tag; and the hourly rollup GET /usage answers from, one row per hour, dimension (model,
+  // endpoint, lane, client, tag), value and exactness, which outlives job retention.
+  `
+  ALTER TABLE jobs ADD COLUMN usage TEXT;
+  ALTER TABLE jobs ADD COLUMN client TEXT;
+  ALTER TABLE jobs ADD COLUMN tag TEXT;
+  CREATE TABLE usage_hourly (
+    dimension TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    estimated INTEGER NOT NULL,
+    jobs INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    load_ms INTEGER NOT NULL,
+    prompt_eval_ms INTEGER NOT NULL,
+    generation_ms INTEGER NOT NULL,
+    target_ms INTEGER NOT NULL,
+    PRIMARY KEY (dimension, hour, value, estimated)
+  ) WITHOUT ROWID;
+  `,
 ];
