@@ -3,7 +3,8 @@
 import { Type } from "@sinclair/typebox";
 import { defineRoute, json } from "../src/http/route.ts";
 import { HttpError } from "../src/contract/http-error.ts";
-import { pointInTime, USAGE_DIMENSIONS } from "../src/queue/usage.ts";
+import { pointInTime } from "../src/queue/usage.ts";
+import { USAGE_DIMENSIONS } from "../src/contract/usage.ts";
 
 const DAY_MS = 86_400_000;
 const when = "an RFC 3339 time, or a span back from now: 90m, 24h, 7d, 2w";

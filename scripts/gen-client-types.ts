@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { Submission } from "../src/queue/submit.ts";
 import { JobListQuery, JobListSchema, JobProgressSchema, JobSchema } from "../src/queue/view.ts";
 import { StatusSchema } from "../routes/status.get.ts";
+import { UsageQuery, UsageReportSchema } from "../routes/usage.get.ts";
+import { UsageSchema } from "../src/engine/usage.ts";
 
-const SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema } as const;
+const SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema, Usage: UsageSchema, UsageReport: UsageReportSchema, UsageFilter: UsageQuery } as const;
 
 export const CLIENT_TYPES_FILE = join(import.meta.dir, "..", "clients", "ts", "api.gen.ts");
 

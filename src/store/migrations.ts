@@ -132,8 +132,9 @@ export const migrations: readonly string[] = [
   `,
   // 7 (the lead slots issue 20's scheduling columns in as 6 before it): usage (ADR 0036) — what a
   // finished job cost (JSON), who asked (the caller's address and User-Agent product) and its
-  // tag; and the hourly rollup GET /usage answers from, one row per hour, dimension (model,
-  // endpoint, lane, client, tag), value and exactness, which outlives job retention.
+  // tag; and the rollup GET /usage answers from, one row per hour (and one per day, so a year
+  // is read in days), dimension (model, endpoint, lane, client, tag), value and exactness, which
+  // outlives job retention.
   `
   ALTER TABLE jobs ADD COLUMN usage TEXT;
   ALTER TABLE jobs ADD COLUMN client TEXT;
@@ -151,6 +152,20 @@ export const migrations: readonly string[] = [
     generation_ms INTEGER NOT NULL,
     target_ms INTEGER NOT NULL,
     PRIMARY KEY (dimension, hour, value, estimated)
+  ) WITHOUT ROWID;
+  CREATE TABLE usage_daily (
+    dimension TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    estimated INTEGER NOT NULL,
+    jobs INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    load_ms INTEGER NOT NULL,
+    prompt_eval_ms INTEGER NOT NULL,
+    generation_ms INTEGER NOT NULL,
+    target_ms INTEGER NOT NULL,
+    PRIMARY KEY (dimension, day, value, estimated)
   ) WITHOUT ROWID;
   `,
 ];

@@ -3,9 +3,9 @@
 // its own retention; the times GET /usage takes.
 import { afterEach, describe, expect, test } from "bun:test";
 import { ASYNC, INTERACTIVE } from "../../src/queue/queue.ts";
-import { hourOf, pointInTime, UsageLedger } from "../../src/queue/usage.ts";
+import { hourOf, pointInTime, spans, UsageLedger } from "../../src/queue/usage.ts";
 import type { Usage } from "../../src/engine/usage.ts";
-import { testQueue, type TestQueue } from "../harness.ts";
+import { seededRandom, testQueue, type TestQueue } from "../harness.ts";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
@@ -79,6 +79,38 @@ describe("UsageLedger", () => {
     expect(jobs(T0 + HOUR, T0 + 2 * HOUR)).toBe(1);
     expect(jobs(T0 + 3 * HOUR, T0 + 5 * HOUR)).toBe(0);
     expect(ledger.report("model", T0 + 30 * 60_000, T0 + HOUR + 1)).toMatchObject({ from: T0, to: T0 + 2 * HOUR });
+  });
+
+  test("spans of many days read the days between whole and the hours at either end: the same sums as the jobs themselves", () => {
+    const { queue, ledger, at } = setup();
+    const random = seededRandom("usage spans");
+    const finished: { at: number; output: number }[] = [];
+    for (let i = 0; i < 300; i++) {
+      const when = T0 + Math.floor(random() * 10 * 24 * HOUR);
+      const output = 1 + Math.floor(random() * 50);
+      const j = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "m" });
+      queue.transition(j.id, "working", { attempt: true });
+      at(when);
+      queue.transition(j.id, "done", { usage: usage(1, output) });
+      finished.push({ at: when, output });
+    }
+    for (let i = 0; i < 200; i++) {
+      const a = T0 - 2 * HOUR + Math.floor(random() * 11 * 24 * HOUR);
+      const b = a + Math.floor(random() * random() * 6 * 24 * HOUR);
+      const { from, to, rows } = ledger.report("model", a, b);
+      const inside = finished.filter((f) => f.at >= from && f.at < to);
+      expect({ jobs: rows[0]?.jobs ?? 0, output: rows[0]?.output_tokens ?? 0 }, `${new Date(a).toISOString()} to ${new Date(b).toISOString()}`).toEqual({
+        jobs: inside.length,
+        output: inside.reduce((n, f) => n + f.output, 0),
+      });
+    }
+  });
+
+  test("spans: whole days between the first and the last midnight, hours around them", () => {
+    const day = Date.UTC(2026, 11, 2);
+    expect(spans(day - 2 * HOUR, day + 26 * HOUR)).toEqual({ hours: [[day - 2 * HOUR, day], [day + 24 * HOUR, day + 26 * HOUR]], days: [day, day + 24 * HOUR] });
+    expect(spans(day + HOUR, day + 5 * HOUR)).toEqual({ hours: [[day + HOUR, day + 5 * HOUR]], days: [day + 5 * HOUR, day + 5 * HOUR] });
+    expect(spans(day, day + 48 * HOUR)).toEqual({ hours: [[day, day], [day + 48 * HOUR, day + 48 * HOUR]], days: [day, day + 48 * HOUR] });
   });
 
   test("its own retention drops whole hours before the cutoff, and nothing of the jobs", () => {
