@@ -1,17 +1,21 @@
-// The usage ledger (ADR 0036): an hourly (and daily) rollup of what finished work cost, by model,
-// endpoint, lane, client and tag. A job's cost is added inside the transaction that marks it done (an
-// event hook, like the outbox), so it rides the worker's commit between jobs and never needs a
-// commit of its own. GET /usage reads this table alone, so its answer costs the hours and
-// groups asked for, not the jobs behind them, and it outlives job retention (its own setting).
+// The usage ledger (ADR 0036): a rollup of what finished work cost, by model, endpoint, lane,
+// client and tag, in hours, days and weeks. A job's cost is added inside the transaction that
+// marks it done (an event hook, like the outbox), so it rides the worker's commit between jobs
+// and never needs a commit of its own. GET /usage reads this table alone, each span in the
+// coarsest buckets that fit it, so its answer costs the groups asked for and a few dozen buckets
+// each, not the jobs behind them; and it outlives job retention (its own setting).
 import type { Database } from "bun:sqlite";
 import type { Usage } from "../engine/usage.ts";
 import { USAGE_DIMENSIONS, type UsageDimension } from "../contract/usage.ts";
 import { laneName } from "./view.ts";
 import type { JobRecord, Queue } from "./queue.ts";
 
-
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
+const WEEK_MS = 7 * DAY_MS;
+/** The bucket sizes of the rollup, coarsest first (weeks start on the epoch's weekday, Thursday 00:00 UTC). */
+const BUCKETS = [WEEK_MS, DAY_MS, HOUR_MS] as const;
+
 /** The hour a time falls in (its start, ms). */
 export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
@@ -33,43 +37,48 @@ export interface UsageRow {
   target_ms: number;
 }
 
+/** A run of buckets of one size: those starting from `from` up to (not including) `to`. */
+export interface Piece {
+  span: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * Whole hours from `from` to `to` (both on the hour) as the fewest buckets: the whole weeks
+ * inside, then the whole days on either side of them, then the hours left at either end. A year
+ * is then about 52 + 12 + 46 buckets per group instead of 8,760; at most five pieces.
+ */
+export function pieces(from: number, to: number, sizes: readonly number[] = BUCKETS): Piece[] {
+  const [span, ...finer] = sizes;
+  if (span === undefined || from >= to) return [];
+  if (finer.length === 0) return [{ span, from, to }];
+  const first = Math.ceil(from / span) * span;
+  const last = Math.floor(to / span) * span;
+  if (first >= last) return pieces(from, to, finer);
+  return [...pieces(from, first, finer), { span, from: first, to: last }, ...pieces(last, to, finer)];
+}
+
+/** The statement reads up to this many pieces (what `pieces` makes for three bucket sizes). */
+const MAX_PIECES = 5;
+
 type SumRow = Omit<UsageRow, "estimated"> & { estimated: number };
 const COUNTS = ["jobs", "prompt_tokens", "output_tokens", "load_ms", "prompt_eval_ms", "generation_ms", "target_ms"] as const;
 const SUMS = COUNTS.map((c) => `SUM(${c}) AS ${c}`).join(", ");
-
-/** The upsert of one table of the rollup: `bucket` is its time column (hour or day). */
-const upsert = (table: string, bucket: string) => `INSERT INTO ${table} (dimension, ${bucket}, value, estimated, ${COUNTS.join(", ")})
-  VALUES ($dimension, $bucket, $value, $estimated, 1, $prompt_tokens, $output_tokens, $load_ms, $prompt_eval_ms, $generation_ms, $target_ms)
-  ON CONFLICT (dimension, ${bucket}, value, estimated) DO UPDATE SET ${COUNTS.map((c) => `${c} = ${c} + ${c === "jobs" ? "1" : `$${c}`}`).join(", ")}`;
-
-/**
- * The whole hours from `from` to `to` read as whole days where they can be: the hours before the
- * first midnight and after the last one from the hourly table, the days between from the daily
- * one. A year is then about 365 rows per group, not 8,760.
- */
-export function spans(from: number, to: number): { hours: [number, number][]; days: [number, number] } {
-  const firstDay = Math.ceil(from / DAY_MS) * DAY_MS;
-  const lastDay = Math.floor(to / DAY_MS) * DAY_MS;
-  if (firstDay >= lastDay) return { hours: [[from, to]], days: [to, to] };
-  return { hours: [[from, firstDay], [lastDay, to]], days: [firstDay, lastDay] };
-}
 
 export class UsageLedger {
   private readonly s;
 
   constructor(db: Database) {
-    const range = (table: string, bucket: string, from: string, to: string) =>
-      `SELECT value, estimated, ${SUMS} FROM ${table} WHERE dimension = $by AND ${bucket} >= $${from} AND ${bucket} < $${to} GROUP BY value, estimated`;
+    // each piece is a range scan of the primary key (dimension, span, start); an unused one is empty
+    const piece = (i: number) => `SELECT value, estimated, ${SUMS} FROM usage_rollup WHERE dimension = $by AND span = $span${i} AND start >= $from${i} AND start < $to${i} GROUP BY value, estimated`;
+    const union = Array.from({ length: MAX_PIECES }, (_, i) => piece(i)).join(" UNION ALL ");
     this.s = {
-      hour: db.query<never, Record<string, string | number>>(upsert("usage_hourly", "hour")),
-      day: db.query<never, Record<string, string | number>>(upsert("usage_daily", "day")),
-      // each part is a range scan of its table's primary key (dimension, then time)
-      sums: db.query<SumRow, Record<string, string | number>>(
-        `SELECT value, estimated, ${SUMS} FROM (${range("usage_hourly", "hour", "h1", "h2")} UNION ALL ${range("usage_hourly", "hour", "h3", "h4")} UNION ALL ${range("usage_daily", "day", "d1", "d2")})
-         GROUP BY value, estimated ORDER BY value, estimated`,
-      ),
-      pruneHours: db.query<never, [number]>(`DELETE FROM usage_hourly WHERE hour < ?`),
-      pruneDays: db.query<never, [number]>(`DELETE FROM usage_daily WHERE day < ?`),
+      add: db.query<never, Record<string, string | number>>(`INSERT INTO usage_rollup (dimension, span, start, value, estimated, ${COUNTS.join(", ")})
+         VALUES ($dimension, $span, $start, $value, $estimated, 1, $prompt_tokens, $output_tokens, $load_ms, $prompt_eval_ms, $generation_ms, $target_ms)
+         ON CONFLICT (dimension, span, start, value, estimated) DO UPDATE SET ${COUNTS.map((c) => `${c} = ${c} + ${c === "jobs" ? "1" : `$${c}`}`).join(", ")}`),
+      sums: db.query<SumRow, Record<string, string | number>>(`SELECT value, estimated, ${SUMS} FROM (${union}) GROUP BY value, estimated ORDER BY value, estimated`),
+      prune: db.query<never, [string, number, number]>(`DELETE FROM usage_rollup WHERE dimension = ? AND span = ? AND start < ?`),
     };
   }
 
@@ -80,14 +89,12 @@ export class UsageLedger {
     });
   }
 
-  /** Adds one finished job's cost to the hour and the day it finished in, once per dimension. */
+  /** Adds one finished job's cost to the week, the day and the hour it finished in, once per dimension. */
   add(job: JobRecord, usage: Usage, at: number): void {
     const values = dimensionsOf(job);
     const { estimated, ...counts } = usage;
     for (const dimension of USAGE_DIMENSIONS) {
-      const row = { dimension, value: values[dimension], estimated: estimated ? 1 : 0, ...counts };
-      this.s.hour.run({ ...row, bucket: hourOf(at) });
-      this.s.day.run({ ...row, bucket: Math.floor(at / DAY_MS) * DAY_MS });
+      for (const span of BUCKETS) this.s.add.run({ dimension, span, start: Math.floor(at / span) * span, value: values[dimension], estimated: estimated ? 1 : 0, ...counts });
     }
   }
 
@@ -98,18 +105,21 @@ export class UsageLedger {
   report(by: UsageDimension, since: number, until: number): { from: number; to: number; rows: UsageRow[] } {
     const from = hourOf(since);
     const to = until === hourOf(until) ? until : hourOf(until) + HOUR_MS;
-    const { hours, days } = spans(from, to);
-    const params = { by, h1: hours[0]![0], h2: hours[0]![1], h3: hours[1]?.[0] ?? 0, h4: hours[1]?.[1] ?? 0, d1: days[0], d2: days[1] };
+    const params: Record<string, string | number> = { by };
+    const parts = pieces(from, to);
+    for (let i = 0; i < MAX_PIECES; i++) Object.assign(params, { [`span${i}`]: parts[i]?.span ?? 0, [`from${i}`]: parts[i]?.from ?? 0, [`to${i}`]: parts[i]?.to ?? 0 });
     return { from, to, rows: this.s.sums.all(params).map((r) => ({ ...r, estimated: r.estimated === 1 })) };
   }
 
-  /** Drops the hours and the whole days before `cutoff` (FOREMAN_USAGE_RETENTION_HOURS); returns how many rows went. */
+  /** Drops the buckets that ended before `cutoff` (FOREMAN_USAGE_RETENTION_HOURS); returns how many rows went. */
   prune(cutoff: number): number {
-    return this.s.pruneHours.run(hourOf(cutoff)).changes + this.s.pruneDays.run(Math.floor(cutoff / DAY_MS) * DAY_MS).changes;
+    let removed = 0;
+    for (const dimension of USAGE_DIMENSIONS) for (const span of BUCKETS) removed += this.s.prune.run(dimension, span, cutoff - span + 1).changes;
+    return removed;
   }
 }
 
-const AGO_UNITS: Record<string, number> = { m: 60_000, h: HOUR_MS, d: DAY_MS, w: 7 * DAY_MS };
+const AGO_UNITS: Record<string, number> = { m: 60_000, h: HOUR_MS, d: DAY_MS, w: WEEK_MS };
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 /** A point in time as GET /usage takes it: RFC 3339, or a span back from `now` (`90m`, `24h`, `7d`, `2w`); null when it is neither. */

@@ -132,16 +132,17 @@ export const migrations: readonly string[] = [
   `,
   // 7 (the lead slots issue 20's scheduling columns in as 6 before it): usage (ADR 0036) — what a
   // finished job cost (JSON), who asked (the caller's address and User-Agent product) and its
-  // tag; and the rollup GET /usage answers from, one row per hour (and one per day, so a year
-  // is read in days), dimension (model, endpoint, lane, client, tag), value and exactness, which
-  // outlives job retention.
+  // tag; and the rollup GET /usage answers from, which outlives job retention: per dimension
+  // (model, endpoint, lane, client, tag), bucket size (an hour, a day, a week: `span`, ms) and
+  // bucket start, per value and exactness, the sums of the jobs that finished in it.
   `
   ALTER TABLE jobs ADD COLUMN usage TEXT;
   ALTER TABLE jobs ADD COLUMN client TEXT;
   ALTER TABLE jobs ADD COLUMN tag TEXT;
-  CREATE TABLE usage_hourly (
+  CREATE TABLE usage_rollup (
     dimension TEXT NOT NULL,
-    hour INTEGER NOT NULL,
+    span INTEGER NOT NULL,
+    start INTEGER NOT NULL,
     value TEXT NOT NULL,
     estimated INTEGER NOT NULL,
     jobs INTEGER NOT NULL,
@@ -151,21 +152,7 @@ export const migrations: readonly string[] = [
     prompt_eval_ms INTEGER NOT NULL,
     generation_ms INTEGER NOT NULL,
     target_ms INTEGER NOT NULL,
-    PRIMARY KEY (dimension, hour, value, estimated)
-  ) WITHOUT ROWID;
-  CREATE TABLE usage_daily (
-    dimension TEXT NOT NULL,
-    day INTEGER NOT NULL,
-    value TEXT NOT NULL,
-    estimated INTEGER NOT NULL,
-    jobs INTEGER NOT NULL,
-    prompt_tokens INTEGER NOT NULL,
-    output_tokens INTEGER NOT NULL,
-    load_ms INTEGER NOT NULL,
-    prompt_eval_ms INTEGER NOT NULL,
-    generation_ms INTEGER NOT NULL,
-    target_ms INTEGER NOT NULL,
-    PRIMARY KEY (dimension, day, value, estimated)
+    PRIMARY KEY (dimension, span, start, value, estimated)
   ) WITHOUT ROWID;
   `,
 ];

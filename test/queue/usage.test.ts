@@ -3,7 +3,7 @@
 // its own retention; the times GET /usage takes.
 import { afterEach, describe, expect, test } from "bun:test";
 import { ASYNC, INTERACTIVE } from "../../src/queue/queue.ts";
-import { hourOf, pointInTime, spans, UsageLedger } from "../../src/queue/usage.ts";
+import { hourOf, pieces, pointInTime, UsageLedger } from "../../src/queue/usage.ts";
 import type { Usage } from "../../src/engine/usage.ts";
 import { seededRandom, testQueue, type TestQueue } from "../harness.ts";
 
@@ -81,12 +81,12 @@ describe("UsageLedger", () => {
     expect(ledger.report("model", T0 + 30 * 60_000, T0 + HOUR + 1)).toMatchObject({ from: T0, to: T0 + 2 * HOUR });
   });
 
-  test("spans of many days read the days between whole and the hours at either end: the same sums as the jobs themselves", () => {
+  test("spans of many days and weeks read in the coarsest buckets that fit: the same sums as the jobs themselves", () => {
     const { queue, ledger, at } = setup();
     const random = seededRandom("usage spans");
     const finished: { at: number; output: number }[] = [];
     for (let i = 0; i < 300; i++) {
-      const when = T0 + Math.floor(random() * 10 * 24 * HOUR);
+      const when = T0 + Math.floor(random() * 40 * 24 * HOUR);
       const output = 1 + Math.floor(random() * 50);
       const j = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "m" });
       queue.transition(j.id, "working", { attempt: true });
@@ -95,8 +95,8 @@ describe("UsageLedger", () => {
       finished.push({ at: when, output });
     }
     for (let i = 0; i < 200; i++) {
-      const a = T0 - 2 * HOUR + Math.floor(random() * 11 * 24 * HOUR);
-      const b = a + Math.floor(random() * random() * 6 * 24 * HOUR);
+      const a = T0 - 2 * HOUR + Math.floor(random() * 41 * 24 * HOUR);
+      const b = a + Math.floor(random() * random() * 30 * 24 * HOUR);
       const { from, to, rows } = ledger.report("model", a, b);
       const inside = finished.filter((f) => f.at >= from && f.at < to);
       expect({ jobs: rows[0]?.jobs ?? 0, output: rows[0]?.output_tokens ?? 0 }, `${new Date(a).toISOString()} to ${new Date(b).toISOString()}`).toEqual({
@@ -106,14 +106,23 @@ describe("UsageLedger", () => {
     }
   });
 
-  test("spans: whole days between the first and the last midnight, hours around them", () => {
-    const day = Date.UTC(2026, 11, 2);
-    expect(spans(day - 2 * HOUR, day + 26 * HOUR)).toEqual({ hours: [[day - 2 * HOUR, day], [day + 24 * HOUR, day + 26 * HOUR]], days: [day, day + 24 * HOUR] });
-    expect(spans(day + HOUR, day + 5 * HOUR)).toEqual({ hours: [[day + HOUR, day + 5 * HOUR]], days: [day + 5 * HOUR, day + 5 * HOUR] });
-    expect(spans(day, day + 48 * HOUR)).toEqual({ hours: [[day, day], [day + 48 * HOUR, day + 48 * HOUR]], days: [day, day + 48 * HOUR] });
+  test("pieces: whole weeks inside, whole days beside them, hours at either end", () => {
+    const week = 7 * 24 * HOUR;
+    const day = 24 * HOUR;
+    const w = Math.floor(T0 / week) * week + week; // a week's start
+    expect(pieces(w - day - 2 * HOUR, w + week + day + 3 * HOUR)).toEqual([
+      { span: HOUR, from: w - day - 2 * HOUR, to: w - day },
+      { span: day, from: w - day, to: w },
+      { span: week, from: w, to: w + week },
+      { span: day, from: w + week, to: w + week + day },
+      { span: HOUR, from: w + week + day, to: w + week + day + 3 * HOUR },
+    ]);
+    expect(pieces(w + HOUR, w + 5 * HOUR)).toEqual([{ span: HOUR, from: w + HOUR, to: w + 5 * HOUR }]);
+    expect(pieces(w, w + 2 * day)).toEqual([{ span: day, from: w, to: w + 2 * day }]);
+    expect(pieces(w, w)).toEqual([]);
   });
 
-  test("its own retention drops whole hours before the cutoff, and nothing of the jobs", () => {
+  test("its own retention drops the buckets that ended before the cutoff, and nothing of the jobs", () => {
     const { queue, ledger, at } = setup();
     for (const offset of [0, 3 * HOUR]) {
       at(T0 + offset);
@@ -121,9 +130,12 @@ describe("UsageLedger", () => {
       queue.transition(j.id, "working", { attempt: true });
       queue.transition(j.id, "done", { usage: usage(1, 1) });
     }
-    // one row per dimension for the first hour
+    // the first job's hour has ended (one row per dimension); its day and week have not
     expect(ledger.prune(T0 + 2 * HOUR + 30 * 60_000)).toBe(5);
     expect(ledger.report("model", T0, T0 + 4 * HOUR).rows[0]!.jobs).toBe(1);
+    // then the second one's hour, and the day and the week both finished in
+    expect(ledger.prune(T0 + 30 * 24 * HOUR)).toBe(15);
+    expect(ledger.report("model", T0, T0 + 30 * 24 * HOUR).rows).toEqual([]);
     expect(queue.list({ lane: ASYNC, limit: 10 })).toHaveLength(2);
   });
 });
