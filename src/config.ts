@@ -3,7 +3,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { listedOrigins, parseOrigins } from "./http/origin-policy.ts";
-import { parseTrustedProxies } from "./http/caller.ts";
+import { parseTrustedProxies } from "./contract/caller.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList } from "./webhooks/policy.ts";
 

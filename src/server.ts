@@ -18,7 +18,7 @@ import { createTelemetry } from "./ops/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { UsageLedger } from "./queue/usage.ts";
-import { parseTrustedProxies } from "./http/caller.ts";
+import { parseTrustedProxies } from "./contract/caller.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
 import type { Fsync } from "./store/durability.ts";

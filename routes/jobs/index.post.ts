@@ -6,7 +6,7 @@ import { Submission } from "../../src/queue/submit.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
 import { isTerminal } from "../../src/contract/states.ts";
 import { preferWaitSeconds } from "../../src/contract/prefer.ts";
-import { clientOf } from "../../src/http/caller.ts";
+import { clientOf } from "../../src/contract/caller.ts";
 
 export default defineRoute({
   summary: "Submit a job",

@@ -13,7 +13,7 @@ import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { checkedTag, clientOf } from "../http/caller.ts";
+import { checkedTag, clientOf } from "../contract/caller.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";

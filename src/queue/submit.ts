@@ -8,7 +8,7 @@ import { WEBHOOK_EVENTS } from "./view.ts";
 import { ASYNC, type EnqueueInput, type JobRecord, type Queue } from "./queue.ts";
 import { validate } from "../schema/validate.ts";
 import type { RequestedLoad } from "../engine/load-options.ts";
-import { checkedTag } from "../http/caller.ts";
+import { checkedTag } from "../contract/caller.ts";
 
 export const Submission = Type.Object(
   {

@@ -1,7 +1,7 @@
 // Who asked, for usage: the peer, or X-Forwarded-For only from a listed proxy; the User-Agent's
 // product; a bounded tag.
 import { describe, expect, test } from "bun:test";
-import { callerAddress, checkedTag, parseTrustedProxies, productOf } from "../../src/http/caller.ts";
+import { callerAddress, checkedTag, parseTrustedProxies, productOf } from "../../src/contract/caller.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
 
 const trusted = parseTrustedProxies("10.0.0.1, ::1") as Set<string>;

@@ -2,8 +2,8 @@
 // User-Agent names, and the tag it gave its work. X-Forwarded-For is believed only when the
 // direct peer is a proxy the operator listed (FOREMAN_TRUSTED_PROXIES): anyone else could
 // write any address there. Both values become rollup keys, so both are bounded. Pure.
-import { parseIp, unmap } from "../contract/ip.ts";
-import { HttpError } from "../contract/http-error.ts";
+import { parseIp, unmap } from "./ip.ts";
+import { HttpError } from "./http-error.ts";
 
 /** The longest tag, and the characters one may hold: printable ASCII. */
 export const TAG_MAX = 64;
