@@ -85,6 +85,14 @@ type Timings struct {
 // Usage is what a finished job cost: the target's own token counts and durations where its reply
 // carried them, foreman's clock for the rest (ADR 0036). Times are milliseconds.
 type Usage struct {
+	UsageCounts
+	// Estimated is true when the reply carried no token counts (a streamed /v1 reply whose client
+	// asked for none): OutputTokens is foreman's count of stream messages, PromptTokens 0.
+	Estimated bool `json:"estimated"`
+}
+
+// UsageCounts are the tokens and milliseconds of a job's usage, or their sums in a UsageRow.
+type UsageCounts struct {
 	PromptTokens int `json:"prompt_tokens"`
 	OutputTokens int `json:"output_tokens"`
 	LoadMs       int `json:"load_ms"`
@@ -92,9 +100,6 @@ type Usage struct {
 	GenerationMs int `json:"generation_ms"`
 	// TargetMs is the time the work held the target, by foreman's clock.
 	TargetMs int `json:"target_ms"`
-	// Estimated is true when the reply carried no token counts (a streamed /v1 reply whose client
-	// asked for none): OutputTokens is foreman's count of stream messages, PromptTokens 0.
-	Estimated bool `json:"estimated"`
 }
 
 // Usage groupings for UsageFilter.By.
@@ -118,15 +123,10 @@ type UsageFilter struct {
 // UsageRow is one group's sums. Group is nil for work with no client or tag; a group with exact
 // and estimated work has a row of each.
 type UsageRow struct {
-	Group        *string `json:"group"`
-	Estimated    bool    `json:"estimated"`
-	Jobs         int     `json:"jobs"`
-	PromptTokens int     `json:"prompt_tokens"`
-	OutputTokens int     `json:"output_tokens"`
-	LoadMs       int     `json:"load_ms"`
-	PromptEvalMs int     `json:"prompt_eval_ms"`
-	GenerationMs int     `json:"generation_ms"`
-	TargetMs     int     `json:"target_ms"`
+	Group     *string `json:"group"`
+	Estimated bool    `json:"estimated"`
+	Jobs      int     `json:"jobs"`
+	UsageCounts
 }
 
 // UsageReport is GET /usage: sums over the whole hours from Since to Until.

@@ -24,18 +24,8 @@ export function dimensionsOf(job: Pick<JobRecord, "modelKey" | "endpoint" | "lan
   return { model: job.modelKey, endpoint: job.endpoint, lane: laneName(job.lane), client: job.client ?? "", tag: job.tag ?? "" };
 }
 
-/** One group's sums over the hours asked for. */
-export interface UsageRow {
-  value: string;
-  estimated: boolean;
-  jobs: number;
-  prompt_tokens: number;
-  output_tokens: number;
-  load_ms: number;
-  prompt_eval_ms: number;
-  generation_ms: number;
-  target_ms: number;
-}
+/** One group's sums over the hours asked for: its value, exactness, jobs, and their usage summed. */
+export type UsageRow = { value: string; jobs: number } & Usage;
 
 /** A run of buckets of one size: those starting from `from` up to (not including) `to`. */
 export interface Piece {
