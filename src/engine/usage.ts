@@ -55,6 +55,8 @@ export function reportedUsage(result: unknown): ReportedUsage {
   set("generationMs", nsToMs(r.eval_duration));
   // a reply that counts its prompt and no output is an embedding's: it generated nothing
   if (out.promptTokens !== undefined && out.outputTokens === undefined) out.outputTokens = 0;
+  // a native load or unload (an empty prompt or messages) counts nothing, and evaluated nothing
+  if ((r.done_reason === "load" || r.done_reason === "unload") && out.promptTokens === undefined) Object.assign(out, { promptTokens: 0, outputTokens: 0 });
   return out;
 }
 

@@ -23,6 +23,11 @@ describe("reportedUsage", () => {
     expect(reportedUsage({ object: "list", data: [], usage: { prompt_tokens: 5, total_tokens: 5 } })).toEqual({ promptTokens: 5, outputTokens: 0 });
   });
 
+  test("a native load or unload counts nothing, exactly", () => {
+    expect(reportedUsage({ model: "m", message: { role: "assistant", content: "" }, done_reason: "load", done: true })).toEqual({ promptTokens: 0, outputTokens: 0 });
+    expect(reportedUsage({ model: "m", response: "", done_reason: "unload", done: true })).toEqual({ promptTokens: 0, outputTokens: 0 });
+  });
+
   test("a reply without counts reports nothing; values that are not counts are not taken", () => {
     expect(reportedUsage({ object: "chat.completion", choices: [] })).toEqual({});
     expect(reportedUsage({ eval_count: -1, prompt_eval_count: 1.5, usage: null, load_duration: "1" })).toEqual({});
