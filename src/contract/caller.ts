@@ -53,7 +53,7 @@ export function productOf(userAgent: string | null): string {
 export function clientOf(request: Request, peer: string | undefined, trusted: ReadonlySet<string>): string {
   const address = callerAddress(peer, request.headers.get("x-forwarded-for"), trusted);
   const product = productOf(request.headers.get("user-agent"));
-  return product ? `${address} ${product}` : address;
+  return [address, product].filter((part) => part !== "").join(" ");
 }
 
 /** A tag as given (`name` and the JSON pointer `field` say where, for the 400): printable ASCII, 1 to 64 characters, no space at either end. */

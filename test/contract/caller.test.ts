@@ -1,7 +1,7 @@
 // Who asked, for usage: the peer, or X-Forwarded-For only from a listed proxy; the User-Agent's
 // product; a bounded tag.
 import { describe, expect, test } from "bun:test";
-import { callerAddress, checkedTag, parseTrustedProxies, productOf } from "../../src/contract/caller.ts";
+import { callerAddress, checkedTag, clientOf, parseTrustedProxies, productOf } from "../../src/contract/caller.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
 
 const trusted = parseTrustedProxies("10.0.0.1, ::1") as Set<string>;
@@ -39,6 +39,17 @@ describe("productOf", () => {
     expect(productOf("x".repeat(200))).toBe("x".repeat(64));
     expect(productOf(null)).toBe("");
     expect(productOf(" (weird)")).toBe("");
+  });
+});
+
+describe("clientOf", () => {
+  const request = (headers: Record<string, string>) => new Request("http://foreman.lan/api/chat", { headers });
+  test("the address, then the User-Agent product; either alone when the other is unknown", () => {
+    expect(clientOf(request({ "user-agent": "ollama-js/0.5.14", "x-forwarded-for": "203.0.113.7" }), "10.0.0.1", trusted)).toBe("203.0.113.7 ollama-js");
+    expect(clientOf(request({ "user-agent": "ollama-js/0.5.14" }), "192.168.1.20", trusted)).toBe("192.168.1.20 ollama-js");
+    expect(clientOf(request({}), "192.168.1.20", trusted)).toBe("192.168.1.20");
+    expect(clientOf(request({ "user-agent": "curl/8.5.0" }), undefined, trusted)).toBe("curl");
+    expect(clientOf(request({}), undefined, trusted)).toBe("");
   });
 });
 
