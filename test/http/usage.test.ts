@@ -7,7 +7,11 @@
 // listed proxy; /usage is behind the token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Job } from "../../src/queue/view.ts";
-import { getJob, perTest, postJob, seededRandom, startStack, waitFor, type Stack } from "../harness.ts";
+import { join } from "node:path";
+import { ASYNC, Queue } from "../../src/queue/queue.ts";
+import { UsageLedger } from "../../src/queue/usage.ts";
+import { openStore } from "../../src/store/open.ts";
+import { getJob, perTest, postJob, seededRandom, startStack, tempDir, waitFor, type Stack } from "../harness.ts";
 import { namedEvents, sseData } from "../wire.ts";
 
 const JOBS = 1000;
@@ -271,5 +275,27 @@ describe("GET /usage refusals, tags and proxies", () => {
     const direct = await waitFor(() => clients(plain.url).then((c) => (c.length ? c : null)), { what: "the direct request's usage" });
     expect(direct).toHaveLength(1);
     expect(direct[0]).toMatch(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1) curl$/);
+  });
+
+  test("the rollup outlives the jobs, and goes after FOREMAN_USAGE_RETENTION_HOURS", async () => {
+    const dir = tempDir();
+    start.defer(() => dir.remove());
+    const db = join(dir.path, "foreman.db");
+    const day = 86_400_000;
+    for (const ago of [400 * day, 2 * day]) {
+      const store = openStore(db);
+      const queue = new Queue(store.db, () => Date.now() - ago, store.durability);
+      new UsageLedger(store.db).install(queue);
+      const job = queue.enqueue({ lane: ASYNC, endpoint: "/api/chat", model: "llama3.2" });
+      queue.transition(job.id, "working", { attempt: true });
+      queue.transition(job.id, "done", { usage: { prompt_tokens: 3, output_tokens: 5, load_ms: 0, prompt_eval_ms: 1, generation_ms: 2, target_ms: 4, estimated: false } });
+      store.close();
+    }
+    const foreman = await start.foreman({ target: "http://127.0.0.1:9", db, retentionHours: 24 });
+    await waitFor(() => foreman.services.queue.list({ lane: ASYNC, limit: 10 }).length === 0, { what: "job retention to prune both jobs" });
+    const jobs = async (since: string) => ((await (await fetch(`${foreman.url}/usage?since=${since}`)).json()) as UsageReport).rows.reduce((n, r) => n + r.jobs, 0);
+    // the job of 400 days ago is past the default year; the one of two days ago outlives its job
+    await waitFor(async () => (await jobs("60w")) === 1, { what: "usage retention to drop the buckets of 400 days ago" });
+    expect(await jobs("1w")).toBe(1);
   });
 });
