@@ -1,5 +1,5 @@
 // What work cost over a span of time, grouped by model, endpoint, lane, client or tag: sums from
-// the hourly usage rollup (ADR 0036), which outlives the jobs themselves.
+// the usage rollup (hours, days, weeks; ADR 0036), which outlives the jobs themselves.
 import { Type } from "@sinclair/typebox";
 import { defineRoute, json } from "../src/http/route.ts";
 import { HttpError } from "../src/contract/http-error.ts";
