@@ -153,6 +153,9 @@ export interface Submission {
         url: string;
         events?: ("job.queued" | "job.loading" | "job.working" | "job.done" | "job.failed" | "job.canceled")[];
       };
+  /**
+   * kept with the job and shown with it; `tag` (1 to 64 printable ASCII characters) is what GET /usage?by=tag groups by
+   */
   metadata?: {
     [k: string]: unknown;
   };

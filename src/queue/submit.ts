@@ -20,7 +20,7 @@ export const Submission = Type.Object(
         Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }), events: Type.Optional(Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), { uniqueItems: true })) }, { additionalProperties: false }),
       ]),
     ),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "kept with the job and shown with it; `tag` (1 to 64 printable ASCII characters) is what GET /usage?by=tag groups by" })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: "higher runs first within a model" })),
     preemptible: Type.Optional(Type.Boolean({ description: "false: a passthrough request never stops this job to run first (default true)" })),
   },
