@@ -1,5 +1,5 @@
 // What it cost, end to end (issue 20, ADR 0036): over 1,000 mixed jobs and passthrough
-// requests on the simulator — five endpoints, three dialects, streamed and not, several models,
+// requests on the simulator — six endpoints, three dialects, streamed and not, several models,
 // tags and clients — GET /usage sums exactly the counts the target reported in the replies the
 // callers got, with the streamed /v1 replies that carried no counts reported apart as estimated;
 // the same totals reach /metrics; usage is in the job view, its job.done event and webhook.
@@ -42,7 +42,7 @@ const obj = (v: unknown) => v as Json;
 function countsOf(endpoint: string, reply: Json): { prompt: number; output: number } {
   if (endpoint.startsWith("/api/")) return { prompt: reply.prompt_eval_count as number, output: (reply.eval_count as number | undefined) ?? 0 };
   const u = obj(reply.usage);
-  if (endpoint === "/v1/messages") return { prompt: u.input_tokens as number, output: u.output_tokens as number };
+  if (endpoint === "/v1/messages" || endpoint === "/v1/responses") return { prompt: u.input_tokens as number, output: u.output_tokens as number };
   return { prompt: u.prompt_tokens as number, output: u.completion_tokens as number };
 }
 
@@ -73,7 +73,7 @@ beforeAll(async () => {
   const submissions = Array.from({ length: JOBS / 2 }, (_, i) => {
     const model = pick(MODELS);
     const tag = pick(TAGS);
-    const kind = pick(["chat", "generate", "openai", "anthropic", "embed"] as const);
+    const kind = pick(["chat", "generate", "openai", "anthropic", "responses", "embed"] as const);
     const request =
       kind === "chat"
         ? { endpoint: "/api/chat", request: { model, messages: [{ role: "user", content: words() }], options: { num_predict: limit() } } }
@@ -83,7 +83,9 @@ beforeAll(async () => {
             ? { endpoint: "/v1/chat/completions", request: { model, messages: [{ role: "user", content: words() }], max_tokens: limit() } }
             : kind === "anthropic"
               ? { endpoint: "/v1/messages", request: { model, messages: [{ role: "user", content: words() }], max_tokens: limit() } }
-              : { endpoint: "/api/embed", request: { model: "nomic-embed-text", input: words() } };
+              : kind === "responses"
+                ? { endpoint: "/v1/responses", request: { model, input: words(), max_output_tokens: limit() } }
+                : { endpoint: "/api/embed", request: { model: "nomic-embed-text", input: words() } };
     const webhook = i === 0 ? { webhook: { url: `http://127.0.0.1:${receiver.port}/hook`, events: ["job.done"] } } : {};
     return { ...request, ...webhook, ...(tag ? { metadata: { tag, n: i } } : {}) };
   });
@@ -189,7 +191,7 @@ describe(`GET /usage over ${JOBS} mixed jobs and passthrough requests`, () => {
   test("by endpoint, and whole hours reported back", async () => {
     const report = await usage(`by=endpoint&since=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&until=${encodeURIComponent(new Date().toISOString())}`);
     expect(report.rows.reduce((n, r) => n + r.jobs, 0)).toBe(JOBS);
-    expect(new Set(report.rows.map((r) => r.group))).toEqual(new Set(["/api/chat", "/api/generate", "/v1/chat/completions", "/v1/messages", "/api/embed"]));
+    expect(new Set(report.rows.map((r) => r.group))).toEqual(new Set(["/api/chat", "/api/generate", "/v1/chat/completions", "/v1/messages", "/v1/responses", "/api/embed"]));
     expect(Date.parse(report.since) % 3_600_000).toBe(0);
     expect(Date.parse(report.until) % 3_600_000).toBe(0);
   });
