@@ -4,9 +4,11 @@ import { buildOpenApi } from "../src/http/openapi.ts";
 import { Submission } from "../src/queue/submit.ts";
 import { JobListQuery, JobListSchema, JobProgressSchema, JobSchema } from "../src/queue/view.ts";
 import { StatusSchema } from "./status.get.ts";
+import { UsageQuery, UsageReportSchema } from "./usage.get.ts";
+import { UsageSchema } from "../src/queue/usage-schema.ts";
 
 /** The API's named schemas: components in the document, and the TypeScript client's type names (scripts/gen-client-types.ts). */
-export const API_SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema } as const;
+export const API_SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema, Usage: UsageSchema, UsageReport: UsageReportSchema, UsageFilter: UsageQuery } as const;
 
 /** The document, built once per manifest: the routes never change while foreman runs. */
 const built = new WeakMap<object, unknown>();

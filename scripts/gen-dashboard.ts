@@ -243,6 +243,38 @@ export const ROWS: Row[] = [
     ],
   },
   {
+    title: "Usage",
+    panels: [
+      {
+        title: "Prompt tokens per hour by model",
+        description: "Prompt tokens the target evaluated for work that ended done, by model (ADR 0036). GET /usage and `foreman usage` give the same sums by endpoint, lane, client or tag, over a year.",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: per(3600, "foreman_usage_prompt_tokens_total", "model"), legend: "{{model}}" }],
+        width: 8,
+        stacked: true,
+      },
+      {
+        title: "Output tokens per hour by model",
+        description: "Tokens the target generated for work that ended done, by model; streamed /v1 replies whose clients asked for no usage count foreman's own estimate.",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: per(3600, "foreman_usage_output_tokens_total", "model"), legend: "{{model}}" }],
+        width: 8,
+        stacked: true,
+      },
+      {
+        title: "Target time by lane",
+        description: "Share of the time the target was held by finished work, by lane: async jobs against passthrough requests. 1 means the GPU was never idle.",
+        kind: "timeseries",
+        unit: "percentunit",
+        queries: [{ expr: `sum by (lane) (${rate("foreman_usage_target_seconds_total")})`, legend: "{{lane}}" }],
+        width: 8,
+        stacked: true,
+      },
+    ],
+  },
+  {
     title: "Outcomes",
     panels: [
       {

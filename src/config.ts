@@ -5,6 +5,7 @@ import { Value } from "@sinclair/typebox/value";
 import { existsSync } from "node:fs";
 import { listedOrigins, parseOrigins, type OriginRules } from "./ollama/origin-policy.ts";
 import { defaultDatabase, LEGACY_DATABASE, type LocationFacts } from "./store/location.ts";
+import { parseTrustedProxies } from "./contract/caller.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList, type AllowList } from "./webhooks/policy.ts";
 
@@ -240,6 +241,24 @@ export const options = {
     schema: int(1, 87_600),
     default: 168,
     help: "finished jobs, artifacts and deliveries older than this are pruned",
+  }),
+  usageRetentionHours: option({
+    env: "FOREMAN_USAGE_RETENTION_HOURS",
+    flag: "--usage-retention-hours",
+    schema: int(1, 876_000),
+    default: 8760,
+    help: "hours of the usage rollup (GET /usage) older than this are pruned; it outlives the jobs themselves",
+  }),
+  trustedProxies: option({
+    env: "FOREMAN_TRUSTED_PROXIES",
+    flag: "--trusted-proxies",
+    schema: Type.String(),
+    default: "",
+    refine: (v) => {
+      const parsed = parseTrustedProxies(v);
+      return typeof parsed === "string" ? `comma-separated IP addresses (${parsed})` : undefined;
+    },
+    help: "addresses of reverse proxies in front of foreman, comma-separated: from these peers only, the caller's address for usage is read from X-Forwarded-For",
   }),
   maxBodyBytes: option({
     env: "FOREMAN_MAX_BODY_BYTES",

@@ -18,6 +18,8 @@ import { createLogger, logFormatFor, type Logger } from "./ops/log.ts";
 import { createTelemetry } from "./http/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
+import { UsageLedger } from "./queue/usage.ts";
+import { parseTrustedProxies } from "./contract/caller.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
 import type { Fsync } from "./store/durability.ts";
@@ -106,6 +108,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
       log.info("built-in simulator started", { url: sim.url });
     }
     const queue = new Queue(store.db, Date.now, store.durability);
+    const usage = new UsageLedger(store.db);
+    usage.install(queue);
     const deliveries = new Deliveries(store.db);
     let dispatcher: Dispatcher | undefined;
     installOutbox(queue, deliveries, () => dispatcher?.wake());
@@ -135,7 +139,9 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge, checkWebhookUrl, startedAt: Date.now() };
+    const trustedProxies = parseTrustedProxies(config.trustedProxies);
+    if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
+    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen
@@ -148,7 +154,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     // start
     dispatcher.start();
     started.push(() => dispatcher.stop());
-    started.push(startRetention(queue, config.retentionHours, log));
+    started.push(startRetention(queue, config.retentionHours, log, { ledger: usage, hours: config.usageRetentionHours }));
     // before the worker: what expired while foreman was down never starts
     const expiry = new Expiry(queue, log);
     expiry.start();

@@ -86,12 +86,28 @@ func (c *Client) List(ctx context.Context, filter ListFilter) (*JobList, error) 
 	if filter.Limit > 0 {
 		q.Set("limit", strconv.Itoa(filter.Limit))
 	}
-	path := "/jobs"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
 	var list JobList
-	return &list, c.doJSON(ctx, http.MethodGet, path, nil, nil, &list)
+	return &list, c.doJSON(ctx, http.MethodGet, withQuery("/jobs", q), nil, nil, &list)
+}
+
+// Usage returns what finished work cost over a span, one row per group (GET /usage).
+func (c *Client) Usage(ctx context.Context, filter UsageFilter) (*UsageReport, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"since": filter.Since, "until": filter.Until, "by": filter.By} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var report UsageReport
+	return &report, c.doJSON(ctx, http.MethodGet, withQuery("/usage", q), nil, nil, &report)
+}
+
+// withQuery is path with q as its query string, if q has any values.
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 // Cancel cancels a queued or running job; the job comes back canceled, or still stopping.

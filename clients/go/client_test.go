@@ -485,3 +485,47 @@ func TestListInteractiveLane(t *testing.T) {
 		t.Fatalf("want a 400 naming the lanes, got %v", err)
 	}
 }
+
+func TestUsageOfADoneJobAndByTag(t *testing.T) {
+	c := New(foremanURL)
+	ctx := timeout(t, time.Minute)
+	job, err := c.Submit(ctx, Submission{Endpoint: "/api/generate", Request: map[string]any{"model": "llama3.2", "prompt": "count me", "options": map[string]any{"num_predict": 4}}, Metadata: map[string]any{"tag": "go-usage"}}, SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job, err = c.Get(ctx, job.ID, 60); err != nil || job.Status != StatusDone {
+		t.Fatalf("get with wait: %+v %v", job, err)
+	}
+	artifact, err := c.Artifact(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply struct {
+		PromptEvalCount int `json:"prompt_eval_count"`
+		EvalCount       int `json:"eval_count"`
+	}
+	if err := artifact.Decode(&reply); err != nil {
+		t.Fatal(err)
+	}
+	u := job.Usage
+	if u == nil || u.Estimated || u.PromptTokens != reply.PromptEvalCount || u.OutputTokens != reply.EvalCount || u.OutputTokens != 4 {
+		t.Fatalf("usage %+v, reply %+v", u, reply)
+	}
+	report, err := c.Usage(ctx, UsageFilter{Since: "1h", By: UsageByTag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tagged *UsageRow
+	for i, r := range report.Rows {
+		if r.Group != nil && *r.Group == "go-usage" {
+			tagged = &report.Rows[i]
+		}
+	}
+	if report.By != UsageByTag || tagged == nil || tagged.Jobs != 1 || tagged.OutputTokens != 4 || tagged.PromptTokens != reply.PromptEvalCount || report.Until.Before(report.Since) {
+		t.Fatalf("report %+v", report)
+	}
+	var h *HTTPError
+	if _, err := c.Usage(ctx, UsageFilter{Since: "yesterday"}); !errors.As(err, &h) || h.Status != http.StatusBadRequest || !strings.Contains(h.Message, "since") {
+		t.Fatalf("want a 400 naming since, got %v", err)
+	}
+}

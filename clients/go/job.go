@@ -63,6 +63,8 @@ type Job struct {
 	// MaxRun is the job's own run-time cap per attempt as a Go duration ("10m0s", "0s": no
 	// cap; parse it with time.ParseDuration); nil: the server's default.
 	MaxRun *string `json:"max_run"`
+	// Usage is what the job cost, once it is done; nil before, and for work that did not end done.
+	Usage *Usage `json:"usage"`
 }
 
 // Terminal reports whether the job has ended (done, failed or canceled).
@@ -87,6 +89,61 @@ type Timings struct {
 	TTFTMs float64 `json:"ttft_ms"`
 	// TotalMs: sent to the target to the end of its reply.
 	TotalMs float64 `json:"total_ms"`
+}
+
+// Usage is what a finished job cost: the target's own token counts and durations where its reply
+// carried them, foreman's clock for the rest (ADR 0036). Times are milliseconds.
+type Usage struct {
+	UsageCounts
+	// Estimated is true when the reply carried no token counts (a streamed /v1 reply whose client
+	// asked for none): OutputTokens is foreman's count of stream messages, PromptTokens 0.
+	Estimated bool `json:"estimated"`
+}
+
+// UsageCounts are the tokens and milliseconds of a job's usage, or their sums in a UsageRow.
+type UsageCounts struct {
+	PromptTokens int `json:"prompt_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	LoadMs       int `json:"load_ms"`
+	PromptEvalMs int `json:"prompt_eval_ms"`
+	GenerationMs int `json:"generation_ms"`
+	// TargetMs is the time the work held the target, by foreman's clock.
+	TargetMs int `json:"target_ms"`
+}
+
+// Usage groupings for UsageFilter.By.
+const (
+	UsageByModel    = "model"
+	UsageByEndpoint = "endpoint"
+	UsageByLane     = "lane"
+	UsageByClient   = "client"
+	UsageByTag      = "tag"
+)
+
+// UsageFilter narrows GET /usage. Since and Until are RFC 3339 times or spans back from now
+// ("90m", "24h", "7d", "2w"); empty means the server's defaults (24h, now). By is one of the
+// UsageBy constants; empty means by model.
+type UsageFilter struct {
+	Since string
+	Until string
+	By    string
+}
+
+// UsageRow is one group's sums. Group is nil for work with no client or tag; a group with exact
+// and estimated work has a row of each.
+type UsageRow struct {
+	Group     *string `json:"group"`
+	Estimated bool    `json:"estimated"`
+	Jobs      int     `json:"jobs"`
+	UsageCounts
+}
+
+// UsageReport is GET /usage: sums over the whole hours from Since to Until.
+type UsageReport struct {
+	By    string     `json:"by"`
+	Since time.Time  `json:"since"`
+	Until time.Time  `json:"until"`
+	Rows  []UsageRow `json:"rows"`
 }
 
 // JobFailure is why a job failed: the target's (or foreman's) message and HTTP status.

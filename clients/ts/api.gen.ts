@@ -81,6 +81,10 @@ export interface Job {
      */
     total_ms?: number;
   } | null;
+  /**
+   * what the job cost, once it is done; null before, and for work that did not finish done
+   */
+  usage: Usage | null;
   links: {
     self: string;
     artifact: string;
@@ -161,6 +165,9 @@ export interface Submission {
         url: string;
         events?: ("job.queued" | "job.loading" | "job.working" | "job.done" | "job.failed" | "job.canceled")[];
       };
+  /**
+   * kept with the job and shown with it; `tag` (1 to 64 printable ASCII characters) is what GET /usage?by=tag groups by
+   */
   metadata?: {
     [k: string]: unknown;
   };
@@ -322,4 +329,88 @@ export interface Status {
      */
     preemptions: number;
   } | null;
+}
+
+export interface Usage {
+  /**
+   * tokens of the prompt the target evaluated (0 when the reply did not say: estimated)
+   */
+  prompt_tokens: number;
+  /**
+   * tokens the target generated (foreman's count of stream messages when the reply did not say: estimated)
+   */
+  output_tokens: number;
+  /**
+   * loading the model: the target's load_duration, else foreman's wait for the first byte of a run that loaded it, else 0
+   */
+  load_ms: number;
+  /**
+   * evaluating the prompt: the target's prompt_eval_duration, else foreman's wait for the first byte less the load
+   */
+  prompt_eval_ms: number;
+  /**
+   * generating: the target's eval_duration, else foreman's time from the first byte to the last
+   */
+  generation_ms: number;
+  /**
+   * holding the target, by foreman's clock: sent to the target to the end of its reply
+   */
+  target_ms: number;
+  /**
+   * true when the reply carried no token counts (a streamed /v1 reply whose client did not ask for usage): the counts are foreman's
+   */
+  estimated: boolean;
+}
+
+export interface UsageReport {
+  by: "model" | "endpoint" | "lane" | "client" | "tag";
+  /**
+   * the start of the first hour counted
+   */
+  since: string;
+  /**
+   * the end of the last hour counted
+   */
+  until: string;
+  /**
+   * one row per group (two when a group has exact and estimated work), by group
+   */
+  rows: {
+    /**
+     * the model, endpoint, lane, client or tag; null for work with no client or tag
+     */
+    group: string | null;
+    /**
+     * true: work whose replies carried no token counts (streamed /v1 replies whose clients did not ask for usage), reported apart from the exact counts
+     */
+    estimated: boolean;
+    /**
+     * finished work (async jobs and passthrough requests that ended done)
+     */
+    jobs: number;
+    prompt_tokens: number;
+    output_tokens: number;
+    load_ms: number;
+    prompt_eval_ms: number;
+    generation_ms: number;
+    /**
+     * holding the target, by foreman's clock
+     */
+    target_ms: number;
+  }[];
+}
+
+export interface UsageFilter {
+  /**
+   * start (an RFC 3339 time, or a span back from now: 90m, 24h, 7d, 2w); rounded down to its hour; default 24h
+   */
+  since?: string;
+  /**
+   * end (an RFC 3339 time, or a span back from now: 90m, 24h, 7d, 2w); rounded up to its hour; default now
+   */
+  until?: string;
+  /**
+   * what one row groups: model (default), endpoint, lane, client (address and User-Agent product) or tag
+   */
+  by?: "model" | "endpoint" | "lane" | "client" | "tag";
 }

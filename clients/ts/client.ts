@@ -5,7 +5,7 @@
 import { ForemanBlockedError, ForemanConnectionError, ForemanUnreachableError, httpErrorOf, messageOf } from "./errors.ts";
 import { jobEvents } from "./events.ts";
 import { runJob, waitForJob } from "./run.ts";
-import type { ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";
+import type { ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission, UsageFilter, UsageReport } from "./types.ts";
 
 type Fetch = NonNullable<ClientOptions["fetch"]>;
 
@@ -36,10 +36,12 @@ export class ForemanClient implements JobApi {
 
   /** GET /jobs: one page; pass `next_cursor` back as `cursor` for the next one. */
   async list(filter: ListFilter = {}, options: RequestOptions = {}): Promise<JobList> {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
-    const qs = query.toString();
-    return this.json<JobList>(await this.request("GET", qs ? `/jobs?${qs}` : "/jobs", options));
+    return this.json<JobList>(await this.request("GET", withQuery("/jobs", filter), options));
+  }
+
+  /** GET /usage: what finished work cost, summed by model (default), endpoint, lane, client or tag over whole hours (`since`, `until`: RFC 3339 or `24h`, `7d`…). */
+  async usage(filter: UsageFilter = {}, options: RequestOptions = {}): Promise<UsageReport> {
+    return this.json<UsageReport>(await this.request("GET", withQuery("/usage", filter), options));
   }
 
   /** POST /jobs/{id}/cancel: the job as it is after the request (canceled, or still stopping). */
@@ -115,3 +117,11 @@ export class ForemanClient implements JobApi {
 }
 
 const jobPath = (id: string) => `/jobs/${encodeURIComponent(id)}`;
+
+/** `path` with the filter's set fields as its query string. */
+function withQuery(path: string, filter: object): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
+  const qs = query.toString();
+  return qs ? `${path}?${qs}` : path;
+}

@@ -3,4 +3,4 @@
 //   const reply = await foreman.run({ request: { model: "llama3.2", messages } }, { timeout: 60_000 });
 export { ForemanClient } from "./client.ts";
 export { ForemanBlockedError, ForemanConnectionError, ForemanHttpError, ForemanUnreachableError, JobCanceledError, JobError, JobFailedError, JobTimeoutError } from "./errors.ts";
-export type { ClientOptions, Job, JobEvent, JobList, JobProgress, JobStatus, ListFilter, RequestOptions, RunOptions, Submission } from "./types.ts";
+export type { ClientOptions, Job, JobEvent, JobList, JobProgress, JobStatus, ListFilter, RequestOptions, RunOptions, Submission, Usage, UsageFilter, UsageReport } from "./types.ts";

@@ -6,6 +6,7 @@ import { Submission } from "../../src/queue/submit.ts";
 import { HttpError } from "../../src/contract/http-error.ts";
 import { isTerminal } from "../../src/contract/states.ts";
 import { preferWaitSeconds } from "../../src/contract/prefer.ts";
+import { clientOf } from "../../src/contract/caller.ts";
 
 export default defineRoute({
   summary: "Submit a job",
@@ -17,11 +18,11 @@ export default defineRoute({
     400: { description: "invalid submission (a number beyond a 64-bit float included); the message names the field" },
     422: { description: "the request cannot be used by its endpoint (e.g. /request/messages missing for /api/chat, or a model name Ollama cannot parse: `invalid model name`; the message names the field), or an Idempotency-Key reused with another body" },
   },
-  handle: async ({ body, request, services, requestId }) => {
+  handle: async ({ body, request, services, requestId, peer }) => {
     const key = request.headers.get("idempotency-key");
     if (key !== null && (key.length === 0 || key.length > 255)) throw new HttpError(400, "Idempotency-Key must be 1 to 255 characters", "/headers/idempotency-key");
     const defaultWebhook = services.config.webhookUrl ? { url: services.config.webhookUrl, events: null } : null;
-    const { job, replayed, position } = await services.submitter.submit(body, key, services.checkWebhookUrl, defaultWebhook, requestId);
+    const { job, replayed, position } = await services.submitter.submit(body, key, services.checkWebhookUrl, defaultWebhook, requestId, clientOf(request, peer(), services.trustedProxies));
     if (!replayed) services.worker.wake();
     const headers: Record<string, string> = { location: `/jobs/${job.id}` };
     if (replayed) headers["idempotent-replayed"] = "true";

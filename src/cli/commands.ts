@@ -7,6 +7,7 @@ import { options as settings } from "../config.ts";
 import { LANE_NAMES } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { MAX_PAGE } from "../contract/page.ts";
+import { USAGE_DIMENSIONS } from "../contract/usage.ts";
 import { MAX_WAIT_SECONDS } from "../contract/prefer.ts";
 import { VERSION, VERSION_LINE } from "../ops/version.ts";
 import { SIM_FLAGS, SIM_FOOTER } from "../sim/cli.ts";
@@ -237,6 +238,30 @@ and the generated text as it streams (from when watch started: \`jobs artifact\`
         jobCommand("cancel", { summary: "cancel a queued or running job", args: "ID", arity: [1, 1] }),
         jobCommand("artifact", { summary: "print the result of a done job (its text; --json for all of it)", args: "ID", arity: [1, 1] }),
       ],
+    },
+    {
+      name: "usage",
+      summary: "what finished work cost: tokens and target time by model, endpoint, lane, client or tag",
+      about: `GET /usage as a table: over whole hours from --since to --until, one row per group with its
+finished jobs and passthrough requests, prompt and output tokens (the target's own counts), and the
+time spent loading, evaluating prompts, generating and holding the target. Work whose replies
+carried no token counts (streamed /v1 replies whose clients asked for none) is on rows of its
+own, marked (estimated). The history outlives the jobs (FOREMAN_USAGE_RETENTION_HOURS, a year).`,
+      flags: [
+        { name: "since", value: "WHEN", help: "start: a span back from now (90m, 24h, 7d, 2w) or an RFC 3339 time (default 24h)" },
+        { name: "until", value: "WHEN", help: "end, in the same forms (default now)" },
+        { name: "by", value: "DIM", help: `one row per ${USAGE_DIMENSIONS.join(", ")} (default model); client: the caller's address and User-Agent product; tag: metadata.tag or X-Foreman-Tag`, complete: USAGE_DIMENSIONS },
+        ...CLIENT_FLAGS,
+      ],
+      footer: `Examples:
+  foreman usage --since 7d --by model
+  foreman usage --since 2026-12-01T00:00:00Z --until 2026-12-02T00:00:00Z --by client --json
+
+Exit codes:
+  0  ok
+  2  usage error
+  3  HTTP error from foreman (a bad --since is a 400), or foreman could not be reached`,
+      run: async () => (await import("./usage.ts")).usage,
     },
     {
       name: "pull",

@@ -35,6 +35,10 @@ export function jobDetails(job: Job): string {
   if (job.reason === "expired") rows.push(["reason", "expired: not started by its start_by"]);
   if (job.error) rows.push(["error", `(${job.error.status}) ${job.error.message}`]);
   if (job.timings) rows.push(["timings", Object.entries(job.timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(" ")]);
+  if (job.usage) {
+    const u = job.usage;
+    rows.push(["usage", `${u.prompt_tokens} prompt + ${u.output_tokens} output tokens, ${u.target_ms} ms on the target (load ${u.load_ms}, prompt ${u.prompt_eval_ms}, generation ${u.generation_ms})${u.estimated ? ", estimated" : ""}`]);
+  }
   if (job.metadata) rows.push(["metadata", JSON.stringify(job.metadata)]);
   return table(rows);
 }

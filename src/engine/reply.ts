@@ -7,9 +7,11 @@ import { isNative, type JobKind, type Progress } from "../../jobs/kind.ts";
 import { DONE } from "../../jobs/openai-stream.ts";
 import { splitLines, splitSse } from "../contract/lines.ts";
 import { readAll } from "../target/stream.ts";
+import { reportedUsage, type ReportedUsage } from "./usage.ts";
 
 export type Outcome =
-  | { kind: "done"; artifact: { contentType: string; body: string }; chunks: number; tokens: number }
+  /** `reported`: the counts and durations the reply carried (ADR 0036). */
+  | { kind: "done"; artifact: { contentType: string; body: string }; chunks: number; tokens: number; reported: ReportedUsage }
   /** The target answered with an error or broke the stream: `status` is the HTTP status (or 500 mid-stream). */
   | { kind: "error"; status: number; message: string };
 
@@ -27,15 +29,6 @@ function errorMessage(text: string): string {
     // not JSON
   }
   return text.trim() || "the target answered with an empty error body";
-}
-
-/** Tokens a finished reply reports: native `eval_count`, OpenAI `usage.completion_tokens`, Responses and Anthropic `usage.output_tokens`. */
-function reportedTokens(result: unknown): number | undefined {
-  const r = result as { eval_count?: unknown; usage?: { completion_tokens?: unknown; output_tokens?: unknown } | null } | null;
-  if (typeof r?.eval_count === "number") return r.eval_count;
-  if (typeof r?.usage?.completion_tokens === "number") return r.usage.completion_tokens;
-  if (typeof r?.usage?.output_tokens === "number") return r.usage.output_tokens;
-  return undefined;
 }
 
 /** A single JSON reply larger than this is relayed without being kept (only async jobs keep it all). */
@@ -122,26 +115,29 @@ export class ReplyFolder {
       const text = this.buffer + this.decoder.decode();
       if (!ok) return { kind: "error", status: this.reply.status, message: errorMessage(text) };
       let tokens = 0;
+      let reported: ReportedUsage = {};
       if (!this.overflow && text !== "") {
         try {
-          tokens = reportedTokens(JSON.parse(text)) ?? 0;
+          reported = reportedUsage(JSON.parse(text));
+          tokens = reported.outputTokens ?? 0;
         } catch {
           // not JSON: nothing to count
         }
       }
       this.options.onProgress?.(1, tokens, "");
-      return { kind: "done", artifact: { contentType: this.reply.contentType, body: this.options.keep ? text : "" }, chunks: 1, tokens };
+      return { kind: "done", artifact: { contentType: this.reply.contentType, body: this.options.keep ? text : "" }, chunks: 1, tokens, reported };
     }
     const { items } = this.split(this.buffer + this.decoder.decode() + (this.split === splitSse ? "\n\n" : "\n"));
     for (const item of items) this.item(item);
     if (this.failure) return this.failure;
     if (!this.assembler!.complete) return { kind: "error", status: 502, message: "the target's stream ended before its final message" };
     const result = this.assembler!.result();
-    const tokens = reportedTokens(result) ?? this.tokens;
-    if (!this.options.keep) return { kind: "done", artifact: { contentType: this.reply.contentType, body: "" }, chunks: this.chunks, tokens };
+    const reported = reportedUsage(result);
+    const tokens = reported.outputTokens ?? this.tokens;
+    if (!this.options.keep) return { kind: "done", artifact: { contentType: this.reply.contentType, body: "" }, chunks: this.chunks, tokens, reported };
     // the content type the endpoint gives its non-streamed reply
     const contentType = isNative(this.kind) ? "application/json; charset=utf-8" : "application/json";
-    return { kind: "done", artifact: { contentType, body: JSON.stringify(result) }, chunks: this.chunks, tokens };
+    return { kind: "done", artifact: { contentType, body: JSON.stringify(result) }, chunks: this.chunks, tokens, reported };
   }
 }
 

@@ -19,6 +19,7 @@ import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
+import { usageOf } from "./usage.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { afterDrop } from "./resend.ts";
@@ -524,6 +525,8 @@ export class Worker {
     let outcome: Outcome | { kind: "gone" };
     let firstByteMs: number;
     let residentChecked: Promise<void> | undefined;
+    /** Set when the run loaded its model: the wait for the first byte was the load (ms). */
+    let loadMs: number | undefined;
     try {
       const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
@@ -541,6 +544,7 @@ export class Worker {
         if (run.load) residentChecked = this.poller.refreshResident();
       }
       if (run.state === "loading" && res.ok) {
+        loadMs = firstByteMs;
         run.state = "working";
         try {
           this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
@@ -563,7 +567,7 @@ export class Worker {
     const endedAt = Date.now(); // not when the end is written: that may be later (ADR 0028)
     // the answer is usually in before the reply ends; a target slow to give it does not hold the end
     if (residentChecked) await Promise.race([residentChecked, Bun.sleep(RESIDENT_CHECK_WAIT_MS)]);
-    return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt) };
+    return { job, request, write: () => this.finish(run, outcome, firstByteMs, endedAt, loadMs) };
   }
 
   /** Arms the attempt's run-time cap, if its lane or the job has one: at the cap the attempt is aborted, as a cancel does. */
@@ -600,18 +604,19 @@ export class Worker {
     };
   }
 
-  private finish(run: Run, outcome: Outcome | { kind: "gone" }, firstByteMs: number, endedAt: number): void {
+  private finish(run: Run, outcome: Outcome | { kind: "gone" }, firstByteMs: number, endedAt: number, loadMs: number | undefined): void {
     const { job, since } = run;
     const timings = { ttftMs: firstByteMs, totalMs: endedAt - since, ...(run.loadMs === undefined ? {} : { loadMs: run.loadMs }) };
+    const usage = outcome.kind === "done" ? usageOf(outcome.reported, { loadMs, ttftMs: timings.ttftMs, totalMs: timings.totalMs }, outcome.tokens) : undefined;
     this.queue.whenCommitted(() => {
       this.stats.jobs++;
       if (!this.log.enabled("info")) return;
-      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs, ...(run.loadMs === undefined ? {} : { load_ms: run.loadMs }) };
+      const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs, ...(run.loadMs === undefined ? {} : { load_ms: run.loadMs }), ...(usage ? { usage } : {}) };
       this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
     });
     if (outcome.kind === "done") {
       const progress = { chunks: outcome.chunks, tokens: outcome.tokens };
-      this.queue.transition(job.id, "done", { timings, progress, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
+      this.queue.transition(job.id, "done", { timings, progress, usage, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
     } else if (outcome.kind === "gone") {
       this.queue.transition(job.id, "canceled", { timings, data: { reason: "the caller went away" } });
     } else if (job.lane === INTERACTIVE || outcome.status < 500) {

@@ -33,18 +33,19 @@ import r29 from "../../routes/metrics.get.ts";
 import r30 from "../../routes/openapi.json.get.ts";
 import r31 from "../../routes/readyz.get.ts";
 import r32 from "../../routes/status.get.ts";
-import r33 from "../../routes/v1/[...path].delete.ts";
-import r34 from "../../routes/v1/[...path].get.ts";
-import r35 from "../../routes/v1/[...path].head.ts";
-import r36 from "../../routes/v1/[...path].post.ts";
-import r37 from "../../routes/v1/audio/transcriptions.post.ts";
-import r38 from "../../routes/v1/chat/completions.post.ts";
-import r39 from "../../routes/v1/completions.post.ts";
-import r40 from "../../routes/v1/embeddings.post.ts";
-import r41 from "../../routes/v1/messages.post.ts";
-import r42 from "../../routes/v1/models/index.get.ts";
-import r43 from "../../routes/v1/models/[...id].get.ts";
-import r44 from "../../routes/v1/responses.post.ts";
+import r33 from "../../routes/usage.get.ts";
+import r34 from "../../routes/v1/[...path].delete.ts";
+import r35 from "../../routes/v1/[...path].get.ts";
+import r36 from "../../routes/v1/[...path].head.ts";
+import r37 from "../../routes/v1/[...path].post.ts";
+import r38 from "../../routes/v1/audio/transcriptions.post.ts";
+import r39 from "../../routes/v1/chat/completions.post.ts";
+import r40 from "../../routes/v1/completions.post.ts";
+import r41 from "../../routes/v1/embeddings.post.ts";
+import r42 from "../../routes/v1/messages.post.ts";
+import r43 from "../../routes/v1/models/index.get.ts";
+import r44 from "../../routes/v1/models/[...id].get.ts";
+import r45 from "../../routes/v1/responses.post.ts";
 
 export const routes: readonly RouteEntry[] = [
   { method: "GET", path: "/", file: "index.get.ts", def: r0 },
@@ -80,16 +81,17 @@ export const routes: readonly RouteEntry[] = [
   { method: "GET", path: "/openapi.json", file: "openapi.json.get.ts", def: r30 },
   { method: "GET", path: "/readyz", file: "readyz.get.ts", def: r31 },
   { method: "GET", path: "/status", file: "status.get.ts", def: r32 },
-  { method: "DELETE", path: "/v1/*", file: "v1/[...path].delete.ts", def: r33 },
-  { method: "GET", path: "/v1/*", file: "v1/[...path].get.ts", def: r34 },
-  { method: "HEAD", path: "/v1/*", file: "v1/[...path].head.ts", def: r35 },
-  { method: "POST", path: "/v1/*", file: "v1/[...path].post.ts", def: r36 },
-  { method: "POST", path: "/v1/audio/transcriptions", file: "v1/audio/transcriptions.post.ts", def: r37 },
-  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r38 },
-  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r39 },
-  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r40 },
-  { method: "POST", path: "/v1/messages", file: "v1/messages.post.ts", def: r41 },
-  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r42 },
-  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r43 },
-  { method: "POST", path: "/v1/responses", file: "v1/responses.post.ts", def: r44 },
+  { method: "GET", path: "/usage", file: "usage.get.ts", def: r33 },
+  { method: "DELETE", path: "/v1/*", file: "v1/[...path].delete.ts", def: r34 },
+  { method: "GET", path: "/v1/*", file: "v1/[...path].get.ts", def: r35 },
+  { method: "HEAD", path: "/v1/*", file: "v1/[...path].head.ts", def: r36 },
+  { method: "POST", path: "/v1/*", file: "v1/[...path].post.ts", def: r37 },
+  { method: "POST", path: "/v1/audio/transcriptions", file: "v1/audio/transcriptions.post.ts", def: r38 },
+  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r39 },
+  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r40 },
+  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r41 },
+  { method: "POST", path: "/v1/messages", file: "v1/messages.post.ts", def: r42 },
+  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r43 },
+  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r44 },
+  { method: "POST", path: "/v1/responses", file: "v1/responses.post.ts", def: r45 },
 ];

@@ -12,6 +12,7 @@ import type { TargetClient } from "../target/client.ts";
 import type { Dispatcher } from "../webhooks/dispatcher.ts";
 import type { Worker } from "../engine/worker.ts";
 import type { Waker } from "../engine/waker.ts";
+import type { UsageLedger } from "../queue/usage.ts";
 
 export interface Services {
   config: Config;
@@ -31,5 +32,9 @@ export interface Services {
   edge: EdgePolicy;
   /** Why a webhook URL is refused, or undefined when it is allowed. */
   checkWebhookUrl(url: string): Promise<string | undefined>;
+  /** The hourly usage rollup GET /usage reads (ADR 0036). */
+  usage: UsageLedger;
+  /** FOREMAN_TRUSTED_PROXIES, parsed: peers whose X-Forwarded-For is believed. */
+  trustedProxies: ReadonlySet<string>;
   startedAt: number;
 }

@@ -14,6 +14,7 @@ import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
+import { checkedTag, clientOf } from "../contract/caller.ts";
 import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
@@ -310,6 +311,8 @@ export interface QueuedWork {
   load: RequestedLoad;
   /** The caller's bytes, held, or spooled to a file. */
   body: Uint8Array | Blob;
+  /** The caller's usage tag (`X-Foreman-Tag`, checked), if any (ADR 0036). */
+  tag?: string | null;
 }
 
 /**
@@ -317,14 +320,16 @@ export interface QueuedWork {
  * or an error (busy, the maximum wait, shutdown). `ended` resolves when the request is over.
  */
 export function enqueueCall(ctx: RouteContext<undefined, undefined>, receivedAt: number, work: QueuedWork): { response: Promise<Response>; ended: Promise<void> } {
-  const { request, url, services, requestId } = ctx;
+  const { request, url, services, requestId, peer } = ctx;
   const { queue, worker, config } = services;
   const endpoint = work.kind.endpoint;
   // (a caller that left while its body was read or its model looked up is not queued)
   if (request.signal.aborted) return { response: Promise.resolve(new Response(null, { status: CLIENT_CLOSED_REQUEST })), ended: Promise.resolve() };
   const waiting = queue.waitingInteractive();
   if (waiting >= config.interactiveMaxWaiting) return { response: Promise.resolve(busy(dialectOf(endpoint), `${waiting} requests already waiting`)), ended: Promise.resolve() };
-  const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model: work.model, requestId, load: work.load });
+  // who asked, for the usage ledger (ADR 0036)
+  const client = clientOf(request, peer(), services.trustedProxies);
+  const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model: work.model, requestId, load: work.load, client, tag: work.tag ?? null });
   const call = new WaitingCall(job, work.kind, work.body, request, services, receivedAt, url.pathname + url.search);
   worker.attach(job.id, call);
   worker.wake();
@@ -342,6 +347,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     handle: async (ctx: RouteContext<undefined, undefined>) => {
       const { request, url, services } = ctx;
       const receivedAt = Date.now();
+      const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
       const askedAt = performance.now();
       const body = await readBody(request, services.config);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
@@ -349,7 +355,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const { model } = admission;
       if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
       if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
-      return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body }).response;
+      return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body, tag }).response;
     },
   });
 }

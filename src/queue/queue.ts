@@ -11,6 +11,7 @@ import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../ollama/model-name.ts";
 import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
 import type { Candidate, ModelHead, QueueHeads } from "./heads.ts";
+import type { Usage } from "./usage-schema.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
 export type Lane = 0 | 1;
@@ -64,6 +65,12 @@ export interface JobRecord {
   startBy: number | null;
   /** The job's own run-time cap per attempt (ms; 0: none), or null for the lane's default. */
   maxRunMs: number | null;
+  /** What the job cost, once it is done (ADR 0036). */
+  usage: Usage | null;
+  /** Who asked: the caller's address and User-Agent product (ADR 0036). */
+  client: string | null;
+  /** The caller's tag: `metadata.tag` of a job, `X-Foreman-Tag` of a passthrough request. */
+  tag: string | null;
 }
 
 /**
@@ -103,6 +110,8 @@ export interface EnqueueInput {
   /** Not started by then, the job is canceled as expired. */
   startBy?: number | null;
   maxRunMs?: number | null;
+  client?: string | null;
+  tag?: string | null;
 }
 
 export interface TransitionPatch {
@@ -126,6 +135,8 @@ export interface TransitionPatch {
    * lanes): a request the target dropped again (ADR 0030).
    */
   toBack?: boolean;
+  /** What the finished job cost. */
+  usage?: Usage;
 }
 
 /**
@@ -179,6 +190,9 @@ interface Row {
   run_after: number | null;
   start_by: number | null;
   max_run_ms: number | null;
+  usage: string | null;
+  client: string | null;
+  tag: string | null;
 }
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -217,6 +231,9 @@ function toRecord(r: Row): JobRecord {
     runAfter: r.run_after,
     startBy: r.start_by,
     maxRunMs: r.max_run_ms,
+    usage: parse(r.usage) as Usage | null,
+    client: r.client,
+    tag: r.tag,
   };
 }
 
@@ -253,8 +270,8 @@ const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run
 function statements(db: Database) {
   const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
-    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
+    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, client, tag, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
+       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $client, $tag, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
     event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
     get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
@@ -272,6 +289,7 @@ function statements(db: Database) {
          progress_chunks = COALESCE($chunks, progress_chunks),
          progress_tokens = COALESCE($tokens, progress_tokens),
          timings = COALESCE($timings, timings),
+         usage = COALESCE($usage, usage),
          not_before = $notBefore
        WHERE id = $id`),
     // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
@@ -496,6 +514,9 @@ export class Queue {
         run_after: input.runAfter ?? null,
         start_by: input.startBy ?? null,
         max_run_ms: input.maxRunMs ?? null,
+        usage: null,
+        client: input.client ?? null,
+        tag: input.tag ?? null,
       };
       // a scheduled start waits as a back-off does: out of the scheduler's indexes until then
       row.not_before = row.run_after !== null && row.run_after > now ? row.run_after : null;
@@ -518,6 +539,8 @@ export class Queue {
         startBy: row.start_by,
         maxRunMs: row.max_run_ms,
         notBefore: row.not_before,
+        client: row.client,
+        tag: row.tag,
         now,
       }).lastInsertRowid as number;
       const job = toRecord(row);
@@ -559,6 +582,7 @@ export class Queue {
         tokens: patch.progress?.tokens ?? null,
         timings: patch.timings ? JSON.stringify({ ...(parse(current.timings) as Record<string, number> | null), ...patch.timings }) : null,
         notBefore: to === "queued" ? (patch.notBefore ?? null) : null,
+        usage: patch.usage ? JSON.stringify(patch.usage) : null,
       });
       if (to === "queued" && patch.toBack) this.s.toBack.run(id);
       if (patch.artifact) {

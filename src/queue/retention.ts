@@ -1,13 +1,15 @@
 // Retention: finished jobs older than FOREMAN_RETENTION_HOURS leave the database (with their
 // artifacts, events and deliveries), at start-up and then hourly, in small batches that never
-// hold the database for long.
+// hold the database for long. The usage rollup keeps its hours longer, by its own setting
+// (FOREMAN_USAGE_RETENTION_HOURS, ADR 0036), and goes in the same pass.
 import type { Logger } from "../ops/log.ts";
 import type { PruneCursor, Queue } from "./queue.ts";
+import type { UsageLedger } from "./usage.ts";
 
 const EVERY_MS = 3_600_000;
 const BATCH = 1000;
 
-export function startRetention(queue: Queue, retentionHours: number, log: Logger): () => void {
+export function startRetention(queue: Queue, retentionHours: number, log: Logger, usage?: { ledger: UsageLedger; hours: number }): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const run = async () => {
@@ -21,6 +23,8 @@ export function startRetention(queue: Queue, retentionHours: number, log: Logger
       await Bun.sleep(0); // let requests in between batches
     } while (cursor && !stopped);
     if (total > 0) log.info("pruned finished jobs", { jobs: total, older_than_hours: retentionHours });
+    const hours = usage ? usage.ledger.prune(Date.now() - usage.hours * 3_600_000) : 0;
+    if (hours > 0) log.info("pruned usage rollup", { rows: hours, older_than_hours: usage!.hours });
     if (!stopped) timer = setTimeout(() => void run().catch((err) => log.error("pruning failed", { error: (err as Error).message })), EVERY_MS);
   };
   void run().catch((err) => log.error("pruning failed", { error: (err as Error).message }));

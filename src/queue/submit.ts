@@ -10,6 +10,7 @@ import { validate } from "../schema/validate.ts";
 import type { RequestedLoad } from "../ollama/load-options.ts";
 import { INVALID_MODEL_NAME, validModelName } from "../ollama/model-name.ts";
 import { scheduleOf } from "./schedule.ts";
+import { checkedTag } from "../contract/caller.ts";
 
 export const Submission = Type.Object(
   {
@@ -21,7 +22,7 @@ export const Submission = Type.Object(
         Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }), events: Type.Optional(Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), { uniqueItems: true })) }, { additionalProperties: false }),
       ]),
     ),
-    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "kept with the job and shown with it; `tag` (1 to 64 printable ASCII characters) is what GET /usage?by=tag groups by" })),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: "higher runs first within a model" })),
     preemptible: Type.Optional(Type.Boolean({ description: "false: a passthrough request never stops this job to run first (default true)" })),
     run_after: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "do not start before: an RFC 3339 date-time, or a duration from now (`2h`, `90m`); at most a year ahead" })),
@@ -47,12 +48,14 @@ const METADATA_MAX_BYTES = 16 * 1024;
  * Checks what the envelope's schema cannot: sizes, and where the webhook is. The request
  * itself is checked against its endpoint by `requestFor`, after the webhook URL.
  */
-export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null } {
+export function normalize(sub: Submission): { endpoint: string; webhook: WebhookTarget | null; tag: string | null } {
   const endpoint = sub.endpoint ?? "/api/chat";
   if (sub.metadata && JSON.stringify(sub.metadata).length > METADATA_MAX_BYTES) throw new HttpError(413, `/metadata: larger than ${METADATA_MAX_BYTES} bytes`, "/metadata");
   let webhook: WebhookTarget | null = null;
   if (sub.webhook !== undefined) webhook = typeof sub.webhook === "string" ? { url: sub.webhook, events: null } : { url: sub.webhook.url, events: sub.webhook.events ?? null };
-  return { endpoint, webhook };
+  // the usage ledger's tag (ADR 0036): bounded, as it becomes a key of the rollup
+  const tag = checkedTag(sub.metadata?.tag, "/metadata/tag");
+  return { endpoint, webhook, tag };
 }
 
 /**
@@ -111,7 +114,7 @@ export class Submitter {
   ) {}
 
   /** Validates (the webhook URL against the URL policy, after DNS), then enqueues — or returns the job an earlier submission with the same key made. */
-  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null, requestId: string | null = null): Promise<Accepted> {
+  async submit(sub: Submission, idempotencyKey: string | null, checkWebhookUrl: (url: string) => Promise<string | undefined>, defaultWebhook: WebhookTarget | null, requestId: string | null = null, client: string | null = null): Promise<Accepted> {
     const n = normalize(sub);
     const refused = n.webhook && (await checkWebhookUrl(n.webhook.url));
     // one pointer for every refusal of the webhook, whichever of its two forms was sent (as the schema's)
@@ -135,6 +138,8 @@ export class Submitter {
       runAfter: schedule.runAfter,
       startBy: schedule.startBy,
       maxRunMs: schedule.maxRunMs,
+      client,
+      tag: n.tag,
     };
     if (!this.groupCommit) return this.queue.atomically(() => this.accept(input));
     const { promise, resolve, reject } = Promise.withResolvers<Accepted>();

@@ -7,6 +7,7 @@ import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { formatGoDuration } from "./schedule.ts";
 import { ASYNC, EXPIRED, INTERACTIVE, notYetStarted, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
+import { UsageSchema } from "./usage-schema.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
@@ -67,6 +68,7 @@ export const JobSchema = Type.Object({
   progress: Type.Object({ chunks: Type.Integer(), tokens: Type.Integer() }),
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
   timings: Type.Union([TimingsSchema, Type.Null()]),
+  usage: Type.Union([UsageSchema, Type.Null()], { description: "what the job cost, once it is done; null before, and for work that did not finish done" }),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
   reason: Type.Optional(
     Type.String({
@@ -136,6 +138,7 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     progress: { chunks: job.progressChunks, tokens: job.progressTokens },
     error: job.error,
     timings: timingsView(job.timings),
+    usage: job.usage,
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
     ...(isExpired(job) ? { reason: EXPIRED } : {}),
   };

@@ -140,4 +140,29 @@ export const migrations: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN max_run_ms INTEGER;
   CREATE INDEX jobs_start_by ON jobs(start_by) WHERE status = 'queued' AND start_by IS NOT NULL;
   `,
+  // 7: usage (ADR 0036) — what a
+  // finished job cost (JSON), who asked (the caller's address and User-Agent product) and its
+  // tag; and the rollup GET /usage answers from, which outlives job retention: per dimension
+  // (model, endpoint, lane, client, tag), bucket size (an hour, a day, a week: `span`, ms) and
+  // bucket start, per value and exactness, the sums of the jobs that finished in it.
+  `
+  ALTER TABLE jobs ADD COLUMN usage TEXT;
+  ALTER TABLE jobs ADD COLUMN client TEXT;
+  ALTER TABLE jobs ADD COLUMN tag TEXT;
+  CREATE TABLE usage_rollup (
+    dimension TEXT NOT NULL,
+    span INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    estimated INTEGER NOT NULL,
+    jobs INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    load_ms INTEGER NOT NULL,
+    prompt_eval_ms INTEGER NOT NULL,
+    generation_ms INTEGER NOT NULL,
+    target_ms INTEGER NOT NULL,
+    PRIMARY KEY (dimension, span, start, value, estimated)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -30,7 +30,7 @@ describe("foreman jobs", () => {
     const [job] = (await client.list({ limit: 1 })).jobs;
     expect(job!.status).toBe("done");
     expect(job!.metadata).toEqual({ who: "cli" });
-    const artifact = (await client.artifact(job!.id)) as { message: { content: string } };
+    const artifact = (await client.artifact(job!.id)) as { message: { content: string }; eval_count: number };
     expect(artifact.message.content.length).toBeGreaterThan(0);
     expect(r.stdout).toBe(`${artifact.message.content}\n`);
 
@@ -44,6 +44,9 @@ describe("foreman jobs", () => {
     expect(got.code).toBe(0);
     expect(got.stdout).toMatch(/^status\s+done$/m);
     expect(got.stdout).toContain(job!.id);
+    const u = (await client.get(job!.id)).usage!;
+    expect(u.output_tokens).toBe(artifact.eval_count);
+    expect(got.stdout).toMatch(new RegExp(`^usage\\s+${u.prompt_tokens} prompt \\+ ${u.output_tokens} output tokens, ${u.target_ms} ms on the target \\(load ${u.load_ms}, prompt ${u.prompt_eval_ms}, generation ${u.generation_ms}\\)$`, "m"));
 
     const text = await cli(["artifact", job!.id]);
     expect(text.code).toBe(0);

@@ -21,6 +21,11 @@ test("JSON lines with request and job ids; tokens, webhook secrets and Authoriza
     expect(parsed).toContainEqual(expect.objectContaining({ msg: "job ran", job_id: job.id, request_id: "trace-me", lane: "async" }));
     await waitFor(() => lines.some((l) => l.includes('"chat-trace"') && l.includes('"job ran"')), { what: 'the passthrough request\'s "job ran" line' });
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(expect.objectContaining({ msg: "job ran", request_id: "chat-trace", lane: "interactive" }));
+    // with what the work cost: the counts are not mistaken for secrets by their names
+    const usage = { prompt_tokens: expect.any(Number), output_tokens: expect.any(Number), load_ms: expect.any(Number), prompt_eval_ms: expect.any(Number), generation_ms: expect.any(Number), target_ms: expect.any(Number), estimated: false };
+    const ran = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((p) => p.msg === "job ran");
+    expect(ran).toContainEqual(expect.objectContaining({ request_id: "chat-trace", usage }));
+    expect(ran).toContainEqual(expect.objectContaining({ job_id: job.id, usage }));
     expect(parsed).toContainEqual(expect.objectContaining({ msg: "request", status: 401 }));
     const all = lines.join("\n");
     for (const secret of [...Object.values(secrets), "wrong-guess-789", Buffer.from("super secret webhook key").toString("base64")]) expect(all).not.toContain(secret);
