@@ -101,6 +101,7 @@ export const options = {
   }),
   retentionHours: option({ env: "FOREMAN_RETENTION_HOURS", flag: "--retention-hours", schema: int(1, 87_600), default: 168, help: "finished jobs, artifacts and deliveries older than this are pruned" }),
   maxBodyBytes: option({ env: "FOREMAN_MAX_BODY_BYTES", flag: "--max-body-bytes", schema: int(1024, 1 << 30), default: 64 << 20, help: "largest request body foreman reads (inference, /jobs); bodies of direct routes (blob uploads) stream to the target unbounded" }),
+  bodyBudgetBytes: option({ env: "FOREMAN_BODY_BUDGET_BYTES", flag: "--body-budget-bytes", schema: int(1024, 2 ** 40), default: 128 << 20, help: "memory all request bodies read whole (inference, /jobs) may take at once; past it a body waits its turn within FOREMAN_BODY_TIMEOUT_MS, then 503 with Retry-After; streamed uploads (blobs) are not counted" }),
   bodyTimeoutMs: option({ env: "FOREMAN_BODY_TIMEOUT_MS", flag: "--body-timeout-ms", schema: int(100, 3_600_000), default: 60_000, help: "time a request body has to arrive, then 408; an upload streamed to the target past FOREMAN_MAX_BODY_BYTES may instead pause no longer than this" }),
 } as const;
 

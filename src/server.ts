@@ -9,6 +9,7 @@ import { afterFailure } from "./engine/retry.ts";
 import { Waker } from "./engine/waker.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
+import { BodyBudget } from "./http/body-budget.ts";
 import { thisMachine } from "./http/machine.ts";
 import { edgePolicy, listedOrigins } from "./http/origin-policy.ts";
 import { openAccessWarning } from "./http/auth.ts";
@@ -128,7 +129,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
     if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
+    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen

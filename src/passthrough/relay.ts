@@ -290,7 +290,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
     handle: async ({ request, url, services, requestId }: RouteContext<undefined, undefined>) => {
       const receivedAt = Date.now();
       const askedAt = performance.now();
-      const body = await readBody(request, services.config);
+      const body = await readBody(request, services.config, services.bodies);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
       if (!admission.ok) throw new HttpError(admission.status, admission.message);
       const { model } = admission;

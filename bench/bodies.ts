@@ -1,0 +1,84 @@
+// Body memory benchmark: 16 concurrent 60 MB bodies to `POST /jobs`, then to `POST /api/chat`,
+// with foreman in its own process (its resident memory is its own), sampled from /proc, against
+// the simulator in this one. What it bounds is the body budget's (FOREMAN_BODY_BUDGET_BYTES,
+// ADR 0029): reading and parsing bodies, and the one job the worker runs at a time.
+// Run: bun bench/bodies.ts   (FOREMAN_MAIN=<path to main.ts> measures another tree, for "before")
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startSimulator } from "../src/sim/index.ts";
+import { listeningUrl, tempDir } from "../test/harness.ts";
+import { fmt, machine, writeSection } from "./report.ts";
+
+const BODIES = Number(process.env.BODIES ?? 16);
+const SIZE = 60_000_000;
+/** The figure the body budget promises (ADR 0029). */
+const TARGET_MIB = 400;
+
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
+/** A JSON body of `SIZE` bytes: one user message carrying the bulk. */
+function bodyFor(wrap: (content: string) => unknown): Uint8Array {
+  const shell = JSON.stringify(wrap("")).length;
+  return new TextEncoder().encode(JSON.stringify(wrap("x".repeat(SIZE - shell))));
+}
+const chat = (content: string) => ({ model: "llama3.2", messages: [{ role: "user", content }], stream: false });
+const jobBody = bodyFor((content) => ({ request: chat(content) }));
+const chatBody = bodyFor(chat);
+
+interface Run {
+  peakMiB: number;
+  seconds: number;
+  statuses: Record<number, number>;
+}
+
+async function run(url: string, body: Uint8Array, pid: number): Promise<Run> {
+  let peakMiB = rssMiB(pid);
+  const sampler = setInterval(() => (peakMiB = Math.max(peakMiB, rssMiB(pid))), 50);
+  const statuses: Record<number, number> = {};
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: BODIES }, async () => {
+      const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
+      await res.arrayBuffer();
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  return { peakMiB: Math.max(peakMiB, rssMiB(pid)), seconds, statuses };
+}
+
+const main = process.env.FOREMAN_MAIN ?? join(import.meta.dir, "..", "src", "main.ts");
+const dir = tempDir();
+const sim = await startSimulator({ tokenDelayMs: 0, loadMs: 0, responseTokens: 1 });
+const foreman = Bun.spawn([process.execPath, main, "serve", "--target", sim.url, "--port", "0", "--host", "127.0.0.1", "--db", join(dir.path, "foreman.db")], { stdout: "ignore", stderr: "pipe" });
+const url = await listeningUrl(foreman.stderr);
+await fetch(`${url}/api/version`);
+const idleMiB = rssMiB(foreman.pid);
+console.error("idle", idleMiB);
+const jobs = await run(`${url}/jobs`, jobBody, foreman.pid);
+const chats = await run(`${url}/api/chat`, chatBody, foreman.pid);
+console.error("runs", jobs, chats);
+foreman.kill();
+await foreman.exited;
+await sim.stop();
+dir.remove();
+
+const statuses = (r: Run) => Object.entries(r.statuses).map(([s, n]) => `${n} × ${s}`).join(", ");
+const ok = jobs.peakMiB <= TARGET_MIB && chats.peakMiB <= TARGET_MIB;
+const row = (what: string, r: Run) => `| ${what} | ${fmt(r.seconds)} s | ${statuses(r)} | **${fmt(r.peakMiB, 0)} MiB** |`;
+await writeSection(
+  "Request bodies in memory",
+  `Command: \`bun bench/bodies.ts\` (${machine()}). ${BODIES} concurrent ${SIZE / 1e6} MB JSON bodies over loopback, to \`POST /jobs\`, then to \`POST /api/chat\`; foreman runs in its own process with default settings, its resident memory read from \`/proc\` every 50 ms (idle: ${fmt(idleMiB, 0)} MiB), against the simulator (in the benchmark's process).
+
+| route | time | replies | foreman's peak RSS |
+|---|---|---|---|
+${row("`POST /jobs`", jobs)}
+${row("`POST /api/chat`", chats)}
+
+Target: peak RSS ≤ ${TARGET_MIB} MiB (${ok ? "met" : "missed"}).`,
+);
+if (!ok) process.exitCode = 1;
