@@ -67,17 +67,29 @@ export async function readBody(request: Request, limits: BodyLimits, budget: Bod
   const length = request.headers.get("content-length");
   const declared = length === null ? null : Number(length);
   if ((declared ?? 0) > limits.maxBodyBytes) throw tooLarge();
-  if (!request.body || declared === 0) return new Uint8Array(0);
+  if (declared === 0 || (declared === null && !request.headers.has("transfer-encoding"))) return new Uint8Array(0);
   const deadline = Promise.withResolvers<never>();
   deadline.promise.catch(() => {}); // also raced below; a body that arrived in time never sees it
   const timer = setTimeout(() => deadline.reject(tooSlow(`the request body did not arrive within ${limits.bodyTimeoutMs} ms`)), limits.bodyTimeoutMs);
-  const reader = request.body.getReader();
-  let buffer = new Uint8Array(0);
-  let size = 0;
   try {
+    // room first: the server reads ahead only once the body is asked for
     const room = declared ?? FIRST_ROOM;
     await reserve(request, budget, room, deadline.promise);
-    buffer = new Uint8Array(room);
+    if (!request.body) return new Uint8Array(0);
+    const reader = request.body.getReader();
+    try {
+      return await fill(reader, new Uint8Array(room));
+    } catch (err) {
+      reader.cancel().catch(() => {});
+      throw err;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+
+  /** Reads to the end into `buffer`, growing it (and the body's share) when a body of unknown length outgrows it. */
+  async function fill(reader: { read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }> }, buffer: Uint8Array): Promise<Uint8Array> {
+    let size = 0;
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), deadline.promise]);
       if (done) {
@@ -95,11 +107,6 @@ export async function readBody(request: Request, limits: BodyLimits, budget: Bod
       buffer.set(value, size);
       size += value.byteLength;
     }
-  } catch (err) {
-    reader.cancel().catch(() => {});
-    throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
