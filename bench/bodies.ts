@@ -13,8 +13,8 @@ import { fmt, machine, writeSection } from "./report.ts";
 const BODIES = 16;
 const SIZE = 60_000_000;
 const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-/** The figure the issue aims at (ADR 0029 says why it is not met). */
-const TARGET_MIB = 400;
+/** The figure ADR 0029 sets; the issue aimed at 400 MiB, and the ADR says why that is not met. */
+const TARGET_MIB = 1536;
 
 function rssMiB(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
@@ -100,6 +100,6 @@ await writeSection(
 |---|---|---|---|---|---|
 ${rows.join("\n")}
 
-Target: peak RSS ≤ ${TARGET_MIB} MiB (${ok ? "met" : "missed"}).`,
+Target: peak RSS ≤ ${TARGET_MIB} MiB (${ok ? "met" : "missed"}). Issue 24 aimed at 400 MiB: not reached — what remains is memory kept after each body is done (its decoded string, parsed object and, for \`/jobs\`, the stored JSON, freed at the next collection), not bodies in flight; ADR 0029 has the figures.`,
 );
 if (!ok) process.exitCode = 1;
