@@ -3,11 +3,11 @@
 // reschedules failures on a back-off spanning hours. A job's deliveries go out in order: the
 // next waits until the one before it was delivered or given up. Concurrency is counted per
 // destination (the URL's origin) under a global cap one destination cannot fill, so a slow or
-// dead receiver holds up only its own deliveries (ADR 0015), and a destination gets no more of
-// them than it has proven it can use: a circuit breaker (breaker.ts, ADR 0029). Every attempt first passes the
-// URL policy again and connects to the address that was checked. Everything lives in SQLite,
-// so a restart picks up where the last run stopped. A delivery is sent only once the state
-// change it reports is on disk (ADR 0016).
+// dead receiver holds up only its own deliveries (ADR 0015), and a destination gets no more
+// slots than it has proven it can use: a circuit breaker (breaker.ts, ADR 0029). Every attempt
+// first passes the URL policy again and connects to the address that was checked. Everything
+// lives in SQLite, so a restart picks up where the last run stopped. A delivery is sent only
+// once the state change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
 import type { Telemetry, WebhookOutcome } from "../ops/telemetry.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
@@ -217,7 +217,7 @@ export class Dispatcher {
       // attempt's retry would (the schedule's last step once it is used up), not every few seconds
       this.telemetry.databaseErrors.inc();
       this.unrecorded++;
-      const pause = nextDelay(Math.min(this.unrecorded, this.schedule.length), this.schedule) ?? 0;
+      const pause = nextDelay(Math.min(this.unrecorded, this.schedule.length), this.schedule) ?? RETRY_SCHEDULE_MS[0]!;
       this.log.error("webhook attempt could not be recorded; the delivery will be sent again", { jobId: row.job_id, webhookId: row.webhook_id, retryInMs: pause, error: (err as Error).message });
       this.holdFor(pause);
       return;
