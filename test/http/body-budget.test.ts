@@ -3,7 +3,8 @@
 // Retry-After in its caller's dialect. The policy alone, then a real foreman.
 import { afterEach, describe, expect, test } from "bun:test";
 import { BodyBudget, fits } from "../../src/http/body-budget.ts";
-import { chatRequest, startStack, waitFor, type Stack } from "../harness.ts";
+import { chatRequest, startStack, startTestForeman, waitFor, type Stack } from "../harness.ts";
+import { startBlobSink } from "../passthrough/blob-sink.ts";
 
 describe("the budget's rule", () => {
   test("a body fits beside others up to the budget; alone, any body fits", () => {
@@ -82,3 +83,24 @@ describe("past the budget", () => {
     await waitFor(() => stack.foreman.services.bodies.used === 0, { what: "the budget to be given back" });
   }, 30_000);
 });
+
+test("blob uploads stream past the budget: one larger than the whole budget goes through while a body read whole holds it", async () => {
+  const sink = startBlobSink();
+  const foreman = await startTestForeman({ target: sink.url, bodyBudgetBytes: BUDGET, bodyTimeoutMs: 30_000, pollIntervalMs: 3_600_000 });
+  // a chat body that declares 60,000 bytes and sends a few: its share is taken before it is read
+  const socket = await Bun.connect({ hostname: "127.0.0.1", port: foreman.port, socket: { data() {} } });
+  try {
+    socket.write(`POST /api/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{"model":`);
+    await waitFor(() => foreman.services.bodies.used === 60_000, { what: "the chat body's share of the budget" });
+    const bytes = new Uint8Array(4 * BUDGET).fill(7);
+    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
+    const res = await fetch(`${foreman.url}/api/blobs/${digest}`, { method: "POST", body: bytes });
+    expect(res.status).toBe(201);
+    expect(sink.uploads.map((u) => [u.bytes, u.outcome])).toEqual([[bytes.byteLength, "stored"]]);
+    expect(foreman.services.bodies.used).toBe(60_000);
+  } finally {
+    socket.end();
+    await foreman.stop();
+    sink.stop();
+  }
+}, 30_000);
