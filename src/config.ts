@@ -267,6 +267,13 @@ export const options = {
     default: 64 << 20,
     help: "largest request body foreman reads (inference, /jobs); bodies of direct routes (blob uploads) stream to the target unbounded",
   }),
+  bodyBudgetBytes: option({
+    env: "FOREMAN_BODY_BUDGET_BYTES",
+    flag: "--body-budget-bytes",
+    schema: int(1024, 2 ** 40),
+    default: 128 << 20,
+    help: "memory all request bodies read whole (inference, /jobs) may take at once; past it a body waits its turn within FOREMAN_BODY_TIMEOUT_MS, then 503 with Retry-After; streamed uploads (blobs) are not counted",
+  }),
   bodyTimeoutMs: option({
     env: "FOREMAN_BODY_TIMEOUT_MS",
     flag: "--body-timeout-ms",

@@ -10,6 +10,7 @@ import { Waker } from "./engine/waker.ts";
 import { Expiry } from "./engine/expiry.ts";
 import { Worker } from "./engine/worker.ts";
 import { createApp } from "./http/app.ts";
+import { BodyBudget } from "./http/body-budget.ts";
 import { thisMachine } from "./ollama/machine.ts";
 import { hostRules } from "./ollama/origin-policy.ts";
 import { openAccessWarning } from "./http/auth.ts";
@@ -141,7 +142,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
     const trustedProxies = parseTrustedProxies(config.trustedProxies);
     if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
+    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen

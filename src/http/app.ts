@@ -5,7 +5,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { bearerMatcher } from "./auth.ts";
-import { bodyUnread, drainBody, readJson } from "./body.ts";
+import { bodyUnread, drainBody, readJson, releaseBody } from "./body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { edgeDecision, type HeaderPair } from "../ollama/origin-policy.ts";
@@ -108,12 +108,14 @@ async function dispatch(route: string, def: RouteDef, request: Request, params: 
       throw new HttpError(401, "unauthorized: send the foreman token as Authorization: Bearer <token>", undefined, { "www-authenticate": "Bearer" });
     }
     const query = def.query ? validate(def.query, queryValues(def.query, url), "query ") : undefined;
-    const body = def.body ? validate(def.body, await readJson(request, services.config)) : undefined;
+    const body = def.body ? validate(def.body, await readJson(request, services.config, services.bodies)) : undefined;
     response = await def.handle({ request, url, params, query, body, services, requestId, peer, routes, authorized });
   } catch (err) {
     // a client that went away (mid-body, or while the target was asked) broke its own request:
     // counted as 499, logged at debug, never a 500 that would page an operator
     response = request.signal.aborted ? new Response(null, { status: CLIENT_CLOSED_REQUEST }) : toErrorResponse(err, url.pathname, services, requestId);
+  } finally {
+    releaseBody(request);
   }
   if (route.startsWith(REPORTS_STORED_STATE)) await services.queue.settled();
   // a refusal before the body was read: the client may still be sending it (ADR 0031)

@@ -1,5 +1,7 @@
 // Request bodies, as the edge reads them. A body foreman must parse (inference, /jobs) is read
-// whole, bounded in size (FOREMAN_MAX_BODY_BYTES) and in time (FOREMAN_BODY_TIMEOUT_MS); a body
+// whole, into one buffer, bounded in size (FOREMAN_MAX_BODY_BYTES), in time
+// (FOREMAN_BODY_TIMEOUT_MS) and, with every other body read whole, in memory
+// (FOREMAN_BODY_BUDGET_BYTES: body-budget.ts, ADR 0029); a body
 // foreman only forwards (blob uploads, model management) streams on to the target unbuffered,
 // under the same deadline, and past that size may only not pause longer than it; a multipart
 // upload foreman must queue is spooled to disk under readBody's bounds. The server
@@ -8,6 +10,7 @@
 import { open } from "node:fs/promises";
 import { HttpError } from "../contract/http-error.ts";
 import { checkParsedBody } from "../schema/depth.ts";
+import type { BodyBudget } from "./body-budget.ts";
 
 export interface BodyLimits {
   maxBodyBytes: number;
@@ -31,41 +34,87 @@ export function bodyUnread(request: Request): boolean {
 /** 408; the body is then unread, so the connection closes with the reply. */
 const tooSlow = (what: string) => new HttpError(408, `${what}; send the request body faster or raise FOREMAN_BODY_TIMEOUT_MS`);
 
+/** What a request's body holds of the budget, given back by `releaseBody` once its handler has answered. */
+const held = new WeakMap<Request, { budget: BodyBudget; bytes: number }>();
+
+/** A body read whole holds its share of the budget until this is called (the edge calls it for every request). */
+export function releaseBody(request: Request): void {
+  const share = held.get(request);
+  if (!share) return;
+  held.delete(request);
+  share.budget.give(share.bytes);
+}
+
+/** Takes `bytes` more of the budget for `request`, waiting for room until `deadline`; 503 when it passes first. */
+async function reserve(request: Request, budget: BodyBudget, bytes: number, deadline: Promise<never>): Promise<void> {
+  if (!(await budget.take(bytes, deadline))) {
+    throw new HttpError(503, `foreman is holding ${budget.used} bytes of other request bodies, its limit (FOREMAN_BODY_BUDGET_BYTES=${budget.budget}); try again shortly`, undefined, { "retry-after": "1" });
+  }
+  const share = held.get(request);
+  if (share) share.bytes += bytes;
+  else held.set(request, { budget, bytes });
+}
+
+/** A body without a declared length starts with this much room, doubled as it grows. */
+const FIRST_ROOM = 64 * 1024;
+
 /**
  * Reads a whole body within `bodyTimeoutMs`, up to `maxBodyBytes` (a declared Content-Length
- * over the bound is refused before reading anything).
+ * over the bound is refused before reading anything), into one buffer taken from `budget`
+ * before it is filled: the declared length at once, or room doubled as a body of unknown
+ * length grows. Waiting for room counts against the time the body has to arrive.
  */
-export async function readBody(request: Request, limits: BodyLimits): Promise<Uint8Array> {
+export async function readBody(request: Request, limits: BodyLimits, budget: BodyBudget): Promise<Uint8Array> {
   const tooLarge = () => new HttpError(413, `request body is larger than ${limits.maxBodyBytes} bytes`);
-  if (Number(request.headers.get("content-length") ?? "0") > limits.maxBodyBytes) throw tooLarge();
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  const length = request.headers.get("content-length");
+  const declared = length === null ? null : Number(length);
+  if ((declared ?? 0) > limits.maxBodyBytes) throw tooLarge();
+  if (declared === 0 || (declared === null && !request.headers.has("transfer-encoding"))) return new Uint8Array(0);
   const deadline = Promise.withResolvers<never>();
+  deadline.promise.catch(() => {}); // also raced below; a body that arrived in time never sees it
   const timer = setTimeout(() => deadline.reject(tooSlow(`the request body did not arrive within ${limits.bodyTimeoutMs} ms`)), limits.bodyTimeoutMs);
-  const parts: Uint8Array[] = [];
-  let size = 0;
   try {
+    // room first: the server reads ahead only once the body is asked for
+    const room = declared ?? FIRST_ROOM;
+    await reserve(request, budget, room, deadline.promise);
+    if (!request.body) return new Uint8Array(0);
+    const reader = request.body.getReader();
+    try {
+      return await fill(reader, new Uint8Array(room));
+    } catch (err) {
+      reader.cancel().catch(() => {});
+      throw err;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+
+  /** Reads to the end into `buffer`, growing it (and the body's share) when a body of unknown length outgrows it. */
+  async function fill(reader: { read(): Promise<{ done: true; value?: undefined } | { done: false; value: Uint8Array }> }, buffer: Uint8Array): Promise<Uint8Array> {
+    let size = 0;
     for (;;) {
       const { done, value } = await Promise.race([reader.read(), deadline.promise]);
       if (done) {
         readToEnd.add(request);
-        return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        return buffer.subarray(0, size);
       }
+      if (size + value.byteLength > limits.maxBodyBytes) throw tooLarge();
+      if (size + value.byteLength > buffer.byteLength) {
+        const grown = Math.min(limits.maxBodyBytes, Math.max(2 * buffer.byteLength, size + value.byteLength));
+        await reserve(request, budget, grown - buffer.byteLength, deadline.promise);
+        const next = new Uint8Array(grown);
+        next.set(buffer.subarray(0, size));
+        buffer = next;
+      }
+      buffer.set(value, size);
       size += value.byteLength;
-      if (size > limits.maxBodyBytes) throw tooLarge();
-      parts.push(value);
     }
-  } catch (err) {
-    reader.cancel().catch(() => {});
-    throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 /** Reads a JSON body within the limits; malformed, empty, too deeply nested bodies or numbers out of range are 400s, not 500s. */
-export async function readJson(request: Request, limits: BodyLimits): Promise<unknown> {
-  const buf = await readBody(request, limits);
+export async function readJson(request: Request, limits: BodyLimits, budget: BodyBudget): Promise<unknown> {
+  const buf = await readBody(request, limits, budget);
   if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
   let text: string;
   try {

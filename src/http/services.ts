@@ -1,5 +1,6 @@
 // What a route handler can reach: the long-lived parts of one running foreman.
 import type { Config } from "../config.ts";
+import type { BodyBudget } from "./body-budget.ts";
 import type { EdgePolicy } from "../ollama/origin-policy.ts";
 import type { Submitter } from "../queue/submit.ts";
 import type { JobWatch } from "../queue/watch.ts";
@@ -28,6 +29,8 @@ export interface Services {
   telemetry: Telemetry;
   dispatcher: Dispatcher;
   submitter: Submitter;
+  /** The memory request bodies read whole may take at once (FOREMAN_BODY_BUDGET_BYTES). */
+  bodies: BodyBudget;
   /** Which browser origins and Host names the edge answers (FOREMAN_ORIGINS, the listener's address). */
   edge: EdgePolicy;
   /** Why a webhook URL is refused, or undefined when it is allowed. */

@@ -349,7 +349,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const receivedAt = Date.now();
       const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
       const askedAt = performance.now();
-      const body = await readBody(request, services.config);
+      const body = await readBody(request, services.config, services.bodies);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
       if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
       const { model } = admission;

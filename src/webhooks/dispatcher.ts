@@ -3,13 +3,15 @@
 // reschedules failures on a back-off spanning hours. A job's deliveries go out in order: the
 // next waits until the one before it was delivered or given up. Concurrency is counted per
 // destination (the URL's origin) under a global cap one destination cannot fill, so a slow or
-// dead receiver holds up only its own deliveries (ADR 0015). Every attempt first passes the
-// URL policy again and connects to the address that was checked. Everything lives in SQLite,
-// so a restart picks up where the last run stopped. A delivery is sent only once the state
-// change it reports is on disk (ADR 0016).
+// dead receiver holds up only its own deliveries (ADR 0015), and a destination gets no more
+// slots than it has proven it can use: a circuit breaker (breaker.ts, ADR 0029). Every attempt
+// first passes the URL policy again and connects to the address that was checked. Everything
+// lives in SQLite, so a restart picks up where the last run stopped. A delivery is sent only
+// once the state change it reports is on disk (ADR 0016).
 import type { Logger } from "../ops/log.ts";
 import type { WebhookMeter, WebhookOutcome } from "./meter.ts";
 import { nextDelay, RETRY_SCHEDULE_MS } from "./backoff.ts";
+import { answered as heard, freeSlots, isOpen, unanswered, UNKNOWN, type Caps, type DestinationHealth } from "./breaker.ts";
 import type { Deliveries, DeliveryView, DueDelivery } from "./deliveries.ts";
 import { pinnedRequest, type Pinned, type WebhookGuard } from "./guard.ts";
 import { webhookHeaders } from "./sign.ts";
@@ -28,11 +30,7 @@ export interface DispatcherOptions {
 export const CONCURRENCY = 64;
 export const PER_DESTINATION = 8;
 
-
 const MAX_ERROR = 300;
-
-/** How long the dispatcher waits after the database refused to record an attempt. */
-const RECORD_FAILED_PAUSE_MS = 2000;
 
 /**
  * How long stop() waits for the sends it aborted to end. A send waiting where no abort reaches
@@ -67,13 +65,16 @@ export class Dispatcher {
   private readonly busy = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** What each destination has shown: the breaker's input. Only destinations with pending deliveries or in flight. */
+  private readonly health = new Map<string, DestinationHealth>();
   /** After the database refused to record an attempt, nothing is sent before then. */
   private heldUntil = 0;
+  /** Attempts in a row the database refused to record: the hold backs off as a failed attempt would. */
+  private unrecorded = 0;
   private pumping = false;
   private again = false;
   private readonly aborts = new Set<AbortController>();
-  private readonly concurrency: number;
-  private readonly perDestination: number;
+  private readonly caps: Caps;
   private readonly timeoutMs: number;
   private readonly schedule: readonly number[];
 
@@ -86,8 +87,8 @@ export class Dispatcher {
     private readonly settled: () => Promise<void>,
     private readonly options: DispatcherOptions = {},
   ) {
-    this.concurrency = options.concurrency ?? CONCURRENCY;
-    this.perDestination = Math.min(options.perDestination ?? PER_DESTINATION, this.concurrency);
+    const concurrency = options.concurrency ?? CONCURRENCY;
+    this.caps = { concurrency, perDestination: Math.min(options.perDestination ?? PER_DESTINATION, concurrency) };
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.schedule = options.schedule ?? RETRY_SCHEDULE_MS;
   }
@@ -125,13 +126,12 @@ export class Dispatcher {
         this.again = false;
         now = Date.now();
         // destinations whose earliest delivery is longest overdue go first
-        const ready = this.rows
-          .destinations()
-          .filter((d) => d.due <= now)
-          .sort((a, b) => a.due - b.due);
+        const pending = this.rows.destinations();
+        this.forgetIdle(pending);
+        const ready = pending.filter((d) => d.due <= now).sort((a, b) => a.due - b.due);
         for (const { destination } of ready) {
           const busy = this.busy.get(destination) ?? 0;
-          let free = Math.min(this.perDestination - busy, this.concurrency - this.sending.size);
+          let free = freeSlots(this.healthOf(destination), { here: busy, open: this.inFlightToOpen(), all: this.sending.size }, now, this.caps);
           if (free <= 0) continue;
           // the destination's in-flight deliveries are still pending rows: ask for enough to skip them
           for (const row of this.rows.due(destination, now, free + busy)) {
@@ -139,7 +139,7 @@ export class Dispatcher {
             this.begin(row, destination);
             if (--free === 0) break;
           }
-          if (this.sending.size >= this.concurrency) break;
+          if (this.sending.size >= this.caps.concurrency) break;
         }
       } while (this.again);
       this.scheduleNext(now);
@@ -151,10 +151,28 @@ export class Dispatcher {
     }
   }
 
+  private healthOf(destination: string): DestinationHealth {
+    return this.health.get(destination) ?? UNKNOWN;
+  }
+
+  /** Deliveries in flight to destinations whose breaker is open. */
+  private inFlightToOpen(): number {
+    let n = 0;
+    for (const [destination, busy] of this.busy) if (isOpen(this.healthOf(destination))) n += busy;
+    return n;
+  }
+
+  /** A destination with nothing pending and nothing in flight starts afresh next time: the map stays small. */
+  private forgetIdle(pending: readonly { destination: string }[]): void {
+    if (this.health.size === 0) return;
+    const waiting = new Set(pending.map((d) => d.destination));
+    for (const destination of this.health.keys()) if (!waiting.has(destination) && !this.busy.has(destination)) this.health.delete(destination);
+  }
+
   private begin(row: DueDelivery, destination: string): void {
     this.sending.add(row.job_id);
     this.busy.set(destination, (this.busy.get(destination) ?? 0) + 1);
-    void this.send(row).finally(() => {
+    void this.send(row, destination).finally(() => {
       this.sending.delete(row.job_id);
       const left = this.busy.get(destination)! - 1;
       if (left === 0) this.busy.delete(destination);
@@ -170,15 +188,16 @@ export class Dispatcher {
     this.timer = setTimeout(() => this.wake(), ms);
   }
 
-  /** Deliveries due by `now` were looked at; a later one needs the timer. */
+  /** Deliveries due by `now` were looked at; a later one, or a breaker's next probe, needs the timer. */
   private scheduleNext(now: number): void {
     clearTimeout(this.timer);
-    const at = this.rows.nextDueAfter(now);
+    let at = this.rows.nextDueAfter(now);
+    for (const { probeAt } of this.health.values()) if (probeAt > now && (at === null || probeAt < at)) at = probeAt;
     if (at === null || this.stopped) return;
     this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(at - Date.now(), 60_000)));
   }
 
-  private async send(row: DueDelivery): Promise<void> {
+  private async send(row: DueDelivery, destination: string): Promise<void> {
     // the row may come from a commit the worker made without waiting for the disk
     await this.settled();
     if (this.stopped) return; // not an attempt: it goes out after the restart
@@ -196,17 +215,23 @@ export class Dispatcher {
     if (this.stopped && abort.signal.aborted) return; // not an attempt: it goes out after the restart
     const now = Date.now();
     const duration = performance.now() - started;
+    if (outcome.label === "unreachable") this.health.set(destination, unanswered(this.healthOf(destination), now, this.schedule));
+    else if (outcome.label !== "refused") this.health.set(destination, heard(this.healthOf(destination), this.caps));
     const retryIn = outcome.error === null || outcome.final ? null : nextDelay(row.attempts + 1, this.schedule);
     try {
       this.rows.record(row.id, { at: now, status: outcome.status, error: outcome.error?.slice(0, MAX_ERROR) ?? null, durationMs: duration }, retryIn === null ? null : now + retryIn);
     } catch (err) {
       // the database refused the attempt (full disk, read-only file): the delivery stays due, and
-      // is sent again once the database takes writes — after a pause, not in a loop
+      // is sent again once the database takes writes — after a pause that backs off as a failed
+      // attempt's retry would (the schedule's last step once it is used up), not every few seconds
       this.telemetry.databaseErrors.inc();
-      this.log.error("webhook attempt could not be recorded; the delivery will be sent again", { job_id: row.job_id, webhook_id: row.webhook_id, error: (err as Error).message });
-      this.holdFor(RECORD_FAILED_PAUSE_MS);
+      this.unrecorded++;
+      const pause = nextDelay(Math.min(this.unrecorded, this.schedule.length), this.schedule) ?? RETRY_SCHEDULE_MS[0]!;
+      this.log.error("webhook attempt could not be recorded; the delivery will be sent again", { job_id: row.job_id, webhook_id: row.webhook_id, retry_in_ms: pause, error: (err as Error).message });
+      this.holdFor(pause);
       return;
     }
+    this.unrecorded = 0;
     this.telemetry.webhookDeliveries.inc({ outcome: outcome.label });
     if (retryIn === null && outcome.error !== null) this.telemetry.webhookFailed.inc();
     if (outcome.error === null) this.telemetry.webhookLag.observe((now - row.created_at) / 1000);

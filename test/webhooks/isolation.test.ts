@@ -4,7 +4,6 @@
 import { afterEach, describe, expect, spyOn, test } from "bun:test";
 import type { StartOptions } from "../../src/server.ts";
 import { Deliveries } from "../../src/webhooks/deliveries.ts";
-import { PER_DESTINATION } from "../../src/webhooks/dispatcher.ts";
 import { startStack, waitFor, type Stack } from "../harness.ts";
 import { chatRequest, getJob, postJob } from "../harness.ts";
 import { deliveriesOf, startReceiver, type Receiver } from "./receivers.ts";
@@ -35,7 +34,7 @@ describe("webhook concurrency per destination", () => {
     const stuck: string[] = [];
     for (let i = 0; i < 30; i++) stuck.push((await postJob(s.url, { request: chatRequest("llama3.2", `dead ${i}`), webhook: dead.url })).job.id);
     for (const id of stuck) expect((await getJob(s.url, id, 30)).status).toBe("done");
-    await waitFor(() => dead.open === PER_DESTINATION, { what: `${PER_DESTINATION} requests held open by the dead receiver` });
+    await waitFor(() => dead.open === 1, { what: "a request held open by the dead receiver" });
 
     const { job } = await postJob(s.url, { request: chatRequest("llama3.2", "healthy"), webhook: healthy.url });
     const got = await waitFor(() => (healthy.hits.some((h) => h.json.type === "job.done") ? healthy.hits : null), { what: "the healthy receiver's job.done", timeoutMs: 30_000 });
@@ -46,9 +45,49 @@ describe("webhook concurrency per destination", () => {
     expect(all.length).toBeGreaterThanOrEqual(stuck.length * 3);
     expect(all.filter((d) => d.status !== "pending")).toEqual([]);
     expect(all.flatMap((d) => d.attempts)).toEqual([]);
-    // and it never had more than its share open at once
-    expect(dead.maxOpen).toBe(PER_DESTINATION);
+    // and it never had more than it had proven it could use open at once: one, as it never answered
+    expect(dead.maxOpen).toBe(1);
   }, 90_000);
+
+  test("more dead destinations than the global cap holds in shares: each holds one request, and a healthy receiver still gets through", async () => {
+    const dead = Array.from({ length: 6 }, () => receiver(() => "hang"));
+    const healthy = receiver();
+    // a global cap of 8, 4 per destination: before the breaker, two dead receivers filled it
+    const s = await stack({ timeoutMs: 120_000, concurrency: 8, perDestination: 4 });
+    for (const [i, d] of dead.entries()) for (let j = 0; j < 3; j++) await postJob(s.url, { request: chatRequest("llama3.2", `dead ${i}.${j}`), webhook: { url: d.url, events: ["job.queued"] } });
+    await waitFor(() => dead.every((d) => d.open === 1), { what: "one request held open by each dead receiver" });
+    const { job } = await postJob(s.url, { request: chatRequest("llama3.2", "healthy"), webhook: { url: healthy.url, events: ["job.done"] } });
+    await waitFor(() => healthy.hits.some((h) => h.json.type === "job.done" && h.json.data.id === job.id), { what: "the healthy receiver's job.done", timeoutMs: 30_000 });
+    expect(dead.map((d) => d.maxOpen)).toEqual(dead.map(() => 1));
+  }, 60_000);
+
+  test("a destination that stops answering gets one probe at a time until it answers, then everything waiting goes out", async () => {
+    // silent: holds each request until foreman gives up on it, counting how many are open at once
+    let silent = true;
+    const flaky = { hits: 0, open: 0, maxOpen: 0 };
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      idleTimeout: 0,
+      async fetch(req) {
+        flaky.hits++;
+        if (!silent) return new Response("ok");
+        flaky.maxOpen = Math.max(flaky.maxOpen, ++flaky.open);
+        await new Promise((gone) => req.signal.addEventListener("abort", gone));
+        flaky.open--;
+        return new Response("too late", { status: 503 });
+      },
+    });
+    cleanup.push(() => server.stop(true));
+    const url = `http://127.0.0.1:${server.port}/hook`;
+    const s = await stack({ timeoutMs: 300, schedule: [50, 50, 50, 50, 50, 50, 50, 50, 50, 50], perDestination: 4 });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await postJob(s.url, { request: chatRequest("llama3.2", `flaky ${i}`), webhook: { url, events: ["job.queued"] } })).job.id);
+    await waitFor(() => flaky.hits >= 6, { what: "six attempts that timed out", timeoutMs: 30_000 });
+    silent = false;
+    await waitFor(async () => (await Promise.all(ids.map((id) => deliveriesOf(s.url, id)))).every((d) => d[0]?.status === "delivered"), { what: "every delivery, once the receiver answers", timeoutMs: 30_000 });
+    expect(flaky.maxOpen).toBe(1);
+  }, 60_000);
 
   test("a job's deliveries still go out one at a time, in order, with several jobs to one receiver at once", async () => {
     const hook = receiver();

@@ -1,13 +1,14 @@
 // A database that refuses to record a webhook attempt (read-only, full) neither stops foreman
 // nor loses the delivery: the attempt is counted as a database error, the dispatcher pauses,
-// and the delivery goes out again once the database takes writes.
+// and the delivery goes out again once the database takes writes — after pauses that back off
+// as a failed attempt's retries would, not every 2 s (each re-send reaches the receiver again).
 import { expect, test } from "bun:test";
 import { chatRequest, perTest, postJob, waitFor } from "../harness.ts";
 
 const start = perTest();
 
 test("an attempt the database cannot record: no crash, a database error counted, the delivery sent again later", async () => {
-  const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: [20], timeoutMs: 5000 } } });
+  const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: [20, 1000], timeoutMs: 5000 } } });
   const db = foreman.services.store.db;
   const ids: string[] = [];
   // the receiver breaks the database while the first attempt is in flight, then answers 200
@@ -31,4 +32,28 @@ test("an attempt the database cannot record: no crash, a database error counted,
   expect(new Set(ids).size).toBe(1);
   expect(ids.length).toBeGreaterThanOrEqual(2);
   expect(ids.length).toBeLessThanOrEqual(4);
+});
+
+test("while attempts cannot be recorded, the re-sends back off on the retry schedule", async () => {
+  // the schedule's third step is far beyond the test: after three sends, no fourth
+  const { foreman } = await start.stack({ sim: { tokenDelayMs: 0, loadMs: 0 }, start: { webhooks: { schedule: [100, 300, 120_000], timeoutMs: 5000 } } });
+  const db = foreman.services.store.db;
+  const ids: string[] = [];
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (req) => {
+      ids.push(req.headers.get("webhook-id") ?? "");
+      if (ids.length === 1) db.exec("PRAGMA query_only = ON");
+      return new Response("ok");
+    },
+  });
+  start.defer(() => receiver.stop(true));
+  start.defer(() => db.exec("PRAGMA query_only = OFF"));
+  await postJob(foreman.url, { request: chatRequest(), webhook: { url: `http://127.0.0.1:${receiver.port}/hook`, events: ["job.done"] } }, { prefer: "wait=30" });
+  await waitFor(() => ids.length >= 3, { what: "three sends of the delivery its attempts could not be recorded for" });
+  // with a fixed 2 s pause the fourth send came 2 s after the third
+  await Bun.sleep(3000);
+  expect(ids.length).toBe(3);
+  expect(new Set(ids).size).toBe(1);
 });
