@@ -19,6 +19,7 @@ import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
+import { Estimates } from "./engine/estimates.ts";
 import type { Fsync } from "./store/durability.ts";
 import { openStore } from "./store/open.ts";
 import { TargetClient } from "./target/client.ts";
@@ -132,7 +133,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = edgePolicy(listedOrigins(config.origins), thisMachine(config.host));
     if (!edge.ok) throw new StartupError(`invalid FOREMAN_ORIGINS: ${edge.error}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
+    const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, edge: edge.policy, checkWebhookUrl, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen

@@ -117,6 +117,17 @@ interface Run {
   output?: { text: string; characters: number; chunks: number; tokens: number };
 }
 
+/** The worker as the forecast sees it: how it will choose, and what it runs now. */
+export interface WorkerOutlook {
+  resident: string[];
+  agingCapMs: number;
+  leftAt: Record<string, number>;
+  resume?: string;
+  lastKey?: string;
+  /** The job on the target: since when, and whether sending it made the target load its model. */
+  running: { job: JobRecord; since: number; load: boolean } | null;
+}
+
 /** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
 interface PlannedLoad {
   from: string | undefined;
@@ -325,12 +336,31 @@ export class Worker {
     if (at !== null) this.retryTimer = setTimeout(() => this.wake(), Math.max(0, at - Date.now()));
   }
 
+  /**
+   * The drain keys resident on the target, most recently used first: the poller's list is in
+   * that order, and every run notes its model there; a resident model foreman did not load is
+   * taken as loaded with the model's defaults.
+   */
+  private residentKeys(): string[] {
+    return this.poller.resident.map((model) => this.loadedFor.get(model) ?? model);
+  }
+
+  /** What the queue's forecast starts from (ADR 0038): the state the next choice is made in, and the work on the target now. */
+  outlook(): WorkerOutlook {
+    const run = this.current;
+    return {
+      resident: this.residentKeys(),
+      agingCapMs: this.config.agingCapMs,
+      leftAt: { ...this.leftAt },
+      ...(this.resume === undefined ? {} : { resume: this.resume }),
+      ...(this.lastKey === undefined ? {} : { lastKey: this.lastKey }),
+      running: run ? { job: run.job, since: run.since, load: run.load !== undefined } : null,
+    };
+  }
+
   private pick(): JobRecord | null {
     this.queue.releaseDue(Date.now());
-    // the poller's list is most-recently-used first, and every run notes its model there; a
-    // resident model foreman did not load is taken as loaded with the model's defaults
-    const resident = this.poller.resident.map((model) => this.loadedFor.get(model) ?? model);
-    const choice = chooseNext(this.queue.heads(), { resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt, resume: this.resume });
+    const choice = chooseNext(this.queue.heads(), { resident: this.residentKeys(), now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt, resume: this.resume });
     return choice ? this.queue.get(choice.id) : null;
   }
 

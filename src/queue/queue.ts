@@ -11,6 +11,8 @@ import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
 import { drainKey, type RequestedLoad } from "../engine/load-options.ts";
 import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
+import type { Backlog, BacklogJob } from "../engine/forecast.ts";
+import type { FinishedSample } from "../engine/job-rates.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
 export type Lane = 0 | 1;
@@ -212,6 +214,14 @@ interface HeadRow {
 }
 const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, drainKey: r.drain_key, priority: r.priority, queuedAt: r.created_at });
 
+interface BacklogRow extends HeadRow {
+  lane: number;
+  endpoint: string;
+  model_key: string;
+  not_before: number | null;
+}
+const toBacklogJob = (r: BacklogRow): BacklogJob => ({ ...toCandidate(r), lane: r.lane as Lane, endpoint: r.endpoint, modelKey: r.model_key });
+
 interface EventRow {
   id: number;
   job_id: string;
@@ -226,6 +236,7 @@ const toEvent = (e: EventRow): JobEvent => ({ id: e.id, jobId: e.job_id, type: e
 type Params = Record<string, string | number | null>;
 const TERMINAL_SQL = "('done', 'failed', 'canceled')";
 const COLUMNS_HEAD = "id, seq, drain_key, priority, created_at";
+const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`;
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -280,6 +291,18 @@ function statements(db: Database) {
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
     oldest: db.query<{ created_at: number }, [string]>(`SELECT created_at FROM jobs INDEXED BY jobs_queued_age
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
+    // the forecast's reads (ADR 0038): the first `limit` of each order, through the same indexes
+    // as the scheduler's seeks, so their cost is bounded by the limit, not by the queue
+    backlogInteractive: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_lane WHERE status = 'queued' AND lane = 0 ORDER BY lane, seq LIMIT ?`),
+    backlogBest: db.query<BacklogRow, [string, number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_best
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, priority DESC, seq LIMIT ?`),
+    backlogAge: db.query<{ id: string; created_at: number }, [string, number]>(`SELECT id, created_at FROM jobs INDEXED BY jobs_queued_age
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ?`),
+    backlogLater: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before LIMIT ?`),
+    // the last finished jobs, newest first: what the estimates learn durations from
+    finishedRecent: db.query<{ model_key: string; endpoint: string; timings: string | null; progress_tokens: number }, [number]>(
+      `SELECT model_key, endpoint, timings, progress_tokens FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL AND status = 'done' ORDER BY finished_at DESC LIMIT ?`,
+    ),
     // back-off ends: the jobs whose time has come enter the scheduler's indexes again
     release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
     nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
@@ -575,6 +598,32 @@ export class Queue {
   oldestInteractive(): Candidate | null {
     const row = this.s.interactive.get();
     return row ? toCandidate(row) : null;
+  }
+
+  /**
+   * The queued work as the forecast reads it (ADR 0038): of each order the scheduler takes
+   * from, the first `limit` — so the cost is bounded by `limit` times the drain keys queued.
+   */
+  backlog(limit: number): Backlog {
+    const groups = this.s.models.all().map(({ k }) => ({
+      drainKey: k,
+      best: this.s.backlogBest.all(k, limit).map(toBacklogJob),
+      byAge: this.s.backlogAge.all(k, limit + 1).map((r) => ({ id: r.id, queuedAt: r.created_at })),
+    }));
+    const later = this.s.backlogLater.all(limit + 1).map((r) => ({ ...toBacklogJob(r), notBefore: r.not_before! }));
+    const unread = later.length > limit ? later.pop()! : undefined;
+    return { interactive: this.s.backlogInteractive.all(limit).map(toBacklogJob), groups, later, laterUnreadAt: unread?.notBefore ?? null };
+  }
+
+  /** What the last `limit` jobs that ended done measured on the target, newest first. */
+  finishedSamples(limit: number): FinishedSample[] {
+    const samples: FinishedSample[] = [];
+    for (const r of this.s.finishedRecent.all(limit)) {
+      const t = parse(r.timings) as Record<string, number> | null;
+      if (t?.ttftMs === undefined || t.totalMs === undefined) continue;
+      samples.push({ modelKey: r.model_key, endpoint: r.endpoint, loadMs: t.loadMs, ttftMs: t.ttftMs, totalMs: t.totalMs, tokens: r.progress_tokens });
+    }
+    return samples;
   }
 
   /**

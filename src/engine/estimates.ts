@@ -1,0 +1,83 @@
+// The shell around the forecast (ADR 0038): reads the queued work and the finished jobs'
+// timings, asks the worker how it will choose, runs the forecast and keeps it until the queue
+// changes or a second passes — so a page of jobs costs one forecast, not one per job, and
+// nothing here runs on the worker's path.
+import type { JobRecord, Queue } from "../queue/queue.ts";
+import { forecast, type JobForecast } from "./forecast.ts";
+import { learnRates } from "./job-rates.ts";
+import type { WorkerOutlook } from "./worker.ts";
+
+/** Why a queued job has no estimate. */
+export const ETA_REASONS = ["no_history", "behind_unknown", "beyond_horizon"] as const;
+export type EtaReason = (typeof ETA_REASONS)[number];
+
+/** Where a job stands in the queue: its position in the scheduler's order, and when it should start and finish (ms). */
+export interface Standing {
+  position: number | null;
+  eta: { startAt: number; finishAt: number } | null;
+  etaReason: EtaReason | null;
+}
+
+export interface EstimateLimits {
+  /** Jobs estimated, in the scheduler's order; those behind have a position counted by lane and arrival. */
+  horizon: number;
+  /** How long a forecast is kept while the queue does not change. */
+  ttlMs: number;
+  /** Finished jobs the rates are learnt from, the latest first. */
+  history: number;
+}
+
+export const ESTIMATE_LIMITS: EstimateLimits = { horizon: 1000, ttlMs: 1000, history: 1000 };
+
+const NOT_QUEUED: Standing = { position: null, eta: null, etaReason: null };
+
+export class Estimates {
+  /** Bumped by every committed job event: a forecast made before it is stale. */
+  private version = 0;
+  private cached: { at: number; version: number; jobs: Map<string, JobForecast> } | null = null;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly worker: { outlook(): WorkerOutlook },
+    private readonly limits: EstimateLimits = ESTIMATE_LIMITS,
+    private readonly clock: () => number = Date.now,
+  ) {
+    queue.onCommitted(() => this.version++);
+  }
+
+  /**
+   * The job's standing; a job that is not queued has none. Past the horizon its position is
+   * `known` (a new job's count of queued work) or counted by lane and arrival — at least the
+   * horizon's.
+   */
+  of(job: JobRecord, known?: number): Standing {
+    if (job.status !== "queued") return NOT_QUEUED;
+    const jobs = this.forecast(job.queuedAt);
+    const f = jobs.get(job.id);
+    if (!f) return { position: Math.max(jobs.size, known ?? this.queue.position(job) ?? 0), eta: null, etaReason: "beyond_horizon" };
+    return { position: f.position, eta: f.startAt === null || f.finishAt === null ? null : { startAt: f.startAt, finishAt: f.finishAt }, etaReason: f.reason };
+  }
+
+  /**
+   * The forecast for the queue as it is, made again once the queue changed, it is older than the
+   * TTL, or it was made before `queuedSince` (a job that entered the queue since, whose event may
+   * not be out yet).
+   */
+  forecast(queuedSince = -Infinity): Map<string, JobForecast> {
+    const now = this.clock();
+    const c = this.cached;
+    if (c && c.version === this.version && now - c.at < this.limits.ttlMs && c.at > queuedSince) return c.jobs;
+    const version = this.version;
+    const rates = learnRates(this.queue.finishedSamples(this.limits.history));
+    const { running, ...outlook } = this.worker.outlook();
+    let freeAt: number | null = now;
+    if (running) {
+      const expected = rates.duration(running.job.modelKey, running.job.endpoint, running.load);
+      freeAt = expected === null ? null : now + Math.max(0, expected - (now - running.since));
+    }
+    const state = { ...outlook, now, freeAt, capacity: Math.max(1, outlook.resident.length) };
+    const jobs = forecast(this.queue.backlog(this.limits.horizon), state, (job, load) => rates.duration(job.modelKey, job.endpoint, load), this.limits.horizon);
+    this.cached = { at: now, version, jobs };
+    return jobs;
+  }
+}

@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { forecast, type Backlog, type BacklogJob, type DurationOf, type ForecastState } from "../../src/engine/forecast.ts";
+import { chooseNext } from "../../src/engine/scheduler.ts";
+import { ASYNC, INTERACTIVE, type Lane } from "../../src/queue/queue.ts";
+import { seededRandom, testQueue, type TestQueue } from "../harness.ts";
+
+const MODELS = ["a:latest", "b:latest", "c:latest"];
+/** Durations that depend on the model and on a load, as the learnt rates do. */
+const duration: DurationOf = (job, load) => (load ? 700 : 0) + 100 * (1 + MODELS.indexOf(job.modelKey));
+
+let open: TestQueue | undefined;
+afterEach(() => open?.remove());
+
+/**
+ * Runs the queue for real, one choice at a time: the queue's own heads and back-off releases,
+ * `chooseNext`, each job taking `duration` on a clock, the scheduling state moved on as the
+ * worker moves it when it sends a job. Returns the ids in the order they ran, with their starts.
+ */
+function runQueue(t: TestQueue, clock: { now: number }, initial: ForecastState): { id: string; startAt: number }[] {
+  const ran: { id: string; startAt: number }[] = [];
+  const leftAt: Record<string, number> = { ...initial.leftAt };
+  let resident = [...initial.resident];
+  let lastKey = initial.lastKey;
+  let resume = initial.resume;
+  for (;;) {
+    t.queue.releaseDue(clock.now);
+    const choice = chooseNext(t.queue.heads(), { resident, now: clock.now, agingCapMs: initial.agingCapMs, leftAt, resume });
+    if (!choice) {
+      const next = t.queue.nextRelease();
+      if (next === null) return ran;
+      clock.now = next;
+      continue;
+    }
+    const job = t.queue.get(choice.id)!;
+    const load = !resident.slice(0, initial.capacity).includes(job.drainKey);
+    if (lastKey !== undefined && lastKey !== job.drainKey) leftAt[lastKey] = clock.now;
+    if (job.lane !== INTERACTIVE) resume = undefined;
+    lastKey = job.drainKey;
+    resident = [job.drainKey, ...resident.filter((k) => k !== job.drainKey)];
+    ran.push({ id: job.id, startAt: clock.now });
+    t.queue.transition(job.id, "working", { attempt: true });
+    clock.now += duration({ ...choice, lane: job.lane, endpoint: job.endpoint, modelKey: job.modelKey }, load)!;
+    t.queue.transition(job.id, "done");
+  }
+}
+
+/** A random backlog: both lanes, three models, priorities, some jobs backing off until a later time. */
+function randomQueue(random: () => number, clock: { now: number }, jobs: number): TestQueue {
+  const t = (open = testQueue(() => clock.now));
+  for (let i = 0; i < jobs; i++) {
+    clock.now += Math.floor(random() * 50);
+    const lane: Lane = random() < 0.1 ? INTERACTIVE : ASYNC;
+    const model = MODELS[Math.floor(random() * MODELS.length)]!;
+    const job = t.queue.enqueue({ lane, endpoint: "/api/chat", model, priority: random() < 0.2 ? Math.floor(random() * 3) : 0, request: "{}" });
+    if (lane === ASYNC && random() < 0.15) {
+      t.queue.transition(job.id, "working", { attempt: true });
+      t.queue.transition(job.id, "queued", { notBefore: clock.now + Math.floor(random() * 20_000) });
+    }
+  }
+  return t;
+}
+
+describe("forecast: the scheduler run forward", () => {
+  test("orders and times the backlog exactly as the queue runs it, through lanes, drain keys, priorities, the aging cap and back-off", () => {
+    const random = seededRandom("forecast order");
+    for (let round = 0; round < 20; round++) {
+      open?.remove();
+      const clock = { now: 1_000_000 };
+      const t = randomQueue(random, clock, 30 + Math.floor(random() * 60));
+      const state: ForecastState = { resident: [MODELS[round % 3]!], agingCapMs: 1500, leftAt: {}, now: clock.now, freeAt: clock.now, capacity: 1 };
+      const predicted = forecast(t.queue.backlog(1000), state, duration, 1000);
+      const ran = runQueue(t, clock, state);
+      expect(ran.length).toBeGreaterThan(0);
+      expect([...predicted.keys()]).toEqual(ran.map((r) => r.id));
+      for (const [i, r] of ran.entries()) {
+        const f = predicted.get(r.id)!;
+        expect({ position: f.position, startAt: f.startAt }).toEqual({ position: i, startAt: r.startAt });
+        expect(f.finishAt).toBe(ran[i + 1]?.startAt ?? f.finishAt);
+      }
+    }
+  });
+
+  test("reads no further than the horizon, and the order so far is the same", () => {
+    const random = seededRandom("forecast horizon");
+    const clock = { now: 1_000_000 };
+    const t = randomQueue(random, clock, 80);
+    const state: ForecastState = { resident: [], agingCapMs: 1500, now: clock.now, freeAt: clock.now, capacity: 1 };
+    const whole = [...forecast(t.queue.backlog(1000), state, duration, 1000).keys()];
+    const first = [...forecast(t.queue.backlog(10), state, duration, 10).keys()];
+    expect(first).toEqual(whole.slice(0, 10));
+  });
+
+  test("a model without history has no times, and neither has anything behind it; positions stay", () => {
+    const job = (id: string, modelKey: string, seq: number): BacklogJob => ({ id, seq, drainKey: modelKey, modelKey, priority: 0, queuedAt: seq, lane: ASYNC, endpoint: "/api/chat" });
+    const backlog: Backlog = {
+      interactive: [],
+      groups: [
+        { drainKey: "a:latest", best: [job("a1", "a:latest", 1), job("a2", "a:latest", 2)], byAge: [{ id: "a1", queuedAt: 1 }, { id: "a2", queuedAt: 2 }] },
+        { drainKey: "new:latest", best: [job("n1", "new:latest", 3)], byAge: [{ id: "n1", queuedAt: 3 }] },
+      ],
+      later: [],
+      laterUnreadAt: null,
+    };
+    const known: DurationOf = (j) => (j.modelKey === "a:latest" ? 100 : null);
+    const f = forecast(backlog, { resident: ["a:latest"], agingCapMs: 1e9, now: 0, freeAt: 50, capacity: 1 }, known, 10);
+    expect(Object.fromEntries(f)).toEqual({
+      a1: { position: 0, startAt: 50, finishAt: 150, reason: null },
+      a2: { position: 1, startAt: 150, finishAt: 250, reason: null },
+      n1: { position: 2, startAt: null, finishAt: null, reason: "no_history" },
+    });
+    // the running job's end unknown: nothing is timed
+    const blind = forecast(backlog, { resident: ["a:latest"], agingCapMs: 1e9, now: 0, freeAt: null, capacity: 1 }, known, 10);
+    expect([...blind.values()].map((x) => [x.position, x.startAt, x.reason])).toEqual([
+      [0, null, "behind_unknown"],
+      [1, null, "behind_unknown"],
+      [2, null, "behind_unknown"],
+    ]);
+  });
+});
