@@ -4,7 +4,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { LANE_NAMES, type LaneName } from "../contract/lanes.ts";
 import { JOB_STATES } from "../contract/states.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import { ETA_REASONS, type Estimates } from "../engine/estimates.ts";
+import { ESTIMATE_LIMITS, ETA_REASONS, type Estimates } from "../engine/estimates.ts";
 import { ASYNC, INTERACTIVE, type JobEvent, type JobRecord, type Lane } from "./queue.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
@@ -62,12 +62,12 @@ export const JobSchema = Type.Object({
   preemptions: Type.Integer({ description: "times a passthrough request stopped the job and sent it back to the queue to run again from the start (not failures)" }),
   queue_position: Type.Union([Type.Integer(), Type.Null()], {
     description:
-      "jobs and requests the scheduler will take before this one while it is queued, in the order `eta` follows (past the first 1000, at least that many, counted by lane and arrival); in a replayed or webhook `job.queued` event, the count of queued work when it entered the queue",
+      `jobs and requests the scheduler will take before this one while it is queued, in the order \`eta\` follows (past the first ${ESTIMATE_LIMITS.horizon}, at least that many, counted by lane and arrival); in a replayed or webhook \`job.queued\` event, the count of queued work when it entered the queue`,
   }),
   eta: Type.Union([EtaSchema, Type.Null()], { description: "while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why)" }),
   eta_reason: Type.Union([Type.Union(ETA_REASONS.map((r) => Type.Literal(r))), Type.Null()], {
     description:
-      "why a queued job has no `eta`: `no_history` (no job of its model finished yet), `behind_unknown` (work ahead of it has no estimate), `beyond_horizon` (past the first 1000 jobs estimated); null otherwise",
+      `why a queued job has no \`eta\`: \`no_history\` (no job of its model finished yet), \`behind_unknown\` (work ahead of it has no estimate), \`beyond_horizon\` (past the first ${ESTIMATE_LIMITS.horizon} jobs estimated); null otherwise`,
   }),
   request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now" }),
