@@ -70,12 +70,15 @@ export class Estimates {
     const version = this.version;
     const rates = learnRates(this.queue.finishedSamples(this.limits.history));
     const { running, ...outlook } = this.worker.outlook();
-    let freeAt: number | null = now;
+    const state = { ...outlook, now, freeAt: now as number | null, capacity: Math.max(1, outlook.resident.length) };
     if (running) {
-      const expected = rates.duration(running.job.modelKey, running.job.endpoint, running.load);
-      freeAt = expected === null ? null : now + Math.max(0, expected - (now - running.since));
+      // once it has run, its model is the resident one and the last sent, as the worker will note
+      const { job } = running;
+      const expected = rates.duration(job.modelKey, job.endpoint, running.load);
+      state.freeAt = expected === null ? null : now + Math.max(0, expected - (now - running.since));
+      state.resident = [job.drainKey, ...state.resident.filter((k) => k !== job.drainKey)];
+      state.lastKey = job.drainKey;
     }
-    const state = { ...outlook, now, freeAt, capacity: Math.max(1, outlook.resident.length) };
     const jobs = forecast(this.queue.backlog(this.limits.horizon), state, (job, load) => rates.duration(job.modelKey, job.endpoint, load), this.limits.horizon);
     this.cached = { at: now, version, jobs };
     return jobs;

@@ -53,7 +53,7 @@ export interface ForecastState extends Omit<SchedulingState, "now"> {
   freeAt: number | null;
   /** The drain key last sent to the target (the worker's lastKey). */
   lastKey?: string;
-  /** How many runners the target keeps at once (a drain key outside the most recent ones needs a load). */
+  /** How many runners the target keeps at once: the most recent drain keys stay resident, another needs a load. */
   capacity: number;
 }
 
@@ -92,7 +92,7 @@ export function forecast(backlog: Backlog, state: ForecastState, durationOf: Dur
   const interactive = [...backlog.interactive];
   const later = [...backlog.later];
   const leftAt: Record<string, number> = { ...state.leftAt };
-  let resident = [...state.resident];
+  let resident = state.resident.slice(0, state.capacity);
   let resume = state.resume;
   let lastKey = state.lastKey;
   // the simulated clock, and whether it is still known (a duration on the way may not be)
@@ -118,17 +118,18 @@ export function forecast(backlog: Backlog, state: ForecastState, durationOf: Dur
     if (job.lane === 0) interactive.shift();
     else pools.get(job.drainKey)!.taken.add(job.id);
     // what the worker notes as it sends the job (Worker.begin, the poller's most-recent-first list)
-    const load = !resident.slice(0, state.capacity).includes(job.drainKey);
+    const load = !resident.includes(job.drainKey);
     if (lastKey !== undefined && lastKey !== job.drainKey) leftAt[lastKey] = clock;
     if (job.lane !== 0) resume = undefined;
     lastKey = job.drainKey;
-    resident = [job.drainKey, ...resident.filter((k) => k !== job.drainKey)];
-    const duration = known === null ? durationOf(job, load) : null;
-    if (duration !== null) {
+    resident = [job.drainKey, ...resident.filter((k) => k !== job.drainKey)].slice(0, state.capacity);
+    const duration = durationOf(job, load);
+    if (duration !== null && known === null) {
       out.set(job.id, { position: out.size, startAt: clock, finishAt: clock + duration, reason: null });
       clock += duration;
     } else {
-      out.set(job.id, { position: out.size, startAt: null, finishAt: null, reason: known ?? "no_history" });
+      // its own model's missing history says more than the work ahead's
+      out.set(job.id, { position: out.size, startAt: null, finishAt: null, reason: duration === null ? "no_history" : known });
       // the jobs behind one without an estimate cannot be timed either
       known = "behind_unknown";
     }
