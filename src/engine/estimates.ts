@@ -79,7 +79,7 @@ export class Estimates {
       state.resident = [job.drainKey, ...state.resident.filter((k) => k !== job.drainKey)];
       state.lastKey = job.drainKey;
     }
-    const jobs = forecast(this.queue.backlog(this.limits.horizon), state, (job, load) => rates.duration(job.modelKey, job.endpoint, load), this.limits.horizon);
+    const jobs = forecast(this.queue.backlog(), state, (job, load) => rates.duration(job.modelKey, job.endpoint, load), this.limits.horizon);
     this.cached = { at: now, version, jobs };
     return jobs;
   }

@@ -1,8 +1,8 @@
 // When will queued work start and finish: the scheduler run forward over the queued jobs, on
 // a simulated clock. It asks `chooseNext` itself for every step — there is no second policy to
 // drift from the real one — and moves the scheduling state on as the worker does when it sends
-// a job (ADR 0038). Pure: the backlog, the state and a duration per job in, a forecast per job
-// out; bounded by `horizon` steps, whatever the queue holds.
+// a job (ADR 0038). Pure but for reading the backlog: it reads a page at a time, no further
+// than `horizon` steps take it, whatever the queue holds.
 import { chooseNext, type Candidate, type ModelHead, type SchedulingState } from "./scheduler.ts";
 
 /** A queued job as the forecast sees it: what the scheduler reads, and what its duration depends on. */
@@ -13,27 +13,28 @@ export interface BacklogJob extends Candidate {
   modelKey: string;
 }
 
-/** One drain key's async work, as far as the forecast reads it. */
-export interface BacklogGroup {
-  drainKey: string;
-  /** The group's jobs in the scheduler's order within it: highest priority, then oldest; the first `horizon` of them. */
-  best: readonly BacklogJob[];
-  /**
-   * The group's jobs oldest first, one more than `best` holds (the first `horizon + 1`): after
-   * k ≤ horizon of them ran, the oldest left is among the first k + 1.
-   */
-  byAge: readonly { id: string; queuedAt: number }[];
+/** A queued job's place in its group's queue order (the `oldest` the scheduler reads). */
+export interface AgeEntry {
+  id: string;
+  seq: number;
+  queuedAt: number;
 }
 
-/** Work waiting to run: what may run now, and what may not run before its `notBefore` (back-off, a scheduled start). */
-export interface Backlog {
-  /** Waiting passthrough requests, oldest first (the first `horizon`). */
-  interactive: readonly BacklogJob[];
-  groups: readonly BacklogGroup[];
-  /** Async jobs not to run before a time, soonest first (the first `horizon`). */
-  later: readonly (BacklogJob & { notBefore: number })[];
-  /** When the first job past `later` may run (null: `later` holds them all): the forecast stops there, not knowing it. */
-  laterUnreadAt: number | null;
+/**
+ * Where the forecast reads the queued work, a page at a time: it reads no further into a
+ * group than the steps it simulates take it (the queue answers with index seeks).
+ */
+export interface BacklogReader {
+  /** Drain keys with async work that may run now. */
+  drainKeys(): string[];
+  /** A group's jobs that may run now, highest priority then oldest, from `offset`. */
+  best(drainKey: string, offset: number, limit: number): BacklogJob[];
+  /** The same jobs in queue order, from `offset`. */
+  byAge(drainKey: string, offset: number, limit: number): AgeEntry[];
+  /** Waiting passthrough requests, oldest first. */
+  interactive(limit: number): BacklogJob[];
+  /** Async jobs not to run before a time (back-off, a scheduled start), soonest first, from `offset`. */
+  later(offset: number, limit: number): (BacklogJob & { notBefore: number })[];
 }
 
 export type UnknownReason = "no_history" | "behind_unknown";
@@ -60,24 +61,75 @@ export interface ForecastState extends Omit<SchedulingState, "now"> {
 /** A job's expected duration on the target, with or without a model load; null without history. */
 export type DurationOf = (job: BacklogJob, load: boolean) => number | null;
 
-/** A group's remaining work during the simulation: a cursor over each of its orders. */
-interface Pool {
-  drainKey: string;
-  best: BacklogJob[];
-  byAge: { id: string; queuedAt: number }[];
-  taken: Set<string>;
+const PAGE = 64;
+/** Jobs falling due during the simulation it reads, per step of the horizon (many may fall due at once: a scheduled batch). */
+const RELEASED_MAX = 20;
+
+/** One order of a group's rows, read a page at a time as the simulation takes from it. */
+class Stream<T extends { id: string }> {
+  private rows: T[] = [];
+  private at = 0;
+  private offset = 0;
+  private done = false;
+
+  constructor(private readonly read: (offset: number, limit: number) => T[]) {}
+
+  /** The first row not taken yet. */
+  head(taken: ReadonlySet<string>): T | undefined {
+    for (;;) {
+      while (this.at < this.rows.length && taken.has(this.rows[this.at]!.id)) this.at++;
+      if (this.at < this.rows.length) return this.rows[this.at];
+      if (this.done) return undefined;
+      this.rows = this.read(this.offset, PAGE);
+      this.offset += this.rows.length;
+      this.at = 0;
+      this.done = this.rows.length < PAGE;
+    }
+  }
 }
 
-const firstLeft = <T extends { id: string }>(list: readonly T[], taken: ReadonlySet<string>): T | undefined => list.find((j) => !taken.has(j.id));
+/**
+ * A group's remaining work: its rows in the queue, and the jobs released into it during the
+ * simulation in the same two orders (taken ones are dropped as they reach the front).
+ */
+interface Pool {
+  drainKey: string;
+  best: Stream<BacklogJob>;
+  byAge: Stream<AgeEntry>;
+  releasedBest: BacklogJob[];
+  releasedAge: BacklogJob[];
+}
 
-/** A job whose back-off or scheduled start has come joins its group in both orders. */
-function release(pools: Map<string, Pool>, job: BacklogJob): void {
-  let pool = pools.get(job.drainKey);
-  if (!pool) pools.set(job.drainKey, (pool = { drainKey: job.drainKey, best: [], byAge: [], taken: new Set() }));
-  const bestAt = pool.best.findIndex((j) => j.priority < job.priority || (j.priority === job.priority && j.seq > job.seq));
-  pool.best.splice(bestAt === -1 ? pool.best.length : bestAt, 0, job);
-  const ageAt = pool.byAge.findIndex((j) => j.queuedAt > job.queuedAt);
-  pool.byAge.splice(ageAt === -1 ? pool.byAge.length : ageAt, 0, { id: job.id, queuedAt: job.queuedAt });
+/** The scheduler's order within a group: highest priority, then oldest. */
+const before = (a: BacklogJob, b: BacklogJob) => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+const earlier = (a: BacklogJob, b: BacklogJob) => a.seq < b.seq;
+
+/** Inserts `job` into `list`, sorted by `first`, by binary search. */
+function insertSorted(list: BacklogJob[], job: BacklogJob, first: (a: BacklogJob, b: BacklogJob) => boolean): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (first(list[mid]!, job)) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, job);
+}
+
+function frontLeft(list: BacklogJob[], taken: ReadonlySet<string>): BacklogJob | undefined {
+  while (list.length > 0 && taken.has(list[0]!.id)) list.shift();
+  return list[0];
+}
+
+function headOf(pool: Pool, taken: ReadonlySet<string>): ModelHead | undefined {
+  const queued = pool.best.head(taken);
+  const released = frontLeft(pool.releasedBest, taken);
+  const best = queued && released ? (before(released, queued) ? released : queued) : (queued ?? released);
+  if (!best) return undefined;
+  const aged = pool.byAge.head(taken);
+  const releasedOldest = frontLeft(pool.releasedAge, taken);
+  const oldest = aged && releasedOldest ? (releasedOldest.seq < aged.seq ? releasedOldest : aged) : (aged ?? releasedOldest)!;
+  return { drainKey: pool.drainKey, best, oldestQueuedAt: oldest.queuedAt };
 }
 
 /**
@@ -85,12 +137,22 @@ function release(pools: Map<string, Pool>, job: BacklogJob): void {
  * expected start and finish. Work arriving later (a new passthrough request, a preemption) is
  * not foreseen.
  */
-export function forecast(backlog: Backlog, state: ForecastState, durationOf: DurationOf, horizon: number): Map<string, JobForecast> {
+export function forecast(reader: BacklogReader, state: ForecastState, durationOf: DurationOf, horizon: number): Map<string, JobForecast> {
   const out = new Map<string, JobForecast>();
+  const taken = new Set<string>();
   const pools = new Map<string, Pool>();
-  for (const g of backlog.groups) pools.set(g.drainKey, { drainKey: g.drainKey, best: [...g.best], byAge: [...g.byAge], taken: new Set() });
-  const interactive = [...backlog.interactive];
-  const later = [...backlog.later];
+  const poolOf = (drainKey: string): Pool => {
+    let pool = pools.get(drainKey);
+    if (!pool) {
+      pool = { drainKey, best: new Stream((o, l) => reader.best(drainKey, o, l)), byAge: new Stream((o, l) => reader.byAge(drainKey, o, l)), releasedBest: [], releasedAge: [] };
+      pools.set(drainKey, pool);
+    }
+    return pool;
+  };
+  for (const k of reader.drainKeys()) poolOf(k);
+  const interactive = reader.interactive(horizon);
+  const later = new Stream((o, l) => reader.later(o, l));
+  const released = new Set<string>();
   const leftAt: Record<string, number> = { ...state.leftAt };
   let resident = state.resident.slice(0, state.capacity);
   let resume = state.resume;
@@ -100,23 +162,30 @@ export function forecast(backlog: Backlog, state: ForecastState, durationOf: Dur
   let known: UnknownReason | null = state.freeAt === null ? "behind_unknown" : null;
   while (out.size < horizon) {
     // the worker releases what is due before it chooses (Queue.releaseDue)
-    while (later.length > 0 && later[0]!.notBefore <= clock) release(pools, later.shift()!);
-    if (backlog.laterUnreadAt !== null && backlog.laterUnreadAt <= clock) break;
+    for (let job = later.head(released); job && job.notBefore <= clock && released.size <= RELEASED_MAX * horizon; job = later.head(released)) {
+      released.add(job.id);
+      const pool = poolOf(job.drainKey);
+      insertSorted(pool.releasedBest, job, before);
+      insertSorted(pool.releasedAge, job, earlier);
+    }
+    // so many due at once (a scheduled batch): past what the forecast reads
+    if (released.size > RELEASED_MAX * horizon) break;
     const heads: ModelHead[] = [];
     for (const pool of pools.values()) {
-      const best = firstLeft(pool.best, pool.taken);
-      if (best) heads.push({ drainKey: pool.drainKey, best, oldestQueuedAt: firstLeft(pool.byAge, pool.taken)!.queuedAt });
+      const head = headOf(pool, taken);
+      if (head) heads.push(head);
     }
     const choice = chooseNext({ interactive: interactive[0] ?? null, models: heads }, { resident, now: clock, agingCapMs: state.agingCapMs, leftAt, resume });
     if (!choice) {
       // nothing can run before the next release: the worker idles until then
-      if (later.length === 0 || known !== null) break;
-      clock = later[0]!.notBefore;
+      const next = later.head(released);
+      if (!next || known !== null) break;
+      clock = next.notBefore;
       continue;
     }
     const job = choice as BacklogJob;
     if (job.lane === 0) interactive.shift();
-    else pools.get(job.drainKey)!.taken.add(job.id);
+    taken.add(job.id);
     // what the worker notes as it sends the job (Worker.begin, the poller's most-recent-first list)
     const load = !resident.includes(job.drainKey);
     if (lastKey !== undefined && lastKey !== job.drainKey) leftAt[lastKey] = clock;

@@ -11,7 +11,7 @@ import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../target/model-name.ts";
 import { drainKey, type RequestedLoad } from "../engine/load-options.ts";
 import type { Candidate, ModelHead, QueueHeads } from "../engine/scheduler.ts";
-import type { Backlog, BacklogJob } from "../engine/forecast.ts";
+import type { AgeEntry, BacklogJob, BacklogReader } from "../engine/forecast.ts";
 import type { FinishedSample } from "../engine/job-rates.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
@@ -294,11 +294,13 @@ function statements(db: Database) {
     // the forecast's reads (ADR 0038): the first `limit` of each order, through the same indexes
     // as the scheduler's seeks, so their cost is bounded by the limit, not by the queue
     backlogInteractive: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_lane WHERE status = 'queued' AND lane = 0 ORDER BY lane, seq LIMIT ?`),
-    backlogBest: db.query<BacklogRow, [string, number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, priority DESC, seq LIMIT ?`),
-    backlogAge: db.query<{ id: string; created_at: number }, [string, number]>(`SELECT id, created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ?`),
-    backlogLater: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before LIMIT ?`),
+    backlogBest: db.query<BacklogRow, [string, number, number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_best
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, priority DESC, seq LIMIT ? OFFSET ?`),
+    backlogAge: db.query<{ id: string; seq: number; created_at: number }, [string, number, number]>(`SELECT id, seq, created_at FROM jobs INDEXED BY jobs_queued_age
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ? OFFSET ?`),
+    backlogLater: db.query<BacklogRow, [number, number]>(
+      `SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before, seq LIMIT ? OFFSET ?`,
+    ),
     // the last finished jobs, newest first: what the estimates learn durations from
     finishedRecent: db.query<{ model_key: string; endpoint: string; timings: string | null; progress_tokens: number }, [number]>(
       `SELECT model_key, endpoint, timings, progress_tokens FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL AND status = 'done' ORDER BY finished_at DESC LIMIT ?`,
@@ -600,19 +602,16 @@ export class Queue {
     return row ? toCandidate(row) : null;
   }
 
-  /**
-   * The queued work as the forecast reads it (ADR 0038): of each order the scheduler takes
-   * from, the first `limit` — so the cost is bounded by `limit` times the drain keys queued.
-   */
-  backlog(limit: number): Backlog {
-    const groups = this.s.models.all().map(({ k }) => ({
-      drainKey: k,
-      best: this.s.backlogBest.all(k, limit).map(toBacklogJob),
-      byAge: this.s.backlogAge.all(k, limit + 1).map((r) => ({ id: r.id, queuedAt: r.created_at })),
-    }));
-    const later = this.s.backlogLater.all(limit + 1).map((r) => ({ ...toBacklogJob(r), notBefore: r.not_before! }));
-    const unread = later.length > limit ? later.pop()! : undefined;
-    return { interactive: this.s.backlogInteractive.all(limit).map(toBacklogJob), groups, later, laterUnreadAt: unread?.notBefore ?? null };
+  /** The queued work as the forecast reads it (ADR 0038): each order the scheduler takes from, a page at a time. */
+  backlog(): BacklogReader {
+    const { s } = this;
+    return {
+      drainKeys: () => s.models.all().map(({ k }) => k),
+      best: (k, offset, limit) => s.backlogBest.all(k, limit, offset).map(toBacklogJob),
+      byAge: (k, offset, limit) => s.backlogAge.all(k, limit, offset).map((r): AgeEntry => ({ id: r.id, seq: r.seq, queuedAt: r.created_at })),
+      interactive: (limit) => s.backlogInteractive.all(limit).map(toBacklogJob),
+      later: (offset, limit) => s.backlogLater.all(limit, offset).map((r) => ({ ...toBacklogJob(r), notBefore: r.not_before! })),
+    };
   }
 
   /** What the last `limit` jobs that ended done measured on the target, newest first. */

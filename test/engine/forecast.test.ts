@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { forecast, type Backlog, type BacklogJob, type DurationOf, type ForecastState } from "../../src/engine/forecast.ts";
+import { forecast, type BacklogJob, type BacklogReader, type DurationOf, type ForecastState } from "../../src/engine/forecast.ts";
 import { chooseNext } from "../../src/engine/scheduler.ts";
 import { ASYNC, INTERACTIVE, type Lane } from "../../src/queue/queue.ts";
 import { seededRandom, testQueue, type TestQueue } from "../harness.ts";
@@ -73,7 +73,7 @@ describe("forecast: the scheduler run forward", () => {
       const capacity = 1 + (round % 3);
       const resident = [...MODELS.slice(round % 3), ...MODELS.slice(0, round % 3)].slice(0, capacity);
       const state: ForecastState = { resident, agingCapMs: 1500, leftAt: {}, now: clock.now, freeAt: clock.now, capacity };
-      const predicted = forecast(t.queue.backlog(1000), state, duration, 1000);
+      const predicted = forecast(t.queue.backlog(), state, duration, 1000);
       const ran = runQueue(t, clock, state);
       expect(ran.length).toBeGreaterThan(0);
       expect([...predicted.keys()]).toEqual(ran.map((r) => r.id));
@@ -81,26 +81,36 @@ describe("forecast: the scheduler run forward", () => {
     }
   });
 
-  test("reads no further than the horizon, and the order so far is the same", () => {
+  test("stops at the horizon, reading a few pages whatever the queue holds; the order so far is the same", () => {
     const random = seededRandom("forecast horizon");
     const clock = { now: 1_000_000 };
-    const t = randomQueue(random, clock, 80);
+    const t = randomQueue(random, clock, 2000);
+    // what is due now is released, as the worker does before it chooses: the rest falls due later
+    t.queue.releaseDue(clock.now);
     const state: ForecastState = { resident: [], agingCapMs: 1500, now: clock.now, freeAt: clock.now, capacity: 1 };
-    const whole = [...forecast(t.queue.backlog(1000), state, duration, 1000).keys()];
-    const first = [...forecast(t.queue.backlog(10), state, duration, 10).keys()];
+    const whole = [...forecast(t.queue.backlog(), state, duration, 5000).keys()];
+    expect(whole.length).toBe(2000);
+    let rows = 0;
+    const counted = Object.fromEntries(Object.entries(t.queue.backlog()).map(([name, read]) => [name, (...args: never[]) => {
+      const result = (read as (...a: never[]) => unknown[])(...args);
+      rows += result.length;
+      return result;
+    }])) as unknown as BacklogReader;
+    const first = [...forecast(counted, state, duration, 10).keys()];
     expect(first).toEqual(whole.slice(0, 10));
+    // the jobs backing off are read up to the horizon; of each group's two orders, a page or two
+    expect(rows).toBeLessThan(500);
   });
 
   test("a model without history has no times, and neither has anything behind it; positions stay", () => {
     const job = (id: string, modelKey: string, seq: number): BacklogJob => ({ id, seq, drainKey: modelKey, modelKey, priority: 0, queuedAt: seq, lane: ASYNC, endpoint: "/api/chat" });
-    const backlog: Backlog = {
-      interactive: [],
-      groups: [
-        { drainKey: "a:latest", best: [job("a1", "a:latest", 1), job("a2", "a:latest", 2)], byAge: [{ id: "a1", queuedAt: 1 }, { id: "a2", queuedAt: 2 }] },
-        { drainKey: "new:latest", best: [job("n1", "new:latest", 3)], byAge: [{ id: "n1", queuedAt: 3 }] },
-      ],
-      later: [],
-      laterUnreadAt: null,
+    const groups: Record<string, BacklogJob[]> = { "a:latest": [job("a1", "a:latest", 1), job("a2", "a:latest", 2)], "new:latest": [job("n1", "new:latest", 3)] };
+    const backlog: BacklogReader = {
+      drainKeys: () => Object.keys(groups),
+      best: (k, offset, limit) => groups[k]!.slice(offset, offset + limit),
+      byAge: (k, offset, limit) => groups[k]!.slice(offset, offset + limit),
+      interactive: () => [],
+      later: () => [],
     };
     const known: DurationOf = (j) => (j.modelKey === "a:latest" ? 100 : null);
     const f = forecast(backlog, { resident: ["a:latest"], agingCapMs: 1e9, now: 0, freeAt: 50, capacity: 1 }, known, 10);
