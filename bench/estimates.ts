@@ -4,13 +4,12 @@
 // on the simulator, each job's estimated start and finish against when it really started and
 // ended, as a fraction of its true wait — and, as the baseline, the same errors for a naive
 // estimate (arrival order, every job the mean duration). Run: bun bench/estimates.ts
-import { isTerminal } from "../src/contract/states.ts";
 import { chooseNext } from "../src/engine/scheduler.ts";
 import { ASYNC } from "../src/queue/queue.ts";
 import { jobView, type Job } from "../src/queue/view.ts";
 import { startSimulator } from "../src/sim/index.ts";
-import { seededRandom, startTestForeman, type TestForeman } from "../test/harness.ts";
-import { fmt, machine, percentile, writeSection } from "./report.ts";
+import { seededRandom, startTestForeman } from "../test/harness.ts";
+import { fmt, machine, percentile, untilEnded, writeSection } from "./report.ts";
 
 const MODELS = ["llama3.2", "mistral", "qwen2.5:0.5b"];
 const QUEUED = 100_000;
@@ -50,14 +49,15 @@ async function cost() {
   const decisionMs = timed(2000, () => chooseNext(queue.heads(), { resident: ["mistral:latest"], now, agingCapMs: 600_000 }));
   // a forecast made anew each time, as after every change of the queue
   const forecastMs = timed(ROUNDS, () => estimates.forecast(Infinity));
-  const inHorizon = queue.get("bench30")!;
+  // a job halfway through the forecast, and one far behind it
+  const inHorizon = queue.get([...estimates.forecast().keys()][500]!)!;
   const last = queue.get(`bench${QUEUED - 1}`)!;
-  estimates.forecast();
   const cachedViewMs = timed(2000, () => jobView(inHorizon, estimates));
   const positionCountMs = timed(ROUNDS, () => queue.position(last));
   const view = jobView(inHorizon, estimates);
+  if (view.eta === null) throw new Error(`the job at position ${view.queue_position} has no eta: ${view.eta_reason}`);
   await foreman.stop();
-  return { decisionMs, forecastMs, cachedViewMs, positionCountMs, sample: { position: view.queue_position, eta: view.eta !== null } };
+  return { decisionMs, forecastMs, cachedViewMs, positionCountMs, samplePosition: view.queue_position };
 }
 
 const TOKEN_MS = 4;
@@ -65,19 +65,6 @@ const LOADS_MS = [400, 800, 1200];
 const WARMUP_PER_MODEL = 8;
 const BACKLOG = 60;
 const LENGTH = { min: 20, max: 200 };
-
-/** Resolves when `count` jobs have ended, from the after-commit notifications. */
-function untilEnded(f: TestForeman, count: number): Promise<void> {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  let ended = 0;
-  const stop = f.services.watch.subscribe(null, (job) => {
-    if (isTerminal(job.status) && ++ended === count) {
-      stop();
-      resolve();
-    }
-  });
-  return promise;
-}
 
 async function accuracy() {
   const random = seededRandom("estimates accuracy", 20);
@@ -151,7 +138,7 @@ ${QUEUED.toLocaleString("en")} queued jobs over ${MODELS.length} models and ${HI
 | --- | --- |
 | the scheduler's decision (queue heads + choice), the baseline | ${fmt(c.decisionMs * 1000, 1)} µs |
 | a forecast made anew (after a queue change): reads, rates, simulation | ${fmt(c.forecastMs, 1)} ms |
-| a job view from the cached forecast | ${fmt(c.cachedViewMs * 1000, 1)} µs |
+| a job view from the cached forecast (position ${c.samplePosition}, with an eta) | ${fmt(c.cachedViewMs * 1000, 1)} µs |
 | the position count past the horizon (what every queued job view paid before) | ${fmt(c.positionCountMs, 1)} ms |
 
 The worker never waits for a forecast: it is made only when a job view asks, at most once per
