@@ -48,7 +48,7 @@ async function cost() {
   })();
   const decisionMs = timed(2000, () => chooseNext(queue.heads(), { resident: ["mistral:latest"], now, agingCapMs: 600_000 }));
   // a forecast made anew each time, as after every change of the queue
-  const forecastMs = timed(ROUNDS, () => estimates.forecast(Infinity));
+  const forecastMs = timed(ROUNDS, () => estimates.forecast(true));
   // a job halfway through the forecast, and one far behind it
   const inHorizon = queue.get([...estimates.forecast().keys()][500]!)!;
   const last = queue.get(`bench${QUEUED - 1}`)!;

@@ -5,7 +5,17 @@
 import type { JobRecord, Queue } from "../queue/queue.ts";
 import { forecast, type JobForecast } from "./forecast.ts";
 import { learnRates } from "./job-rates.ts";
-import type { WorkerOutlook } from "./worker.ts";
+
+/** The worker as the forecast sees it: how it will choose, and what it runs now. */
+export interface WorkerOutlook {
+  resident: string[];
+  agingCapMs: number;
+  leftAt: Record<string, number>;
+  resume?: string;
+  lastKey?: string;
+  /** The job on the target: since when, and whether sending it made the target load its model. */
+  running: { job: JobRecord; since: number; load: boolean } | null;
+}
 
 /** Why a queued job has no estimate. */
 export const ETA_REASONS = ["no_history", "behind_unknown", "beyond_horizon"] as const;
@@ -52,21 +62,19 @@ export class Estimates {
    */
   of(job: JobRecord, known?: number): Standing {
     if (job.status !== "queued") return NOT_QUEUED;
-    const jobs = this.forecast(job.queuedAt);
+    let jobs = this.forecast();
+    // a job queued since the forecast was made, asked about before its event is out (POST /jobs' reply)
+    if (!jobs.has(job.id) && this.cached!.at <= job.queuedAt) jobs = this.forecast(true);
     const f = jobs.get(job.id);
     if (!f) return { position: Math.max(jobs.size, known ?? this.queue.position(job) ?? 0), eta: null, etaReason: "beyond_horizon" };
     return { position: f.position, eta: f.startAt === null || f.finishAt === null ? null : { startAt: f.startAt, finishAt: f.finishAt }, etaReason: f.reason };
   }
 
-  /**
-   * The forecast for the queue as it is, made again once the queue changed, it is older than the
-   * TTL, or it was made before `queuedSince` (a job that entered the queue since, whose event may
-   * not be out yet).
-   */
-  forecast(queuedSince = -Infinity): Map<string, JobForecast> {
+  /** The forecast for the queue as it is: made again once the queue changed or it is older than the TTL, or when `fresh`. */
+  forecast(fresh = false): Map<string, JobForecast> {
     const now = this.clock();
     const c = this.cached;
-    if (c && c.version === this.version && now - c.at < this.limits.ttlMs && c.at > queuedSince) return c.jobs;
+    if (!fresh && c && c.version === this.version && now - c.at < this.limits.ttlMs) return c.jobs;
     const version = this.version;
     const rates = learnRates(this.queue.finishedSamples(this.limits.history));
     const { running, ...outlook } = this.worker.outlook();

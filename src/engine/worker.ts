@@ -17,6 +17,7 @@ import { parseDrainKey, reloadsBetween } from "./load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
+import type { WorkerOutlook } from "./estimates.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { afterDrop } from "./resend.ts";
@@ -115,17 +116,6 @@ interface Run {
   canceled?: Canceled;
   /** What an async job has generated so far, for a subscriber that attaches mid-job. */
   output?: { text: string; characters: number; chunks: number; tokens: number };
-}
-
-/** The worker as the forecast sees it: how it will choose, and what it runs now. */
-export interface WorkerOutlook {
-  resident: string[];
-  agingCapMs: number;
-  leftAt: Record<string, number>;
-  resume?: string;
-  lastKey?: string;
-  /** The job on the target: since when, and whether sending it made the target load its model. */
-  running: { job: JobRecord; since: number; load: boolean } | null;
 }
 
 /** A load the worker expects a job to cause: the drain key whose runner it replaces, if any. */
