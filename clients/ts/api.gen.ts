@@ -36,7 +36,7 @@ export interface Job {
    */
   queue_position: number | null;
   /**
-   * while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why)
+   * while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why), and in a webhook or a replayed event
    */
   eta: {
     /**
@@ -49,7 +49,7 @@ export interface Job {
     finish_at: string;
   } | null;
   /**
-   * why a queued job has no `eta`: `no_history` (no job of its model finished yet), `behind_unknown` (work ahead of it has no estimate), `beyond_horizon` (past the first 1000 jobs estimated); null otherwise
+   * why a queued job has no `eta`: `no_history` (no job of its model finished yet), `behind_unknown` (work ahead of it has no estimate), `beyond_horizon` (past the first 1000 jobs estimated); null otherwise, and in a webhook or a replayed event
    */
   eta_reason: ("no_history" | "behind_unknown" | "beyond_horizon") | null;
   /**

@@ -64,10 +64,10 @@ export const JobSchema = Type.Object({
     description:
       `jobs and requests the scheduler will take before this one while it is queued, in the order \`eta\` follows (past the first ${ESTIMATE_LIMITS.horizon}, at least that many, counted by lane and arrival); in a replayed or webhook \`job.queued\` event, the count of queued work when it entered the queue`,
   }),
-  eta: Type.Union([EtaSchema, Type.Null()], { description: "while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why)" }),
+  eta: Type.Union([EtaSchema, Type.Null()], { description: "while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why), and in a webhook or a replayed event" }),
   eta_reason: Type.Union([Type.Union(ETA_REASONS.map((r) => Type.Literal(r))), Type.Null()], {
     description:
-      `why a queued job has no \`eta\`: \`no_history\` (no job of its model finished yet), \`behind_unknown\` (work ahead of it has no estimate), \`beyond_horizon\` (past the first ${ESTIMATE_LIMITS.horizon} jobs estimated); null otherwise`,
+      `why a queued job has no \`eta\`: \`no_history\` (no job of its model finished yet), \`behind_unknown\` (work ahead of it has no estimate), \`beyond_horizon\` (past the first ${ESTIMATE_LIMITS.horizon} jobs estimated); null otherwise, and in a webhook or a replayed event`,
   }),
   request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now" }),
