@@ -4,12 +4,11 @@
 // through the whole state machine against a zero-latency target, with full sync (the default)
 // and with FOREMAN_SYNC=normal, vs the same requests sent directly — several rounds, alternated,
 // since the machine is shared. Run: bun bench/engine.ts
-import { isTerminal } from "../src/contract/states.ts";
 import { ASYNC } from "../src/queue/queue.ts";
 import { chooseNext } from "../src/engine/scheduler.ts";
 import { startSimulator } from "../src/sim/index.ts";
 import { startTestForeman } from "../test/harness.ts";
-import { fmt, machine, writeSection } from "./report.ts";
+import { fmt, machine, untilEnded, writeSection } from "./report.ts";
 
 const MODELS = ["llama3.2", "mistral", "qwen2.5:0.5b"];
 const MIXED_JOBS = 60;
@@ -20,19 +19,6 @@ const TINY_JOBS = 5000;
 const ROUNDS = 3;
 
 const body = (model: string, i: number) => JSON.stringify({ model, messages: [{ role: "user", content: `question ${i}` }], stream: false });
-
-/** Resolves when `count` jobs have ended, from the after-commit notifications (no polling). */
-function untilEnded(f: Awaited<ReturnType<typeof startTestForeman>>, count: number): Promise<void> {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  let ended = 0;
-  const stop = f.services.watch.subscribe(null, (job) => {
-    if (isTerminal(job.status) && ++ended === count) {
-      stop();
-      resolve();
-    }
-  });
-  return promise;
-}
 
 async function mixed() {
   const workload = Array.from({ length: MIXED_JOBS }, (_, i) => MODELS[i % MODELS.length]!);

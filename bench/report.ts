@@ -1,6 +1,8 @@
 // Benchmarks write their results into their own "## Heading" section of docs/benchmarks.md,
 // leaving the other sections alone, and print them too.
 import { join } from "node:path";
+import { isTerminal } from "../src/contract/states.ts";
+import type { Foreman } from "../src/server.ts";
 
 const FILE = join(import.meta.dir, "..", "docs", "benchmarks.md");
 const HEADER = "# Benchmarks\n\nMeasured on the project's 2-core machines; every number comes with its command. `npm run bench` runs them all; each section is rewritten by its own benchmark run.\n";
@@ -44,4 +46,17 @@ export function lagReceiver(): { url: string; lags: number[]; stop(): void } {
     },
   });
   return { url: `http://127.0.0.1:${server.port}/hook`, lags, stop: () => void server.stop(true) };
+}
+
+/** Resolves when `count` jobs have ended, from the after-commit notifications (no polling). */
+export function untilEnded(f: Foreman, count: number): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  let ended = 0;
+  const stop = f.services.watch.subscribe(null, (job) => {
+    if (isTerminal(job.status) && ++ended === count) {
+      stop();
+      resolve();
+    }
+  });
+  return promise;
 }

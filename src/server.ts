@@ -23,6 +23,7 @@ import { UsageLedger } from "./queue/usage.ts";
 import { parseTrustedProxies } from "./contract/caller.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
+import { Estimates } from "./engine/estimates.ts";
 import type { Fsync } from "./store/durability.ts";
 import { openStore } from "./store/open.ts";
 import { clearSpool } from "./passthrough/transcription.ts";
@@ -142,7 +143,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
     const trustedProxies = parseTrustedProxies(config.trustedProxies);
     if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
+    const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen

@@ -529,3 +529,51 @@ func TestUsageOfADoneJobAndByTag(t *testing.T) {
 		t.Fatalf("want a 400 naming since, got %v", err)
 	}
 }
+
+func TestQueuedJobsShowPositionAndETA(t *testing.T) {
+	c := New(foremanURL)
+	// history: a job of the model that finished
+	if _, err := c.Run(timeout(t, time.Minute), chat("llama3.2")); err != nil {
+		t.Fatal(err)
+	}
+	// the worker busy with a job that waits for its first byte, two behind it
+	setFaults(t, map[string]any{"firstByteDelayMs": 3000})
+	blocker, err := c.Submit(timeout(t, time.Minute), chat("llama3.2"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if j, err := c.Get(timeout(t, time.Minute), blocker.ID, 0); err == nil && j.Status != StatusQueued {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("waiting for the first job to start: %+v %v", j, err)
+		}
+	}
+	known, err := c.Submit(timeout(t, time.Minute), chat("llama3.2"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseen, err := c.Submit(timeout(t, time.Minute), chat("gemma2:2b"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, id := range []string{blocker.ID, known.ID, unseen.ID} {
+			_, _ = c.Cancel(context.Background(), id)
+		}
+	})
+	first, err := c.Get(timeout(t, time.Minute), known.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.QueuePosition == nil || *first.QueuePosition != 0 || first.ETA == nil || first.ETAReason != nil || first.ETA.FinishAt.Before(first.ETA.StartAt) {
+		t.Fatalf("the next job: want position 0 and an ETA, got %+v (eta %+v)", first, first.ETA)
+	}
+	second, err := c.Get(timeout(t, time.Minute), unseen.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.QueuePosition == nil || *second.QueuePosition != 1 || second.ETA != nil || second.ETAReason == nil || *second.ETAReason != ETANoHistory {
+		t.Fatalf("a model without history: want position 1, no ETA and %q, got %+v", ETANoHistory, second)
+	}
+}

@@ -51,6 +51,11 @@ type Job struct {
 	// Preemptions counts the times a passthrough request stopped the job and sent it back to
 	// the queue to run again from the start (not failures).
 	Preemptions int `json:"preemptions"`
+	// ETA says when a queued job should start and finish (QueuePosition counts in the same
+	// order); nil when not queued or not known, and then ETAReason says why for a queued job
+	// (ETANoHistory, ETABehindUnknown, ETABeyondHorizon).
+	ETA       *ETA    `json:"eta"`
+	ETAReason *string `json:"eta_reason"`
 	// Reason is set in events and webhooks: why the job entered this state when foreman says
 	// so — "preempted" (back to the queue for a passthrough request), "expired" (canceled: not
 	// started by StartBy; the job view says it too), or a message.
@@ -71,6 +76,23 @@ type Job struct {
 func (j *Job) Terminal() bool {
 	return j.Status == StatusDone || j.Status == StatusFailed || j.Status == StatusCanceled
 }
+
+// ETA is foreman's estimate for a queued job, from the scheduler's order and the durations
+// of the jobs that finished before.
+type ETA struct {
+	StartAt  time.Time `json:"start_at"`
+	FinishAt time.Time `json:"finish_at"`
+}
+
+// Why a queued job has no ETA.
+const (
+	// ETANoHistory: no job of its model has finished yet.
+	ETANoHistory = "no_history"
+	// ETABehindUnknown: work ahead of it has no estimate.
+	ETABehindUnknown = "behind_unknown"
+	// ETABeyondHorizon: it is past the jobs foreman estimates (the first 1000 in the scheduler's order).
+	ETABeyondHorizon = "beyond_horizon"
+)
 
 // Progress counts the output a job has produced so far.
 type Progress struct {

@@ -32,9 +32,26 @@ export interface Job {
    */
   preemptions: number;
   /**
-   * requests ahead of this job while it is queued; in a replayed or webhook `job.queued` event, the position it had when it entered the queue
+   * jobs and requests the scheduler will take before this one while it is queued, in the order `eta` follows (past the first 1000, at least that many, counted by lane and arrival); in a replayed or webhook `job.queued` event, the count of queued work when it entered the queue
    */
   queue_position: number | null;
+  /**
+   * while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why), and in a webhook or a replayed event
+   */
+  eta: {
+    /**
+     * when the job should be sent to the target
+     */
+    start_at: string;
+    /**
+     * when it should end
+     */
+    finish_at: string;
+  } | null;
+  /**
+   * why a queued job has no `eta`: `no_history` (no job of its model finished yet), `behind_unknown` (work ahead of it has no estimate), `beyond_horizon` (past the first 1000 jobs estimated); null otherwise, and in a webhook or a replayed event
+   */
+  eta_reason: ("no_history" | "behind_unknown" | "beyond_horizon") | null;
   /**
    * the X-Request-Id of the request that made it (the one foreman's log lines carry)
    */

@@ -17,12 +17,12 @@ export default defineRoute({
   tags: ["jobs"],
   query: JobListQuery,
   responses: { 200: { description: "a page of jobs", schema: JobListSchema } },
-  handle: ({ query, services: { queue } }) => {
+  handle: ({ query, services: { queue, estimates } }) => {
     if (query.model !== undefined && !validModelName(query.model)) throw new HttpError(400, `query model: ${INVALID_MODEL_NAME}`, "/query/model");
     const limit = query.limit ?? 50;
     const jobs = queue.list({ lane: laneOf(query.lane), status: query.status, model: query.model, before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: limit + 1 });
     const page = jobs.slice(0, limit);
     const next = jobs.length > limit ? encodeCursor(page.at(-1)!.seq) : null;
-    return json({ jobs: page.map((j) => jobView(j, queue)), next_cursor: next });
+    return json({ jobs: page.map((j) => jobView(j, estimates)), next_cursor: next });
   },
 });

@@ -36,6 +36,6 @@ export default defineRoute({
     }
     const timing = jobServerTiming(current);
     if (timing) headers["server-timing"] = timing;
-    return json(jobView(current, services.queue, known), replayed || isTerminal(current.status) ? 200 : 202, headers);
+    return json(jobView(current, services.estimates, known), replayed || isTerminal(current.status) ? 200 : 202, headers);
   },
 });

@@ -12,8 +12,21 @@ export function table(rows: readonly (readonly string[])[], gap = "  "): string 
 
 const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === "" ? "-" : String(v));
 
+/** Why a queued job has no estimate, in words. */
+const NO_ETA: Record<NonNullable<Job["eta_reason"]>, string> = {
+  no_history: "no estimate yet: no job of this model has finished",
+  behind_unknown: "no estimate: work ahead of it has none",
+  beyond_horizon: "no estimate: too far back in the queue",
+};
+
+/** When a queued job should start and finish, from `now` ("" when it is not queued). */
+export function etaText(job: Job, now: number): string {
+  if (job.eta) return `starts in ${shortDuration(Date.parse(job.eta.start_at) - now)}, done in ${shortDuration(Date.parse(job.eta.finish_at) - now)}`;
+  return job.eta_reason ? NO_ETA[job.eta_reason] : "";
+}
+
 /** One job, one field per line. */
-export function jobDetails(job: Job): string {
+export function jobDetails(job: Job, now: number): string {
   const rows: [string, string][] = [
     ["id", job.id],
     ["status", job.status],
@@ -33,6 +46,8 @@ export function jobDetails(job: Job): string {
   if (job.max_run) rows.push(["max run", job.max_run]);
   if (job.retry_at) rows.push(["retry at", job.retry_at]);
   if (job.reason === "expired") rows.push(["reason", "expired: not started by its start_by"]);
+  if (job.eta) rows.push(["eta", `${etaText(job, now)} (${job.eta.start_at} to ${job.eta.finish_at})`]);
+  else if (job.eta_reason) rows.push(["eta", etaText(job, now)]);
   if (job.error) rows.push(["error", `(${job.error.status}) ${job.error.message}`]);
   if (job.timings) rows.push(["timings", Object.entries(job.timings).map(([k, v]) => `${k}=${Math.round(v)}`).join(" ")]);
   if (job.usage) {
@@ -44,17 +59,19 @@ export function jobDetails(job: Job): string {
 }
 
 /**
- * Many jobs, one per line: AGE since submission, POSITION (requests ahead) and DUE (a scheduled
- * start or a back-off still to come) while queued. Passthrough
+ * Many jobs, one per line: AGE since submission, POSITION (work the scheduler takes first), DUE
+ * (a scheduled start or a back-off still to come) and DONE IN (the estimate's finish, `?`
+ * without one) while queued. Passthrough
  * requests (the interactive lane) show the REQUEST id their caller's log lines carry instead of a
  * priority, which they do not have.
  */
 export function jobRows(jobs: readonly Job[], now: number, lane: Job["lane"] = "async"): string {
   const age = (j: Job) => shortDuration(now - Date.parse(j.created_at));
+  const doneIn = (j: Job) => (j.eta ? shortDuration(Date.parse(j.eta.finish_at) - now) : j.eta_reason ? "?" : "-");
   if (lane === "interactive") {
-    return table([["ID", "STATUS", "MODEL", "ENDPOINT", "POSITION", "REQUEST", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, dash(j.queue_position), dash(j.request_id), age(j)])]);
+    return table([["ID", "STATUS", "MODEL", "ENDPOINT", "POSITION", "DONE IN", "REQUEST", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, dash(j.queue_position), doneIn(j), dash(j.request_id), age(j)])]);
   }
-  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "POSITION", "DUE", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), dash(j.queue_position), dueIn(j, now), age(j)])]);
+  return table([["ID", "STATUS", "MODEL", "ENDPOINT", "PRIORITY", "POSITION", "DUE", "DONE IN", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, String(j.priority), dash(j.queue_position), dueIn(j, now), doneIn(j), age(j)])]);
 }
 
 /** When a queued job may start, if that is still to come: its scheduled start or its back-off (ADR 0035). */
@@ -72,13 +89,14 @@ export function noJobs(filter: ListFilter): string {
 }
 
 /** One line per state change for `jobs watch`: the state, then what is worth knowing in it. */
-export function stateLine(status: Job["status"], job: Job): string {
+export function stateLine(status: Job["status"], job: Job, now: number): string {
   const ms = (key: keyof NonNullable<Job["timings"]>, atLeast = 0) => {
     const value = job.timings?.[key];
     return value === undefined || value < atLeast ? undefined : shortDuration(value);
   };
   const detail: Record<Job["status"], () => string> = {
-    queued: () => [job.reason === "preempted" && "preempted: runs again from the start,", job.queue_position !== null && `${job.queue_position} ahead`].filter(Boolean).join(" "),
+    queued: () =>
+      [job.reason === "preempted" && "preempted: runs again from the start,", job.queue_position !== null && `${job.queue_position} ahead${job.eta || job.eta_reason ? "," : ""}`, etaText(job, now)].filter(Boolean).join(" "),
     loading: () => job.model,
     working: () => job.model,
     done: () => [`${job.progress.tokens} tokens`, ms("total_ms") && `in ${ms("total_ms")}`, ms("queue_ms", 1000) && `after ${ms("queue_ms", 1000)} in the queue`].filter(Boolean).join(" "),

@@ -44,14 +44,14 @@ export const submit: Handler = async ({ values }) => {
   const key = str(values["idempotency-key"]) ?? globalThis.crypto.randomUUID();
   const job = await client.submit(submission, { idempotencyKey: key });
   if (values.wait) return printAnswer(client, job.id, values);
-  show(values, job, () => jobDetails(job));
+  show(values, job, () => jobDetails(job, Date.now()));
   return EXIT.ok;
 };
 
 export const get: Handler = async ({ values, positionals: [id] }) => {
   const wait = seconds("--wait", values.wait, MAX_WAIT_SECONDS);
   const job = await clientOf(values).get(id!, wait === undefined ? {} : { wait: Math.ceil(wait) });
-  show(values, job, () => jobDetails(job));
+  show(values, job, () => jobDetails(job, Date.now()));
   return EXIT.ok;
 };
 
@@ -66,13 +66,13 @@ export const ls: Handler = async ({ values }) => {
 
 export const cancel: Handler = async ({ values, positionals: [id] }) => {
   const job = await clientOf(values).cancel(id!);
-  show(values, job, () => jobDetails(job));
+  show(values, job, () => jobDetails(job, Date.now()));
   return EXIT.ok;
 };
 
 export const wait: Handler = async ({ values, positionals: [id] }) => {
   const ended = await clientOf(values).wait(id!, waitOptions(values));
-  show(values, ended, () => jobDetails(ended));
+  show(values, ended, () => jobDetails(ended, Date.now()));
   return exitCodeOfJob(ended);
 };
 
@@ -97,7 +97,7 @@ export const watch: Handler = async ({ values, positionals: [id] }) => {
       if (event.data.text) out(event.data.text);
       midLine = event.data.text ? !event.data.text.endsWith("\n") : midLine;
     } else {
-      out(`${midLine ? "\n" : ""}${stateLine(event.event.slice("job.".length) as JobStatus, event.data)}`);
+      out(`${midLine ? "\n" : ""}${stateLine(event.event.slice("job.".length) as JobStatus, event.data, Date.now())}`);
       midLine = false;
     }
   }

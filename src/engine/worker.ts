@@ -20,6 +20,7 @@ import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
 import { chooseNext } from "./scheduler.ts";
 import { usageOf } from "./usage.ts";
+import type { WorkerOutlook } from "./estimates.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { afterDrop } from "./resend.ts";
@@ -419,12 +420,31 @@ export class Worker {
     if (at !== null) this.retryTimer = setTimeout(() => this.wake(), delayUntil(at, Date.now()));
   }
 
+  /**
+   * The drain keys resident on the target, most recently used first: the poller's list is in
+   * that order, and every run notes its model there; a resident model foreman did not load is
+   * taken as loaded with the model's defaults.
+   */
+  private residentKeys(): string[] {
+    return this.poller.resident.map((model) => this.loadedFor.get(model) ?? model);
+  }
+
+  /** What the queue's forecast starts from (ADR 0038): the state the next choice is made in, and the work on the target now. */
+  outlook(): WorkerOutlook {
+    const run = this.current;
+    return {
+      resident: this.residentKeys(),
+      agingCapMs: this.config.agingCapMs,
+      leftAt: { ...this.leftAt },
+      ...(this.resume === undefined ? {} : { resume: this.resume }),
+      ...(this.lastKey === undefined ? {} : { lastKey: this.lastKey }),
+      running: run ? { job: run.job, since: run.since, load: run.load !== undefined } : null,
+    };
+  }
+
   private pick(): JobRecord | null {
     this.queue.releaseDue(Date.now());
-    // the poller's list is most-recently-used first, and every run notes its model there; a
-    // resident model foreman did not load is taken as loaded with the model's defaults
-    const resident = this.poller.resident.map((model) => this.loadedFor.get(model) ?? model);
-    const choice = chooseNext(this.queue.heads(), { resident, now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt, resume: this.resume });
+    const choice = chooseNext(this.queue.heads(), { resident: this.residentKeys(), now: Date.now(), agingCapMs: this.config.agingCapMs, leftAt: this.leftAt, resume: this.resume });
     return choice ? this.queue.get(choice.id) : null;
   }
 

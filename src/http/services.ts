@@ -12,6 +12,7 @@ import type { Telemetry } from "./telemetry.ts";
 import type { TargetClient } from "../target/client.ts";
 import type { Dispatcher } from "../webhooks/dispatcher.ts";
 import type { Worker } from "../engine/worker.ts";
+import type { Estimates } from "../engine/estimates.ts";
 import type { Waker } from "../engine/waker.ts";
 import type { UsageLedger } from "../queue/usage.ts";
 
@@ -23,6 +24,8 @@ export interface Services {
   target: TargetClient;
   poller: Poller;
   worker: Worker;
+  /** Queued jobs' positions and estimates (ADR 0038). */
+  estimates: Estimates;
   /** Wake-on-LAN for the target; null without FOREMAN_WAKE_MAC. */
   waker: Waker | null;
   watch: JobWatch;

@@ -10,7 +10,7 @@ import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../ollama/model-name.ts";
 import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
-import type { Candidate, ModelHead, QueueHeads } from "./heads.ts";
+import type { AgeEntry, BacklogJob, BacklogReader, Candidate, FinishedSample, ModelHead, QueueHeads } from "./heads.ts";
 import type { Usage } from "./usage-schema.ts";
 
 /** 0: a passthrough request whose caller is waiting; 1: an async job. */
@@ -246,6 +246,14 @@ interface HeadRow {
 }
 const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, drainKey: r.drain_key, priority: r.priority, queuedAt: r.created_at });
 
+interface BacklogRow extends HeadRow {
+  lane: number;
+  endpoint: string;
+  model_key: string;
+  not_before: number | null;
+}
+const toBacklogJob = (r: BacklogRow): BacklogJob => ({ ...toCandidate(r), lane: r.lane as Lane, endpoint: r.endpoint, modelKey: r.model_key });
+
 interface EventRow {
   id: number;
   job_id: string;
@@ -261,6 +269,7 @@ type Params = Record<string, string | number | null>;
 const TERMINAL_SQL = "('done', 'failed', 'canceled')";
 // a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
 const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run_after, 0)) AS created_at";
+const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`;
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -316,6 +325,20 @@ function statements(db: Database) {
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
     oldest: db.query<{ created_at: number }, [string]>(`SELECT MAX(created_at, COALESCE(run_after, 0)) AS created_at FROM jobs INDEXED BY jobs_queued_age
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
+    // the forecast's reads (ADR 0038): the first `limit` of each order, through the same indexes
+    // as the scheduler's seeks, so their cost is bounded by the limit, not by the queue
+    backlogInteractive: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_lane WHERE status = 'queued' AND lane = 0 ORDER BY lane, seq LIMIT ?`),
+    backlogBest: db.query<BacklogRow, [string, number, number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_best
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, priority DESC, seq LIMIT ? OFFSET ?`),
+    backlogAge: db.query<{ id: string; seq: number; created_at: number }, [string, number, number]>(`SELECT id, seq, created_at FROM jobs INDEXED BY jobs_queued_age
+       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ? OFFSET ?`),
+    backlogLater: db.query<BacklogRow, [number, number]>(
+      `SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before, seq LIMIT ? OFFSET ?`,
+    ),
+    // the last finished jobs, newest first: what the estimates learn durations from
+    finishedRecent: db.query<{ model_key: string; endpoint: string; timings: string | null; progress_tokens: number }, [number]>(
+      `SELECT model_key, endpoint, timings, progress_tokens FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL AND status = 'done' ORDER BY finished_at DESC LIMIT ?`,
+    ),
     // back-off ends: the jobs whose time has come enter the scheduler's indexes again
     release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
     nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
@@ -671,6 +694,29 @@ export class Queue {
   oldestInteractive(): Candidate | null {
     const row = this.s.interactive.get();
     return row ? toCandidate(row) : null;
+  }
+
+  /** The queued work as the forecast reads it (ADR 0038): each order the scheduler takes from, a page at a time. */
+  backlog(): BacklogReader {
+    const { s } = this;
+    return {
+      drainKeys: () => s.models.all().map(({ k }) => k),
+      best: (k, offset, limit) => s.backlogBest.all(k, limit, offset).map(toBacklogJob),
+      byAge: (k, offset, limit) => s.backlogAge.all(k, limit, offset).map((r): AgeEntry => ({ id: r.id, seq: r.seq, queuedAt: r.created_at })),
+      interactive: (limit) => s.backlogInteractive.all(limit).map(toBacklogJob),
+      later: (offset, limit) => s.backlogLater.all(limit, offset).map((r) => ({ ...toBacklogJob(r), notBefore: r.not_before! })),
+    };
+  }
+
+  /** What the last `limit` jobs that ended done measured on the target, newest first. */
+  finishedSamples(limit: number): FinishedSample[] {
+    const samples: FinishedSample[] = [];
+    for (const r of this.s.finishedRecent.all(limit)) {
+      const t = parse(r.timings) as Record<string, number> | null;
+      if (t?.ttftMs === undefined || t.totalMs === undefined) continue;
+      samples.push({ modelKey: r.model_key, endpoint: r.endpoint, loadMs: t.loadMs, ttftMs: t.ttftMs, totalMs: t.totalMs, tokens: r.progress_tokens });
+    }
+    return samples;
   }
 
   /**

@@ -8,6 +8,7 @@ import { serverTiming } from "../ops/server-timing.ts";
 import { formatGoDuration } from "./schedule.ts";
 import { ASYNC, EXPIRED, INTERACTIVE, notYetStarted, type JobEvent, type JobRecord, type Lane, type Queue } from "./queue.ts";
 import { UsageSchema } from "./usage-schema.ts";
+import { ESTIMATE_LIMITS, ETA_REASONS, type StandingSource } from "../contract/eta.ts";
 
 export const WEBHOOK_EVENTS = JOB_STATES.map((s) => `job.${s}` as const);
 
@@ -33,6 +34,15 @@ function timingsView(stored: Record<string, number> | null): Timings | null {
   return out;
 }
 
+/** An estimate for a queued job (ADR 0038). */
+const EtaSchema = Type.Object(
+  {
+    start_at: Type.String({ format: "date-time", description: "when the job should be sent to the target" }),
+    finish_at: Type.String({ format: "date-time", description: "when it should end" }),
+  },
+  { additionalProperties: false },
+);
+
 /** The queue's lanes by the names clients use. */
 const LANES: Record<LaneName, Lane> = { async: ASYNC, interactive: INTERACTIVE };
 /** A lane by the name the API, the logs and the metrics give it. */
@@ -54,7 +64,13 @@ export const JobSchema = Type.Object({
   preemptible: Type.Boolean({ description: "whether a waiting passthrough request may stop the job to run first (false when submitted so; always true for passthrough requests, which are never stopped)" }),
   preemptions: Type.Integer({ description: "times a passthrough request stopped the job and sent it back to the queue to run again from the start (not failures)" }),
   queue_position: Type.Union([Type.Integer(), Type.Null()], {
-    description: "requests ahead of this job while it is queued; in a replayed or webhook `job.queued` event, the position it had when it entered the queue",
+    description:
+      `jobs and requests the scheduler will take before this one while it is queued, in the order \`eta\` follows (past the first ${ESTIMATE_LIMITS.horizon}, at least that many, counted by lane and arrival); in a replayed or webhook \`job.queued\` event, the count of queued work when it entered the queue`,
+  }),
+  eta: Type.Union([EtaSchema, Type.Null()], { description: "while queued: when the job should start and finish, from the scheduler's order and the durations of finished jobs; null when not queued or not known (`eta_reason` says why), and in a webhook or a replayed event" }),
+  eta_reason: Type.Union([Type.Union(ETA_REASONS.map((r) => Type.Literal(r))), Type.Null()], {
+    description:
+      `why a queued job has no \`eta\`: \`no_history\` (no job of its model finished yet), \`behind_unknown\` (work ahead of it has no estimate), \`beyond_horizon\` (past the first ${ESTIMATE_LIMITS.horizon} jobs estimated); null otherwise, and in a webhook or a replayed event`,
   }),
   request_id: Type.Union([Type.String(), Type.Null()], { description: "the X-Request-Id of the request that made it (the one foreman's log lines carry)" }),
   retry_at: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "after a failed attempt, when the job may run again; null when it may run now (a scheduled start that has not come yet is `run_after`, not this)" }),
@@ -111,9 +127,15 @@ export const JobListSchema = Type.Object({ jobs: Type.Array(JobSchema), next_cur
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** `position` may be given when known (a new job's); otherwise it is counted when a queue is given. */
-export function jobView(job: JobRecord, queue?: Queue, position?: number | null): Job {
+/**
+ * With `estimates`, a queued job shows its standing (position and eta); `position`, when known
+ * (a new job's), saves counting one past the estimates' horizon. Without, the job shows
+ * `position` alone.
+ */
+export function jobView(job: JobRecord, estimates?: StandingSource, position?: number | null): Job {
   const self = `/jobs/${job.id}`;
+  const standing = estimates?.of(job, position ?? undefined);
+  const eta = standing?.eta ?? null;
   return {
     id: job.id,
     status: job.status,
@@ -128,7 +150,9 @@ export function jobView(job: JobRecord, queue?: Queue, position?: number | null)
     attempts: job.attempts,
     preemptible: job.preemptible,
     preemptions: job.preemptions,
-    queue_position: job.status !== "queued" ? null : (position ?? (queue ? queue.position(job) : null)),
+    queue_position: job.status !== "queued" ? null : (standing?.position ?? position ?? null),
+    eta: eta && { start_at: iso(eta.startAt)!, finish_at: iso(eta.finishAt)! },
+    eta_reason: standing?.etaReason ?? null,
     request_id: job.requestId,
     // not_before gates both a back-off and a scheduled start; a back-off only ever follows a failure (ADR 0035)
     retry_at: job.failures === 0 ? null : iso(job.notBefore),
@@ -149,12 +173,12 @@ export const isExpired = (job: JobRecord): boolean => job.status === "canceled" 
 
 /**
  * The job as an event (the event stream, a webhook) shows it: with the reason foreman gave for
- * the change, and in a `queued` event the queue position it had then — counted now when `queue`
- * is given (the job's latest event), else as stored with the event.
+ * the change, and in a `queued` event its standing now when `estimates` is given (the job's
+ * latest event), else the queue position stored with the event.
  */
-export function eventView(job: JobRecord, event: JobEvent, queue?: Queue): Job {
+export function eventView(job: JobRecord, event: JobEvent, estimates?: StandingSource): Job {
   const then = event.data?.queue_position;
-  const view = jobView(job, queue, queue || typeof then !== "number" ? undefined : then);
+  const view = jobView(job, estimates, estimates || typeof then !== "number" ? undefined : then);
   const reason = event.data?.reason;
   return typeof reason === "string" ? { ...view, reason } : view;
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ForemanConnectionError, ForemanHttpError, JobFailedError, JobTimeoutError } from "../../clients/ts/errors.ts";
 import type { Job } from "foreman/client";
 import { describeError, EXIT, UsageError } from "../../src/cli/exit-codes.ts";
-import { artifactText, jobRows, noJobs, stateLine, table } from "../../src/cli/format.ts";
+import { artifactText, jobDetails, jobRows, noJobs, stateLine, table } from "../../src/cli/format.ts";
 import { initialInput, splitInput } from "../../src/cli/line-reader.ts";
 import { goDuration, initialWrap, thinkingFrame, verboseSummary, wrapText } from "../../src/cli/answer-text.ts";
 import { chatOptions, missingModel } from "../../src/cli/run.ts";
@@ -81,26 +81,42 @@ describe("format", () => {
     expect(table([["a", "bb", "c"], ["ccc", "d", "e"]])).toBe("a    bb  c\nccc  d   e\n");
   });
 
-  test("jobRows has a header and one row per job, with its age and queue position", () => {
+  test("jobRows has a header and one row per job, with its age, queue position and estimate", () => {
     const now = Date.parse("2026-11-26T12:00:00Z");
-    const done = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:58:30Z", queue_position: null } as unknown as Job;
-    const queued = { ...done, id: "j2", status: "queued", created_at: "2026-11-26T11:59:55Z", queue_position: 3 } as Job;
-    expect(jobRows([done, queued], now)).toBe(
-      ["ID  STATUS  MODEL  ENDPOINT   PRIORITY  POSITION  DUE  AGE", "j1  done    m      /api/chat  0         -         -    1m30s", "j2  queued  m      /api/chat  0         3         -    5s", ""].join("\n"),
+    const done = { id: "j1", status: "done", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:58:30Z", queue_position: null, eta: null, eta_reason: null } as unknown as Job;
+    const queued = { ...done, id: "j2", status: "queued", created_at: "2026-11-26T11:59:55Z", queue_position: 3, eta: { start_at: "2026-11-26T12:01:00Z", finish_at: "2026-11-26T12:02:05Z" } } as Job;
+    const unknown = { ...queued, id: "j3", queue_position: 4, eta: null, eta_reason: "no_history" } as Job;
+    expect(jobRows([done, queued, unknown], now)).toBe(
+      [
+        "ID  STATUS  MODEL  ENDPOINT   PRIORITY  POSITION  DUE  DONE IN  AGE",
+        "j1  done    m      /api/chat  0         -         -    -        1m30s",
+        "j2  queued  m      /api/chat  0         3         -    2m5s     5s",
+        "j3  queued  m      /api/chat  0         4         -    ?        5s",
+        "",
+      ].join("\n"),
     );
   });
 
   test("jobRows shows when a scheduled or backing-off job is due", () => {
     const now = Date.parse("2026-11-26T12:00:00Z");
-    const base = { status: "queued", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:59:00Z", queue_position: 0, retry_at: null, run_after: null } as unknown as Job;
+    const base = { status: "queued", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:59:00Z", queue_position: 0, retry_at: null, run_after: null, eta: null, eta_reason: null } as unknown as Job;
     const rows = jobRows([{ ...base, id: "s", run_after: "2026-11-26T14:00:00Z" }, { ...base, id: "r", retry_at: "2026-11-26T12:00:30Z", run_after: "2026-11-26T11:00:00Z" }, { ...base, id: "n", run_after: "2026-11-26T11:00:00Z" }], now);
     expect(rows.split("\n").map((l) => l.split(/\s{2,}/)[6])).toEqual(["DUE", "in 2h0m", "in 30s", "-", undefined]);
+  });
+
+  test("jobs get shows when a queued job should start and finish, or why it cannot say", () => {
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    const job = { id: "j", status: "queued", model: "m", endpoint: "/api/chat", priority: 0, created_at: "2026-11-26T11:59:00Z", started_at: null, finished_at: null, attempts: 0, preemptions: 0, preemptible: true, progress: { chunks: 0, tokens: 0 }, queue_position: 2, error: null, timings: null, metadata: null } as unknown as Job;
+    const timed = jobDetails({ ...job, eta: { start_at: "2026-11-26T12:00:30.000Z", finish_at: "2026-11-26T12:01:10.000Z" }, eta_reason: null }, now);
+    expect(timed).toContain("eta             starts in 30s, done in 1m10s (2026-11-26T12:00:30.000Z to 2026-11-26T12:01:10.000Z)\n");
+    expect(jobDetails({ ...job, eta: null, eta_reason: "behind_unknown" }, now)).toContain("eta             no estimate: work ahead of it has none\n");
+    expect(jobDetails({ ...job, status: "done", queue_position: null, eta: null, eta_reason: null }, now)).not.toContain("eta");
   });
 
   test("passthrough requests show the request id instead of a priority", () => {
     const now = Date.parse("2026-11-26T12:00:00Z");
     const waiting = { id: "p1", status: "queued", lane: "interactive", model: "m", endpoint: "/v1/chat/completions", priority: 0, created_at: "2026-11-26T11:59:58Z", queue_position: 0, request_id: "req-7" } as unknown as Job;
-    expect(jobRows([waiting], now, "interactive")).toBe(["ID  STATUS  MODEL  ENDPOINT              POSITION  REQUEST  AGE", "p1  queued  m      /v1/chat/completions  0         req-7    2s", ""].join("\n"));
+    expect(jobRows([waiting], now, "interactive")).toBe(["ID  STATUS  MODEL  ENDPOINT              POSITION  DONE IN  REQUEST  AGE", "p1  queued  m      /v1/chat/completions  0         -        req-7    2s", ""].join("\n"));
     expect(noJobs({ lane: "interactive", status: "queued" })).toBe("no passthrough requests with status queued\n");
   });
 
@@ -112,14 +128,17 @@ describe("format", () => {
 
   test("a state line per event of jobs watch", () => {
     const job = { id: "j", status: "queued", model: "llama3.2", queue_position: 2, progress: { chunks: 9, tokens: 8 }, timings: { queue_ms: 1200, total_ms: 65_000 }, error: null } as unknown as Job;
-    expect(stateLine("queued", job)).toBe("queued   2 ahead\n");
-    expect(stateLine("queued", { ...job, reason: "preempted", queue_position: 0 })).toBe("queued   preempted: runs again from the start, 0 ahead\n");
-    expect(stateLine("loading", job)).toBe("loading  llama3.2\n");
-    expect(stateLine("done", job)).toBe("done     8 tokens in 1m5s after 1s in the queue\n");
-    expect(stateLine("done", { ...job, timings: { queue_ms: 10, total_ms: 900 } })).toBe("done     8 tokens in 1s\n");
-    expect(stateLine("failed", { ...job, error: { status: 404, message: "model not found" } })).toBe("failed   (404) model not found\n");
-    expect(stateLine("canceled", job)).toBe("canceled\n");
-    expect(stateLine("canceled", { ...job, reason: "expired" })).toBe("canceled expired: not started by its start_by\n");
+    const now = Date.parse("2026-11-26T12:00:00Z");
+    expect(stateLine("queued", job, now)).toBe("queued   2 ahead\n");
+    expect(stateLine("queued", { ...job, eta: { start_at: "2026-11-26T12:00:05Z", finish_at: "2026-11-26T12:01:00Z" } }, now)).toBe("queued   2 ahead, starts in 5s, done in 1m0s\n");
+    expect(stateLine("queued", { ...job, eta: null, eta_reason: "beyond_horizon" }, now)).toBe("queued   2 ahead, no estimate: too far back in the queue\n");
+    expect(stateLine("queued", { ...job, reason: "preempted", queue_position: 0 }, now)).toBe("queued   preempted: runs again from the start, 0 ahead\n");
+    expect(stateLine("loading", job, now)).toBe("loading  llama3.2\n");
+    expect(stateLine("done", job, now)).toBe("done     8 tokens in 1m5s after 1s in the queue\n");
+    expect(stateLine("done", { ...job, timings: { queue_ms: 10, total_ms: 900 } }, now)).toBe("done     8 tokens in 1s\n");
+    expect(stateLine("failed", { ...job, error: { status: 404, message: "model not found" } }, now)).toBe("failed   (404) model not found\n");
+    expect(stateLine("canceled", job, now)).toBe("canceled\n");
+    expect(stateLine("canceled", { ...job, reason: "expired" }, now)).toBe("canceled expired: not started by its start_by\n");
   });
 
   test("artifactText finds the reply's text in each dialect, JSON otherwise", () => {

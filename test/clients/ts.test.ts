@@ -147,6 +147,25 @@ describe("ForemanClient operations", () => {
     expect((err as JobCanceledError).job.id).toBe(queued.id);
   });
 
+  test("a queued job carries its position and eta (or why it has none) through the client", async () => {
+    await client.run(chat());
+    await stack.sim.setFaults({ firstByteDelayMs: 2000 });
+    const blocker = await client.submit(chat());
+    await waitFor(async () => (await client.get(blocker.id)).status !== "queued", { what: "the first job to leave the queue" });
+    const known = await client.submit(chat());
+    const unseen = await client.submit(chat("qwen3:0.6b"));
+    try {
+      const [a, b] = await Promise.all([client.get(known.id), client.get(unseen.id)]);
+      expect({ position: a.queue_position, reason: a.eta_reason }).toEqual({ position: 0, reason: null });
+      expect(Date.parse(a.eta!.finish_at)).toBeGreaterThanOrEqual(Date.parse(a.eta!.start_at));
+      expect({ position: b.queue_position, eta: b.eta, reason: b.eta_reason }).toEqual({ position: 1, eta: null, reason: "no_history" });
+      const listed = (await client.list({ status: "queued" })).jobs.find((j) => j.id === known.id);
+      expect({ position: listed?.queue_position, timed: listed?.eta !== null }).toEqual({ position: 0, timed: true });
+    } finally {
+      for (const job of [blocker, known, unseen]) await client.cancel(job.id).catch(() => {});
+    }
+  });
+
   test("get of an unknown job is a 404 ForemanHttpError", async () => {
     const err = await client.get("nope").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForemanHttpError);

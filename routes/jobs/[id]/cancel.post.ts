@@ -12,12 +12,12 @@ export default defineRoute({
   summary: "Cancel a job",
   tags: ["jobs"],
   responses: { 200: { description: "the canceled job", schema: JobSchema }, 404: { description: "no such job" }, 409: { description: "the job already finished" } },
-  handle: async ({ params, services: { queue, worker, watch } }) => {
+  handle: async ({ params, services: { queue, worker, watch, estimates } }) => {
     const job = findJob(queue, params.id);
     if (isTerminal(job.status)) throw new HttpError(409, `job ${job.id} already ended ${job.status}; nothing to cancel`);
     if (job.status === "queued") return json(jobView(queue.transition(job.id, "canceled", { data: { reason: "canceled by request" } })));
     worker.cancelRunning(job.id, "canceled by request");
     const after = (await watch.untilTerminal(job.id, RUNNING_CANCEL_WAIT_MS)) ?? job;
-    return json(jobView(after, queue), isTerminal(after.status) ? 200 : 202);
+    return json(jobView(after, estimates), isTerminal(after.status) ? 200 : 202);
   },
 });

@@ -16,7 +16,7 @@ export default defineRoute({
   summary: "Live job events (Server-Sent Events), resumable with Last-Event-ID",
   tags: ["jobs"],
   responses: { 200: { description: "event stream", contentType: "text/event-stream" }, 404: { description: "no such job" } },
-  handle: ({ params, request, services: { queue, watch, worker } }) => {
+  handle: ({ params, request, services: { queue, watch, worker, estimates } }) => {
     const job = findJob(queue, params.id);
     const after = Number(request.headers.get("last-event-id") ?? "0");
     const cleanups: (() => void)[] = [];
@@ -39,7 +39,7 @@ export default defineRoute({
         const send = (record: JobRecord, event: JobEvent, latest: boolean) => {
           if (event.id <= lastId) return;
           lastId = event.id;
-          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify(eventView(record, event, latest ? queue : undefined))}\n\n`);
+          write(`id: ${event.id}\nevent: job.${event.type}\ndata: ${JSON.stringify(eventView(record, event, latest ? estimates : undefined))}\n\n`);
           if (isTerminal(event.type)) close();
         };
         cleanups.push(watch.subscribe(job.id, (record, event) => send(record, event, true)));

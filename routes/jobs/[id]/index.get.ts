@@ -14,6 +14,6 @@ export default defineRoute({
     const job = findJob(services.queue, params.id);
     const current = query.wait ? ((await services.watch.untilTerminal(job.id, query.wait * 1000, request.signal)) ?? job) : job;
     const timing = jobServerTiming(current);
-    return json(jobView(current, services.queue), 200, timing ? { "server-timing": timing } : {});
+    return json(jobView(current, services.estimates), 200, timing ? { "server-timing": timing } : {});
   },
 });
