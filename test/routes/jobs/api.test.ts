@@ -99,6 +99,8 @@ describe("POST /jobs", () => {
     ["a negative number out of range", '{"request":{"model":"llama3.2","messages":[],"options":{"stop":[-1e400]}}}', 400, "/request/options/stop/0: number out of range"],
     ["a number out of range in the metadata", '{"request":{"model":"llama3.2","messages":[]},"metadata":{"n":2e308}}', 400, "/metadata/n: number out of range"],
   ])("%s is a 4xx naming the problem, and nothing is written", async (_name, body, status, mention) => {
+    // the shared stack's earlier jobs end first: their events are not this refusal's
+    await waitFor(() => stack.foreman.services.queue.activeCounts().length === 0, { what: "the earlier tests' jobs to end" });
     const before = stack.foreman.services.store.db.query("SELECT (SELECT COUNT(*) FROM jobs) AS j, (SELECT COUNT(*) FROM job_events) AS e").get();
     const res = await fetch(`${stack.url}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
     expect(res.status).toBe(status);
