@@ -622,6 +622,52 @@ export class Queue {
     }, commit);
   }
 
+  // The named operations (issue 21, after River's executor): each one way a job's state moves,
+  // over the same single UPDATE as transition(), with what it writes and its event's data fixed here.
+
+  /** A job is sent to the target: its attempt counted, `loading` when its model must load first. */
+  begin(id: string, state: "loading" | "working", queueMs: number): JobRecord {
+    return this.transition(id, state, { attempt: true, timings: { queueMs } });
+  }
+
+  /** The target's first byte came after a load (`loadMs`): the job generates now. Deferred: the job's end syncs it. */
+  markWorking(id: string, loadMs: number): JobRecord {
+    return this.transition(id, "working", { timings: { loadMs } }, "deferred");
+  }
+
+  /** The job is done: its final progress, what it cost, its artifact (async jobs). */
+  complete(id: string, done: { progress: { chunks: number; tokens: number }; usage: Usage; artifact?: { contentType: string; body: Uint8Array | string }; timings?: Record<string, number> }): JobRecord {
+    return this.transition(id, "done", { ...(done.timings ? { timings: done.timings } : {}), progress: done.progress, usage: done.usage, ...(done.artifact ? { artifact: done.artifact } : {}) });
+  }
+
+  /** The job failed for good; `failure`: the attempt counts against the retry bound. */
+  fail(id: string, error: JobError, how: { failure?: boolean; timings?: Record<string, number> } = {}): JobRecord {
+    return this.transition(id, "failed", { ...(how.failure ? { failure: true } : {}), ...(how.timings ? { timings: how.timings } : {}), error });
+  }
+
+  /** A failed attempt: back to the queue, not to run before `notBefore` (its back-off of `delayMs`, ADR 0017). */
+  retryLater(id: string, error: JobError, notBefore: number, delayMs: number): JobRecord {
+    return this.transition(id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retry_in_ms: delayMs, retry_at: new Date(notBefore).toISOString() } });
+  }
+
+  /**
+   * Back to the queue through no fault of the job (the target asleep, a shutdown); a request the
+   * target dropped keeps its `drops` and may go `toBack` of its lane (ADR 0030).
+   */
+  requeue(id: string, reason: string, dropped?: { drops: number; toBack: boolean }): JobRecord {
+    return this.transition(id, "queued", dropped ? { toBack: dropped.toBack, data: { reason, drops: dropped.drops } } : { data: { reason } });
+  }
+
+  /** Stopped for an interactive request `by` (ADR 0020): queued as before it ran, its partial output discarded. */
+  preempt(id: string, by: string, discardedMs: number): JobRecord {
+    return this.transition(id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by, discarded_ms: discardedMs } });
+  }
+
+  /** The job is canceled, saying why. */
+  cancel(id: string, reason: string, timings?: Record<string, number>): JobRecord {
+    return this.transition(id, "canceled", { ...(timings ? { timings } : {}), data: { reason } });
+  }
+
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
     const id = this.s.event.run(job.id, type, at, data === null ? null : JSON.stringify(data), JSON.stringify(snapshotOf(job))).lastInsertRowid as number;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
@@ -671,7 +717,7 @@ export class Queue {
 
   /** Cancels a queued job past its start_by, with the reason `expired`. */
   expire(id: string): JobRecord {
-    return this.transition(id, "canceled", { data: { reason: EXPIRED } });
+    return this.cancel(id, EXPIRED);
   }
 
   /** When the next queued job expires (its start_by), or null. */
