@@ -3,92 +3,21 @@
 // updates the job and appends its event — and whatever the outbox hooks add — atomically.
 // Listeners outside the database (long-polls, the event stream, metrics) hear of a change only
 // after the outermost transaction commits and that commit is on disk (ADR 0016), never of one
-// that rolled back.
+// that rolled back. A job's ending moves through named operations (begin, complete, fail,
+// retryLater, requeue, preempt, cancel, expire) over transition()'s one UPDATE. The rows and their
+// mapping live in rows.ts, the statements in statements.ts.
 import type { Database } from "bun:sqlite";
 import { Durability } from "../store/durability.ts";
 import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../ollama/model-name.ts";
 import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
-import type { AgeEntry, BacklogJob, BacklogReader, Candidate, FinishedSample, ModelHead, QueueHeads } from "./heads.ts";
+import type { AgeEntry, BacklogReader, Candidate, FinishedSample, ModelHead, QueueHeads } from "./heads.ts";
 import type { Usage } from "./usage-schema.ts";
+import { INTERACTIVE, parse, snapshotOf, toBacklogJob, toCandidate, toEvent, toRecord, type JobError, type JobEvent, type JobRecord, type Lane, type Row, type Snapshot } from "./rows.ts";
+import { statements, type Params, type Statements } from "./statements.ts";
 
-/** 0: a passthrough request whose caller is waiting; 1: an async job. */
-export type Lane = 0 | 1;
-export const INTERACTIVE: Lane = 0;
-export const ASYNC: Lane = 1;
-
-export interface JobError {
-  message: string;
-  status: number;
-}
-
-export interface JobRecord {
-  seq: number;
-  id: string;
-  lane: Lane;
-  endpoint: string;
-  model: string;
-  modelKey: string;
-  /** The model and the load-time options the job asks for: what the scheduler groups work by (ADR 0021). */
-  drainKey: string;
-  priority: number;
-  status: JobStatus;
-  /** The target request body (JSON text); null for passthrough, whose caller holds it. */
-  request: string | null;
-  metadata: unknown;
-  webhook: unknown;
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  attempts: number;
-  failures: number;
-  createdAt: number;
-  queuedAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  updatedAt: number;
-  progressChunks: number;
-  progressTokens: number;
-  error: JobError | null;
-  timings: Record<string, number> | null;
-  /** The X-Request-Id of the request that made it (POST /jobs, or the passthrough request itself). */
-  requestId: string | null;
-  /** A queued job backing off after a failure does not run before this time (ms). */
-  notBefore: number | null;
-  /** Whether an interactive request may stop the job to run first (ADR 0020). */
-  preemptible: boolean;
-  /** Times an interactive request stopped the job (not failures). */
-  preemptions: number;
-  /** When the job was asked not to start before (ms), or null (ADR 0035); its gate is notBefore. */
-  runAfter: number | null;
-  /** When the job expires if it has not started by then (ms), or null. */
-  startBy: number | null;
-  /** The job's own run-time cap per attempt (ms; 0: none), or null for the lane's default. */
-  maxRunMs: number | null;
-  /** What the job cost, once it is done (ADR 0036). */
-  usage: Usage | null;
-  /** Who asked: the caller's address and User-Agent product (ADR 0036). */
-  client: string | null;
-  /** The caller's tag: `metadata.tag` of a job, `X-Foreman-Tag` of a passthrough request. */
-  tag: string | null;
-}
-
-/**
- * The fields a state change may alter. Each event keeps them as they were right after it, so
- * the event can be replayed later with the job as it was then.
- */
-const CHANGING = ["status", "attempts", "failures", "preemptions", "queuedAt", "startedAt", "finishedAt", "updatedAt", "progressChunks", "progressTokens", "error", "timings", "notBefore"] as const satisfies readonly (keyof JobRecord)[];
-type Snapshot = Pick<JobRecord, (typeof CHANGING)[number]>;
-
-const snapshotOf = (job: JobRecord): Snapshot => Object.fromEntries(CHANGING.map((k) => [k, job[k]])) as Snapshot;
-
-export interface JobEvent {
-  id: number;
-  jobId: string;
-  type: JobStatus;
-  at: number;
-  data: Record<string, unknown> | null;
-}
+export { ASYNC, INTERACTIVE, type JobError, type JobEvent, type JobRecord, type Lane } from "./rows.ts";
 
 export interface EnqueueInput {
   lane: Lane;
@@ -157,222 +86,6 @@ export interface JobDependents {
   remove(jobId: string): void;
 }
 
-interface Row {
-  seq: number;
-  id: string;
-  lane: number;
-  endpoint: string;
-  model: string;
-  model_key: string;
-  drain_key: string;
-  priority: number;
-  status: string;
-  request: string | null;
-  metadata: string | null;
-  webhook: string | null;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  attempts: number;
-  failures: number;
-  created_at: number;
-  queued_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  updated_at: number;
-  progress_chunks: number;
-  progress_tokens: number;
-  error: string | null;
-  timings: string | null;
-  request_id: string | null;
-  not_before: number | null;
-  preemptible: number;
-  preemptions: number;
-  run_after: number | null;
-  start_by: number | null;
-  max_run_ms: number | null;
-  usage: string | null;
-  client: string | null;
-  tag: string | null;
-}
-
-const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
-
-function toRecord(r: Row): JobRecord {
-  return {
-    seq: r.seq,
-    id: r.id,
-    lane: r.lane as Lane,
-    endpoint: r.endpoint,
-    model: r.model,
-    modelKey: r.model_key,
-    drainKey: r.drain_key,
-    priority: r.priority,
-    status: r.status as JobStatus,
-    request: r.request,
-    metadata: parse(r.metadata),
-    webhook: parse(r.webhook),
-    idempotencyKey: r.idempotency_key,
-    requestHash: r.request_hash,
-    attempts: r.attempts,
-    failures: r.failures,
-    createdAt: r.created_at,
-    queuedAt: r.queued_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    updatedAt: r.updated_at,
-    progressChunks: r.progress_chunks,
-    progressTokens: r.progress_tokens,
-    error: parse(r.error) as JobError | null,
-    timings: parse(r.timings) as Record<string, number> | null,
-    requestId: r.request_id,
-    notBefore: r.not_before,
-    preemptible: r.preemptible === 1,
-    preemptions: r.preemptions,
-    runAfter: r.run_after,
-    startBy: r.start_by,
-    maxRunMs: r.max_run_ms,
-    usage: parse(r.usage) as Usage | null,
-    client: r.client,
-    tag: r.tag,
-  };
-}
-
-interface HeadRow {
-  id: string;
-  seq: number;
-  drain_key: string;
-  priority: number;
-  created_at: number;
-}
-const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, drainKey: r.drain_key, priority: r.priority, queuedAt: r.created_at });
-
-interface BacklogRow extends HeadRow {
-  lane: number;
-  endpoint: string;
-  model_key: string;
-  not_before: number | null;
-}
-const toBacklogJob = (r: BacklogRow): BacklogJob => ({ ...toCandidate(r), lane: r.lane as Lane, endpoint: r.endpoint, modelKey: r.model_key });
-
-interface EventRow {
-  id: number;
-  job_id: string;
-  type: string;
-  at: number;
-  data: string | null;
-  snapshot: string | null;
-}
-
-const toEvent = (e: EventRow): JobEvent => ({ id: e.id, jobId: e.job_id, type: e.type as JobStatus, at: e.at, data: parse(e.data) as Record<string, unknown> | null });
-
-type Params = Record<string, string | number | null>;
-const TERMINAL_SQL = "('done', 'failed', 'canceled')";
-// a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
-const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run_after, 0)) AS created_at";
-const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`;
-
-/**
- * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
- * use RETURNING: on the jobs table it costs several times the write itself (measured: an insert
- * 28 µs with it, 7 µs without), so ids come from lastInsertRowid and rows from a read by key.
- */
-function statements(db: Database) {
-  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
-  return {
-    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, client, tag, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $client, $tag, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
-    event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
-    get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
-    state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
-    // one statement for every transition: each patch field is null when the patch does not set it
-    transition: db.query<never, Params>(`UPDATE jobs SET
-         status = $to,
-         updated_at = $now,
-         queued_at = CASE WHEN $to = 'queued' THEN $now ELSE queued_at END,
-         attempts = attempts + $attempt,
-         failures = failures + $failure,
-         preemptions = preemptions + $preempted,
-         started_at = CASE WHEN $to IN ('loading', 'working') AND started_at IS NULL THEN $now ELSE started_at END,
-         finished_at = CASE WHEN $to IN ${TERMINAL_SQL} THEN $now ELSE finished_at END,
-         error = COALESCE($error, error),
-         progress_chunks = COALESCE($chunks, progress_chunks),
-         progress_tokens = COALESCE($tokens, progress_tokens),
-         timings = COALESCE($timings, timings),
-         usage = COALESCE($usage, usage),
-         not_before = $notBefore
-       WHERE id = $id`),
-    // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
-    toBack: db.query<never, [string]>(`UPDATE jobs SET seq = (SELECT MAX(seq) + 1 FROM jobs) WHERE id = ?`),
-    byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
-    queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
-    waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
-    interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
-    // loose index scan: one seek per distinct queued drain key (model and load-time options)
-    // instead of reading every row, so the scheduler's input costs O(groups), not O(queued
-    // jobs). Jobs backing off are not in these partial indexes (not_before IS NULL), so they
-    // cost nothing here either.
-    models: db.query<{ k: string }, []>(`WITH RECURSIVE m(k) AS (
-         SELECT (SELECT drain_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 ORDER BY drain_key LIMIT 1)
-         UNION ALL
-         SELECT (SELECT drain_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key > m.k ORDER BY drain_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
-       SELECT k FROM m WHERE k IS NOT NULL`),
-    // The first entry of a model in jobs_queued_best is its best job (priority DESC, then seq) and
-    // in jobs_queued_age its oldest: the seek reads exactly one index entry. No ORDER BY on
-    // purpose: with one, SQLite 3.5x still walks the index's entries for the model (about 20 µs per
-    // decision with a few thousand queued, rising with the queue) although the index already
-    // gives that order; INDEXED BY pins the index, and a test checks the choice against a sort.
-    best: db.query<HeadRow, [string]>(`SELECT ${COLUMNS_HEAD} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
-    oldest: db.query<{ created_at: number }, [string]>(`SELECT MAX(created_at, COALESCE(run_after, 0)) AS created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
-    // the forecast's reads (ADR 0038): the first `limit` of each order, through the same indexes
-    // as the scheduler's seeks, so their cost is bounded by the limit, not by the queue
-    backlogInteractive: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_lane WHERE status = 'queued' AND lane = 0 ORDER BY lane, seq LIMIT ?`),
-    backlogBest: db.query<BacklogRow, [string, number, number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, priority DESC, seq LIMIT ? OFFSET ?`),
-    backlogAge: db.query<{ id: string; seq: number; created_at: number }, [string, number, number]>(`SELECT id, seq, created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ? OFFSET ?`),
-    backlogLater: db.query<BacklogRow, [number, number]>(
-      `SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before, seq LIMIT ? OFFSET ?`,
-    ),
-    // the last finished jobs, newest first: what the estimates learn durations from
-    finishedRecent: db.query<{ model_key: string; endpoint: string; timings: string | null; progress_tokens: number }, [number]>(
-      `SELECT model_key, endpoint, timings, progress_tokens FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL AND status = 'done' ORDER BY finished_at DESC LIMIT ?`,
-    ),
-    // back-off ends: the jobs whose time has come enter the scheduler's indexes again
-    release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
-    nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
-    notDue: db.query<{ n: number }, [number]>(`SELECT COUNT(*) AS n FROM jobs WHERE not_before > ?`),
-    // expiry (ADR 0035): queued work not started (see notYetStarted) whose start_by has come, from its partial index
-    expiring: db.query<{ id: string }, [number, number]>(`SELECT id FROM jobs INDEXED BY jobs_start_by
-       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0 AND start_by <= ? ORDER BY start_by LIMIT ?`),
-    nextExpiry: db.query<{ at: number | null }, []>(`SELECT MIN(start_by) AS at FROM jobs INDEXED BY jobs_start_by
-       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0`),
-    progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
-    artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
-    artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
-    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data, snapshot FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
-    position: db.query<{ n: number }, Params>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
-    counts: db.query<{ model: string; status: JobStatus; n: number; oldest: number }, []>(
-      `SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`,
-    ),
-    // GET /jobs: one statement per filter shape, so each can use its index
-    list: { all: list(""), status: list("AND status = $status"), model: list("AND model_key = $model"), both: list("AND status = $status AND model_key = $model") },
-    stranded: db.query<{ id: string; lane: number; failures: number }, []>(
-      `SELECT id, lane, failures FROM jobs WHERE status IN ('queued', 'loading', 'working') AND (lane = 0 OR status != 'queued')`,
-    ),
-    // retention walks finished jobs in (finished_at, seq) order, resuming after the last one it looked at
-    finished: db.query<{ id: string; seq: number; finished_at: number }, Params>(
-      `SELECT id, seq, finished_at FROM jobs INDEXED BY jobs_finished
-       WHERE finished_at < $cutoff AND status IN ${TERMINAL_SQL} AND (finished_at > $afterAt OR (finished_at = $afterAt AND seq > $afterSeq))
-       ORDER BY finished_at, seq LIMIT $limit`,
-    ),
-    deleteEvents: db.query<never, [string]>(`DELETE FROM job_events WHERE job_id = ?`),
-    deleteArtifact: db.query<never, [string]>(`DELETE FROM artifacts WHERE job_id = ?`),
-    deleteJob: db.query<never, [string]>(`DELETE FROM jobs WHERE id = ?`),
-  };
-}
-
 /** Where retention stopped looking: it resumes after this finished job. */
 export interface PruneCursor {
   finishedAt: number;
@@ -407,7 +120,7 @@ export class Queue {
   private depth = 0;
   /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
   private queuedNow: number;
-  private readonly s: ReturnType<typeof statements>;
+  private readonly s: Statements;
   /** Runs a function in a transaction (a savepoint when nested); made once, as bun:sqlite builds several wrappers per call. */
   private readonly inTransaction: <T>(fn: () => T) => T;
 
