@@ -5,7 +5,8 @@
 // after the outermost transaction commits and that commit is on disk (ADR 0016), never of one
 // that rolled back. A job's ending moves through named operations (begin, complete, fail,
 // retryLater, requeue, preempt, cancel, expire) over transition()'s one UPDATE. The rows and their
-// mapping live in rows.ts, the statements in statements.ts.
+// mapping live in rows.ts, the statements in statements.ts, the commit-then-publish machinery in
+// transactions.ts.
 import type { Database } from "bun:sqlite";
 import { Durability } from "../store/durability.ts";
 import { newId } from "../store/ids.ts";
@@ -16,6 +17,7 @@ import type { AgeEntry, BacklogReader, Candidate, FinishedSample, ModelHead, Que
 import type { Usage } from "./usage-schema.ts";
 import { INTERACTIVE, parse, snapshotOf, toBacklogJob, toCandidate, toEvent, toRecord, type JobError, type JobEvent, type JobRecord, type Lane, type Row, type Snapshot } from "./rows.ts";
 import { statements, type Params, type Statements } from "./statements.ts";
+import { Transactions, type Commit } from "./transactions.ts";
 
 export { ASYNC, INTERACTIVE, type JobError, type JobEvent, type JobRecord, type Lane } from "./rows.ts";
 
@@ -68,13 +70,6 @@ export interface TransitionPatch {
   usage?: Usage;
 }
 
-/**
- * How a transaction commits (ADR 0016): `synced` waits for the disk before it returns;
- * `deferred` does not, and what it publishes waits for the next sync instead. Nested
- * transactions join the outermost one and its way of committing.
- */
-export type Commit = "synced" | "deferred";
-
 /** Runs inside the transition's transaction: the outbox writes its rows here. */
 export type EventHook = (job: JobRecord, event: JobEvent) => void;
 
@@ -111,18 +106,11 @@ class JobNotFound extends Error {
 export class Queue {
   private readonly hooks: EventHook[] = [];
   private readonly committed: EventHook[] = [];
-  private readonly failed: ((err: unknown) => void)[] = [];
   private readonly dependents: JobDependents[] = [];
-  /** Work waiting for the outermost transaction to commit; dropped if it rolls back. */
-  private afterCommit: (() => void)[] = [];
-  /** News for the outside, waiting for the outermost commit to be on disk; dropped if it rolls back. */
-  private afterSync: (() => void)[] = [];
-  private depth = 0;
   /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
   private queuedNow: number;
   private readonly s: Statements;
-  /** Runs a function in a transaction (a savepoint when nested); made once, as bun:sqlite builds several wrappers per call. */
-  private readonly inTransaction: <T>(fn: () => T) => T;
+  private readonly transactions: Transactions;
 
   constructor(
     readonly db: Database,
@@ -131,7 +119,7 @@ export class Queue {
     readonly durability: Durability = new Durability(db, null, "normal"),
   ) {
     this.s = statements(db);
-    this.inTransaction = db.transaction((fn: () => unknown) => fn()) as <T>(fn: () => T) => T;
+    this.transactions = new Transactions(db, durability);
     this.queuedNow = this.s.queuedCount.get()!.n;
   }
 
@@ -147,61 +135,35 @@ export class Queue {
 
   /** Registers a listener for transactions that failed and rolled back (metrics count the database's refusals). */
   onFailed(listener: (err: unknown) => void): void {
-    this.failed.push(listener);
-  }
-
-  /** Registers rows another module keeps per job, so retention removes them with the job. */
-  addDependents(dependents: JobDependents): void {
-    this.dependents.push(dependents);
+    this.transactions.onFailed(listener);
   }
 
   /**
-   * Runs `fn` in a transaction; nested calls become savepoints of the outer one. What the
-   * transaction changes in memory (the queued count) takes effect after the outermost commit,
-   * what it publishes (events to listeners) once that commit is on disk — and neither if it, or
-   * the savepoint that did it, rolls back. `commit` applies to the outermost transaction.
+   * Runs `fn` in a transaction (a savepoint when nested): what it changes in memory takes effect
+   * once the outermost one commits, what it publishes once that commit is on disk (transactions.ts).
    */
   atomically<T>(fn: () => T, commit: Commit = "synced"): T {
-    const outermost = this.depth === 0;
-    const marks = [this.afterCommit.length, this.afterSync.length] as const;
-    this.depth++;
-    let result: T;
-    try {
-      result = outermost ? this.durability.commit(() => this.inTransaction(fn), commit === "deferred") : this.inTransaction(fn);
-    } catch (err) {
-      this.afterCommit.length = marks[0];
-      this.afterSync.length = marks[1];
-      if (outermost) for (const l of this.failed) l(err);
-      throw err;
-    } finally {
-      this.depth--;
-    }
-    if (outermost) {
-      const work = this.afterCommit;
-      const news = this.afterSync;
-      this.afterCommit = [];
-      this.afterSync = [];
-      for (const w of work) w();
-      for (const n of news) this.durability.afterSync(n);
-    }
-    return result;
+    return this.transactions.atomically(fn, commit);
   }
 
   /** Runs `work` once the current transaction commits (at once outside a transaction). */
   whenCommitted(work: () => void): void {
-    if (this.depth === 0) work();
-    else this.afterCommit.push(work);
+    this.transactions.whenCommitted(work);
   }
 
   /** Runs `work` once the current transaction has committed and is on disk: what tells the outside. */
   whenDurable(work: () => void): void {
-    if (this.depth === 0) this.durability.afterSync(work);
-    else this.afterSync.push(work);
+    this.transactions.whenDurable(work);
   }
 
   /** Resolves once every commit so far is on disk: a reply built from the queue waits for it. */
   settled(): Promise<void> {
     return this.durability.settled();
+  }
+
+  /** Registers rows another module keeps per job, so retention removes them with the job. */
+  addDependents(dependents: JobDependents): void {
+    this.dependents.push(dependents);
   }
 
   /** How many jobs are queued (all lanes). */
