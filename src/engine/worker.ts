@@ -648,7 +648,10 @@ export class Worker {
     const { job, request } = run;
     if (err instanceof Preempted) return { kind: "preempted", by: err.by, at: err.at, discardedMs: run.workingSince === undefined ? 0 : Math.max(0, err.at - run.workingSince) };
     // the count is kept in the job's events, so a restart does not reset it (ADR 0030)
-    if (err instanceof TargetReset) return { kind: "reset", message: err.message, drops: 1 + this.queue.events(job.id).reduce((n, e) => Math.max(n, typeof e.data?.drops === "number" ? e.data.drops : 0), 0) };
+    if (err instanceof TargetReset) {
+      const drops = 1 + this.queue.events(job.id).reduce((n, e) => Math.max(n, typeof e.data?.drops === "number" ? e.data.drops : 0), 0);
+      return { kind: "reset", message: err.message, drops };
+    }
     if (err instanceof TargetUnreachable) return { kind: "unreachable", message: err.message };
     if (err instanceof Canceled) return { kind: "canceled", message: err.message };
     if (err instanceof OverRunCap) return { kind: "over run cap", message: err.message };
@@ -667,7 +670,9 @@ export class Worker {
    */
   private end(run: Run, attempt: Attempt, timings?: Record<string, number>): void {
     const { job, request } = run;
-    const { operation: op, reply, timings: withTimings } = endOf(attempt, { caller: request !== undefined, failures: this.queue.get(job.id)!.failures }, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
+    // read at each try: a handoff that failed wrote nothing
+    const soFar = { caller: request !== undefined, failures: this.queue.get(job.id)!.failures };
+    const { operation: op, reply, timings: withTimings } = endOf(attempt, soFar, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
     const written = withTimings ? timings : undefined;
     let ended: JobRecord;
     switch (op.name) {
