@@ -10,20 +10,19 @@ import type { Config } from "../config.ts";
 import { consumeReply, type Outcome } from "./reply.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Poller } from "./poller.ts";
-import { INTERACTIVE, notYetStarted, type JobError, type JobRecord, type Queue } from "../queue/queue.ts";
+import { INTERACTIVE, notYetStarted, type JobRecord, type Queue } from "../queue/queue.ts";
 import { laneName, type JobProgress } from "../queue/view.ts";
 import type { LaneName } from "../contract/lanes.ts";
 import { delayUntil, formatGoDuration, runCapMs } from "../queue/schedule.ts";
 import { characters } from "../contract/progress.ts";
 import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
-import { afterFailure } from "./retry.ts";
+import { endOf, type Attempt, type Operation } from "./ending.ts";
 import { chooseNext } from "./scheduler.ts";
 import { usageOf } from "./usage.ts";
 import type { WorkerOutlook } from "./estimates.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
-import { afterDrop } from "./resend.ts";
 
 /** Why a running job was stopped from inside foreman. */
 class Canceled extends Error {}
@@ -290,7 +289,7 @@ export class Worker {
     for (const [jobId, request] of this.interactive) {
       if (jobId === this.current?.job.id) continue;
       this.interactive.delete(jobId);
-      if (this.queue.get(jobId)?.status === "queued") this.queue.transition(jobId, "canceled", { data: { reason: "foreman is shutting down" } });
+      if (this.queue.get(jobId)?.status === "queued") this.queue.cancel(jobId, "foreman is shutting down");
       request.fail(503, "foreman is shutting down; try again shortly");
     }
     if (!this.looping) return this.lastTryToEnd();
@@ -489,12 +488,12 @@ export class Worker {
     }
     const request = job.lane === INTERACTIVE ? this.interactive.get(job.id) : undefined;
     if (job.lane === INTERACTIVE && !request) {
-      this.queue.transition(job.id, "canceled", { data: { reason: "the caller went away before its turn" } });
+      this.queue.cancel(job.id, "the caller went away before its turn");
       return null;
     }
     const kind = request?.kind ?? kindOf(job.endpoint);
     if (!kind) {
-      this.queue.transition(job.id, "failed", { error: { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` } });
+      this.queue.fail(job.id, { status: 400, message: `foreman cannot run endpoint ${job.endpoint}` });
       return null;
     }
     const since = Date.now();
@@ -504,7 +503,7 @@ export class Worker {
     const run: Run = { job, request, kind, abort: new AbortController(), since, state: load ? "loading" : "working", ...(load ? { load } : {}) };
     // current before the write: if the write fails, the loop fails the waiting caller by it
     this.current = run;
-    this.queue.transition(job.id, run.state, { attempt: true, timings: { queueMs: since - job.queuedAt } });
+    this.queue.begin(job.id, run.state, since - job.queuedAt);
     return run;
   }
 
@@ -567,7 +566,7 @@ export class Worker {
         loadMs = firstByteMs;
         run.state = "working";
         try {
-          this.queue.transition(job.id, "working", { timings: { loadMs: firstByteMs } }, "deferred");
+          this.queue.markWorking(job.id, firstByteMs);
         } catch (err) {
           // the job goes on: it shows loading until its end is written, and the end records the load time
           run.loadMs = firstByteMs;
@@ -578,7 +577,7 @@ export class Worker {
       outcome = request ? await request.deliver(res, signal) : await consumeReply(kind, res, this.config.idleTimeoutMs, signal, this.progress(run));
     } catch (err) {
       const why = run.canceled ?? err;
-      return { job, request, write: () => (why instanceof Preempted ? this.requeuePreempted(run, why) : this.afterFailure(job, why, request)) };
+      return { job, request, write: () => this.end(run, this.attemptStopped(run, why)) };
     } finally {
       this.current = undefined;
       clearTimeout(this.preemptTimer);
@@ -624,6 +623,7 @@ export class Worker {
     };
   }
 
+  /** The end of an attempt whose reply was read: the log line, then its end as the table says. */
   private finish(run: Run, outcome: Outcome | { kind: "gone" }, firstByteMs: number, endedAt: number, loadMs: number | undefined): void {
     const { job, since } = run;
     const timings = { ttftMs: firstByteMs, totalMs: endedAt - since, ...(run.loadMs === undefined ? {} : { loadMs: run.loadMs }) };
@@ -634,107 +634,100 @@ export class Worker {
       const fields = { ...ids(job), lane: laneName(job.lane), model: job.model, outcome: outcome.kind, ttft_ms: timings.ttftMs, total_ms: timings.totalMs, ...(run.loadMs === undefined ? {} : { load_ms: run.loadMs }), ...(usage ? { usage } : {}) };
       this.log.info("job ran", outcome.kind === "error" ? { ...fields, status: outcome.status, error: outcome.message } : fields);
     });
-    if (outcome.kind === "done") {
-      const progress = { chunks: outcome.chunks, tokens: outcome.tokens };
-      this.queue.transition(job.id, "done", { timings, progress, usage, ...(job.lane === INTERACTIVE ? {} : { artifact: outcome.artifact }) });
-    } else if (outcome.kind === "gone") {
-      this.queue.transition(job.id, "canceled", { timings, data: { reason: "the caller went away" } });
-    } else if (job.lane === INTERACTIVE || outcome.status < 500) {
-      // passthrough callers got the target's answer as it was; 4xx is the job's own fault
-      this.queue.transition(job.id, "failed", { timings, error: { status: outcome.status, message: outcome.message } });
-    } else {
-      this.retryOrFail(job, { status: outcome.status, message: outcome.message });
-    }
+    const attempt: Attempt =
+      outcome.kind === "done"
+        ? { kind: "done", progress: { chunks: outcome.chunks, tokens: outcome.tokens }, usage: usage!, artifact: outcome.artifact }
+        : outcome.kind === "gone"
+          ? { kind: "gone" }
+          : { kind: "target error", status: outcome.status, message: outcome.message };
+    this.end(run, attempt, timings);
   }
 
-  private afterFailure(job: JobRecord, err: unknown, request: InteractiveRequest | undefined): void {
-    const end = (status: "failed" | "canceled", error: JobError) => {
-      this.queue.transition(job.id, status, status === "failed" ? { error } : { data: { reason: error.message } });
-      this.queue.whenCommitted(() => request?.fail(error.status, error.message));
-    };
+  /** How an attempt stopped by `err` (or by foreman: a cancel, a preemption, a shutdown, the run cap) ended. */
+  private attemptStopped(run: Run, err: unknown): Attempt {
+    const { job, request } = run;
+    if (err instanceof Preempted) return { kind: "preempted", by: err.by, at: err.at, discardedMs: run.workingSince === undefined ? 0 : Math.max(0, err.at - run.workingSince) };
+    // the count is kept in the job's events, so a restart does not reset it (ADR 0030)
     if (err instanceof TargetReset) {
-      this.afterReset(job, err, request);
-    } else if (err instanceof TargetUnreachable) {
-      // not the job's fault: back in line (a passthrough caller keeps waiting), and the worker
-      // waits for the poller to see the target again
-      this.queue.transition(job.id, "queued", { data: { reason: err.message } });
-      this.queue.whenCommitted(() => this.log.warn("target unreachable; job requeued", { ...ids(job), error: err.message }));
-      this.poller.markDown(err.message);
-    } else if (err instanceof Canceled) {
-      end("canceled", { status: 499, message: err.message });
-    } else if (err instanceof OverRunCap) {
-      // not retried: the same request would run into the cap again
-      end("failed", { status: 504, message: err.message });
-    } else if (err instanceof ShuttingDown) {
-      if (request) end("canceled", { status: 503, message: err.message });
-      else this.queue.transition(job.id, "queued", { data: { reason: err.message } });
-    } else if (request?.signal.aborted) {
-      end("canceled", { status: 499, message: "the caller went away" });
-    } else if (err instanceof TargetTimeout || err instanceof TargetDropped) {
-      const status = err instanceof TargetTimeout ? 504 : 502;
-      if (request) end("failed", { status, message: err.message });
-      else this.retryOrFail(job, { status, message: err.message });
-    } else {
-      this.queue.whenCommitted(() => this.log.error("job run failed unexpectedly", { ...ids(job), error: (err as Error)?.stack ?? String(err) }));
-      const error = { status: 502, message: (err as Error)?.message ?? String(err) };
-      if (request) end("failed", error);
-      else this.retryOrFail(job, error);
+      const drops = 1 + this.queue.events(job.id).reduce((n, e) => Math.max(n, typeof e.data?.drops === "number" ? e.data.drops : 0), 0);
+      return { kind: "reset", message: err.message, drops };
     }
+    if (err instanceof TargetUnreachable) return { kind: "unreachable", message: err.message };
+    if (err instanceof Canceled) return { kind: "canceled", message: err.message };
+    if (err instanceof OverRunCap) return { kind: "over run cap", message: err.message };
+    if (err instanceof ShuttingDown) return { kind: "shutting down", message: err.message };
+    if (request?.signal.aborted) return { kind: "caller left" };
+    if (err instanceof TargetTimeout) return { kind: "timeout", message: err.message };
+    if (err instanceof TargetDropped) return { kind: "dropped", message: err.message };
+    this.queue.whenCommitted(() => this.log.error("job run failed unexpectedly", { ...ids(job), error: (err as Error)?.stack ?? String(err) }));
+    return { kind: "unexpected", message: (err as Error)?.message ?? String(err) };
   }
 
   /**
-   * The target dropped the request before its first byte. Whether the target is down is the
-   * next liveness probe's to say, asked now (a reset it contradicts declares nothing down); the
-   * request is re-sent a few times — first keeping its place, then from the back of its lane —
-   * then the caller gets the cut and the job fails (ADR 0030). The count is kept in the job's
-   * events, so a restart does not reset it.
+   * Writes the end of `run`'s attempt with the operation the ending table names, and tells the
+   * waiting caller once it commits. Inside the handoff: nothing leaves the database but through
+   * `queue.whenCommitted`, so a handoff that fails can write it again (ADR 0028).
    */
-  private afterReset(job: JobRecord, err: TargetReset, request: InteractiveRequest | undefined): void {
-    const drops = 1 + this.queue.events(job.id).reduce((n, e) => Math.max(n, typeof e.data?.drops === "number" ? e.data.drops : 0), 0);
-    const next = afterDrop(drops);
-    if (next.kind === "give up") this.queue.transition(job.id, "failed", { failure: true, error: { status: 502, message: next.message } });
-    else this.queue.transition(job.id, "queued", { toBack: next.kind === "back", data: { reason: err.message, drops } });
-    // outside the database only once the handoff commits (a failed one writes this end again: ADR 0028)
-    this.queue.whenCommitted(() => {
-      void this.poller.poll();
-      this.log.warn("the target dropped a request before answering", { ...ids(job), drops, next: next.kind });
-      if (next.kind === "give up") request?.cut();
-    });
+  private end(run: Run, attempt: Attempt, timings?: Record<string, number>): void {
+    const { job, request } = run;
+    // read at each try: a handoff that failed wrote nothing
+    const soFar = { caller: request !== undefined, failures: this.queue.get(job.id)!.failures };
+    const { operation: op, reply, timings: withTimings } = endOf(attempt, soFar, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
+    const written = withTimings ? timings : undefined;
+    let ended: JobRecord;
+    switch (op.name) {
+      case "complete":
+        ended = this.queue.complete(job.id, { ...(written ? { timings: written } : {}), progress: op.progress, usage: op.usage, ...(op.artifact ? { artifact: op.artifact } : {}) });
+        break;
+      case "fail":
+        ended = this.queue.fail(job.id, op.error, { failure: op.failure, ...(written ? { timings: written } : {}) });
+        break;
+      case "retryLater":
+        ended = this.queue.retryLater(job.id, op.error, Date.now() + op.delayMs, op.delayMs);
+        break;
+      case "requeue":
+        ended = this.queue.requeue(job.id, op.reason, op.drops === undefined ? undefined : { drops: op.drops, toBack: op.toBack === true });
+        break;
+      case "preempt":
+        ended = this.queue.preempt(job.id, op.by, op.discardedMs);
+        break;
+      case "cancel":
+        ended = this.queue.cancel(job.id, op.reason, written);
+        break;
+    }
+    this.afterEnd(run, attempt, op, ended);
+    if (reply.kind === "fail") this.queue.whenCommitted(() => request?.fail(reply.status, reply.message));
+    else if (reply.kind === "cut") this.queue.whenCommitted(() => request?.cut());
   }
 
-  /**
-   * A preempted job goes back to the queue as it was before it ran — its partial output and
-   * progress discarded, not a failure — at the head of its group (its place by priority and age
-   * is kept), and the drain goes on with its group once the interactive work is done (ADR 0020).
-   */
-  private requeuePreempted(run: Run, why: Preempted): void {
+  /** The worker's own bookkeeping for some ends: the poller asked, the drain to resume, counters and log lines once committed. */
+  private afterEnd(run: Run, attempt: Attempt, op: Operation, ended: JobRecord): void {
     const { job } = run;
-    const discardedMs = run.workingSince === undefined ? 0 : Math.max(0, why.at - run.workingSince);
-    const requeued = this.queue.transition(job.id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by: why.by, discarded_ms: discardedMs } });
-    // the next job is chosen in this same handoff
-    this.resume = job.drainKey;
-    this.queue.whenCommitted(() => {
-      this.stats.preemptions++;
-      this.stats.discardedMs += discardedMs;
-      this.lastPreemption = { at: why.at, jobId: job.id, model: job.model, by: why.by, discardedMs, preemptions: requeued.preemptions };
-      this.log.info("job preempted", { ...ids(job), by: why.by, model: job.model, discarded_ms: discardedMs, preemptions: requeued.preemptions });
-    });
-  }
-
-  /**
-   * A target 5xx or timeout: the job goes back to the queue to wait out its own back-off, until
-   * its attempts run out; the worker goes on with other work meanwhile (ADR 0017). A target that
-   * is down altogether is the poller's to notice, and then the whole worker waits.
-   */
-  private retryOrFail(job: JobRecord, error: JobError): void {
-    const failures = this.queue.get(job.id)!.failures + 1;
-    const decision = afterFailure(failures, { maxAttempts: this.config.maxAttempts, baseMs: this.config.retryBaseMs });
-    if (decision.giveUp) {
-      this.queue.transition(job.id, "failed", { failure: true, error: { ...error, message: `${error.message} (gave up after ${failures} attempts)` } });
-      return;
+    switch (attempt.kind) {
+      case "unreachable":
+        // the worker waits for the poller to see the target again
+        this.queue.whenCommitted(() => this.log.warn("target unreachable; job requeued", { ...ids(job), error: attempt.message }));
+        this.poller.markDown(attempt.message);
+        return;
+      case "reset":
+        // whether the target is down is the next liveness probe's to say, asked now (ADR 0030)
+        this.queue.whenCommitted(() => {
+          void this.poller.poll();
+          this.log.warn("the target dropped a request before answering", { ...ids(job), drops: attempt.drops, next: op.name === "fail" ? "give up" : op.name === "requeue" && op.toBack ? "back" : "head" });
+        });
+        return;
+      case "preempted": {
+        // at the head of its group, and the drain goes on with it once the interactive work is done (ADR 0020); the next job is chosen in this same handoff
+        this.resume = job.drainKey;
+        const { by, at, discardedMs } = attempt;
+        this.queue.whenCommitted(() => {
+          this.stats.preemptions++;
+          this.stats.discardedMs += discardedMs;
+          this.lastPreemption = { at, jobId: job.id, model: job.model, by, discardedMs, preemptions: ended.preemptions };
+          this.log.info("job preempted", { ...ids(job), by, model: job.model, discarded_ms: discardedMs, preemptions: ended.preemptions });
+        });
+        return;
+      }
     }
-    const notBefore = Date.now() + decision.delayMs;
-    this.queue.transition(job.id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retry_in_ms: decision.delayMs, retry_at: new Date(notBefore).toISOString() } });
   }
 }
-

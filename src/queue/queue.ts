@@ -3,92 +3,23 @@
 // updates the job and appends its event — and whatever the outbox hooks add — atomically.
 // Listeners outside the database (long-polls, the event stream, metrics) hear of a change only
 // after the outermost transaction commits and that commit is on disk (ADR 0016), never of one
-// that rolled back.
+// that rolled back. A job's ending moves through named operations (begin, complete, fail,
+// retryLater, requeue, preempt, cancel, expire) over transition()'s one UPDATE. The rows and their
+// mapping live in rows.ts, the statements in statements.ts, the commit-then-publish machinery in
+// transactions.ts.
 import type { Database } from "bun:sqlite";
 import { Durability } from "../store/durability.ts";
 import { newId } from "../store/ids.ts";
 import { checkTransition, type JobStatus } from "../contract/states.ts";
 import { modelKey } from "../ollama/model-name.ts";
 import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
-import type { AgeEntry, BacklogJob, BacklogReader, Candidate, FinishedSample, ModelHead, QueueHeads } from "./heads.ts";
+import type { AgeEntry, BacklogReader, Candidate, FinishedSample, ModelHead, QueueHeads } from "./heads.ts";
 import type { Usage } from "./usage-schema.ts";
+import { INTERACTIVE, parse, snapshotOf, toBacklogJob, toCandidate, toEvent, toRecord, type JobError, type JobEvent, type JobRecord, type Lane, type Row, type Snapshot } from "./rows.ts";
+import { statements, type Params, type Statements } from "./statements.ts";
+import { Transactions, type Commit } from "./transactions.ts";
 
-/** 0: a passthrough request whose caller is waiting; 1: an async job. */
-export type Lane = 0 | 1;
-export const INTERACTIVE: Lane = 0;
-export const ASYNC: Lane = 1;
-
-export interface JobError {
-  message: string;
-  status: number;
-}
-
-export interface JobRecord {
-  seq: number;
-  id: string;
-  lane: Lane;
-  endpoint: string;
-  model: string;
-  modelKey: string;
-  /** The model and the load-time options the job asks for: what the scheduler groups work by (ADR 0021). */
-  drainKey: string;
-  priority: number;
-  status: JobStatus;
-  /** The target request body (JSON text); null for passthrough, whose caller holds it. */
-  request: string | null;
-  metadata: unknown;
-  webhook: unknown;
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  attempts: number;
-  failures: number;
-  createdAt: number;
-  queuedAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  updatedAt: number;
-  progressChunks: number;
-  progressTokens: number;
-  error: JobError | null;
-  timings: Record<string, number> | null;
-  /** The X-Request-Id of the request that made it (POST /jobs, or the passthrough request itself). */
-  requestId: string | null;
-  /** A queued job backing off after a failure does not run before this time (ms). */
-  notBefore: number | null;
-  /** Whether an interactive request may stop the job to run first (ADR 0020). */
-  preemptible: boolean;
-  /** Times an interactive request stopped the job (not failures). */
-  preemptions: number;
-  /** When the job was asked not to start before (ms), or null (ADR 0035); its gate is notBefore. */
-  runAfter: number | null;
-  /** When the job expires if it has not started by then (ms), or null. */
-  startBy: number | null;
-  /** The job's own run-time cap per attempt (ms; 0: none), or null for the lane's default. */
-  maxRunMs: number | null;
-  /** What the job cost, once it is done (ADR 0036). */
-  usage: Usage | null;
-  /** Who asked: the caller's address and User-Agent product (ADR 0036). */
-  client: string | null;
-  /** The caller's tag: `metadata.tag` of a job, `X-Foreman-Tag` of a passthrough request. */
-  tag: string | null;
-}
-
-/**
- * The fields a state change may alter. Each event keeps them as they were right after it, so
- * the event can be replayed later with the job as it was then.
- */
-const CHANGING = ["status", "attempts", "failures", "preemptions", "queuedAt", "startedAt", "finishedAt", "updatedAt", "progressChunks", "progressTokens", "error", "timings", "notBefore"] as const satisfies readonly (keyof JobRecord)[];
-type Snapshot = Pick<JobRecord, (typeof CHANGING)[number]>;
-
-const snapshotOf = (job: JobRecord): Snapshot => Object.fromEntries(CHANGING.map((k) => [k, job[k]])) as Snapshot;
-
-export interface JobEvent {
-  id: number;
-  jobId: string;
-  type: JobStatus;
-  at: number;
-  data: Record<string, unknown> | null;
-}
+export { ASYNC, INTERACTIVE, type JobError, type JobEvent, type JobRecord, type Lane } from "./rows.ts";
 
 export interface EnqueueInput {
   lane: Lane;
@@ -139,13 +70,6 @@ export interface TransitionPatch {
   usage?: Usage;
 }
 
-/**
- * How a transaction commits (ADR 0016): `synced` waits for the disk before it returns;
- * `deferred` does not, and what it publishes waits for the next sync instead. Nested
- * transactions join the outermost one and its way of committing.
- */
-export type Commit = "synced" | "deferred";
-
 /** Runs inside the transition's transaction: the outbox writes its rows here. */
 export type EventHook = (job: JobRecord, event: JobEvent) => void;
 
@@ -155,222 +79,6 @@ export interface JobDependents {
   holds(jobId: string): boolean;
   /** Removes the module's rows for the job, inside the pruning transaction. */
   remove(jobId: string): void;
-}
-
-interface Row {
-  seq: number;
-  id: string;
-  lane: number;
-  endpoint: string;
-  model: string;
-  model_key: string;
-  drain_key: string;
-  priority: number;
-  status: string;
-  request: string | null;
-  metadata: string | null;
-  webhook: string | null;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  attempts: number;
-  failures: number;
-  created_at: number;
-  queued_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  updated_at: number;
-  progress_chunks: number;
-  progress_tokens: number;
-  error: string | null;
-  timings: string | null;
-  request_id: string | null;
-  not_before: number | null;
-  preemptible: number;
-  preemptions: number;
-  run_after: number | null;
-  start_by: number | null;
-  max_run_ms: number | null;
-  usage: string | null;
-  client: string | null;
-  tag: string | null;
-}
-
-const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
-
-function toRecord(r: Row): JobRecord {
-  return {
-    seq: r.seq,
-    id: r.id,
-    lane: r.lane as Lane,
-    endpoint: r.endpoint,
-    model: r.model,
-    modelKey: r.model_key,
-    drainKey: r.drain_key,
-    priority: r.priority,
-    status: r.status as JobStatus,
-    request: r.request,
-    metadata: parse(r.metadata),
-    webhook: parse(r.webhook),
-    idempotencyKey: r.idempotency_key,
-    requestHash: r.request_hash,
-    attempts: r.attempts,
-    failures: r.failures,
-    createdAt: r.created_at,
-    queuedAt: r.queued_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    updatedAt: r.updated_at,
-    progressChunks: r.progress_chunks,
-    progressTokens: r.progress_tokens,
-    error: parse(r.error) as JobError | null,
-    timings: parse(r.timings) as Record<string, number> | null,
-    requestId: r.request_id,
-    notBefore: r.not_before,
-    preemptible: r.preemptible === 1,
-    preemptions: r.preemptions,
-    runAfter: r.run_after,
-    startBy: r.start_by,
-    maxRunMs: r.max_run_ms,
-    usage: parse(r.usage) as Usage | null,
-    client: r.client,
-    tag: r.tag,
-  };
-}
-
-interface HeadRow {
-  id: string;
-  seq: number;
-  drain_key: string;
-  priority: number;
-  created_at: number;
-}
-const toCandidate = (r: HeadRow): Candidate => ({ id: r.id, seq: r.seq, drainKey: r.drain_key, priority: r.priority, queuedAt: r.created_at });
-
-interface BacklogRow extends HeadRow {
-  lane: number;
-  endpoint: string;
-  model_key: string;
-  not_before: number | null;
-}
-const toBacklogJob = (r: BacklogRow): BacklogJob => ({ ...toCandidate(r), lane: r.lane as Lane, endpoint: r.endpoint, modelKey: r.model_key });
-
-interface EventRow {
-  id: number;
-  job_id: string;
-  type: string;
-  at: number;
-  data: string | null;
-  snapshot: string | null;
-}
-
-const toEvent = (e: EventRow): JobEvent => ({ id: e.id, jobId: e.job_id, type: e.type as JobStatus, at: e.at, data: parse(e.data) as Record<string, unknown> | null });
-
-type Params = Record<string, string | number | null>;
-const TERMINAL_SQL = "('done', 'failed', 'canceled')";
-// a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
-const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run_after, 0)) AS created_at";
-const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`;
-
-/**
- * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
- * use RETURNING: on the jobs table it costs several times the write itself (measured: an insert
- * 28 µs with it, 7 µs without), so ids come from lastInsertRowid and rows from a read by key.
- */
-function statements(db: Database) {
-  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
-  return {
-    insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, client, tag, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
-       VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $client, $tag, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
-    event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
-    get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
-    state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
-    // one statement for every transition: each patch field is null when the patch does not set it
-    transition: db.query<never, Params>(`UPDATE jobs SET
-         status = $to,
-         updated_at = $now,
-         queued_at = CASE WHEN $to = 'queued' THEN $now ELSE queued_at END,
-         attempts = attempts + $attempt,
-         failures = failures + $failure,
-         preemptions = preemptions + $preempted,
-         started_at = CASE WHEN $to IN ('loading', 'working') AND started_at IS NULL THEN $now ELSE started_at END,
-         finished_at = CASE WHEN $to IN ${TERMINAL_SQL} THEN $now ELSE finished_at END,
-         error = COALESCE($error, error),
-         progress_chunks = COALESCE($chunks, progress_chunks),
-         progress_tokens = COALESCE($tokens, progress_tokens),
-         timings = COALESCE($timings, timings),
-         usage = COALESCE($usage, usage),
-         not_before = $notBefore
-       WHERE id = $id`),
-    // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
-    toBack: db.query<never, [string]>(`UPDATE jobs SET seq = (SELECT MAX(seq) + 1 FROM jobs) WHERE id = ?`),
-    byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
-    queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
-    waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
-    interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
-    // loose index scan: one seek per distinct queued drain key (model and load-time options)
-    // instead of reading every row, so the scheduler's input costs O(groups), not O(queued
-    // jobs). Jobs backing off are not in these partial indexes (not_before IS NULL), so they
-    // cost nothing here either.
-    models: db.query<{ k: string }, []>(`WITH RECURSIVE m(k) AS (
-         SELECT (SELECT drain_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 ORDER BY drain_key LIMIT 1)
-         UNION ALL
-         SELECT (SELECT drain_key FROM jobs WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key > m.k ORDER BY drain_key LIMIT 1) FROM m WHERE m.k IS NOT NULL)
-       SELECT k FROM m WHERE k IS NOT NULL`),
-    // The first entry of a model in jobs_queued_best is its best job (priority DESC, then seq) and
-    // in jobs_queued_age its oldest: the seek reads exactly one index entry. No ORDER BY on
-    // purpose: with one, SQLite 3.5x still walks the index's entries for the model (about 20 µs per
-    // decision with a few thousand queued, rising with the queue) although the index already
-    // gives that order; INDEXED BY pins the index, and a test checks the choice against a sort.
-    best: db.query<HeadRow, [string]>(`SELECT ${COLUMNS_HEAD} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
-    oldest: db.query<{ created_at: number }, [string]>(`SELECT MAX(created_at, COALESCE(run_after, 0)) AS created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? LIMIT 1`),
-    // the forecast's reads (ADR 0038): the first `limit` of each order, through the same indexes
-    // as the scheduler's seeks, so their cost is bounded by the limit, not by the queue
-    backlogInteractive: db.query<BacklogRow, [number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_lane WHERE status = 'queued' AND lane = 0 ORDER BY lane, seq LIMIT ?`),
-    backlogBest: db.query<BacklogRow, [string, number, number]>(`SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_queued_best
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, priority DESC, seq LIMIT ? OFFSET ?`),
-    backlogAge: db.query<{ id: string; seq: number; created_at: number }, [string, number, number]>(`SELECT id, seq, created_at FROM jobs INDEXED BY jobs_queued_age
-       WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ? OFFSET ?`),
-    backlogLater: db.query<BacklogRow, [number, number]>(
-      `SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before, seq LIMIT ? OFFSET ?`,
-    ),
-    // the last finished jobs, newest first: what the estimates learn durations from
-    finishedRecent: db.query<{ model_key: string; endpoint: string; timings: string | null; progress_tokens: number }, [number]>(
-      `SELECT model_key, endpoint, timings, progress_tokens FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL AND status = 'done' ORDER BY finished_at DESC LIMIT ?`,
-    ),
-    // back-off ends: the jobs whose time has come enter the scheduler's indexes again
-    release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
-    nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
-    notDue: db.query<{ n: number }, [number]>(`SELECT COUNT(*) AS n FROM jobs WHERE not_before > ?`),
-    // expiry (ADR 0035): queued work not started (see notYetStarted) whose start_by has come, from its partial index
-    expiring: db.query<{ id: string }, [number, number]>(`SELECT id FROM jobs INDEXED BY jobs_start_by
-       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0 AND start_by <= ? ORDER BY start_by LIMIT ?`),
-    nextExpiry: db.query<{ at: number | null }, []>(`SELECT MIN(start_by) AS at FROM jobs INDEXED BY jobs_start_by
-       WHERE status = 'queued' AND start_by IS NOT NULL AND failures = 0 AND preemptions = 0`),
-    progress: db.query<never, [number, number, number, string]>(`UPDATE jobs SET progress_chunks = ?, progress_tokens = ?, updated_at = ? WHERE id = ?`),
-    artifact: db.query<never, [string, string, Uint8Array, number]>(`INSERT OR REPLACE INTO artifacts (job_id, content_type, body, created_at) VALUES (?, ?, ?, ?)`),
-    artifactOf: db.query<{ content_type: string; body: Uint8Array }, [string]>(`SELECT content_type, body FROM artifacts WHERE job_id = ?`),
-    events: db.query<EventRow, [string, number]>(`SELECT id, job_id, type, at, data, snapshot FROM job_events WHERE job_id = ? AND id > ? ORDER BY id`),
-    position: db.query<{ n: number }, Params>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND (lane < $lane OR (lane = $lane AND seq < $seq))`),
-    counts: db.query<{ model: string; status: JobStatus; n: number; oldest: number }, []>(
-      `SELECT model_key AS model, status, COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE status IN ('queued', 'loading', 'working') GROUP BY model_key, status`,
-    ),
-    // GET /jobs: one statement per filter shape, so each can use its index
-    list: { all: list(""), status: list("AND status = $status"), model: list("AND model_key = $model"), both: list("AND status = $status AND model_key = $model") },
-    stranded: db.query<{ id: string; lane: number; failures: number }, []>(
-      `SELECT id, lane, failures FROM jobs WHERE status IN ('queued', 'loading', 'working') AND (lane = 0 OR status != 'queued')`,
-    ),
-    // retention walks finished jobs in (finished_at, seq) order, resuming after the last one it looked at
-    finished: db.query<{ id: string; seq: number; finished_at: number }, Params>(
-      `SELECT id, seq, finished_at FROM jobs INDEXED BY jobs_finished
-       WHERE finished_at < $cutoff AND status IN ${TERMINAL_SQL} AND (finished_at > $afterAt OR (finished_at = $afterAt AND seq > $afterSeq))
-       ORDER BY finished_at, seq LIMIT $limit`,
-    ),
-    deleteEvents: db.query<never, [string]>(`DELETE FROM job_events WHERE job_id = ?`),
-    deleteArtifact: db.query<never, [string]>(`DELETE FROM artifacts WHERE job_id = ?`),
-    deleteJob: db.query<never, [string]>(`DELETE FROM jobs WHERE id = ?`),
-  };
 }
 
 /** Where retention stopped looking: it resumes after this finished job. */
@@ -398,18 +106,11 @@ class JobNotFound extends Error {
 export class Queue {
   private readonly hooks: EventHook[] = [];
   private readonly committed: EventHook[] = [];
-  private readonly failed: ((err: unknown) => void)[] = [];
   private readonly dependents: JobDependents[] = [];
-  /** Work waiting for the outermost transaction to commit; dropped if it rolls back. */
-  private afterCommit: (() => void)[] = [];
-  /** News for the outside, waiting for the outermost commit to be on disk; dropped if it rolls back. */
-  private afterSync: (() => void)[] = [];
-  private depth = 0;
   /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
   private queuedNow: number;
-  private readonly s: ReturnType<typeof statements>;
-  /** Runs a function in a transaction (a savepoint when nested); made once, as bun:sqlite builds several wrappers per call. */
-  private readonly inTransaction: <T>(fn: () => T) => T;
+  private readonly s: Statements;
+  private readonly transactions: Transactions;
 
   constructor(
     readonly db: Database,
@@ -418,7 +119,7 @@ export class Queue {
     readonly durability: Durability = new Durability(db, null, "normal"),
   ) {
     this.s = statements(db);
-    this.inTransaction = db.transaction((fn: () => unknown) => fn()) as <T>(fn: () => T) => T;
+    this.transactions = new Transactions(db, durability);
     this.queuedNow = this.s.queuedCount.get()!.n;
   }
 
@@ -434,61 +135,35 @@ export class Queue {
 
   /** Registers a listener for transactions that failed and rolled back (metrics count the database's refusals). */
   onFailed(listener: (err: unknown) => void): void {
-    this.failed.push(listener);
-  }
-
-  /** Registers rows another module keeps per job, so retention removes them with the job. */
-  addDependents(dependents: JobDependents): void {
-    this.dependents.push(dependents);
+    this.transactions.onFailed(listener);
   }
 
   /**
-   * Runs `fn` in a transaction; nested calls become savepoints of the outer one. What the
-   * transaction changes in memory (the queued count) takes effect after the outermost commit,
-   * what it publishes (events to listeners) once that commit is on disk — and neither if it, or
-   * the savepoint that did it, rolls back. `commit` applies to the outermost transaction.
+   * Runs `fn` in a transaction (a savepoint when nested): what it changes in memory takes effect
+   * once the outermost one commits, what it publishes once that commit is on disk (transactions.ts).
    */
   atomically<T>(fn: () => T, commit: Commit = "synced"): T {
-    const outermost = this.depth === 0;
-    const marks = [this.afterCommit.length, this.afterSync.length] as const;
-    this.depth++;
-    let result: T;
-    try {
-      result = outermost ? this.durability.commit(() => this.inTransaction(fn), commit === "deferred") : this.inTransaction(fn);
-    } catch (err) {
-      this.afterCommit.length = marks[0];
-      this.afterSync.length = marks[1];
-      if (outermost) for (const l of this.failed) l(err);
-      throw err;
-    } finally {
-      this.depth--;
-    }
-    if (outermost) {
-      const work = this.afterCommit;
-      const news = this.afterSync;
-      this.afterCommit = [];
-      this.afterSync = [];
-      for (const w of work) w();
-      for (const n of news) this.durability.afterSync(n);
-    }
-    return result;
+    return this.transactions.atomically(fn, commit);
   }
 
   /** Runs `work` once the current transaction commits (at once outside a transaction). */
   whenCommitted(work: () => void): void {
-    if (this.depth === 0) work();
-    else this.afterCommit.push(work);
+    this.transactions.whenCommitted(work);
   }
 
   /** Runs `work` once the current transaction has committed and is on disk: what tells the outside. */
   whenDurable(work: () => void): void {
-    if (this.depth === 0) this.durability.afterSync(work);
-    else this.afterSync.push(work);
+    this.transactions.whenDurable(work);
   }
 
   /** Resolves once every commit so far is on disk: a reply built from the queue waits for it. */
   settled(): Promise<void> {
     return this.durability.settled();
+  }
+
+  /** Registers rows another module keeps per job, so retention removes them with the job. */
+  addDependents(dependents: JobDependents): void {
+    this.dependents.push(dependents);
   }
 
   /** How many jobs are queued (all lanes). */
@@ -622,6 +297,52 @@ export class Queue {
     }, commit);
   }
 
+  // The named operations (issue 21, after River's executor): each one way a job's state moves,
+  // over the same single UPDATE as transition(), with what it writes and its event's data fixed here.
+
+  /** A job is sent to the target: its attempt counted, `loading` when its model must load first. */
+  begin(id: string, state: "loading" | "working", queueMs: number): JobRecord {
+    return this.transition(id, state, { attempt: true, timings: { queueMs } });
+  }
+
+  /** The target's first byte came after a load (`loadMs`): the job generates now. Deferred: the job's end syncs it. */
+  markWorking(id: string, loadMs: number): JobRecord {
+    return this.transition(id, "working", { timings: { loadMs } }, "deferred");
+  }
+
+  /** The job is done: its final progress, what it cost, its artifact (async jobs). */
+  complete(id: string, done: { progress: { chunks: number; tokens: number }; usage: Usage; artifact?: { contentType: string; body: Uint8Array | string }; timings?: Record<string, number> }): JobRecord {
+    return this.transition(id, "done", { ...(done.timings ? { timings: done.timings } : {}), progress: done.progress, usage: done.usage, ...(done.artifact ? { artifact: done.artifact } : {}) });
+  }
+
+  /** The job failed for good; `failure`: the attempt counts against the retry bound. */
+  fail(id: string, error: JobError, how: { failure?: boolean; timings?: Record<string, number> } = {}): JobRecord {
+    return this.transition(id, "failed", { ...(how.failure ? { failure: true } : {}), ...(how.timings ? { timings: how.timings } : {}), error });
+  }
+
+  /** A failed attempt: back to the queue, not to run before `notBefore` (its back-off of `delayMs`, ADR 0017). */
+  retryLater(id: string, error: JobError, notBefore: number, delayMs: number): JobRecord {
+    return this.transition(id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retry_in_ms: delayMs, retry_at: new Date(notBefore).toISOString() } });
+  }
+
+  /**
+   * Back to the queue through no fault of the job (the target asleep, a shutdown); a request the
+   * target dropped keeps its `drops` and may go `toBack` of its lane (ADR 0030).
+   */
+  requeue(id: string, reason: string, dropped?: { drops: number; toBack: boolean }): JobRecord {
+    return this.transition(id, "queued", dropped ? { toBack: dropped.toBack, data: { reason, drops: dropped.drops } } : { data: { reason } });
+  }
+
+  /** Stopped for an interactive request `by` (ADR 0020): queued as before it ran, its partial output discarded. */
+  preempt(id: string, by: string, discardedMs: number): JobRecord {
+    return this.transition(id, "queued", { preempted: true, progress: { chunks: 0, tokens: 0 }, data: { reason: "preempted", by, discarded_ms: discardedMs } });
+  }
+
+  /** The job is canceled, saying why. */
+  cancel(id: string, reason: string, timings?: Record<string, number>): JobRecord {
+    return this.transition(id, "canceled", { ...(timings ? { timings } : {}), data: { reason } });
+  }
+
   private appendEvent(job: JobRecord, type: JobStatus, at: number, data: Record<string, unknown> | null): void {
     const id = this.s.event.run(job.id, type, at, data === null ? null : JSON.stringify(data), JSON.stringify(snapshotOf(job))).lastInsertRowid as number;
     const event: JobEvent = { id, jobId: job.id, type, at, data };
@@ -671,7 +392,7 @@ export class Queue {
 
   /** Cancels a queued job past its start_by, with the reason `expired`. */
   expire(id: string): JobRecord {
-    return this.transition(id, "canceled", { data: { reason: EXPIRED } });
+    return this.cancel(id, EXPIRED);
   }
 
   /** When the next queued job expires (its start_by), or null. */

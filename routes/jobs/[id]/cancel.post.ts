@@ -15,7 +15,7 @@ export default defineRoute({
   handle: async ({ params, services: { queue, worker, watch, estimates } }) => {
     const job = findJob(queue, params.id);
     if (isTerminal(job.status)) throw new HttpError(409, `job ${job.id} already ended ${job.status}; nothing to cancel`);
-    if (job.status === "queued") return json(jobView(queue.transition(job.id, "canceled", { data: { reason: "canceled by request" } })));
+    if (job.status === "queued") return json(jobView(queue.cancel(job.id, "canceled by request")));
     worker.cancelRunning(job.id, "canceled by request");
     const after = (await watch.untilTerminal(job.id, RUNNING_CANCEL_WAIT_MS)) ?? job;
     return json(jobView(after, estimates), isTerminal(after.status) ? 200 : 202);
