@@ -15,6 +15,7 @@ import { laneName, type JobProgress } from "../queue/view.ts";
 import type { LaneName } from "../contract/lanes.ts";
 import { delayUntil, formatGoDuration, runCapMs } from "../queue/schedule.ts";
 import { characters } from "../contract/progress.ts";
+import { isTerminal } from "../contract/states.ts";
 import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
 import { afterFailure } from "./retry.ts";
@@ -208,6 +209,14 @@ export class Worker {
     poller.onChange((up) => {
       if (up) this.wake();
       else this.current?.abort.abort(new TargetUnreachable("the target stopped answering its liveness probe"));
+    });
+    // Work put in the queue (a submission, a passthrough request, a retry) wakes the worker once
+    // it is committed. A passthrough request is forgotten once its job has ended, whoever ended
+    // it (its run, its caller gone, its maximum wait): a request taken may come back to the
+    // queue (the target unreachable, a reset re-sent) and must be found again.
+    queue.onCommitted((job, event) => {
+      if (event.type === "queued") this.wake();
+      else if (isTerminal(event.type)) this.interactive.delete(job.id);
     });
   }
 

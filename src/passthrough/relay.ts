@@ -332,7 +332,6 @@ export function enqueueCall(ctx: RouteContext<undefined, undefined>, receivedAt:
   const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model: work.model, requestId, load: work.load, client, tag: work.tag ?? null });
   const call = new WaitingCall(job, work.kind, work.body, request, services, receivedAt, url.pathname + url.search);
   worker.attach(job.id, call);
-  worker.wake();
   return { response: call.response, ended: call.ended };
 }
 
