@@ -94,8 +94,8 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   // the simulator is Ollama: its rules, the schema checks and the contract, nothing of foreman
   "src/sim": ["src/contract", "src/ollama", "src/schema"],
   // the edge: the app, auth, the dialects, the services the routes read
-  "src/http": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/engine", "src/webhooks", "src/config.ts", "routes"],
-  "routes": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/queue", "src/engine", "src/webhooks", "src/passthrough", "src/http", "jobs", "src/config.ts"],
+  "src/http": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/engine", "src/webhooks", "src/passthrough", "src/config.ts", "routes"],
+  "routes": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/queue", "src/engine", "src/webhooks", "src/http", "jobs", "src/config.ts"],
   "src/config.ts": ["src/contract", "src/ollama", "src/store", "src/target", "src/webhooks"],
   // the composition root builds everything
   "src/server.ts": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/webhooks", "src/engine", "src/passthrough", "src/sim", "src/http", "routes", "src/config.ts"],

@@ -265,10 +265,6 @@ export class Worker {
     this.reconsider();
   }
 
-  detach(jobId: string): void {
-    this.interactive.delete(jobId);
-  }
-
   /** Aborts the job if it is the one running; returns whether it was. */
   cancelRunning(jobId: string, reason: string): boolean {
     if (this.current?.job.id !== jobId) return false;
