@@ -83,7 +83,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   "src/queue": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs"],
   "src/webhooks": ["src/contract", "src/ops", "src/store", "src/queue"],
   "src/engine": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/store", "src/target", "jobs", "src/queue", "src/config.ts"],
-  // the passthrough: a narrow port and answers as values; the edge defines its routes (ADR 0037 §8)
+  // the passthrough: a narrow port and answers as values; the edge defines its routes (ADR 0037 §9)
   "src/passthrough": ["src/contract", "src/ollama", "src/schema", "src/ops", "src/target", "jobs", "src/queue", "src/engine"],
   // the simulator is Ollama: its rules, the schema checks and the contract, nothing of foreman
   "src/sim": ["src/contract", "src/ollama", "src/schema"],

@@ -1,4 +1,4 @@
-// The passthrough's routes (ADR 0037 §8): the edge defines them, hands the passthrough its narrow
+// The passthrough's routes (ADR 0037 §9): the edge defines them, hands the passthrough its narrow
 // port, and words what comes back in the caller's dialect — a refusal is thrown as the edge's
 // error, which app.ts maps once, as it does every route's. The passthrough itself knows no route,
 // no dialect and no services bag.

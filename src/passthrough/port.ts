@@ -1,4 +1,4 @@
-// What the passthrough needs of the running foreman, and what it hands back (ADR 0037 §8). The
+// What the passthrough needs of the running foreman, and what it hands back (ADR 0037 §9). The
 // edge (src/http/passthrough-routes.ts) builds the port from its services and words every answer
 // in the caller's dialect: the passthrough names no route, no dialect and no services bag, and
 // never calls back into the worker once it has handed a request over.
