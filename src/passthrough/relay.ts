@@ -170,11 +170,11 @@ class ReplyRelay {
 
 /**
  * A caller waiting in the interactive lane for its turn. It settles with a value — the target's
- * reply, a refusal, or the caller gone — that the edge words for the caller; the worker forgets
- * it once it takes it, so nothing here calls back into the worker.
+ * reply, a refusal, or the caller gone — that the edge words for the caller. Nothing here calls
+ * back into the worker: it forgets the request once the job has ended, by the committed event.
  *
  *   queued ──worker delivers the target's reply──► relaying
- *     ├──worker fails it, or the maximum wait passes──► answered (an error reply)
+ *     ├──worker fails it, or the maximum wait passes──► answered (a refusal)
  *     └──caller goes away──► gone (the request leaves the queue)
  */
 class WaitingCall implements InteractiveRequest {
