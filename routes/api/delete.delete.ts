@@ -1,4 +1,4 @@
 // DELETE /api/delete: forwarded to the target directly (not queued).
-import { directPassthrough } from "../../src/passthrough/direct.ts";
+import { directPassthrough } from "../../src/http/passthrough-routes.ts";
 
 export default directPassthrough("DELETE /api/delete");

@@ -1,4 +1,4 @@
 // POST /api/embed: queued passthrough (interactive lane), the target's reply streamed back unchanged.
-import { queuedPassthrough } from "../../src/passthrough/relay.ts";
+import { queuedPassthrough } from "../../src/http/passthrough-routes.ts";
 
 export default queuedPassthrough("/api/embed");

@@ -1,4 +1,4 @@
 // POST /api/show: forwarded to the target directly (not queued).
-import { directPassthrough } from "../../src/passthrough/direct.ts";
+import { directPassthrough } from "../../src/http/passthrough-routes.ts";
 
 export default directPassthrough("POST /api/show", { metadata: true });

@@ -23,7 +23,6 @@ export default defineRoute({
     if (key !== null && (key.length === 0 || key.length > 255)) throw new HttpError(400, "Idempotency-Key must be 1 to 255 characters", "/headers/idempotency-key");
     const defaultWebhook = services.config.webhookUrl ? { url: services.config.webhookUrl, events: null } : null;
     const { job, replayed, position } = await services.submitter.submit(body, key, services.checkWebhookUrl, defaultWebhook, requestId, clientOf(request, peer(), services.trustedProxies));
-    if (!replayed) services.worker.wake();
     const headers: Record<string, string> = { location: `/jobs/${job.id}` };
     if (replayed) headers["idempotent-replayed"] = "true";
     const wait = preferWaitSeconds(request.headers.get("prefer"));

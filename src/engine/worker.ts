@@ -15,6 +15,7 @@ import { laneName, type JobProgress } from "../queue/view.ts";
 import type { LaneName } from "../contract/lanes.ts";
 import { delayUntil, formatGoDuration, runCapMs } from "../queue/schedule.ts";
 import { characters } from "../contract/progress.ts";
+import { isTerminal } from "../contract/states.ts";
 import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
 import { endOf, type Attempt, type Operation } from "./ending.ts";
@@ -208,6 +209,14 @@ export class Worker {
       if (up) this.wake();
       else this.current?.abort.abort(new TargetUnreachable("the target stopped answering its liveness probe"));
     });
+    // Work put in the queue (a submission, a passthrough request, a retry) wakes the worker once
+    // it is committed. A passthrough request is forgotten once its job has ended, whoever ended
+    // it (its run, its caller gone, its maximum wait): a request taken may come back to the
+    // queue (the target unreachable, a reset re-sent) and must be found again.
+    queue.onCommitted((job, event) => {
+      if (event.type === "queued") this.wake();
+      else if (isTerminal(event.type)) this.interactive.delete(job.id);
+    });
   }
 
   /** Starts taking work: a heartbeat, and a first look at the queue now. */
@@ -253,10 +262,6 @@ export class Worker {
   attach(jobId: string, request: InteractiveRequest): void {
     this.interactive.set(jobId, request);
     this.reconsider();
-  }
-
-  detach(jobId: string): void {
-    this.interactive.delete(jobId);
   }
 
   /** Aborts the job if it is the one running; returns whether it was. */

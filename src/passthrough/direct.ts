@@ -4,14 +4,12 @@
 // /v1/models come from the poller's last good copy (at once when the poller says it is down,
 // after a short grace when it has not noticed yet), other metadata is a 503 at once.
 import { HttpError } from "../contract/http-error.ts";
-import { streamBody } from "../http/body.ts";
-import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
 import { serverTiming } from "../ops/server-timing.ts";
-import type { Services } from "../http/services.ts";
 import { replyHeaders, sizedLength, type TargetClient } from "../target/client.ts";
 import { TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
 import { passOn } from "../target/stream.ts";
 import { unforwardable } from "./path-policy.ts";
+import type { Asked, PassthroughPort, Upload } from "./port.ts";
 
 /** A complete reply up to this size is copied in one piece; larger ones are relayed as they come. */
 const SMALL_REPLY_BYTES = 64 * 1024;
@@ -50,50 +48,49 @@ export interface DirectOptions {
   coalesce?: boolean;
 }
 
-/** Metadata and model management: straight to the target, not queued. */
-export function directPassthrough(path?: string, opts: DirectOptions = {}): RouteDef {
+/**
+ * Metadata and model management: straight to the target, not queued. Each route that forwards
+ * this way gets its own forwarder, and with it its own map of coalesced requests in flight.
+ */
+export function directForwarder(opts: DirectOptions = {}): (port: PassthroughPort, asked: Asked) => Promise<Response> {
   /** Identical metadata GETs to this route in flight at the same moment share one request to the target. */
   const inFlight = new Map<string, Promise<Response>>();
-  return defineRoute({
-    summary: `${path ?? "target route"}, forwarded to the target directly (not queued)`,
-    tags: ["passthrough"],
-    handle: async ({ request, url, services }: RouteContext<undefined, undefined>) => {
-      const started = performance.now();
-      const { target, poller, config } = services;
-      const refused = unforwardable(url.pathname);
-      if (refused) throw new HttpError(400, `the path ${url.pathname} has ${refused}; foreman does not forward it`);
-      const targetPath = url.pathname + url.search;
-      /** The poller's last good copy, for a route served from it. */
-      const lastCopy = () => (opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null);
-      /** The last good copy where there is one, else the error. */
-      const unanswered = (status: 503 | 504, message: string) => {
-        const cached = lastCopy();
-        if (cached) return cached;
-        throw new HttpError(status, message);
-      };
-      const down = opts.metadata ? poller.unreachable() : null;
-      if (down) return unanswered(503, `${down}; try again later`);
-      const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
-      if (opts.coalesce && request.method === "GET") {
-        const headers = target.headers(request.headers);
-        // the same path with the same headers (User-Agent and Accept included): one request
-        const key = [targetPath, ...[...headers].map(([k, v]) => `${k}: ${v}`)].join("\n");
-        const answer = straight(services, started, timeoutMs, unanswered, (send) =>
-          coalesced(inFlight, key, async () => {
-            const reply = await copied(await send(targetPath, { method: "GET", headers, timeoutMs }));
-            // every good /api/tags the target gives, a client's included, is the copy served while it sleeps
-            if (opts.cached === "tags") poller.noteTags(reply.status, await reply.clone().text(), reply.headers.get("content-type") ?? "application/json");
-            return reply;
-          }),
-        );
-        return opts.cached ? orCopyAfter(config.metadataGraceMs, answer, lastCopy) : answer;
-      }
-      // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
-      const upload = request.method !== "GET" && request.method !== "HEAD" ? streamBody(request, config) : null;
-      const answer = sendOn(services, request, targetPath, upload, started, timeoutMs, unanswered);
+  return async (port, { request, url }) => {
+    const started = performance.now();
+    const { target, poller, config } = port;
+    const refused = unforwardable(url.pathname);
+    if (refused) throw new HttpError(400, `the path ${url.pathname} has ${refused}; foreman does not forward it`);
+    const targetPath = url.pathname + url.search;
+    /** The poller's last good copy, for a route served from it. */
+    const lastCopy = () => (opts.cached && poller.tags ? fromCache(opts.cached, poller.tags.text, poller.tags.at, url.pathname) : null);
+    /** The last good copy where there is one, else the error. */
+    const unanswered = (status: 503 | 504, message: string) => {
+      const cached = lastCopy();
+      if (cached) return cached;
+      throw new HttpError(status, message);
+    };
+    const down = opts.metadata ? poller.unreachable() : null;
+    if (down) return unanswered(503, `${down}; try again later`);
+    const timeoutMs = opts.metadata ? config.metadataTimeoutMs : config.firstByteTimeoutMs;
+    if (opts.coalesce && request.method === "GET") {
+      const headers = target.headers(request.headers);
+      // the same path with the same headers (User-Agent and Accept included): one request
+      const key = [targetPath, ...[...headers].map(([k, v]) => `${k}: ${v}`)].join("\n");
+      const answer = straight(port, started, timeoutMs, unanswered, (send) =>
+        coalesced(inFlight, key, async () => {
+          const reply = await copied(await send(targetPath, { method: "GET", headers, timeoutMs }));
+          // every good /api/tags the target gives, a client's included, is the copy served while it sleeps
+          if (opts.cached === "tags") poller.noteTags(reply.status, await reply.clone().text(), reply.headers.get("content-type") ?? "application/json");
+          return reply;
+        }),
+      );
       return opts.cached ? orCopyAfter(config.metadataGraceMs, answer, lastCopy) : answer;
-    },
-  });
+    }
+    // the body (a blob upload may be gigabytes) streams on as it arrives, never held whole
+    const upload = request.method !== "GET" && request.method !== "HEAD" ? port.bodies.stream(request) : null;
+    const answer = sendOn(port, request, targetPath, upload, started, timeoutMs, unanswered);
+    return opts.cached ? orCopyAfter(config.metadataGraceMs, answer, lastCopy) : answer;
+  };
 }
 
 /**
@@ -117,15 +114,12 @@ async function orCopyAfter(graceMs: number, answer: Promise<Response>, copy: () 
   return cached;
 }
 
-/** A body on its way to the target, and what aborts it (the caller gone, the body too slow). */
-export type Upload = { stream: ReadableStream<Uint8Array>; signal: AbortSignal };
-
 /** The caller's request sent on to the target as it is, its body (if any) streamed, the reply handed back by `straight`. */
-export function sendOn(services: Services, request: Request, targetPath: string, upload: Upload | null, started: number, timeoutMs: number, unanswered: (status: 503 | 504, message: string) => Response): Promise<Response> {
-  const headers = services.target.headers(request.headers);
+export function sendOn(port: PassthroughPort, request: Request, targetPath: string, upload: Upload | null, started: number, timeoutMs: number, unanswered: (status: 503 | 504, message: string) => Response): Promise<Response> {
+  const headers = port.target.headers(request.headers);
   const declared = request.headers.get("content-length");
   if (upload && declared !== null) headers.set("content-length", declared);
-  return straight(services, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
+  return straight(port, started, timeoutMs, unanswered, (send) => send(targetPath, { method: request.method, body: upload?.stream ?? null, headers, signal: upload?.signal ?? request.signal, timeoutMs }));
 }
 
 /** A reply read whole, to be handed to every caller of a coalesced request. */
@@ -143,13 +137,13 @@ async function copied(res: Response): Promise<Response> {
  * `unanswered` (the last good copy, or a 503/504).
  */
 export async function straight(
-  services: Services,
+  port: PassthroughPort,
   started: number,
   timeoutMs: number,
   unanswered: (status: 503 | 504, message: string) => Response,
   ask: (send: TargetClient["send"]) => Promise<Response>,
 ): Promise<Response> {
-  const { target, poller } = services;
+  const { target, poller } = port;
   let sent = started;
   let head = false;
   const send: TargetClient["send"] = (path, init) => {

@@ -5,9 +5,8 @@
 // streamed. The exceptions go straight through whatever their body names.
 import { relayedKind } from "../../jobs/relayed.ts";
 import { HttpError } from "../contract/http-error.ts";
-import { streamBody, type BodyLimits } from "../http/body.ts";
-import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
-import { sendOn, type Upload } from "./direct.ts";
+import { sendOn } from "./direct.ts";
+import { reply, type Answer, type Asked, type PassthroughPort, type Upload } from "./port.ts";
 import { enqueueCall } from "./relay.ts";
 
 /**
@@ -65,8 +64,8 @@ function replayed(parts: Uint8Array[], reader: Reader | null): ReadableStream<Ui
  * does not open a JSON object, or is larger than `maxBodyBytes`, is handed back unread as an
  * upload; one read to its end is that model and its bytes, or the upload of those bytes.
  */
-async function peek(request: Request, limits: BodyLimits): Promise<{ model: string; bytes: Uint8Array } | { model: null; upload: Upload | null }> {
-  const upload = streamBody(request, limits);
+async function peek(request: Request, port: PassthroughPort): Promise<{ model: string; bytes: Uint8Array } | { model: null; upload: Upload | null }> {
+  const upload = port.bodies.stream(request);
   if (!upload) return { model: null, upload: null };
   const reader = readerOf(upload.stream);
   const parts: Uint8Array[] = [];
@@ -80,28 +79,22 @@ async function peek(request: Request, limits: BodyLimits): Promise<{ model: stri
     }
     parts.push(value);
     size += value.byteLength;
-    if (opensObject(parts) === false || size > limits.maxBodyBytes) return { model: null, upload: { stream: replayed(parts, reader), signal: upload.signal } };
+    if (opensObject(parts) === false || size > port.config.maxBodyBytes) return { model: null, upload: { stream: replayed(parts, reader), signal: upload.signal } };
   }
 }
 
 /** POST to a path foreman has no route for: queued when its JSON body names a model, else straight to the target. */
-export function forwardedPost(path: string): RouteDef {
-  return defineRoute({
-    summary: `${path} not routed elsewhere: queued when its JSON body names a model (inference of a newer Ollama), else forwarded to the target directly`,
-    tags: ["passthrough"],
-    handle: async (ctx: RouteContext<undefined, undefined>) => {
-      const { request, url, services } = ctx;
-      const receivedAt = Date.now();
-      const started = performance.now();
-      const targetPath = url.pathname + url.search;
-      const unanswered = (status: 503 | 504, message: string): never => {
-        throw new HttpError(status, message);
-      };
-      const timeoutMs = services.config.firstByteTimeoutMs;
-      if (neverQueued(url.pathname)) return sendOn(services, request, targetPath, streamBody(request, services.config), started, timeoutMs, unanswered);
-      const peeked = await peek(request, services.config);
-      if (peeked.model === null) return sendOn(services, request, targetPath, peeked.upload, started, timeoutMs, unanswered);
-      return enqueueCall(ctx, receivedAt, { kind: relayedKind(url.pathname), model: peeked.model, load: {}, body: peeked.bytes }).response;
-    },
-  });
+export async function forwardPost(port: PassthroughPort, asked: Asked): Promise<Answer> {
+  const { request, url } = asked;
+  const receivedAt = Date.now();
+  const started = performance.now();
+  const targetPath = url.pathname + url.search;
+  const unanswered = (status: 503 | 504, message: string): never => {
+    throw new HttpError(status, message);
+  };
+  const timeoutMs = port.config.firstByteTimeoutMs;
+  if (neverQueued(url.pathname)) return reply(await sendOn(port, request, targetPath, port.bodies.stream(request), started, timeoutMs, unanswered));
+  const peeked = await peek(request, port);
+  if (peeked.model === null) return reply(await sendOn(port, request, targetPath, peeked.upload, started, timeoutMs, unanswered));
+  return enqueueCall(port, asked, receivedAt, { kind: relayedKind(url.pathname), model: peeked.model, load: {}, body: peeked.bytes }).answer;
 }

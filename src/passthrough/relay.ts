@@ -5,18 +5,13 @@
 // What needs no turn on the target does not queue (ADR 0019): a body Ollama would refuse
 // before looking at the model is answered here in its words, an unload goes straight to the
 // target, and a model a fresh /api/tags does not list gets Ollama's 404.
-import { kindOf } from "../../jobs/index.ts";
 import { loadOf, type JobKind } from "../../jobs/kind.ts";
 import type { RequestedLoad } from "../ollama/load-options.ts";
 import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
-import { readBody } from "../http/body.ts";
-import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { checkedTag, clientOf } from "../contract/caller.ts";
-import { defineRoute, type RouteContext, type RouteDef } from "../http/route.ts";
-import type { Services } from "../http/services.ts";
 import { serverTiming } from "../ops/server-timing.ts";
 import { INTERACTIVE, type JobRecord } from "../queue/queue.ts";
 import { replyHeaders, sizedLength } from "../target/client.ts";
@@ -24,16 +19,15 @@ import { TargetTimeout } from "../target/errors.ts";
 import { looksUpLocally } from "../ollama/model-name.ts";
 import { IdleReader } from "../target/stream.ts";
 import { straight } from "./direct.ts";
+import { GONE, refused, reply, type Answer, type Asked, type PassthroughPort } from "./port.ts";
 
 /** Ollama's own queue-full message (two spaces after the first period). */
 export const BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded";
 
 type Gone = { kind: "gone" };
 
-/** Ollama's scheduler refuses in its handler: on /v1 the dialect's writer encodes it. */
-function busy(dialect: Dialect, why: string): Response {
-  return errorResponse(dialect, 503, dialect === "ollama" ? BUSY_MESSAGE : `${BUSY_MESSAGE} (${why})`, undefined, undefined, "handler");
-}
+/** Ollama's scheduler refuses in its handler: on /v1 the dialect's writer encodes it, and foreman says why. */
+const busy = (why: string): Answer => refused(503, BUSY_MESSAGE, "handler", why);
 
 /** A body the target sized (Content-Length) up to this size is read whole and sent with that length. */
 const WHOLE_REPLY_BYTES = 64 * 1024;
@@ -88,7 +82,7 @@ const whyBroken = (err: unknown, stop: AbortSignal, callerSignal: AbortSignal): 
  * target's Content-Length (ADR 0019), and a break while reading is the same cut.
  */
 class ReplyRelay {
-  readonly response: Promise<Response>;
+  readonly answer: Promise<Answer>;
   private state: "reading" | "streaming" | "ended";
   private readonly outcome = Promise.withResolvers<Outcome | Gone>();
 
@@ -102,13 +96,13 @@ class ReplyRelay {
     if (!res.body) {
       this.state = "ended";
       this.outcome.resolve(folder.end());
-      this.response = Promise.resolve(new Response(null, { status: res.status, headers }));
+      this.answer = Promise.resolve(reply(new Response(null, { status: res.status, headers })));
     } else if (length !== null && length <= WHOLE_REPLY_BYTES) {
       this.state = "reading";
-      this.response = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal, stop);
+      this.answer = this.whole(new IdleReader(res.body, idleMs, callerSignal), folder, res.status, headers, callerSignal, stop);
     } else {
       this.state = "streaming";
-      this.response = Promise.resolve(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson, callerSignal, stop), { status: res.status, headers }));
+      this.answer = Promise.resolve(reply(new Response(this.stream(new IdleReader(res.body, idleMs), folder, ndjson, callerSignal, stop), { status: res.status, headers })));
     }
   }
 
@@ -117,7 +111,7 @@ class ReplyRelay {
     return this.outcome.promise;
   }
 
-  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal, stop: AbortSignal): Promise<Response> {
+  private async whole(reader: IdleReader, folder: ReplyFolder, status: number, headers: Headers, callerSignal: AbortSignal, stop: AbortSignal): Promise<Answer> {
     const parts: Uint8Array[] = [];
     try {
       for (let chunk = await reader.next(); chunk !== null; chunk = await reader.next()) {
@@ -127,13 +121,13 @@ class ReplyRelay {
     } catch (err) {
       if (callerSignal.aborted) {
         this.end({ kind: "gone" });
-        return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+        return GONE;
       }
       this.end(broken(whyBroken(err, stop, callerSignal)));
-      return new Response(brokenBody(parts), { status, headers });
+      return reply(new Response(brokenBody(parts), { status, headers }));
     }
     this.end(folder.end());
-    return new Response(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { status, headers });
+    return reply(new Response(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { status, headers }));
   }
 
   private stream(reader: IdleReader, folder: ReplyFolder, ndjson: boolean, callerSignal: AbortSignal, stop: AbortSignal): ReadableStream<Uint8Array> {
@@ -175,19 +169,20 @@ class ReplyRelay {
 }
 
 /**
- * A caller waiting in the interactive lane for its turn.
+ * A caller waiting in the interactive lane for its turn. It settles with a value — the target's
+ * reply, a refusal, or the caller gone — that the edge words for the caller. Nothing here calls
+ * back into the worker: it forgets the request once the job has ended, by the committed event.
  *
  *   queued ──worker delivers the target's reply──► relaying
- *     ├──worker fails it, or the maximum wait passes──► answered (an error reply)
+ *     ├──worker fails it, or the maximum wait passes──► answered (a refusal)
  *     └──caller goes away──► gone (the request leaves the queue)
  */
 class WaitingCall implements InteractiveRequest {
   readonly path: string;
-  private readonly dialect: Dialect;
   readonly headers: Headers;
   readonly signal: AbortSignal;
   private state: "queued" | "relaying" | "answered" | "gone" = "queued";
-  private readonly answer = Promise.withResolvers<Response>();
+  private readonly settled = Promise.withResolvers<Answer>();
   private readonly over = Promise.withResolvers<void>();
   private readonly maxWait: ReturnType<typeof setTimeout>;
   private readonly enqueuedAt = Date.now();
@@ -197,22 +192,21 @@ class WaitingCall implements InteractiveRequest {
     readonly kind: JobKind,
     readonly body: Uint8Array | Blob,
     request: Request,
-    private readonly services: Services,
+    private readonly port: PassthroughPort,
     private readonly receivedAt: number,
     targetPath: string,
   ) {
     this.path = targetPath;
-    this.dialect = dialectOf(job.endpoint);
     this.headers = request.headers;
     this.signal = request.signal;
-    const { interactiveMaxWaitMs } = services.config;
+    const { interactiveMaxWaitMs } = port.config;
     this.maxWait = setTimeout(() => this.expire(interactiveMaxWaitMs), interactiveMaxWaitMs);
     request.signal.addEventListener("abort", () => this.leave(), { once: true });
   }
 
-  /** What the route answers: an error, or the relayed reply once the worker sends the request. */
-  get response(): Promise<Response> {
-    return this.answer.promise;
+  /** What the caller gets: a refusal, or the relayed reply once the worker sends the request. */
+  get answer(): Promise<Answer> {
+    return this.settled.promise;
   }
 
   /** Resolves once the request is over: answered, gone, or its reply relayed to the end; its body is no longer needed. */
@@ -221,31 +215,30 @@ class WaitingCall implements InteractiveRequest {
   }
 
   async deliver(res: Response, stop: AbortSignal): Promise<Outcome | Gone> {
-    this.services.worker.detach(this.job.id);
     if (this.state !== "queued") {
       // the caller is already gone: nobody will read this reply, so do not hold the target for it
       await res.body?.cancel().catch(() => {});
       this.over.resolve();
       return { kind: "gone" };
     }
-    const dispatched = this.services.queue.get(this.job.id)?.startedAt ?? Date.now();
+    const dispatched = this.port.queue.get(this.job.id)?.startedAt ?? Date.now();
     const timing = serverTiming([
       { name: "queue", ms: dispatched - this.enqueuedAt },
       { name: "target", ms: Date.now() - dispatched, desc: "until first byte" },
       { name: "foreman", ms: this.enqueuedAt - this.receivedAt },
     ]);
-    const relay = new ReplyRelay(res, this.kind, this.services.config.idleTimeoutMs, timing, this.signal, stop);
-    this.settle("relaying", relay.response);
+    const relay = new ReplyRelay(res, this.kind, this.port.config.idleTimeoutMs, timing, this.signal, stop);
+    this.settle("relaying", relay.answer);
     void relay.finished.then(() => this.over.resolve());
     return relay.finished;
   }
 
   fail(status: number, message: string): void {
-    if (this.state === "queued") this.settle("answered", errorResponse(this.dialect, status, message));
+    if (this.state === "queued") this.settle("answered", refused(status, message));
   }
 
   cut(): void {
-    if (this.state === "queued") this.settle("answered", new Response(cutBody(), { status: 502 }));
+    if (this.state === "queued") this.settle("answered", reply(new Response(cutBody(), { status: 502 })));
   }
 
   /**
@@ -256,31 +249,34 @@ class WaitingCall implements InteractiveRequest {
   private expire(waitedMs: number): void {
     if (this.state !== "queued") return;
     const waited = `waited ${waitedMs} ms in the queue`;
-    const down = this.services.poller.unreachable();
+    const down = this.port.poller.unreachable();
     const reason = down ? `${down}; ${waited}` : waited;
     if (!this.leaveQueue("failed", reason)) return;
-    this.settle("answered", down ? errorResponse(this.dialect, 503, reason) : busy(this.dialect, reason));
+    this.settle("answered", down ? refused(503, reason) : busy(reason));
   }
 
   private leave(): void {
     if (this.state !== "queued") return; // a reply being relayed ends through the relay's cancel
     this.leaveQueue("canceled", "the caller went away while queued");
-    this.settle("gone", new Response(null, { status: CLIENT_CLOSED_REQUEST }));
+    this.settle("gone", GONE);
   }
 
-  /** Takes the request out of the queue if the worker has not taken it; says whether it did. */
+  /**
+   * Takes the request out of the queue if the worker has not taken it; says whether it did. The
+   * worker hears of it from the committed event, and forgets the request.
+   */
   private leaveQueue(status: "failed" | "canceled", reason: string): boolean {
-    const { queue, worker } = this.services;
-    worker.detach(this.job.id);
+    const { queue } = this.port;
     if (queue.get(this.job.id)?.status !== "queued") return false;
-    queue.transition(this.job.id, status, status === "failed" ? { error: { status: 503, message: reason } } : { data: { reason } });
+    if (status === "failed") queue.fail(this.job.id, { status: 503, message: reason });
+    else queue.cancel(this.job.id, reason);
     return true;
   }
 
-  private settle(state: "relaying" | "answered" | "gone", response: Response | Promise<Response>): void {
+  private settle(state: "relaying" | "answered" | "gone", answer: Answer | Promise<Answer>): void {
     this.state = state;
     clearTimeout(this.maxWait);
-    this.answer.resolve(response);
+    this.settled.resolve(answer);
     if (state !== "relaying") this.over.resolve();
   }
 }
@@ -290,15 +286,15 @@ class WaitingCall implements InteractiveRequest {
  * running, and Ollama answers it at once (the model leaves when its running request, if any,
  * has finished). The poller is told, so the scheduler no longer counts the model as resident.
  */
-async function unloadNow(services: Services, request: Request, targetPath: string, body: Uint8Array, model: string): Promise<Response> {
-  const { target, poller, config } = services;
+async function unloadNow(port: PassthroughPort, request: Request, targetPath: string, body: Uint8Array, model: string): Promise<Response> {
+  const { target, poller, config } = port;
   const down = poller.unreachable();
   if (down) throw new HttpError(503, `${down}; try again later`);
   const unanswered = (status: 503 | 504, message: string): never => {
     throw new HttpError(status, message);
   };
   const timeoutMs = config.metadataTimeoutMs;
-  const res = await straight(services, performance.now(), timeoutMs, unanswered, (send) => send(targetPath, { method: "POST", body, headers: target.headers(request.headers), signal: request.signal, timeoutMs }));
+  const res = await straight(port, performance.now(), timeoutMs, unanswered, (send) => send(targetPath, { method: "POST", body, headers: target.headers(request.headers), signal: request.signal, timeoutMs }));
   if (res.ok) poller.noteUnloaded(model);
   return res;
 }
@@ -316,46 +312,41 @@ export interface QueuedWork {
 }
 
 /**
- * Puts `work` in the interactive lane and waits for its turn: the reply is the target's, relayed,
- * or an error (busy, the maximum wait, shutdown). `ended` resolves when the request is over.
+ * Puts `work` in the interactive lane and waits for its turn: the answer is the target's reply,
+ * relayed, or a refusal (busy, the maximum wait, shutdown). `ended` resolves when the request is
+ * over. The worker wakes on the committed `queued` event, a microtask later, by when the request
+ * is attached.
  */
-export function enqueueCall(ctx: RouteContext<undefined, undefined>, receivedAt: number, work: QueuedWork): { response: Promise<Response>; ended: Promise<void> } {
-  const { request, url, services, requestId, peer } = ctx;
-  const { queue, worker, config } = services;
+export function enqueueCall(port: PassthroughPort, asked: Asked, receivedAt: number, work: QueuedWork): { answer: Promise<Answer>; ended: Promise<void> } {
+  const { request, url, requestId, peer } = asked;
+  const { queue, worker, config } = port;
   const endpoint = work.kind.endpoint;
   // (a caller that left while its body was read or its model looked up is not queued)
-  if (request.signal.aborted) return { response: Promise.resolve(new Response(null, { status: CLIENT_CLOSED_REQUEST })), ended: Promise.resolve() };
+  if (request.signal.aborted) return { answer: Promise.resolve(GONE), ended: Promise.resolve() };
   const waiting = queue.waitingInteractive();
-  if (waiting >= config.interactiveMaxWaiting) return { response: Promise.resolve(busy(dialectOf(endpoint), `${waiting} requests already waiting`)), ended: Promise.resolve() };
+  if (waiting >= config.interactiveMaxWaiting) return { answer: Promise.resolve(busy(`${waiting} requests already waiting`)), ended: Promise.resolve() };
   // who asked, for the usage ledger (ADR 0036)
-  const client = clientOf(request, peer(), services.trustedProxies);
+  const client = clientOf(request, peer(), port.trustedProxies);
   const job = queue.enqueue({ lane: INTERACTIVE, endpoint, model: work.model, requestId, load: work.load, client, tag: work.tag ?? null });
-  const call = new WaitingCall(job, work.kind, work.body, request, services, receivedAt, url.pathname + url.search);
+  const call = new WaitingCall(job, work.kind, work.body, request, port, receivedAt, url.pathname + url.search);
   worker.attach(job.id, call);
-  worker.wake();
-  return { response: call.response, ended: call.ended };
+  return { answer: call.answer, ended: call.ended };
 }
 
-/** A queued passthrough route for one inference endpoint. */
-export function queuedPassthrough(endpoint: string): RouteDef {
-  const kind = kindOf(endpoint);
-  if (!kind) throw new Error(`no job kind for ${endpoint}`);
-  return defineRoute({
-    summary: `${endpoint}, forwarded to the target through the queue (interactive lane)`,
-    tags: ["passthrough"],
-    responses: { 200: { description: "the target's reply, streamed as it arrives" } },
-    handle: async (ctx: RouteContext<undefined, undefined>) => {
-      const { request, url, services } = ctx;
-      const receivedAt = Date.now();
-      const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
-      const askedAt = performance.now();
-      const body = await readBody(request, services.config, services.bodies);
-      const admission = admit(kind.reading, new TextDecoder().decode(body));
-      if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
-      const { model } = admission;
-      if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
-      if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
-      return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body, tag }).response;
-    },
-  });
+/**
+ * One inference request of `kind` (chat, generate, embeddings, /v1): its body read and checked as
+ * Ollama would, an unload sent straight on, a model the target lacks refused, and the rest queued.
+ */
+export async function askQueued(port: PassthroughPort, asked: Asked, kind: JobKind): Promise<Answer> {
+  const { request, url } = asked;
+  const receivedAt = Date.now();
+  const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
+  const askedAt = performance.now();
+  const body = await port.bodies.whole(request);
+  const admission = admit(kind.reading, new TextDecoder().decode(body));
+  if (!admission.ok) return refused(admission.status, admission.message, admission.by);
+  const { model } = admission;
+  if (admission.unload) return reply(await unloadNow(port, request, url.pathname + url.search, body, model));
+  if (admission.lookupNext && looksUpLocally(model) && (await port.poller.lacks(model, askedAt))) return refused(404, kind.reading.notFound(model), "handler");
+  return enqueueCall(port, asked, receivedAt, { kind, model, load: loadOf(kind, admission.body), body, tag }).answer;
 }

@@ -1,4 +1,4 @@
 // POST /v1/audio/transcriptions: a multipart upload, spooled to disk, queued (interactive lane), the target's reply relayed.
-import { queuedTranscription } from "../../../src/passthrough/transcription.ts";
+import { queuedTranscription } from "../../../src/http/passthrough-routes.ts";
 
 export default queuedTranscription("/v1/audio/transcriptions");
