@@ -363,6 +363,32 @@ describe("a target that stops answering", () => {
     expect(row.status).toBe("failed");
     expect(foreman.services.worker.state.kind).toBe("idle");
   });
+
+  test("metadata stalled mid-body (/api/tags, /api/ps): a chat waits at most the connect timeout for the model list, runs, and its end is not held", async () => {
+    // Bun.serve would cut the stalled replies after 10 s on its own; this target never does
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      idleTimeout: 0,
+      fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path === "/") return new Response("Ollama is running");
+        if (path === "/api/chat") return new Response(JSON.stringify({ model: "llama3.2", created_at: "x", message: { role: "assistant", content: "a" }, done: true }) + "\n", { headers: { "content-type": "application/x-ndjson" } });
+        // the headers and the start of a model list, then nothing, ever
+        return new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"models":[')) }), { headers: { "content-type": "application/json" } });
+      },
+    });
+    start.defer(() => target.stop(true));
+    const foreman = await start.foreman({ target: `http://127.0.0.1:${target.port}`, connectTimeoutMs: 1000 });
+    // the target is known up, so the chat's model is looked up in a fresh /api/tags first
+    await waitFor(() => foreman.services.poller.up === true, { what: "the poller to see the target up" });
+    const res = await post(foreman.url, "/api/chat", chatBody());
+    expect(res.status).toBe(200);
+    expect((await res.text()).trim().split("\n").map((l) => JSON.parse(l)).at(-1)).toMatchObject({ done: true });
+    // the job loaded its model, so its end asked /api/ps, which never finishes
+    await waitFor(() => foreman.services.queue.activeCounts().length === 0, { what: "no job left active" });
+    expect((foreman.services.store.db.query("SELECT status FROM jobs WHERE lane = 0").get() as { status: string }).status).toBe("done");
+  }, 20_000);
 });
 
 describe("shutdown", () => {
