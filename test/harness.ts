@@ -215,6 +215,13 @@ export const chatRequest = (model = "llama3.2", content = "hello") => ({ model, 
 export const BUN = process.execPath;
 export const MAIN = join(import.meta.dir, "..", "src", "main.ts");
 
+/** Runs the CLI (`bun src/main.ts ARGS…`) against `url` to its end: what it printed, and its exit code. */
+export async function runCli(url: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, FOREMAN_URL: url }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}
+
 export interface ForemanProcess {
   readonly proc: Subprocess<"ignore", "ignore", "pipe">;
   /** foreman's base URL, from its "foreman listening" log line */

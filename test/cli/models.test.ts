@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { humanBytes, humanTime, shortDuration } from "../../src/cli/human.ts";
 import { modelsTable, processor, psTable } from "../../src/cli/models.ts";
-import { BUN, MAIN, startStack, waitFor, type Stack } from "../harness.ts";
+import { startStack, waitFor, type Stack, runCli } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -106,11 +106,7 @@ describe("foreman models and ps against foreman", () => {
   afterAll(async () => {
     await stack.stop();
   });
-  async function foreman(args: string[]) {
-    const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, FOREMAN_URL: stack.url }, stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    return { stdout, stderr, code };
-  }
+  const foreman = (args: string[]) => runCli(stack.url, args);
 
   test("models lists the target's models; --json is its /api/tags", async () => {
     const tags = (await (await fetch(`${stack.sim.url}/api/tags`)).json()) as { models: { name: string; digest: string }[] };

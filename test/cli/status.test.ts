@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { ForemanClient } from "../../clients/ts/index.ts";
 import type { Status } from "../../clients/ts/types.ts";
 import { statusScreen } from "../../src/cli/status-screen.ts";
-import { BUN, MAIN, startStack, waitFor, type Stack } from "../harness.ts";
+import { BUN, MAIN, startStack, waitFor, type Stack, runCli } from "../harness.ts";
 import { openTerminal, TMUX } from "./terminal.ts";
 
 setDefaultTimeout(60_000);
@@ -24,11 +24,7 @@ afterAll(async () => {
 
 const getStatus = async () => (await (await fetch(`${stack.url}/status`)).json()) as Status;
 
-async function foreman(args: string[]) {
-  const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, FOREMAN_URL: stack.url }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
-}
+const foreman = (args: string[]) => runCli(stack.url, args);
 
 describe("GET /status, for the status screen", () => {
   test("the worker's state (its job's: loading) and since, the oldest wait per model, the recent swaps", async () => {

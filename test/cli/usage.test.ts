@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { ForemanClient } from "../../clients/ts/index.ts";
 import type { UsageReport } from "../../clients/ts/types.ts";
 import { spent, usageTable } from "../../src/cli/usage.ts";
-import { BUN, MAIN, startStack, type Stack } from "../harness.ts";
+import { startStack, type Stack, runCli } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -26,11 +26,7 @@ afterAll(async () => {
   await stack.stop();
 });
 
-async function foreman(args: string[]) {
-  const proc = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, FOREMAN_URL: stack.url }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
-}
+const foreman = (args: string[]) => runCli(stack.url, args);
 
 describe("foreman usage", () => {
   test("the client's usage(): one row per group, estimated apart", async () => {
