@@ -100,9 +100,11 @@ export class Poller {
    * Whether the target does not have `model`, asked at `askedAt` (performance.now()): true only
    * when an /api/tags sent after that moment answered without it. A model the last good copy
    * lists is taken as there; a target not known to be up, or that does not answer, cannot say.
-   * Callers asking together share one request, as long as it was sent after they asked.
+   * Callers asking together share one request, as long as it was sent after they asked. A caller
+   * waits for the answer at most `waitMs`: past that the target cannot say (it is slow to list its
+   * models, or stalls mid-reply), and the request goes on to the queue as if the model were there.
    */
-  async lacks(model: string, askedAt: number): Promise<boolean> {
+  async lacks(model: string, askedAt: number, waitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     if (this.lists(model) || this.up !== true) return false;
     let asked = this.tagsFetch;
     if (!asked || asked.sentAt < askedAt) {
@@ -112,7 +114,13 @@ export class Poller {
         if (this.tagsFetch === mine) this.tagsFetch = undefined;
       });
     }
-    return (await asked.ok) && !this.lists(model);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => (timer = Number.isFinite(waitMs) ? setTimeout(() => resolve(false), waitMs) : undefined));
+    try {
+      return (await Promise.race([asked.ok, late])) && !this.lists(model);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private delay(): number {

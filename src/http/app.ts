@@ -194,7 +194,12 @@ function toErrorResponse(err: unknown, pathname: string, services: Services, req
 
 export function createApp(services: Services) {
   const app = new Elysia();
-  app.onRequest(({ request }) => edge(request, services));
+  app.onRequest(async ({ request }) => {
+    const refused = edge(request, services);
+    // a refused origin or Host, like any refusal before the body was read: the client may still be sending it (ADR 0031)
+    if (refused) await drainBody(request, services.config);
+    return refused;
+  });
   const { token } = services.config;
   const authorize = token === undefined ? () => true : bearerMatcher(token);
   for (const { method, path, def } of routes) {

@@ -347,6 +347,6 @@ export async function askQueued(port: PassthroughPort, asked: Asked, kind: JobKi
   if (!admission.ok) return refused(admission.status, admission.message, admission.by);
   const { model } = admission;
   if (admission.unload) return reply(await unloadNow(port, request, url.pathname + url.search, body, model));
-  if (admission.lookupNext && looksUpLocally(model) && (await port.poller.lacks(model, askedAt))) return refused(404, kind.reading.notFound(model), "handler");
+  if (admission.lookupNext && looksUpLocally(model) && (await port.poller.lacks(model, askedAt, port.config.metadataGraceMs))) return refused(404, kind.reading.notFound(model), "handler");
   return enqueueCall(port, asked, receivedAt, { kind, model, load: loadOf(kind, admission.body), body, tag }).answer;
 }

@@ -47,6 +47,14 @@ describe("a refusal made before the body is read", () => {
     expect(proc).toBe("404 404 page not found");
   });
 
+  test("a browser origin foreman refuses: Node's fetch with a FormData body gets the 403, not a broken pipe", async () => {
+    const { url } = await start.stack();
+    for (let i = 0; i < 3; i++) {
+      const printed = await underNode(nodeFormData(`${url}/v1/audio/transcriptions`, { origin: "https://evil.example" }).replace("JSON.stringify(await res.json())", "await res.text()"));
+      expect(printed).toBe("403");
+    }
+  });
+
   test("a body over FOREMAN_MAX_BODY_BYTES: Node's fetch gets the 413 in the caller's dialect", async () => {
     const { url } = await start.stack({ foreman: { maxBodyBytes: 64 * 1024 } });
     const printed = await underNode(nodeFormData(`${url}/v1/audio/transcriptions`));

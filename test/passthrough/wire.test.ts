@@ -364,7 +364,7 @@ describe("a target that stops answering", () => {
     expect(foreman.services.worker.state.kind).toBe("idle");
   });
 
-  test("metadata stalled mid-body (/api/tags, /api/ps): a chat waits at most the connect timeout for the model list, runs, and its end is not held", async () => {
+  test("metadata stalled mid-body (/api/tags, /api/ps): a chat waits at most FOREMAN_METADATA_GRACE_MS for the model list, runs, and its end is not held", async () => {
     // Bun.serve would cut the stalled replies after 10 s on its own; this target never does
     const target = Bun.serve({
       port: 0,
