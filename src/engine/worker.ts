@@ -548,7 +548,7 @@ export class Worker {
     /** Set when the run loaded its model: the wait for the first byte was the load (ms). */
     let loadMs: number | undefined;
     try {
-      const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
+      const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(this.queue.requestOf(job.id) ?? "{}") as Record<string, unknown>));
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       firstByteMs = Date.now() - since;
       run.workingSince = Date.now();

@@ -34,8 +34,6 @@ export interface JobRecord {
   drainKey: string;
   priority: number;
   status: JobStatus;
-  /** The target request body (JSON text); null for passthrough, whose caller holds it. */
-  request: string | null;
   metadata: unknown;
   webhook: unknown;
   idempotencyKey: string | null;
@@ -167,7 +165,6 @@ interface Row {
   drain_key: string;
   priority: number;
   status: string;
-  request: string | null;
   metadata: string | null;
   webhook: string | null;
   idempotency_key: string | null;
@@ -208,7 +205,6 @@ function toRecord(r: Row): JobRecord {
     drainKey: r.drain_key,
     priority: r.priority,
     status: r.status as JobStatus,
-    request: r.request,
     metadata: parse(r.metadata),
     webhook: parse(r.webhook),
     idempotencyKey: r.idempotency_key,
@@ -270,6 +266,14 @@ const TERMINAL_SQL = "('done', 'failed', 'canceled')";
 // a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
 const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run_after, 0)) AS created_at";
 const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`;
+/**
+ * A job's record: every column but its request body, which only the worker needs, once, when it
+ * sends the job (`requestOf`). A body of tens of megabytes read back with every transition and
+ * view would be as many copies of it in memory (issue 24).
+ */
+const COLUMNS_RECORD = `seq, id, lane, endpoint, model, model_key, drain_key, priority, status, metadata, webhook, idempotency_key, request_hash,
+  attempts, failures, created_at, queued_at, started_at, finished_at, updated_at, progress_chunks, progress_tokens, error, timings, request_id,
+  not_before, preemptible, preemptions, run_after, start_by, max_run_ms, usage, client, tag`;
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -277,12 +281,13 @@ const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`
  * 28 µs with it, 7 µs without), so ids come from lastInsertRowid and rows from a read by key.
  */
 function statements(db: Database) {
-  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
+  const list = (where: string) => db.query<Row, Params>(`SELECT ${COLUMNS_RECORD} FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
     insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, client, tag, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
        VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $client, $tag, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
     event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
-    get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
+    get: db.query<Row, [string]>(`SELECT ${COLUMNS_RECORD} FROM jobs WHERE id = ?`),
+    request: db.query<{ request: string | null }, [string]>(`SELECT request FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
     // one statement for every transition: each patch field is null when the patch does not set it
     transition: db.query<never, Params>(`UPDATE jobs SET
@@ -303,7 +308,7 @@ function statements(db: Database) {
        WHERE id = $id`),
     // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
     toBack: db.query<never, [string]>(`UPDATE jobs SET seq = (SELECT MAX(seq) + 1 FROM jobs) WHERE id = ?`),
-    byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
+    byKey: db.query<Row, [string]>(`SELECT ${COLUMNS_RECORD} FROM jobs WHERE idempotency_key = ?`),
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
     waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
     interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
@@ -514,7 +519,6 @@ export class Queue {
         drain_key: drainKey(key, input.load ?? {}),
         priority: input.priority ?? 0,
         status: "queued",
-        request: input.request ?? null,
         metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
         webhook: input.webhook === undefined ? null : JSON.stringify(input.webhook),
         idempotency_key: input.idempotencyKey ?? null,
@@ -551,7 +555,7 @@ export class Queue {
         modelKey: row.model_key,
         drainKey: row.drain_key,
         priority: row.priority,
-        request: row.request,
+        request: input.request ?? null,
         metadata: row.metadata,
         webhook: row.webhook,
         idem: row.idempotency_key,
@@ -579,6 +583,11 @@ export class Queue {
   get(id: string): JobRecord | null {
     const row = this.s.get.get(id);
     return row ? toRecord(row) : null;
+  }
+
+  /** The job's target request body (JSON text), read only to send it; null for passthrough, whose caller holds it. */
+  requestOf(id: string): string | null {
+    return this.s.request.get(id)?.request ?? null;
   }
 
   byIdempotencyKey(key: string): JobRecord | null {
