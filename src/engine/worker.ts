@@ -23,6 +23,7 @@ import { usageOf } from "./usage.ts";
 import type { WorkerOutlook } from "./estimates.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { collectAfter } from "../ops/collect.ts";
 import { afterDrop } from "./resend.ts";
 
 /** Why a running job was stopped from inside foreman. */
@@ -549,7 +550,10 @@ export class Worker {
     let loadMs: number | undefined;
     try {
       const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(this.queue.requestOf(job.id) ?? "{}") as Record<string, unknown>));
+      // an async job's request, read back, parsed and encoded again to be sent: garbage once sent
+      const copied = typeof body === "string" ? body.length : 0;
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
+      collectAfter(copied);
       firstByteMs = Date.now() - since;
       run.workingSince = Date.now();
       this.startRunCap(run);

@@ -12,6 +12,7 @@ import { admit } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
 import { readBody } from "../http/body.ts";
+import { collectAfter } from "../ops/collect.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError, type Dialect } from "../http/errors.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { checkedTag, clientOf } from "../contract/caller.ts";
@@ -351,6 +352,7 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const askedAt = performance.now();
       const body = await readBody(request, services.config, services.bodies);
       const admission = admit(kind.reading, new TextDecoder().decode(body));
+      collectAfter(body.byteLength); // the body's text is garbage: only its bytes wait in the queue
       if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
       const { model } = admission;
       if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
