@@ -550,8 +550,10 @@ export class Worker {
     let loadMs: number | undefined;
     try {
       const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(this.queue.requestOf(job.id) ?? "{}") as Record<string, unknown>));
-      // an async job's request, read back, parsed and encoded again to be sent: garbage once sent
+      // an async job's request is read back and parsed to be encoded again: those copies are
+      // garbage now, the encoded one once sent (ADR 0029)
       const copied = typeof body === "string" ? body.length : 0;
+      collectAfter(copied);
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
       collectAfter(copied);
       firstByteMs = Date.now() - since;

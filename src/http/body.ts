@@ -98,6 +98,7 @@ export async function readBody(request: Request, limits: BodyLimits, budget: Bod
       const { done, value } = await Promise.race([reader.read(), deadline.promise]);
       if (done) {
         readToEnd.add(request);
+        collectAfter(size); // the chunks it came in, copied into the buffer
         return buffer.subarray(0, size);
       }
       if (size + value.byteLength > limits.maxBodyBytes) throw tooLarge();

@@ -351,13 +351,18 @@ export function queuedPassthrough(endpoint: string): RouteDef {
       const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
       const askedAt = performance.now();
       const body = await readBody(request, services.config, services.bodies);
-      const admission = admit(kind.reading, new TextDecoder().decode(body));
-      collectAfter(body.byteLength); // the body's text is garbage: only its bytes wait in the queue
-      if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
-      const { model } = admission;
-      if (admission.unload) return unloadNow(services, request, url.pathname + url.search, body, model);
-      if (admission.lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
-      return enqueueCall(ctx, receivedAt, { kind, model, load: loadOf(kind, admission.body), body, tag }).response;
+      const { model, unload, lookupNext, load } = admitted(kind, body);
+      collectAfter(body.byteLength); // the body's text and parsed value are garbage: only its bytes wait in the queue
+      if (unload) return unloadNow(services, request, url.pathname + url.search, body, model);
+      if (lookupNext && looksUpLocally(model) && (await services.poller.lacks(model, askedAt))) throw new HandlerError(404, kind.reading.notFound(model));
+      return enqueueCall(ctx, receivedAt, { kind, model, load, body, tag }).response;
     },
   });
+}
+
+/** What the route needs of a body Ollama would take (its refusal otherwise), and nothing that holds the parsed body. */
+function admitted(kind: JobKind, body: Uint8Array): { model: string; unload: boolean; lookupNext: boolean; load: RequestedLoad } {
+  const admission = admit(kind.reading, new TextDecoder().decode(body));
+  if (!admission.ok) throw admission.by === "handler" ? new HandlerError(admission.status, admission.message) : new HttpError(admission.status, admission.message);
+  return { model: admission.model, unload: admission.unload, lookupNext: admission.lookupNext, load: loadOf(kind, admission.body) };
 }
