@@ -24,6 +24,7 @@ import { usageOf } from "./usage.ts";
 import type { WorkerOutlook } from "./estimates.ts";
 import type { TargetClient } from "../target/client.ts";
 import { TargetDropped, TargetReset, TargetTimeout, TargetUnreachable } from "../target/errors.ts";
+import { collectAfter } from "../ops/collect.ts";
 
 /** Why a running job was stopped from inside foreman. */
 class Canceled extends Error {}
@@ -552,8 +553,13 @@ export class Worker {
     /** Set when the run loaded its model: the wait for the first byte was the load (ms). */
     let loadMs: number | undefined;
     try {
-      const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(job.request ?? "{}") as Record<string, unknown>));
+      const body = request ? request.body : JSON.stringify(kind.jobBody(JSON.parse(this.queue.requestOf(job.id) ?? "{}") as Record<string, unknown>));
+      // an async job's request is read back and parsed to be encoded again: those copies are
+      // garbage now, the encoded one once sent (ADR 0029)
+      const copied = typeof body === "string" ? body.length : 0;
+      collectAfter(copied);
       const res = await this.target.send(request?.path ?? kind.endpoint, { method: "POST", body, headers: this.target.headers(request?.headers), signal });
+      collectAfter(copied);
       firstByteMs = Date.now() - since;
       run.workingSince = Date.now();
       this.startRunCap(run);

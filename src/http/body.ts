@@ -11,6 +11,7 @@ import { open } from "node:fs/promises";
 import { HttpError } from "../contract/http-error.ts";
 import { checkParsedBody } from "../schema/depth.ts";
 import type { BodyBudget } from "./body-budget.ts";
+import { collectAfter } from "../ops/collect.ts";
 
 export interface BodyLimits {
   maxBodyBytes: number;
@@ -43,6 +44,7 @@ export function releaseBody(request: Request): void {
   if (!share) return;
   held.delete(request);
   share.budget.give(share.bytes);
+  collectAfter(share.bytes);
 }
 
 /** Takes `bytes` more of the budget for `request`, waiting for room until `deadline`; 503 when it passes first. */
@@ -96,6 +98,7 @@ export async function readBody(request: Request, limits: BodyLimits, budget: Bod
       const { done, value } = await Promise.race([reader.read(), deadline.promise]);
       if (done) {
         readToEnd.add(request);
+        collectAfter(size); // the chunks it came in, copied into the buffer
         return buffer.subarray(0, size);
       }
       if (size + value.byteLength > limits.maxBodyBytes) throw tooLarge();
@@ -116,6 +119,13 @@ export async function readBody(request: Request, limits: BodyLimits, budget: Bod
 export async function readJson(request: Request, limits: BodyLimits, budget: BodyBudget): Promise<unknown> {
   const buf = await readBody(request, limits, budget);
   if (buf.byteLength === 0) throw new HttpError(400, "missing request body");
+  const value = parseJson(buf);
+  // the bytes and their text are garbage now; the parsed value lives until the handler answers
+  collectAfter(buf.byteLength);
+  return value;
+}
+
+function parseJson(buf: Uint8Array): unknown {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(buf);

@@ -7,9 +7,10 @@
 // target, and a model a fresh /api/tags does not list gets Ollama's 404.
 import { loadOf, type JobKind } from "../../jobs/kind.ts";
 import type { RequestedLoad } from "../ollama/load-options.ts";
-import { admit } from "../../jobs/reading.ts";
+import { admit, type Admission } from "../../jobs/reading.ts";
 import { ReplyFolder, type Outcome } from "../engine/reply.ts";
 import type { InteractiveRequest } from "../engine/worker.ts";
+import { collectAfter } from "../ops/collect.ts";
 import { HttpError } from "../contract/http-error.ts";
 import { checkedTag, clientOf } from "../contract/caller.ts";
 import { serverTiming } from "../ops/server-timing.ts";
@@ -343,10 +344,18 @@ export async function askQueued(port: PassthroughPort, asked: Asked, kind: JobKi
   const tag = checkedTag(request.headers.get("x-foreman-tag"), "X-Foreman-Tag", "/headers/x-foreman-tag");
   const askedAt = performance.now();
   const body = await port.bodies.whole(request);
-  const admission = admit(kind.reading, new TextDecoder().decode(body));
+  const admission = admitted(kind, body);
+  collectAfter(body.byteLength); // the body's text and parsed value are garbage: only its bytes wait in the queue
   if (!admission.ok) return refused(admission.status, admission.message, admission.by);
-  const { model } = admission;
-  if (admission.unload) return reply(await unloadNow(port, request, url.pathname + url.search, body, model));
-  if (admission.lookupNext && looksUpLocally(model) && (await port.poller.lacks(model, askedAt, port.config.metadataGraceMs))) return refused(404, kind.reading.notFound(model), "handler");
-  return enqueueCall(port, asked, receivedAt, { kind, model, load: loadOf(kind, admission.body), body, tag }).answer;
+  const { model, unload, lookupNext, load } = admission;
+  if (unload) return reply(await unloadNow(port, request, url.pathname + url.search, body, model));
+  if (lookupNext && looksUpLocally(model) && (await port.poller.lacks(model, askedAt, port.config.metadataGraceMs))) return refused(404, kind.reading.notFound(model), "handler");
+  return enqueueCall(port, asked, receivedAt, { kind, model, load, body, tag }).answer;
+}
+
+/** What a queued request needs of a body Ollama would take (or Ollama's refusal), and nothing that holds the parsed body. */
+function admitted(kind: JobKind, body: Uint8Array): Extract<Admission, { ok: false }> | { ok: true; model: string; unload: boolean; lookupNext: boolean; load: RequestedLoad } {
+  const admission = admit(kind.reading, new TextDecoder().decode(body));
+  if (!admission.ok) return admission;
+  return { ok: true, model: admission.model, unload: admission.unload, lookupNext: admission.lookupNext, load: loadOf(kind, admission.body) };
 }

@@ -189,7 +189,6 @@ export class Queue {
         drain_key: drainKey(key, input.load ?? {}),
         priority: input.priority ?? 0,
         status: "queued",
-        request: input.request ?? null,
         metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
         webhook: input.webhook === undefined ? null : JSON.stringify(input.webhook),
         idempotency_key: input.idempotencyKey ?? null,
@@ -226,7 +225,7 @@ export class Queue {
         modelKey: row.model_key,
         drainKey: row.drain_key,
         priority: row.priority,
-        request: row.request,
+        request: input.request ?? null,
         metadata: row.metadata,
         webhook: row.webhook,
         idem: row.idempotency_key,
@@ -254,6 +253,11 @@ export class Queue {
   get(id: string): JobRecord | null {
     const row = this.s.get.get(id);
     return row ? toRecord(row) : null;
+  }
+
+  /** The job's target request body (JSON text), read only to send it; null for passthrough, whose caller holds it. */
+  requestOf(id: string): string | null {
+    return this.s.request.get(id)?.request ?? null;
   }
 
   byIdempotencyKey(key: string): JobRecord | null {

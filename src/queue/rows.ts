@@ -26,8 +26,6 @@ export interface JobRecord {
   drainKey: string;
   priority: number;
   status: JobStatus;
-  /** The target request body (JSON text); null for passthrough, whose caller holds it. */
-  request: string | null;
   metadata: unknown;
   webhook: unknown;
   idempotencyKey: string | null;
@@ -92,7 +90,6 @@ export interface Row {
   drain_key: string;
   priority: number;
   status: string;
-  request: string | null;
   metadata: string | null;
   webhook: string | null;
   idempotency_key: string | null;
@@ -133,7 +130,6 @@ export function toRecord(r: Row): JobRecord {
     drainKey: r.drain_key,
     priority: r.priority,
     status: r.status as JobStatus,
-    request: r.request,
     metadata: parse(r.metadata),
     webhook: parse(r.webhook),
     idempotencyKey: r.idempotency_key,

@@ -9,6 +9,14 @@ const TERMINAL_SQL = "('done', 'failed', 'canceled')";
 // a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
 const COLUMNS_HEAD = "id, seq, drain_key, priority, MAX(created_at, COALESCE(run_after, 0)) AS created_at";
 const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`;
+/**
+ * A job's record: every column but its request body, which only the worker needs, once, when it
+ * sends the job (`requestOf`). A body of tens of megabytes read back with every transition and
+ * view would be as many copies of it in memory (issue 24).
+ */
+const COLUMNS_RECORD = `seq, id, lane, endpoint, model, model_key, drain_key, priority, status, metadata, webhook, idempotency_key, request_hash,
+  attempts, failures, created_at, queued_at, started_at, finished_at, updated_at, progress_chunks, progress_tokens, error, timings, request_id,
+  not_before, preemptible, preemptions, run_after, start_by, max_run_ms, usage, client, tag`;
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -16,12 +24,13 @@ const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`
  * 28 µs with it, 7 µs without), so ids come from lastInsertRowid and rows from a read by key.
  */
 export function statements(db: Database) {
-  const list = (where: string) => db.query<Row, Params>(`SELECT * FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
+  const list = (where: string) => db.query<Row, Params>(`SELECT ${COLUMNS_RECORD} FROM jobs WHERE lane = $lane ${where} AND seq < $before ORDER BY seq DESC LIMIT $limit`);
   return {
     insert: db.query<never, Params>(`INSERT INTO jobs (id, lane, endpoint, model, model_key, drain_key, priority, status, request, metadata, webhook, idempotency_key, request_hash, request_id, preemptible, client, tag, created_at, queued_at, updated_at, run_after, start_by, max_run_ms, not_before)
        VALUES ($id, $lane, $endpoint, $model, $modelKey, $drainKey, $priority, 'queued', $request, $metadata, $webhook, $idem, $hash, $requestId, $preemptible, $client, $tag, $now, $now, $now, $runAfter, $startBy, $maxRunMs, $notBefore)`),
     event: db.query<never, [string, string, number, string | null, string]>(`INSERT INTO job_events (job_id, type, at, data, snapshot) VALUES (?, ?, ?, ?, ?)`),
-    get: db.query<Row, [string]>(`SELECT * FROM jobs WHERE id = ?`),
+    get: db.query<Row, [string]>(`SELECT ${COLUMNS_RECORD} FROM jobs WHERE id = ?`),
+    request: db.query<{ request: string | null }, [string]>(`SELECT request FROM jobs WHERE id = ?`),
     state: db.query<{ status: JobStatus; timings: string | null }, [string]>(`SELECT status, timings FROM jobs WHERE id = ?`),
     // one statement for every transition: each patch field is null when the patch does not set it
     transition: db.query<never, Params>(`UPDATE jobs SET
@@ -42,7 +51,7 @@ export function statements(db: Database) {
        WHERE id = $id`),
     // a statement apart: naming the row id in every transition's SET would make SQLite move the row each time
     toBack: db.query<never, [string]>(`UPDATE jobs SET seq = (SELECT MAX(seq) + 1 FROM jobs) WHERE id = ?`),
-    byKey: db.query<Row, [string]>(`SELECT * FROM jobs WHERE idempotency_key = ?`),
+    byKey: db.query<Row, [string]>(`SELECT ${COLUMNS_RECORD} FROM jobs WHERE idempotency_key = ?`),
     queuedCount: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
     waitingInteractive: db.query<{ n: number }, []>(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued' AND lane = 0`),
     interactive: db.query<HeadRow, []>(`SELECT ${COLUMNS_HEAD} FROM jobs WHERE status = 'queued' AND lane = 0 ORDER BY seq LIMIT 1`),
