@@ -120,6 +120,8 @@ export class BatchRunner {
 
   /** Follows line endings, and resumes the batches a stopped foreman left open. */
   start(): void {
+    // a line's result is read when its batch finalizes: job retention waits for that
+    this.queue.addDependents({ holds: (jobId) => this.batches.holdsLine(jobId), remove: () => {} });
     this.queue.onCommitted((job, event) => {
       if (!isTerminal(event.type) || job.lane !== ASYNC) return;
       const batchId = this.batches.batchOf(job.id);

@@ -168,6 +168,15 @@ export class Batches {
     this.db.query("UPDATE jobs SET batch_id = ?, custom_id = ? WHERE id = ?").run(batchId, customId, jobId);
   }
 
+  /** Whether a job is a line of a batch not yet ended: retention keeps it, its result is still to be written. */
+  holdsLine(jobId: string): boolean {
+    return (
+      this.db
+        .query<{ n: number }, [string]>("SELECT count(*) AS n FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ? AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling')")
+        .get(jobId)!.n > 0
+    );
+  }
+
   /** The batch a job is a line of, or null. */
   batchOf(jobId: string): string | null {
     return this.db.query<{ batch_id: string | null }, [string]>("SELECT batch_id FROM jobs WHERE id = ?").get(jobId)?.batch_id ?? null;

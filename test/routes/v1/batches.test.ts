@@ -194,3 +194,42 @@ describe("cancel and restart", () => {
     expect(ended.error_file_id).toBeNull();
   });
 });
+
+describe("the completion window", () => {
+  const start = perTest();
+
+  test("lines not started when the window ends are canceled: the batch ends expired, finished lines in the output file, the rest batch_expired", async () => {
+    const stack = await start.stack({ sim: { models: MODELS, tokenDelayMs: 40 } });
+    const c = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "none" });
+    const ids = ["x0", "x1", "x2", "x3", "x4"];
+    const file = await upload(c, jsonl(ids.map((id) => chatLine(id, "llama3.2", "tell me a long story"))));
+    const created = await c.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "1s" });
+    expect(created.expires_at! - created.created_at).toBe(1);
+    const ended = await untilEnded(c, created.id);
+    expect(ended.status).toBe("expired");
+    expect(ended.expired_at).toBeNumber();
+    const output = await linesOf(c, ended.output_file_id);
+    const errors = await linesOf(c, ended.error_file_id);
+    expect([...output, ...errors].map((l) => l.custom_id).sort()).toEqual(ids);
+    expect(output.length).toBeGreaterThanOrEqual(1);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    for (const e of errors) expect(e).toMatchObject({ response: null, error: { code: "batch_expired" } });
+    expect(ended.request_counts).toEqual({ total: 5, completed: output.length, failed: errors.length });
+  });
+
+  test("job retention keeps the lines of a batch that has not ended, and prunes them once it has", async () => {
+    const stack = await start.stack({ sim: { models: MODELS, tokenDelayMs: 40 } });
+    const c = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "none" });
+    const file = await upload(c, jsonl(["p0", "p1", "p2"].map((id) => chatLine(id, "llama3.2", "tell me a long story"))));
+    const created = await c.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+    await waitFor(async () => (await c.batches.retrieve(created.id)).request_counts!.completed >= 1, { what: "a line done" });
+    const { queue } = stack.foreman.services;
+    const lines = () => queue.db.query<{ n: number }, [string]>("SELECT count(*) AS n FROM jobs WHERE batch_id = ?").get(created.id)!.n;
+    queue.prune(Date.now() + 60_000);
+    expect(lines()).toBe(3);
+    const ended = await untilEnded(c, created.id);
+    expect((await linesOf(c, ended.output_file_id)).length).toBe(3);
+    queue.prune(Date.now() + 60_000);
+    expect(lines()).toBe(0);
+  });
+});
