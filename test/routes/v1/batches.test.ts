@@ -129,7 +129,7 @@ describe("files and batches with FOREMAN_TOKEN", () => {
     const c = client();
     const file = await upload(c, jsonl([JSON.stringify({ custom_id: "e", method: "POST", url: "/v1/embeddings", body: { model: "nomic-embed-text", input: "hi" } })]));
     const made: string[] = [];
-    for (let i = 0; i < 3; i++) made.push((await c.batches.create({ input_file_id: file.id, endpoint: "/v1/embeddings", completion_window: "1h" })).id);
+    for (let i = 0; i < 3; i++) made.push((await c.batches.create({ input_file_id: file.id, endpoint: "/v1/embeddings", completion_window: "1h" as "24h" })).id);
     const first = await c.batches.list({ limit: 2 });
     expect(first.data.map((b) => b.id)).toEqual([made[2]!, made[1]!]);
     expect(first.has_more).toBe(true);
@@ -203,7 +203,7 @@ describe("the completion window", () => {
     const c = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "none" });
     const ids = ["x0", "x1", "x2", "x3", "x4"];
     const file = await upload(c, jsonl(ids.map((id) => chatLine(id, "llama3.2", "tell me a long story"))));
-    const created = await c.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "1s" });
+    const created = await c.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "1s" as "24h" });
     expect(created.expires_at! - created.created_at).toBe(1);
     const ended = await untilEnded(c, created.id);
     expect(ended.status).toBe("expired");
