@@ -92,6 +92,8 @@ describe("files and batches with FOREMAN_TOKEN", () => {
     const jobs = [...stack.foreman.services.queue.db.query<{ priority: number; custom_id: string }, [string]>("SELECT priority, custom_id FROM jobs WHERE batch_id = ?").all(created.id)];
     expect(jobs.map((j) => j.custom_id).sort()).toEqual(["missing", "one", "two"]);
     expect(jobs.every((j) => j.priority === -1000)).toBe(true);
+    const listed = (await (await fetch(`${stack.url}/jobs?limit=500`, { headers: { authorization: "Bearer s3cret" } })).json()) as { jobs: { metadata: { batch_id?: string; custom_id?: string } | null }[] };
+    expect(listed.jobs.filter((j) => j.metadata?.batch_id === created.id).map((j) => j.metadata!.custom_id).sort()).toEqual(["missing", "one", "two"]);
   });
 
   test("an invalid file ends the batch failed with errors.data naming each bad line, and queues nothing", async () => {
