@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import OpenAI, { toFile } from "openai";
 import { createHash } from "node:crypto";
 import { Database } from "bun:sqlite";
+import { connect } from "node:net";
+import { readdirSync } from "node:fs";
 import { startForeman } from "../../../src/server.ts";
 import { startSimulator } from "../../../src/sim/index.ts";
 import { perTest, sharedStack, tempDir, testConfig, waitFor } from "../../harness.ts";
@@ -58,6 +60,8 @@ describe("files and batches with FOREMAN_TOKEN", () => {
     const refused = await upload(client(), big).catch((e) => e);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect(refused.message).toContain("50000 lines");
+    // a refused upload leaves nothing behind: no row, no partial file
+    expect(readdirSync(stack.foreman.services.files.dir).filter((n) => n.endsWith(".part"))).toEqual([]);
     const other = await client()
       .files.create({ file: await toFile(Buffer.from("{}\n"), "x.jsonl"), purpose: "fine-tune" })
       .catch((e) => e);
@@ -194,6 +198,38 @@ describe("cancel and restart", () => {
     const output = await linesOf(c, ended.output_file_id);
     expect(output.map((l) => l.custom_id).sort()).toEqual(ids.toSorted());
     expect(ended.error_file_id).toBeNull();
+    expect(ended.model).toBe("llama3.2");
+  });
+});
+
+describe("upload limits", () => {
+  const stack = sharedStack({ sim: { models: MODELS }, foreman: { maxBodyBytes: 4096 } });
+
+  test("an upload is exempt from FOREMAN_MAX_BODY_BYTES; a declared body over 200 MB is a 413 in OpenAI's envelope naming the limit", async () => {
+    const c = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "none" });
+    const text = jsonl(Array.from({ length: 200 }, (_, i) => chatLine(`big${i}`)));
+    expect(Buffer.byteLength(text)).toBeGreaterThan(4096);
+    expect((await upload(c, text)).bytes).toBe(Buffer.byteLength(text));
+    const port = new URL(stack.url).port;
+    const reply = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write(`POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${300 * 1024 * 1024}\r\n\r\n--b\r\n`);
+      });
+      socket.on("data", (d) => {
+        got += d.toString();
+        if (got.includes("}}")) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on("error", reject);
+      socket.on("close", () => resolve(got));
+    });
+    expect(reply).toStartWith("HTTP/1.1 413");
+    const envelope = JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4));
+    expect(envelope.error).toMatchObject({ type: "invalid_request_error", param: "file" });
+    expect(envelope.error.message).toContain("200 MB");
   });
 });
 
