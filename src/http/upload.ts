@@ -134,13 +134,18 @@ export async function receiveUpload(request: Request, limits: BodyLimits, files:
     if (fields.purpose === undefined) throw new HttpError(400, "purpose is required", "/purpose");
     if (fields.purpose !== "batch") throw new HttpError(400, `purpose: foreman keeps files for batches only; expected "batch", got ${JSON.stringify(fields.purpose.slice(0, 64))}`, "/purpose");
     const written = writer.finish();
-    if (written.lines > MAX_FILE_LINES) {
-      files.delete(written.id);
-      throw new HttpError(400, `file has more than ${MAX_FILE_LINES} lines, the limit for batch input`, "/file");
+    let recorded = false;
+    try {
+      if (written.lines > MAX_FILE_LINES) throw new HttpError(400, `file has more than ${MAX_FILE_LINES} lines, the limit for batch input`, "/file");
+      const record = queue.atomically(() => files.record(written, "batch", filename || "unknown_file"));
+      recorded = true;
+      await queue.settled();
+      return record;
+    } catch (err) {
+      // on disk but never recorded: not a file
+      if (!recorded) files.discard(written.id);
+      throw err;
     }
-    const record = queue.atomically(() => files.record(written, "batch", filename || "unknown_file"));
-    await queue.settled();
-    return record;
   } catch (err) {
     reader.cancel().catch(() => {});
     writer.abandon();

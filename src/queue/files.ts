@@ -179,11 +179,14 @@ export class Files {
     return { data: rows.slice(0, page.limit).map(toRecord), hasMore: rows.length > page.limit };
   }
 
-  /** Removes the row; the bytes go once that is committed. */
+  /** Removes the row (the caller commits, then `discard`s the bytes: a row never names a missing file). */
   delete(id: string): boolean {
-    const gone = this.db.query("DELETE FROM files WHERE id = ?").run(id).changes > 0;
-    if (gone) rmSync(this.path(id), { force: true });
-    return gone;
+    return this.db.query("DELETE FROM files WHERE id = ?").run(id).changes > 0;
+  }
+
+  /** Removes a file's bytes (after its row is gone, or when it never got one). */
+  discard(id: string): void {
+    rmSync(this.path(id), { force: true });
   }
 }
 

@@ -11,6 +11,7 @@ export default defineRoute({
     const file = findFile(files, params.id);
     queue.atomically(() => files.delete(file.id));
     await queue.settled();
+    files.discard(file.id);
     return json({ id: file.id, object: "file", deleted: true });
   },
 });
