@@ -20,6 +20,9 @@ import { createTelemetry } from "./http/telemetry.ts";
 import { Queue } from "./queue/queue.ts";
 import { startRetention } from "./queue/retention.ts";
 import { UsageLedger } from "./queue/usage.ts";
+import { Files } from "./queue/files.ts";
+import { Batches } from "./queue/batches.ts";
+import { BatchRunner } from "./engine/batches.ts";
 import { parseTrustedProxies } from "./contract/caller.ts";
 import { Submitter } from "./queue/submit.ts";
 import { JobWatch } from "./queue/watch.ts";
@@ -143,7 +146,9 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
     const trustedProxies = parseTrustedProxies(config.trustedProxies);
     if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
-    const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, startedAt: Date.now() };
+    const files = new Files(store.db, config.db);
+    const batches = new BatchRunner(queue, new Batches(store.db), files, worker, log);
+    const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, files, batches, startedAt: Date.now() };
     const app = createApp(services);
 
     // listen
@@ -169,6 +174,8 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     started.push(() => poller.stop());
     worker.start();
     started.push(() => worker.stop());
+    batches.start();
+    started.push(() => batches.stop());
     // the address bound, and for a wildcard bind where this machine reaches it
     log.info("foreman listening", { url: bound, ...(bound === url ? {} : { local: url }), target: target.displayUrl, db: config.db });
     if (opts.notice) log.warn(opts.notice);

@@ -39,13 +39,22 @@ import r35 from "../../routes/v1/[...path].get.ts";
 import r36 from "../../routes/v1/[...path].head.ts";
 import r37 from "../../routes/v1/[...path].post.ts";
 import r38 from "../../routes/v1/audio/transcriptions.post.ts";
-import r39 from "../../routes/v1/chat/completions.post.ts";
-import r40 from "../../routes/v1/completions.post.ts";
-import r41 from "../../routes/v1/embeddings.post.ts";
-import r42 from "../../routes/v1/messages.post.ts";
-import r43 from "../../routes/v1/models/index.get.ts";
-import r44 from "../../routes/v1/models/[...id].get.ts";
-import r45 from "../../routes/v1/responses.post.ts";
+import r39 from "../../routes/v1/batches/index.get.ts";
+import r40 from "../../routes/v1/batches/index.post.ts";
+import r41 from "../../routes/v1/batches/[id]/index.get.ts";
+import r42 from "../../routes/v1/batches/[id]/cancel.post.ts";
+import r43 from "../../routes/v1/chat/completions.post.ts";
+import r44 from "../../routes/v1/completions.post.ts";
+import r45 from "../../routes/v1/embeddings.post.ts";
+import r46 from "../../routes/v1/files/index.get.ts";
+import r47 from "../../routes/v1/files/index.post.ts";
+import r48 from "../../routes/v1/files/[id]/index.delete.ts";
+import r49 from "../../routes/v1/files/[id]/index.get.ts";
+import r50 from "../../routes/v1/files/[id]/content.get.ts";
+import r51 from "../../routes/v1/messages.post.ts";
+import r52 from "../../routes/v1/models/index.get.ts";
+import r53 from "../../routes/v1/models/[...id].get.ts";
+import r54 from "../../routes/v1/responses.post.ts";
 
 export const routes: readonly RouteEntry[] = [
   { method: "GET", path: "/", file: "index.get.ts", def: r0 },
@@ -87,11 +96,20 @@ export const routes: readonly RouteEntry[] = [
   { method: "HEAD", path: "/v1/*", file: "v1/[...path].head.ts", def: r36 },
   { method: "POST", path: "/v1/*", file: "v1/[...path].post.ts", def: r37 },
   { method: "POST", path: "/v1/audio/transcriptions", file: "v1/audio/transcriptions.post.ts", def: r38 },
-  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r39 },
-  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r40 },
-  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r41 },
-  { method: "POST", path: "/v1/messages", file: "v1/messages.post.ts", def: r42 },
-  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r43 },
-  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r44 },
-  { method: "POST", path: "/v1/responses", file: "v1/responses.post.ts", def: r45 },
+  { method: "GET", path: "/v1/batches", file: "v1/batches/index.get.ts", def: r39 },
+  { method: "POST", path: "/v1/batches", file: "v1/batches/index.post.ts", def: r40 },
+  { method: "GET", path: "/v1/batches/:id", file: "v1/batches/[id]/index.get.ts", def: r41 },
+  { method: "POST", path: "/v1/batches/:id/cancel", file: "v1/batches/[id]/cancel.post.ts", def: r42 },
+  { method: "POST", path: "/v1/chat/completions", file: "v1/chat/completions.post.ts", def: r43 },
+  { method: "POST", path: "/v1/completions", file: "v1/completions.post.ts", def: r44 },
+  { method: "POST", path: "/v1/embeddings", file: "v1/embeddings.post.ts", def: r45 },
+  { method: "GET", path: "/v1/files", file: "v1/files/index.get.ts", def: r46 },
+  { method: "POST", path: "/v1/files", file: "v1/files/index.post.ts", def: r47 },
+  { method: "DELETE", path: "/v1/files/:id", file: "v1/files/[id]/index.delete.ts", def: r48 },
+  { method: "GET", path: "/v1/files/:id", file: "v1/files/[id]/index.get.ts", def: r49 },
+  { method: "GET", path: "/v1/files/:id/content", file: "v1/files/[id]/content.get.ts", def: r50 },
+  { method: "POST", path: "/v1/messages", file: "v1/messages.post.ts", def: r51 },
+  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r52 },
+  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r53 },
+  { method: "POST", path: "/v1/responses", file: "v1/responses.post.ts", def: r54 },
 ];

@@ -15,6 +15,8 @@ import type { Worker } from "../engine/worker.ts";
 import type { Estimates } from "../engine/estimates.ts";
 import type { Waker } from "../engine/waker.ts";
 import type { UsageLedger } from "../queue/usage.ts";
+import type { Files } from "../queue/files.ts";
+import type { BatchRunner } from "../engine/batches.ts";
 
 export interface Services {
   config: Config;
@@ -42,5 +44,9 @@ export interface Services {
   usage: UsageLedger;
   /** FOREMAN_TRUSTED_PROXIES, parsed: peers whose X-Forwarded-For is believed. */
   trustedProxies: ReadonlySet<string>;
+  /** Batch files beside the database (ADR 0039). */
+  files: Files;
+  /** OpenAI batches: validation, their lines as jobs, the result files (ADR 0039). */
+  batches: BatchRunner;
   startedAt: number;
 }

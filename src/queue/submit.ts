@@ -63,7 +63,7 @@ export function normalize(sub: Submission): { endpoint: string; webhook: Webhook
  * without messages, a field of the wrong type) is a 422 naming the field: the submission
  * itself is well-formed (ADR 0018).
  */
-function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
+export function requestFor(endpoint: string, request: unknown): { model: string; request: string; load: RequestedLoad } {
   const kind = kindOf(endpoint)!;
   const valid = validate(kind.request, request, "/request", 422) as { model: string };
   // Ollama's rules and words: a name it cannot parse (a megabyte of it, say) is never queued

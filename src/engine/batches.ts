@@ -1,0 +1,290 @@
+// Running OpenAI batches (ADR 0039). Validation reads the input file line by line and checks every
+// line; a valid file's lines become async jobs of the batch's endpoint in one transaction (all or
+// none), below plain jobs (BATCH_PRIORITY), expiring at the end of the completion window (their
+// start_by). The batch follows its jobs: when the last line ends, the output and error files are
+// written line by line and the batch ends completed, expired or cancelled. A restart resumes every
+// batch not ended: the lines are ordinary durable jobs, so none runs twice.
+import { HttpError } from "../contract/http-error.ts";
+import { isTerminal } from "../contract/states.ts";
+import type { Logger } from "../ops/log.ts";
+import { batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
+import { eachLine, type Files } from "../queue/files.ts";
+import { ASYNC, type Queue } from "../queue/queue.ts";
+import { parseMaxRun } from "../queue/schedule.ts";
+import { requestFor } from "../queue/submit.ts";
+import type { Worker } from "./worker.ts";
+
+/** The endpoints a batch may name (those Ollama serves of OpenAI's batch endpoints). */
+export const BATCH_ENDPOINTS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"] as const;
+/** Batch lines run after plain jobs of the same model: the lowest priority POST /jobs may ask (ADR 0039). */
+export const BATCH_PRIORITY = -1000;
+/** errors.data of an invalid file names at most this many lines; the last entry says how many more. */
+export const MAX_LINE_ERRORS = 100;
+
+/** A completion window: OpenAI's "24h", or any Go duration or whole days ("7d") as foreman's extension. Pure. */
+export function windowMs(text: string): number | { error: string } {
+  const days = /^(\d{1,3})d$/.exec(text);
+  if (days) return Number(days[1]) > 0 && Number(days[1]) <= 366 ? Number(days[1]) * 86_400_000 : { error: "a window of days is 1d to 366d" };
+  const ms = parseMaxRun(text);
+  if (typeof ms === "number" && ms === 0) return { error: "must be longer than 0s" };
+  return ms;
+}
+
+/** A line read and checked, ready to queue; or what is wrong with it, named as OpenAI names it. Pure. */
+export function checkLine(text: string, n: number, endpoint: string, seen: Set<string>): { customId: string; model: string; request: string; load: ReturnType<typeof requestFor>["load"] } | LineError {
+  const bad = (code: string, message: string, param: string | null = null): LineError => ({ code, message, param, line: n });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return bad("invalid_json_line", "This line is not parseable as valid JSON.");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return bad("invalid_request", "A line must be a JSON object.");
+  const line = value as Record<string, unknown>;
+  if (typeof line.custom_id !== "string" || line.custom_id === "") return bad("missing_required_parameter", "custom_id is required and must be a non-empty string.", "custom_id");
+  if (seen.has(line.custom_id)) return bad("duplicate_custom_id", `The custom_id ${JSON.stringify(line.custom_id.slice(0, 64))} is used by an earlier line; each must be unique.`, "custom_id");
+  if (line.method !== "POST") return bad("invalid_method", "method must be POST.", "method");
+  if (line.url !== endpoint) return bad("mismatched_url", `url must be the batch's endpoint ${endpoint}.`, "url");
+  if (line.body === null || typeof line.body !== "object" || Array.isArray(line.body)) return bad("invalid_request", "body must be a JSON object.", "body");
+  if ((line.body as Record<string, unknown>).stream === true) return bad("invalid_request", "body.stream: a batch line cannot stream.", "body.stream");
+  try {
+    const checked = requestFor(endpoint, line.body);
+    seen.add(line.custom_id);
+    return { customId: line.custom_id, ...checked };
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    return bad("invalid_request", err.message.replace(/^\/request/, "body"), err.field ? err.field.replace(/^\/request/, "body").replaceAll("/", ".") : "body");
+  }
+}
+
+/** What the output or error file says of one ended line. Pure. */
+export function resultLine(line: BatchLine, artifact: string | null, ending: "expired" | "cancelled" | null): { file: "output" | "error"; text: string } {
+  const head = { id: `batch_req_${line.jobId}`, custom_id: line.customId };
+  if (line.status === "done") return { file: "output", text: JSON.stringify({ ...head, response: { status_code: 200, request_id: line.jobId, body: artifact === null ? null : JSON.parse(artifact) }, error: null }) };
+  const status = line.error?.status ?? 0;
+  if (line.status === "failed" && status >= 400) {
+    return { file: "error", text: JSON.stringify({ ...head, response: { status_code: status, request_id: line.jobId, body: { error: line.error!.message } }, error: null }) };
+  }
+  const code = line.status === "canceled" ? (ending === "expired" ? "batch_expired" : "batch_cancelled") : "request_failed";
+  const message = line.status === "canceled" ? (ending === "expired" ? "This line was not run before the batch's completion window ended." : "The batch was cancelled before this line ran.") : (line.error?.message ?? "the request failed");
+  return { file: "error", text: JSON.stringify({ ...head, response: null, error: { code, message } }) };
+}
+
+const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
+
+/** A batch as OpenAI's Batch object; counts live from its lines until it has ended. */
+export function batchObject(b: BatchRecord, live?: { total: number; completed: number; failed: number }) {
+  const counts = live ?? { total: b.total, completed: b.completed, failed: b.failed };
+  const usage: BatchUsage | null = b.usage;
+  return {
+    id: b.id,
+    object: "batch" as const,
+    endpoint: b.endpoint,
+    input_file_id: b.inputFileId,
+    completion_window: b.completionWindow,
+    status: b.status,
+    output_file_id: b.outputFileId,
+    error_file_id: b.errorFileId,
+    errors: b.errors === null ? null : { object: "list" as const, data: b.errors },
+    created_at: seconds(b.createdAt)!,
+    in_progress_at: seconds(b.inProgressAt),
+    expires_at: seconds(b.expiresAt),
+    finalizing_at: seconds(b.finalizingAt),
+    completed_at: seconds(b.completedAt),
+    failed_at: seconds(b.failedAt),
+    expired_at: seconds(b.expiredAt),
+    cancelling_at: seconds(b.cancellingAt),
+    cancelled_at: seconds(b.cancelledAt),
+    request_counts: counts,
+    metadata: b.metadata,
+    model: b.model,
+    usage:
+      usage === null
+        ? null
+        : { input_tokens: usage.input_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.output_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.input_tokens + usage.output_tokens },
+  };
+}
+
+export class BatchRunner {
+  /** Batches whose end is being written, so two line endings do not finalize one twice. */
+  private readonly finalizing = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly batches: Batches,
+    private readonly files: Files,
+    private readonly worker: Worker,
+    private readonly log: Logger,
+  ) {}
+
+  /** Follows line endings, and resumes the batches a stopped foreman left open. */
+  start(): void {
+    // a line's result is read when its batch finalizes: job retention waits for that
+    this.queue.addDependents({ holds: (jobId) => this.batches.holdsLine(jobId), remove: () => {} });
+    this.queue.onCommitted((job, event) => {
+      if (!isTerminal(event.type) || job.lane !== ASYNC) return;
+      const batchId = this.batches.batchOf(job.id);
+      if (batchId !== null) queueMicrotask(() => this.settle(batchId));
+    });
+    for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" ? this.validate(b.id) : this.settle(b.id)));
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** A new batch, validating; its validation runs after the reply. */
+  async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }): Promise<BatchRecord> {
+    const batch = this.queue.atomically(() => this.batches.create(input));
+    await this.queue.settled();
+    setImmediate(() => this.validate(batch.id));
+    return batch;
+  }
+
+  get(id: string): BatchRecord | null {
+    return this.batches.get(id);
+  }
+
+  list(after: string | undefined, limit: number) {
+    return this.batches.list(after, limit);
+  }
+
+  /** The batch with its counts as its lines stand now. */
+  view(b: BatchRecord) {
+    if (batchEnded(b.status) || b.status === "validating") return batchObject(b);
+    const c = this.batches.counts(b.id);
+    return batchObject(b, { total: c.total, completed: c.done, failed: c.failed });
+  }
+
+  /** Cancels: queued lines at once, a running one aborted; the batch ends when its last line has. */
+  async cancel(id: string): Promise<BatchRecord> {
+    const b = this.batches.get(id)!;
+    if (batchEnded(b.status) || b.status === "cancelling" || b.status === "finalizing") throw new HttpError(409, `Cannot cancel a batch with status ${b.status}.`, undefined, { "x-should-retry": "false" });
+    const now = Date.now();
+    const running = this.queue.atomically(() => {
+      this.batches.update(id, { status: "cancelling", cancelling_at: now });
+      for (const jobId of this.batches.lineIds(id, ["queued"])) this.queue.cancel(jobId, "batch cancelled");
+      return this.batches.lineIds(id, ["loading", "working"]);
+    });
+    await this.queue.settled();
+    for (const jobId of running) this.worker.cancelRunning(jobId, "batch cancelled");
+    const after = this.batches.get(id)!;
+    setImmediate(() => this.settle(id));
+    return after;
+  }
+
+  private validate(id: string): void {
+    if (this.stopped) return;
+    const b = this.batches.get(id);
+    if (!b || b.status !== "validating") return;
+    try {
+      const path = this.files.path(b.inputFileId);
+      const errors: LineError[] = [];
+      let bad = 0;
+      let lines = 0;
+      const seen = new Set<string>();
+      const decoder = new TextDecoder();
+      eachLine(path, (bytes, n) => {
+        lines++;
+        const checked = checkLine(decoder.decode(bytes), n, b.endpoint, seen);
+        if ("code" in checked) {
+          bad++;
+          if (errors.length < MAX_LINE_ERRORS) errors.push(checked);
+        }
+      });
+      const now = Date.now();
+      if (lines === 0) errors.push({ code: "empty_file", message: "The input file has no lines.", param: null, line: null });
+      if (bad > MAX_LINE_ERRORS) errors.push({ code: "too_many_errors", message: `${bad - MAX_LINE_ERRORS} more lines are invalid.`, param: null, line: null });
+      if (errors.length > 0) {
+        this.queue.atomically(() => this.batches.update(id, { status: "failed", errors: JSON.stringify(errors), failed_at: now }));
+        return;
+      }
+      // the second pass queues: every line or none, in one transaction
+      seen.clear();
+      this.queue.atomically(() => {
+        const models = new Set<string>();
+        eachLine(path, (bytes, n) => {
+          const line = checkLine(decoder.decode(bytes), n, b.endpoint, seen);
+          if ("code" in line) throw new Error(`line ${n} of ${b.inputFileId} changed between the passes`);
+          models.add(line.model);
+          const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId } });
+          this.batches.attach(job.id, id, line.customId);
+        });
+        this.batches.update(id, { status: "in_progress", in_progress_at: now, total: lines, model: models.size === 1 ? [...models][0]! : null });
+      });
+    } catch (err) {
+      this.log.error("batch validation failed", { batch: id, error: (err as Error).message });
+      const now = Date.now();
+      this.queue.atomically(() => this.batches.update(id, { status: "failed", errors: JSON.stringify([{ code: "server_error", message: "foreman could not read the input file", param: null, line: null }]), failed_at: now }));
+    }
+  }
+
+  /** When every line has ended: the result files, then the batch's end. */
+  private settle(id: string): void {
+    if (this.stopped || this.finalizing.has(id)) return;
+    const b = this.batches.get(id);
+    if (!b || !(b.status === "in_progress" || b.status === "cancelling" || b.status === "finalizing")) return;
+    const counts = this.batches.counts(id);
+    if (counts.unfinished > 0) return;
+    this.finalizing.add(id);
+    try {
+      this.finalize(b);
+    } catch (err) {
+      this.log.error("batch finalizing failed", { batch: id, error: (err as Error).message });
+    } finally {
+      this.finalizing.delete(id);
+    }
+  }
+
+  private finalize(b: BatchRecord): void {
+    const now = Date.now();
+    if (b.status !== "finalizing") this.queue.atomically(() => this.batches.update(b.id, { status: "finalizing", finalizing_at: now }));
+    const ending = b.cancellingAt !== null ? "cancelled" : null;
+    const counts = this.batches.counts(b.id);
+    // a line canceled that the batch did not cancel was expired by its start_by
+    const expired = ending === null && counts.canceled > 0;
+    const output = this.files.writer();
+    const error = this.files.writer();
+    const usage: BatchUsage = { input_tokens: 0, output_tokens: 0 };
+    try {
+      const nl = new Uint8Array([0x0a]);
+      const encoder = new TextEncoder();
+      for (const line of this.batches.lines(b.id)) {
+        const artifact = line.status === "done" ? this.queue.artifact(line.jobId) : null;
+        const result = resultLine(line, artifact === null ? null : new TextDecoder().decode(artifact.body), expired ? "expired" : ending);
+        const to = result.file === "output" ? output : error;
+        to.write(encoder.encode(result.text));
+        to.write(nl);
+        if (line.usage) {
+          usage.input_tokens += line.usage.prompt_tokens;
+          usage.output_tokens += line.usage.output_tokens;
+        }
+      }
+      const out = output.bytes > 0 ? output.finish() : null;
+      const err = error.bytes > 0 ? error.finish() : null;
+      if (!out) output.abandon();
+      if (!err) error.abandon();
+      const status = ending ?? (expired ? "expired" : "completed");
+      const end = Date.now();
+      this.queue.atomically(() => {
+        const outId = out ? this.files.record(out, "batch_output", `${b.id}_output.jsonl`).id : null;
+        const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`).id : null;
+        this.batches.update(b.id, {
+          status,
+          output_file_id: outId,
+          error_file_id: errId,
+          usage: JSON.stringify(usage),
+          total: counts.total,
+          completed: counts.done,
+          failed: counts.failed + counts.canceled,
+          ...(status === "completed" ? { completed_at: end } : status === "expired" ? { expired_at: end } : { cancelled_at: end }),
+        });
+      });
+    } catch (e) {
+      output.abandon();
+      error.abandon();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,209 @@
+// OpenAI batches (ADR 0039): a batch is a parent over ordinary async jobs — each line of its input
+// file one job carrying the batch's id and the line's custom_id — so the queue, the worker and the
+// expiry run it as any other work. This module keeps the batch rows and reads its lines.
+import type { Database } from "bun:sqlite";
+import { newId } from "../store/ids.ts";
+import type { JobError } from "./rows.ts";
+import type { Usage } from "./usage-schema.ts";
+
+export const BATCH_STATES = ["validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"] as const;
+export type BatchStatus = (typeof BATCH_STATES)[number];
+export const batchEnded = (s: BatchStatus): boolean => s === "failed" || s === "completed" || s === "expired" || s === "cancelled";
+
+export interface LineError {
+  code: string;
+  message: string;
+  param: string | null;
+  line: number | null;
+}
+
+export interface BatchUsage {
+  input_tokens: number;
+  output_tokens: number;
+}
+
+export interface BatchRecord {
+  seq: number;
+  id: string;
+  endpoint: string;
+  inputFileId: string;
+  completionWindow: string;
+  status: BatchStatus;
+  metadata: Record<string, string> | null;
+  errors: LineError[] | null;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  model: string | null;
+  usage: BatchUsage | null;
+  total: number;
+  completed: number;
+  failed: number;
+  createdAt: number;
+  expiresAt: number;
+  inProgressAt: number | null;
+  finalizingAt: number | null;
+  completedAt: number | null;
+  failedAt: number | null;
+  expiredAt: number | null;
+  cancellingAt: number | null;
+  cancelledAt: number | null;
+}
+
+interface BatchRow {
+  seq: number;
+  id: string;
+  endpoint: string;
+  input_file_id: string;
+  completion_window: string;
+  status: BatchStatus;
+  metadata: string | null;
+  errors: string | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  model: string | null;
+  usage: string | null;
+  total: number;
+  completed: number;
+  failed: number;
+  created_at: number;
+  expires_at: number;
+  in_progress_at: number | null;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+}
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+const toRecord = (r: BatchRow): BatchRecord => ({
+  seq: r.seq,
+  id: r.id,
+  endpoint: r.endpoint,
+  inputFileId: r.input_file_id,
+  completionWindow: r.completion_window,
+  status: r.status,
+  metadata: parse(r.metadata),
+  errors: parse(r.errors),
+  outputFileId: r.output_file_id,
+  errorFileId: r.error_file_id,
+  model: r.model,
+  usage: parse(r.usage),
+  total: r.total,
+  completed: r.completed,
+  failed: r.failed,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  inProgressAt: r.in_progress_at,
+  finalizingAt: r.finalizing_at,
+  completedAt: r.completed_at,
+  failedAt: r.failed_at,
+  expiredAt: r.expired_at,
+  cancellingAt: r.cancelling_at,
+  cancelledAt: r.cancelled_at,
+});
+
+/** The fields a change of a batch may set (the row's column names). */
+export type BatchPatch = Partial<Pick<BatchRow, "status" | "errors" | "output_file_id" | "error_file_id" | "model" | "usage" | "total" | "completed" | "failed" | "in_progress_at" | "finalizing_at" | "completed_at" | "failed_at" | "expired_at" | "cancelling_at" | "cancelled_at">>;
+
+/** One line of a batch as its job ended, for the result files. */
+export interface BatchLine {
+  jobId: string;
+  customId: string;
+  status: string;
+  error: JobError | null;
+  usage: Usage | null;
+}
+
+/** The lines' states, counted. */
+export interface LineCounts {
+  total: number;
+  done: number;
+  failed: number;
+  canceled: number;
+  unfinished: number;
+}
+
+export class Batches {
+  constructor(private readonly db: Database) {}
+
+  create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }, now = Date.now()): BatchRecord {
+    const row = this.db
+      .query<BatchRow, [string, string, string, string, string | null, number, number]>(
+        "INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, 'validating', ?, ?, ?) RETURNING *",
+      )
+      .get(`batch_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs)!;
+    return toRecord(row);
+  }
+
+  get(id: string): BatchRecord | null {
+    const row = this.db.query<BatchRow, [string]>("SELECT * FROM batches WHERE id = ?").get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  /** Newest first, after the batch `after` (an id of the previous page). */
+  list(after: string | undefined, limit: number): { data: BatchRecord[]; hasMore: boolean } {
+    const from = after === undefined ? null : (this.get(after)?.seq ?? null);
+    const rows = this.db.query<BatchRow, [number | null, number | null, number]>("SELECT * FROM batches WHERE (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?").all(from, from, limit + 1);
+    return { data: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit };
+  }
+
+  /** Batches not yet ended: what a start resumes. */
+  open(): BatchRecord[] {
+    return this.db.query<BatchRow, []>("SELECT * FROM batches WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling') ORDER BY seq").all().map(toRecord);
+  }
+
+  update(id: string, patch: BatchPatch): BatchRecord {
+    const keys = Object.keys(patch) as (keyof BatchPatch)[];
+    const row = this.db
+      .query<BatchRow, (string | number | null)[]>(`UPDATE batches SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE id = ? RETURNING *`)
+      .get(...keys.map((k) => patch[k] ?? null), id)!;
+    return toRecord(row);
+  }
+
+  /** Marks a just-enqueued job as the batch's line `customId` (inside the enqueueing transaction). */
+  attach(jobId: string, batchId: string, customId: string): void {
+    this.db.query("UPDATE jobs SET batch_id = ?, custom_id = ? WHERE id = ?").run(batchId, customId, jobId);
+  }
+
+  /** Whether a job is a line of a batch not yet ended: retention keeps it, its result is still to be written. */
+  holdsLine(jobId: string): boolean {
+    return (
+      this.db
+        .query<{ n: number }, [string]>("SELECT count(*) AS n FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ? AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling')")
+        .get(jobId)!.n > 0
+    );
+  }
+
+  /** The batch a job is a line of, or null. */
+  batchOf(jobId: string): string | null {
+    return this.db.query<{ batch_id: string | null }, [string]>("SELECT batch_id FROM jobs WHERE id = ?").get(jobId)?.batch_id ?? null;
+  }
+
+  counts(batchId: string): LineCounts {
+    const c: LineCounts = { total: 0, done: 0, failed: 0, canceled: 0, unfinished: 0 };
+    for (const { status, n } of this.db.query<{ status: string; n: number }, [string]>("SELECT status, count(*) AS n FROM jobs WHERE batch_id = ? GROUP BY status").all(batchId)) {
+      c.total += n;
+      if (status === "done" || status === "failed" || status === "canceled") c[status] += n;
+      else c.unfinished += n;
+    }
+    return c;
+  }
+
+  /** Lines in the given state (queued ones to cancel, running ones to abort). */
+  lineIds(batchId: string, statuses: readonly string[]): string[] {
+    return this.db
+      .query<{ id: string }, string[]>(`SELECT id FROM jobs WHERE batch_id = ? AND status IN (${statuses.map(() => "?").join(",")}) ORDER BY seq`)
+      .all(batchId, ...statuses)
+      .map((r) => r.id);
+  }
+
+  /** Every line of the batch in file order, one at a time. */
+  *lines(batchId: string): Generator<BatchLine> {
+    for (const r of this.db.query<{ id: string; custom_id: string; status: string; error: string | null; usage: string | null }, [string]>("SELECT id, custom_id, status, error, usage FROM jobs WHERE batch_id = ? ORDER BY seq").iterate(batchId)) {
+      yield { jobId: r.id, customId: r.custom_id, status: r.status, error: parse(r.error), usage: parse(r.usage) };
+    }
+  }
+}

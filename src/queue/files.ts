@@ -1,0 +1,196 @@
+// Batch files (OpenAI's /v1/files, ADR 0039): the bytes live beside the database in `files/`,
+// one file per id, written to a `.part` name, fsync'd and renamed before their row is committed —
+// so a row always names a complete file, and a half-written one (a crash mid-upload) is only a
+// `.part` that the next start removes. The row records the size, the line count and the SHA-256.
+import type { Database } from "bun:sqlite";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { newId } from "../store/ids.ts";
+
+export interface FileRecord {
+  seq: number;
+  id: string;
+  purpose: string;
+  filename: string;
+  bytes: number;
+  lines: number;
+  sha256: string;
+  createdAt: number;
+}
+
+interface FileRow {
+  seq: number;
+  id: string;
+  purpose: string;
+  filename: string;
+  bytes: number;
+  lines: number;
+  sha256: string;
+  created_at: number;
+}
+
+const toRecord = (r: FileRow): FileRecord => ({ seq: r.seq, id: r.id, purpose: r.purpose, filename: r.filename, bytes: r.bytes, lines: r.lines, sha256: r.sha256, createdAt: r.created_at });
+
+/** Where batch files live: beside the database, or the temporary folder for one in memory. */
+export function filesDir(db: string): string {
+  return db === ":memory:" ? join(tmpdir(), `foreman-files-${process.pid}`) : join(dirname(db), "files");
+}
+
+/** The page of a listing: newest first unless `order` is asc; `after` an id of the previous page. */
+export interface FilePage {
+  purpose?: string;
+  order: "asc" | "desc";
+  after?: string;
+  limit: number;
+}
+
+/** What was written and checked of a new file, ready to be recorded. */
+export interface WrittenFile {
+  id: string;
+  path: string;
+  bytes: number;
+  lines: number;
+  sha256: string;
+}
+
+/** A file being written: bytes appended, counted and hashed, fsync'd on `finish`. */
+export class FileWriter {
+  readonly id = `file-${newId()}`;
+  readonly part: string;
+  private readonly fd: number;
+  private readonly hash = new Bun.CryptoHasher("sha256");
+  bytes = 0;
+  lines = 0;
+  private last = 0x0a;
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.part = join(dir, `${this.id}.part`);
+    this.fd = openSync(this.part, "w");
+  }
+
+  write(chunk: Uint8Array): void {
+    for (let off = 0; off < chunk.byteLength; ) off += writeSync(this.fd, chunk, off);
+    this.hash.update(chunk);
+    this.bytes += chunk.byteLength;
+    for (const b of chunk) if (b === 0x0a) this.lines++;
+    if (chunk.byteLength > 0) this.last = chunk[chunk.byteLength - 1]!;
+  }
+
+  /** On disk: fsync'd and renamed to its id. A last line without a newline still counts. */
+  finish(): WrittenFile {
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    const path = join(this.dir, this.id);
+    renameSync(this.part, path);
+    const dirFd = openSync(this.dir, "r");
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    return { id: this.id, path, bytes: this.bytes, lines: this.lines + (this.last === 0x0a ? 0 : 1), sha256: this.hash.digest("hex") };
+  }
+
+  /** Gives up: the partial file goes. */
+  abandon(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed by finish
+    }
+    rmSync(this.part, { force: true });
+  }
+}
+
+/**
+ * Calls `each` with every line of the file at `path` (without its newline; empty lines too,
+ * but not the empty tail after a last newline) and its 1-based number, reading 1 MiB at a time:
+ * never the whole file in memory. Synchronous, so that it can run inside one transaction.
+ */
+export function eachLine(path: string, each: (line: Uint8Array, n: number) => void): void {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let held: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, null);
+      if (got === 0) break;
+      const data: Buffer<ArrayBufferLike> = held.length > 0 ? Buffer.concat([held, buf.subarray(0, got)]) : buf.subarray(0, got);
+      let start = 0;
+      for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
+        each(data.subarray(start, nl), ++n);
+        start = nl + 1;
+      }
+      held = Buffer.from(data.subarray(start));
+    }
+    if (held.length > 0) each(held, ++n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class Files {
+  readonly dir: string;
+
+  constructor(
+    private readonly db: Database,
+    dbPath: string,
+  ) {
+    this.dir = filesDir(dbPath);
+    mkdirSync(this.dir, { recursive: true });
+    // what a stopped foreman was writing never became a file
+    for (const name of readdirSync(this.dir)) if (name.endsWith(".part")) rmSync(join(this.dir, name), { force: true });
+  }
+
+  /** A new file, written by the caller then `record`ed. */
+  writer(): FileWriter {
+    return new FileWriter(this.dir);
+  }
+
+  /** Records a file that is on disk; the caller commits (and, for an upload, waits for the sync). */
+  record(file: WrittenFile, purpose: string, filename: string, now = Date.now()): FileRecord {
+    const row = this.db
+      .query<FileRow, [string, string, string, number, number, string, number]>("INSERT INTO files (id, purpose, filename, bytes, lines, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *")
+      .get(file.id, purpose, filename, file.bytes, file.lines, file.sha256, now)!;
+    return toRecord(row);
+  }
+
+  get(id: string): FileRecord | null {
+    const row = this.db.query<FileRow, [string]>("SELECT * FROM files WHERE id = ?").get(id);
+    return row ? toRecord(row) : null;
+  }
+
+  path(id: string): string {
+    return join(this.dir, id);
+  }
+
+  /** One page, and whether more follow it. */
+  list(page: FilePage): { data: FileRecord[]; hasMore: boolean } {
+    const after = page.after === undefined ? null : (this.get(page.after)?.seq ?? null);
+    const cmp = page.order === "asc" ? ">" : "<";
+    const rows = this.db
+      .query<FileRow, [string | null, string | null, number | null, number | null, number]>(
+        `SELECT * FROM files WHERE (? IS NULL OR purpose = ?) AND (? IS NULL OR seq ${cmp} ?) ORDER BY seq ${page.order === "asc" ? "ASC" : "DESC"} LIMIT ?`,
+      )
+      .all(page.purpose ?? null, page.purpose ?? null, after, after, page.limit + 1);
+    return { data: rows.slice(0, page.limit).map(toRecord), hasMore: rows.length > page.limit };
+  }
+
+  /** Removes the row (the caller commits, then `discard`s the bytes: a row never names a missing file). */
+  delete(id: string): boolean {
+    return this.db.query("DELETE FROM files WHERE id = ?").run(id).changes > 0;
+  }
+
+  /** Removes a file's bytes (after its row is gone, or when it never got one). */
+  discard(id: string): void {
+    rmSync(this.path(id), { force: true });
+  }
+}
+
+/** A file as OpenAI's File object (times in Unix seconds). */
+export function fileObject(f: FileRecord) {
+  return { id: f.id, object: "file" as const, bytes: f.bytes, created_at: Math.floor(f.createdAt / 1000), filename: f.filename, purpose: f.purpose, status: "processed" as const, status_details: null, expires_at: null };
+}
