@@ -54,6 +54,7 @@ export function jobDetails(job: Job, now: number): string {
     const u = job.usage;
     rows.push(["usage", `${u.prompt_tokens} prompt + ${u.output_tokens} output tokens, ${u.target_ms} ms on the target (load ${u.load_ms}, prompt ${u.prompt_eval_ms}, generation ${u.generation_ms})${u.estimated ? ", estimated" : ""}`]);
   }
+  if (job.batch_id) rows.push(["batch", `${job.batch_id} (custom_id ${JSON.stringify(job.custom_id)})`]);
   if (job.metadata) rows.push(["metadata", JSON.stringify(job.metadata)]);
   return table(rows);
 }
@@ -84,7 +85,7 @@ function dueIn(job: Job, now: number): string {
 /** What `jobs ls` says instead of an empty table. */
 export function noJobs(filter: ListFilter): string {
   const what = filter.lane === "interactive" ? "passthrough requests" : "jobs";
-  const by = [filter.status && `status ${filter.status}`, filter.model && `model ${filter.model}`].filter(Boolean);
+  const by = [filter.status && `status ${filter.status}`, filter.model && `model ${filter.model}`, filter.batch && `batch ${filter.batch}`].filter(Boolean);
   return by.length ? `no ${what} with ${by.join(" and ")}\n` : filter.cursor ? `no more ${what}\n` : `no ${what}\n`;
 }
 
