@@ -34,7 +34,8 @@ export function batchPercent(b: Batch): number | null {
 
 /**
  * `batch_01…  in_progress  42% ▕████      ▏ 21/50 done, 1 failed  3.2/s  ETA 9s`, kept one
- * column short of the terminal so it never wraps; the bar gives way first, then the rate.
+ * column short of the terminal so it never wraps; the bar gives way first, then the rate and
+ * time left (the bar comes back if it then fits), then the line is cut.
  */
 export function renderBatchBar(b: Batch, samples: readonly BatchSample[], columns: number): string {
   const width = Math.max(1, columns - 1);
@@ -47,14 +48,14 @@ export function renderBatchBar(b: Batch, samples: readonly BatchSample[], column
   const rate = lineRate(samples);
   const timing = rate > 0 && done < total ? `  ${rate.toFixed(1)}/s  ETA ${shortDuration(((total - done) / rate) * 1000)}` : "";
   const pre = `${head} ${String(pct).padStart(3)}%`;
-  for (const suffix of [counts + timing, counts]) {
+  const withBar = (suffix: string) => {
     const room = width - pre.length - 4 - suffix.length;
-    if (room >= 10) {
-      const filled = Math.floor((room * pct) / 100);
-      return `${pre} ▕${"█".repeat(filled)}${" ".repeat(room - filled)}▏ ${suffix}`;
-    }
-  }
-  return ellipsize(`${pre} ${counts}${timing}`, width);
+    if (room < 10) return null;
+    const filled = Math.floor((room * pct) / 100);
+    return `${pre} ▕${"█".repeat(filled)}${" ".repeat(room - filled)}▏ ${suffix}`;
+  };
+  const bare = `${pre} ${counts}${timing}`;
+  return withBar(counts + timing) ?? (bare.length <= width ? bare : (withBar(counts) ?? ellipsize(bare, width)));
 }
 
 /** A line for a log when the status changed or a quarter passed between `prev` and `next`, else null. */
