@@ -50,6 +50,7 @@ describe("ForemanClient batches", () => {
   });
 
   test("a wait that runs out is a BatchTimeoutError; the batch goes on and can be cancelled", async () => {
+    await stack.sim.setFaults({ firstByteDelayMs: 200 }); // the lines outlast the cancel
     const batch = await client().submitBatch(Array.from({ length: 40 }, (_, i) => line(`l${i}`)));
     const err = await client().waitBatch(batch.id, { timeout: 0 }).catch((e) => e);
     expect(err).toBeInstanceOf(BatchTimeoutError);
@@ -58,5 +59,6 @@ describe("ForemanClient batches", () => {
     expect(["cancelling", "cancelled"]).toContain(cancelled.status);
     const ended = await client().waitBatch(batch.id, { interval: 20, timeout: 20_000 });
     expect(ended.status).toBe("cancelled");
+    await stack.sim.setFaults({ firstByteDelayMs: 0 });
   });
 });
