@@ -65,6 +65,10 @@ describe("foreman batch", () => {
     const listed = JSON.parse(await new Response(jobs.stdout).text()) as { jobs: { batch_id: string; custom_id: string }[] };
     expect(listed.jobs.map((j) => j.custom_id).sort()).toEqual(["a", "b", "bad"]);
     expect(new Set(listed.jobs.map((j) => j.batch_id))).toEqual(new Set([batch!.id]));
+    const table = Bun.spawn([BUN, MAIN, "jobs", "ls", "--batch", batch!.id], { env: { ...process.env, FOREMAN_URL: stack.url, FOREMAN_TOKEN: "s3cret" }, stdout: "pipe" });
+    const rows = (await new Response(table.stdout).text()).trim().split("\n");
+    expect(rows[0]).toMatch(/^ID\s+CUSTOM_ID\s+STATUS\s+MODEL\s+POSITION\s+DONE IN\s+AGE$/);
+    expect(rows.slice(1).map((r) => r.split(/\s+/).slice(1, 3).join(" ")).sort()).toEqual(["a done", "b done", "bad failed"]);
   });
 
   test("submit without --wait prints the batch; cancel ends it cancelled; results before any exist exit 3; submit --wait of a cancelled batch exits 1", async () => {
