@@ -6,9 +6,10 @@ import { JobListQuery, JobListSchema, JobProgressSchema, JobSchema } from "../sr
 import { StatusSchema } from "./status.get.ts";
 import { UsageQuery, UsageReportSchema } from "./usage.get.ts";
 import { UsageSchema } from "../src/queue/usage-schema.ts";
+import { BatchSchema, FileSchema } from "../src/http/batch-schemas.ts";
 
 /** The API's named schemas: components in the document, and the TypeScript client's type names (scripts/gen-client-types.ts). */
-export const API_SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema, Usage: UsageSchema, UsageReport: UsageReportSchema, UsageFilter: UsageQuery } as const;
+export const API_SCHEMAS = { Job: JobSchema, JobList: JobListSchema, JobProgress: JobProgressSchema, ListFilter: JobListQuery, Submission, Status: StatusSchema, Usage: UsageSchema, UsageReport: UsageReportSchema, UsageFilter: UsageQuery, Batch: BatchSchema, BatchFile: FileSchema } as const;
 
 /** The document, built once per manifest: the routes never change while foreman runs. */
 const built = new WeakMap<object, unknown>();

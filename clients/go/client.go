@@ -78,7 +78,7 @@ func (c *Client) Get(ctx context.Context, id string, wait int) (*Job, error) {
 // List returns one page of jobs (GET /jobs).
 func (c *Client) List(ctx context.Context, filter ListFilter) (*JobList, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"lane": filter.Lane, "status": filter.Status, "model": filter.Model, "cursor": filter.Cursor} {
+	for k, v := range map[string]string{"lane": filter.Lane, "status": filter.Status, "model": filter.Model, "batch": filter.Batch, "cursor": filter.Cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -138,6 +138,11 @@ func (c *Client) do(ctx context.Context, method, path string, header http.Header
 	if body != nil {
 		reader = bytes.NewReader(body)
 	}
+	return c.send(ctx, method, path, header, reader)
+}
+
+// send is do with the body as a stream (an upload that is never held whole in memory).
+func (c *Client) send(ctx context.Context, method, path string, header http.Header, reader io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, reader)
 	if err != nil {
 		return nil, err

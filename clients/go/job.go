@@ -70,6 +70,10 @@ type Job struct {
 	MaxRun *string `json:"max_run"`
 	// Usage is what the job cost, once it is done; nil before, and for work that did not end done.
 	Usage *Usage `json:"usage"`
+	// BatchID is the OpenAI batch the job is a line of, CustomID that line's custom_id; nil
+	// for a job submitted on its own.
+	BatchID  *string `json:"batch_id"`
+	CustomID *string `json:"custom_id"`
 }
 
 // Terminal reports whether the job has ended (done, failed or canceled).
@@ -218,6 +222,8 @@ type ListFilter struct {
 	Lane   string
 	Status string
 	Model  string
+	// Batch lists only the lines of this batch (a batch_… id).
+	Batch  string
 	Limit  int
 	Cursor string
 }

@@ -102,6 +102,14 @@ export interface Job {
    * what the job cost, once it is done; null before, and for work that did not finish done
    */
   usage: Usage | null;
+  /**
+   * the OpenAI batch the job is a line of (`GET /jobs?batch=` lists them); null for a job submitted on its own
+   */
+  batch_id: string | null;
+  /**
+   * that line's `custom_id` in the batch's input file; null outside a batch
+   */
+  custom_id: string | null;
   links: {
     self: string;
     artifact: string;
@@ -154,6 +162,10 @@ export interface ListFilter {
    * next_cursor of the previous page
    */
   cursor?: string;
+  /**
+   * a batch's id (`batch_…`): only its lines, one job each (404 when there is no such batch)
+   */
+  batch?: string;
 }
 
 export interface Submission {
@@ -430,4 +442,93 @@ export interface UsageFilter {
    * what one row groups: model (default), endpoint, lane, client (address and User-Agent product) or tag
    */
   by?: "model" | "endpoint" | "lane" | "client" | "tag";
+}
+
+export interface Batch {
+  id: string;
+  object: "batch";
+  endpoint: string;
+  input_file_id: string;
+  completion_window: string;
+  status: "validating" | "failed" | "in_progress" | "finalizing" | "completed" | "expired" | "cancelling" | "cancelled";
+  output_file_id: string | null;
+  error_file_id: string | null;
+  /**
+   * an invalid input file: each bad line (the first 100; a last entry says how many more)
+   */
+  errors: {
+    object: "list";
+    data: {
+      code: string;
+      message: string;
+      param: string | null;
+      line: number | null;
+    }[];
+  } | null;
+  created_at: number;
+  /**
+   * Unix seconds
+   */
+  in_progress_at: number | null;
+  /**
+   * Unix seconds
+   */
+  expires_at: number | null;
+  /**
+   * Unix seconds
+   */
+  finalizing_at: number | null;
+  /**
+   * Unix seconds
+   */
+  completed_at: number | null;
+  /**
+   * Unix seconds
+   */
+  failed_at: number | null;
+  /**
+   * Unix seconds
+   */
+  expired_at: number | null;
+  /**
+   * Unix seconds
+   */
+  cancelling_at: number | null;
+  /**
+   * Unix seconds
+   */
+  cancelled_at: number | null;
+  request_counts: {
+    total: number;
+    completed: number;
+    failed: number;
+  };
+  metadata: {
+    [k: string]: string;
+  } | null;
+  /**
+   * the model every line names, when they all name one
+   */
+  model: string | null;
+  usage: {
+    [k: string]: unknown;
+  } | null;
+}
+
+export interface BatchFile {
+  id: string;
+  object: "file";
+  bytes: number;
+  /**
+   * Unix seconds
+   */
+  created_at: number;
+  filename: string;
+  /**
+   * batch (uploads) or batch_output (a batch's output and error files)
+   */
+  purpose: string;
+  status: "processed";
+  status_details: null;
+  expires_at: null;
 }

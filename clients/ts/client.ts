@@ -5,7 +5,8 @@
 import { ForemanBlockedError, ForemanConnectionError, ForemanUnreachableError, httpErrorOf, messageOf } from "./errors.ts";
 import { jobEvents } from "./events.ts";
 import { runJob, waitForJob } from "./run.ts";
-import type { ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission, UsageFilter, UsageReport } from "./types.ts";
+import { batchResults, cancelBatch, fileText, getBatch, listBatches, submitBatch, waitForBatch, type BatchInput, type BatchPage, type BatchResult, type BatchSubmitOptions, type BatchWaitOptions } from "./batches.ts";
+import type { Batch, ClientOptions, Job, JobApi, JobEvent, JobList, ListFilter, RequestOptions, RunOptions, Submission, UsageFilter, UsageReport } from "./types.ts";
 
 type Fetch = NonNullable<ClientOptions["fetch"]>;
 
@@ -71,8 +72,43 @@ export class ForemanClient implements JobApi {
     return runJob(this, job, options) as Promise<T>;
   }
 
+  /** Uploads the lines (JSONL text, a Blob such as `Bun.file(path)`, or objects) with POST /v1/files, then creates their batch (POST /v1/batches). */
+  submitBatch(input: BatchInput, options: BatchSubmitOptions = {}): Promise<Batch> {
+    return submitBatch(this, input, options);
+  }
+
+  /** GET /v1/batches/{id}. */
+  batch(id: string, options: RequestOptions = {}): Promise<Batch> {
+    return getBatch(this, id, options);
+  }
+
+  /** GET /v1/batches: one page, newest first; pass the page's `last_id` as `after` for the next. */
+  batches(page: { after?: string; limit?: number } = {}, options: RequestOptions = {}): Promise<BatchPage> {
+    return listBatches(this, page, options);
+  }
+
+  /** POST /v1/batches/{id}/cancel: the batch as it is after the request (cancelling, or cancelled). */
+  cancelBatch(id: string, options: RequestOptions = {}): Promise<Batch> {
+    return cancelBatch(this, id, options);
+  }
+
+  /** Polls until the batch has ended, calling `onProgress` with each poll's batch; BatchTimeoutError after `timeout` ms. */
+  waitBatch(id: string, options: BatchWaitOptions = {}): Promise<Batch> {
+    return waitForBatch(this, id, options);
+  }
+
+  /** GET /v1/files/{id}/content: a file's text (a batch's output or error file is JSONL). */
+  fileContent(id: string, options: RequestOptions = {}): Promise<string> {
+    return fileText(this, id, options);
+  }
+
+  /** Each line's result (output file, then error file) with its custom_id; order is not the input's. */
+  batchResults(batch: Batch, options: RequestOptions = {}): AsyncGenerator<BatchResult> {
+    return batchResults(this, batch, options);
+  }
+
   /** One HTTP exchange with auth; non-2xx becomes ForemanHttpError, a failed connection ForemanConnectionError. */
-  async request(method: string, path: string, init: RequestOptions & { headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  async request(method: string, path: string, init: RequestOptions & { headers?: Record<string, string>; body?: string | FormData } = {}): Promise<Response> {
     const headers: Record<string, string> = { accept: "application/json", ...init.headers };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     let res: Response;

@@ -83,6 +83,14 @@ export class JobTimeoutError extends JobError {
 const OLLAMA_NOT_FOUND = "404 page not found";
 
 /** Reads foreman's error body `{"error":{"status","message","field"?}}` (or anything else) into an error. */
+/** A batch that had not ended when the wait ran out; it goes on (it was not cancelled). */
+export class BatchTimeoutError extends Error {
+  override readonly name = "BatchTimeoutError";
+  constructor(readonly batchId: string, timeoutMs: number) {
+    super(`batch ${batchId} did not end within ${timeoutMs} ms; it goes on and was not cancelled (foreman batch get ${batchId}, or cancel it)`);
+  }
+}
+
 export async function httpErrorOf(res: Response): Promise<ForemanHttpError> {
   const text = await res.text().catch(() => "");
   if (res.status === 404 && text.trim() === OLLAMA_NOT_FOUND && !res.headers.has("x-request-id")) {

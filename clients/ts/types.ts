@@ -2,9 +2,9 @@
 // server's TypeBox schemas into api.gen.ts, so they cannot drift; what is only the client's
 // (options, the event union) is written here.
 import type { JobStatus } from "../../src/contract/states.ts";
-import type { Job, JobList, JobProgress, ListFilter, Status, Submission, Usage, UsageFilter, UsageReport } from "./api.gen.ts";
+import type { Batch, BatchFile, Job, JobList, JobProgress, ListFilter, Status, Submission, Usage, UsageFilter, UsageReport } from "./api.gen.ts";
 
-export type { Job, JobList, JobProgress, JobStatus, ListFilter, Status, Submission, Usage, UsageFilter, UsageReport };
+export type { Batch, BatchFile, Job, JobList, JobProgress, JobStatus, ListFilter, Status, Submission, Usage, UsageFilter, UsageReport };
 
 /** One event of `GET /jobs/{id}/events`: a state change carrying the job, or live progress. */
 export type JobEvent = { id?: string; event: `job.${JobStatus}`; data: Job } | { id?: string; event: "job.progress"; data: JobProgress };
@@ -35,5 +35,5 @@ export interface JobApi {
   submit(job: Submission, options?: RequestOptions & { idempotencyKey?: string; wait?: number }): Promise<Job>;
   get(id: string, options?: RequestOptions & { wait?: number }): Promise<Job>;
   artifact(id: string, options?: RequestOptions): Promise<unknown>;
-  request(method: string, path: string, init?: RequestOptions & { headers?: Record<string, string>; body?: string }): Promise<Response>;
+  request(method: string, path: string, init?: RequestOptions & { headers?: Record<string, string>; body?: string | FormData }): Promise<Response>;
 }

@@ -13,7 +13,7 @@ import { VERSION, VERSION_LINE } from "../ops/version.ts";
 import { SIM_FLAGS, SIM_FOOTER } from "../sim/cli.ts";
 import { completionScript, SHELLS, type Shell } from "./completion.ts";
 import { CONNECTION_FLAGS, JSON_FLAG } from "./connection.ts";
-import { EXIT_HELP, UsageError } from "./exit-codes.ts";
+import { BATCH_EXIT_HELP, EXIT_HELP, UsageError } from "./exit-codes.ts";
 import { THINK_LEVELS } from "./answer-text.ts";
 import { resolve, usage, type CommandSpec, type FlagSpec, type Handler } from "./spec.ts";
 
@@ -66,6 +66,15 @@ const jobCommand = (name: keyof typeof import("./jobs.ts"), spec: Omit<CommandSp
   ...spec,
   flags: [...(spec.flags ?? []), ...CLIENT_FLAGS],
   run: async () => (await import("./jobs.ts"))[name] as Handler,
+});
+
+/** A `batch` subcommand: its flags, then the client's; the batch exit codes. */
+const batchCommand = (name: keyof typeof import("./batches.ts"), spec: Omit<CommandSpec, "name" | "run">): CommandSpec => ({
+  name,
+  footer: BATCH_EXIT_HELP,
+  ...spec,
+  flags: [...(spec.flags ?? []), ...CLIENT_FLAGS],
+  run: async () => (await import("./batches.ts"))[name] as Handler,
 });
 
 /** `models` and `ps`: a listing of the target's, from `path` through foreman, as ollama shows it. */
@@ -217,6 +226,7 @@ the worker is doing and for how long, the queue by model with its oldest wait, r
             { name: "lane", value: "L", help: "async (default): jobs; interactive: passthrough requests, the waiting ones with their position and request id", complete: LANE_NAMES },
             { name: "status", value: "S", help: `only jobs in this state (${JOB_STATES.join(", ")})`, complete: JOB_STATES },
             { name: "model", value: "M", help: "only jobs for this model" },
+            { name: "batch", value: "ID", help: "only the lines of this batch (foreman batch ls), one job each" },
             { name: "limit", value: "N", help: `jobs per page (default 50, at most ${MAX_PAGE})` },
             { name: "cursor", value: "C", help: "the next page (the cursor the previous page printed)" },
           ],
@@ -237,6 +247,47 @@ and the generated text as it streams (from when watch started: \`jobs artifact\`
         }),
         jobCommand("cancel", { summary: "cancel a queued or running job", args: "ID", arity: [1, 1] }),
         jobCommand("artifact", { summary: "print the result of a done job (its text; --json for all of it)", args: "ID", arity: [1, 1] }),
+      ],
+    },
+    {
+      name: "batch",
+      summary: "submit a JSONL file as an OpenAI batch, follow it, list, cancel and fetch its results",
+      about: `OpenAI batches (/v1/files and /v1/batches, ADR 0039) from a shell: each line of the file
+({"custom_id", "method": "POST", "url", "body"}) runs as one async job; the results come back as
+output and error files, one line per input line with its custom_id (in no set order).`,
+      footer: BATCH_EXIT_HELP,
+      commands: [
+        batchCommand("submit", {
+          summary: "upload FILE.jsonl and create its batch; --wait follows it and prints the results",
+          args: "FILE.jsonl",
+          arity: [1, 1],
+          about: `Uploads the file (POST /v1/files), creates its batch (POST /v1/batches) and prints it. With
+--wait, shows a progress bar on stderr (lines done, failed and total, the rate and the time left)
+until the batch ends, then prints its output and error lines (or, with -o, writes them to FILE
+and prints its path); with --json, the ended batch.`,
+          flags: [
+            { name: "endpoint", value: "E", help: "the endpoint every line names: /v1/chat/completions, /v1/completions, /v1/embeddings or /v1/responses (default: the first line's url)" },
+            { name: "window", value: "D", help: "the completion window: 24h (default), or a duration (90m, 48h) or days (7d)" },
+            { name: "wait", help: "follow the batch until it ends, then print its results" },
+            { name: "timeout", value: "S", help: "with --wait: give up waiting after S seconds (exit 4; the batch goes on)" },
+            { name: "output", short: "o", value: "FILE", help: "with --wait: write the results to FILE and print its path", complete: "file" },
+          ],
+        }),
+        batchCommand("ls", {
+          summary: "list batches, newest first, with their lines done and failed",
+          flags: [
+            { name: "limit", value: "N", help: "batches per page (default 20, at most 100)" },
+            { name: "after", value: "ID", help: "the next page (the id the previous page printed)" },
+          ],
+        }),
+        batchCommand("get", { aliases: ["show"], summary: "show a batch: status, line counts, files, errors", args: "ID", arity: [1, 1] }),
+        batchCommand("results", {
+          summary: "print a batch's output and error lines (--json: each joined to its custom_id)",
+          args: "ID",
+          arity: [1, 1],
+          flags: [{ name: "output", short: "o", value: "FILE", help: "write them to FILE and print its path", complete: "file" }],
+        }),
+        batchCommand("cancel", { summary: "cancel a batch: lines not yet run are cancelled, finished ones kept", args: "ID", arity: [1, 1] }),
       ],
     },
     {

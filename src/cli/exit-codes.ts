@@ -1,6 +1,6 @@
 // The CLI's exit codes, so scripts can tell a failed job from a usage mistake, an
 // unreachable foreman and a wait that ran out. One mapping from error to code (ADR 0009).
-import { ForemanConnectionError, ForemanHttpError, ForemanUnreachableError, JobError, JobTimeoutError } from "../../clients/ts/errors.ts";
+import { BatchTimeoutError, ForemanConnectionError, ForemanHttpError, ForemanUnreachableError, JobError, JobTimeoutError } from "../../clients/ts/errors.ts";
 import type { Job } from "../../clients/ts/types.ts";
 
 export const EXIT = { ok: 0, jobEnded: 1, usage: 2, http: 3, timeout: 4 } as const;
@@ -11,6 +11,13 @@ export const EXIT_HELP = `Exit codes:
   2  usage error
   3  HTTP error from foreman, or foreman could not be reached
   4  timed out waiting (the job is still there; it was not canceled)`;
+
+export const BATCH_EXIT_HELP = `Exit codes:
+  0  ok (for submit --wait: the batch completed, though some lines may have failed)
+  1  the batch failed, expired or was cancelled (submit --wait)
+  2  usage error
+  3  HTTP error from foreman, foreman could not be reached, or no results yet
+  4  timed out waiting (the batch goes on; it was not cancelled)`;
 
 /** A usage mistake: exit 2 with the message. */
 export class UsageError extends Error {
@@ -40,7 +47,7 @@ export function exitCodeOfJob(job: Job): number {
 /** Pure: the exit code and the one line to print for an error a command threw. */
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
-  if (err instanceof JobTimeoutError) return { code: EXIT.timeout, message: err.message };
+  if (err instanceof JobTimeoutError || err instanceof BatchTimeoutError) return { code: EXIT.timeout, message: err.message };
   if (err instanceof JobError || err instanceof Failed) return { code: EXIT.jobEnded, message: err.message };
   if (err instanceof NotFound) return { code: EXIT.http, message: err.message };
   if (err instanceof ForemanHttpError && err.status === 401) return { code: EXIT.http, message: `HTTP 401: ${err.message} — pass --token or set FOREMAN_TOKEN` };

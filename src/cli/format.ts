@@ -54,6 +54,7 @@ export function jobDetails(job: Job, now: number): string {
     const u = job.usage;
     rows.push(["usage", `${u.prompt_tokens} prompt + ${u.output_tokens} output tokens, ${u.target_ms} ms on the target (load ${u.load_ms}, prompt ${u.prompt_eval_ms}, generation ${u.generation_ms})${u.estimated ? ", estimated" : ""}`]);
   }
+  if (job.batch_id) rows.push(["batch", `${job.batch_id} (custom_id ${JSON.stringify(job.custom_id)})`]);
   if (job.metadata) rows.push(["metadata", JSON.stringify(job.metadata)]);
   return table(rows);
 }
@@ -63,11 +64,13 @@ export function jobDetails(job: Job, now: number): string {
  * (a scheduled start or a back-off still to come) and DONE IN (the estimate's finish, `?`
  * without one) while queued. Passthrough
  * requests (the interactive lane) show the REQUEST id their caller's log lines carry instead of a
- * priority, which they do not have.
+ * priority, which they do not have; a batch's lines (`--batch`) show their CUSTOM_ID instead.
  */
-export function jobRows(jobs: readonly Job[], now: number, lane: Job["lane"] = "async"): string {
+export function jobRows(jobs: readonly Job[], now: number, lane: Job["lane"] = "async", batch = false): string {
   const age = (j: Job) => shortDuration(now - Date.parse(j.created_at));
   const doneIn = (j: Job) => (j.eta ? shortDuration(Date.parse(j.eta.finish_at) - now) : j.eta_reason ? "?" : "-");
+  // a batch's lines: which line each job is, instead of the priority they all share
+  if (batch) return table([["ID", "CUSTOM_ID", "STATUS", "MODEL", "POSITION", "DONE IN", "AGE"], ...jobs.map((j) => [j.id, dash(j.custom_id), j.status, j.model, dash(j.queue_position), doneIn(j), age(j)])]);
   if (lane === "interactive") {
     return table([["ID", "STATUS", "MODEL", "ENDPOINT", "POSITION", "DONE IN", "REQUEST", "AGE"], ...jobs.map((j) => [j.id, j.status, j.model, j.endpoint, dash(j.queue_position), doneIn(j), dash(j.request_id), age(j)])]);
   }
@@ -84,7 +87,7 @@ function dueIn(job: Job, now: number): string {
 /** What `jobs ls` says instead of an empty table. */
 export function noJobs(filter: ListFilter): string {
   const what = filter.lane === "interactive" ? "passthrough requests" : "jobs";
-  const by = [filter.status && `status ${filter.status}`, filter.model && `model ${filter.model}`].filter(Boolean);
+  const by = [filter.status && `status ${filter.status}`, filter.model && `model ${filter.model}`, filter.batch && `batch ${filter.batch}`].filter(Boolean);
   return by.length ? `no ${what} with ${by.join(" and ")}\n` : filter.cursor ? `no more ${what}\n` : `no ${what}\n`;
 }
 

@@ -58,9 +58,9 @@ export const get: Handler = async ({ values, positionals: [id] }) => {
 export const ls: Handler = async ({ values }) => {
   const limit = str(values.limit);
   if (limit !== undefined && (!/^[1-9]\d*$/.test(limit) || Number(limit) > MAX_PAGE)) throw new UsageError(`--limit: expected a whole number from 1 to ${MAX_PAGE}`);
-  const filter: ListFilter = { lane: oneOf("--lane", values.lane, LANE_NAMES), status: oneOf("--status", values.status, JOB_STATES), model: str(values.model), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
+  const filter: ListFilter = { lane: oneOf("--lane", values.lane, LANE_NAMES), status: oneOf("--status", values.status, JOB_STATES), model: str(values.model), batch: str(values.batch), limit: limit === undefined ? undefined : Number(limit), cursor: str(values.cursor) };
   const page = await clientOf(values).list(filter);
-  show(values, page, () => (page.jobs.length ? jobRows(page.jobs, Date.now(), filter.lane) : noJobs(filter)) + (page.next_cursor ? `more: --cursor ${page.next_cursor}\n` : ""));
+  show(values, page, () => (page.jobs.length ? jobRows(page.jobs, Date.now(), filter.lane, filter.batch !== undefined) : noJobs(filter)) + (page.next_cursor ? `more: --cursor ${page.next_cursor}\n` : ""));
   return EXIT.ok;
 };
 

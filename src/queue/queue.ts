@@ -214,6 +214,9 @@ export class Queue {
         usage: null,
         client: input.client ?? null,
         tag: input.tag ?? null,
+        // a batch's line is attached to its batch after it is queued (Batches.attach, ADR 0039)
+        batch_id: null,
+        custom_id: null,
       };
       // a scheduled start waits as a back-off does: out of the scheduler's indexes until then
       row.not_before = row.run_after !== null && row.run_after > now ? row.run_after : null;
@@ -445,13 +448,14 @@ export class Queue {
   }
 
   /**
-   * One lane's work newest first (async jobs, or passthrough records), optionally by status and
-   * model; `before` is the seq to continue after (the cursor).
+   * One lane's work newest first (async jobs, or passthrough records), optionally by status,
+   * model and batch; `before` is the seq to continue after (the cursor).
    */
-  list(filter: { lane: Lane; status?: JobStatus; model?: string; before?: number; limit: number }): JobRecord[] {
-    const { list } = this.s;
+  list(filter: { lane: Lane; status?: JobStatus; model?: string; batch?: string; before?: number; limit: number }): JobRecord[] {
+    const list = filter.batch === undefined ? this.s.list : this.s.batchList;
     const statement = filter.status ? (filter.model ? list.both : list.status) : filter.model ? list.model : list.all;
     const params: Params = { lane: filter.lane, before: filter.before ?? Number.MAX_SAFE_INTEGER, limit: filter.limit };
+    if (filter.batch !== undefined) params.batch = filter.batch;
     if (filter.status) params.status = filter.status;
     if (filter.model) params.model = modelKey(filter.model);
     return statement.all(params).map(toRecord);

@@ -61,6 +61,10 @@ export interface JobRecord {
   client: string | null;
   /** The caller's tag: `metadata.tag` of a job, `X-Foreman-Tag` of a passthrough request. */
   tag: string | null;
+  /** The batch the job is a line of (ADR 0039), or null. */
+  batchId: string | null;
+  /** That line's custom_id, or null. */
+  customId: string | null;
 }
 
 /**
@@ -115,6 +119,8 @@ export interface Row {
   usage: string | null;
   client: string | null;
   tag: string | null;
+  batch_id: string | null;
+  custom_id: string | null;
 }
 
 export const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -155,6 +161,8 @@ export function toRecord(r: Row): JobRecord {
     usage: parse(r.usage) as Usage | null,
     client: r.client,
     tag: r.tag,
+    batchId: r.batch_id,
+    customId: r.custom_id,
   };
 }
 

@@ -16,7 +16,7 @@ const COLUMNS_BACKLOG = `${COLUMNS_HEAD}, lane, endpoint, model_key, not_before`
  */
 const COLUMNS_RECORD = `seq, id, lane, endpoint, model, model_key, drain_key, priority, status, metadata, webhook, idempotency_key, request_hash,
   attempts, failures, created_at, queued_at, started_at, finished_at, updated_at, progress_chunks, progress_tokens, error, timings, request_id,
-  not_before, preemptible, preemptions, run_after, start_by, max_run_ms, usage, client, tag`;
+  not_before, preemptible, preemptions, run_after, start_by, max_run_ms, usage, client, tag, batch_id, custom_id`;
 
 /**
  * Every statement the queue runs, prepared once (bun:sqlite caches by SQL text). Writes do not
@@ -106,6 +106,13 @@ export function statements(db: Database) {
     ),
     // GET /jobs: one statement per filter shape, so each can use its index
     list: { all: list(""), status: list("AND status = $status"), model: list("AND model_key = $model"), both: list("AND status = $status AND model_key = $model") },
+    // GET /jobs?batch=: a batch's lines, by the jobs_batch index, optionally by status
+    batchList: {
+      all: list("AND batch_id = $batch"),
+      status: list("AND batch_id = $batch AND status = $status"),
+      model: list("AND batch_id = $batch AND model_key = $model"),
+      both: list("AND batch_id = $batch AND status = $status AND model_key = $model"),
+    },
     stranded: db.query<{ id: string; lane: number; failures: number }, []>(
       `SELECT id, lane, failures FROM jobs WHERE status IN ('queued', 'loading', 'working') AND (lane = 0 OR status != 'queued')`,
     ),

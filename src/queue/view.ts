@@ -85,6 +85,8 @@ export const JobSchema = Type.Object({
   error: Type.Union([Type.Object({ message: Type.String(), status: Type.Integer() }), Type.Null()]),
   timings: Type.Union([TimingsSchema, Type.Null()]),
   usage: Type.Union([UsageSchema, Type.Null()], { description: "what the job cost, once it is done; null before, and for work that did not finish done" }),
+  batch_id: Type.Union([Type.String(), Type.Null()], { description: "the OpenAI batch the job is a line of (`GET /jobs?batch=` lists them); null for a job submitted on its own" }),
+  custom_id: Type.Union([Type.String(), Type.Null()], { description: "that line's `custom_id` in the batch's input file; null outside a batch" }),
   links: Type.Object({ self: Type.String(), artifact: Type.String(), events: Type.String(), cancel: Type.String(), deliveries: Type.String() }),
   reason: Type.Optional(
     Type.String({
@@ -118,6 +120,7 @@ export const JobListQuery = Type.Object(
     model: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, description: `page size, default 50, at most ${MAX_PAGE}` })),
     cursor: Type.Optional(Type.String({ maxLength: 64, description: "next_cursor of the previous page" })),
+    batch: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "a batch's id (`batch_…`): only its lines, one job each (404 when there is no such batch)" })),
   },
   { additionalProperties: false },
 );
@@ -163,6 +166,8 @@ export function jobView(job: JobRecord, estimates?: StandingSource, position?: n
     error: job.error,
     timings: timingsView(job.timings),
     usage: job.usage,
+    batch_id: job.batchId,
+    custom_id: job.customId,
     links: { self, artifact: `${self}/artifact`, events: `${self}/events`, cancel: `${self}/cancel`, deliveries: `${self}/deliveries` },
     ...(isExpired(job) ? { reason: EXPIRED } : {}),
   };
