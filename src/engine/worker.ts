@@ -156,7 +156,7 @@ export type UnrecordedListener = (jobId: string, error: Error) => void;
 
 const PROGRESS_EVERY_MS = 250;
 /** How long the end of a job that loaded a model waits for /api/ps to say what else is still resident. */
-const RESIDENT_CHECK_WAIT_MS = 250;
+const RESIDENT_CHECK_WAIT_MS = 1000;
 
 /** What a log line about a job names: the job, and the request that made it (a passthrough request's own id). */
 const ids = (job: JobRecord) => (job.requestId === null ? { job_id: job.id } : { job_id: job.id, request_id: job.requestId });
