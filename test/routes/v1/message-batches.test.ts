@@ -186,6 +186,25 @@ describe("cancel, delete while running, the body limit, restart (no token)", () 
     expect(error.error.message).toContain("256 MB");
   });
 
+  test("the token sent as x-api-key is never passed on to the target", async () => {
+    const seen: Headers[] = [];
+    const target = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(req) {
+        seen.push(req.headers);
+        if (new URL(req.url).pathname === "/") return new Response("Ollama is running");
+        return Response.json({ id: "msg_1", type: "message", role: "assistant", model: "llama3.2", content: [], stop_reason: "end_turn", usage: { input_tokens: 1, output_tokens: 1 } });
+      },
+    });
+    start.defer(() => target.stop(true));
+    const foreman = await start.foreman({ target: `http://127.0.0.1:${target.port}`, token: "client-secret" });
+    const reply = await fetch(`${foreman.url}/v1/messages`, { method: "POST", headers: { "x-api-key": "client-secret", "x-custom": "kept" }, body: JSON.stringify(request("t").params) });
+    expect(reply.status).toBe(200);
+    const h = seen.find((x) => x.get("x-custom"))!;
+    expect(h.get("x-api-key")).toBeNull();
+  });
+
   test("a restart of foreman mid-batch: the batch resumes and ends with every request once", async () => {
     const sim = await startSimulator({ models: MODELS, tokenDelayMs: 5, loadMs: 5 });
     start.defer(() => sim.stop());
