@@ -9,6 +9,8 @@ import { connect } from "node:net";
 import { startForeman } from "../../../src/server.ts";
 import { startSimulator } from "../../../src/sim/index.ts";
 import { ASYNC } from "../../../src/queue/queue.ts";
+import { messageBatchObject, messageResultLine } from "../../../src/engine/batches.ts";
+import type { BatchRecord } from "../../../src/queue/batches.ts";
 import { RequestsSplitter } from "../../../src/http/message-batch-body.ts";
 import { perTest, sharedStack, tempDir, testConfig, waitFor } from "../../harness.ts";
 
@@ -124,6 +126,16 @@ describe("message batches with FOREMAN_TOKEN (x-api-key)", () => {
     await untilEnded(client(), created.id);
   });
 
+  test("more than 100,000 requests is a 400 naming the limit, and no batch", async () => {
+    const before = (await client().messages.batches.list({ limit: 1000 })).data.length;
+    const one = JSON.stringify({ model: "llama3.2", max_tokens: 1, messages: [{ role: "user", content: "x" }] });
+    const body = `{"requests":[${Array.from({ length: 100_001 }, (_, i) => `{"custom_id":"r${i}","params":${one}}`).join(",")}]}`;
+    const reply = await fetch(`${stack.url}/v1/messages/batches`, { method: "POST", headers: { "x-api-key": "s3cret", "content-type": "application/json" }, body });
+    expect(reply.status).toBe(400);
+    expect(((await reply.json()) as { error: { message: string } }).error.message).toContain("at most 100000 requests");
+    expect((await client().messages.batches.list({ limit: 1000 })).data.length).toBe(before);
+  });
+
   test("/v1/messages itself still reaches the passthrough", async () => {
     const message = await client().messages.create({ model: "llama3.2", max_tokens: 16, messages: [{ role: "user", content: "hi" }] });
     expect(message.type).toBe("message");
@@ -235,6 +247,28 @@ describe("cancel, delete while running, the body limit, restart (no token)", () 
     expect(ended.request_counts).toEqual({ processing: 0, succeeded: 20, errored: 0, canceled: 0, expired: 0 });
     const results = await resultsOf(c, created.id);
     expect(results.map((r) => r.custom_id).sort()).toEqual(ids.toSorted());
+  });
+});
+
+describe("message batch shapes (pure)", () => {
+  const line = (status: string, error: { status: number; message: string } | null = null) => ({ jobId: "j1", customId: "x", status, error: error as never, usage: null });
+
+  test("result lines: succeeded with the message, errored with Anthropic's error object, canceled or expired by how the batch ended", () => {
+    expect(JSON.parse(messageResultLine(line("done"), '{"type":"message"}', null))).toEqual({ custom_id: "x", result: { type: "succeeded", message: { type: "message" } } });
+    expect(JSON.parse(messageResultLine(line("failed", { status: 404, message: "model 'm' not found" }), null, null)).result).toEqual({ type: "errored", error: { type: "error", error: { type: "not_found_error", message: "model 'm' not found" }, request_id: "j1" } });
+    expect(JSON.parse(messageResultLine(line("canceled"), null, "cancelled")).result).toEqual({ type: "canceled" });
+    expect(JSON.parse(messageResultLine(line("canceled"), null, "expired")).result).toEqual({ type: "expired" });
+  });
+
+  test("the envelope: every request processing until the end; then the unfinished count as canceled, or expired when the batch expired", () => {
+    const record = { id: "msgbatch_1", endpoint: "/v1/messages", status: "in_progress", total: 5, completed: 0, failed: 0, createdAt: 0, expiresAt: 86_400_000, cancellingAt: null, completedAt: null, expiredAt: null, cancelledAt: null, failedAt: null } as never as BatchRecord;
+    expect(messageBatchObject(record, 5, "http://h").request_counts).toEqual({ processing: 5, succeeded: 0, errored: 0, canceled: 0, expired: 0 });
+    expect(messageBatchObject(record, 5, "http://h")).toMatchObject({ processing_status: "in_progress", results_url: null, expires_at: "1970-01-02T00:00:00.000Z" });
+    const expired = { ...record, status: "expired", completed: 2, failed: 1, expiredAt: 1000 } as BatchRecord;
+    expect(messageBatchObject(expired, 5, "http://h")).toMatchObject({ processing_status: "ended", ended_at: "1970-01-01T00:00:01.000Z", results_url: "http://h/v1/messages/batches/msgbatch_1/results", request_counts: { processing: 0, succeeded: 2, errored: 1, canceled: 0, expired: 2 } });
+    const cancelled = { ...record, status: "cancelled", completed: 1, failed: 0, cancellingAt: 500, cancelledAt: 900 } as BatchRecord;
+    expect(messageBatchObject(cancelled, 5, "http://h")).toMatchObject({ cancel_initiated_at: "1970-01-01T00:00:00.500Z", request_counts: { processing: 0, succeeded: 1, errored: 0, canceled: 4, expired: 0 } });
+    expect(messageBatchObject({ ...record, status: "cancelling", cancellingAt: 500 } as BatchRecord, 5, "http://h").processing_status).toBe("canceling");
   });
 });
 
