@@ -12,7 +12,7 @@ import { anthropicErrorType } from "../ollama/anthropic-error.ts";
 import { isTerminal } from "../contract/states.ts";
 import type { Logger } from "../ops/log.ts";
 import { batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
-import { eachLine, type Files } from "../queue/files.ts";
+import { eachLine, MESSAGE_BATCH_PURPOSE, type Files } from "../queue/files.ts";
 import { ASYNC, type Queue } from "../queue/queue.ts";
 import { parseMaxRun } from "../queue/schedule.ts";
 import { requestFor } from "../queue/submit.ts";
@@ -342,7 +342,8 @@ export class BatchRunner {
       const status = ending ?? (expired ? "expired" : "completed");
       const end = Date.now();
       this.queue.atomically(() => {
-        const outId = out ? this.files.record(out, "batch_output", `${b.id}_output.jsonl`).id : null;
+        // a message batch's results are its own, not an OpenAI file
+        const outId = out ? this.files.record(out, b.endpoint === MESSAGES_ENDPOINT ? MESSAGE_BATCH_PURPOSE : "batch_output", `${b.id}_output.jsonl`).id : null;
         const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`).id : null;
         this.batches.update(b.id, {
           status,

@@ -2,7 +2,7 @@
 // route schemas and /openapi.json, and the lookups that 404 in OpenAI's envelope.
 import { Type, type TSchema } from "@sinclair/typebox";
 import { HttpError } from "../contract/http-error.ts";
-import type { FileRecord, Files } from "../queue/files.ts";
+import { MESSAGE_BATCH_PURPOSE, type FileRecord, type Files } from "../queue/files.ts";
 import { BATCH_STATES, type BatchRecord } from "../queue/batches.ts";
 import { MESSAGES_ENDPOINT, type BatchRunner } from "../engine/batches.ts";
 
@@ -24,7 +24,8 @@ export const listPage = (item: TSchema) =>
 
 export function findFile(files: Files, id: string | undefined): FileRecord {
   const file = id === undefined ? null : files.get(id);
-  if (!file) throw new HttpError(404, `No such File object: ${id}`, "/id");
+  // a message batch's requests and results are reached through the batch only
+  if (!file || file.purpose === MESSAGE_BATCH_PURPOSE) throw new HttpError(404, `No such File object: ${id}`, "/id");
   return file;
 }
 

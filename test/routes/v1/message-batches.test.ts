@@ -66,6 +66,12 @@ describe("message batches with FOREMAN_TOKEN (x-api-key)", () => {
 
     const { files } = stack.foreman.services;
     const owned = [stack.foreman.services.batches.get(created.id)!.inputFileId, stack.foreman.services.batches.get(created.id)!.outputFileId!];
+    // its requests and results are not OpenAI files: neither listed nor found under /v1/files
+    const openaiFiles = (await (await fetch(`${stack.url}/v1/files`, { headers: { authorization: "Bearer s3cret" } })).json()) as { data: { id: string }[] };
+    for (const id of owned) {
+      expect(openaiFiles.data.map((f) => f.id)).not.toContain(id);
+      expect((await fetch(`${stack.url}/v1/files/${id}/content`, { headers: { authorization: "Bearer s3cret" } })).status).toBe(404);
+    }
     expect(await c.messages.batches.delete(created.id)).toEqual({ id: created.id, type: "message_batch_deleted" });
     expect(await c.messages.batches.retrieve(created.id).catch((e) => e)).toBeInstanceOf(Anthropic.NotFoundError);
     for (const id of owned) {
