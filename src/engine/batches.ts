@@ -4,11 +4,15 @@
 // start_by). The batch follows its jobs: when the last line ends, the output and error files are
 // written line by line and the batch ends completed, expired or cancelled. A restart resumes every
 // batch not ended: the lines are ordinary durable jobs, so none runs twice.
+// Anthropic's message batches run on the same engine: their requests are written as a JSONL file of
+// `{custom_id, params}` lines and the batch's endpoint is /v1/messages (MESSAGES_ENDPOINT); only the
+// line format and the result lines differ.
 import { HttpError } from "../contract/http-error.ts";
+import { anthropicErrorType } from "../ollama/anthropic-error.ts";
 import { isTerminal } from "../contract/states.ts";
 import type { Logger } from "../ops/log.ts";
 import { batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
-import { eachLine, type Files } from "../queue/files.ts";
+import { eachLine, MESSAGE_BATCH_PURPOSE, type Files } from "../queue/files.ts";
 import { ASYNC, type Queue } from "../queue/queue.ts";
 import { parseMaxRun } from "../queue/schedule.ts";
 import { requestFor } from "../queue/submit.ts";
@@ -16,6 +20,10 @@ import type { Worker } from "./worker.ts";
 
 /** The endpoints a batch may name (those Ollama serves of OpenAI's batch endpoints). */
 export const BATCH_ENDPOINTS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"] as const;
+/** The endpoint of an Anthropic message batch: its lines are `{custom_id, params}`, params a Messages request. */
+export const MESSAGES_ENDPOINT = "/v1/messages";
+/** Anthropic's custom_id: 1 to 64 letters, digits, `_` or `-`. */
+const MESSAGE_CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Batch lines run after plain jobs of the same model: the lowest priority POST /jobs may ask (ADR 0039). */
 export const BATCH_PRIORITY = -1000;
 /** errors.data of an invalid file names at most this many lines; the last entry says how many more. */
@@ -43,17 +51,23 @@ export function checkLine(text: string, n: number, endpoint: string, seen: Set<s
   const line = value as Record<string, unknown>;
   if (typeof line.custom_id !== "string" || line.custom_id === "") return bad("missing_required_parameter", "custom_id is required and must be a non-empty string.", "custom_id");
   if (seen.has(line.custom_id)) return bad("duplicate_custom_id", `The custom_id ${JSON.stringify(line.custom_id.slice(0, 64))} is used by an earlier line; each must be unique.`, "custom_id");
-  if (line.method !== "POST") return bad("invalid_method", "method must be POST.", "method");
-  if (line.url !== endpoint) return bad("mismatched_url", `url must be the batch's endpoint ${endpoint}.`, "url");
-  if (line.body === null || typeof line.body !== "object" || Array.isArray(line.body)) return bad("invalid_request", "body must be a JSON object.", "body");
-  if ((line.body as Record<string, unknown>).stream === true) return bad("invalid_request", "body.stream: a batch line cannot stream.", "body.stream");
+  const field = endpoint === MESSAGES_ENDPOINT ? "params" : "body";
+  if (endpoint === MESSAGES_ENDPOINT) {
+    if (!MESSAGE_CUSTOM_ID.test(line.custom_id)) return bad("invalid_request", "custom_id must be 1 to 64 letters, digits, _ or -.", "custom_id");
+  } else {
+    if (line.method !== "POST") return bad("invalid_method", "method must be POST.", "method");
+    if (line.url !== endpoint) return bad("mismatched_url", `url must be the batch's endpoint ${endpoint}.`, "url");
+  }
+  const body = line[field];
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return bad("invalid_request", `${field} must be a JSON object.`, field);
+  if ((body as Record<string, unknown>).stream === true) return bad("invalid_request", `${field}.stream: a batch line cannot stream.`, `${field}.stream`);
   try {
-    const checked = requestFor(endpoint, line.body);
+    const checked = requestFor(endpoint, body);
     seen.add(line.custom_id);
     return { customId: line.custom_id, ...checked };
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
-    return bad("invalid_request", err.message.replace(/^\/request/, "body"), err.field ? err.field.replace(/^\/request/, "body").replaceAll("/", ".") : "body");
+    return bad("invalid_request", err.message.replace(/^\/request/, field), err.field ? err.field.replace(/^\/request/, field).replaceAll("/", ".") : field);
   }
 }
 
@@ -70,11 +84,26 @@ export function resultLine(line: BatchLine, artifact: string | null, ending: "ex
   return { file: "error", text: JSON.stringify({ ...head, response: null, error: { code, message } }) };
 }
 
+/** What a message batch's results say of one ended line (Anthropic's result types). Pure. */
+export function messageResultLine(line: BatchLine, artifact: string | null, ending: "expired" | "cancelled" | null): string {
+  const result = (r: unknown) => JSON.stringify({ custom_id: line.customId, result: r });
+  if (line.status === "done") return result({ type: "succeeded", message: artifact === null ? null : JSON.parse(artifact) });
+  if (line.status === "canceled") return result({ type: ending === "expired" ? "expired" : "canceled" });
+  const status = line.error?.status ?? 500;
+  return result({ type: "errored", error: { type: "error", error: { type: anthropicErrorType(status), message: line.error?.message ?? "the request failed" }, request_id: line.jobId } });
+}
+
+/** A line's result for the batch's dialect: all of a message batch's lines go to its one results file. Pure. */
+export function batchResult(endpoint: string, line: BatchLine, artifact: string | null, ending: "expired" | "cancelled" | null): { file: "output" | "error"; text: string } {
+  return endpoint === MESSAGES_ENDPOINT ? { file: "output", text: messageResultLine(line, artifact, ending) } : resultLine(line, artifact, ending);
+}
+
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
 
 /** A batch as OpenAI's Batch object; counts live from its lines until it has ended. */
 export function batchObject(b: BatchRecord, live?: { total: number; completed: number; failed: number }) {
-  const counts = live ?? { total: b.total, completed: b.completed, failed: b.failed };
+  // an ended batch's failed lines are those that did not complete (errored, cancelled or expired)
+  const counts = live ?? { total: b.total, completed: b.completed, failed: b.total - b.completed };
   const usage: BatchUsage | null = b.usage;
   return {
     id: b.id,
@@ -102,6 +131,32 @@ export function batchObject(b: BatchRecord, live?: { total: number; completed: n
       usage === null
         ? null
         : { input_tokens: usage.input_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.output_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.input_tokens + usage.output_tokens },
+  };
+}
+
+const rfc3339 = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * A message batch as Anthropic's MessageBatch. In progress, every line counts as processing (the
+ * four end counts stay 0 until the batch has ended, as Anthropic's do); `total` is its request count.
+ */
+export function messageBatchObject(b: BatchRecord, total: number, origin: string) {
+  const ended = batchEnded(b.status);
+  const endedAt = b.completedAt ?? b.expiredAt ?? b.cancelledAt ?? b.failedAt;
+  const unfinished = total - b.completed - b.failed;
+  return {
+    id: b.id,
+    type: "message_batch" as const,
+    processing_status: ended ? ("ended" as const) : b.status === "cancelling" ? ("canceling" as const) : ("in_progress" as const),
+    request_counts: ended
+      ? { processing: 0, succeeded: b.completed, errored: b.failed, canceled: b.expiredAt === null ? unfinished : 0, expired: b.expiredAt === null ? 0 : unfinished }
+      : { processing: total, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
+    created_at: rfc3339(b.createdAt)!,
+    expires_at: rfc3339(b.expiresAt)!,
+    ended_at: ended ? rfc3339(endedAt) : null,
+    cancel_initiated_at: rfc3339(b.cancellingAt),
+    archived_at: null,
+    results_url: ended ? `${origin}/v1/messages/batches/${b.id}/results` : null,
   };
 }
 
@@ -146,8 +201,8 @@ export class BatchRunner {
     return this.batches.get(id);
   }
 
-  list(after: string | undefined, limit: number) {
-    return this.batches.list(after, limit);
+  list(page: Parameters<Batches["list"]>[0]) {
+    return this.batches.list(page);
   }
 
   /** The batch with its counts as its lines stand now. */
@@ -155,6 +210,25 @@ export class BatchRunner {
     if (batchEnded(b.status) || b.status === "validating") return batchObject(b);
     const c = this.batches.counts(b.id);
     return batchObject(b, { total: c.total, completed: c.done, failed: c.failed });
+  }
+
+  /** The message batch as Anthropic's MessageBatch; `origin` makes its results_url. */
+  messageView(b: BatchRecord, origin: string) {
+    const total = b.status === "validating" ? (this.files.get(b.inputFileId)?.lines ?? 0) : b.total;
+    return messageBatchObject(b, total, origin);
+  }
+
+  /** Removes an ended message batch and its files; a batch still running is Anthropic's 400. */
+  async delete(id: string): Promise<void> {
+    const b = this.batches.get(id)!;
+    if (!batchEnded(b.status)) throw new HttpError(400, `Batch ${id} cannot be deleted while it is still processing. Cancel it first, then delete it once it has ended.`);
+    const fileIds = [b.inputFileId, b.outputFileId, b.errorFileId].filter((f): f is string => f !== null);
+    this.queue.atomically(() => {
+      this.batches.delete(id);
+      for (const f of fileIds) this.files.delete(f);
+    });
+    await this.queue.settled();
+    for (const f of fileIds) this.files.discard(f);
   }
 
   /** Cancels: queued lines at once, a running one aborted; the batch ends when its last line has. */
@@ -252,7 +326,7 @@ export class BatchRunner {
       const encoder = new TextEncoder();
       for (const line of this.batches.lines(b.id)) {
         const artifact = line.status === "done" ? this.queue.artifact(line.jobId) : null;
-        const result = resultLine(line, artifact === null ? null : new TextDecoder().decode(artifact.body), expired ? "expired" : ending);
+        const result = batchResult(b.endpoint, line, artifact === null ? null : new TextDecoder().decode(artifact.body), expired ? "expired" : ending);
         const to = result.file === "output" ? output : error;
         to.write(encoder.encode(result.text));
         to.write(nl);
@@ -268,7 +342,8 @@ export class BatchRunner {
       const status = ending ?? (expired ? "expired" : "completed");
       const end = Date.now();
       this.queue.atomically(() => {
-        const outId = out ? this.files.record(out, "batch_output", `${b.id}_output.jsonl`).id : null;
+        // a message batch's results are its own, not an OpenAI file
+        const outId = out ? this.files.record(out, b.endpoint === MESSAGES_ENDPOINT ? MESSAGE_BATCH_PURPOSE : "batch_output", `${b.id}_output.jsonl`).id : null;
         const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`).id : null;
         this.batches.update(b.id, {
           status,
@@ -277,7 +352,7 @@ export class BatchRunner {
           usage: JSON.stringify(usage),
           total: counts.total,
           completed: counts.done,
-          failed: counts.failed + counts.canceled,
+          failed: counts.failed,
           ...(status === "completed" ? { completed_at: end } : status === "expired" ? { expired_at: end } : { cancelled_at: end }),
         });
       });

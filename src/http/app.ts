@@ -4,7 +4,7 @@
 // dialect.
 import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import { bearerMatcher } from "./auth.ts";
+import { tokenMatcher } from "./auth.ts";
 import { bodyUnread, drainBody, readJson, releaseBody } from "./body.ts";
 import { CLIENT_CLOSED_REQUEST, dialectOf, errorResponse, HandlerError } from "./errors.ts";
 import { HttpError } from "../contract/http-error.ts";
@@ -96,14 +96,14 @@ function hostless(request: Request, services: Services): Response {
   return decorated(response, request);
 }
 
-async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services, authorize: (header: string | null) => boolean): Promise<Response> {
+async function dispatch(route: string, def: RouteDef, request: Request, params: Record<string, string>, peer: () => string | undefined, services: Services, authorize: (headers: Headers) => boolean): Promise<Response> {
   const started = performance.now();
   const given = request.headers.get("x-request-id");
   const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
   const url = new URL(request.url);
   let response: Response;
   try {
-    const authorized = authorize(request.headers.get("authorization"));
+    const authorized = authorize(request.headers);
     if (!authorized && !def.public) {
       throw new HttpError(401, "unauthorized: send the foreman token as Authorization: Bearer <token>", undefined, { "www-authenticate": "Bearer" });
     }
@@ -201,7 +201,7 @@ export function createApp(services: Services) {
     return refused;
   });
   const { token } = services.config;
-  const authorize = token === undefined ? () => true : bearerMatcher(token);
+  const authorize = token === undefined ? () => true : tokenMatcher(token);
   for (const { method, path, def } of routes) {
     app.route(method, path, ({ request, params, server }) => dispatch(path, def, request, params as Record<string, string>, () => server?.requestIP(request)?.address, services, authorize), { parse: "none" });
   }

@@ -16,6 +16,15 @@ export function bearerMatcher(token: string): (header: string | null) => boolean
   };
 }
 
+/**
+ * Whether a request carries the token: as `Authorization: Bearer`, or as `x-api-key`, the header
+ * Anthropic's clients send it in (ADR 0039). Neither header is passed on to the target.
+ */
+export function tokenMatcher(token: string): (headers: Headers) => boolean {
+  const bearer = bearerMatcher(token);
+  return (headers) => bearer(headers.get("authorization")) || (headers.has("x-api-key") && bearer(`Bearer ${headers.get("x-api-key")}`));
+}
+
 export const bearerMatches = (header: string | null, token: string): boolean => bearerMatcher(token)(header);
 
 /**

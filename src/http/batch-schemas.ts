@@ -2,9 +2,9 @@
 // route schemas and /openapi.json, and the lookups that 404 in OpenAI's envelope.
 import { Type, type TSchema } from "@sinclair/typebox";
 import { HttpError } from "../contract/http-error.ts";
-import type { FileRecord, Files } from "../queue/files.ts";
+import { MESSAGE_BATCH_PURPOSE, type FileRecord, type Files } from "../queue/files.ts";
 import { BATCH_STATES, type BatchRecord } from "../queue/batches.ts";
-import type { BatchRunner } from "../engine/batches.ts";
+import { MESSAGES_ENDPOINT, type BatchRunner } from "../engine/batches.ts";
 
 export const FileSchema = Type.Object({
   id: Type.String(),
@@ -24,7 +24,8 @@ export const listPage = (item: TSchema) =>
 
 export function findFile(files: Files, id: string | undefined): FileRecord {
   const file = id === undefined ? null : files.get(id);
-  if (!file) throw new HttpError(404, `No such File object: ${id}`, "/id");
+  // a message batch's requests and results are reached through the batch only
+  if (!file || file.purpose === MESSAGE_BATCH_PURPOSE) throw new HttpError(404, `No such File object: ${id}`, "/id");
   return file;
 }
 
@@ -70,6 +71,35 @@ export const BatchCreate = Type.Object(
 
 export function findBatch(batches: BatchRunner, id: string | undefined): BatchRecord {
   const batch = id === undefined ? null : batches.get(id);
-  if (!batch) throw new HttpError(404, `No batch found with id '${id}'.`, "/id");
+  if (!batch || batch.endpoint === MESSAGES_ENDPOINT) throw new HttpError(404, `No batch found with id '${id}'.`, "/id");
   return batch;
 }
+
+/** A message batch by id, or Anthropic's 404 (an OpenAI batch is not one). */
+export function findMessageBatch(batches: BatchRunner, id: string | undefined): BatchRecord {
+  const batch = id === undefined ? null : batches.get(id);
+  if (!batch || batch.endpoint !== MESSAGES_ENDPOINT) throw new HttpError(404, `No message batch found with id '${id}'.`, "/id");
+  return batch;
+}
+
+const Rfc3339 = Type.Union([Type.String({ format: "date-time" }), Type.Null()]);
+
+/** Anthropic's MessageBatch as foreman serves it. */
+export const MessageBatchSchema = Type.Object({
+  id: Type.String(),
+  type: Type.Literal("message_batch"),
+  processing_status: Type.Union([Type.Literal("in_progress"), Type.Literal("canceling"), Type.Literal("ended")]),
+  request_counts: Type.Object(
+    { processing: Type.Integer(), succeeded: Type.Integer(), errored: Type.Integer(), canceled: Type.Integer(), expired: Type.Integer() },
+    { description: "until the batch has ended every request counts as processing" },
+  ),
+  created_at: Type.String({ format: "date-time" }),
+  expires_at: Type.String({ format: "date-time", description: "24 hours after created_at" }),
+  ended_at: Rfc3339,
+  cancel_initiated_at: Rfc3339,
+  archived_at: Type.Null(),
+  results_url: Type.Union([Type.String(), Type.Null()], { description: "GET it for the results (JSONL) once the batch has ended" }),
+});
+
+/** Anthropic's page: newest first, `after_id` = last_id for the next page, `before_id` = first_id for the previous. */
+export const MessageBatchPage = Type.Object({ data: Type.Array(MessageBatchSchema), has_more: Type.Boolean(), first_id: Type.Union([Type.String(), Type.Null()]), last_id: Type.Union([Type.String(), Type.Null()]) });

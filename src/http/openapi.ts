@@ -109,7 +109,7 @@ export function buildOpenApi(routes: readonly RouteEntry[], schemas: Readonly<Re
     }
     // what any route may answer besides its own: the token refused, a body too slow or too large
     const standard: Record<string, string> = {
-      ...(def.public ? {} : { 401: "FOREMAN_TOKEN is set and the request did not send it as Authorization: Bearer" }),
+      ...(def.public ? {} : { 401: "FOREMAN_TOKEN is set and the request did not send it as Authorization: Bearer (or x-api-key)" }),
       ...(method === "POST" ? { 408: "the request body did not arrive within FOREMAN_BODY_TIMEOUT_MS", 413: "the request body is larger than FOREMAN_MAX_BODY_BYTES" } : {}),
     };
     for (const [status, description] of Object.entries(standard)) responses[status] ??= { description, ...(errorContent ? { content: errorContent } : {}) };

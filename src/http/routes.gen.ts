@@ -52,9 +52,15 @@ import r48 from "../../routes/v1/files/[id]/index.delete.ts";
 import r49 from "../../routes/v1/files/[id]/index.get.ts";
 import r50 from "../../routes/v1/files/[id]/content.get.ts";
 import r51 from "../../routes/v1/messages.post.ts";
-import r52 from "../../routes/v1/models/index.get.ts";
-import r53 from "../../routes/v1/models/[...id].get.ts";
-import r54 from "../../routes/v1/responses.post.ts";
+import r52 from "../../routes/v1/messages/batches/index.get.ts";
+import r53 from "../../routes/v1/messages/batches/index.post.ts";
+import r54 from "../../routes/v1/messages/batches/[id]/index.delete.ts";
+import r55 from "../../routes/v1/messages/batches/[id]/index.get.ts";
+import r56 from "../../routes/v1/messages/batches/[id]/cancel.post.ts";
+import r57 from "../../routes/v1/messages/batches/[id]/results.get.ts";
+import r58 from "../../routes/v1/models/index.get.ts";
+import r59 from "../../routes/v1/models/[...id].get.ts";
+import r60 from "../../routes/v1/responses.post.ts";
 
 export const routes: readonly RouteEntry[] = [
   { method: "GET", path: "/", file: "index.get.ts", def: r0 },
@@ -109,7 +115,13 @@ export const routes: readonly RouteEntry[] = [
   { method: "GET", path: "/v1/files/:id", file: "v1/files/[id]/index.get.ts", def: r49 },
   { method: "GET", path: "/v1/files/:id/content", file: "v1/files/[id]/content.get.ts", def: r50 },
   { method: "POST", path: "/v1/messages", file: "v1/messages.post.ts", def: r51 },
-  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r52 },
-  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r53 },
-  { method: "POST", path: "/v1/responses", file: "v1/responses.post.ts", def: r54 },
+  { method: "GET", path: "/v1/messages/batches", file: "v1/messages/batches/index.get.ts", def: r52 },
+  { method: "POST", path: "/v1/messages/batches", file: "v1/messages/batches/index.post.ts", def: r53 },
+  { method: "DELETE", path: "/v1/messages/batches/:id", file: "v1/messages/batches/[id]/index.delete.ts", def: r54 },
+  { method: "GET", path: "/v1/messages/batches/:id", file: "v1/messages/batches/[id]/index.get.ts", def: r55 },
+  { method: "POST", path: "/v1/messages/batches/:id/cancel", file: "v1/messages/batches/[id]/cancel.post.ts", def: r56 },
+  { method: "GET", path: "/v1/messages/batches/:id/results", file: "v1/messages/batches/[id]/results.get.ts", def: r57 },
+  { method: "GET", path: "/v1/models", file: "v1/models/index.get.ts", def: r58 },
+  { method: "GET", path: "/v1/models/*", file: "v1/models/[...id].get.ts", def: r59 },
+  { method: "POST", path: "/v1/responses", file: "v1/responses.post.ts", def: r60 },
 ];

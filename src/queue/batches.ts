@@ -134,7 +134,7 @@ export class Batches {
       .query<BatchRow, [string, string, string, string, string | null, number, number]>(
         "INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, 'validating', ?, ?, ?) RETURNING *",
       )
-      .get(`batch_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs)!;
+      .get(`${input.endpoint === "/v1/messages" ? "msgbatch" : "batch"}_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs)!;
     return toRecord(row);
   }
 
@@ -143,11 +143,26 @@ export class Batches {
     return row ? toRecord(row) : null;
   }
 
-  /** Newest first, after the batch `after` (an id of the previous page). */
-  list(after: string | undefined, limit: number): { data: BatchRecord[]; hasMore: boolean } {
-    const from = after === undefined ? null : (this.get(after)?.seq ?? null);
-    const rows = this.db.query<BatchRow, [number | null, number | null, number]>("SELECT * FROM batches WHERE (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?").all(from, from, limit + 1);
-    return { data: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit };
+  /**
+   * Newest first: after the batch `after` (an id of the previous page), or the page just before
+   * the batch `before` (newer ones). OpenAI's batches and Anthropic's message batches (endpoint
+   * /v1/messages) are listed apart (`messages`).
+   */
+  list(page: { after?: string; before?: string; limit: number; messages?: boolean }): { data: BatchRecord[]; hasMore: boolean } {
+    const kind = page.messages ? "endpoint = '/v1/messages'" : "endpoint != '/v1/messages'";
+    if (page.before !== undefined) {
+      const to = this.get(page.before)?.seq ?? null;
+      const rows = this.db.query<BatchRow, [number | null, number]>(`SELECT * FROM batches WHERE ${kind} AND seq > coalesce(?, -1) ORDER BY seq ASC LIMIT ?`).all(to, page.limit + 1);
+      return { data: rows.slice(0, page.limit).reverse().map(toRecord), hasMore: rows.length > page.limit };
+    }
+    const from = page.after === undefined ? null : (this.get(page.after)?.seq ?? null);
+    const rows = this.db.query<BatchRow, [number | null, number | null, number]>(`SELECT * FROM batches WHERE ${kind} AND (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?`).all(from, from, page.limit + 1);
+    return { data: rows.slice(0, page.limit).map(toRecord), hasMore: rows.length > page.limit };
+  }
+
+  /** Removes an ended batch's row (the caller commits; its lines stay ordinary jobs). */
+  delete(id: string): void {
+    this.db.query("DELETE FROM batches WHERE id = ?").run(id);
   }
 
   /** Batches not yet ended: what a start resumes. */

@@ -37,6 +37,9 @@ export function filesDir(db: string): string {
   return db === ":memory:" ? join(tmpdir(), `foreman-files-${process.pid}`) : join(dirname(db), "files");
 }
 
+/** The purpose of a message batch's requests as written to disk: foreman's own, never listed unasked. */
+export const MESSAGE_BATCH_PURPOSE = "message_batch";
+
 /** The page of a listing: newest first unless `order` is asc; `after` an id of the previous page. */
 export interface FilePage {
   purpose?: string;
@@ -173,7 +176,7 @@ export class Files {
     const cmp = page.order === "asc" ? ">" : "<";
     const rows = this.db
       .query<FileRow, [string | null, string | null, number | null, number | null, number]>(
-        `SELECT * FROM files WHERE (? IS NULL OR purpose = ?) AND (? IS NULL OR seq ${cmp} ?) ORDER BY seq ${page.order === "asc" ? "ASC" : "DESC"} LIMIT ?`,
+        `SELECT * FROM files WHERE (? IS NULL AND purpose != '${MESSAGE_BATCH_PURPOSE}' OR purpose = ?) AND (? IS NULL OR seq ${cmp} ?) ORDER BY seq ${page.order === "asc" ? "ASC" : "DESC"} LIMIT ?`,
       )
       .all(page.purpose ?? null, page.purpose ?? null, after, after, page.limit + 1);
     return { data: rows.slice(0, page.limit).map(toRecord), hasMore: rows.length > page.limit };

@@ -18,6 +18,7 @@ const HOP_BY_HOP = new Set([
   "host",
   "content-length",
   "authorization",
+  "x-api-key",
   "accept-encoding",
   "x-request-id",
 ]);

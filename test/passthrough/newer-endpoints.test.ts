@@ -101,7 +101,7 @@ describe("foreman's own errors on /v1/messages are Anthropic's error object", ()
 
   test("401 without the token", async () => {
     const stack = await start.stack({ foreman: { token: "s3cret" } });
-    const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", body, headers: { "x-api-key": "s3cret" } });
+    const res = await fetch(`${stack.url}/v1/messages`, { method: "POST", body, headers: { "x-api-key": "wrong" } });
     expect([res.status, await res.json()]).toEqual([401, anthropic("authentication_error", expect.stringContaining("unauthorized"))]);
   });
 

@@ -12,7 +12,7 @@ export default defineRoute({
   }),
   responses: { 200: { description: "a page of batches", schema: listPage(BatchSchema) } },
   handle: ({ query, services: { batches } }) => {
-    const { data, hasMore } = batches.list(query.after, query.limit ?? 20);
+    const { data, hasMore } = batches.list({ after: query.after, limit: query.limit ?? 20 });
     return json({ object: "list", data: data.map((b) => batches.view(b)), first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore });
   },
 });
