@@ -8,8 +8,7 @@
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../config.ts";
-import { filesDir } from "../queue/files.ts";
+import { filesDir, loadConfig } from "../config.ts";
 import { EXIT, Failed, UsageError } from "./exit-codes.ts";
 import { humanBytes } from "./human.ts";
 import { str, type Handler } from "./spec.ts";

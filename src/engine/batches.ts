@@ -7,7 +7,7 @@
 import { HttpError } from "../contract/http-error.ts";
 import { isTerminal } from "../contract/states.ts";
 import type { Logger } from "../ops/log.ts";
-import { batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
+import { BATCH_PRIORITY, batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
 import { eachLine, type Files } from "../queue/files.ts";
 import { ASYNC, type Queue } from "../queue/queue.ts";
 import { parseMaxRun } from "../queue/schedule.ts";
@@ -16,8 +16,6 @@ import type { Worker } from "./worker.ts";
 
 /** The endpoints a batch may name (those Ollama serves of OpenAI's batch endpoints). */
 export const BATCH_ENDPOINTS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"] as const;
-/** Batch lines run after plain jobs of the same model: the lowest priority POST /jobs may ask (ADR 0039). */
-export const BATCH_PRIORITY = -1000;
 /** errors.data of an invalid file names at most this many lines; the last entry says how many more. */
 export const MAX_LINE_ERRORS = 100;
 

@@ -8,6 +8,8 @@ import type { Usage } from "./usage-schema.ts";
 
 export const BATCH_STATES = ["validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"] as const;
 export type BatchStatus = (typeof BATCH_STATES)[number];
+/** Batch lines run after plain jobs: the lowest priority POST /jobs may ask (ADR 0039), and background work across groups (ADR 0040). */
+export const BATCH_PRIORITY = -1000;
 export const batchEnded = (s: BatchStatus): boolean => s === "failed" || s === "completed" || s === "expired" || s === "cancelled";
 
 export interface LineError {

@@ -4,9 +4,9 @@
 // `.part` that the next start removes. The row records the size, the line count and the SHA-256.
 import type { Database } from "bun:sqlite";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { newId } from "../store/ids.ts";
+import { filesDir } from "../store/location.ts";
 
 export interface FileRecord {
   seq: number;
@@ -32,10 +32,6 @@ interface FileRow {
 
 const toRecord = (r: FileRow): FileRecord => ({ seq: r.seq, id: r.id, purpose: r.purpose, filename: r.filename, bytes: r.bytes, lines: r.lines, sha256: r.sha256, createdAt: r.created_at });
 
-/** Where batch files live: beside the database, or the temporary folder for one in memory. */
-export function filesDir(db: string): string {
-  return db === ":memory:" ? join(tmpdir(), `foreman-files-${process.pid}`) : join(dirname(db), "files");
-}
 
 /** The page of a listing: newest first unless `order` is asc; `after` an id of the previous page. */
 export interface FilePage {
