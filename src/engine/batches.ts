@@ -68,6 +68,9 @@ export function resultLine(line: BatchLine, artifact: string | null, ending: "ex
   return { file: "error", text: JSON.stringify({ ...head, response: null, error: { code, message } }) };
 }
 
+/** Whether a batch's lines are on the queue: its validation queued them (an input without lines fails), though none may have started yet. */
+const queued = (b: BatchRecord): boolean => b.total > 0;
+
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
 
 /** A batch as OpenAI's Batch object; counts live from its lines until it has ended. */
@@ -121,11 +124,13 @@ export class BatchRunner {
     // a line's result is read when its batch finalizes: job retention waits for that
     this.queue.addDependents({ holds: (jobId) => this.batches.holdsLine(jobId), remove: () => {} });
     this.queue.onCommitted((job, event) => {
-      if (!isTerminal(event.type) || job.lane !== ASYNC) return;
+      if (job.lane !== ASYNC || !(isTerminal(event.type) || event.type === "loading" || event.type === "working")) return;
       const batchId = this.batches.batchOf(job.id);
-      if (batchId !== null) queueMicrotask(() => this.settle(batchId));
+      if (batchId === null) return;
+      if (isTerminal(event.type)) queueMicrotask(() => this.settle(batchId));
+      else queueMicrotask(() => this.lineTaken(batchId, event.at));
     });
-    for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" ? this.validate(b.id) : this.settle(b.id)));
+    for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" && !queued(b) ? this.validate(b.id) : this.settle(b.id)));
   }
 
   stop(): void {
@@ -175,7 +180,7 @@ export class BatchRunner {
   private validate(id: string): void {
     if (this.stopped) return;
     const b = this.batches.get(id);
-    if (!b || b.status !== "validating") return;
+    if (!b || b.status !== "validating" || queued(b)) return;
     try {
       const path = this.files.path(b.inputFileId);
       const errors: LineError[] = [];
@@ -209,7 +214,8 @@ export class BatchRunner {
           const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId } });
           this.batches.attach(job.id, id, line.customId);
         });
-        this.batches.update(id, { status: "in_progress", in_progress_at: now, total: lines, model: models.size === 1 ? [...models][0]! : null });
+        // still validating until the worker takes a line (lineTaken)
+        this.batches.update(id, { total: lines, model: models.size === 1 ? [...models][0]! : null });
       });
     } catch (err) {
       this.log.error("batch validation failed", { batch: id, error: (err as Error).message });
@@ -218,11 +224,19 @@ export class BatchRunner {
     }
   }
 
+  /** A line's first step on the target: a queued batch is in progress from then, as OpenAI's is when it starts work. */
+  private lineTaken(id: string, at: number): void {
+    if (this.stopped) return;
+    const b = this.batches.get(id);
+    if (!b || b.status !== "validating" || !queued(b)) return;
+    this.queue.atomically(() => this.batches.update(id, { status: "in_progress", in_progress_at: at }));
+  }
+
   /** When every line has ended: the result files, then the batch's end. */
   private settle(id: string): void {
     if (this.stopped || this.finalizing.has(id)) return;
     const b = this.batches.get(id);
-    if (!b || !(b.status === "in_progress" || b.status === "cancelling" || b.status === "finalizing")) return;
+    if (!b || !((b.status === "validating" && queued(b)) || b.status === "in_progress" || b.status === "cancelling" || b.status === "finalizing")) return;
     const counts = this.batches.counts(id);
     if (counts.unfinished > 0) return;
     this.finalizing.add(id);
