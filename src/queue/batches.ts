@@ -129,6 +129,8 @@ export interface LineCounts {
 }
 
 export class Batches {
+  private readonly endHooks: ((batch: BatchRecord) => void)[] = [];
+
   constructor(private readonly db: Database) {}
 
   create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }, now = Date.now()): BatchRecord {
@@ -162,7 +164,14 @@ export class Batches {
     const row = this.db
       .query<BatchRow, (string | number | null)[]>(`UPDATE batches SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE id = ? RETURNING *`)
       .get(...keys.map((k) => patch[k] ?? null), id)!;
-    return toRecord(row);
+    const batch = toRecord(row);
+    if (patch.status !== undefined && batchEnded(batch.status)) for (const hook of this.endHooks) hook(batch);
+    return batch;
+  }
+
+  /** Hears each batch's end inside the transaction that writes it (the webhook outbox adds its deliveries there). */
+  onEnded(hook: (batch: BatchRecord) => void): void {
+    this.endHooks.push(hook);
   }
 
   /** Marks a just-enqueued job as the batch's line `customId` (inside the enqueueing transaction). */
