@@ -141,15 +141,15 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const refused = config.webhookUrl === undefined ? undefined : await guard.check(config.webhookUrl);
     if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
     const checkWebhookUrl = (url: string) => guard.check(url);
-    const telemetry = createTelemetry({ queue, watch, poller, worker, waker, deliveries });
+    const batchRows = new Batches(store.db);
+    installBatchOutbox(queue, batchRows, deliveries, config.webhookUrl, () => dispatcher?.wake());
+    const telemetry = createTelemetry({ queue, watch, poller, worker, waker, deliveries, batches: batchRows });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
     const trustedProxies = parseTrustedProxies(config.trustedProxies);
     if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
     const files = new Files(store.db, config.db);
-    const batchRows = new Batches(store.db);
-    installBatchOutbox(queue, batchRows, deliveries, config.webhookUrl, () => dispatcher?.wake());
     const batches = new BatchRunner(queue, batchRows, files, worker, log);
     const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, files, batches, startedAt: Date.now() };
     const app = createApp(services);

@@ -5,7 +5,7 @@
 // written line by line and the batch ends completed, expired or cancelled. A restart resumes every
 // batch not ended: the lines are ordinary durable jobs, so none runs twice.
 import { HttpError } from "../contract/http-error.ts";
-import { isTerminal } from "../contract/states.ts";
+import { isTerminal, JOB_STATES } from "../contract/states.ts";
 import type { Logger } from "../ops/log.ts";
 import { BATCH_PRIORITY, batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
 import { eachLine, type Files } from "../queue/files.ts";
@@ -158,6 +158,19 @@ export class BatchRunner {
     if (batchEnded(b.status) || b.status === "validating") return batchObject(b);
     const c = this.batches.counts(b.id);
     return batchObject(b, { total: c.total, completed: c.done, failed: c.failed });
+  }
+
+  /** What /status shows: batches by status, the lines of those not ended by state, and the progress of the batch whose line `onTarget` is. */
+  status(onTarget: string | undefined) {
+    const { byStatus, lines } = this.batches.summary();
+    const id = onTarget === undefined ? null : this.batches.batchOf(onTarget);
+    const b = id === null ? null : this.batches.get(id);
+    const c = b && this.batches.counts(b.id);
+    return {
+      by_status: byStatus,
+      lines: Object.fromEntries(JOB_STATES.map((state) => [state, lines[state] ?? 0])),
+      running: b && c && { id: b.id, status: b.status, model: b.model, total: c.total, completed: c.done, failed: c.failed + c.canceled, unfinished: c.unfinished },
+    };
   }
 
   /** Cancels: queued lines at once, a running one aborted; the batch ends when its last line has. */

@@ -188,6 +188,18 @@ export class Batches {
     );
   }
 
+  /** Batches by status, and the lines of the batches not ended by their job state: what /status and /metrics show. */
+  summary(): { byStatus: Record<BatchStatus, number>; lines: Record<string, number> } {
+    const byStatus = Object.fromEntries(BATCH_STATES.map((s) => [s, 0])) as Record<BatchStatus, number>;
+    for (const { status, n } of this.db.query<{ status: BatchStatus; n: number }, []>("SELECT status, count(*) AS n FROM batches GROUP BY status").all()) byStatus[status] = n;
+    const lines: Record<string, number> = {};
+    for (const { status, n } of this.db
+      .query<{ status: string; n: number }, []>("SELECT j.status, count(*) AS n FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling') GROUP BY j.status")
+      .all())
+      lines[status] = n;
+    return { byStatus, lines };
+  }
+
   /** The batch a job is a line of, or null. */
   batchOf(jobId: string): string | null {
     return this.db.query<{ batch_id: string | null }, [string]>("SELECT batch_id FROM jobs WHERE id = ?").get(jobId)?.batch_id ?? null;
