@@ -164,7 +164,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     // start
     dispatcher.start();
     started.push(() => dispatcher.stop());
-    started.push(startRetention(queue, config.retentionHours, log, { ledger: usage, hours: config.usageRetentionHours }));
+    started.push(startRetention(queue, config.retentionHours, log, { ledger: usage, hours: config.usageRetentionHours }, { files, batches: batchRows }));
     // before the worker: what expired while foreman was down never starts
     const expiry = new Expiry(queue, log);
     expiry.start();

@@ -138,7 +138,7 @@ export class BatchRunner {
   }
 
   /** A new batch, validating; its validation runs after the reply. */
-  async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }): Promise<BatchRecord> {
+  async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null; outputExpiresAfter?: number | null }): Promise<BatchRecord> {
     const batch = this.queue.atomically(() => this.batches.create(input));
     await this.queue.settled();
     setImmediate(() => this.validate(batch.id));
@@ -293,8 +293,9 @@ export class BatchRunner {
       const status = ending ?? (expired ? "expired" : "completed");
       const end = Date.now();
       this.queue.atomically(() => {
-        const outId = out ? this.files.record(out, "batch_output", `${b.id}_output.jsonl`).id : null;
-        const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`).id : null;
+        const keep = b.outputExpiresAfter ?? undefined;
+        const outId = out ? this.files.record(out, "batch_output", `${b.id}_output.jsonl`, end, keep).id : null;
+        const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`, end, keep).id : null;
         this.batches.update(b.id, {
           status,
           output_file_id: outId,

@@ -49,6 +49,8 @@ export interface BatchRecord {
   expiredAt: number | null;
   cancellingAt: number | null;
   cancelledAt: number | null;
+  /** Seconds the result files are kept after they are written (output_expires_after). */
+  outputExpiresAfter: number | null;
 }
 
 interface BatchRow {
@@ -76,6 +78,7 @@ interface BatchRow {
   expired_at: number | null;
   cancelling_at: number | null;
   cancelled_at: number | null;
+  output_expires_after: number | null;
 }
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -105,6 +108,7 @@ const toRecord = (r: BatchRow): BatchRecord => ({
   expiredAt: r.expired_at,
   cancellingAt: r.cancelling_at,
   cancelledAt: r.cancelled_at,
+  outputExpiresAfter: r.output_expires_after,
 });
 
 /** The fields a change of a batch may set (the row's column names). */
@@ -133,12 +137,12 @@ export class Batches {
 
   constructor(private readonly db: Database) {}
 
-  create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }, now = Date.now()): BatchRecord {
+  create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null; outputExpiresAfter?: number | null }, now = Date.now()): BatchRecord {
     const row = this.db
-      .query<BatchRow, [string, string, string, string, string | null, number, number]>(
-        "INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, 'validating', ?, ?, ?) RETURNING *",
+      .query<BatchRow, [string, string, string, string, string | null, number, number, number | null]>(
+        "INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, metadata, created_at, expires_at, output_expires_after) VALUES (?, ?, ?, ?, 'validating', ?, ?, ?, ?) RETURNING *",
       )
-      .get(`batch_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs)!;
+      .get(`batch_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs, input.outputExpiresAfter ?? null)!;
     return toRecord(row);
   }
 
@@ -186,6 +190,19 @@ export class Batches {
         .query<{ n: number }, [string]>("SELECT count(*) AS n FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ? AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling')")
         .get(jobId)!.n > 0
     );
+  }
+
+  /**
+   * Removes the ended batches none of whose files is left (input, output, error): a batch is kept
+   * as long as one of its files (the caller commits). Their lines go with job retention.
+   */
+  removeWithoutFiles(): number {
+    return this.db
+      .query(
+        `DELETE FROM batches WHERE status IN ('failed', 'completed', 'expired', 'cancelled')
+           AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id IN (batches.input_file_id, batches.output_file_id, batches.error_file_id))`,
+      )
+      .run().changes;
   }
 
   /** Batches by status, and the lines of the batches not ended by their job state: what /status and /metrics show. */

@@ -24,7 +24,7 @@ export default defineRoute({
     const hook = body.metadata?.[BATCH_WEBHOOK_KEY];
     const refused = hook === undefined ? undefined : await checkWebhookUrl(hook);
     if (refused) throw new HttpError(400, `metadata.${BATCH_WEBHOOK_KEY}: ${refused}`, `/metadata/${BATCH_WEBHOOK_KEY}`);
-    const batch = await batches.create({ endpoint: body.endpoint, inputFileId: file.id, completionWindow: body.completion_window, windowMs: window, metadata: body.metadata ?? null });
+    const batch = await batches.create({ endpoint: body.endpoint, inputFileId: file.id, completionWindow: body.completion_window, windowMs: window, metadata: body.metadata ?? null, outputExpiresAfter: body.output_expires_after?.seconds ?? null });
     return json(batches.view(batch));
   },
 });
