@@ -62,6 +62,28 @@ export const StatusSchema = Type.Object({
     ],
     { description: "Wake-on-LAN for a target that sleeps; null without FOREMAN_WAKE_MAC" },
   ),
+  batches: Type.Object(
+    {
+      by_status: Type.Record(Type.String(), Type.Integer(), { description: "OpenAI batches by status, every status named (0 when none)" }),
+      lines: Type.Record(Type.String(), Type.Integer(), { description: "lines of the batches not ended, by job state: queued, loading, working, done, failed, canceled" }),
+      running: Type.Union(
+        [
+          Type.Object({
+            id: Type.String(),
+            status: Type.String(),
+            model: Type.Union([Type.String(), Type.Null()], { description: "the model of its lines; null when they name several" }),
+            total: Type.Integer(),
+            completed: Type.Integer(),
+            failed: Type.Integer({ description: "lines failed or canceled" }),
+            unfinished: Type.Integer({ description: "lines queued or on the target" }),
+          }),
+          Type.Null(),
+        ],
+        { description: "the batch whose line the worker has on the target, and its progress; null when the work on the target is no batch's" },
+      ),
+    },
+    { description: "OpenAI batches (/v1/batches)" },
+  ),
   preemptions: Type.Integer({ description: "async jobs stopped for a waiting passthrough request, sent back to the queue" }),
   preempted_generation_seconds: Type.Number({ description: "generation the preemptions threw away: from each preempted job's first byte to its stop" }),
   last_preemption: Type.Union([
@@ -83,7 +105,7 @@ export default defineRoute({
   summary: "Target, worker and queue state",
   tags: ["ops"],
   responses: { 200: { description: "current state", schema: StatusSchema } },
-  handle: ({ services: { config, poller, worker, waker, queue, target, startedAt } }) => {
+  handle: ({ services: { config, poller, worker, waker, queue, target, batches, startedAt } }) => {
     const now = Date.now();
     const byState: Record<string, number> = { queued: 0, loading: 0, working: 0 };
     const byModel: Record<string, Record<string, number>> = {};
@@ -117,6 +139,7 @@ export default defineRoute({
       reloads: worker.stats.reloads,
       recent_swaps: worker.recentSwaps.map((s) => ({ at: iso(s.at), from: s.from, to: s.to, reload: s.reload })),
       wake: waker && { mac: waker.mac, addr: waker.addr, sent: waker.sent, last_sent_at: waker.lastSentAt === null ? null : iso(waker.lastSentAt), last_error: waker.lastError },
+      batches: batches.status(w.kind === "loading" || w.kind === "working" ? w.jobId : undefined),
       preemptions: worker.stats.preemptions,
       preempted_generation_seconds: worker.stats.discardedMs / 1000,
       last_preemption: p && { at: iso(p.at), job: p.jobId, model: p.model, by: p.by, discarded_seconds: p.discardedMs / 1000, preemptions: p.preemptions },

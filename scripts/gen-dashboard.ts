@@ -295,6 +295,37 @@ export const ROWS: Row[] = [
     ],
   },
   {
+    title: "Batches",
+    panels: [
+      {
+        title: "Batches by status",
+        description: "OpenAI batches (/v1/batches) by status: validating and in_progress are waiting or running; the ended ones count until retention removes them. GET /status names the batch on the target and its progress.",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: `sum by (status) (${m("foreman_batches", 'status=~"validating|in_progress|finalizing|cancelling"')})`, legend: "{{status}}" }],
+        width: 8,
+        stacked: true,
+      },
+      {
+        title: "Batch lines by state",
+        description: "Lines of the batches not ended, by job state: queued lines falling while done ones grow is progress. Batch lines yield to other models' plain jobs (ADR 0040).",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: `sum by (state) (${m("foreman_batch_lines")})`, legend: "{{state}}" }],
+        width: 8,
+        stacked: true,
+      },
+      {
+        title: "Batch lines expired per hour",
+        description: "Lines never run because their batch's completion window ended first (ForemanBatchLinesExpired): more batch work than the target can do in the window; give batches a longer completion_window or fewer lines.",
+        kind: "timeseries",
+        unit: "short",
+        queries: [{ expr: per(3600, "foreman_batch_lines_expired_total"), legend: "expired lines" }],
+        width: 8,
+      },
+    ],
+  },
+  {
     title: "Webhooks",
     panels: [
       {

@@ -5,6 +5,8 @@ import { Value } from "@sinclair/typebox/value";
 import { existsSync } from "node:fs";
 import { listedOrigins, parseOrigins, type OriginRules } from "./ollama/origin-policy.ts";
 import { defaultDatabase, LEGACY_DATABASE, type LocationFacts } from "./store/location.ts";
+// what lives beside the database, for the commands that read it without a server (foreman backup)
+export { filesDir } from "./store/location.ts";
 import { parseTrustedProxies } from "./contract/caller.ts";
 import { parseMac, parseWakeAddr } from "./target/wake.ts";
 import { parseAllowList, type AllowList } from "./webhooks/policy.ts";

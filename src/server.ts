@@ -34,6 +34,7 @@ import { TargetClient } from "./target/client.ts";
 import { Deliveries } from "./webhooks/deliveries.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
 import { WebhookGuard, type Resolver } from "./webhooks/guard.ts";
+import { installBatchOutbox } from "./webhooks/batch-outbox.ts";
 import { installOutbox } from "./webhooks/outbox.ts";
 
 export interface Foreman {
@@ -140,14 +141,16 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const refused = config.webhookUrl === undefined ? undefined : await guard.check(config.webhookUrl);
     if (refused) throw new StartupError(`FOREMAN_WEBHOOK_URL is refused: ${refused}`);
     const checkWebhookUrl = (url: string) => guard.check(url);
-    const telemetry = createTelemetry({ queue, watch, poller, worker, waker, deliveries });
+    const batchRows = new Batches(store.db);
+    installBatchOutbox(queue, batchRows, deliveries, config.webhookUrl, () => dispatcher?.wake());
+    const telemetry = createTelemetry({ queue, watch, poller, worker, waker, deliveries, batches: batchRows });
     dispatcher = new Dispatcher(deliveries, guard, log, telemetry, () => queue.settled(), { secret: config.webhookSecret, ...dispatching });
     const submitter = new Submitter(queue, opts.groupCommit ?? true);
     const edge = { origins: originRules, hosts: hostRules(thisMachine(config.host)) };
     const trustedProxies = parseTrustedProxies(config.trustedProxies);
     if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
     const files = new Files(store.db, config.db);
-    const batches = new BatchRunner(queue, new Batches(store.db), files, worker, log);
+    const batches = new BatchRunner(queue, batchRows, files, worker, log);
     const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, files, batches, startedAt: Date.now() };
     const app = createApp(services);
 
@@ -161,7 +164,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     // start
     dispatcher.start();
     started.push(() => dispatcher.stop());
-    started.push(startRetention(queue, config.retentionHours, log, { ledger: usage, hours: config.usageRetentionHours }));
+    started.push(startRetention(queue, config.retentionHours, log, { ledger: usage, hours: config.usageRetentionHours }, { files, batches: batchRows }));
     // before the worker: what expired while foreman was down never starts
     const expiry = new Expiry(queue, log);
     expiry.start();

@@ -331,6 +331,44 @@ export interface Status {
     last_error: string | null;
   } | null;
   /**
+   * OpenAI batches (/v1/batches)
+   */
+  batches: {
+    /**
+     * OpenAI batches by status, every status named (0 when none)
+     */
+    by_status: {
+      [k: string]: number;
+    };
+    /**
+     * lines of the batches not ended, by job state: queued, loading, working, done, failed, canceled
+     */
+    lines: {
+      [k: string]: number;
+    };
+    /**
+     * the batch whose line the worker has on the target, and its progress; null when the work on the target is no batch's
+     */
+    running: {
+      id: string;
+      status: string;
+      /**
+       * the model of its lines; null when they name several
+       */
+      model: string | null;
+      total: number;
+      completed: number;
+      /**
+       * lines failed or canceled
+       */
+      failed: number;
+      /**
+       * lines queued or on the target
+       */
+      unfinished: number;
+    } | null;
+  };
+  /**
    * async jobs stopped for a waiting passthrough request, sent back to the queue
    */
   preemptions: number;
@@ -530,5 +568,8 @@ export interface BatchFile {
   purpose: string;
   status: "processed";
   status_details: null;
-  expires_at: null;
+  /**
+   * Unix seconds: when the file is deleted (uploads: expires_after, 30 days by default; results: the batch's output_expires_after)
+   */
+  expires_at: number | null;
 }

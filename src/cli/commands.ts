@@ -337,14 +337,15 @@ Exit codes:
       complete: "file",
       about: `Copies foreman's database to PATH with SQLite's VACUUM INTO: a consistent copy of everything
 committed when it starts, made while foreman keeps running (no sqlite3 needed; it works inside
-the container: docker compose exec foreman /foreman backup /data/backup.db). The copy is checked
-before the command says it is done. To restore: stop foreman, put the copy in place of the
-database (removing any -wal and -shm files beside it), start foreman.`,
+the container: docker compose exec foreman /foreman backup /data/backup.db). Batch files go into
+PATH.files/, each checked against its recorded size and SHA-256. The copy is checked before the
+command says it is done. To restore: stop foreman, put the copy in place of the database
+(removing any -wal and -shm files beside it) and PATH.files/ as files/ beside it, start foreman.`,
       flags: [
         { name: "db", value: "FILE", help: "the database (default $FOREMAN_DB, else the one foreman serve opens: see foreman serve --help)", complete: "file" },
         { name: "force", help: "replace PATH if it exists" },
       ],
-      footer: "Exit codes:\n  0  the copy is made and passed its integrity check\n  1  it could not be made (the message says why)\n  2  usage error (PATH exists without --force)",
+      footer: "Exit codes:\n  0  the copy is made and passed its integrity check\n  1  it could not be made (the message says why)\n  2  usage error (PATH or PATH.files exists without --force)",
       run: async () => (await import("./backup.ts")).backup,
     },
     {

@@ -1,6 +1,6 @@
 // `foreman status` on one screen, from GET /status: the target, what is resident, what the
 // worker is doing and for how long, the queue by model with its oldest wait, recent swaps and
-// reloads, preemptions, and the Wake-on-LAN packets sent to a target that sleeps.
+// reloads, preemptions, batches and their lines, and the Wake-on-LAN packets sent to a target that sleeps.
 // Pure: the time, the clock format and the width are parameters.
 import type { Status } from "../../clients/ts/types.ts";
 import { ellipsize, shortDuration } from "./human.ts";
@@ -62,6 +62,18 @@ function preempted(s: Status, o: ScreenOptions): string[] {
   return [head, `last ${o.clock(Date.parse(p.at))}  job ${p.job} (${p.model}) for ${p.by}  (${shortDuration(o.now - Date.parse(p.at))} ago)`];
 }
 
+/** Batches by status (those there are), the lines of those not ended, and the one on the target. */
+function batches(s: Status): string[] {
+  const counted = Object.entries(s.batches.by_status).filter(([, n]) => n > 0);
+  if (counted.length === 0) return ["none"];
+  const lines = Object.entries(s.batches.lines).filter(([, n]) => n > 0);
+  const r = s.batches.running;
+  return [
+    `${counted.map(([status, n]) => `${n} ${status}`).join(", ")}${lines.length ? `; lines ${lines.map(([state, n]) => `${n} ${state}`).join(", ")}` : ""}`,
+    ...(r ? [`running ${r.id}${r.model ? ` (${r.model})` : ""}: ${r.completed + r.failed} of ${r.total} lines ended, ${r.failed} failed`] : []),
+  ];
+}
+
 function wake(w: NonNullable<Status["wake"]>, o: ScreenOptions): string {
   const last = w.last_sent_at === null ? "" : `, last ${o.clock(Date.parse(w.last_sent_at))} (${shortDuration(o.now - Date.parse(w.last_sent_at))} ago)`;
   return `${w.mac} via ${w.addr}: ${plural(w.sent, "packet")} sent${last}${w.last_error ? `; failed: ${w.last_error}` : ""}`;
@@ -81,6 +93,7 @@ export function statusScreen(s: Status, o: ScreenOptions): string {
     ...labelled("queue", queue(s)),
     ...labelled("swaps", swaps(s, o)),
     ...labelled("preempted", preempted(s, o)),
+    ...labelled("batches", batches(s)),
   ];
   const cut = (line: string) => (o.width === undefined ? line : ellipsize(line, o.width));
   return `${lines.map(cut).join("\n")}\n`;

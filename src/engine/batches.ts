@@ -9,9 +9,9 @@
 // line format and the result lines differ.
 import { HttpError } from "../contract/http-error.ts";
 import { anthropicErrorType } from "../ollama/anthropic-error.ts";
-import { isTerminal } from "../contract/states.ts";
+import { isTerminal, JOB_STATES } from "../contract/states.ts";
 import type { Logger } from "../ops/log.ts";
-import { batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
+import { BATCH_PRIORITY, batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
 import { eachLine, MESSAGE_BATCH_PURPOSE, type Files } from "../queue/files.ts";
 import { ASYNC, type Queue } from "../queue/queue.ts";
 import { parseMaxRun } from "../queue/schedule.ts";
@@ -24,8 +24,6 @@ export const BATCH_ENDPOINTS = ["/v1/chat/completions", "/v1/completions", "/v1/
 export const MESSAGES_ENDPOINT = "/v1/messages";
 /** Anthropic's custom_id: 1 to 64 letters, digits, `_` or `-`. */
 const MESSAGE_CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
-/** Batch lines run after plain jobs of the same model: the lowest priority POST /jobs may ask (ADR 0039). */
-export const BATCH_PRIORITY = -1000;
 /** errors.data of an invalid file names at most this many lines; the last entry says how many more. */
 export const MAX_LINE_ERRORS = 100;
 
@@ -97,6 +95,9 @@ export function messageResultLine(line: BatchLine, artifact: string | null, endi
 export function batchResult(endpoint: string, line: BatchLine, artifact: string | null, ending: "expired" | "cancelled" | null): { file: "output" | "error"; text: string } {
   return endpoint === MESSAGES_ENDPOINT ? { file: "output", text: messageResultLine(line, artifact, ending) } : resultLine(line, artifact, ending);
 }
+
+/** Whether a batch's lines are on the queue: its validation queued them (an input without lines fails), though none may have started yet. */
+const queued = (b: BatchRecord): boolean => b.total > 0;
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
 
@@ -178,11 +179,13 @@ export class BatchRunner {
     // a line's result is read when its batch finalizes: job retention waits for that
     this.queue.addDependents({ holds: (jobId) => this.batches.holdsLine(jobId), remove: () => {} });
     this.queue.onCommitted((job, event) => {
-      if (!isTerminal(event.type) || job.lane !== ASYNC) return;
+      if (job.lane !== ASYNC || !(isTerminal(event.type) || event.type === "loading" || event.type === "working")) return;
       const batchId = this.batches.batchOf(job.id);
-      if (batchId !== null) queueMicrotask(() => this.settle(batchId));
+      if (batchId === null) return;
+      if (isTerminal(event.type)) queueMicrotask(() => this.settle(batchId));
+      else queueMicrotask(() => this.lineTaken(batchId, event.at));
     });
-    for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" ? this.validate(b.id) : this.settle(b.id)));
+    for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" && !queued(b) ? this.validate(b.id) : this.settle(b.id)));
   }
 
   stop(): void {
@@ -190,7 +193,7 @@ export class BatchRunner {
   }
 
   /** A new batch, validating; its validation runs after the reply. */
-  async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }): Promise<BatchRecord> {
+  async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null; outputExpiresAfter?: number | null }): Promise<BatchRecord> {
     const batch = this.queue.atomically(() => this.batches.create(input));
     await this.queue.settled();
     setImmediate(() => this.validate(batch.id));
@@ -231,6 +234,19 @@ export class BatchRunner {
     for (const f of fileIds) this.files.discard(f);
   }
 
+  /** What /status shows: batches by status, the lines of those not ended by state, and the progress of the batch whose line `onTarget` is. */
+  status(onTarget: string | undefined) {
+    const { byStatus, lines } = this.batches.summary();
+    const id = onTarget === undefined ? null : this.batches.batchOf(onTarget);
+    const b = id === null ? null : this.batches.get(id);
+    const c = b && this.batches.counts(b.id);
+    return {
+      by_status: byStatus,
+      lines: Object.fromEntries(JOB_STATES.map((state) => [state, lines[state] ?? 0])),
+      running: b && c && { id: b.id, status: b.status, model: b.model, total: c.total, completed: c.done, failed: c.failed + c.canceled, unfinished: c.unfinished },
+    };
+  }
+
   /** Cancels: queued lines at once, a running one aborted; the batch ends when its last line has. */
   async cancel(id: string): Promise<BatchRecord> {
     const b = this.batches.get(id)!;
@@ -251,7 +267,7 @@ export class BatchRunner {
   private validate(id: string): void {
     if (this.stopped) return;
     const b = this.batches.get(id);
-    if (!b || b.status !== "validating") return;
+    if (!b || b.status !== "validating" || queued(b)) return;
     try {
       const path = this.files.path(b.inputFileId);
       const errors: LineError[] = [];
@@ -285,7 +301,8 @@ export class BatchRunner {
           const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId } });
           this.batches.attach(job.id, id, line.customId);
         });
-        this.batches.update(id, { status: "in_progress", in_progress_at: now, total: lines, model: models.size === 1 ? [...models][0]! : null });
+        // still validating until the worker takes a line (lineTaken)
+        this.batches.update(id, { total: lines, model: models.size === 1 ? [...models][0]! : null });
       });
     } catch (err) {
       this.log.error("batch validation failed", { batch: id, error: (err as Error).message });
@@ -294,11 +311,19 @@ export class BatchRunner {
     }
   }
 
+  /** A line's first step on the target: a queued batch is in progress from then, as OpenAI's is when it starts work. */
+  private lineTaken(id: string, at: number): void {
+    if (this.stopped) return;
+    const b = this.batches.get(id);
+    if (!b || b.status !== "validating" || !queued(b)) return;
+    this.queue.atomically(() => this.batches.update(id, { status: "in_progress", in_progress_at: at }));
+  }
+
   /** When every line has ended: the result files, then the batch's end. */
   private settle(id: string): void {
     if (this.stopped || this.finalizing.has(id)) return;
     const b = this.batches.get(id);
-    if (!b || !(b.status === "in_progress" || b.status === "cancelling" || b.status === "finalizing")) return;
+    if (!b || !((b.status === "validating" && queued(b)) || b.status === "in_progress" || b.status === "cancelling" || b.status === "finalizing")) return;
     const counts = this.batches.counts(id);
     if (counts.unfinished > 0) return;
     this.finalizing.add(id);
@@ -342,9 +367,10 @@ export class BatchRunner {
       const status = ending ?? (expired ? "expired" : "completed");
       const end = Date.now();
       this.queue.atomically(() => {
+        const keep = b.outputExpiresAfter ?? undefined;
         // a message batch's results are its own, not an OpenAI file
-        const outId = out ? this.files.record(out, b.endpoint === MESSAGES_ENDPOINT ? MESSAGE_BATCH_PURPOSE : "batch_output", `${b.id}_output.jsonl`).id : null;
-        const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`).id : null;
+        const outId = out ? this.files.record(out, b.endpoint === MESSAGES_ENDPOINT ? MESSAGE_BATCH_PURPOSE : "batch_output", `${b.id}_output.jsonl`, end, keep).id : null;
+        const errId = err ? this.files.record(err, "batch_output", `${b.id}_error.jsonl`, end, keep).id : null;
         this.batches.update(b.id, {
           status,
           output_file_id: outId,

@@ -15,7 +15,7 @@ export const FileSchema = Type.Object({
   purpose: Type.String({ description: "batch (uploads) or batch_output (a batch's output and error files)" }),
   status: Type.Literal("processed"),
   status_details: Type.Null(),
-  expires_at: Type.Null(),
+  expires_at: Type.Union([Type.Integer(), Type.Null()], { description: "Unix seconds: when the file is deleted (uploads: expires_after, 30 days by default; results: the batch's output_expires_after)" }),
 });
 
 /** OpenAI's cursor page, as openai-node's CursorPage walks it (`after` = the last id). */
@@ -64,7 +64,12 @@ export const BatchCreate = Type.Object(
     endpoint: Type.String({ maxLength: 128, description: "/v1/chat/completions, /v1/completions, /v1/embeddings or /v1/responses" }),
     completion_window: Type.String({ minLength: 1, maxLength: 32, description: "24h (OpenAI's only value); foreman also takes any Go duration (90m, 48h) or days (7d)" }),
     metadata: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }), Type.Null()])),
-    output_expires_after: Type.Optional(Type.Unknown({ description: "accepted and not applied yet: result files are kept until deleted" })),
+    output_expires_after: Type.Optional(
+      Type.Object(
+        { anchor: Type.Literal("created_at"), seconds: Type.Integer({ minimum: 3600, maximum: 2592000 }) },
+        { description: "how long the output and error files are kept after they are written (default 30 days)" },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,11 +1,12 @@
 // foreman's own metrics: what each one measures and where its numbers come from. Durations
 // and tokens are observed once per finished job from its stored timings, after the state
 // change commits; gauges are read from the live state at scrape time.
-import { isTerminal } from "../contract/states.ts";
+import { isTerminal, JOB_STATES } from "../contract/states.ts";
 import type { JobWatch } from "../queue/watch.ts";
 import { Counter, Histogram, Registry, Sampled } from "../ops/metrics.ts";
 import { processMetrics } from "../ops/process-metrics.ts";
 import type { Poller } from "../engine/poller.ts";
+import type { Batches } from "../queue/batches.ts";
 import type { Queue } from "../queue/queue.ts";
 import { isExpired, laneName } from "../queue/view.ts";
 import type { Waker } from "../engine/waker.ts";
@@ -26,8 +27,8 @@ const TOKENS_PER_SECOND_BUCKETS = [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 3
 /** The `model` label for names the target does not list: callers may send any name, and labels must not grow with them. */
 export const OTHER_MODEL = "other";
 
-export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker; waker: Waker | null; deliveries: Deliveries }): Telemetry {
-  const { queue, watch, poller, worker, waker, deliveries } = deps;
+export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: Poller; worker: Worker; waker: Waker | null; deliveries: Deliveries; batches: Batches }): Telemetry {
+  const { queue, watch, poller, worker, waker, deliveries, batches } = deps;
   // a model label is a name from the target's last /api/tags, or `other` (ADR 0018)
   const modelLabel = (model: string) => (poller.lists(model) ? model : OTHER_MODEL);
   const r = new Registry();
@@ -93,6 +94,21 @@ export function createTelemetry(deps: { queue: Queue; watch: JobWatch; poller: P
       { labels: { lane: "async", reason: "expired" }, value: expired },
     ]),
   );
+  // batches (issue 19): by status, their lines while they run, and lines a window ended unrun
+  const batchSummary = r.perRender(() => batches.summary());
+  r.add(new Sampled("gauge", "foreman_batches", "OpenAI batches by status (validating, in_progress, finalizing, cancelling, and the ended ones kept)", () => Object.entries(batchSummary().byStatus).map(([status, value]) => ({ labels: { status }, value }))));
+  r.add(
+    new Sampled("gauge", "foreman_batch_lines", "Lines of the batches not ended, by job state (queued, loading, working, done, failed, canceled)", () =>
+      JOB_STATES.map((state) => ({ labels: { state }, value: batchSummary().lines[state] ?? 0 })),
+    ),
+  );
+  let expiredLines = 0;
+  batches.onEnded((b) => {
+    if (b.status !== "expired") return;
+    const unrun = batches.counts(b.id).canceled;
+    queue.whenCommitted(() => (expiredLines += unrun));
+  });
+  r.add(new Sampled("counter", "foreman_batch_lines_expired_total", "Batch lines never run because their batch's completion window ended first (the batch ended expired)", () => [{ value: expiredLines }]));
   r.add(new Sampled("gauge", "foreman_target_up", "1 when the target answered its last liveness probe, 0 when not", () => [{ value: poller.up ? 1 : 0 }]));
   r.add(new Sampled("counter", "foreman_target_wakes_total", "Wake-on-LAN magic packets sent to the target (FOREMAN_WAKE_MAC; 0 without it)", () => [{ value: waker?.sent ?? 0 }]));
   r.add(new Sampled("counter", "foreman_poller_errors_total", "Failed polls of the target (liveness, /api/tags, /api/ps)", () => [{ value: poller.errors }]));

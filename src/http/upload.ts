@@ -4,7 +4,7 @@
 // disk before the reply, as a 202 of POST /jobs is.
 import { HttpError } from "../contract/http-error.ts";
 import { multipartBoundary, partName } from "../passthrough/multipart.ts";
-import type { FileRecord, Files } from "../queue/files.ts";
+import { expirySeconds, type FileRecord, type Files } from "../queue/files.ts";
 import type { Queue } from "../queue/queue.ts";
 import { streamBody, type BodyLimits } from "./body.ts";
 
@@ -133,11 +133,13 @@ export async function receiveUpload(request: Request, limits: BodyLimits, files:
     if (!sawFile) throw new HttpError(400, "file is required", "/file");
     if (fields.purpose === undefined) throw new HttpError(400, "purpose is required", "/purpose");
     if (fields.purpose !== "batch") throw new HttpError(400, `purpose: foreman keeps files for batches only; expected "batch", got ${JSON.stringify(fields.purpose.slice(0, 64))}`, "/purpose");
+    const keep = expirySeconds(fields["expires_after[anchor]"], fields["expires_after[seconds]"], "expires_after");
+    if (typeof keep !== "number") throw new HttpError(400, keep.error, `/${keep.field.replaceAll(".", "/")}`);
     const written = writer.finish();
     let recorded = false;
     try {
       if (written.lines > MAX_FILE_LINES) throw new HttpError(400, `file has more than ${MAX_FILE_LINES} lines, the limit for batch input`, "/file");
-      const record = queue.atomically(() => files.record(written, "batch", filename || "unknown_file"));
+      const record = queue.atomically(() => files.record(written, "batch", filename || "unknown_file", Date.now(), keep));
       recorded = true;
       await queue.settled();
       return record;

@@ -8,6 +8,8 @@ import type { Usage } from "./usage-schema.ts";
 
 export const BATCH_STATES = ["validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"] as const;
 export type BatchStatus = (typeof BATCH_STATES)[number];
+/** Batch lines run after plain jobs: the lowest priority POST /jobs may ask (ADR 0039), and background work across groups (ADR 0040). */
+export const BATCH_PRIORITY = -1000;
 export const batchEnded = (s: BatchStatus): boolean => s === "failed" || s === "completed" || s === "expired" || s === "cancelled";
 
 export interface LineError {
@@ -47,6 +49,8 @@ export interface BatchRecord {
   expiredAt: number | null;
   cancellingAt: number | null;
   cancelledAt: number | null;
+  /** Seconds the result files are kept after they are written (output_expires_after). */
+  outputExpiresAfter: number | null;
 }
 
 interface BatchRow {
@@ -74,6 +78,7 @@ interface BatchRow {
   expired_at: number | null;
   cancelling_at: number | null;
   cancelled_at: number | null;
+  output_expires_after: number | null;
 }
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -103,6 +108,7 @@ const toRecord = (r: BatchRow): BatchRecord => ({
   expiredAt: r.expired_at,
   cancellingAt: r.cancelling_at,
   cancelledAt: r.cancelled_at,
+  outputExpiresAfter: r.output_expires_after,
 });
 
 /** The fields a change of a batch may set (the row's column names). */
@@ -127,14 +133,16 @@ export interface LineCounts {
 }
 
 export class Batches {
+  private readonly endHooks: ((batch: BatchRecord) => void)[] = [];
+
   constructor(private readonly db: Database) {}
 
-  create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null }, now = Date.now()): BatchRecord {
+  create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null; outputExpiresAfter?: number | null }, now = Date.now()): BatchRecord {
     const row = this.db
-      .query<BatchRow, [string, string, string, string, string | null, number, number]>(
-        "INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, 'validating', ?, ?, ?) RETURNING *",
+      .query<BatchRow, [string, string, string, string, string | null, number, number, number | null]>(
+        "INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, metadata, created_at, expires_at, output_expires_after) VALUES (?, ?, ?, ?, 'validating', ?, ?, ?, ?) RETURNING *",
       )
-      .get(`${input.endpoint === "/v1/messages" ? "msgbatch" : "batch"}_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs)!;
+      .get(`${input.endpoint === "/v1/messages" ? "msgbatch" : "batch"}_${newId(now)}`, input.endpoint, input.inputFileId, input.completionWindow, input.metadata === null ? null : JSON.stringify(input.metadata), now, now + input.windowMs, input.outputExpiresAfter ?? null)!;
     return toRecord(row);
   }
 
@@ -175,7 +183,14 @@ export class Batches {
     const row = this.db
       .query<BatchRow, (string | number | null)[]>(`UPDATE batches SET ${keys.map((k) => `${k} = ?`).join(", ")} WHERE id = ? RETURNING *`)
       .get(...keys.map((k) => patch[k] ?? null), id)!;
-    return toRecord(row);
+    const batch = toRecord(row);
+    if (patch.status !== undefined && batchEnded(batch.status)) for (const hook of this.endHooks) hook(batch);
+    return batch;
+  }
+
+  /** Hears each batch's end inside the transaction that writes it (the webhook outbox adds its deliveries there). */
+  onEnded(hook: (batch: BatchRecord) => void): void {
+    this.endHooks.push(hook);
   }
 
   /** Marks a just-enqueued job as the batch's line `customId` (inside the enqueueing transaction). */
@@ -190,6 +205,31 @@ export class Batches {
         .query<{ n: number }, [string]>("SELECT count(*) AS n FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ? AND b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling')")
         .get(jobId)!.n > 0
     );
+  }
+
+  /**
+   * Removes the ended batches none of whose files is left (input, output, error): a batch is kept
+   * as long as one of its files (the caller commits). Their lines go with job retention.
+   */
+  removeWithoutFiles(): number {
+    return this.db
+      .query(
+        `DELETE FROM batches WHERE status IN ('failed', 'completed', 'expired', 'cancelled')
+           AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id IN (batches.input_file_id, batches.output_file_id, batches.error_file_id))`,
+      )
+      .run().changes;
+  }
+
+  /** Batches by status, and the lines of the batches not ended by their job state: what /status and /metrics show. */
+  summary(): { byStatus: Record<BatchStatus, number>; lines: Record<string, number> } {
+    const byStatus = Object.fromEntries(BATCH_STATES.map((s) => [s, 0])) as Record<BatchStatus, number>;
+    for (const { status, n } of this.db.query<{ status: BatchStatus; n: number }, []>("SELECT status, count(*) AS n FROM batches GROUP BY status").all()) byStatus[status] = n;
+    const lines: Record<string, number> = {};
+    for (const { status, n } of this.db
+      .query<{ status: string; n: number }, []>("SELECT j.status, count(*) AS n FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling') GROUP BY j.status")
+      .all())
+      lines[status] = n;
+    return { byStatus, lines };
   }
 
   /** The batch a job is a line of, or null. */

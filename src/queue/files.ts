@@ -4,9 +4,9 @@
 // `.part` that the next start removes. The row records the size, the line count and the SHA-256.
 import type { Database } from "bun:sqlite";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { newId } from "../store/ids.ts";
+import { filesDir } from "../store/location.ts";
 
 export interface FileRecord {
   seq: number;
@@ -17,6 +17,8 @@ export interface FileRecord {
   lines: number;
   sha256: string;
   createdAt: number;
+  /** When the file expires: it is listed no more, and a sweep deletes it. */
+  expiresAt: number | null;
 }
 
 interface FileRow {
@@ -28,13 +30,27 @@ interface FileRow {
   lines: number;
   sha256: string;
   created_at: number;
+  expires_at: number | null;
 }
 
-const toRecord = (r: FileRow): FileRecord => ({ seq: r.seq, id: r.id, purpose: r.purpose, filename: r.filename, bytes: r.bytes, lines: r.lines, sha256: r.sha256, createdAt: r.created_at });
+const toRecord = (r: FileRow): FileRecord => ({ seq: r.seq, id: r.id, purpose: r.purpose, filename: r.filename, bytes: r.bytes, lines: r.lines, sha256: r.sha256, createdAt: r.created_at, expiresAt: r.expires_at });
 
-/** Where batch files live: beside the database, or the temporary folder for one in memory. */
-export function filesDir(db: string): string {
-  return db === ":memory:" ? join(tmpdir(), `foreman-files-${process.pid}`) : join(dirname(db), "files");
+/** Batch files are kept 30 days unless their expires_after (uploads) or the batch's output_expires_after (results) says otherwise. */
+export const DEFAULT_EXPIRY_SECONDS = 2_592_000;
+const MIN_EXPIRY_SECONDS = 3600;
+
+/**
+ * OpenAI's expiry policy `{anchor: "created_at", seconds}` (3600 to 2592000 seconds) read from a
+ * request: the seconds, the default when absent, or what is wrong, naming `param`. Pure.
+ */
+export function expirySeconds(anchor: unknown, seconds: unknown, param: string): number | { error: string; field: string } {
+  if (anchor === undefined && seconds === undefined) return DEFAULT_EXPIRY_SECONDS;
+  if (anchor !== "created_at") return { error: `${param}.anchor: expected "created_at"; got ${JSON.stringify(anchor ?? null)}`, field: `${param}.anchor` };
+  const n = typeof seconds === "string" && /^\d{1,10}$/.test(seconds) ? Number(seconds) : seconds;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < MIN_EXPIRY_SECONDS || n > DEFAULT_EXPIRY_SECONDS) {
+    return { error: `${param}.seconds: expected a whole number of seconds from ${MIN_EXPIRY_SECONDS} (1 hour) to ${DEFAULT_EXPIRY_SECONDS} (30 days); got ${JSON.stringify(seconds ?? null)}`, field: `${param}.seconds` };
+  }
+  return n;
 }
 
 /** The purpose of a message batch's requests as written to disk: foreman's own, never listed unasked. */
@@ -153,17 +169,28 @@ export class Files {
     return new FileWriter(this.dir);
   }
 
-  /** Records a file that is on disk; the caller commits (and, for an upload, waits for the sync). */
-  record(file: WrittenFile, purpose: string, filename: string, now = Date.now()): FileRecord {
+  /** Records a file that is on disk, kept `expiresAfter` seconds; the caller commits (and, for an upload, waits for the sync). */
+  record(file: WrittenFile, purpose: string, filename: string, now = Date.now(), expiresAfter = DEFAULT_EXPIRY_SECONDS): FileRecord {
     const row = this.db
-      .query<FileRow, [string, string, string, number, number, string, number]>("INSERT INTO files (id, purpose, filename, bytes, lines, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *")
-      .get(file.id, purpose, filename, file.bytes, file.lines, file.sha256, now)!;
+      .query<FileRow, [string, string, string, number, number, string, number, number]>(
+        "INSERT INTO files (id, purpose, filename, bytes, lines, sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+      )
+      .get(file.id, purpose, filename, file.bytes, file.lines, file.sha256, now, now + expiresAfter * 1000)!;
     return toRecord(row);
   }
 
-  get(id: string): FileRecord | null {
-    const row = this.db.query<FileRow, [string]>("SELECT * FROM files WHERE id = ?").get(id);
+  /** A file not expired, or null. */
+  get(id: string, now = Date.now()): FileRecord | null {
+    const row = this.db.query<FileRow, [string, number]>("SELECT * FROM files WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)").get(id, now);
     return row ? toRecord(row) : null;
+  }
+
+  /** Up to `limit` files expired at `now`: what the retention sweep deletes. */
+  expired(now: number, limit: number): string[] {
+    return this.db
+      .query<{ id: string }, [number, number]>("SELECT id FROM files WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?")
+      .all(now, limit)
+      .map((r) => r.id);
   }
 
   path(id: string): string {
@@ -171,14 +198,14 @@ export class Files {
   }
 
   /** One page, and whether more follow it. */
-  list(page: FilePage): { data: FileRecord[]; hasMore: boolean } {
-    const after = page.after === undefined ? null : (this.get(page.after)?.seq ?? null);
+  list(page: FilePage, now = Date.now()): { data: FileRecord[]; hasMore: boolean } {
+    const after = page.after === undefined ? null : (this.db.query<{ seq: number }, [string]>("SELECT seq FROM files WHERE id = ?").get(page.after)?.seq ?? null);
     const cmp = page.order === "asc" ? ">" : "<";
     const rows = this.db
-      .query<FileRow, [string | null, string | null, number | null, number | null, number]>(
-        `SELECT * FROM files WHERE (? IS NULL AND purpose != '${MESSAGE_BATCH_PURPOSE}' OR purpose = ?) AND (? IS NULL OR seq ${cmp} ?) ORDER BY seq ${page.order === "asc" ? "ASC" : "DESC"} LIMIT ?`,
+      .query<FileRow, [string | null, string | null, number | null, number | null, number, number]>(
+        `SELECT * FROM files WHERE (? IS NULL AND purpose != '${MESSAGE_BATCH_PURPOSE}' OR purpose = ?) AND (? IS NULL OR seq ${cmp} ?) AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq ${page.order === "asc" ? "ASC" : "DESC"} LIMIT ?`,
       )
-      .all(page.purpose ?? null, page.purpose ?? null, after, after, page.limit + 1);
+      .all(page.purpose ?? null, page.purpose ?? null, after, after, now, page.limit + 1);
     return { data: rows.slice(0, page.limit).map(toRecord), hasMore: rows.length > page.limit };
   }
 
@@ -195,5 +222,5 @@ export class Files {
 
 /** A file as OpenAI's File object (times in Unix seconds). */
 export function fileObject(f: FileRecord) {
-  return { id: f.id, object: "file" as const, bytes: f.bytes, created_at: Math.floor(f.createdAt / 1000), filename: f.filename, purpose: f.purpose, status: "processed" as const, status_details: null, expires_at: null };
+  return { id: f.id, object: "file" as const, bytes: f.bytes, created_at: Math.floor(f.createdAt / 1000), filename: f.filename, purpose: f.purpose, status: "processed" as const, status_details: null, expires_at: f.expiresAt === null ? null : Math.floor(f.expiresAt / 1000) };
 }

@@ -2,6 +2,9 @@
 // keeps ~/.ollama, so foreman started from any directory opens the same queue (ADR 0032).
 // A database at the old relative default (./data/foreman.db) is kept in use, with a notice,
 // so nobody meets an empty queue after upgrading. Pure: the machine's facts are passed in.
+// Batch files live beside the database (filesDir), so a backup and a restore find them there.
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 
 /** The default before 0.1.0's data directory: relative to the directory foreman was started in. */
 export const LEGACY_DATABASE = "./data/foreman.db";
@@ -41,4 +44,9 @@ export function defaultDatabase(facts: LocationFacts): DatabaseLocation {
   }
   if (!dir) return { path: LEGACY_DATABASE, notice: `no home directory in the environment (HOME): the database is ${LEGACY_DATABASE}, relative to the working directory; set FOREMAN_DB` };
   return { path: `${dir}${sep}foreman.db` };
+}
+
+/** Where batch files live (ADR 0039): beside the database, or the temporary folder for one in memory. */
+export function filesDir(db: string): string {
+  return db === ":memory:" ? join(tmpdir(), `foreman-files-${process.pid}`) : join(dirname(db), "files");
 }

@@ -210,4 +210,13 @@ export const migrations: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN custom_id TEXT;
   CREATE INDEX jobs_batch ON jobs(batch_id, seq) WHERE batch_id IS NOT NULL;
   `,
+  // 9: batch files expire (issue 19): a file's expires_at (ms; files kept before expire 30 days
+  // after their upload, OpenAI's default), and a batch's output_expires_after (seconds) for the
+  // result files it writes.
+  `
+  ALTER TABLE files ADD COLUMN expires_at INTEGER;
+  UPDATE files SET expires_at = created_at + 2592000000;
+  CREATE INDEX files_expiry ON files(expires_at) WHERE expires_at IS NOT NULL;
+  ALTER TABLE batches ADD COLUMN output_expires_after INTEGER;
+  `,
 ];

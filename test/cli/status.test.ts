@@ -83,6 +83,11 @@ describe("the status screen", () => {
     preemptions: 2,
     preempted_generation_seconds: 14.5,
     last_preemption: { at: "2026-11-26T11:59:00Z", job: "01H", model: "qwen2.5", by: "01K", discarded_seconds: 9.5, preemptions: 1 },
+    batches: {
+      by_status: { validating: 0, failed: 0, in_progress: 1, finalizing: 0, completed: 3, expired: 0, cancelling: 0, cancelled: 0 },
+      lines: { queued: 480, loading: 0, working: 1, done: 17, failed: 2, canceled: 0 },
+      running: { id: "batch_01J", status: "in_progress", model: "llama3.2", total: 500, completed: 17, failed: 2, unfinished: 481 },
+    },
   };
   const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
@@ -103,19 +108,22 @@ describe("the status screen", () => {
         "          11:50:00  qwen2.5:latest → qwen2.5:latest num_ctx=8192 (reload)  (10m0s ago)",
         "preempted 2 jobs, 15s of generation discarded",
         "          last 11:59:00  job 01H (qwen2.5) for 01K  (1m0s ago)",
+        "batches   1 in_progress, 3 completed; lines 480 queued, 1 working, 17 done, 2 failed",
+        "          running batch_01J (llama3.2): 19 of 500 lines ended, 2 failed",
         "",
       ].join("\n"),
     );
   });
 
   test("a target that is down, a paused worker, an empty queue; lines cut to the width", () => {
-    const down: Status = { ...base, target: { ...base.target, up: false, reason: "liveness probe: timed out", hint: "on a Mac, run launchctl", resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { by_state: {}, by_model: {}, oldest_queued_age_seconds: null, oldest_queued_age_seconds_by_model: {} }, recent_swaps: [], last_preemption: null };
+    const down: Status = { ...base, target: { ...base.target, up: false, reason: "liveness probe: timed out", hint: "on a Mac, run launchctl", resident: [] }, worker: { state: "paused", reason: "target down" }, queue: { by_state: {}, by_model: {}, oldest_queued_age_seconds: null, oldest_queued_age_seconds_by_model: {} }, recent_swaps: [], last_preemption: null, batches: { by_status: { in_progress: 0 }, lines: {}, running: null } };
     const screen = statusScreen(down, { now, url: "http://127.0.0.1:8080", clock, width: 40 });
     expect(screen).toContain("target    http://mac.lan:11434  DOWN si…\n          liveness probe: timed out\n          hint: on a Mac, run launchctl\n");
     expect(screen).toContain("resident  none\n");
     expect(screen).toContain("worker    paused: target down\n");
     expect(screen).toContain("queue     empty\n");
     expect(screen).toContain("preempted none\n");
+    expect(screen).toContain("batches   none\n");
     const waking = statusScreen({ ...down, wake: { mac: "00:11:22:33:44:55", addr: "255.255.255.255:9", sent: 2, last_sent_at: "2026-11-26T11:59:30Z", last_error: null } }, { now, url: "http://127.0.0.1:8080", clock });
     expect(waking).toContain("\nwake      00:11:22:33:44:55 via 255.255.255.255:9: 2 packets sent, last 11:59:30 (30s ago)\n");
     for (const line of screen.trimEnd().split("\n")) expect(line.length).toBeLessThanOrEqual(40);

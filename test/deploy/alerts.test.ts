@@ -22,6 +22,7 @@ describe("the alert rules", () => {
       "ForemanWebhookBacklogGrowing",
       "ForemanServerErrors",
       "ForemanDatabaseErrors",
+      "ForemanBatchLinesExpired",
     ]);
     for (const r of rules) {
       expect(["warning", "critical"]).toContain(r.labels?.severity ?? "");
@@ -43,7 +44,7 @@ describe("the alert rules", () => {
   needsPromtool("promtool check rules accepts them", async () => {
     expectPromtool();
     const result = await runPromtool(["check", "rules", "alerts.yml"], dir);
-    expect(result.output).toContain("SUCCESS: 9 rules found");
+    expect(result.output).toContain("SUCCESS: 10 rules found");
     expect(result.code).toBe(0);
   });
 

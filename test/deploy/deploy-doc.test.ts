@@ -28,7 +28,7 @@ describe("docs/deploy.md", () => {
       copyFileSync(join(root, "deploy", "prometheus", "alerts.yml"), join(dir, "foreman-alerts.yml"));
       writeFileSync(join(dir, "prometheus.yml"), config.replaceAll("/etc/prometheus/", `${dir}/`));
       const result = await runPromtool(["check", "config", join(dir, "prometheus.yml")]);
-      expect(result.output).toContain("SUCCESS: 9 rules found");
+      expect(result.output).toContain("SUCCESS: 10 rules found");
       expect(result.code).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

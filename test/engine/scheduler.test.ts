@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { BATCH_PRIORITY } from "../../src/queue/batches.ts";
 import { chooseNext, type SchedulingState } from "../../src/engine/scheduler.ts";
 import type { Candidate, ModelHead, QueueHeads } from "../../src/queue/heads.ts";
 
@@ -136,5 +137,97 @@ describe("chooseNext (drain-by-model)", () => {
       }
     }
     expect(checked).toBe(4 * 125);
+  });
+});
+
+describe("chooseNext: batch lines are background across groups (ADR 0040)", () => {
+  const line = (drainKey: string, queuedAt: number) => job(drainKey, queuedAt, BATCH_PRIORITY);
+
+  test("a resident group draining only batch lines yields to another group's plain job, however new", () => {
+    const a = line("a:latest", 0);
+    const b = job("b:latest", 999);
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["a:latest"] }))).toBe(b);
+    // the same job one priority step above the batch's is plain work
+    const b2 = job("b:latest", 999, BATCH_PRIORITY + 1);
+    expect(chooseNext(heads([head(a), head(b2)]), state({ resident: ["a:latest"] }))).toBe(b2);
+    // of several plain groups, the one whose oldest job waited longest
+    const c = job("c:latest", 900);
+    expect(chooseNext(heads([head(a), head(b), head(c)]), state({ resident: ["a:latest"] }))).toBe(c);
+  });
+
+  test("it does not yield to another group's batch lines, nor does a group whose best job is plain", () => {
+    const a = line("a:latest", 900);
+    const other = line("b:latest", 800);
+    expect(chooseNext(heads([head(a), head(other)]), state({ resident: ["a:latest"] }))).toBe(a);
+    // a's best is plain (its batch lines wait behind it inside the group): a drains as before
+    const plainA = job("a:latest", 950);
+    const b = job("b:latest", 900);
+    expect(chooseNext(heads([head(plainA, 0), head(b)]), state({ resident: ["a:latest"] }))).toBe(plainA);
+  });
+
+  test("a job POST /jobs queues at the batch priority is background work too", () => {
+    const a = job("a:latest", 0, BATCH_PRIORITY);
+    const b = job("b:latest", 999, -999);
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["a:latest"] }))).toBe(b);
+  });
+
+  test("the aging cap still holds: a batch group that waited the cap is served before plain work", () => {
+    const a = line("a:latest", 0);
+    const b = job("b:latest", 990);
+    // b resident and draining; a was left at 400: waited 600 >= 500
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["b:latest"], leftAt: { "a:latest": 400 } }))).toBe(a);
+    // left at 600: waited 400 < 500, b goes on
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["b:latest"], leftAt: { "a:latest": 600 } }))).toBe(b);
+    // a starved group comes before the plain one a batch drain would yield to
+    const c = line("c:latest", 100);
+    expect(chooseNext(heads([head(a), head(b), head(c)]), state({ resident: ["a:latest"] }))).toBe(c);
+  });
+
+  test("with nothing resident, groups with plain work go before older batch-only groups, unless those waited the cap", () => {
+    const a = line("a:latest", 600);
+    const b = job("b:latest", 900);
+    expect(chooseNext(heads([head(a), head(b)]), state())).toBe(b);
+    const old = line("a:latest", 400); // waited 600 >= 500
+    expect(chooseNext(heads([head(old), head(b)]), state())).toBe(old);
+    // only batch lines: the oldest group, as before
+    const c = line("c:latest", 700);
+    expect(chooseNext(heads([head(a), head(c)]), state())).toBe(a);
+  });
+
+  test("after a preemption an interrupted batch drain still yields to plain work", () => {
+    const a = line("a:latest", 0);
+    const b = job("b:latest", 999);
+    expect(chooseNext(heads([head(a), head(b)]), state({ resident: ["c:latest"], resume: "a:latest" }))).toBe(b);
+  });
+
+  // The rule, run forward: one plain job of model b arrives while model a is resident with
+  // N queued jobs; each job takes 10 ms. b's job must not start later behind N batch lines than
+  // behind N plain jobs — and behind batch lines it waits for none of them.
+  const startOfPlain = (priorityOfA: number, n: number): { at: number; aRunBefore: number } => {
+    let now = 1000;
+    const queueA = Array.from({ length: n }, (_, i) => job("a:latest", i, priorityOfA));
+    const b = job("b:latest", now);
+    let resident = ["a:latest"];
+    const leftAt: Record<string, number> = {};
+    for (let ran = 0; ; ran++) {
+      const hs = [...(queueA.length > 0 ? [head(queueA[0]!, queueA[0]!.queuedAt)] : []), head(b)];
+      const chosen = chooseNext(heads(hs), { resident, now, agingCapMs: 500, leftAt })!;
+      if (chosen === b) return { at: now, aRunBefore: ran };
+      queueA.shift();
+      if (resident[0] !== chosen.drainKey) {
+        leftAt[resident[0]!] = now;
+        resident = [chosen.drainKey];
+      }
+      now += 10;
+    }
+  };
+
+  test.each([1, 10, 49, 50, 100, 1000])("a plain job of another model waits behind %d batch lines no longer than behind as many plain jobs", (n) => {
+    const behindBatch = startOfPlain(BATCH_PRIORITY, n);
+    const behindPlain = startOfPlain(0, n);
+    expect(behindBatch.aRunBefore).toBe(0);
+    expect(behindBatch.at).toBeLessThanOrEqual(behindPlain.at);
+    // behind plain jobs it waits for the resident drain up to the aging cap (500 ms = 50 jobs)
+    expect(behindPlain.aRunBefore).toBe(Math.min(n, 50));
   });
 });
