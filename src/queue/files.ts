@@ -160,8 +160,10 @@ export class Files {
   ) {
     this.dir = filesDir(dbPath);
     mkdirSync(this.dir, { recursive: true });
-    // what a stopped foreman was writing never became a file
-    for (const name of readdirSync(this.dir)) if (name.endsWith(".part")) rmSync(join(this.dir, name), { force: true });
+    // what a stopped foreman was writing never became a file; nor did one renamed into place whose
+    // row was never committed (killed between the two): no record names it, the next finalize writes it again
+    const recorded = new Set(db.query<{ id: string }, []>("SELECT id FROM files").all().map((r) => r.id));
+    for (const name of readdirSync(this.dir)) if (name.endsWith(".part") || !recorded.has(name)) rmSync(join(this.dir, name), { force: true });
   }
 
   /** A new file, written by the caller then `record`ed. */

@@ -6,7 +6,9 @@ import OpenAI, { toFile } from "openai";
 import { createHash } from "node:crypto";
 import { Database } from "bun:sqlite";
 import { connect } from "node:net";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { filesDir } from "../../../src/store/location.ts";
 import { startForeman } from "../../../src/server.ts";
 import { startSimulator } from "../../../src/sim/index.ts";
 import { perTest, sharedStack, tempDir, testConfig, waitFor } from "../../harness.ts";
@@ -170,6 +172,25 @@ describe("cancel and restart", () => {
     const again = await counting.batches.cancel(created.id).catch((e) => e);
     expect(again).toBeInstanceOf(OpenAI.ConflictError);
     expect(calls).toBe(1);
+  });
+
+  test("a file a killed foreman renamed into place but never recorded is removed at the next start; recorded files stay", async () => {
+    const sim = await startSimulator({ models: MODELS, tokenDelayMs: 5, loadMs: 5 });
+    start.defer(() => sim.stop());
+    const dir = tempDir();
+    start.defer(() => dir.remove());
+    const config = testConfig({ target: sim.url }, dir.path);
+    let foreman = await startForeman(config);
+    const c = new OpenAI({ baseURL: `${foreman.url}/v1`, apiKey: "none" });
+    const kept = await upload(c, jsonl([chatLine("a")]));
+    await foreman.stop();
+    // what a SIGKILL between a result file's rename and its row's commit leaves behind
+    const orphan = join(filesDir(config.db), "file-orphan");
+    writeFileSync(orphan, '{"custom_id":"x"}\n');
+    foreman = await startForeman(config);
+    start.defer(() => foreman.stop());
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(join(filesDir(config.db), kept.id))).toBe(true);
   });
 
   test("a restart of foreman mid-batch: the batch resumes on the same database and completes, no line twice", async () => {
