@@ -127,6 +127,9 @@ describe.skipIf(!TMUX)("foreman batch submit --wait on a terminal", () => {
   test("a progress bar of lines done with the rate and time left, redrawn in place; then the results file's path", async () => {
     const file = jsonlFile("slow.jsonl", Array.from({ length: 24 }, (_, i) => line(`s${i}`)));
     const out = join(dir.path, "slow-results.jsonl");
+    // each line waits for its first byte, so the batch runs for seconds: the bar is seen mid-run
+    // however busy the machine is (a batch that ran in a blink went from validating to completed)
+    await stack.sim.setFaults({ firstByteDelayMs: 150 });
     const term = await openTerminal([BUN, MAIN, "batch", "submit", file, "--wait", "-o", out], { env: { FOREMAN_URL: stack.url, FOREMAN_TOKEN: "s3cret" }, cols: 100, rows: 10 });
     try {
       const running = await term.waitForScreen((s) => /^batch_\S+  in_progress +\d+% ▕█* *▏ \d+\/24 done  [\d.]+\/s  ETA \d+(s|m\d+s)$/m.test(s), "a bar with its rate and time left");
@@ -139,6 +142,7 @@ describe.skipIf(!TMUX)("foreman batch submit --wait on a terminal", () => {
       expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(24);
     } finally {
       await term.stop();
+      await stack.sim.setFaults({ firstByteDelayMs: 0 });
     }
-  });
+  }, 60_000);
 });
