@@ -145,15 +145,7 @@ export async function receiveMessageBatch(request: Request, limits: BodyLimits, 
     splitter.end();
     if (n === 0) throw new HttpError(400, "requests: List should have at least 1 item", "/requests");
     const written = writer.finish();
-    let recorded = false;
-    try {
-      const record = queue.atomically(() => files.record(written, MESSAGE_BATCH_PURPOSE, "requests.jsonl"));
-      recorded = true;
-      return record;
-    } catch (err) {
-      if (!recorded) files.discard(written.id);
-      throw err;
-    }
+    return files.recordOrDiscard(written, () => queue.atomically(() => files.record(written, MESSAGE_BATCH_PURPOSE, "requests.jsonl")));
   } catch (err) {
     reader.cancel().catch(() => {});
     writer.abandon();

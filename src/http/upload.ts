@@ -136,18 +136,12 @@ export async function receiveUpload(request: Request, limits: BodyLimits, files:
     const keep = expirySeconds(fields["expires_after[anchor]"], fields["expires_after[seconds]"], "expires_after");
     if (typeof keep !== "number") throw new HttpError(400, keep.error, `/${keep.field.replaceAll(".", "/")}`);
     const written = writer.finish();
-    let recorded = false;
-    try {
+    const record = files.recordOrDiscard(written, () => {
       if (written.lines > MAX_FILE_LINES) throw new HttpError(400, `file has more than ${MAX_FILE_LINES} lines, the limit for batch input`, "/file");
-      const record = queue.atomically(() => files.record(written, "batch", filename || "unknown_file", Date.now(), keep));
-      recorded = true;
-      await queue.settled();
-      return record;
-    } catch (err) {
-      // on disk but never recorded: not a file
-      if (!recorded) files.discard(written.id);
-      throw err;
-    }
+      return queue.atomically(() => files.record(written, "batch", filename || "unknown_file", Date.now(), keep));
+    });
+    await queue.settled();
+    return record;
   } catch (err) {
     reader.cancel().catch(() => {});
     writer.abandon();

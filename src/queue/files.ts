@@ -166,6 +166,16 @@ export class Files {
     for (const name of readdirSync(this.dir)) if (name.endsWith(".part") || !recorded.has(name)) rmSync(join(this.dir, name), { force: true });
   }
 
+  /** Records `written` through `commit`; when that throws, its bytes go too: never a file on disk without a row. */
+  recordOrDiscard<T>(written: WrittenFile, commit: () => T): T {
+    try {
+      return commit();
+    } catch (err) {
+      this.discard(written.id);
+      throw err;
+    }
+  }
+
   /** A new file, written by the caller then `record`ed. */
   writer(): FileWriter {
     return new FileWriter(this.dir);
