@@ -168,7 +168,8 @@ export class BatchRunner {
 
   constructor(
     private readonly queue: Queue,
-    private readonly batches: Batches,
+    /** The batch rows (the retention sweep removes the ended ones left without files). */
+    readonly batches: Batches,
     private readonly files: Files,
     private readonly worker: Worker,
     private readonly log: Logger,

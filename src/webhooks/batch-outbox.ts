@@ -2,7 +2,8 @@
 // `batch.failed`, `batch.expired` or `batch.cancelled`, naming only the batch — goes to
 // FOREMAN_WEBHOOK_URL and to the batch's own `metadata.webhook_url`. The deliveries are written
 // in the transaction that ends the batch, so the job outbox's dispatcher signs, retries and
-// records them like a job's (keyed by the batch id where a job's are keyed by the job's).
+// records them like a job's (keyed by the batch id where a job's are keyed by the job's), and
+// they are removed with the batch row, as a job's are with the job.
 import type { BatchRecord, Batches } from "../queue/batches.ts";
 import type { Queue } from "../queue/queue.ts";
 import { newId } from "../store/ids.ts";
@@ -27,6 +28,8 @@ export function batchWebhookUrls(b: BatchRecord, defaultUrl: string | undefined)
 
 /** `onDelivery` runs once the transaction that ended a batch has committed: the dispatcher's cue. */
 export function installBatchOutbox(queue: Queue, batches: Batches, deliveries: Deliveries, defaultUrl: string | undefined, onDelivery: () => void): void {
+  // a batch's deliveries go with its row; a pending one keeps the row, as a job's keeps the job (ADR 0043)
+  batches.addDependents(deliveries);
   batches.onEnded((b) => {
     const urls = batchWebhookUrls(b, defaultUrl);
     if (urls.length === 0) return;

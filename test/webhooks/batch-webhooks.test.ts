@@ -1,10 +1,14 @@
 // Batch webhooks (issue 19): a batch's end reaches FOREMAN_WEBHOOK_URL and the batch's own
 // metadata.webhook_url as OpenAI's thin event, signed so that the openai package's own
 // webhooks.unwrap verifies it — completed, failed, cancelled and expired — through the outbox.
+// Their delivery rows go with the batch row (ADR 0043): the retention sweep and a message batch's
+// DELETE leave none behind, and the sweep keeps a batch whose delivery is still being tried.
 import { describe, expect, test } from "bun:test";
+import Anthropic from "@anthropic-ai/sdk";
 import OpenAI, { toFile } from "openai";
 import { ForemanClient } from "../../clients/ts/index.ts";
-import { perTest, waitFor } from "../harness.ts";
+import { expireFiles } from "../../src/queue/retention.ts";
+import { perTest, waitFor, type Stack } from "../harness.ts";
 import { startReceiver, type Received } from "./receiver.ts";
 
 const SECRET = "whsec_" + Buffer.from("a batch secret that is long enough").toString("base64");
@@ -83,5 +87,72 @@ describe("batch webhooks", () => {
     expect(refused.error.param).toBe("metadata.webhook_url");
     expect(refused.message).toContain("metadata.webhook_url");
     expect((await openai.batches.list()).data).toEqual([]);
+  });
+});
+
+/** The delivery rows (and their attempts) foreman keeps for `batchId`. */
+function rowsFor(stack: Stack, batchId: string): { deliveries: number; attempts: number; pending: number } {
+  const db = stack.foreman.services.store.db;
+  return db
+    .query<{ deliveries: number; attempts: number; pending: number }, [string]>(
+      `SELECT count(*) AS deliveries, coalesce(sum(status = 'pending'), 0) AS pending,
+              (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?1)) AS attempts
+       FROM webhook_deliveries WHERE job_id = ?1`,
+    )
+    .get(batchId)!;
+}
+
+describe("batch deliveries go with the batch", () => {
+  const DAYS_40 = 40 * 24 * 3_600_000;
+
+  test("the retention sweep removes an ended batch whose files expired with its deliveries; one still being delivered stays until its attempts end", async () => {
+    const receiver = receiverFor();
+    // one retry, 1.5 s after the first attempt: long enough to sweep while it is pending
+    const stack = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 1 }, foreman: { webhookSecret: SECRET, webhookUrl: receiver.url }, start: { webhooks: { schedule: [1500], timeoutMs: 2000 } } });
+    const openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: "none", webhookSecret: SECRET });
+    const run = async (id: string) => {
+      const file = await openai.files.create({ file: await toFile(Buffer.from(jsonl([id])), "in.jsonl"), purpose: "batch" });
+      const b = await openai.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+      await waitFor(async () => (await openai.batches.retrieve(b.id)).status === "completed", { what: `batch ${b.id} to complete` });
+      return b.id;
+    };
+    const { queue, files, batches } = stack.foreman.services;
+    const sweep = () => expireFiles(queue, files, batches.batches, Date.now() + DAYS_40);
+
+    const delivered = await run("a");
+    await eventFor(receiver, delivered, openai);
+    await waitFor(() => rowsFor(stack, delivered).pending === 0, { what: "the delivery to be recorded" });
+    expect(rowsFor(stack, delivered)).toEqual({ deliveries: 1, attempts: 1, pending: 0 });
+
+    // the receiver is down for the next batch: its delivery is refused once and waits to be tried again
+    receiver.setDown(true);
+    const waiting = await run("b");
+    await waitFor(() => receiver.refused.some((r) => (r.json as unknown as { data: { id: string } }).data.id === waiting), { what: "the first attempt to be refused" });
+    await waitFor(() => rowsFor(stack, waiting).attempts === 1, { what: "the refused attempt to be recorded" });
+    expect(rowsFor(stack, waiting).pending).toBe(1);
+
+    // the files of both expire: the delivered batch goes with its rows, the pending one stays
+    expect(await sweep()).toEqual({ files: 4, batches: 1 });
+    expect(await openai.batches.retrieve(delivered).catch((e) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(rowsFor(stack, delivered)).toEqual({ deliveries: 0, attempts: 0, pending: 0 });
+    expect((await openai.batches.retrieve(waiting)).status).toBe("completed");
+    expect(rowsFor(stack, waiting)).toEqual({ deliveries: 1, attempts: 1, pending: 1 });
+
+    // its last attempt refused too, the delivery has ended (failed): the next sweep takes it
+    await waitFor(() => rowsFor(stack, waiting).pending === 0, { what: "the delivery's attempts to end" });
+    expect(await sweep()).toEqual({ files: 0, batches: 1 });
+    expect(rowsFor(stack, waiting)).toEqual({ deliveries: 0, attempts: 0, pending: 0 });
+  });
+
+  test("a message batch's DELETE removes its deliveries with it", async () => {
+    const receiver = receiverFor();
+    const stack = await start.stack({ sim: { tokenDelayMs: 1, loadMs: 1 }, foreman: { webhookSecret: SECRET, webhookUrl: receiver.url }, start: { webhooks: FAST } });
+    const anthropic = new Anthropic({ baseURL: stack.url, apiKey: "none" });
+    const created = await anthropic.messages.batches.create({ requests: [{ custom_id: "a", params: { model: "llama3.2", max_tokens: 16, messages: [{ role: "user", content: "hi" }] } }] });
+    await receiver.until((r) => r.some((x) => (x.json as unknown as { data: { id: string } }).data.id === created.id));
+    await waitFor(() => rowsFor(stack, created.id).pending === 0, { what: "the delivery to be recorded" });
+    expect(rowsFor(stack, created.id)).toEqual({ deliveries: 1, attempts: 1, pending: 0 });
+    await anthropic.messages.batches.delete(created.id);
+    expect(rowsFor(stack, created.id)).toEqual({ deliveries: 0, attempts: 0, pending: 0 });
   });
 });
