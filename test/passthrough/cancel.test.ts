@@ -1,6 +1,7 @@
 // A passthrough request's record canceled through POST /jobs/{id}/cancel: its HTTP caller is
 // answered, never left waiting (ADR 0043). Waiting in the queue or loading, it gets Ollama's 499
-// in its dialect; a reply already streaming ends as a broken one does (the {"error"} line).
+// in its dialect; a reply already streaming ends as a broken one does (the {"error"} line on
+// NDJSON, a cut connection on SSE).
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Job } from "../../clients/ts/index.ts";
 import { startStack, waitFor, type Stack } from "../harness.ts";
@@ -88,6 +89,26 @@ describe("a passthrough record canceled by POST /jobs/{id}/cancel", () => {
     expect(lines.length).toBeGreaterThan(1);
     expect(JSON.parse(lines.at(-1)!)).toEqual({ error: "canceled by request" });
     expect(lines.slice(0, -1).every((l) => (JSON.parse(l) as { done: boolean }).done === false)).toBe(true);
+    expect(((await (await fetch(`${s.url}/jobs/${job.id}`)).json()) as Job).status).toBe("canceled");
+  }, 20_000);
+
+  test("while its /v1 reply streams (SSE): the connection is cut before the [DONE] chunk, so the client's read fails", async () => {
+    const s = (stack = await startStack({ sim: { tokenDelayMs: 5, loadMs: 0, faults: { endless: true } } }));
+    const res = await post("/v1/chat/completions", chat("llama3.2", true));
+    expect(res.status).toBe(200);
+    let seen = "";
+    const reader = res.body!.getReader();
+    const read = (async () => {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) seen += new TextDecoder().decode(chunk.value);
+    })().then(
+      () => "ended",
+      () => "broken",
+    );
+    const job = await record(s, "llama3.2", "working");
+    expect((await cancel(s, job.id)).status).toBe(200);
+    expect(await read).toBe("broken");
+    expect(seen).toContain("data: ");
+    expect(seen).not.toContain("[DONE]");
     expect(((await (await fetch(`${s.url}/jobs/${job.id}`)).json()) as Job).status).toBe("canceled");
   }, 20_000);
 });
