@@ -34,7 +34,7 @@ import { TargetClient } from "./target/client.ts";
 import { Deliveries } from "./webhooks/deliveries.ts";
 import { Dispatcher, type DispatcherOptions } from "./webhooks/dispatcher.ts";
 import { WebhookGuard, type Resolver } from "./webhooks/guard.ts";
-import { installBatchOutbox } from "./webhooks/batch-outbox.ts";
+import { installBatchOutbox, lineWebhook } from "./webhooks/batch-outbox.ts";
 import { installOutbox } from "./webhooks/outbox.ts";
 
 export interface Foreman {
@@ -150,7 +150,7 @@ export async function startForeman(config: Config, opts: StartOptions = {}): Pro
     const trustedProxies = parseTrustedProxies(config.trustedProxies);
     if (typeof trustedProxies === "string") throw new StartupError(`invalid FOREMAN_TRUSTED_PROXIES: ${trustedProxies}`);
     const files = new Files(store.db, config.db);
-    const batches = new BatchRunner(queue, batchRows, files, worker, log);
+    const batches = new BatchRunner(queue, batchRows, files, worker, log, (b) => lineWebhook(b, config.webhookUrl));
     const services: Services = { config, store, log, queue, target, poller, worker, estimates: new Estimates(queue, worker), waker, watch, telemetry, dispatcher, submitter, bodies: new BodyBudget(config.bodyBudgetBytes), edge, checkWebhookUrl, usage, trustedProxies, files, batches, startedAt: Date.now() };
     const app = createApp(services);
 

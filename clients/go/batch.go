@@ -73,8 +73,10 @@ func (b *Batch) Ended() bool {
 }
 
 // BatchOptions: Endpoint every line names (default /v1/chat/completions), CompletionWindow
-// (default 24h; foreman also takes a Go duration or days), Metadata, and the uploaded file's
-// name (default batch.jsonl).
+// (default 24h; foreman also takes a Go duration or days), Metadata (up to 16 pairs; foreman
+// reads "webhook_url", the batch's own webhook, and "line_webhooks", "true" or a comma-separated
+// list of job events for each line's own job webhooks), and the uploaded file's name (default
+// batch.jsonl).
 type BatchOptions struct {
 	Endpoint         string
 	CompletionWindow string

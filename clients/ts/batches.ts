@@ -18,6 +18,7 @@ export interface BatchSubmitOptions extends RequestOptions {
   endpoint?: string;
   /** how long the batch may take: 24h (default), or a Go duration or days foreman also takes */
   completionWindow?: string;
+  /** up to 16 string pairs; foreman reads `webhook_url` (the batch's own webhook) and `line_webhooks` (`"true"` or a list of job events: each line's own job webhooks) */
   metadata?: Record<string, string>;
   /** the uploaded file's name (default batch.jsonl) */
   filename?: string;

@@ -98,12 +98,23 @@ async function writeResults(client: ForemanClient, batch: Batch, values: Values)
   out(`${file}\n`);
 }
 
+/** The batch's metadata from --webhook and --line-webhooks (the keys foreman reads, ADR 0043), or none. Pure. */
+export function batchMetadata(values: Values): Record<string, string> | undefined {
+  const metadata: Record<string, string> = {};
+  const webhook = str(values.webhook);
+  const lines = str(values["line-webhooks"]);
+  if (webhook !== undefined) metadata.webhook_url = webhook;
+  if (lines !== undefined) metadata.line_webhooks = lines;
+  return Object.keys(metadata).length > 0 ? metadata : undefined;
+}
+
 export const submit: Handler = async ({ values, positionals: [path] }) => {
   if (!existsSync(path!) || !statSync(path!).isFile()) throw new UsageError(`${path}: no such file`);
   const input = Bun.file(path!);
   const endpoint = str(values.endpoint) ?? endpointOfFirstLine(await input.slice(0, 64 * 1024).text()) ?? "/v1/chat/completions";
   const client = clientOf(values);
-  const batch = await client.submitBatch(input, { endpoint, completionWindow: str(values.window) ?? "24h", filename: path!.split("/").pop()! });
+  const metadata = batchMetadata(values);
+  const batch = await client.submitBatch(input, { endpoint, completionWindow: str(values.window) ?? "24h", filename: path!.split("/").pop()!, ...(metadata ? { metadata } : {}) });
   if (!values.wait) {
     show(values, batch, () => batchDetails(batch));
     return EXIT.ok;

@@ -268,6 +268,12 @@ and prints its path); with --json, the ended batch.`,
           flags: [
             { name: "endpoint", value: "E", help: "the endpoint every line names: /v1/chat/completions, /v1/completions, /v1/embeddings or /v1/responses (default: the first line's url)" },
             { name: "window", value: "D", help: "the completion window: 24h (default), or a duration (90m, 48h) or days (7d)" },
+            { name: "webhook", value: "URL", help: "where to POST the batch's end (batch.completed, …), besides FOREMAN_WEBHOOK_URL (metadata.webhook_url)" },
+            {
+              name: "line-webhooks",
+              value: "EVENTS",
+              help: "each line's own job webhooks too: true, or a comma-separated list of job events (job.done,job.failed); sent to --webhook, else FOREMAN_WEBHOOK_URL (metadata.line_webhooks)",
+            },
             { name: "wait", help: "follow the batch until it ends, then print its results" },
             { name: "timeout", value: "S", help: "with --wait: give up waiting after S seconds (exit 4; the batch goes on)" },
             { name: "output", short: "o", value: "FILE", help: "with --wait: write the results to FILE and print its path", complete: "file" },

@@ -15,7 +15,7 @@ import { BATCH_PRIORITY, batchEnded, type BatchLine, type BatchRecord, type Batc
 import { eachLine, MESSAGE_BATCH_PURPOSE, type Files } from "../queue/files.ts";
 import { ASYNC, type Queue } from "../queue/queue.ts";
 import { parseMaxRun } from "../queue/schedule.ts";
-import { requestFor } from "../queue/submit.ts";
+import { requestFor, type WebhookTarget } from "../queue/submit.ts";
 import type { Worker } from "./worker.ts";
 
 /** The endpoints a batch may name (those Ollama serves of OpenAI's batch endpoints). */
@@ -168,10 +168,13 @@ export class BatchRunner {
 
   constructor(
     private readonly queue: Queue,
-    private readonly batches: Batches,
+    /** The batch rows (the retention sweep removes the ended ones left without files). */
+    readonly batches: Batches,
     private readonly files: Files,
     private readonly worker: Worker,
     private readonly log: Logger,
+    /** The webhook a batch's lines are enqueued with: none unless the batch asked (ADR 0043). */
+    private readonly lineWebhook: (batch: BatchRecord) => WebhookTarget | undefined,
   ) {}
 
   /** Follows line endings, and resumes the batches a stopped foreman left open. */
@@ -298,7 +301,7 @@ export class BatchRunner {
           const line = checkLine(decoder.decode(bytes), n, b.endpoint, seen);
           if ("code" in line) throw new Error(`line ${n} of ${b.inputFileId} changed between the passes`);
           models.add(line.model);
-          const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId } });
+          const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId }, webhook: this.lineWebhook(b) });
           this.batches.attach(job.id, id, line.customId);
         });
         // still validating until the worker takes a line (lineTaken)

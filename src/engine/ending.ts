@@ -62,6 +62,9 @@ export interface EndOfAttempt {
 
 const NONE: Reply = { kind: "none" };
 
+/** What a waiting passthrough caller whose request was canceled is answered: Ollama's 499 for a request canceled before it finished. */
+export const CANCELED_STATUS = 499;
+
 /** The end written for `attempt` of a job with `job`'s history. */
 export function endOf(attempt: Attempt, job: JobSoFar, retry: RetryPolicy): EndOfAttempt {
   const answered = (operation: Operation): EndOfAttempt => ({ operation, timings: true, reply: NONE });
@@ -95,14 +98,14 @@ export function endOf(attempt: Attempt, job: JobSoFar, retry: RetryPolicy): EndO
       // not the job's fault: back in line, a passthrough caller keeps waiting
       return told({ name: "requeue", reason: attempt.message });
     case "canceled":
-      return canceled({ status: 499, message: attempt.message });
+      return canceled({ status: CANCELED_STATUS, message: attempt.message });
     case "over run cap":
       // not retried: the same request would run into the cap again
       return failed({ status: 504, message: attempt.message });
     case "shutting down":
       return job.caller ? canceled({ status: 503, message: attempt.message }) : told({ name: "requeue", reason: attempt.message });
     case "caller left":
-      return canceled({ status: 499, message: "the caller went away" });
+      return canceled({ status: CANCELED_STATUS, message: "the caller went away" });
     case "preempted":
       return told({ name: "preempt", by: attempt.by, discardedMs: attempt.discardedMs });
     case "timeout":

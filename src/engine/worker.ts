@@ -18,7 +18,7 @@ import { characters } from "../contract/progress.ts";
 import { isTerminal } from "../contract/states.ts";
 import { parseDrainKey, reloadsBetween } from "../ollama/load-options.ts";
 import { preemption } from "./preemption.ts";
-import { endOf, type Attempt, type Operation } from "./ending.ts";
+import { CANCELED_STATUS, endOf, type Attempt, type Operation } from "./ending.ts";
 import { chooseNext } from "./scheduler.ts";
 import { usageOf } from "./usage.ts";
 import type { WorkerOutlook } from "./estimates.ts";
@@ -263,6 +263,18 @@ export class Worker {
   attach(jobId: string, request: InteractiveRequest): void {
     this.interactive.set(jobId, request);
     this.reconsider();
+  }
+
+  /**
+   * Cancels a queued job. A passthrough caller waiting on it is answered once the cancel has
+   * committed — Ollama's 499 for a request canceled before it ran, with the reason — instead of
+   * being forgotten with the record (ADR 0043).
+   */
+  cancelQueued(jobId: string, reason: string): JobRecord {
+    const request = this.interactive.get(jobId);
+    const canceled = this.queue.cancel(jobId, reason);
+    request?.fail(CANCELED_STATUS, reason);
+    return canceled;
   }
 
   /** Aborts the job if it is the one running; returns whether it was. */
@@ -650,7 +662,10 @@ export class Worker {
         ? { kind: "done", progress: { chunks: outcome.chunks, tokens: outcome.tokens }, usage: usage!, artifact: outcome.artifact }
         : outcome.kind === "gone"
           ? { kind: "gone" }
-          : { kind: "target error", status: outcome.status, message: outcome.message };
+          : // a reply a cancel broke off ends canceled, as one canceled before its first byte (ADR 0043)
+            run.canceled
+            ? { kind: "canceled", message: run.canceled.message }
+            : { kind: "target error", status: outcome.status, message: outcome.message };
     this.end(run, attempt, timings);
   }
 

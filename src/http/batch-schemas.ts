@@ -63,7 +63,12 @@ export const BatchCreate = Type.Object(
     input_file_id: Type.String({ minLength: 1, maxLength: 128 }),
     endpoint: Type.String({ maxLength: 128, description: "/v1/chat/completions, /v1/completions, /v1/embeddings or /v1/responses" }),
     completion_window: Type.String({ minLength: 1, maxLength: 32, description: "24h (OpenAI's only value); foreman also takes any Go duration (90m, 48h) or days (7d)" }),
-    metadata: Type.Optional(Type.Union([Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }), Type.Null()])),
+    metadata: Type.Optional(
+      Type.Union([Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 16 }), Type.Null()], {
+        description:
+          "up to 16 string pairs, kept with the batch. foreman reads two keys: `webhook_url`, the batch's own webhook for its end event (besides FOREMAN_WEBHOOK_URL); `line_webhooks`, `true` or a comma-separated list of job events (`job.done,job.failed`) to have each line send its own signed job webhooks to `webhook_url`, else FOREMAN_WEBHOOK_URL (off by default)",
+      }),
+    ),
     output_expires_after: Type.Optional(
       Type.Object(
         { anchor: Type.Literal("created_at"), seconds: Type.Integer({ minimum: 3600, maximum: 2592000 }) },

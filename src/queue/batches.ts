@@ -132,8 +132,17 @@ export interface LineCounts {
   unfinished: number;
 }
 
+/** Rows another module keeps per batch (the webhook deliveries of its end): they go with the batch row. */
+export interface BatchDependents {
+  /** Whether the batch must stay for now (a delivery still being tried). */
+  holds(batchId: string): boolean;
+  /** Removes the module's rows for the batch, inside the transaction that removes it. */
+  remove(batchId: string): void;
+}
+
 export class Batches {
   private readonly endHooks: ((batch: BatchRecord) => void)[] = [];
+  private readonly dependents: BatchDependents[] = [];
 
   constructor(private readonly db: Database) {}
 
@@ -168,8 +177,14 @@ export class Batches {
     return { data: rows.slice(0, page.limit).map(toRecord), hasMore: rows.length > page.limit };
   }
 
-  /** Removes an ended batch's row (the caller commits; its lines stay ordinary jobs). */
+  /** Registers rows another module keeps per batch, so they go with the batch row. */
+  addDependents(dependents: BatchDependents): void {
+    this.dependents.push(dependents);
+  }
+
+  /** Removes an ended batch's row and its dependents' rows, held or not (the caller commits; its lines stay ordinary jobs). */
   delete(id: string): void {
+    for (const d of this.dependents) d.remove(id);
     this.db.query("DELETE FROM batches WHERE id = ?").run(id);
   }
 
@@ -209,15 +224,21 @@ export class Batches {
 
   /**
    * Removes the ended batches none of whose files is left (input, output, error): a batch is kept
-   * as long as one of its files (the caller commits). Their lines go with job retention.
+   * as long as one of its files, and while a dependent holds it (a webhook still being tried), as
+   * a job is. Their dependents' rows go with them (the caller commits); their lines go with job
+   * retention.
    */
   removeWithoutFiles(): number {
-    return this.db
-      .query(
-        `DELETE FROM batches WHERE status IN ('failed', 'completed', 'expired', 'cancelled')
+    const ids = this.db
+      .query<{ id: string }, []>(
+        `SELECT id FROM batches WHERE status IN ('failed', 'completed', 'expired', 'cancelled')
            AND NOT EXISTS (SELECT 1 FROM files f WHERE f.id IN (batches.input_file_id, batches.output_file_id, batches.error_file_id))`,
       )
-      .run().changes;
+      .all()
+      .map((r) => r.id)
+      .filter((id) => !this.dependents.some((d) => d.holds(id)));
+    for (const id of ids) this.delete(id);
+    return ids.length;
   }
 
   /** Batches by status, and the lines of the batches not ended by their job state: what /status and /metrics show. */

@@ -1,7 +1,7 @@
 // The webhook tables: one delivery row per (event, webhook), and every attempt at sending it.
 // All webhook SQL lives here; the outbox writes rows inside job transitions, the dispatcher
 // takes due rows destination by destination and records attempts, retention removes a job's
-// rows with the job.
+// rows with the job, and a batch's (keyed by the batch id) with the batch.
 import type { Database } from "bun:sqlite";
 import type { JobDependents } from "../queue/queue.ts";
 import { newId } from "../store/ids.ts";

@@ -2,12 +2,14 @@
 // wait for its results (to stdout and to -o FILE, a failing line among them), ls, get, results
 // (raw and --json joined to custom_id), cancel, `jobs ls --batch`; the exit codes (a missing file,
 // an unknown batch, results asked too early, a wait that runs out); and on a real terminal
-// (tmux) the progress bar with its rate and time left.
+// (tmux) the progress bar with its rate and time left. --webhook and --line-webhooks set the
+// metadata foreman reads (ADR 0043), judged by a real receiver.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ForemanClient } from "foreman/client";
 import { BUN, MAIN, sharedStack, tempDir, waitFor } from "../harness.ts";
+import { startReceiver } from "../webhooks/receiver.ts";
 import { openTerminal, TMUX } from "./terminal.ts";
 
 setDefaultTimeout(60_000);
@@ -117,6 +119,28 @@ describe("foreman batch", () => {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`foreman batch ${sub}`);
       expect(help.stdout).toContain("--json");
+    }
+  });
+});
+
+describe("foreman batch submit --webhook --line-webhooks", () => {
+  const stack = sharedStack({ sim: { tokenDelayMs: 1 }, foreman: { token: "s3cret", webhookAllow: "127.0.0.1" } });
+
+  test("the batch's end and each line's job.done reach the receiver; a value foreman cannot read exits 3 naming metadata.line_webhooks", async () => {
+    const receiver = startReceiver();
+    try {
+      const file = jsonlFile("hooked.jsonl", [line("h1"), line("h2")]);
+      const r = await cli(stack.url, ["submit", file, "--webhook", receiver.url, "--line-webhooks", "job.done", "--wait"]);
+      expect(r.code).toBe(0);
+      const got = await receiver.until((all) => all.filter((x) => x.json.type === "job.done").length === 2 && all.some((x) => x.json.type === "batch.completed"));
+      expect(got.map((x) => x.json.type).sort()).toEqual(["batch.completed", "job.done", "job.done"]);
+      expect(got.filter((x) => x.json.type === "job.done").map((x) => x.json.data.metadata?.custom_id).sort()).toEqual(["h1", "h2"]);
+
+      const bad = await cli(stack.url, ["submit", file, "--webhook", receiver.url, "--line-webhooks", "yes"]);
+      expect(bad.code).toBe(3);
+      expect(bad.stderr).toContain("metadata.line_webhooks");
+    } finally {
+      await receiver.stop();
     }
   });
 });

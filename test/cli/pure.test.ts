@@ -9,6 +9,7 @@ import { chatOptions, missingModel } from "../../src/cli/run.ts";
 import { clock, stoppedMessage, waitingLine } from "../../src/cli/answer.ts";
 import { applyPullLine, initialPull, percent, plainLine, renderBar, speed, type PullLine } from "../../src/cli/pull-progress.ts";
 import { buildSubmission } from "../../src/cli/submission.ts";
+import { batchMetadata } from "../../src/cli/batches.ts";
 
 const noFiles = (path: string): string => {
   throw new Error(`no file ${path}`);
@@ -346,5 +347,14 @@ describe("foreman run's flags and messages", () => {
     expect(stoppedMessage(true, null)).toBe("stopped: the answer was canceled at the target");
     expect(stoppedMessage(false, new Date(since).toISOString())).toBe(`stopped: the request left foreman's queue; it never reached the target (down since ${clock(since)})`);
     expect(stoppedMessage(false, null)).not.toContain("at the target");
+  });
+});
+
+describe("batch submit's metadata flags", () => {
+  test("--webhook and --line-webhooks are the keys foreman reads; neither is no metadata", () => {
+    expect(batchMetadata({})).toBeUndefined();
+    expect(batchMetadata({ webhook: "http://10.0.0.5/h" })).toEqual({ webhook_url: "http://10.0.0.5/h" });
+    expect(batchMetadata({ webhook: "http://10.0.0.5/h", "line-webhooks": "job.done" })).toEqual({ webhook_url: "http://10.0.0.5/h", line_webhooks: "job.done" });
+    expect(batchMetadata({ "line-webhooks": "true" })).toEqual({ line_webhooks: "true" });
   });
 });

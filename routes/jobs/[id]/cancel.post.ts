@@ -1,5 +1,6 @@
 // POST /jobs/{id}/cancel: a queued job is canceled at once; a running one has its target
-// request aborted and then ends canceled; a finished one cannot be canceled (409).
+// request aborted and then ends canceled; a finished one cannot be canceled (409). A passthrough
+// request's caller is answered either way: 499 before the reply began, a broken stream after.
 import { defineRoute, json } from "../../../src/http/route.ts";
 import { HttpError } from "../../../src/contract/http-error.ts";
 import { JobSchema, jobView } from "../../../src/queue/view.ts";
@@ -15,7 +16,8 @@ export default defineRoute({
   handle: async ({ params, services: { queue, worker, watch, estimates } }) => {
     const job = findJob(queue, params.id);
     if (isTerminal(job.status)) throw new HttpError(409, `job ${job.id} already ended ${job.status}; nothing to cancel`);
-    if (job.status === "queued") return json(jobView(queue.cancel(job.id, "canceled by request")));
+    // a passthrough caller waiting on it is answered 499 (ADR 0043)
+    if (job.status === "queued") return json(jobView(worker.cancelQueued(job.id, "canceled by request")));
     worker.cancelRunning(job.id, "canceled by request");
     const after = (await watch.untilTerminal(job.id, RUNNING_CANCEL_WAIT_MS)) ?? job;
     return json(jobView(after, estimates), isTerminal(after.status) ? 200 : 202);
