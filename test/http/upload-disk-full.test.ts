@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startForeman, type Foreman } from "../../src/server.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { BUN, perTest, tempDir, testConfig } from "../harness.ts";
+import { fileText, requests } from "./batch-bodies.ts";
 
 const IN_NAMESPACE = "FOREMAN_TEST_IN_NAMESPACE";
 const TMPFS_BYTES = 16 * 1024 * 1024;
@@ -41,10 +42,6 @@ function mountable(): { how: "here" } | { how: "unshare" } | { how: "none"; why:
     probe.remove();
   }
 }
-
-const chatLine = (i: number) => JSON.stringify({ custom_id: `line-${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "llama3.2", messages: [{ role: "user", content: `say ${i}` }] } });
-const fileText = (lines: number) => `${Array.from({ length: lines }, (_, i) => chatLine(i)).join("\n")}\n`;
-const requests = (n: number) => Array.from({ length: n }, (_, i) => ({ custom_id: `r-${i}`, params: { model: "llama3.2", max_tokens: 8, messages: [{ role: "user" as const, content: `say ${i}` }] } }));
 
 const mode = mountable();
 const start = perTest();

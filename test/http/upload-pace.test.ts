@@ -8,36 +8,10 @@ import { readdirSync } from "node:fs";
 import { stallOnly } from "../../src/http/body.ts";
 import { perTest, sharedStack, waitFor, type Stack } from "../harness.ts";
 import { storageFaults } from "../store/faults.ts";
-
-const BOUNDARY = "pace-XyZ";
-const chatLine = (i: number) => JSON.stringify({ custom_id: `line-${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "llama3.2", messages: [{ role: "user", content: `say ${i}` }] } });
-const fileText = (lines: number) => `${Array.from({ length: lines }, (_, i) => chatLine(i)).join("\n")}\n`;
-const multipart = (file: string) =>
-  Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\n\r\n${file}\r\n--${BOUNDARY}--\r\n`);
-const messageBatch = (n: number) => Buffer.from(JSON.stringify({ requests: Array.from({ length: n }, (_, i) => ({ custom_id: `r-${i}`, params: { model: "llama3.2", max_tokens: 8, messages: [{ role: "user", content: `say ${i}` }] } })) }));
-
-/**
- * `bytes` sent in `pieces` chunks `gapMs` apart; before piece `stallAt` (if any) a pause of
- * `stallMs`. `sent` counts the pieces out.
- */
-function trickle(bytes: Buffer, pieces: number, gapMs: number, stall?: { at: number; ms: number }) {
-  const size = Math.ceil(bytes.length / pieces);
-  let i = 0;
-  const progress = { sent: 0 };
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (i >= pieces) return controller.close();
-      await Bun.sleep(stall?.at === i ? stall.ms : i === 0 ? 0 : gapMs);
-      controller.enqueue(bytes.subarray(i * size, (i + 1) * size));
-      i++;
-      progress.sent = i;
-    },
-  });
-  return { body, progress };
-}
+import { fileText, messageBatch, multipart, MULTIPART, trickle } from "./batch-bodies.ts";
 
 const kinds = [
-  { route: "/v1/files", contentType: `multipart/form-data; boundary=${BOUNDARY}`, bytes: multipart(fileText(200)), dialect: (b: any) => b.error.message as string },
+  { route: "/v1/files", contentType: MULTIPART, bytes: multipart(fileText(200)), dialect: (b: any) => b.error.message as string },
   { route: "/v1/messages/batches", contentType: "application/json", bytes: messageBatch(200), dialect: (b: any) => (expect(b.type).toBe("error"), b.error.message as string) },
 ];
 
