@@ -19,7 +19,7 @@ const IN_NAMESPACE = "FOREMAN_TEST_IN_NAMESPACE";
 const TMPFS_BYTES = 16 * 1024 * 1024;
 /** What the ballast leaves free: room for the database's writes, not for the upload. */
 const ROOM_LEFT = 1024 * 1024;
-const UPLOAD_LINES = 12_000; // about 2 MiB
+const UPLOAD_LINES = 20_000; // 2 to 3 MB, as a file or as a message batch
 
 const run = (argv: string[]) => {
   const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
@@ -101,7 +101,7 @@ describe("a full disk during a batch upload", () => {
     const disk = await onFullDisk();
     const client = new OpenAI({ baseURL: `${disk.foreman.url}/v1`, apiKey: "none" }); // the default retries
     const big = fileText(UPLOAD_LINES);
-    expect(Buffer.byteLength(big)).toBeGreaterThan(ROOM_LEFT);
+    expect(Buffer.byteLength(big)).toBeGreaterThan(2 * ROOM_LEFT);
     const refused = await client.files.create({ file: await toFile(Buffer.from(big), "big.jsonl"), purpose: "batch" }).catch((e) => e);
     expect(refused).toBeInstanceOf(OpenAI.APIError);
     expect(refused.status).toBe(507);
@@ -142,6 +142,7 @@ describe("a full disk during a batch upload", () => {
   test("an Anthropic message batch: a 507 in Anthropic's dialect, sent once, no batch and nothing kept; it works once there is room", async () => {
     const disk = await onFullDisk();
     const client = new Anthropic({ baseURL: disk.foreman.url, apiKey: "none" }); // the default retries
+    expect(JSON.stringify(requests(UPLOAD_LINES)).length).toBeGreaterThan(2 * ROOM_LEFT);
     const refused = await client.messages.batches.create({ requests: requests(UPLOAD_LINES) }).catch((e) => e);
     expect(refused).toBeInstanceOf(Anthropic.APIError);
     expect(refused.status).toBe(507);

@@ -24,7 +24,7 @@ function nothingKept(stack: Stack) {
 
 describe("the pace of a batch upload", () => {
   const start = perTest();
-  const slowStack = () => start.stack({ foreman: { bodyTimeoutMs: 300 } });
+  const slowStack = () => start.stack({ foreman: { bodyTimeoutMs: 500 } });
 
   test("the rule: a batch upload's clock restarts with every chunk; another body's only past its size bound", () => {
     expect(stallOnly("stall", 0, 1000)).toBe(true);
@@ -35,7 +35,7 @@ describe("the pace of a batch upload", () => {
   for (const kind of kinds) {
     test(`${kind.route}: a body that trickles for longer than FOREMAN_BODY_TIMEOUT_MS in all, never pausing that long, is stored`, async () => {
       const stack = await slowStack();
-      const { body } = trickle(kind.bytes, 20, 50);
+      const { body } = trickle(kind.bytes, 30, 50); // about 1.5 s in all, 50 ms gaps
       const res = await fetch(`${stack.url}${kind.route}`, { method: "POST", headers: { "content-type": kind.contentType }, body });
       expect(res.status).toBe(200);
       const rows = stack.foreman.services.store.db.query("SELECT id, lines FROM files").all() as { id: string; lines: number }[];
@@ -44,11 +44,11 @@ describe("the pace of a batch upload", () => {
 
     test(`${kind.route}: a pause longer than FOREMAN_BODY_TIMEOUT_MS is a 408 in the caller's dialect, and nothing is kept`, async () => {
       const stack = await slowStack();
-      const { body } = trickle(kind.bytes, 10, 20, { at: 5, ms: 1_500 });
+      const { body } = trickle(kind.bytes, 10, 20, { at: 5, ms: 2_000 });
       const res = await fetch(`${stack.url}${kind.route}`, { method: "POST", headers: { "content-type": kind.contentType }, body }).catch((e: Error) => e);
       if (res instanceof Error) throw new Error(`the client got no reply: ${res.message}`);
       expect(res.status).toBe(408);
-      expect(kind.dialect(await res.json())).toContain("stalled for 300 ms");
+      expect(kind.dialect(await res.json())).toContain("stalled for 500 ms");
       nothingKept(stack);
     });
 
