@@ -2,6 +2,7 @@
 // FOREMAN_MAX_BODY_BYTES, ADR 0039) is read as it arrives and split into its requests, one at a
 // time: each is checked as a batch line and written to a JSONL file beside the database, so the
 // body is never held whole, let alone twice. The engine then runs that file as any batch's input.
+// It is timed and refused as a file upload is (a stall timeout, a full disk's 507: ADR 0042).
 import { HttpError } from "../contract/http-error.ts";
 import { checkLine, MESSAGES_ENDPOINT } from "../engine/batches.ts";
 import type { FileRecord, Files, FileWriter } from "../queue/files.ts";

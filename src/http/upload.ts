@@ -1,7 +1,8 @@
 // POST /v1/files: a multipart upload streamed part by part to a file beside the database, never
 // held whole (ADR 0039). It is exempt from FOREMAN_MAX_BODY_BYTES and has OpenAI's limits for
 // batch input instead: 200 MB and 50,000 lines. The file is fsync'd and its row committed and on
-// disk before the reply, as a 202 of POST /jobs is.
+// disk before the reply, as a 202 of POST /jobs is. An upload may take as long as it keeps
+// sending; a stall, a full disk (507) or any refusal leaves nothing behind (ADR 0042).
 import { HttpError } from "../contract/http-error.ts";
 import { multipartBoundary, partName } from "../passthrough/multipart.ts";
 import { expirySeconds, type FileRecord, type Files, type FileWriter } from "../queue/files.ts";
