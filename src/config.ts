@@ -281,7 +281,7 @@ export const options = {
     flag: "--body-timeout-ms",
     schema: int(100, 3_600_000),
     default: 60_000,
-    help: "time a request body has to arrive, then 408; an upload streamed to the target past FOREMAN_MAX_BODY_BYTES may instead pause no longer than this",
+    help: "time a request body has to arrive, then 408; an upload streamed to the target past FOREMAN_MAX_BODY_BYTES, and a batch upload (/v1/files, /v1/messages/batches) of any size, may instead pause no longer than this",
   }),
 } as const;
 

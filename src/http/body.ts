@@ -4,7 +4,8 @@
 // (FOREMAN_BODY_BUDGET_BYTES: body-budget.ts, ADR 0029); a body
 // foreman only forwards (blob uploads, model management) streams on to the target unbuffered,
 // under the same deadline, and past that size may only not pause longer than it; a multipart
-// upload foreman must queue is spooled to disk under readBody's bounds. The server
+// upload foreman must queue is spooled to disk under readBody's bounds; a batch upload (a file,
+// a message batch) streams to disk and may only not pause longer than it (ADR 0042). The server
 // never times a connection out itself (replies and queue waits are long), so the body deadline
 // is ours to keep (ADR 0018).
 import { open } from "node:fs/promises";
@@ -143,19 +144,30 @@ function parseJson(buf: Uint8Array): unknown {
 }
 
 /**
+ * How a streamed body is timed: `deadline`, the rule of `readBody` for the first `maxBodyBytes`
+ * and a stall timeout past them; `stall`, a stall timeout from the first byte (a batch upload of
+ * hundreds of MB on a slow link legitimately takes minutes: only silence ends it, ADR 0042).
+ */
+export type BodyPace = "deadline" | "stall";
+
+/** Whether, `size` bytes in, the body's clock restarts with each chunk (it then only may not pause). Pure. */
+export const stallOnly = (pace: BodyPace, size: number, maxBodyBytes: number): boolean => pace === "stall" || size > maxBodyBytes;
+
+/**
  * A body passed on as it arrives, never held whole: `stream` goes to the target, and `signal`
  * aborts the upstream request when the client goes away or its body is too slow (the reason is
- * then a 408 HttpError). Too slow is the rule of `readBody` for the first `maxBodyBytes` —
- * the JSON bodies of model management arrive in time like any other — and beyond them, for
- * an upload that size (a model blob), a pause longer than `bodyTimeoutMs`.
+ * then a 408 HttpError). Too slow is, at the `deadline` pace, the rule of `readBody` for the
+ * first `maxBodyBytes` — the JSON bodies of model management arrive in time like any other —
+ * and beyond them, for an upload that size (a model blob), a pause longer than `bodyTimeoutMs`;
+ * at the `stall` pace, only such a pause.
  */
-export function streamBody(request: Request, limits: BodyLimits): { stream: ReadableStream<Uint8Array>; signal: AbortSignal } | null {
+export function streamBody(request: Request, limits: BodyLimits, pace: BodyPace = "deadline"): { stream: ReadableStream<Uint8Array>; signal: AbortSignal } | null {
   if (!request.body) return null;
   const slow = new AbortController();
   const reader = request.body.getReader();
   let size = 0;
   const timer = setTimeout(() => {
-    const reason = tooSlow(size > limits.maxBodyBytes ? `the request body stalled for ${limits.bodyTimeoutMs} ms` : `the request body did not arrive within ${limits.bodyTimeoutMs} ms`);
+    const reason = tooSlow(stallOnly(pace, size, limits.maxBodyBytes) ? `the request body stalled for ${limits.bodyTimeoutMs} ms` : `the request body did not arrive within ${limits.bodyTimeoutMs} ms`);
     slow.abort(reason);
     reader.cancel(reason).catch(() => {});
   }, limits.bodyTimeoutMs);
@@ -172,7 +184,7 @@ export function streamBody(request: Request, limits: BodyLimits): { stream: Read
             return controller.close();
           }
           size += value.byteLength;
-          if (size > limits.maxBodyBytes) timer.refresh();
+          if (stallOnly(pace, size, limits.maxBodyBytes)) timer.refresh();
           controller.enqueue(value);
         } catch (err) {
           clearTimeout(timer);

@@ -2,12 +2,14 @@
 // FOREMAN_MAX_BODY_BYTES, ADR 0039) is read as it arrives and split into its requests, one at a
 // time: each is checked as a batch line and written to a JSONL file beside the database, so the
 // body is never held whole, let alone twice. The engine then runs that file as any batch's input.
+// It is timed and refused as a file upload is (a stall timeout, a full disk's 507: ADR 0042).
 import { HttpError } from "../contract/http-error.ts";
 import { checkLine, MESSAGES_ENDPOINT } from "../engine/batches.ts";
-import type { FileRecord, Files } from "../queue/files.ts";
+import type { FileRecord, Files, FileWriter } from "../queue/files.ts";
 import { MESSAGE_BATCH_PURPOSE } from "../queue/files.ts";
 import type { Queue } from "../queue/queue.ts";
 import { streamBody, type BodyLimits } from "./body.ts";
+import { refusedForRoom } from "./upload.ts";
 
 /** Anthropic's limits for one message batch. */
 export const MAX_MESSAGE_BATCH_BYTES = 256 * 1024 * 1024;
@@ -117,17 +119,18 @@ export class RequestsSplitter {
 export async function receiveMessageBatch(request: Request, limits: BodyLimits, files: Files, queue: Queue): Promise<FileRecord> {
   const tooLarge = () => new HttpError(413, `the request body is larger than ${MAX_MESSAGE_BATCH_BYTES} bytes (256 MB), the limit for a message batch`);
   if (Number(request.headers.get("content-length") ?? "0") > MAX_MESSAGE_BATCH_BYTES) throw tooLarge();
-  const body = streamBody(request, { ...limits, maxBodyBytes: MAX_MESSAGE_BATCH_BYTES });
+  const body = streamBody(request, { ...limits, maxBodyBytes: MAX_MESSAGE_BATCH_BYTES }, "stall");
   if (!body) throw new HttpError(400, "requests: Field required", "/requests");
   const reader = body.stream.getReader();
   const splitter = new RequestsSplitter();
-  const writer = files.writer();
+  let writer: FileWriter | undefined;
   const seen = new Set<string>();
   const decoder = new TextDecoder();
   const nl = new Uint8Array([0x0a]);
   let size = 0;
   let n = 0;
   try {
+    writer = files.writer();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -148,7 +151,7 @@ export async function receiveMessageBatch(request: Request, limits: BodyLimits, 
     return files.recordOrDiscard(written, () => queue.atomically(() => files.record(written, MESSAGE_BATCH_PURPOSE, "requests.jsonl")));
   } catch (err) {
     reader.cancel().catch(() => {});
-    writer.abandon();
-    throw err;
+    writer?.abandon();
+    throw refusedForRoom(err);
   }
 }

@@ -1,10 +1,11 @@
 // POST /v1/files: a multipart upload streamed part by part to a file beside the database, never
 // held whole (ADR 0039). It is exempt from FOREMAN_MAX_BODY_BYTES and has OpenAI's limits for
 // batch input instead: 200 MB and 50,000 lines. The file is fsync'd and its row committed and on
-// disk before the reply, as a 202 of POST /jobs is.
+// disk before the reply, as a 202 of POST /jobs is. An upload may take as long as it keeps
+// sending; a stall, a full disk (507) or any refusal leaves nothing behind (ADR 0042).
 import { HttpError } from "../contract/http-error.ts";
 import { multipartBoundary, partName } from "../passthrough/multipart.ts";
-import { expirySeconds, type FileRecord, type Files } from "../queue/files.ts";
+import { expirySeconds, type FileRecord, type Files, type FileWriter } from "../queue/files.ts";
 import type { Queue } from "../queue/queue.ts";
 import { streamBody, type BodyLimits } from "./body.ts";
 
@@ -89,22 +90,34 @@ export function partFilename(headers: string): string | null {
   return m ? (m[1] ?? m[2] ?? "").replace(/\\(.)/g, "$1") : null;
 }
 
+/**
+ * A write the file system refused for want of room (a full disk, a quota) as the upload's 507,
+ * not retried by the SDKs (ADR 0042): nothing was kept, and sending the same bytes again at once
+ * meets the same full disk. Any other error as it is.
+ */
+export function refusedForRoom(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== "ENOSPC" && code !== "EDQUOT") return err;
+  return new HttpError(507, `foreman's disk is full (${code}): the upload was refused and nothing was kept; free space where foreman keeps its data, then send it again`, undefined, { "x-should-retry": "false" });
+}
+
 /** Streams the upload to a new file and records it; refusals in OpenAI's words, naming the limit. */
 export async function receiveUpload(request: Request, limits: BodyLimits, files: Files, queue: Queue): Promise<FileRecord> {
   const boundary = multipartBoundary(request.headers.get("content-type"));
   if (boundary === null) throw new HttpError(400, "request Content-Type must be multipart/form-data with a boundary");
   const tooLarge = () => new HttpError(413, `file is larger than ${MAX_FILE_BYTES} bytes (200 MB), the limit for batch input`, "/file");
   if (Number(request.headers.get("content-length") ?? "0") > MAX_FILE_BYTES + FRAMING_BYTES) throw tooLarge();
-  const upload = streamBody(request, { ...limits, maxBodyBytes: MAX_FILE_BYTES + FRAMING_BYTES });
+  const upload = streamBody(request, { ...limits, maxBodyBytes: MAX_FILE_BYTES + FRAMING_BYTES }, "stall");
   if (!upload) throw new HttpError(400, "file is required", "/file");
   const reader = upload.stream.getReader();
   const parts = new MultipartParts(boundary);
-  const writer = files.writer();
+  let writer: FileWriter | undefined;
   const fields: Record<string, string> = {};
   let current: string | null = null;
   let filename: string | null = null;
   let sawFile = false;
   try {
+    writer = files.writer();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -144,7 +157,7 @@ export async function receiveUpload(request: Request, limits: BodyLimits, files:
     return record;
   } catch (err) {
     reader.cancel().catch(() => {});
-    writer.abandon();
-    throw err;
+    writer?.abandon();
+    throw refusedForRoom(err);
   }
 }

@@ -1,6 +1,8 @@
-// The multipart splitter of POST /v1/files, pure: the same parts whatever the chunking.
+// The multipart splitter of POST /v1/files, pure: the same parts whatever the chunking; and the
+// full disk's refusal.
 import { describe, expect, test } from "bun:test";
-import { MultipartParts, partFilename, type PartEvent } from "../../src/http/upload.ts";
+import { HttpError } from "../../src/contract/http-error.ts";
+import { MultipartParts, partFilename, refusedForRoom, type PartEvent } from "../../src/http/upload.ts";
 import { seededRandom } from "../harness.ts";
 
 const body = (boundary: string, file: string) =>
@@ -47,5 +49,21 @@ describe("MultipartParts", () => {
 
   test("a body cut before its closing boundary is not done", () => {
     expect(split(bytes.subarray(0, bytes.length - 10), []).done).toBe(false);
+  });
+});
+
+describe("refusedForRoom", () => {
+  test("a write refused for want of room is a 507 the SDKs do not retry; any other error is left as it is", () => {
+    for (const code of ["ENOSPC", "EDQUOT"]) {
+      const refusal = refusedForRoom(Object.assign(new Error("no space left on device"), { code }));
+      expect(refusal).toBeInstanceOf(HttpError);
+      expect(refusal).toMatchObject({ status: 507, headers: { "x-should-retry": "false" } });
+      expect((refusal as HttpError).message).toContain(`disk is full (${code})`);
+    }
+    const other = Object.assign(new Error("permission denied"), { code: "EACCES" });
+    expect(refusedForRoom(other)).toBe(other);
+    const refused = new HttpError(413, "too large");
+    expect(refusedForRoom(refused)).toBe(refused);
+    expect(refusedForRoom(null)).toBeNull();
   });
 });

@@ -11,7 +11,9 @@ export default defineRoute({
   responses: {
     200: { description: "the file, fsync'd and recorded", schema: FileSchema },
     400: { description: "not multipart, no file, purpose other than batch, or more than 50,000 lines" },
+    408: { description: "no byte of the upload arrived for FOREMAN_BODY_TIMEOUT_MS (only a pause ends an upload, never its length); nothing was kept" },
     413: { description: "the file is larger than 200 MB" },
+    507: { description: "the disk foreman keeps its files on is full: nothing was kept; sent with x-should-retry: false" },
   },
   handle: async ({ request, services: { config, files, queue } }) => json(fileObject(await receiveUpload(request, config, files, queue))),
 });

@@ -15,7 +15,9 @@ export default defineRoute({
   responses: {
     200: { description: "the batch, in progress", schema: MessageBatchSchema },
     400: { description: "not {requests: [...]}, a request that is not a valid non-streaming Messages request, a custom_id repeated, or more than 100,000 requests" },
+    408: { description: "no byte of the body arrived for FOREMAN_BODY_TIMEOUT_MS (only a pause ends it, never its length); nothing was kept" },
     413: { description: "the body is larger than 256 MB" },
+    507: { description: "the disk foreman keeps its files on is full: nothing was kept; sent with x-should-retry: false" },
   },
   handle: async ({ request, url, services: { config, files, queue, batches } }) => {
     const input = await receiveMessageBatch(request, config, files, queue);
