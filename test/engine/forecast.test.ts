@@ -79,7 +79,7 @@ describe("forecast: the scheduler run forward", () => {
       expect([...predicted.keys()]).toEqual(ran.map((r) => r.id));
       expect([...predicted.values()]).toEqual(ran.map((r, position) => ({ position, startAt: r.startAt, finishAt: r.finishAt, reason: null })));
     }
-  });
+  }, 30_000);
 
   test("stops at the horizon, reading a few pages whatever the queue holds; the order so far is the same", () => {
     const random = seededRandom("forecast horizon");
@@ -100,7 +100,7 @@ describe("forecast: the scheduler run forward", () => {
     expect(first).toEqual(whole.slice(0, 10));
     // the jobs backing off are read up to the horizon; of each group's two orders, a page or two
     expect(rows).toBeLessThan(500);
-  });
+  }, 30_000);
 
   test("a model without history has no times, and neither has anything behind it; positions stay", () => {
     const job = (id: string, modelKey: string, seq: number): BacklogJob => ({ id, seq, drainKey: modelKey, modelKey, priority: 0, queuedAt: seq, lane: ASYNC, endpoint: "/api/chat" });
