@@ -183,6 +183,8 @@ export function messageBatchObject(b: BatchRecord, total: number, origin: string
 export class BatchRunner {
   /** Batches whose end is being written, so two line endings do not finalize one twice. */
   private readonly finalizing = new Set<string>();
+  /** Batches whose lines ended and that settle at the next turn of the event loop. */
+  private readonly toSettle = new Set<string>();
   /** Batches being validated and queued, so that no two passes queue one. */
   private readonly validating = new Set<string>();
   /** Finalizings that failed: how often in a row, and the timer of the next try. */
@@ -205,10 +207,23 @@ export class BatchRunner {
       if (job.lane !== ASYNC || !(isTerminal(event.type) || event.type === "loading" || event.type === "working")) return;
       const batchId = this.batches.batchOf(job.id);
       if (batchId === null) return;
-      if (isTerminal(event.type)) queueMicrotask(() => this.settle(batchId));
+      if (isTerminal(event.type)) this.settleSoon(batchId);
       else queueMicrotask(() => this.lineTaken(batchId, event.at));
     });
     for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" && !queued(b) ? this.validate(b.id) : this.settle(b.id)));
+  }
+
+  /**
+   * Settles the batch once the endings committed together have all been heard: a cancel that
+   * ends 50,000 lines in one commit counts them once, not once per line.
+   */
+  private settleSoon(id: string): void {
+    if (this.toSettle.has(id)) return;
+    this.toSettle.add(id);
+    setImmediate(() => {
+      this.toSettle.delete(id);
+      this.settle(id);
+    });
   }
 
   stop(): void {
