@@ -5,12 +5,14 @@
 // the ballast is deleted it completes on its own, its files whole and parseable, their line
 // counts equal to request_counts. The tmpfs is mounted directly when the test may (root), else in
 // a user and mount namespace around foreman (unshare -rm); only when neither works is the test
-// skipped, saying why.
+// skipped, saying why. The database's side: SQLITE_FULL on the commit that records the files.
 import { expect, test } from "bun:test";
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { createLogger } from "../../src/ops/log.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { perTest, spawnForeman, tempDir, waitFor } from "../harness.ts";
+import { storageFaults } from "../store/faults.ts";
 
 const start = perTest();
 const LINES = 100;
@@ -116,3 +118,36 @@ test.skipIf(!mountable)("a full disk while finalizing: the batch stays finalizin
   expect((await listed()).toSorted()).toEqual([input, ended.output_file_id!].toSorted());
   expect(readdirSync(seen).toSorted()).toEqual([input, ended.output_file_id!].toSorted());
 }, 120_000);
+
+test("the database full as the batch's end is recorded: the written result files go, the batch stays finalizing, and ends whole once the write succeeds", async () => {
+  const lines: string[] = [];
+  const stack = await start.stack({ sim: { models: [{ name: "llama3.2" }] }, start: { log: createLogger({ level: "info", format: "json", write: (l) => lines.push(l) }) } });
+  const faults = storageFaults(stack.foreman.services.store.db);
+  faults.fail({ batch: "completed" });
+  const text = `${Array.from({ length: 20 }, (_, i) => JSON.stringify({ custom_id: `line-${i}`, method: "POST", url: "/v1/chat/completions", body: { model: "llama3.2", messages: [{ role: "user", content: `say ${i}` }] } })).join("\n")}\n`;
+  const body = new FormData();
+  body.append("purpose", "batch");
+  body.append("file", new Blob([text]), "input.jsonl");
+  const input = ((await (await fetch(`${stack.url}/v1/files`, { method: "POST", body })).json()) as { id: string }).id;
+  const created = await fetch(`${stack.url}/v1/batches`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_file_id: input, endpoint: "/v1/chat/completions", completion_window: "24h" }) });
+  const { id } = (await created.json()) as { id: string };
+  const failures = () => lines.filter((l) => l.includes('"batch finalizing failed; trying again"'));
+  await waitFor(() => failures().length >= 1, { what: "a failed finalizing in the log", timeoutMs: 30_000, intervalMs: 20 });
+  expect(failures()[0]).toMatch(/full/i);
+  const stuck = (await (await fetch(`${stack.url}/v1/batches/${id}`)).json()) as Batch;
+  expect(stuck).toMatchObject({ status: "finalizing", output_file_id: null });
+  // the files written before the refused commit are not left on disk
+  expect(readdirSync(stack.foreman.services.files.dir)).toEqual([input]);
+  faults.clear();
+  const ended = await waitFor(
+    async () => {
+      const b = (await (await fetch(`${stack.url}/v1/batches/${id}`)).json()) as Batch;
+      return b.status !== "finalizing" && b;
+    },
+    { what: "the batch to end once the database takes the write", timeoutMs: 30_000, intervalMs: 50 },
+  );
+  expect(ended.status).toBe("completed");
+  const output = (await (await fetch(`${stack.url}/v1/files/${ended.output_file_id}/content`)).text()).trim().split("\n");
+  expect(output.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id).toSorted()).toEqual(Array.from({ length: 20 }, (_, i) => `line-${i}`).toSorted());
+  expect(readdirSync(stack.foreman.services.files.dir).toSorted()).toEqual([input, ended.output_file_id!].toSorted());
+}, 60_000);

@@ -1,13 +1,14 @@
 // Storage faults on exactly the writes a test names, for the tests of what foreman does when its
-// database refuses a write. Nothing in foreman is replaced: a temporary trigger on the jobs table
+// database refuses a write. Nothing in foreman is replaced: a temporary trigger on the jobs (or batches) table
 // (on foreman's own connection) makes the named write grow a temporary table past its page
 // limit, so SQLite itself fails that statement with SQLITE_FULL — "database or disk is full", as
 // a full disk would — and the transaction around it rolls back. The fault stays until cleared.
 import type { Database } from "bun:sqlite";
 import type { JobStatus } from "../../src/contract/states.ts";
+import type { BatchStatus } from "../../src/queue/batches.ts";
 
-/** A write the worker makes: a job's move to a state (optionally from one), or a progress update. */
-export type Write = { to: JobStatus; from?: JobStatus } | { progress: true };
+/** A write the worker makes: a job's move to a state (optionally from one), or a progress update; or a batch's move to a status. */
+export type Write = { to: JobStatus; from?: JobStatus } | { progress: true } | { batch: BatchStatus };
 
 export interface StorageFaults {
   /** Every write of this kind fails with SQLITE_FULL until `clear()`. */
@@ -25,12 +26,16 @@ export function storageFaults(db: Database): StorageFaults {
   db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS fault_on_progress BEFORE UPDATE OF progress_chunks ON main.jobs
     WHEN NEW.status = OLD.status AND EXISTS (SELECT 1 FROM temp.armed_faults WHERE to_status = 'progress')
     BEGIN INSERT INTO temp.fault_ballast VALUES (zeroblob(1048576)); END`);
+  db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS fault_on_batch BEFORE UPDATE OF status ON main.batches
+    WHEN NEW.status != OLD.status AND EXISTS (SELECT 1 FROM temp.armed_faults WHERE to_status = 'batch:' || NEW.status)
+    BEGIN INSERT INTO temp.fault_ballast VALUES (zeroblob(1048576)); END`);
   const { page_count } = db.query("PRAGMA temp.page_count").get() as { page_count: number };
   db.exec(`PRAGMA temp.max_page_count = ${page_count + 16}`);
   const arm = db.query("INSERT INTO temp.armed_faults VALUES (?, ?)");
   return {
     fail(write) {
       if ("progress" in write) arm.run("progress", null);
+      else if ("batch" in write) arm.run(`batch:${write.batch}`, null);
       else arm.run(write.to, write.from ?? null);
     },
     clear() {
