@@ -34,6 +34,8 @@ export const MAX_LINE_ERRORS = 100;
  * the event loop (ADR 0041): a few tens of milliseconds of work, and what is held in memory at once.
  */
 export const CHUNK_LINES = 2000;
+/** Result text buffered before it is written and the event loop runs, whatever the page (an embedding's line is kilobytes). */
+const RESULT_FLUSH_CHARS = 1 << 20;
 
 /** A finalizing that failed (a full disk) is tried again after this long: 1 s, doubling to 8 s. Pure. */
 export function finalizeRetryMs(failures: number): number {
@@ -445,10 +447,17 @@ export class BatchRunner {
     try {
       const encoder = new TextEncoder();
       const decoder = new TextDecoder();
+      const texts = { output: "", error: "" };
+      // what is buffered goes to the files, then the event loop runs: at most a page of lines or RESULT_FLUSH_CHARS of results between two turns
+      const flush = async () => {
+        if (texts.output !== "") output.write(encoder.encode(texts.output));
+        if (texts.error !== "") error.write(encoder.encode(texts.error));
+        texts.output = texts.error = "";
+        await this.turn();
+      };
       for (let after = 0; ; ) {
         const page = this.batches.linesAfter(b.id, after, CHUNK_LINES);
         if (page.length === 0) break;
-        const texts = { output: "", error: "" };
         for (const line of page) {
           const artifact = line.status === "done" ? this.queue.artifact(line.jobId) : null;
           const result = batchResult(b.endpoint, line, artifact === null ? null : decoder.decode(artifact.body), expired ? "expired" : ending);
@@ -457,11 +466,10 @@ export class BatchRunner {
             usage.input_tokens += line.usage.prompt_tokens;
             usage.output_tokens += line.usage.output_tokens;
           }
+          if (texts.output.length + texts.error.length >= RESULT_FLUSH_CHARS) await flush();
         }
-        if (texts.output !== "") output.write(encoder.encode(texts.output));
-        if (texts.error !== "") error.write(encoder.encode(texts.error));
+        await flush();
         after = page.at(-1)!.seq;
-        await this.turn();
       }
       const out = output.bytes > 0 ? output.finish() : null;
       if (out) written.push(out);
