@@ -99,6 +99,11 @@ test("a cancel while the lines are being queued drops the held ones: the batch e
   // while validating, request_counts count nothing: the lines are not queued until all are
   expect(during).toMatchObject({ status: "validating", request_counts: { total: 0 } });
   await midQueueing(stored, id);
+  // held lines are queued jobs, listed with their batch, while the batch still counts none
+  const held = (await (await fetch(`${proc.url}/jobs?batch=${id}`)).json()) as { jobs: { status: string; batch_id: string }[] };
+  expect(held.jobs.length).toBeGreaterThan(0);
+  expect(held.jobs.every((j) => j.status === "queued" && j.batch_id === id)).toBe(true);
+  expect(((await (await fetch(`${proc.url}/v1/batches/${id}`)).json()) as { request_counts: { total: number } }).request_counts.total).toBe(0);
   const cancel = await fetch(`${proc.url}/v1/batches/${id}/cancel`, { method: "POST" });
   expect(cancel.status).toBe(200);
   const ended = await waitFor(
