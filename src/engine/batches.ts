@@ -378,10 +378,15 @@ export class BatchRunner {
       if (err instanceof Stopped) return;
       this.log.error("batch validation failed", { batch: id, error: (err as Error).message });
       const now = Date.now();
-      this.queue.atomically(() => {
-        this.queue.dropHeld(id);
-        this.batches.update(id, { status: "failed", errors: JSON.stringify([{ code: "server_error", message: "foreman could not read the input file or queue its lines", param: null, line: null }]), failed_at: now });
-      });
+      try {
+        this.queue.atomically(() => {
+          this.queue.dropHeld(id);
+          this.batches.update(id, { status: "failed", errors: JSON.stringify([{ code: "server_error", message: "foreman could not read the input file or queue its lines", param: null, line: null }]), failed_at: now });
+        });
+      } catch (again) {
+        // the database refuses this too: the batch stays validating, and the next start validates it again
+        this.log.error("batch validation failed and could not be recorded", { batch: id, error: (again as Error).message });
+      }
     } finally {
       this.validating.delete(id);
     }
