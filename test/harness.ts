@@ -234,10 +234,11 @@ export interface ForemanProcess {
 
 /**
  * foreman as a real child process (`serve` on loopback port 0, with `db` and `target`), for
- * tests that kill it or restart it on the same database. Resolves once it listens.
+ * tests that kill it or restart it on the same database; `wrap` runs it under a command that
+ * execs it (unshare, keeping its pid). Resolves once it listens.
  */
-export async function spawnForeman(options: { target: string; db: string; args?: string[] }): Promise<ForemanProcess> {
-  const proc = Bun.spawn([BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", options.target, "--db", options.db, ...(options.args ?? [])], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+export async function spawnForeman(options: { target: string; db: string; args?: string[]; wrap?: string[] }): Promise<ForemanProcess> {
+  const proc = Bun.spawn([...(options.wrap ?? []), BUN, MAIN, "serve", "--port", "0", "--host", "127.0.0.1", "--target", options.target, "--db", options.db, ...(options.args ?? [])], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const log: string[] = [];
   try {
     const url = await listeningUrl(proc.stderr, log);

@@ -1,9 +1,12 @@
 // Running OpenAI batches (ADR 0039). Validation reads the input file line by line and checks every
-// line; a valid file's lines become async jobs of the batch's endpoint in one transaction (all or
-// none), below plain jobs (BATCH_PRIORITY), expiring at the end of the completion window (their
-// start_by). The batch follows its jobs: when the last line ends, the output and error files are
-// written line by line and the batch ends completed, expired or cancelled. A restart resumes every
-// batch not ended: the lines are ordinary durable jobs, so none runs twice.
+// line; a valid file's lines become async jobs of the batch's endpoint, below plain jobs
+// (BATCH_PRIORITY), expiring at the end of the completion window (their start_by). They are
+// queued a chunk per transaction, held out of the scheduler, and made runnable by one last commit
+// (ADR 0041): all or none, without holding 50,000 jobs in memory or the event loop for seconds.
+// The batch follows its jobs: when the last line ends, the output and error files are written a
+// page at a time (`finalizing`, visible) and the batch ends completed, expired or cancelled; a
+// write that fails (a full disk) is tried again until it succeeds. A restart resumes every batch
+// not ended: the lines are ordinary durable jobs, so none runs twice.
 // Anthropic's message batches run on the same engine: their requests are written as a JSONL file of
 // `{custom_id, params}` lines and the batch's endpoint is /v1/messages (MESSAGES_ENDPOINT); only the
 // line format and the result lines differ.
@@ -12,7 +15,7 @@ import { anthropicErrorType } from "../ollama/anthropic-error.ts";
 import { isTerminal, JOB_STATES } from "../contract/states.ts";
 import type { Logger } from "../ops/log.ts";
 import { BATCH_PRIORITY, batchEnded, type BatchLine, type BatchRecord, type Batches, type BatchUsage, type LineError } from "../queue/batches.ts";
-import { eachLine, MESSAGE_BATCH_PURPOSE, type Files } from "../queue/files.ts";
+import { fileLines, MESSAGE_BATCH_PURPOSE, type Files, type WrittenFile } from "../queue/files.ts";
 import { ASYNC, type Queue } from "../queue/queue.ts";
 import { parseMaxRun } from "../queue/schedule.ts";
 import { requestFor, type WebhookTarget } from "../queue/submit.ts";
@@ -26,6 +29,24 @@ export const MESSAGES_ENDPOINT = "/v1/messages";
 const MESSAGE_CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 /** errors.data of an invalid file names at most this many lines; the last entry says how many more. */
 export const MAX_LINE_ERRORS = 100;
+/**
+ * Lines checked, queued (one transaction) or written to the result files between two turns of
+ * the event loop (ADR 0041): a few tens of milliseconds of work, and what is held in memory at once.
+ */
+export const CHUNK_LINES = 2000;
+/** Result text buffered before it is written and the event loop runs, whatever the page (an embedding's line is kilobytes). */
+const RESULT_FLUSH_CHARS = 1 << 20;
+
+/** A finalizing that failed (a full disk) is tried again after this long: 1 s, doubling to 8 s. Pure. */
+export function finalizeRetryMs(failures: number): number {
+  return Math.min(8000, 1000 * 2 ** Math.max(0, failures - 1));
+}
+
+/** Lets the event loop run: replies, the worker, timers. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The service is stopping: a validation or finalizing in progress leaves off, the next start resumes it. */
+class Stopped extends Error {}
 
 /** A completion window: OpenAI's "24h", or any Go duration or whole days ("7d") as foreman's extension. Pure. */
 export function windowMs(text: string): number | { error: string } {
@@ -164,6 +185,12 @@ export function messageBatchObject(b: BatchRecord, total: number, origin: string
 export class BatchRunner {
   /** Batches whose end is being written, so two line endings do not finalize one twice. */
   private readonly finalizing = new Set<string>();
+  /** Batches whose lines ended and that settle at the next turn of the event loop. */
+  private readonly toSettle = new Set<string>();
+  /** Batches being validated and queued, so that no two passes queue one. */
+  private readonly validating = new Set<string>();
+  /** Finalizings that failed: how often in a row, and the timer of the next try. */
+  private readonly retries = new Map<string, { failures: number; timer: ReturnType<typeof setTimeout> }>();
   private stopped = false;
 
   constructor(
@@ -185,21 +212,36 @@ export class BatchRunner {
       if (job.lane !== ASYNC || !(isTerminal(event.type) || event.type === "loading" || event.type === "working")) return;
       const batchId = this.batches.batchOf(job.id);
       if (batchId === null) return;
-      if (isTerminal(event.type)) queueMicrotask(() => this.settle(batchId));
+      if (isTerminal(event.type)) this.settleSoon(batchId);
       else queueMicrotask(() => this.lineTaken(batchId, event.at));
     });
     for (const b of this.batches.open()) setImmediate(() => (b.status === "validating" && !queued(b) ? this.validate(b.id) : this.settle(b.id)));
   }
 
+  /**
+   * Settles the batch once the endings committed together have all been heard: a cancel that
+   * ends 50,000 lines in one commit counts them once, not once per line.
+   */
+  private settleSoon(id: string): void {
+    if (this.toSettle.has(id)) return;
+    this.toSettle.add(id);
+    setImmediate(() => {
+      this.toSettle.delete(id);
+      this.settle(id);
+    });
+  }
+
   stop(): void {
     this.stopped = true;
+    for (const { timer } of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
   }
 
   /** A new batch, validating; its validation runs after the reply. */
   async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null; outputExpiresAfter?: number | null }): Promise<BatchRecord> {
     const batch = this.queue.atomically(() => this.batches.create(input));
     await this.queue.settled();
-    setImmediate(() => this.validate(batch.id));
+    setImmediate(() => void this.validate(batch.id));
     return batch;
   }
 
@@ -256,6 +298,8 @@ export class BatchRunner {
     if (batchEnded(b.status) || b.status === "cancelling" || b.status === "finalizing") throw new HttpError(409, `Cannot cancel a batch with status ${b.status}.`, undefined, { "x-should-retry": "false" });
     const now = Date.now();
     const running = this.queue.atomically(() => {
+      // lines still being queued were never runnable: none of them is queued after all (ADR 0041)
+      if (b.status === "validating") this.queue.dropHeld(id);
       this.batches.update(id, { status: "cancelling", cancelling_at: now });
       for (const jobId of this.batches.lineIds(id, ["queued"])) this.queue.cancel(jobId, "batch cancelled");
       return this.batches.lineIds(id, ["loading", "working"]);
@@ -267,25 +311,33 @@ export class BatchRunner {
     return after;
   }
 
-  private validate(id: string): void {
-    if (this.stopped) return;
+  /**
+   * Checks every line, then queues them: a chunk per transaction, held out of the scheduler,
+   * then one commit that makes them all runnable (ADR 0041). A restart continues after the
+   * lines already held (they are in file order); a cancel in between drops them.
+   */
+  private async validate(id: string): Promise<void> {
+    if (this.stopped || this.validating.has(id)) return;
     const b = this.batches.get(id);
     if (!b || b.status !== "validating" || queued(b)) return;
+    this.validating.add(id);
     try {
       const path = this.files.path(b.inputFileId);
+      const decoder = new TextDecoder();
       const errors: LineError[] = [];
       let bad = 0;
       let lines = 0;
+      const models = new Set<string>();
       const seen = new Set<string>();
-      const decoder = new TextDecoder();
-      eachLine(path, (bytes, n) => {
+      for (const [bytes, n] of fileLines(path)) {
         lines++;
         const checked = checkLine(decoder.decode(bytes), n, b.endpoint, seen);
         if ("code" in checked) {
           bad++;
           if (errors.length < MAX_LINE_ERRORS) errors.push(checked);
-        }
-      });
+        } else models.add(checked.model);
+        if (n % CHUNK_LINES === 0) await this.turn();
+      }
       const now = Date.now();
       if (lines === 0) errors.push({ code: "empty_file", message: "The input file has no lines.", param: null, line: null });
       if (bad > MAX_LINE_ERRORS) errors.push({ code: "too_many_errors", message: `${bad - MAX_LINE_ERRORS} more lines are invalid.`, param: null, line: null });
@@ -293,25 +345,60 @@ export class BatchRunner {
         this.queue.atomically(() => this.batches.update(id, { status: "failed", errors: JSON.stringify(errors), failed_at: now }));
         return;
       }
-      // the second pass queues: every line or none, in one transaction
+      // the second pass queues, held, after the lines a stopped foreman already queued
+      const before = this.batches.counts(id).total;
       seen.clear();
-      this.queue.atomically(() => {
-        const models = new Set<string>();
-        eachLine(path, (bytes, n) => {
-          const line = checkLine(decoder.decode(bytes), n, b.endpoint, seen);
-          if ("code" in line) throw new Error(`line ${n} of ${b.inputFileId} changed between the passes`);
-          models.add(line.model);
-          const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId }, webhook: this.lineWebhook(b) });
-          this.batches.attach(job.id, id, line.customId);
+      let chunk: Exclude<ReturnType<typeof checkLine>, LineError>[] = [];
+      const hold = (): boolean =>
+        this.queue.atomically(() => {
+          // a cancel came between two chunks: queue no more
+          if (this.batches.get(id)?.status !== "validating") return false;
+          for (const line of chunk) {
+            const job = this.queue.enqueue({ lane: ASYNC, endpoint: b.endpoint, model: line.model, priority: BATCH_PRIORITY, request: line.request, load: line.load, startBy: b.expiresAt, metadata: { batch_id: id, custom_id: line.customId }, webhook: this.lineWebhook(b), held: true });
+            this.batches.attach(job.id, id, line.customId);
+          }
+          chunk = [];
+          return true;
         });
-        // still validating until the worker takes a line (lineTaken)
+      for (const [bytes, n] of fileLines(path)) {
+        const line = checkLine(decoder.decode(bytes), n, b.endpoint, seen);
+        if ("code" in line) throw new Error(`line ${n} of ${b.inputFileId} changed between the passes`);
+        if (n <= before) continue;
+        chunk.push(line);
+        if (chunk.length < CHUNK_LINES) continue;
+        if (!hold()) return;
+        await this.turn();
+      }
+      if (chunk.length > 0 && !hold()) return;
+      // the one durable step: every line runnable at once, the batch's total with them;
+      // still validating until the worker takes a line (lineTaken)
+      this.queue.atomically(() => {
+        if (this.batches.get(id)?.status !== "validating") return;
+        this.queue.releaseHeld(id);
         this.batches.update(id, { total: lines, model: models.size === 1 ? [...models][0]! : null });
       });
     } catch (err) {
+      if (err instanceof Stopped) return;
       this.log.error("batch validation failed", { batch: id, error: (err as Error).message });
       const now = Date.now();
-      this.queue.atomically(() => this.batches.update(id, { status: "failed", errors: JSON.stringify([{ code: "server_error", message: "foreman could not read the input file", param: null, line: null }]), failed_at: now }));
+      try {
+        this.queue.atomically(() => {
+          this.queue.dropHeld(id);
+          this.batches.update(id, { status: "failed", errors: JSON.stringify([{ code: "server_error", message: "foreman could not read the input file or queue its lines", param: null, line: null }]), failed_at: now });
+        });
+      } catch (again) {
+        // the database refuses this too: the batch stays validating, and the next start validates it again
+        this.log.error("batch validation failed and could not be recorded", { batch: id, error: (again as Error).message });
+      }
+    } finally {
+      this.validating.delete(id);
     }
+  }
+
+  /** A turn of the event loop between two chunks; a stopping service leaves off there. */
+  private async turn(): Promise<void> {
+    await turn();
+    if (this.stopped) throw new Stopped();
   }
 
   /** A line's first step on the target: a queued batch is in progress from then, as OpenAI's is when it starts work. */
@@ -322,7 +409,7 @@ export class BatchRunner {
     this.queue.atomically(() => this.batches.update(id, { status: "in_progress", in_progress_at: at }));
   }
 
-  /** When every line has ended: the result files, then the batch's end. */
+  /** When every line has ended: the result files, then the batch's end; tried again while that fails. */
   private settle(id: string): void {
     if (this.stopped || this.finalizing.has(id)) return;
     const b = this.batches.get(id);
@@ -330,16 +417,31 @@ export class BatchRunner {
     const counts = this.batches.counts(id);
     if (counts.unfinished > 0) return;
     this.finalizing.add(id);
-    try {
-      this.finalize(b);
-    } catch (err) {
-      this.log.error("batch finalizing failed", { batch: id, error: (err as Error).message });
-    } finally {
-      this.finalizing.delete(id);
-    }
+    const retry = this.retries.get(id);
+    clearTimeout(retry?.timer);
+    this.finalize(b).then(
+      () => {
+        this.finalizing.delete(id);
+        this.retries.delete(id);
+      },
+      (err: Error) => {
+        this.finalizing.delete(id);
+        if (err instanceof Stopped || this.stopped) return;
+        const failures = (retry?.failures ?? 0) + 1;
+        const delayMs = finalizeRetryMs(failures);
+        // a full disk, most often: the batch stays finalizing, nothing half-written is recorded
+        this.log.error("batch finalizing failed; trying again", { batch: id, error: err.message, retry_in_ms: delayMs, failures });
+        this.retries.set(id, { failures, timer: setTimeout(() => this.settle(id), delayMs) });
+      },
+    );
   }
 
-  private finalize(b: BatchRecord): void {
+  /**
+   * Writes the output and error files a page of lines at a time, letting the event loop run
+   * between pages (the batch reads `finalizing` meanwhile), then records them and ends the batch
+   * in one commit. Until that commit nothing is recorded: a failure leaves no file behind.
+   */
+  private async finalize(b: BatchRecord): Promise<void> {
     const now = Date.now();
     if (b.status !== "finalizing") this.queue.atomically(() => this.batches.update(b.id, { status: "finalizing", finalizing_at: now }));
     const ending = b.cancellingAt !== null ? "cancelled" : null;
@@ -349,22 +451,38 @@ export class BatchRunner {
     const output = this.files.writer();
     const error = this.files.writer();
     const usage: BatchUsage = { input_tokens: 0, output_tokens: 0 };
+    const written: WrittenFile[] = [];
     try {
-      const nl = new Uint8Array([0x0a]);
       const encoder = new TextEncoder();
-      for (const line of this.batches.lines(b.id)) {
-        const artifact = line.status === "done" ? this.queue.artifact(line.jobId) : null;
-        const result = batchResult(b.endpoint, line, artifact === null ? null : new TextDecoder().decode(artifact.body), expired ? "expired" : ending);
-        const to = result.file === "output" ? output : error;
-        to.write(encoder.encode(result.text));
-        to.write(nl);
-        if (line.usage) {
-          usage.input_tokens += line.usage.prompt_tokens;
-          usage.output_tokens += line.usage.output_tokens;
+      const decoder = new TextDecoder();
+      const texts = { output: "", error: "" };
+      // what is buffered goes to the files, then the event loop runs: at most a page of lines or RESULT_FLUSH_CHARS of results between two turns
+      const flush = async () => {
+        if (texts.output !== "") output.write(encoder.encode(texts.output));
+        if (texts.error !== "") error.write(encoder.encode(texts.error));
+        texts.output = texts.error = "";
+        await this.turn();
+      };
+      for (let after = 0; ; ) {
+        const page = this.batches.linesAfter(b.id, after, CHUNK_LINES);
+        if (page.length === 0) break;
+        for (const line of page) {
+          const artifact = line.status === "done" ? this.queue.artifact(line.jobId) : null;
+          const result = batchResult(b.endpoint, line, artifact === null ? null : decoder.decode(artifact.body), expired ? "expired" : ending);
+          texts[result.file] += `${result.text}\n`;
+          if (line.usage) {
+            usage.input_tokens += line.usage.prompt_tokens;
+            usage.output_tokens += line.usage.output_tokens;
+          }
+          if (texts.output.length + texts.error.length >= RESULT_FLUSH_CHARS) await flush();
         }
+        await flush();
+        after = page.at(-1)!.seq;
       }
       const out = output.bytes > 0 ? output.finish() : null;
+      if (out) written.push(out);
       const err = error.bytes > 0 ? error.finish() : null;
+      if (err) written.push(err);
       if (!out) output.abandon();
       if (!err) error.abandon();
       const status = ending ?? (expired ? "expired" : "completed");
@@ -388,6 +506,8 @@ export class BatchRunner {
     } catch (e) {
       output.abandon();
       error.abandon();
+      // renamed into place but never recorded (the commit failed): gone too
+      for (const f of written) this.files.discard(f.id);
       throw e;
     }
   }

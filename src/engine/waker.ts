@@ -77,6 +77,7 @@ export class Waker {
     this.queue.onCommitted((_job, event) => {
       if (event.type === "queued") this.check();
     });
+    this.queue.onRunnable(() => this.check());
     this.check();
   }
 

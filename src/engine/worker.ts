@@ -218,6 +218,8 @@ export class Worker {
       if (event.type === "queued") this.wake();
       else if (isTerminal(event.type)) this.interactive.delete(job.id);
     });
+    // a batch's held lines made runnable (ADR 0041)
+    queue.onRunnable(() => this.wake());
   }
 
   /** Starts taking work: a heartbeat, and a first look at the queue now. */

@@ -276,10 +276,13 @@ export class Batches {
       .map((r) => r.id);
   }
 
-  /** Every line of the batch in file order, one at a time. */
-  *lines(batchId: string): Generator<BatchLine> {
-    for (const r of this.db.query<{ id: string; custom_id: string; status: string; error: string | null; usage: string | null }, [string]>("SELECT id, custom_id, status, error, usage FROM jobs WHERE batch_id = ? ORDER BY seq").iterate(batchId)) {
-      yield { jobId: r.id, customId: r.custom_id, status: r.status, error: parse(r.error), usage: parse(r.usage) };
-    }
+  /** Up to `limit` lines of the batch in file order after the line `afterSeq` (0: from the first): a page of its results. */
+  linesAfter(batchId: string, afterSeq: number, limit: number): (BatchLine & { seq: number })[] {
+    return this.db
+      .query<{ seq: number; id: string; custom_id: string; status: string; error: string | null; usage: string | null }, [string, number, number]>(
+        "SELECT seq, id, custom_id, status, error, usage FROM jobs WHERE batch_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+      )
+      .all(batchId, afterSeq, limit)
+      .map((r) => ({ seq: r.seq, jobId: r.id, customId: r.custom_id, status: r.status, error: parse(r.error), usage: parse(r.usage) }));
   }
 }

@@ -124,11 +124,13 @@ export class FileWriter {
 }
 
 /**
- * Calls `each` with every line of the file at `path` (without its newline; empty lines too,
- * but not the empty tail after a last newline) and its 1-based number, reading 1 MiB at a time:
- * never the whole file in memory. Synchronous, so that it can run inside one transaction.
+ * Every line of the file at `path` (without its newline; empty lines too, but not the empty
+ * tail after a last newline) with its 1-based number, reading 1 MiB at a time: never the whole
+ * file in memory. A line's bytes are valid until the next is asked for. A generator, so that its
+ * reader can stop between lines and let the event loop run (ADR 0041); leaving the loop early
+ * closes the file.
  */
-export function eachLine(path: string, each: (line: Uint8Array, n: number) => void): void {
+export function* fileLines(path: string): Generator<[line: Uint8Array, n: number]> {
   const fd = openSync(path, "r");
   try {
     const buf = Buffer.alloc(1 << 20);
@@ -140,12 +142,12 @@ export function eachLine(path: string, each: (line: Uint8Array, n: number) => vo
       const data: Buffer<ArrayBufferLike> = held.length > 0 ? Buffer.concat([held, buf.subarray(0, got)]) : buf.subarray(0, got);
       let start = 0;
       for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
-        each(data.subarray(start, nl), ++n);
+        yield [data.subarray(start, nl), ++n];
         start = nl + 1;
       }
       held = Buffer.from(data.subarray(start));
     }
-    if (held.length > 0) each(held, ++n);
+    if (held.length > 0) yield [held, ++n];
   } finally {
     closeSync(fd);
   }

@@ -16,7 +16,7 @@ import { drainKey, type RequestedLoad } from "../ollama/load-options.ts";
 import type { AgeEntry, BacklogReader, Candidate, FinishedSample, ModelHead, QueueHeads } from "./heads.ts";
 import type { Usage } from "./usage-schema.ts";
 import { INTERACTIVE, parse, snapshotOf, toBacklogJob, toCandidate, toEvent, toRecord, type JobError, type JobEvent, type JobRecord, type Lane, type Row, type Snapshot } from "./rows.ts";
-import { statements, type Params, type Statements } from "./statements.ts";
+import { HELD, statements, type Params, type Statements } from "./statements.ts";
 import { Transactions, type Commit } from "./transactions.ts";
 
 export { ASYNC, INTERACTIVE, type JobError, type JobEvent, type JobRecord, type Lane } from "./rows.ts";
@@ -40,6 +40,8 @@ export interface EnqueueInput {
   runAfter?: number | null;
   /** Not started by then, the job is canceled as expired. */
   startBy?: number | null;
+  /** A batch's line being queued: out of the scheduler until its batch releases it (`releaseHeld`, ADR 0041). */
+  held?: boolean;
   maxRunMs?: number | null;
   client?: string | null;
   tag?: string | null;
@@ -107,6 +109,7 @@ export class Queue {
   private readonly hooks: EventHook[] = [];
   private readonly committed: EventHook[] = [];
   private readonly dependents: JobDependents[] = [];
+  private readonly runnable: (() => void)[] = [];
   /** Queued rows right now, kept in step with every commit (so no COUNT on the hot path). */
   private queuedNow: number;
   private readonly s: Statements;
@@ -131,6 +134,11 @@ export class Queue {
   /** Registers a listener that hears of each event once its transaction has committed and is on disk. */
   onCommitted(listener: EventHook): void {
     this.committed.push(listener);
+  }
+
+  /** Registers a listener that hears, once it is on disk, of held work made runnable without an event of its own (`releaseHeld`). */
+  onRunnable(listener: () => void): void {
+    this.runnable.push(listener);
   }
 
   /** Registers a listener for transactions that failed and rolled back (metrics count the database's refusals). */
@@ -219,7 +227,7 @@ export class Queue {
         custom_id: null,
       };
       // a scheduled start waits as a back-off does: out of the scheduler's indexes until then
-      row.not_before = row.run_after !== null && row.run_after > now ? row.run_after : null;
+      row.not_before = input.held ? HELD : row.run_after !== null && row.run_after > now ? row.run_after : null;
       row.seq = this.s.insert.run({
         id: row.id,
         lane: row.lane,
@@ -365,6 +373,37 @@ export class Queue {
   /** Throttled by the caller; no event, no outbox, never synced on its own: it rides along with the next sync. */
   progress(id: string, chunks: number, tokens: number): void {
     this.atomically(() => this.s.progress.run(chunks, tokens, this.clock(), id), "deferred");
+  }
+
+  /**
+   * The held lines of a batch become runnable, all in this one statement (ADR 0041): the commit
+   * around it is the batch's one durable step. Their `queued` events were written as they were
+   * held; the worker and the waker hear of the release once it is on disk. Returns how many.
+   */
+  releaseHeld(batchId: string): number {
+    return this.atomically(() => {
+      const n = this.s.releaseHeld.run(batchId).changes;
+      this.whenDurable(() => this.runnable.forEach((l) => l()));
+      return n;
+    });
+  }
+
+  /**
+   * Removes the held lines of a batch that will not be queued after all (cancelled or failed
+   * while queueing, ADR 0041), with their events and dependents' rows: none of them ever ran or
+   * could. Returns how many.
+   */
+  dropHeld(batchId: string): number {
+    return this.atomically(() => {
+      const held = this.s.held.all(batchId);
+      for (const { id } of held) {
+        for (const d of this.dependents) d.remove(id);
+        this.s.deleteEvents.run(id);
+        this.s.deleteJob.run(id);
+      }
+      if (held.length > 0) this.whenCommitted(() => (this.queuedNow -= held.length));
+      return held.length;
+    });
   }
 
   /** Jobs whose back-off ended by `now` can run again; returns how many. Writes only when some did. */

@@ -4,6 +4,13 @@ import type { Database } from "bun:sqlite";
 import type { JobStatus } from "../contract/states.ts";
 import type { BacklogRow, EventRow, HeadRow, Row } from "./rows.ts";
 
+/**
+ * The not_before of a batch's line while its batch is queued (ADR 0041): a time no clock
+ * reaches, so the line is out of the scheduler's indexes like a back-off, never released by
+ * one, and only its batch's last queueing commit makes it runnable (Queue.releaseHeld).
+ */
+export const HELD = Number.MAX_SAFE_INTEGER;
+
 export type Params = Record<string, string | number | null>;
 const TERMINAL_SQL = "('done', 'failed', 'canceled')";
 // a scheduled job waits (for aging, ADR 0035) from when it fell due, not from its submission
@@ -81,7 +88,7 @@ export function statements(db: Database) {
     backlogAge: db.query<{ id: string; seq: number; created_at: number }, [string, number, number]>(`SELECT id, seq, created_at FROM jobs INDEXED BY jobs_queued_age
        WHERE status = 'queued' AND not_before IS NULL AND lane = 1 AND drain_key = ? ORDER BY lane, drain_key, seq LIMIT ? OFFSET ?`),
     backlogLater: db.query<BacklogRow, [number, number]>(
-      `SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND status = 'queued' ORDER BY not_before, seq LIMIT ? OFFSET ?`,
+      `SELECT ${COLUMNS_BACKLOG} FROM jobs INDEXED BY jobs_not_before WHERE not_before IS NOT NULL AND not_before < ${HELD} AND status = 'queued' ORDER BY not_before, seq LIMIT ? OFFSET ?`,
     ),
     // the last finished jobs, newest first: what the estimates learn durations from
     finishedRecent: db.query<{ model_key: string; endpoint: string; timings: string | null; progress_tokens: number }, [number]>(
@@ -89,7 +96,10 @@ export function statements(db: Database) {
     ),
     // back-off ends: the jobs whose time has come enter the scheduler's indexes again
     release: db.query<never, [number]>(`UPDATE jobs SET not_before = NULL WHERE not_before <= ?`),
-    nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL`),
+    // a held batch line is released by its batch, not by time (ADR 0041)
+    nextRelease: db.query<{ at: number | null }, []>(`SELECT MIN(not_before) AS at FROM jobs WHERE not_before IS NOT NULL AND not_before < ${HELD}`),
+    releaseHeld: db.query<never, [string]>(`UPDATE jobs SET not_before = NULL WHERE batch_id = ? AND not_before = ${HELD}`),
+    held: db.query<{ id: string }, [string]>(`SELECT id FROM jobs WHERE batch_id = ? AND not_before = ${HELD}`),
     notDue: db.query<{ n: number }, [number]>(`SELECT COUNT(*) AS n FROM jobs WHERE not_before > ?`),
     // expiry (ADR 0035): queued work not started (see notYetStarted) whose start_by has come, from its partial index
     expiring: db.query<{ id: string }, [number, number]>(`SELECT id FROM jobs INDEXED BY jobs_start_by

@@ -74,8 +74,8 @@ test("SIGKILLed at least 10 times during validation, the run and finalizing, a 2
     const r = await retrieve();
     await restart(`run:${r.status}:${r.request_counts.completed + r.request_counts.failed}`);
   }
-  // finalizing: foreman writes the result files in one synchronous stretch (HTTP cannot see
-  // it), so watch the batch's row in the database and kill once it reads `finalizing`; then
+  // finalizing: a 2,000-line batch's result files are one page (ADR 0041), written within a
+  // moment, so watch the batch's row in the database and kill once it reads `finalizing`; then
   // kill again within moments of the restart, which finalizes on its own
   const stored = new Database(db, { readonly: true });
   start.defer(() => stored.close());

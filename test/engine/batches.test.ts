@@ -1,6 +1,6 @@
-// The pure rules of batches: the completion window, one input line's check, one result line.
+// The pure rules of batches: the completion window, one input line's check, one result line, the finalizing's retry.
 import { describe, expect, test } from "bun:test";
-import { checkLine, resultLine, windowMs } from "../../src/engine/batches.ts";
+import { checkLine, finalizeRetryMs, resultLine, windowMs } from "../../src/engine/batches.ts";
 
 const line = (over: Record<string, unknown> = {}) => JSON.stringify({ custom_id: "a", method: "POST", url: "/v1/embeddings", body: { model: "nomic-embed-text", input: "hi" }, ...over });
 
@@ -45,5 +45,11 @@ describe("resultLine", () => {
     expect(JSON.parse(resultLine({ ...base, status: "failed", error: { status: 0, message: "target unreachable" } }, null, null).text)).toMatchObject({ response: null, error: { code: "request_failed" } });
     expect(JSON.parse(resultLine({ ...base, status: "canceled", error: null }, null, "expired").text).error.code).toBe("batch_expired");
     expect(JSON.parse(resultLine({ ...base, status: "canceled", error: null }, null, "cancelled").text).error.code).toBe("batch_cancelled");
+  });
+});
+
+describe("finalizeRetryMs", () => {
+  test("a failed finalizing is tried again after 1 s, doubling, never more than 8 s apart", () => {
+    expect([1, 2, 3, 4, 5, 50].map(finalizeRetryMs)).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
   });
 });

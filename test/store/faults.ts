@@ -1,13 +1,14 @@
 // Storage faults on exactly the writes a test names, for the tests of what foreman does when its
 // database refuses a write. Nothing in foreman is replaced: a temporary trigger on the jobs (or
-// files) table (on foreman's own connection) makes the named write grow a temporary table past its page
+// files, or batches) table (on foreman's own connection) makes the named write grow a temporary table past its page
 // limit, so SQLite itself fails that statement with SQLITE_FULL — "database or disk is full", as
 // a full disk would — and the transaction around it rolls back. The fault stays until cleared.
 import type { Database } from "bun:sqlite";
 import type { JobStatus } from "../../src/contract/states.ts";
+import type { BatchStatus } from "../../src/queue/batches.ts";
 
-/** A write the worker makes: a job's move to a state (optionally from one), or a progress update; or the row of a new batch file. */
-export type Write = { to: JobStatus; from?: JobStatus } | { progress: true } | { file: true };
+/** A write the worker makes: a job's move to a state (optionally from one), or a progress update; or the row of a new batch file; or a batch's move to a status. */
+export type Write = { to: JobStatus; from?: JobStatus } | { progress: true } | { file: true } | { batch: BatchStatus };
 
 export interface StorageFaults {
   /** Every write of this kind fails with SQLITE_FULL until `clear()`. */
@@ -28,6 +29,9 @@ export function storageFaults(db: Database): StorageFaults {
   db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS fault_on_file BEFORE INSERT ON main.files
     WHEN EXISTS (SELECT 1 FROM temp.armed_faults WHERE to_status = 'file')
     BEGIN INSERT INTO temp.fault_ballast VALUES (zeroblob(1048576)); END`);
+  db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS fault_on_batch BEFORE UPDATE OF status ON main.batches
+    WHEN NEW.status != OLD.status AND EXISTS (SELECT 1 FROM temp.armed_faults WHERE to_status = 'batch:' || NEW.status)
+    BEGIN INSERT INTO temp.fault_ballast VALUES (zeroblob(1048576)); END`);
   const { page_count } = db.query("PRAGMA temp.page_count").get() as { page_count: number };
   db.exec(`PRAGMA temp.max_page_count = ${page_count + 16}`);
   const arm = db.query("INSERT INTO temp.armed_faults VALUES (?, ?)");
@@ -35,6 +39,7 @@ export function storageFaults(db: Database): StorageFaults {
     fail(write) {
       if ("progress" in write) arm.run("progress", null);
       else if ("file" in write) arm.run("file", null);
+      else if ("batch" in write) arm.run(`batch:${write.batch}`, null);
       else arm.run(write.to, write.from ?? null);
     },
     clear() {
