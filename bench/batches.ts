@@ -46,7 +46,7 @@ const INTERACTIVE_GAP_MS = 300;
 const SAMPLE_MS = 10;
 const PROBE_MS = 20;
 /** The makespan run is cut here (and its batches cancelled) when it has not ended: BATCH_BENCH_LIMIT_S, 0 for none. */
-const MAKESPAN_LIMIT_MS = Number(process.env.BATCH_BENCH_LIMIT_S ?? 240) * 1000;
+const MAKESPAN_LIMIT_MS = Number(process.env.BATCH_BENCH_LIMIT_S ?? 270) * 1000;
 /** Lines ended are counted in windows of this length, to see whether a line's cost grows as the run goes on. */
 const PROGRESS_WINDOW_MS = 30_000;
 const MIB = 1024;
@@ -65,6 +65,8 @@ function jsonl(n: number, line: (i: number) => string, invalid = false): string 
   if (invalid) lines[n - 1] = lines[n - 1]!.replace(/"custom_id":"[^"]*"/, JSON.stringify({ custom_id: JSON.parse(lines[0]!).custom_id }).slice(1, -1));
   return lines.join("\n") + "\n";
 }
+
+const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
 
 // --- foreman's memory, and its event loop ------------------------------------------------------
 
@@ -107,10 +109,13 @@ async function stallDuring<T>(url: string, work: () => Promise<T>): Promise<{ va
     }
   })();
   try {
-    return { value: await work(), stallMs };
-  } finally {
+    const value = await work();
+    // the probe in flight when the work ended may be the one that waited longest
     done = true;
     await probe;
+    return { value, stallMs };
+  } finally {
+    done = true;
   }
 }
 
@@ -119,6 +124,10 @@ async function stallDuring<T>(url: string, work: () => Promise<T>): Promise<{ va
 interface FilePhases {
   uploadS: number;
   uploadPeak: number;
+  /** foreman's RSS as each phase began. */
+  uploadFrom: number;
+  validateFrom: number;
+  bothFrom: number;
   validateS: number;
   validatePeak: number;
   validateStallMs: number;
@@ -180,6 +189,9 @@ async function phases(f: Foreman, text: string, invalidText: string, endpoint: "
   return {
     uploadS: up.value.s,
     uploadPeak: up.peakMiB,
+    uploadFrom: up.startMiB,
+    validateFrom: validation.startMiB,
+    bothFrom: both.startMiB,
     validateS: validation.value.value,
     validatePeak: validation.peakMiB,
     validateStallMs: validation.value.stallMs,
@@ -221,6 +233,8 @@ async function startForeman(sim: Simulator): Promise<Foreman> {
     async stop() {
       clearInterval(drain);
       proc.kill();
+      // a foreman whose event loop is held does not get to its shutdown: then it is killed
+      if ((await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "late")])) === "late") proc.kill("SIGKILL");
       await proc.exited;
       dir.remove();
     },
@@ -292,8 +306,8 @@ async function ttfbOf(url: string, model: string, i: number): Promise<number> {
   return ms;
 }
 
-/** A chat batch on one model; while it runs, streamed /api/chat requests one at a time, alternately for its model and another; then the batch is cancelled. */
-async function interactive(f: Foreman): Promise<Ttfb & { completedBefore: number; cancelled: string }> {
+/** A chat batch on one model; while it runs, streamed /api/chat requests one at a time, alternately for its model and another. */
+async function interactive(f: Foreman): Promise<Ttfb & { completedBefore: number }> {
   const model = CHAT_MODELS[0]!;
   const fileId = await upload(f.client, jsonl(INTERACTIVE_BATCH_LINES, (i) => chatLine(i, model)), "interactive.jsonl");
   const b = await create(f.client, fileId, "/v1/chat/completions");
@@ -306,9 +320,7 @@ async function interactive(f: Foreman): Promise<Ttfb & { completedBefore: number
   }
   const running = await f.client.batches.retrieve(b.id);
   if (running.status !== "in_progress") throw new Error(`the batch was ${running.status} before the interactive requests ended: make it longer`);
-  await f.client.batches.cancel(b.id);
-  const { batch } = await until(f.url, b.id, (x) => x.status === "cancelled", 100);
-  return { ...out, completedBefore: running.request_counts!.completed, cancelled: batch.status };
+  return { ...out, completedBefore: running.request_counts!.completed };
 }
 
 // --- the makespan -----------------------------------------------------------------------------
@@ -318,29 +330,30 @@ interface Makespan {
   finished: boolean;
   ms: number;
   linesDone: number;
-  /** From the last line's end to the batches' end (the output files written), or the cancellation's. */
+  /** From the last line's end to the batches' end (the output files written); 0 when cut. */
   tailMs: number;
   loads: number;
   swaps: number;
-  /** Of the lines done, the embeddings batch's. */
-  embedDone: number;
   /** Lines ended in each PROGRESS_WINDOW_MS from the start. */
   windows: number[];
   peakMiB: number;
 }
 
-/** GET /v1/batches/{id} of a running batch (median of 5): it counts the batch's lines by state, as foreman does at every line's end. */
+/** GET /v1/batches/{id} of a running batch, less GET /healthz (medians of 5): it counts the batch's lines by state, as foreman does at every line's end. */
 async function countCost(url: string, id: string): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    await (await fetch(`${url}/v1/batches/${id}`)).arrayBuffer();
-    times.push(performance.now() - t);
-  }
-  return percentile(times.sort((a, b) => a - b), 50);
+  const median = async (path: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      await (await fetch(`${url}${path}`)).arrayBuffer();
+      times.push(performance.now() - t);
+    }
+    return percentile(times.sort((a, b) => a - b), 50);
+  };
+  return Math.max(0, (await median(`/v1/batches/${id}`)) - (await median("/healthz")));
 }
 
-/** Runs both batches to their end, or to MAKESPAN_LIMIT_MS and then cancels them; counts lines from the simulator (this process). */
+/** Runs both batches to their end, or to MAKESPAN_LIMIT_MS; counts lines from the simulator (this process). */
 async function makespan(f: Foreman, sim: Simulator, from: number, ids: string[], progress: number[]): Promise<Makespan> {
   const total = EMBED_LINES + CHAT_LINES;
   const run = await peakDuring(f.pid, async () => {
@@ -350,11 +363,12 @@ async function makespan(f: Foreman, sim: Simulator, from: number, ids: string[],
     const finished = linesDone >= total;
     const loads = sim.counters.loads;
     const swaps = sim.counters.swaps;
-    if (!finished) for (const id of ids) await f.client.batches.cancel(id).catch(() => undefined);
+    // cut: foreman is stopped with the batches running (cancelling them costs a count of the batch per cancelled line, see below)
+    if (!finished) return { finished, ms: linesAt - from, linesDone, tailMs: 0, loads, swaps };
     const ends = await Promise.all(ids.map((id) => until(f.url, id, (x) => ["completed", "failed", "expired", "cancelled"].includes(x.status), 50)));
-    if (finished) for (const e of ends) if (e.batch.status !== "completed" || e.batch.request_counts!.completed !== e.batch.request_counts!.total) throw new Error(`a batch ended ${e.batch.status}: ${JSON.stringify(e.batch.request_counts)}`);
+    for (const e of ends) if (e.batch.status !== "completed" || e.batch.request_counts!.completed !== e.batch.request_counts!.total) throw new Error(`a batch ended ${e.batch.status}: ${JSON.stringify(e.batch.request_counts)}`);
     const endAt = Math.max(...ends.map((e) => e.at));
-    return { finished, ms: (finished ? endAt : linesAt) - from, linesDone, tailMs: endAt - linesAt, loads, swaps, embedDone: sim.counters.requests["POST /v1/embeddings"] ?? 0 };
+    return { finished, ms: endAt - from, linesDone, tailMs: endAt - linesAt, loads, swaps };
   });
   const windows = progress.map((done, i) => done - (progress[i - 1] ?? 0));
   return { ...run.value, windows, peakMiB: run.peakMiB };
@@ -375,15 +389,35 @@ const f = await startForeman(sim);
 const emb = await phases(f, embed, jsonl(EMBED_LINES, embedLine, true), "/v1/embeddings", "embeddings");
 // lines ended, counted from the embeddings batch's lines on the queue
 const progress: number[] = [];
-const counter = setInterval(() => progress.push(sim.counters.completed), PROGRESS_WINDOW_MS);
+// and what a count of each batch's lines costs while it runs (one validating or ended is not counted: those figures are left out)
+const countSamples = { embed: [] as number[], chat: [] as number[] };
+const sampleCounts = async (chatId?: string) => {
+  for (const [key, id] of [["embed", emb.batchId], ["chat", chatId]] as const) {
+    if (!id) continue;
+    const status = ((await (await fetch(`${f.url}/v1/batches/${id}`)).json()) as OpenAI.Batch).status;
+    if (status === "in_progress") countSamples[key].push(await countCost(f.url, id));
+  }
+};
+const counter = setInterval(() => {
+  progress.push(sim.counters.completed);
+  void sampleCounts(chatBatchId);
+}, PROGRESS_WINDOW_MS);
+let chatBatchId: string | undefined;
 const cht = await phases(f, chat, jsonl(CHAT_LINES, (i) => chatLine(i), true), "/v1/chat/completions", "chat");
-const countEmbedMs = await countCost(f.url, emb.batchId);
-const countChatMs = await countCost(f.url, cht.batchId);
+chatBatchId = cht.batchId;
+await sampleCounts(chatBatchId);
 const run = await makespan(f, sim, emb.queuedAt, [emb.batchId, cht.batchId], progress);
 clearInterval(counter);
-const ttfb = await interactive(f);
+if (!run.finished) await sampleCounts(chatBatchId);
+const countEmbedMs = percentile(sorted(countSamples.embed), 50) || 0;
+const countChatMs = percentile(sorted(countSamples.chat), 50) || 0;
 await f.stop();
 await sim.stop();
+const sim2 = await simulator();
+const f2 = await startForeman(sim2);
+const ttfb = await interactive(f2);
+await f2.stop();
+await sim2.stop();
 const totalS = (performance.now() - started) / 1000;
 
 // the rule's prediction, on the ideal clock: each line its resident time, a load per switch
@@ -413,7 +447,6 @@ const s = (ms: number, d = 1) => `${fmt(ms / 1000, d)} s`;
 const mib = (m: number) => `${fmt(m, 0)} MiB`;
 const n = (x: number) => x.toLocaleString("en");
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
-const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
 const ttfbRow = (name: string, list: number[]) => `| ${name} | ${list.length} | ${fmt(percentile(sorted(list), 50), 0)} ms | ${fmt(percentile(sorted(list), 95), 0)} ms | ${fmt(sorted(list).at(-1)!, 0)} ms |`;
 const p95 = (list: number[]) => percentile(sorted(list), 95);
 const boundMs = PREEMPT_AFTER_MS + LOAD_MS + TOKEN_MS;
@@ -422,18 +455,17 @@ const chatQueueS = cht.bothS - cht.validateS;
 const peakEither = Math.max(emb.uploadPeak, emb.validatePeak, emb.bothPeak, cht.uploadPeak, cht.validatePeak, cht.bothPeak);
 const runs = (p: typeof plan) => p.runs.map((r) => `${r.model} × ${n(r.lines)}`).join(" → ");
 const fileRow = (name: string, lines: number, p: FilePhases, queueS: number) =>
-  `| ${name} | ${n(lines)} | ${fmt(p.uploadS, 2)} s / ${mib(p.uploadPeak)} | ${fmt(p.validateS, 2)} s / ${mib(p.validatePeak)} / ${fmt(p.validateStallMs, 0)} ms | ${fmt(queueS, 2)} s | ${fmt(p.bothS, 2)} s / ${mib(p.bothPeak)} / ${fmt(p.bothStallMs, 0)} ms |`;
+  `| ${name} | ${n(lines)} | ${fmt(p.uploadS, 2)} s / ${mib(p.uploadPeak)} (from ${fmt(p.uploadFrom, 0)}) | ${fmt(p.validateS, 2)} s / ${mib(p.validatePeak)} (from ${fmt(p.validateFrom, 0)}) / ${fmt(p.validateStallMs, 0)} ms | ${fmt(queueS, 2)} s | ${fmt(p.bothS, 2)} s / ${mib(p.bothPeak)} (from ${fmt(p.bothFrom, 0)}) / ${fmt(p.bothStallMs, 0)} ms |`;
 
 const foremanRow = run.finished
   ? `| foreman | ${s(run.ms)} | ${run.loads} (${run.swaps} swaps) |`
-  : `| foreman — **cut at ${s(MAKESPAN_LIMIT_MS, 0)}**, then both batches cancelled: ${n(run.linesDone)} of ${n(EMBED_LINES + CHAT_LINES)} lines done | > ${s(run.ms)} | ${run.loads} (${run.swaps} swaps) so far |`;
+  : `| foreman — **cut at ${s(MAKESPAN_LIMIT_MS, 0)}**, then stopped: ${n(run.linesDone)} of ${n(EMBED_LINES + CHAT_LINES)} lines done | > ${s(run.ms)} | ${run.loads} (${run.swaps} swaps) so far |`;
 
 const makespanSummary = run.finished
   ? `Loads the rule predicts with \`FOREMAN_AGING_CAP_MS=${AGING_CAP_MS}\`: **${plan.loads}** (one per model plus ${plan.loads - groups.length} the aging cap forces: ${runs(plan)}); seen: **${run.loads}**. The same rule on foreman's clock (each line its resident time plus the ${fmt(perLineOverheadMs, 2)} ms foreman added per line, on average) predicts ${planForemanClock.loads}: ${runs(planForemanClock)}. With the default cap (${DEFAULT_AGING_CAP_MS / 60_000} min) the rule predicts ${planDefault.loads} (${runs(planDefault)}). foreman's makespan is ${fmt(run.ms / idealMs, 2)}× the ideal and ${fmt(fifoMs / run.ms, 1)}× faster than FIFO.`
-  : `The run did not end within the limit (\`BATCH_BENCH_LIMIT_S\`, ${s(MAKESPAN_LIMIT_MS, 0)}; 0 lifts it), so it was cut and both batches cancelled (their cancellation and result files took ${s(run.tailMs)}). Loads the rule predicts for the whole run with \`FOREMAN_AGING_CAP_MS=${AGING_CAP_MS}\`: ${plan.loads} (${runs(plan)}); seen before the cut: ${run.loads} — a count not comparable with a cut run (the rule's switches follow the clock, and foreman's ran ${fmt(perLineOverheadMs, 1)} ms a line slower than the work, on average). With the default cap (${DEFAULT_AGING_CAP_MS / 60_000} min) the rule predicts ${planDefault.loads} (${runs(planDefault)}).`;
+  : `The run did not end within the limit (\`BATCH_BENCH_LIMIT_S\`, ${s(MAKESPAN_LIMIT_MS, 0)}; 0 lifts it), so it was cut there and foreman stopped with the batches running (cancelling them would cost what the next paragraph says once per cancelled line: at full size that held foreman's event loop for over ten minutes when tried). Loads the rule predicts for the whole run with \`FOREMAN_AGING_CAP_MS=${AGING_CAP_MS}\`: ${plan.loads} (${runs(plan)}); seen before the cut: ${run.loads} — a count not comparable with a cut run (the rule's switches follow the clock, and foreman's ran ${fmt(perLineOverheadMs, 1)} ms a line slower than the work, on average). With the default cap (${DEFAULT_AGING_CAP_MS / 60_000} min) the rule predicts ${planDefault.loads} (${runs(planDefault)}).`;
 
-const countSpentMs = countEmbedMs * run.embedDone + countChatMs * (run.linesDone - run.embedDone);
-const perLine = `What foreman added per line beyond the work and the loads it made: ${fmt(perLineOverheadMs, 2)} ms on average${run.finished ? "" : ", over the lines done before the cut"}. At every line's end foreman checks whether the line's batch has ended (\`BatchRunner.settle\` → \`Batches.counts\`: a \`count(*) … GROUP BY status\` over all the batch's lines, through the index on \`(batch_id, seq)\`, which does not hold the status), so a line's end costs time in proportion to its batch's size, and a batch's lines together in proportion to its square. \`GET /v1/batches/{id}\`, which runs the same count, took ${fmt(countEmbedMs, 1)} ms for the embeddings batch and ${fmt(countChatMs, 1)} ms for the chat batch while both ran (median of 5): over the ${n(run.linesDone)} lines done, about ${s(countSpentMs)} — ${fmt((100 * countSpentMs) / (run.ms - workDoneMs - run.loads * LOAD_MS), 0)} % of what foreman added. Lines done in successive ${PROGRESS_WINDOW_MS / 1000} s windows from the start: ${run.windows.map(n).join(", ") || "(the run was shorter than one)"}.`;
+const perLine = `What foreman added per line beyond the work and the loads it made: ${fmt(perLineOverheadMs, 2)} ms on average${run.finished ? "" : ", over the lines done before the cut"}. At every line's end foreman checks whether the line's batch has ended (\`BatchRunner.settle\` → \`Batches.counts\`: a \`count(*) … GROUP BY status\` over all the batch's lines, through the index on \`(batch_id, seq)\`, which does not hold the status), so a line's end costs time in proportion to its batch's size, and a batch's lines together in proportion to its square. \`GET /v1/batches/{id}\`, which runs the same count, took ${fmt(countEmbedMs, 1)} ms for the embeddings batch and ${fmt(countChatMs, 1)} ms for the chat batch (medians of 5, less a \`GET /healthz\`, taken every ${PROGRESS_WINDOW_MS / 1000} s while the batch was in progress: the median of ${countSamples.embed.length} and ${countSamples.chat.length} samples); a GET's time includes its wait for the event loop, so these are upper bounds. Lines done in successive ${PROGRESS_WINDOW_MS / 1000} s windows from the start: ${run.windows.map(n).join(", ") || "(the run was shorter than one)"}.`;
 
 await writeSection(
   "Batches",
@@ -442,9 +474,9 @@ await writeSection(
 Workload: an embeddings file of ${n(EMBED_LINES)} lines (\`/v1/embeddings\`, all ${EMBED_MODEL}, \`dimensions\` ${EMBED_DIMENSIONS}, base64 as the \`openai\` client asks by default) and a chat file of ${n(CHAT_LINES)} lines (\`/v1/chat/completions\`, ${CHAT_MODELS.join(" and ")} alternating line by line, \`max_tokens\` ${CHAT_TOKENS}) — three models. The simulator holds one model at a time, takes ${LOAD_MS} ms to load one and ${TOKEN_MS} ms per token (an embedding is one token's time). Both go through the real \`openai\` client (\`files.create\`, \`batches.create\`) to foreman running in its own process (\`src/main.ts serve\`, \`FOREMAN_AGING_CAP_MS=${AGING_CAP_MS}\`, the other settings default); its resident memory is read from \`/proc/PID/status\` every ${SAMPLE_MS} ms, and VmHWM, reset through \`clear_refs\` at each phase's start, catches peaks between samples (idle: ${mib(f.idleMiB)}).
 
 ### Upload, validation, queueing
-The upload is \`files.create\`'s round trip. Validation and queueing run in one go after \`batches.create\` replies (a pass that checks every line, then one that queues them all in one transaction), so validation alone is timed on the same file with its last line made invalid (a repeated \`custom_id\`): a full pass that ends in \`failed\`. The valid file's lines are on the queue when \`GET /v1/batches/{id}\` (asked every ${PROBE_MS} ms) first reports a total; queueing is the difference. The stall is the longest a \`GET /healthz\` took meanwhile (asked one at a time): how long foreman's event loop answered no one. The chat batch was validated and queued while the embeddings batch ran.
+The upload is \`files.create\`'s round trip. Validation and queueing run in one go after \`batches.create\` replies (a pass that checks every line, then one that queues them all in one transaction), so validation alone is timed on the same file with its last line made invalid (a repeated \`custom_id\`): a full pass that ends in \`failed\`. The valid file's lines are on the queue when \`GET /v1/batches/{id}\` (asked every ${PROBE_MS} ms) first reports a total; queueing is the difference. The stall is the longest a \`GET /healthz\` took meanwhile (asked one at a time): how long foreman's event loop answered no one. The chat file's phases came after the embeddings file's, with the embeddings batch running: foreman's RSS starts them from where the embeddings file's queueing left it.
 
-| file | lines | upload (time / peak RSS) | validation alone (time / peak RSS / stall) | queueing (by difference) | validation + queueing (time / peak RSS / stall) |
+| file | lines | upload (time / peak RSS, from its RSS at the start) | validation alone (time / peak RSS / stall) | queueing (by difference) | validation + queueing (time / peak RSS / stall) |
 |---|---|---|---|---|---|
 ${fileRow("embeddings", EMBED_LINES, emb, embedQueueS)}
 ${fileRow("chat", CHAT_LINES, cht, chatQueueS)}
@@ -465,7 +497,7 @@ ${makespanSummary}
 ${perLine}
 
 ### Interactive requests while a batch runs
-A ${n(INTERACTIVE_BATCH_LINES)}-line chat batch on ${CHAT_MODELS[0]} runs; meanwhile ${INTERACTIVE_REQUESTS} streamed \`/api/chat\` requests (${CHAT_TOKENS} tokens) are sent one at a time, ${INTERACTIVE_GAP_MS} ms apart, alternately for the batch's model and for ${OTHER_MODEL}; time to first byte is from sending to the first body byte. Then the batch is cancelled (${ttfb.cancelled}, ${n(ttfb.completedBefore)} lines done by then). The preemption bound (ADR 0020, as in the Preemption section): threshold ${s(PREEMPT_AFTER_MS)} + one load + one token = ${s(boundMs, 2)}. A batch line here is a few milliseconds, far below the threshold: an interactive request waits for the line on the target, then for its own model's load when it is another.
+A ${n(INTERACTIVE_BATCH_LINES)}-line chat batch on ${CHAT_MODELS[0]} runs; meanwhile ${INTERACTIVE_REQUESTS} streamed \`/api/chat\` requests (${CHAT_TOKENS} tokens) are sent one at a time, ${INTERACTIVE_GAP_MS} ms apart, alternately for the batch's model and for ${OTHER_MODEL}; time to first byte is from sending to the first body byte. The batch had ${n(ttfb.completedBefore)} lines done by then; it runs on a fresh foreman and simulator, so nothing of the makespan run is left on the queue. The preemption bound (ADR 0020, as in the Preemption section): threshold ${s(PREEMPT_AFTER_MS)} + one load + one token = ${s(boundMs, 2)}. A batch line here is a few milliseconds, far below the threshold: an interactive request waits for the line on the target, then for its own model's load when it is another.
 
 | requests | n | TTFB p50 | TTFB p95 | max |
 |---|---|---|---|---|
