@@ -253,9 +253,13 @@ export class BatchRunner {
     return this.batches.list(page);
   }
 
-  /** The batch with its counts as its lines stand now. */
+  /**
+   * The batch with its counts as its lines stand now. An ended batch's are recorded; a batch
+   * still queueing counts none; once its lines are queued they are counted live, also while it
+   * is still `validating` (no line taken yet), where the recorded ones would read every line failed.
+   */
   view(b: BatchRecord) {
-    if (batchEnded(b.status) || b.status === "validating") return batchObject(b);
+    if (batchEnded(b.status) || (b.status === "validating" && !queued(b))) return batchObject(b);
     const c = this.batches.counts(b.id);
     return batchObject(b, { total: c.total, completed: c.done, failed: c.failed });
   }

@@ -132,6 +132,13 @@ export interface LineCounts {
   unfinished: number;
 }
 
+/**
+ * A batch's lines by state, and those of the batches not ended: counted on every GET of a batch
+ * and of /status, from the jobs_batch_status index alone (ADR 0044).
+ */
+export const BATCH_LINES_SQL = "SELECT status, count(*) AS n FROM jobs WHERE batch_id = ? GROUP BY status";
+export const OPEN_BATCH_LINES_SQL = "SELECT j.status, count(*) AS n FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling') GROUP BY j.status";
+
 /** Rows another module keeps per batch (the webhook deliveries of its end): they go with the batch row. */
 export interface BatchDependents {
   /** Whether the batch must stay for now (a delivery still being tried). */
@@ -247,7 +254,7 @@ export class Batches {
     for (const { status, n } of this.db.query<{ status: BatchStatus; n: number }, []>("SELECT status, count(*) AS n FROM batches GROUP BY status").all()) byStatus[status] = n;
     const lines: Record<string, number> = {};
     for (const { status, n } of this.db
-      .query<{ status: string; n: number }, []>("SELECT j.status, count(*) AS n FROM batches b JOIN jobs j ON j.batch_id = b.id WHERE b.status IN ('validating', 'in_progress', 'finalizing', 'cancelling') GROUP BY j.status")
+      .query<{ status: string; n: number }, []>(OPEN_BATCH_LINES_SQL)
       .all())
       lines[status] = n;
     return { byStatus, lines };
@@ -260,7 +267,7 @@ export class Batches {
 
   counts(batchId: string): LineCounts {
     const c: LineCounts = { total: 0, done: 0, failed: 0, canceled: 0, unfinished: 0 };
-    for (const { status, n } of this.db.query<{ status: string; n: number }, [string]>("SELECT status, count(*) AS n FROM jobs WHERE batch_id = ? GROUP BY status").all(batchId)) {
+    for (const { status, n } of this.db.query<{ status: string; n: number }, [string]>(BATCH_LINES_SQL).all(batchId)) {
       c.total += n;
       if (status === "done" || status === "failed" || status === "canceled") c[status] += n;
       else c.unfinished += n;

@@ -219,4 +219,10 @@ export const migrations: readonly string[] = [
   CREATE INDEX files_expiry ON files(expires_at) WHERE expires_at IS NOT NULL;
   ALTER TABLE batches ADD COLUMN output_expires_after INTEGER;
   `,
+  // 10: a batch's lines counted by state from the index alone, without reading a job row (its
+  // request and reply): GET /v1/batches/{id} and /status count them on every call, and a client
+  // polling them must not take the event loop from the worker (ADR 0044).
+  `
+  CREATE INDEX jobs_batch_status ON jobs(batch_id, status) WHERE batch_id IS NOT NULL;
+  `,
 ];

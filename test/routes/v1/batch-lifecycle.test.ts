@@ -30,6 +30,9 @@ describe("batch status", () => {
     }, { what: "the lines queued" });
     expect(queued.status).toBe("validating");
     expect(queued.in_progress_at).toBeNull();
+    // none of its lines has ended, so none has failed: a client waiting for completed + failed
+    // to reach the total must not think the batch over before it has started
+    expect(queued.request_counts).toEqual({ total: 2, completed: 0, failed: 0 });
     expect((await jobs.get(holder.id)).status).toBe("working");
 
     await stack.sim.setFaults({ endless: false });
