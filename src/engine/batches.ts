@@ -418,8 +418,7 @@ export class BatchRunner {
     if (this.stopped || this.finalizing.has(id)) return;
     const b = this.batches.get(id);
     if (!b || !((b.status === "validating" && queued(b)) || b.status === "in_progress" || b.status === "cancelling" || b.status === "finalizing")) return;
-    const counts = this.batches.counts(id);
-    if (counts.unfinished > 0) return;
+    if (this.batches.hasUnfinished(id)) return;
     this.finalizing.add(id);
     const retry = this.retries.get(id);
     clearTimeout(retry?.timer);
