@@ -239,7 +239,22 @@ export class BatchRunner {
 
   /** A new batch, validating; its validation runs after the reply. */
   async create(input: { endpoint: string; inputFileId: string; completionWindow: string; windowMs: number; metadata: Record<string, string> | null; outputExpiresAfter?: number | null }): Promise<BatchRecord> {
-    const batch = this.queue.atomically(() => this.batches.create(input));
+    return this.begin(this.queue.atomically(() => this.batches.create(input)));
+  }
+
+  /** A message batch: its requests, on disk, recorded with the batch in one commit — never a requests file without its batch. */
+  async createMessageBatch(requests: WrittenFile, windowMs: number): Promise<BatchRecord> {
+    const batch = this.files.recordOrDiscard(requests, () =>
+      this.queue.atomically(() => {
+        const file = this.files.record(requests, MESSAGE_BATCH_PURPOSE, "requests.jsonl");
+        return this.batches.create({ endpoint: MESSAGES_ENDPOINT, inputFileId: file.id, completionWindow: "24h", windowMs, metadata: null });
+      }),
+    );
+    return this.begin(batch);
+  }
+
+  /** Once the new batch is durable: its validation runs after the reply. */
+  private async begin(batch: BatchRecord): Promise<BatchRecord> {
     await this.queue.settled();
     setImmediate(() => void this.validate(batch.id));
     return batch;

@@ -5,9 +5,7 @@
 // It is timed and refused as a file upload is (a stall timeout, a full disk's 507: ADR 0042).
 import { HttpError } from "../contract/http-error.ts";
 import { checkLine, MESSAGES_ENDPOINT } from "../engine/batches.ts";
-import type { FileRecord, Files, FileWriter } from "../queue/files.ts";
-import { MESSAGE_BATCH_PURPOSE } from "../queue/files.ts";
-import type { Queue } from "../queue/queue.ts";
+import type { Files, FileWriter, WrittenFile } from "../queue/files.ts";
 import { streamBody, type BodyLimits } from "./body.ts";
 import { refusedForRoom } from "./upload.ts";
 
@@ -115,8 +113,11 @@ export class RequestsSplitter {
   }
 }
 
-/** Reads the requests into a new file, one checked `{custom_id, params}` line each, and records it. */
-export async function receiveMessageBatch(request: Request, limits: BodyLimits, files: Files, queue: Queue): Promise<FileRecord> {
+/**
+ * Reads the requests into a new file, one checked `{custom_id, params}` line each, on disk and not
+ * yet recorded: its row is written with the batch's (BatchRunner.createMessageBatch).
+ */
+export async function receiveMessageBatch(request: Request, limits: BodyLimits, files: Files): Promise<WrittenFile> {
   const tooLarge = () => new HttpError(413, `the request body is larger than ${MAX_MESSAGE_BATCH_BYTES} bytes (256 MB), the limit for a message batch`);
   if (Number(request.headers.get("content-length") ?? "0") > MAX_MESSAGE_BATCH_BYTES) throw tooLarge();
   const body = streamBody(request, { ...limits, maxBodyBytes: MAX_MESSAGE_BATCH_BYTES }, "stall");
@@ -147,8 +148,7 @@ export async function receiveMessageBatch(request: Request, limits: BodyLimits, 
     }
     splitter.end();
     if (n === 0) throw new HttpError(400, "requests: List should have at least 1 item", "/requests");
-    const written = writer.finish();
-    return files.recordOrDiscard(written, () => queue.atomically(() => files.record(written, MESSAGE_BATCH_PURPOSE, "requests.jsonl")));
+    return writer.finish();
   } catch (err) {
     reader.cancel().catch(() => {});
     writer?.abandon();

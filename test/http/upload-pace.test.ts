@@ -100,4 +100,19 @@ describe("the file's row refused by the database", () => {
     expect(readdirSync(files.dir)).toEqual(before);
     expect(store.db.query("SELECT COUNT(*) AS n FROM batches").get()).toEqual({ n: 0 });
   });
+
+  test("SQLITE_FULL when a message batch's row is written, its requests already saved: a 503, and the requests file goes too", async () => {
+    const { files, store } = stack.foreman.services;
+    const before = readdirSync(files.dir);
+    const rows = store.db.query("SELECT COUNT(*) AS n FROM files").get();
+    const faults = storageFaults(store.db);
+    faults.fail({ newBatch: true });
+    const res = await fetch(`${stack.url}/v1/messages/batches`, { method: "POST", headers: { "content-type": "application/json" }, body: messageBatch(20) });
+    faults.clear();
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("SQLITE_FULL");
+    expect(readdirSync(files.dir)).toEqual(before);
+    expect(store.db.query("SELECT COUNT(*) AS n FROM files").get()).toEqual(rows);
+    expect(store.db.query("SELECT COUNT(*) AS n FROM batches").get()).toEqual({ n: 0 });
+  });
 });

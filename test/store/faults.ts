@@ -7,8 +7,8 @@ import type { Database } from "bun:sqlite";
 import type { JobStatus } from "../../src/contract/states.ts";
 import type { BatchStatus } from "../../src/queue/batches.ts";
 
-/** A write the worker makes: a job's move to a state (optionally from one), or a progress update; or the row of a new batch file; or a batch's move to a status. */
-export type Write = { to: JobStatus; from?: JobStatus } | { progress: true } | { file: true } | { batch: BatchStatus };
+/** A write the worker makes: a job's move to a state (optionally from one), or a progress update; or the row of a new batch file; or a batch's move to a status, or its new row. */
+export type Write = { to: JobStatus; from?: JobStatus } | { progress: true } | { file: true } | { batch: BatchStatus } | { newBatch: true };
 
 export interface StorageFaults {
   /** Every write of this kind fails with SQLITE_FULL until `clear()`. */
@@ -32,6 +32,9 @@ export function storageFaults(db: Database): StorageFaults {
   db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS fault_on_batch BEFORE UPDATE OF status ON main.batches
     WHEN NEW.status != OLD.status AND EXISTS (SELECT 1 FROM temp.armed_faults WHERE to_status = 'batch:' || NEW.status)
     BEGIN INSERT INTO temp.fault_ballast VALUES (zeroblob(1048576)); END`);
+  db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS fault_on_new_batch BEFORE INSERT ON main.batches
+    WHEN EXISTS (SELECT 1 FROM temp.armed_faults WHERE to_status = 'new batch')
+    BEGIN INSERT INTO temp.fault_ballast VALUES (zeroblob(1048576)); END`);
   const { page_count } = db.query("PRAGMA temp.page_count").get() as { page_count: number };
   db.exec(`PRAGMA temp.max_page_count = ${page_count + 16}`);
   const arm = db.query("INSERT INTO temp.armed_faults VALUES (?, ?)");
@@ -39,6 +42,7 @@ export function storageFaults(db: Database): StorageFaults {
     fail(write) {
       if ("progress" in write) arm.run("progress", null);
       else if ("file" in write) arm.run("file", null);
+      else if ("newBatch" in write) arm.run("new batch", null);
       else if ("batch" in write) arm.run(`batch:${write.batch}`, null);
       else arm.run(write.to, write.from ?? null);
     },

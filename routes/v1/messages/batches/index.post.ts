@@ -4,7 +4,6 @@
 import { defineRoute, json } from "../../../../src/http/route.ts";
 import { MessageBatchSchema } from "../../../../src/http/batch-schemas.ts";
 import { receiveMessageBatch } from "../../../../src/http/message-batch-body.ts";
-import { MESSAGES_ENDPOINT } from "../../../../src/engine/batches.ts";
 
 /** Anthropic's batches end 24 hours after their creation; there is no window to choose. */
 const MESSAGE_BATCH_WINDOW_MS = 24 * 3_600_000;
@@ -19,9 +18,9 @@ export default defineRoute({
     413: { description: "the body is larger than 256 MB" },
     507: { description: "the disk foreman keeps its files on is full: nothing was kept; sent with x-should-retry: false" },
   },
-  handle: async ({ request, url, services: { config, files, queue, batches } }) => {
-    const input = await receiveMessageBatch(request, config, files, queue);
-    const batch = await batches.create({ endpoint: MESSAGES_ENDPOINT, inputFileId: input.id, completionWindow: "24h", windowMs: MESSAGE_BATCH_WINDOW_MS, metadata: null });
+  handle: async ({ request, url, services: { config, files, batches } }) => {
+    const requests = await receiveMessageBatch(request, config, files);
+    const batch = await batches.createMessageBatch(requests, MESSAGE_BATCH_WINDOW_MS);
     return json(batches.messageView(batch, url.origin));
   },
 });
