@@ -145,6 +145,21 @@ export function perTest() {
       defer(() => foreman.stop());
       return foreman;
     },
+    /**
+     * foreman as a child process on a database of its own, that `spawn` starts again on the same
+     * database after a kill (every process is SIGKILLed, the folder removed, at the test's end).
+     */
+    restartable(target: string, args: string[] = []): { db: string; spawn(): Promise<ForemanProcess> } {
+      const dir = tempDir();
+      defer(() => dir.remove());
+      const db = join(dir.path, "foreman.db");
+      const spawn = async () => {
+        const proc = await spawnForeman({ target, db, args });
+        defer(() => proc.kill("SIGKILL"));
+        return proc;
+      };
+      return { db, spawn };
+    },
   };
 }
 

@@ -6,9 +6,9 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, seededRandom, spawnForeman, tempDir, waitFor, type ForemanProcess } from "../harness.ts";
+import { perTest, seededRandom, waitFor, type ForemanProcess } from "../harness.ts";
 
 const start = perTest();
 const LINES = 2_000;
@@ -29,14 +29,7 @@ test("SIGKILLed at least 10 times during validation, the run and finalizing, a 2
   const random = seededRandom("batch crash");
   const sim = await startSimulator({ models: [{ name: "nomic-embed-text", kind: "embed" }], tokenDelayMs: 1, loadMs: 5 });
   start.defer(() => sim.stop());
-  const dir = tempDir();
-  start.defer(() => dir.remove());
-  const db = join(dir.path, "foreman.db");
-  const spawn = async () => {
-    const p = await spawnForeman({ target: sim.url, db, args: ["--log-level", "info"] });
-    start.defer(() => p.kill("SIGKILL"));
-    return p;
-  };
+  const { db, spawn } = start.restartable(sim.url, ["--log-level", "info"]);
   let proc: ForemanProcess = await spawn();
   const ids = Array.from({ length: LINES }, (_, i) => `line-${i}`);
   const body = new FormData();
@@ -120,5 +113,5 @@ test("SIGKILLed at least 10 times during validation, the run and finalizing, a 2
   const kept = [file.id, ended.output_file_id!, ended.error_file_id!].toSorted();
   expect(listed.toSorted()).toEqual(kept);
   await proc.kill("SIGTERM");
-  expect(readdirSync(join(dir.path, "files")).toSorted()).toEqual(kept);
+  expect(readdirSync(join(dirname(db), "files")).toSorted()).toEqual(kept);
 }, 120_000);

@@ -4,10 +4,9 @@
 // are held drops them, so the batch ends cancelled with none queued.
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { join } from "node:path";
 import { CHUNK_LINES } from "../../src/engine/batches.ts";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, spawnForeman, tempDir, waitFor, type ForemanProcess } from "../harness.ts";
+import { perTest, waitFor } from "../harness.ts";
 
 const start = perTest();
 // ten chunks: the queueing lasts long enough to be caught between two of them
@@ -17,14 +16,7 @@ const line = (i: number) => JSON.stringify({ custom_id: `line-${i}`, method: "PO
 async function setUp() {
   const sim = await startSimulator({ models: [{ name: "nomic-embed-text", kind: "embed" }], tokenDelayMs: 1, loadMs: 5 });
   start.defer(() => sim.stop());
-  const dir = tempDir();
-  start.defer(() => dir.remove());
-  const db = join(dir.path, "foreman.db");
-  const spawn = async () => {
-    const p = await spawnForeman({ target: sim.url, db, args: ["--log-level", "info"] });
-    start.defer(() => p.kill("SIGKILL"));
-    return p;
-  };
+  const { db, spawn } = start.restartable(sim.url, ["--log-level", "info"]);
   const proc = await spawn();
   const body = new FormData();
   body.append("purpose", "batch");

@@ -4,9 +4,8 @@
 // The moments are seeded: the seed is printed, FOREMAN_TEST_SEED replays the same pauses.
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
-import { join } from "node:path";
 import { startSimulator } from "../../src/sim/index.ts";
-import { perTest, seededRandom, spawnForeman, tempDir, waitFor } from "../harness.ts";
+import { perTest, seededRandom, waitFor } from "../harness.ts";
 
 const start = perTest();
 
@@ -25,14 +24,7 @@ test("random SIGKILLs lose no job and no webhook event", async () => {
     },
   });
   start.defer(() => receiver.stop(true));
-  const dir = tempDir();
-  start.defer(() => dir.remove());
-  const db = join(dir.path, "chaos.db");
-  const spawn = async () => {
-    const proc = await spawnForeman({ target: sim.url, db, args: ["--webhook-allow", "127.0.0.1"] });
-    start.defer(() => proc.kill("SIGKILL"));
-    return proc;
-  };
+  const { db, spawn } = start.restartable(sim.url, ["--webhook-allow", "127.0.0.1"]);
   let proc = await spawn();
   const ids: string[] = [];
   const models = ["llama3.2", "mistral", "qwen2.5:0.5b"];

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startSimulator } from "../../src/sim/index.ts";
 import { filesDir } from "../../src/store/location.ts";
-import { perTest, spawnForeman, tempDir, waitFor, type ForemanProcess } from "../harness.ts";
+import { perTest, waitFor, type ForemanProcess } from "../harness.ts";
 import { fileText, messageBatch, multipart, MULTIPART, trickle } from "../http/batch-bodies.ts";
 
 const start = perTest();
@@ -15,14 +15,7 @@ const start = perTest();
 async function setUp() {
   const sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
   start.defer(() => sim.stop());
-  const dir = tempDir();
-  start.defer(() => dir.remove());
-  const db = join(dir.path, "foreman.db");
-  const spawn = async (): Promise<ForemanProcess> => {
-    const proc = await spawnForeman({ target: sim.url, db });
-    start.defer(() => proc.kill("SIGKILL"));
-    return proc;
-  };
+  const { db, spawn } = start.restartable(sim.url);
   return { db, files: filesDir(db), spawn };
 }
 
