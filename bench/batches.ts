@@ -45,7 +45,7 @@ const INTERACTIVE_GAP_MS = 300;
 /** How often foreman's memory is read, and how often it is asked something during a phase. */
 const SAMPLE_MS = 10;
 const PROBE_MS = 20;
-/** The makespan run is cut here (and its batches cancelled) when it has not ended: BATCH_BENCH_LIMIT_S, 0 for none. */
+/** The makespan run is cut here (foreman stopped with its batches running) when it has not ended: BATCH_BENCH_LIMIT_S, 0 for none. */
 const MAKESPAN_LIMIT_MS = Number(process.env.BATCH_BENCH_LIMIT_S ?? 270) * 1000;
 /** Lines ended are counted in windows of this length, to see whether a line's cost grows as the run goes on. */
 const PROGRESS_WINDOW_MS = 30_000;
@@ -326,7 +326,7 @@ async function interactive(f: Foreman): Promise<Ttfb & { completedBefore: number
 // --- the makespan -----------------------------------------------------------------------------
 
 interface Makespan {
-  /** Both batches completed; false: cut at MAKESPAN_LIMIT_MS and cancelled. */
+  /** Both batches completed; false: cut at MAKESPAN_LIMIT_MS, foreman stopped. */
   finished: boolean;
   ms: number;
   linesDone: number;
@@ -363,7 +363,7 @@ async function makespan(f: Foreman, sim: Simulator, from: number, ids: string[],
     const finished = linesDone >= total;
     const loads = sim.counters.loads;
     const swaps = sim.counters.swaps;
-    // cut: foreman is stopped with the batches running (cancelling them costs a count of the batch per cancelled line, see below)
+    // cut: foreman is stopped with the batches running, their lines left on its queue
     if (!finished) return { finished, ms: linesAt - from, linesDone, tailMs: 0, loads, swaps };
     const ends = await Promise.all(ids.map((id) => until(f.url, id, (x) => ["completed", "failed", "expired", "cancelled"].includes(x.status), 50)));
     for (const e of ends) if (e.batch.status !== "completed" || e.batch.request_counts!.completed !== e.batch.request_counts!.total) throw new Error(`a batch ended ${e.batch.status}: ${JSON.stringify(e.batch.request_counts)}`);
