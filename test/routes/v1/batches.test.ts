@@ -5,13 +5,13 @@ import { describe, expect, test } from "bun:test";
 import OpenAI, { toFile } from "openai";
 import { createHash } from "node:crypto";
 import { Database } from "bun:sqlite";
-import { connect } from "node:net";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { filesDir } from "../../../src/store/location.ts";
 import { startForeman } from "../../../src/server.ts";
 import { startSimulator } from "../../../src/sim/index.ts";
 import { perTest, sharedStack, tempDir, testConfig, waitFor } from "../../harness.ts";
+import { rawExchange } from "../../passthrough/raw-http.ts";
 
 const MODELS = [{ name: "llama3.2" }, { name: "nomic-embed-text", kind: "embed" as const }];
 
@@ -151,6 +151,14 @@ describe("files and batches with FOREMAN_TOKEN", () => {
 
 describe("cancel and restart", () => {
   const start = perTest();
+  /** A simulator and the config of a foreman on a database of its own, for tests that stop foreman and start it again on it. */
+  const restartableConfig = async () => {
+    const sim = await startSimulator({ models: MODELS, tokenDelayMs: 5, loadMs: 5 });
+    start.defer(() => sim.stop());
+    const dir = tempDir();
+    start.defer(() => dir.remove());
+    return testConfig({ target: sim.url }, dir.path);
+  };
 
   test("without a token: cancel stops the queued lines at once, the batch ends cancelled; cancelling it again is a 409 not retried", async () => {
     const stack = await start.stack({ sim: { models: MODELS, tokenDelayMs: 50 } });
@@ -175,11 +183,7 @@ describe("cancel and restart", () => {
   });
 
   test("a file a killed foreman renamed into place but never recorded is removed at the next start; recorded files stay", async () => {
-    const sim = await startSimulator({ models: MODELS, tokenDelayMs: 5, loadMs: 5 });
-    start.defer(() => sim.stop());
-    const dir = tempDir();
-    start.defer(() => dir.remove());
-    const config = testConfig({ target: sim.url }, dir.path);
+    const config = await restartableConfig();
     let foreman = await startForeman(config);
     const c = new OpenAI({ baseURL: `${foreman.url}/v1`, apiKey: "none" });
     const kept = await upload(c, jsonl([chatLine("a")]));
@@ -194,11 +198,7 @@ describe("cancel and restart", () => {
   });
 
   test("a restart of foreman mid-batch: the batch resumes on the same database and completes, no line twice", async () => {
-    const sim = await startSimulator({ models: MODELS, tokenDelayMs: 5, loadMs: 5 });
-    start.defer(() => sim.stop());
-    const dir = tempDir();
-    start.defer(() => dir.remove());
-    const config = testConfig({ target: sim.url }, dir.path);
+    const config = await restartableConfig();
     let foreman = await startForeman(config);
     let c = new OpenAI({ baseURL: `${foreman.url}/v1`, apiKey: "none" });
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
@@ -231,24 +231,10 @@ describe("upload limits", () => {
     const text = jsonl(Array.from({ length: 200 }, (_, i) => chatLine(`big${i}`)));
     expect(Buffer.byteLength(text)).toBeGreaterThan(4096);
     expect((await upload(c, text)).bytes).toBe(Buffer.byteLength(text));
-    const port = new URL(stack.url).port;
-    const reply = await new Promise<string>((resolve, reject) => {
-      let got = "";
-      const socket = connect(Number(port), "127.0.0.1", () => {
-        socket.write(`POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${300 * 1024 * 1024}\r\n\r\n--b\r\n`);
-      });
-      socket.on("data", (d) => {
-        got += d.toString();
-        if (got.includes("}}")) {
-          socket.destroy();
-          resolve(got);
-        }
-      });
-      socket.on("error", reject);
-      socket.on("close", () => resolve(got));
-    });
-    expect(reply).toStartWith("HTTP/1.1 413");
-    const envelope = JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4));
+    // the head declares more than the limit; the body never comes
+    const reply = await rawExchange(stack.foreman.port, `POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1:${stack.foreman.port}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${300 * 1024 * 1024}\r\n\r\n--b\r\n`);
+    expect(reply.status).toBe(413);
+    const envelope = JSON.parse(reply.body);
     expect(envelope.error).toMatchObject({ type: "invalid_request_error", param: "file" });
     expect(envelope.error.message).toContain("200 MB");
   });

@@ -5,7 +5,6 @@
 import { describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { Database } from "bun:sqlite";
-import { connect } from "node:net";
 import { startForeman } from "../../../src/server.ts";
 import { startSimulator } from "../../../src/sim/index.ts";
 import { ASYNC } from "../../../src/queue/queue.ts";
@@ -13,6 +12,7 @@ import { messageBatchObject, messageResultLine } from "../../../src/engine/batch
 import type { BatchRecord } from "../../../src/queue/batches.ts";
 import { RequestsSplitter } from "../../../src/http/message-batch-body.ts";
 import { perTest, sharedStack, tempDir, testConfig, waitFor } from "../../harness.ts";
+import { rawExchange } from "../../passthrough/raw-http.ts";
 
 const MODELS = [{ name: "llama3.2" }];
 
@@ -182,24 +182,10 @@ describe("cancel, delete while running, the body limit, restart (no token)", () 
     const created = await c.messages.batches.create({ requests });
     expect(created.request_counts.processing).toBe(100);
     expect((await untilEnded(c, created.id)).request_counts.succeeded).toBe(100);
-    const port = new URL(stack.url).port;
-    const reply = await new Promise<string>((resolve, reject) => {
-      let got = "";
-      const socket = connect(Number(port), "127.0.0.1", () => {
-        socket.write(`POST /v1/messages/batches HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${256 * 1024 * 1024 + 1}\r\n\r\n{"requests": [`);
-      });
-      socket.on("data", (d) => {
-        got += d.toString();
-        if (got.includes("request_id")) {
-          socket.destroy();
-          resolve(got);
-        }
-      });
-      socket.on("error", reject);
-      socket.on("close", () => resolve(got));
-    });
-    expect(reply).toStartWith("HTTP/1.1 413");
-    const error = JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4));
+    // the head declares more than the limit; the body never comes
+    const reply = await rawExchange(stack.foreman.port, `POST /v1/messages/batches HTTP/1.1\r\nHost: 127.0.0.1:${stack.foreman.port}\r\nContent-Type: application/json\r\nContent-Length: ${256 * 1024 * 1024 + 1}\r\n\r\n{"requests": [`);
+    expect(reply.status).toBe(413);
+    const error = JSON.parse(reply.body);
     expect(error).toMatchObject({ type: "error", error: { type: "request_too_large" } });
     expect(error.error.message).toContain("256 MB");
   });
