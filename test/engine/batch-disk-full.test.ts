@@ -13,16 +13,14 @@ import { createLogger } from "../../src/ops/log.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { perTest, spawnForeman, tempDir, waitFor } from "../harness.ts";
 import { storageFaults } from "../store/faults.ts";
+import { mountTmpfs, tmpfsSupport } from "../store/tmpfs.ts";
 
 const start = perTest();
 const LINES = 100;
-const TMPFS = "size=256k";
+const TMPFS = "256k";
 
-const run = (cmd: string[]) => Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-const direct = run(["sh", "-c", `d=$(mktemp -d) && mount -t tmpfs -o ${TMPFS} tmpfs "$d" && umount "$d"; r=$?; rmdir "$d"; exit $r`]);
-const namespaced = direct.exitCode === 0 ? direct : run(["unshare", "-rm", "sh", "-c", `d=$(mktemp -d) && mount -t tmpfs -o ${TMPFS} tmpfs "$d"; r=$?; rmdir "$d"; exit $r`]);
-const mountable = direct.exitCode === 0 || namespaced.exitCode === 0;
-if (!mountable) console.log(`batch-disk-full: skipped: cannot mount a tmpfs, neither directly (${direct.stderr.toString().trim()}) nor under unshare -rm (${namespaced.stderr.toString().trim()})`);
+const mode = tmpfsSupport();
+if (mode.how === "none") console.log(`batch-disk-full: skipped: cannot mount a tmpfs (${mode.why})`);
 
 /** Fills the filesystem of `path`'s directory with `path`, a page at a time, until a write fails with ENOSPC. */
 function fill(path: string): number {
@@ -46,7 +44,7 @@ interface Batch {
   request_counts: { total: number; completed: number; failed: number };
 }
 
-test.skipIf(!mountable)("a full disk while finalizing: the batch stays finalizing with no file, and completes whole once space returns", async () => {
+test.skipIf(mode.how === "none")("a full disk while finalizing: the batch stays finalizing with no file, and completes whole once space returns", async () => {
   const sim = await startSimulator({ models: [{ name: "llama3.2" }], tokenDelayMs: 1, loadMs: 5 });
   start.defer(() => sim.stop());
   const dir = tempDir();
@@ -54,16 +52,9 @@ test.skipIf(!mountable)("a full disk while finalizing: the batch stays finalizin
   mkdirSync(files);
   const db = join(dir.path, "foreman.db");
   let wrap: string[] = [];
-  if (direct.exitCode === 0) {
-    expect(run(["mount", "-t", "tmpfs", "-o", TMPFS, "tmpfs", files]).exitCode).toBe(0);
-    start.defer(() => {
-      run(["umount", "-l", files]);
-      dir.remove();
-    });
-  } else {
-    wrap = ["unshare", "-rm", "sh", "-c", `mount -t tmpfs -o ${TMPFS} tmpfs "$0" && exec "$@"`, files];
-    start.defer(() => dir.remove());
-  }
+  start.defer(() => dir.remove());
+  if (mode.how === "here") mountTmpfs(files, TMPFS, start.defer);
+  else wrap = ["unshare", "-rm", "sh", "-c", `mount -t tmpfs -o size=${TMPFS} tmpfs "$0" && exec "$@"`, files];
   const proc = await spawnForeman({ target: sim.url, db, args: ["--log-level", "info"], wrap });
   start.defer(() => proc.kill("SIGKILL"));
   // foreman's view of its files directory: the namespace's tmpfs, seen through its root

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startForeman, type Foreman } from "../../src/server.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { BUN, perTest, tempDir, testConfig } from "../harness.ts";
+import { mountTmpfs, tmpfsSupport } from "../store/tmpfs.ts";
 import { fileText, requests } from "./batch-bodies.ts";
 
 const IN_NAMESPACE = "FOREMAN_TEST_IN_NAMESPACE";
@@ -21,38 +22,15 @@ const TMPFS_BYTES = 16 * 1024 * 1024;
 const ROOM_LEFT = 1024 * 1024;
 const UPLOAD_LINES = 20_000; // 2 to 3 MB, as a file or as a message batch
 
-const run = (argv: string[]) => {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  return { ok: r.exitCode === 0, out: `${r.stdout.toString()}${r.stderr.toString()}`.trim() };
-};
-
-/** How this machine lets the test mount a tmpfs: here, in a user namespace, or not at all (and why). */
-function mountable(): { how: "here" } | { how: "unshare" } | { how: "none"; why: string } {
-  const probe = tempDir();
-  try {
-    const here = run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe.path]);
-    if (here.ok) {
-      run(["umount", probe.path]);
-      return { how: "here" };
-    }
-    if (process.env[IN_NAMESPACE]) throw new Error(`mount -t tmpfs failed inside the user namespace: ${here.out}`);
-    const ns = run(["unshare", "-rm", "sh", "-c", `mount -t tmpfs -o size=64k tmpfs ${probe.path}`]);
-    return ns.ok ? { how: "unshare" } : { how: "none", why: `mount: ${here.out}; unshare -rm: ${ns.out}` };
-  } finally {
-    probe.remove();
-  }
-}
-
-const mode = mountable();
+const mode = tmpfsSupport();
+if (mode.how !== "here" && process.env[IN_NAMESPACE]) throw new Error("a tmpfs cannot be mounted inside the user namespace");
 const start = perTest();
 
 /** foreman on a tmpfs filled so that only ROOM_LEFT is free; `free()` removes the ballast. */
 async function onFullDisk() {
   const dir = tempDir();
   start.defer(() => dir.remove());
-  const mounted = run(["mount", "-t", "tmpfs", "-o", `size=${TMPFS_BYTES}`, "tmpfs", dir.path]);
-  if (!mounted.ok) throw new Error(`mount -t tmpfs failed: ${mounted.out}`);
-  start.defer(() => run(["umount", "-l", dir.path]));
+  mountTmpfs(dir.path, String(TMPFS_BYTES), start.defer);
   const sim = await startSimulator({ tokenDelayMs: 1, loadMs: 5 });
   start.defer(() => sim.stop());
   const foreman: Foreman = await startForeman(testConfig({ target: sim.url }, dir.path));
