@@ -209,9 +209,8 @@ export class BatchRunner {
     // a line's result is read when its batch finalizes: job retention waits for that
     this.queue.addDependents({ holds: (jobId) => this.batches.holdsLine(jobId), remove: () => {} });
     this.queue.onCommitted((job, event) => {
-      if (job.lane !== ASYNC || !(isTerminal(event.type) || event.type === "loading" || event.type === "working")) return;
-      const batchId = this.batches.batchOf(job.id);
-      if (batchId === null) return;
+      const batchId = job.batchId;
+      if (batchId === null || !(isTerminal(event.type) || event.type === "loading" || event.type === "working")) return;
       if (isTerminal(event.type)) this.settleSoon(batchId);
       else queueMicrotask(() => this.lineTaken(batchId, event.at));
     });
