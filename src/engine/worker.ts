@@ -711,7 +711,7 @@ export class Worker {
         ended = this.queue.fail(job.id, op.error, { failure: op.failure, ...(written ? { timings: written } : {}) });
         break;
       case "retryLater":
-        ended = this.queue.retryLater(job.id, op.error, Date.now() + op.delayMs, op.delayMs);
+        ended = this.queue.retryLater(job.id, op.error, op.delayMs);
         break;
       case "requeue":
         ended = this.queue.requeue(job.id, op.reason, op.drops === undefined ? undefined : { drops: op.drops, toBack: op.toBack === true });

@@ -63,6 +63,8 @@ export interface TransitionPatch {
   data?: Record<string, unknown>;
   /** Back to the queue, but not to run before this time (ms): the job's own back-off. */
   notBefore?: number;
+  /** When the change happens (the queue's clock), where the caller derived another time from it. */
+  at?: number;
   /**
    * Back to the queue behind everything queued now (a new `seq`, the queue's order in both
    * lanes): a request the target dropped again (ADR 0030).
@@ -282,7 +284,7 @@ export class Queue {
       const current = this.s.state.get(id);
       if (!current) throw new JobNotFound(id);
       checkTransition(current.status, to);
-      const now = this.clock();
+      const now = patch.at ?? this.clock();
       this.s.transition.run({
         id,
         to,
@@ -335,9 +337,11 @@ export class Queue {
     return this.transition(id, "failed", { ...(how.failure ? { failure: true } : {}), ...(how.timings ? { timings: how.timings } : {}), error });
   }
 
-  /** A failed attempt: back to the queue, not to run before `notBefore` (its back-off of `delayMs`, ADR 0017). */
-  retryLater(id: string, error: JobError, notBefore: number, delayMs: number): JobRecord {
-    return this.transition(id, "queued", { failure: true, notBefore, data: { reason: error.message, status: error.status, retry_in_ms: delayMs, retry_at: new Date(notBefore).toISOString() } });
+  /** A failed attempt: back to the queue, not to run before its back-off of `delayMs` has passed (ADR 0017), counted from the change itself. */
+  retryLater(id: string, error: JobError, delayMs: number): JobRecord {
+    const at = this.clock();
+    const notBefore = at + delayMs;
+    return this.transition(id, "queued", { at, failure: true, notBefore, data: { reason: error.message, status: error.status, retry_in_ms: delayMs, retry_at: new Date(notBefore).toISOString() } });
   }
 
   /**
